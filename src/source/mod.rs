@@ -1,0 +1,245 @@
+//! Sources: where raw journal entries come from, and the types every later stage reads.
+//!
+//! Owns: [`RawEntry`] (one journal record, bytes as stored), the identities [`Unit`],
+//! [`Cursor`], [`Timestamp`], the unit selection with `journalctl -u` semantics
+//! ([`UnitFilter`]), and the messages a source sends ([`SourceMsg`], [`SourceError`]).
+//! Does not own: what a message *means* (that is `parse`), nor any I/O policy of the
+//! app loop. Nothing here imports from another stage of the crate.
+//!
+//! Inputs:
+//! - `journal`: the local journal, `-D DIR` and `--file FILE`, read through sd-journal
+//!   on a thread of its own (the handle is not `Send`);
+//! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
+//! - `demo`: the embedded scenario in `assets/`, re-timed to now.
+
+pub mod journal;
+pub mod journalctl;
+
+use std::fmt;
+
+/// Journal realtime in microseconds since the Unix epoch (`__REALTIME_TIMESTAMP`).
+///
+/// This is the only clock sigil-top orders and measures by: the in-message times of both
+/// programs have whole-second (or millisecond) precision and, for Python, no time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    pub fn as_micros(self) -> u64 {
+        self.0
+    }
+
+    /// Microseconds from `earlier` to `self`, zero when `earlier` is later (clock skew
+    /// between streams must never produce a negative or wrapped duration).
+    pub fn saturating_since_us(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// RFC 3339 in UTC with microseconds, e.g. `2026-11-25T17:05:17.811775Z`.
+    pub fn to_rfc3339(self) -> String {
+        let secs = i64::try_from(self.0 / 1_000_000).unwrap_or(i64::MAX);
+        let micros = u32::try_from(self.0 % 1_000_000).unwrap_or(0);
+        match chrono::DateTime::from_timestamp(secs, micros * 1000) {
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            None => format!("@{}us", self.0),
+        }
+    }
+}
+
+/// A systemd unit name, always with its type suffix (`sigil-mcp.service`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Unit(Box<str>);
+
+impl Unit {
+    /// Normalises what a user types: a bare name gets `.service`, as `journalctl -u` does.
+    pub fn new(name: &str) -> Unit {
+        let name = name.trim();
+        let has_suffix = [
+            ".service", ".socket", ".target", ".timer", ".mount", ".scope", ".slice", ".path",
+            ".swap", ".device", ".automount",
+        ]
+        .iter()
+        .any(|s| name.ends_with(s));
+        if has_suffix {
+            Unit(name.into())
+        } else {
+            Unit(format!("{name}.service").into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name without its `.service` suffix, for compact display.
+    pub fn short(&self) -> &str {
+        self.0.strip_suffix(".service").unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An sd-journal cursor (`s=…;i=…;b=…;m=…;t=…;x=…`): the stable identity of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cursor(pub Box<str>);
+
+/// Index of the input an entry came from, in the order the inputs were given.
+pub type InputId = u16;
+
+/// The journal fields sigil-top keeps besides the ones it has typed slots for.
+///
+/// Only these are kept, so memory per entry stays small; they are what the parsers need
+/// (native journald logging of the Sigil server) and what a snapshot re-exports.
+pub const KEPT_FIELDS: &[&str] = &[
+    "SYSLOG_IDENTIFIER",
+    "_COMM",
+    "_TRANSPORT",
+    "_UID",
+    "MESSAGE_ID",
+    "COREDUMP_UNIT",
+    "OBJECT_SYSTEMD_UNIT",
+    "_SYSTEMD_INVOCATION_ID",
+    "INVOCATION_ID",
+    "JOB_TYPE",
+    "JOB_RESULT",
+    "EXIT_CODE",
+    "EXIT_STATUS",
+    "LOGGER",
+    "REQUEST_ID",
+    "STATUS_CODE",
+    "DURATION_MS",
+    "CF_RAY",
+    "CLIENT_IP",
+    "PATH",
+    "METHOD",
+];
+
+/// One journal record as stored, with the fields sigil-top reads.
+///
+/// `message` keeps the original bytes (it may be invalid UTF-8, hold NULs, control
+/// characters or newlines); only `text` turns it into display text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    pub realtime: Timestamp,
+    pub monotonic_us: Option<u64>,
+    pub boot_id: Option<Box<str>>,
+    pub cursor: Option<Cursor>,
+    /// The watched unit this entry belongs to (see [`UnitFilter::unit_of`]); `None` when
+    /// no unit selection applies (e.g. `entries` over a whole journal).
+    pub unit: Option<Unit>,
+    /// `_SYSTEMD_UNIT`: the unit whose process wrote the entry.
+    pub systemd_unit: Option<Box<str>>,
+    /// `UNIT`: the unit PID 1 (or another daemon) is talking about.
+    pub about_unit: Option<Box<str>>,
+    pub hostname: Option<Box<str>>,
+    pub pid: Option<u32>,
+    /// syslog priority 0 (emerg) … 7 (debug). For stdout lines it is the unit's default
+    /// (6) whatever the program meant: parsers take the level from the text.
+    pub priority: Option<u8>,
+    pub message: Box<[u8]>,
+    /// Other kept fields ([`KEPT_FIELDS`]) in the order they were read.
+    pub fields: Vec<(Box<str>, Box<[u8]>)>,
+    pub input: InputId,
+}
+
+impl RawEntry {
+    /// A kept field's value by name.
+    pub fn field(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// A kept field as UTF-8 text, `None` when absent or not UTF-8.
+    pub fn field_str(&self, name: &str) -> Option<&str> {
+        self.field(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// True when PID 1 wrote this entry (systemd's own lines about units).
+    pub fn is_from_pid1(&self) -> bool {
+        self.pid == Some(1)
+    }
+}
+
+/// Which units to read, with `journalctl -u` semantics: the unit's own lines
+/// (`_SYSTEMD_UNIT=`), PID 1's lines about it (`_PID=1` + `UNIT=`), coredumps
+/// (`MESSAGE_ID=fc2e22bc…` + `_UID=0` + `COREDUMP_UNIT=`) and authorised daemons' lines
+/// (`_UID=0` + `OBJECT_SYSTEMD_UNIT=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFilter {
+    /// Empty means every entry is taken and none is attributed to a unit.
+    pub units: Vec<Unit>,
+}
+
+/// `MESSAGE_ID` of systemd-coredump's entries.
+pub const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
+
+impl UnitFilter {
+    /// The watched unit `entry` belongs to, or `None` when it belongs to none of them.
+    /// With no units selected every entry belongs, to no unit in particular.
+    pub fn unit_of(&self, entry: &RawEntry) -> Option<Option<Unit>> {
+        if self.units.is_empty() {
+            return Some(None);
+        }
+        let is_root = entry.field_str("_UID") == Some("0");
+        let find = |name: Option<&str>| {
+            name.and_then(|n| self.units.iter().find(|u| u.as_str() == n).cloned())
+        };
+        if let Some(u) = find(entry.systemd_unit.as_deref()) {
+            return Some(Some(u));
+        }
+        if entry.is_from_pid1() {
+            if let Some(u) = find(entry.about_unit.as_deref()) {
+                return Some(Some(u));
+            }
+        }
+        if is_root {
+            if entry.field_str("MESSAGE_ID") == Some(COREDUMP_MESSAGE_ID) {
+                if let Some(u) = find(entry.field_str("COREDUMP_UNIT")) {
+                    return Some(Some(u));
+                }
+            }
+            if let Some(u) = find(entry.field_str("OBJECT_SYSTEMD_UNIT")) {
+                return Some(Some(u));
+            }
+        }
+        None
+    }
+}
+
+/// What a source sends to the app loop. Batches keep channel traffic low; the channel is
+/// bounded, so a fast source waits for the consumer instead of growing memory.
+#[derive(Debug)]
+pub enum SourceMsg {
+    Batch(Vec<RawEntry>),
+    /// All history that existed at start has been sent; what follows is live.
+    CaughtUp,
+    /// A problem the source survived (e.g. a corrupt file it skipped, a torn record).
+    Warning(String),
+    /// The source stopped on an error.
+    Error(SourceError),
+    /// The source ended normally (end of input in a history-only mode).
+    Ended,
+}
+
+/// Errors a caller branches on; each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "no permission to read the journal{}: add your user to the 'systemd-journal' (or 'adm') group \
+         (sudo usermod -aG systemd-journal $USER, then log in again) or run with sudo",
+        path.as_ref().map(|p| format!(" at {p}")).unwrap_or_default()
+    )]
+    PermissionDenied { path: Option<String> },
+    #[error("journal directory or file not found: {path}")]
+    NotFound { path: String },
+    #[error("reading the journal: {0}")]
+    Journal(String),
+    #[error("reading {input}: {message}")]
+    Stream { input: String, message: String },
+}
