@@ -55,8 +55,17 @@ impl Unit {
     pub fn new(name: &str) -> Unit {
         let name = name.trim();
         let has_suffix = [
-            ".service", ".socket", ".target", ".timer", ".mount", ".scope", ".slice", ".path",
-            ".swap", ".device", ".automount",
+            ".service",
+            ".socket",
+            ".target",
+            ".timer",
+            ".mount",
+            ".scope",
+            ".slice",
+            ".path",
+            ".swap",
+            ".device",
+            ".automount",
         ]
         .iter()
         .any(|s| name.ends_with(s));
