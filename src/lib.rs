@@ -10,5 +10,8 @@
 //!
 //! Imports only point upstream (left in the diagram): see `../shared/STYLE.md` §1.4.
 
+pub mod model;
 pub mod parse;
 pub mod source;
+pub mod text;
+pub mod view;

@@ -1,0 +1,530 @@
+//! Detection: unit and tunnel state, secrets found in the logs, and incidents.
+//!
+//! Owns: the origin unit's lifecycle (up, stopping, down; restarts, crashes), the tunnel's
+//! registered connections (disconnects, time with none), the findings list (secrets the
+//! logs contain, named never copied), and incidents: a kind, a severity, a time span, a
+//! count, a one-line likely cause and evidence cursors. Related signals merge: a 502 burst
+//! during a restart is one `bad_gateway` incident whose cause names the restart.
+//!
+//! Does not own correlation (it reads sealed traces) nor any output format.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::parse::{
+    Event, EventKind, OriginErrorCause, SecretKind, ServerEvent, TunnelConnEvent,
+    TunnelProcessEvent, UnitEvent,
+};
+use crate::source::{Cursor, Timestamp};
+
+use super::correlate::{Outcome, Trace};
+use super::{Role, Settings};
+
+/// Incidents close after this long (µs) without a new matching signal.
+const QUIET_CLOSE_US: u64 = 60_000_000;
+/// Incidents kept (oldest closed ones go first).
+const MAX_INCIDENTS: usize = 500;
+/// Evidence cursors kept per incident.
+const MAX_EVIDENCE: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IncidentKind {
+    BadGateway,
+    EdgeTimeout,
+    OriginErrors,
+    OriginDown,
+    TunnelDegraded,
+    TunnelDown,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::BadGateway => "bad_gateway",
+            IncidentKind::EdgeTimeout => "edge_timeout",
+            IncidentKind::OriginErrors => "origin_errors",
+            IncidentKind::OriginDown => "origin_down",
+            IncidentKind::TunnelDegraded => "tunnel_degraded",
+            IncidentKind::TunnelDown => "tunnel_down",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub id: u64,
+    pub kind: IncidentKind,
+    pub severity: Severity,
+    pub start: Timestamp,
+    pub last: Timestamp,
+    /// `None` while open.
+    pub end: Option<Timestamp>,
+    pub count: u64,
+    pub cause: String,
+    pub evidence: Vec<Cursor>,
+}
+
+/// A secret the logs contain: what, how often, first seen, where, and what to do.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub kind: SecretKind,
+    pub count: u64,
+    pub first_seen: Timestamp,
+    pub unit: String,
+}
+
+impl Finding {
+    pub fn advice(&self) -> &'static str {
+        match self.kind {
+            SecretKind::OAuthClientSecret => {
+                "the OAuth client secret is in the journal: rotate it and restrict who can read the journal"
+            }
+            SecretKind::OAuthCode => {
+                "OAuth codes/tokens are logged by the OAuth handlers: lower the server's log level to WARNING or filter those records"
+            }
+            SecretKind::QueryToken => {
+                "credentials travel in query strings and uvicorn logs them: move them to headers, or disable the access log"
+            }
+            SecretKind::AuthorizationHeader => {
+                "Authorization headers appear in cloudflared debug logs: run cloudflared at info level"
+            }
+        }
+    }
+}
+
+/// The origin unit's state as PID 1 and the server report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginState {
+    Unknown,
+    Up,
+    /// `Stopping` seen; uvicorn refuses new connections from its `Shutting down`.
+    Stopping {
+        since: Timestamp,
+        blocked_by_stream: bool,
+    },
+    Down {
+        since: Timestamp,
+        crashed: bool,
+    },
+}
+
+#[derive(Debug)]
+pub struct Detector {
+    pub origin_state: OriginState,
+    pub restarts: u64,
+    pub crashes: u64,
+    pub auto_restarts: u64,
+    /// Port the server said it listens on (`Uvicorn running on …`).
+    pub origin_listen_port: Option<u16>,
+    /// Origin services from cloudflared's ingress.
+    pub origin_services: Vec<String>,
+    pub cloudflared_version: Option<String>,
+    /// Tunnel connections currently registered.
+    pub registered: BTreeSet<u8>,
+    /// Whether any registration was ever seen (without one, the state is unknown).
+    pub tunnel_state_known: bool,
+    pub disconnects: u64,
+    pub down_us: u64,
+    down_since: Option<Timestamp>,
+    pub findings: BTreeMap<SecretKind, Finding>,
+    pub incidents: Vec<Incident>,
+    next_incident: u64,
+    /// A stop was requested (PID 1 `Stopping`) before the process went down.
+    stop_requested: bool,
+    saw_start_or_stop: bool,
+    latest: Timestamp,
+}
+
+impl Detector {
+    pub fn new(_settings: &Settings) -> Detector {
+        Detector {
+            origin_state: OriginState::Unknown,
+            restarts: 0,
+            crashes: 0,
+            auto_restarts: 0,
+            origin_listen_port: None,
+            origin_services: Vec::new(),
+            cloudflared_version: None,
+            registered: BTreeSet::new(),
+            tunnel_state_known: false,
+            disconnects: 0,
+            down_us: 0,
+            down_since: None,
+            findings: BTreeMap::new(),
+            incidents: Vec::new(),
+            next_incident: 1,
+            stop_requested: false,
+            saw_start_or_stop: false,
+            latest: Timestamp(0),
+        }
+    }
+
+    pub fn apply(&mut self, event: &Event, role: Role) {
+        self.apply_kind(event, &event.kind, role);
+    }
+
+    pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
+        let ts = event.entry.realtime;
+        self.latest = self.latest.max(ts);
+        self.close_quiet(ts);
+        match (role, kind) {
+            (Role::Origin, EventKind::Unit(u)) => self.origin_unit(event, u),
+            (Role::Origin, EventKind::Server(s)) => match s {
+                ServerEvent::Listening { port, .. } => {
+                    self.origin_listen_port = *port;
+                    self.origin_state = OriginState::Up;
+                }
+                ServerEvent::WaitingForConnections => {
+                    if let OriginState::Stopping { since, .. } = self.origin_state {
+                        self.origin_state = OriginState::Stopping {
+                            since,
+                            blocked_by_stream: true,
+                        };
+                    }
+                }
+                _ => {}
+            },
+            (
+                Role::Tunnel,
+                EventKind::TunnelConn {
+                    conn_index,
+                    event: ce,
+                },
+            ) => {
+                self.tunnel_conn(event, *conn_index, ce);
+            }
+            (Role::Tunnel, EventKind::TunnelProcess(p)) => match p {
+                TunnelProcessEvent::Version(v) => self.cloudflared_version = Some(v.to_string()),
+                TunnelProcessEvent::Config { origin_services } => {
+                    self.origin_services =
+                        origin_services.iter().map(ToString::to_string).collect();
+                }
+                TunnelProcessEvent::FatalShutdown { reason } => {
+                    let cause = format!("cloudflared exited at start: {reason}");
+                    self.signal(
+                        IncidentKind::TunnelDown,
+                        Severity::Critical,
+                        ts,
+                        cause,
+                        event,
+                    );
+                }
+                _ => {}
+            },
+            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
+                let unit = event
+                    .entry
+                    .unit
+                    .as_ref()
+                    .map_or_else(|| "?".to_owned(), ToString::to_string);
+                self.findings
+                    .entry(*kind)
+                    .and_modify(|f| f.count += 1)
+                    .or_insert(Finding {
+                        kind: *kind,
+                        count: 1,
+                        first_seen: ts,
+                        unit,
+                    });
+            }
+            _ => {}
+        }
+    }
+
+    fn origin_unit(&mut self, event: &Event, u: &UnitEvent) {
+        let ts = event.entry.realtime;
+        match u {
+            UnitEvent::Stopping => {
+                self.stop_requested = true;
+                self.saw_start_or_stop = true;
+                self.origin_state = OriginState::Stopping {
+                    since: ts,
+                    blocked_by_stream: false,
+                };
+            }
+            UnitEvent::MainExited { code, status } => {
+                let clean_signal = ["15/TERM", "2/INT", "1/HUP"]
+                    .iter()
+                    .any(|s| **s == **status)
+                    || status.ends_with("/TERM");
+                let crashed = match &**code {
+                    "killed" | "dumped" => !(clean_signal && self.stop_requested),
+                    "exited" => !(status.starts_with("0/") || &**status == "0"),
+                    _ => false,
+                };
+                if crashed {
+                    self.crashes += 1;
+                    let cause = format!("sigil-mcp main process exited ({code}, status={status})");
+                    self.signal(
+                        IncidentKind::OriginDown,
+                        Severity::Critical,
+                        ts,
+                        cause,
+                        event,
+                    );
+                }
+                self.origin_state = OriginState::Down { since: ts, crashed };
+            }
+            UnitEvent::Failed { .. } => {
+                if !matches!(self.origin_state, OriginState::Down { crashed: true, .. }) {
+                    self.origin_state = OriginState::Down {
+                        since: ts,
+                        crashed: true,
+                    };
+                }
+            }
+            UnitEvent::Stopped | UnitEvent::Deactivated => {
+                if !matches!(self.origin_state, OriginState::Down { .. }) {
+                    self.origin_state = OriginState::Down {
+                        since: ts,
+                        crashed: false,
+                    };
+                }
+            }
+            UnitEvent::ScheduledRestart { .. } => self.auto_restarts += 1,
+            UnitEvent::StopTimedOut => {
+                let cause = "sigil-mcp did not stop within TimeoutStopSec and was killed (an open stream held the shutdown)".to_owned();
+                self.signal(
+                    IncidentKind::OriginDown,
+                    Severity::Warning,
+                    ts,
+                    cause,
+                    event,
+                );
+            }
+            UnitEvent::Started => {
+                if let OriginState::Down { crashed, .. } = self.origin_state {
+                    if !crashed && self.stop_requested {
+                        self.restarts += 1;
+                    }
+                }
+                self.stop_requested = false;
+                self.saw_start_or_stop = true;
+                self.origin_state = OriginState::Up;
+            }
+            UnitEvent::Starting | UnitEvent::Other => {}
+        }
+    }
+
+    fn tunnel_conn(&mut self, event: &Event, conn_index: Option<u8>, ce: &TunnelConnEvent) {
+        let ts = event.entry.realtime;
+        let idx = conn_index.unwrap_or(0);
+        match ce {
+            TunnelConnEvent::Registered { .. } => {
+                self.tunnel_state_known = true;
+                self.registered.insert(idx);
+                if let Some(since) = self.down_since.take() {
+                    self.down_us += ts.saturating_since_us(since);
+                }
+            }
+            TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered => {
+                if self.registered.remove(&idx) {
+                    self.disconnects += 1;
+                    if self.registered.is_empty() {
+                        self.down_since = Some(ts);
+                        let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
+                        self.signal(
+                            IncidentKind::TunnelDown,
+                            Severity::Critical,
+                            ts,
+                            cause,
+                            event,
+                        );
+                    } else {
+                        let cause = format!(
+                            "tunnel connection {idx} lost; {} still registered",
+                            self.registered.len()
+                        );
+                        self.signal(
+                            IncidentKind::TunnelDegraded,
+                            Severity::Warning,
+                            ts,
+                            cause,
+                            event,
+                        );
+                    }
+                }
+            }
+            TunnelConnEvent::DialFailed { reason } if self.registered.is_empty() => {
+                let cause = format!(
+                    "cloudflared cannot reach the Cloudflare edge: {}",
+                    reason.as_deref().unwrap_or("dial failed")
+                );
+                self.signal(
+                    IncidentKind::TunnelDown,
+                    Severity::Critical,
+                    ts,
+                    cause,
+                    event,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// A sealed trace: 502s, edge timeouts and origin 5xx become incident signals.
+    pub fn on_trace(&mut self, t: &Trace) {
+        let at = t.end.unwrap_or(t.start);
+        let (kind, severity, cause) = match t.outcome {
+            Outcome::BadGateway(cause) => (
+                IncidentKind::BadGateway,
+                Severity::Critical,
+                self.bad_gateway_cause(cause),
+            ),
+            Outcome::EdgeTimeout => (
+                IncidentKind::EdgeTimeout,
+                Severity::Critical,
+                format!(
+                    "the edge gave up waiting for {} (visitors get 524)",
+                    t.tool
+                        .as_deref()
+                        .map_or_else(|| t.route(), |tool| format!("tool {tool}"))
+                ),
+            ),
+            Outcome::Served(s) if (500..600).contains(&s) => (
+                IncidentKind::OriginErrors,
+                Severity::Warning,
+                format!("sigil-mcp answered {s} on {}", t.route()),
+            ),
+            _ => return,
+        };
+        let id = self.upsert(kind, severity, at, cause);
+        if let Some(inc) = self.incidents.iter_mut().find(|i| i.id == id) {
+            for c in t.cursors.iter().take(2) {
+                if inc.evidence.len() < MAX_EVIDENCE {
+                    inc.evidence.push(c.clone());
+                }
+            }
+        }
+    }
+
+    fn bad_gateway_cause(&self, cause: OriginErrorCause) -> String {
+        let service = self
+            .origin_services
+            .first()
+            .map_or("the origin service", String::as_str);
+        match (cause, self.origin_state) {
+            (_, OriginState::Stopping { blocked_by_stream: true, .. }) => {
+                "origin down (restart blocked by an open stream: uvicorn refuses new connections while it waits)".into()
+            }
+            (_, OriginState::Stopping { .. }) => "origin down (restart)".into(),
+            (_, OriginState::Down { crashed: true, .. }) => "origin down (crash)".into(),
+            (_, OriginState::Down { .. }) => "origin down (restart)".into(),
+            (OriginErrorCause::Refused, _) => {
+                let port_note = match (self.origin_listen_port, service_port(service)) {
+                    (Some(a), Some(b)) if a != b => format!(" (server listens on port {a}, tunnel dials {b})"),
+                    _ => String::new(),
+                };
+                format!("origin not listening on {service}{port_note}")
+            }
+            (OriginErrorCause::Timeout, _) => format!("dial to {service} timed out (connectTimeout)"),
+            (OriginErrorCause::Dns, _) => format!("DNS lookup of {service} failed"),
+            (OriginErrorCause::Tls, _) => format!("TLS to {service} failed (http/https mismatch or certificate)"),
+            (OriginErrorCause::Reset, _) => format!("{service} closed the connection (reset/EOF)"),
+            (OriginErrorCause::Other, _) => format!("cloudflared could not reach {service}"),
+        }
+    }
+
+    fn signal(
+        &mut self,
+        kind: IncidentKind,
+        severity: Severity,
+        at: Timestamp,
+        cause: String,
+        event: &Event,
+    ) {
+        let id = self.upsert(kind, severity, at, cause);
+        if let (Some(inc), Some(c)) = (
+            self.incidents.iter_mut().find(|i| i.id == id),
+            &event.entry.cursor,
+        ) {
+            if inc.evidence.len() < MAX_EVIDENCE {
+                inc.evidence.push(c.clone());
+            }
+        }
+    }
+
+    /// Adds a signal to the open incident of its kind, or opens one.
+    fn upsert(
+        &mut self,
+        kind: IncidentKind,
+        severity: Severity,
+        at: Timestamp,
+        cause: String,
+    ) -> u64 {
+        if let Some(inc) = self
+            .incidents
+            .iter_mut()
+            .rev()
+            .find(|i| i.kind == kind && i.end.is_none())
+        {
+            inc.count += 1;
+            inc.last = inc.last.max(at);
+            inc.severity = inc.severity.max(severity);
+            return inc.id;
+        }
+        if self.incidents.len() >= MAX_INCIDENTS {
+            if let Some(pos) = self.incidents.iter().position(|i| i.end.is_some()) {
+                self.incidents.remove(pos);
+            }
+        }
+        let id = self.next_incident;
+        self.next_incident += 1;
+        self.incidents.push(Incident {
+            id,
+            kind,
+            severity,
+            start: at,
+            last: at,
+            end: None,
+            count: 1,
+            cause,
+            evidence: Vec::new(),
+        });
+        id
+    }
+
+    fn close_quiet(&mut self, now: Timestamp) {
+        for inc in &mut self.incidents {
+            if inc.end.is_none() && now.saturating_since_us(inc.last) > QUIET_CLOSE_US {
+                inc.end = Some(inc.last);
+            }
+        }
+    }
+
+    pub fn finish(&mut self, end: Timestamp) {
+        if let Some(since) = self.down_since {
+            self.down_us += end.saturating_since_us(since);
+            self.down_since = Some(end);
+        }
+        self.close_quiet(end);
+    }
+}
+
+/// The port of an origin service URL (`http://localhost:8000` → 8000).
+fn service_port(service: &str) -> Option<u16> {
+    let rest = service.split_once("://").map_or(service, |(_, r)| r);
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    match hostport.rsplit_once(':') {
+        Some((_, p)) => p.parse().ok(),
+        None if service.starts_with("https") => Some(443),
+        None if service.starts_with("http") => Some(80),
+        None => None,
+    }
+}

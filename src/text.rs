@@ -1,0 +1,110 @@
+//! Making untrusted log text safe to draw or print.
+//!
+//! Owns the one conversion from bytes to display text: lossy UTF-8, then every control
+//! character (C0, DEL, C1), escape sequence introducer, bidi override and zero-width
+//! character is replaced by a visible escape (`\x1b`, `\u{202e}`), so a log line can never
+//! move the cursor, clear the screen, set the title or write the clipboard (OSC 52).
+//! Also: query-string redaction for paths shown in reports, and Markdown cell escaping.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// True for characters that must never reach a terminal raw.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM/RLM
+            | '\u{202a}'..='\u{202e}' // bidi embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{feff}'              // BOM / zero-width no-break space
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotations
+        )
+}
+
+/// Safe display text from a string: unsafe characters become visible escapes.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            let n = u32::from(c);
+            if n < 0x100 {
+                let _ = write!(out, "\\x{n:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{n:x}}}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Safe display text from bytes (invalid UTF-8 becomes U+FFFD).
+pub fn sanitize_bytes(b: &[u8]) -> Cow<'_, str> {
+    match String::from_utf8_lossy(b) {
+        Cow::Borrowed(s) => sanitize(s),
+        Cow::Owned(s) => Cow::Owned(sanitize(&s).into_owned()),
+    }
+}
+
+/// A path with its query values replaced (`/x?token=abc&a=1` → `/x?token=<redacted>&a=<redacted>`).
+pub fn redact_query(path: &str) -> Cow<'_, str> {
+    let Some((base, query)) = path.split_once('?') else {
+        return Cow::Borrowed(path);
+    };
+    let redacted: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) => format!("{k}=<redacted>"),
+            None => pair.to_owned(),
+        })
+        .collect();
+    Cow::Owned(format!("{base}?{}", redacted.join("&")))
+}
+
+/// Text safe inside a Markdown table cell.
+pub fn markdown_cell(s: &str) -> String {
+    sanitize(s).replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_invisible_characters_are_made_visible() {
+        let rows = [
+            ("plain text", "plain text"),
+            ("\u{1b}]52;c;SGVsbG8=\u{7}", "\\x1b]52;c;SGVsbG8=\\x07"),
+            ("\u{1b}[2J\u{1b}[H", "\\x1b[2J\\x1b[H"),
+            ("a\u{9b}31mb", "a\\x9b31mb"),
+            ("evil\u{202e}txt.exe", "evil\\u{202e}txt.exe"),
+            ("zero\u{200b}width", "zero\\u{200b}width"),
+            ("tab\there", "tab\\x09here"),
+        ];
+        for (input, want) in rows {
+            assert_eq!(sanitize(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_dropped() {
+        assert_eq!(
+            sanitize_bytes(b"ok \xff\xfe end"),
+            "ok \u{fffd}\u{fffd} end"
+        );
+    }
+
+    #[test]
+    fn query_values_are_redacted() {
+        assert_eq!(
+            redact_query("/healthz?token=abc&x"),
+            "/healthz?token=<redacted>&x"
+        );
+        assert_eq!(redact_query("/"), "/");
+    }
+}

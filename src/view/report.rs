@@ -1,0 +1,305 @@
+//! Headless report: the `sigil-top.report/1` JSON document, and its text and Markdown
+//! forms. Reads `&Model` only; the schema is documented in `docs/report-schema.md` and is
+//! a stable contract (fields are added, never renamed or removed, within `/1`).
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use crate::model::detect::Incident;
+use crate::model::stats::Latency;
+use crate::model::Model;
+use crate::text;
+
+pub const SCHEMA: &str = "sigil-top.report/1";
+
+fn latency_json(l: &Latency) -> Value {
+    json!({
+        "count": l.count(),
+        "p50": round3(l.percentile_ms(50.0)),
+        "p90": round3(l.percentile_ms(90.0)),
+        "p99": round3(l.percentile_ms(99.0)),
+        "p999": round3(l.percentile_ms(99.9)),
+        "max": round3(l.max_ms()),
+        "mean": round3(l.mean_ms()),
+    })
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn incident_json(i: &Incident) -> Value {
+    json!({
+        "id": i.id,
+        "kind": i.kind.as_str(),
+        "severity": i.severity.as_str(),
+        "start": i.start.to_rfc3339(),
+        "end": i.end.map(|e| e.to_rfc3339()),
+        "count": i.count,
+        "cause": text::sanitize(&i.cause),
+        "evidence": i.evidence.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// The report document. Call after `Model::finish` for a history run.
+pub fn to_json(model: &Model) -> Value {
+    let s = &model.stats;
+    let d = &model.detector;
+    let (start, end) = model.window.map_or((None, None), |(a, b)| {
+        (Some(a.to_rfc3339()), Some(b.to_rfc3339()))
+    });
+    let by_status: Map<String, Value> = s
+        .by_status
+        .iter()
+        .map(|(k, v)| {
+            let key = if *k == 0 {
+                "unknown".to_owned()
+            } else {
+                k.to_string()
+            };
+            (key, json!(v))
+        })
+        .collect();
+    let mut routes: Vec<_> = s.by_route.iter().filter(|(_, r)| r.count > 0).collect();
+    routes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+    let by_route: Vec<Value> = routes
+        .iter()
+        .map(|((method, path), r)| {
+            json!({
+                "method": text::sanitize(method),
+                "path": text::sanitize(&crate::text::redact_query(path)),
+                "count": r.count,
+                "errors": r.errors,
+                "latency_ms": latency_json(&r.latency),
+            })
+        })
+        .collect();
+    let tools: Vec<Value> = s
+        .by_tool
+        .iter()
+        .map(|(name, k)| {
+            json!({
+                "tool": text::sanitize(name),
+                "calls": k.count,
+                "errors": k.errors,
+                "latency_ms": latency_json(&k.latency),
+            })
+        })
+        .collect();
+    let causes: Map<String, Value> = ["refused", "timeout", "dns", "tls", "reset", "other"]
+        .iter()
+        .map(|c| {
+            let n: u64 = s
+                .bad_gateway_by_cause
+                .iter()
+                .filter(|(k, _)| k.as_str() == *c)
+                .map(|(_, v)| *v)
+                .sum();
+            ((*c).to_owned(), json!(n))
+        })
+        .collect();
+    let by_unit: Map<String, Value> = model
+        .entries
+        .by_unit
+        .iter()
+        .map(|(k, v)| (text::sanitize(k).into_owned(), json!(v)))
+        .collect();
+    let findings: Vec<Value> = d
+        .findings
+        .values()
+        .map(|f| {
+            json!({
+                "kind": f.kind.as_str(),
+                "count": f.count,
+                "first_seen": f.first_seen.to_rfc3339(),
+                "unit": text::sanitize(&f.unit),
+                "advice": f.advice(),
+            })
+        })
+        .collect();
+    let links = &model.correlator.links;
+    json!({
+        "schema": SCHEMA,
+        "window": { "start": start, "end": end },
+        "entries": {
+            "total": model.entries.total,
+            "by_unit": by_unit,
+            "unparsed": model.entries.unparsed,
+            "continuation": model.entries.continuation,
+        },
+        "incidents": d.incidents.iter().map(incident_json).collect::<Vec<_>>(),
+        "requests": {
+            "total": s.requests,
+            "by_status": by_status,
+            "latency_ms": latency_json(&s.latency),
+            "latency_source": {
+                "exact": s.latency_exact,
+                "derived": s.latency_derived,
+                "unknown": s.latency_unknown,
+            },
+            "abandoned": s.abandoned,
+            "unanswered": s.unanswered,
+            "by_route": by_route,
+        },
+        "tools": tools,
+        "streams": {
+            "count": s.streams,
+            "open": model.correlator.open_streams(),
+            "client_closed": s.stream_closed,
+            "lifetime_ms": latency_json(&s.stream_lifetime),
+        },
+        "tunnel": {
+            "bad_gateway": s.bad_gateway,
+            "bad_gateway_by_cause": causes,
+            "edge_timeout": s.edge_timeout,
+            "client_abort": s.client_abort,
+            "disconnects": d.disconnects,
+            "down_seconds": round3(d.down_us as f64 / 1e6),
+            "connection_state_known": d.tunnel_state_known,
+            "version": d.cloudflared_version,
+        },
+        "origin": {
+            "errors_5xx": s.errors_5xx,
+            "restarts": d.restarts,
+            "crashes": d.crashes,
+            "auto_restarts": d.auto_restarts,
+            "listen_port": d.origin_listen_port,
+        },
+        "correlation": {
+            "exact": links.exact,
+            "heuristic": links.heuristic,
+            "tunnel_only": links.tunnel_only,
+            "origin_only": links.origin_only,
+        },
+        "findings": findings,
+    })
+}
+
+/// A readable summary; incidents first.
+pub fn to_text(model: &Model) -> String {
+    let v = to_json(model);
+    let mut out = String::new();
+    let s = &model.stats;
+    let d = &model.detector;
+    let _ = writeln!(
+        out,
+        "sigil-top report  {} .. {}",
+        v["window"]["start"].as_str().unwrap_or("-"),
+        v["window"]["end"].as_str().unwrap_or("-")
+    );
+    let _ = writeln!(out);
+    if d.incidents.is_empty() {
+        let _ = writeln!(out, "incidents: none");
+    } else {
+        let _ = writeln!(out, "incidents:");
+        for i in &d.incidents {
+            let _ = writeln!(
+                out,
+                "  #{:<3} {:<9} {:<16} {}  x{}  {}",
+                i.id,
+                i.severity.as_str(),
+                i.kind.as_str(),
+                i.start.to_rfc3339(),
+                i.count,
+                text::sanitize(&i.cause)
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "requests: {} answered by the origin ({} 5xx); latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        s.requests,
+        s.errors_5xx,
+        s.latency.percentile_ms(50.0),
+        s.latency.percentile_ms(90.0),
+        s.latency.percentile_ms(99.0),
+        s.latency.max_ms()
+    );
+    let _ = writeln!(
+        out,
+        "  latency source: {} exact (duration_ms), {} derived (journal stamps), {} unknown (overlapping, not paired)",
+        s.latency_exact, s.latency_derived, s.latency_unknown
+    );
+    let statuses: Vec<String> = s
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect();
+    let _ = writeln!(out, "  status: {}", statuses.join(" "));
+    let _ = writeln!(
+        out,
+        "tunnel: {} bad gateway (502), {} edge timeouts (524), {} client aborts, {} disconnects, {:.1} s down",
+        s.bad_gateway,
+        s.edge_timeout,
+        s.client_abort,
+        d.disconnects,
+        d.down_us as f64 / 1e6
+    );
+    let _ = writeln!(
+        out,
+        "origin: {} restarts, {} crashes; streams: {} ({} open)",
+        d.restarts,
+        d.crashes,
+        s.streams,
+        model.correlator.open_streams()
+    );
+    let l = &model.correlator.links;
+    let _ = writeln!(
+        out,
+        "correlation: {} exact, {} heuristic, {} tunnel-only, {} origin-only",
+        l.exact, l.heuristic, l.tunnel_only, l.origin_only
+    );
+    let _ = writeln!(
+        out,
+        "entries: {} ({} unparsed, {} continuation lines)",
+        model.entries.total, model.entries.unparsed, model.entries.continuation
+    );
+    if !d.findings.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "findings (secrets in the logs; values never shown):");
+        for f in d.findings.values() {
+            let _ = writeln!(
+                out,
+                "  {} x{} since {} in {}: {}",
+                f.kind.as_str(),
+                f.count,
+                f.first_seen.to_rfc3339(),
+                text::sanitize(&f.unit),
+                f.advice()
+            );
+        }
+    }
+    out
+}
+
+/// Markdown for tickets; incidents first.
+pub fn to_markdown(model: &Model) -> String {
+    let mut out = String::from("# sigil-top report\n\n");
+    let d = &model.detector;
+    out.push_str("## Incidents\n\n");
+    if d.incidents.is_empty() {
+        out.push_str("None.\n\n");
+    } else {
+        out.push_str("| # | kind | severity | start | end | count | likely cause |\n|---|---|---|---|---|---|---|\n");
+        for i in &d.incidents {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                i.id,
+                i.kind.as_str(),
+                i.severity.as_str(),
+                i.start.to_rfc3339(),
+                i.end.map_or_else(|| "open".to_owned(), |e| e.to_rfc3339()),
+                i.count,
+                text::markdown_cell(&i.cause)
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str("## Summary\n\n```\n");
+    out.push_str(&to_text(model));
+    out.push_str("```\n");
+    out
+}
