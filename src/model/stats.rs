@@ -102,6 +102,7 @@ pub struct Stats {
     pub errors_5xx: u64,
     pub streams: u64,
     pub stream_lifetime: Latency,
+    pub timeline: Timeline,
 }
 
 fn capped<'a, K: Ord + Clone, V: Default>(
@@ -117,6 +118,7 @@ fn capped<'a, K: Ord + Clone, V: Default>(
 
 impl Stats {
     pub fn record(&mut self, t: &Trace) {
+        self.timeline.record(t);
         match t.outcome {
             Outcome::BadGateway(cause) => {
                 self.bad_gateway += 1;
@@ -182,5 +184,169 @@ impl Stats {
                 k.latency.record_us(us);
             }
         }
+    }
+}
+
+/// Width of one timeline bucket (µs): 10 s.
+pub const BUCKET_US: u64 = 10_000_000;
+/// Buckets kept: 15 minutes of 10 s buckets.
+pub const BUCKETS: usize = 90;
+
+/// One 10-second slice of time.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    /// Start of the slice, in units of [`BUCKET_US`] since the epoch.
+    pub index: u64,
+    pub requests: u64,
+    pub errors_5xx: u64,
+    pub bad_gateway: u64,
+    pub timeouts: u64,
+    pub latency: Latency,
+}
+
+/// Rolling windows over the last 15 minutes: per-bucket counts and histograms, merged on
+/// demand for the 1 m / 5 m / 15 m views. Fixed memory: [`BUCKETS`] histograms.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    buckets: std::collections::VecDeque<Bucket>,
+}
+
+impl Timeline {
+    fn bucket_mut(&mut self, index: u64) -> Option<&mut Bucket> {
+        let newest = self.buckets.back().map_or(0, |b| b.index);
+        if self.buckets.is_empty() || index > newest {
+            let start = if self.buckets.is_empty() {
+                index
+            } else {
+                newest + 1
+            };
+            // Skip straight to `index` when the gap is wider than the ring.
+            let start = start.max(index.saturating_sub(BUCKETS as u64 - 1));
+            for i in start..=index {
+                if self.buckets.len() >= BUCKETS {
+                    self.buckets.pop_front();
+                }
+                self.buckets.push_back(Bucket {
+                    index: i,
+                    ..Bucket::default()
+                });
+            }
+        }
+        let oldest = self.buckets.front()?.index;
+        let pos = usize::try_from(index.checked_sub(oldest)?).ok()?;
+        self.buckets.get_mut(pos)
+    }
+
+    /// Counts a sealed trace in the slice of its end time. Traces older than the ring
+    /// (out-of-order history) are not in the timeline; the whole-run stats still count them.
+    pub fn record(&mut self, t: &Trace) {
+        let at = t.end.unwrap_or(t.start);
+        let Some(b) = self.bucket_mut(at.0 / BUCKET_US) else {
+            return;
+        };
+        match t.outcome {
+            Outcome::BadGateway(_) => b.bad_gateway += 1,
+            Outcome::EdgeTimeout => b.timeouts += 1,
+            _ => {}
+        }
+        if t.origin_answered() {
+            b.requests += 1;
+            if t.origin_status().is_some_and(|s| (500..600).contains(&s)) {
+                b.errors_5xx += 1;
+            }
+            if let (Some((us, _)), false) = (t.latency, t.is_stream) {
+                b.latency.record_us(us);
+            }
+        }
+    }
+
+    /// Buckets oldest first.
+    pub fn buckets(&self) -> impl DoubleEndedIterator<Item = &Bucket> {
+        self.buckets.iter()
+    }
+
+    /// Merged figures for the last `span_us` ending at the newest bucket.
+    pub fn window(&self, span_us: u64) -> Bucket {
+        let mut out = Bucket::default();
+        let Some(newest) = self.buckets.back().map(|b| b.index) else {
+            return out;
+        };
+        let n = (span_us / BUCKET_US).max(1);
+        let first = (newest + 1).saturating_sub(n);
+        out.index = first;
+        for b in self.buckets.iter().filter(|b| b.index >= first) {
+            out.requests += b.requests;
+            out.errors_5xx += b.errors_5xx;
+            out.bad_gateway += b.bad_gateway;
+            out.timeouts += b.timeouts;
+            let _ = out.latency.hist.add(&b.latency.hist);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::correlate::{LatencySource, Link, OriginSide};
+    use crate::source::Timestamp;
+
+    fn served(at_s: u64, latency_ms: u64, status: u16) -> Trace {
+        let end = Timestamp(at_s * 1_000_000);
+        Trace {
+            id: 0,
+            start: end,
+            end: Some(end),
+            method: Some("POST".into()),
+            path: Some("/".into()),
+            tool: None,
+            request_id: None,
+            ray: None,
+            client_ip: None,
+            host: None,
+            origin: Some(OriginSide {
+                incoming: Some(end),
+                outgoing: Some(end),
+                status: Some(status),
+                ..OriginSide::default()
+            }),
+            tunnel: None,
+            link: Link::OriginOnly,
+            outcome: Outcome::Served(status),
+            latency: Some((latency_ms * 1000, LatencySource::Exact)),
+            is_stream: false,
+            abandoned: false,
+            cursors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn windows_merge_only_the_buckets_they_cover() {
+        let mut tl = Timeline::default();
+        // 20 minutes of one request per 10 s: the ring keeps 15 minutes.
+        for i in 0..120 {
+            let status = if i >= 114 { 500 } else { 200 };
+            tl.record(&served(
+                1_000_000 + i * 10,
+                if i >= 114 { 900 } else { 5 },
+                status,
+            ));
+        }
+        assert_eq!(tl.buckets().count(), BUCKETS);
+        let last_minute = tl.window(60_000_000);
+        assert_eq!((last_minute.requests, last_minute.errors_5xx), (6, 6));
+        assert!(last_minute.latency.percentile_ms(50.0) > 800.0);
+        let all = tl.window(15 * 60_000_000);
+        assert_eq!((all.requests, all.errors_5xx), (90, 6));
+        assert!(all.latency.percentile_ms(50.0) < 10.0);
+    }
+
+    #[test]
+    fn a_gap_longer_than_the_ring_starts_fresh_and_stays_bounded() {
+        let mut tl = Timeline::default();
+        tl.record(&served(1_000, 5, 200));
+        tl.record(&served(1_000_000, 5, 200));
+        assert_eq!(tl.buckets().count(), BUCKETS);
+        assert_eq!(tl.window(15 * 60_000_000).requests, 1);
     }
 }
