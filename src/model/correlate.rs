@@ -97,6 +97,8 @@ pub struct OriginSide {
     pub error: bool,
     /// JSON-RPC `isError: true` inside an HTTP 200.
     pub tool_error: bool,
+    /// Answered `No valid session ID provided` (a session from before a restart).
+    pub stale_session: bool,
     /// Its Outgoing was paired among several open requests (no latency derived).
     pub ambiguous: bool,
 }
@@ -320,6 +322,7 @@ impl Correlator {
                     method,
                     path,
                     tool_error,
+                    stale_session,
                 },
             ) => {
                 self.origin_outgoing(
@@ -332,6 +335,9 @@ impl Correlator {
                     *tool_error,
                     false,
                 );
+                if *stale_session {
+                    self.mark_stale_session(request_id.as_ref());
+                }
             }
             (
                 Role::Origin,
@@ -364,7 +370,12 @@ impl Correlator {
             ) => {
                 self.origin_access(event, client_ip, method, target, *status);
             }
-            (Role::Origin, EventKind::Server(ServerEvent::ToolCalled { tool })) => {
+            (
+                Role::Origin,
+                EventKind::Server(
+                    ServerEvent::ToolCalled { tool } | ServerEvent::ToolNotListed { tool },
+                ),
+            ) => {
                 if let Some(id) = event
                     .entry
                     .pid
@@ -653,6 +664,16 @@ impl Correlator {
         t.end = Some(ts);
         self.add_cursor(id, event);
         self.complete(id, ts);
+    }
+
+    fn mark_stale_session(&mut self, request_id: Option<&RequestId>) {
+        let id = request_id.and_then(|r| self.by_request_id.get(r)).copied();
+        if let Some(o) = id
+            .and_then(|id| self.open.get_mut(&id))
+            .and_then(|t| t.origin.as_mut())
+        {
+            o.stale_session = true;
+        }
     }
 
     /// An Outgoing/Error whose Incoming was never seen (started before the window).

@@ -23,6 +23,8 @@ use super::{Role, Settings};
 const QUIET_CLOSE_US: u64 = 60_000_000;
 /// Incidents kept (oldest closed ones go first).
 const MAX_INCIDENTS: usize = 500;
+/// 400s on the MCP endpoint this long (µs) after the origin started are stale sessions.
+const STALE_SESSION_WINDOW_US: u64 = 60_000_000;
 /// Evidence cursors kept per incident.
 const MAX_EVIDENCE: usize = 20;
 
@@ -34,6 +36,8 @@ pub enum IncidentKind {
     OriginDown,
     TunnelDegraded,
     TunnelDown,
+    /// 400s right after a restart: clients still holding a pre-restart `mcp-session-id`.
+    StaleSessions,
 }
 
 impl IncidentKind {
@@ -45,6 +49,7 @@ impl IncidentKind {
             IncidentKind::OriginDown => "origin_down",
             IncidentKind::TunnelDegraded => "tunnel_degraded",
             IncidentKind::TunnelDown => "tunnel_down",
+            IncidentKind::StaleSessions => "stale_sessions",
         }
     }
 }
@@ -148,6 +153,8 @@ pub struct Detector {
     /// A stop was requested (PID 1 `Stopping`) before the process went down.
     stop_requested: bool,
     saw_start_or_stop: bool,
+    /// When the origin unit last started after a stop (restart or crash recovery).
+    last_restart_at: Option<Timestamp>,
     latest: Timestamp,
 }
 
@@ -171,6 +178,7 @@ impl Detector {
             next_incident: 1,
             stop_requested: false,
             saw_start_or_stop: false,
+            last_restart_at: None,
             latest: Timestamp(0),
         }
     }
@@ -313,6 +321,7 @@ impl Detector {
                     if !crashed && self.stop_requested {
                         self.restarts += 1;
                     }
+                    self.last_restart_at = Some(ts);
                 }
                 self.stop_requested = false;
                 self.saw_start_or_stop = true;
@@ -397,6 +406,14 @@ impl Detector {
                         .map_or_else(|| t.route(), |tool| format!("tool {tool}"))
                 ),
             ),
+            Outcome::Served(400) if self.is_stale_session(t, at) =>
+            {
+                (
+                    IncidentKind::StaleSessions,
+                    Severity::Info,
+                    "400 Bad Request right after sigil-mcp restarted: clients still hold an mcp-session-id from before the restart and must initialize again (not a client bug)".to_owned(),
+                )
+            }
             Outcome::Served(s) if (500..600).contains(&s) => (
                 IncidentKind::OriginErrors,
                 Severity::Warning,
@@ -412,6 +429,18 @@ impl Detector {
                 }
             }
         }
+    }
+
+    /// A 400 on the MCP endpoint shortly after a restart: said so by the logged body when
+    /// there is one, else inferred from the time since the restart alone.
+    fn is_stale_session(&self, t: &Trace, at: Timestamp) -> bool {
+        let after_restart = self
+            .last_restart_at
+            .is_some_and(|r| at >= r && at.saturating_since_us(r) <= STALE_SESSION_WINDOW_US);
+        let o = t.origin.as_ref();
+        let body_says = o.is_some_and(|o| o.stale_session);
+        let body_logged = o.is_some_and(|o| o.duration_ms.is_some());
+        after_restart && t.path.as_deref() == Some("/") && (body_says || !body_logged)
     }
 
     fn bad_gateway_cause(&self, cause: OriginErrorCause) -> String {

@@ -133,7 +133,11 @@ impl Stats {
         }
         let route = (
             t.method.as_deref().unwrap_or("?").to_owned(),
-            t.path.as_deref().unwrap_or("?").to_owned(),
+            // Routes are keyed without the query (the server logs `?<redacted>`).
+            t.path
+                .as_deref()
+                .map_or("?", |p| p.split('?').next().unwrap_or(p))
+                .to_owned(),
         );
         let failed_in_tunnel = matches!(t.outcome, Outcome::BadGateway(_) | Outcome::EdgeTimeout);
         if !t.origin_answered() {

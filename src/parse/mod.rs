@@ -283,6 +283,8 @@ pub enum EventKind {
         path: Option<Box<str>>,
         /// JSON-RPC result flagged `"isError": true` in the logged `response_body`.
         tool_error: bool,
+        /// The logged body says `No valid session ID provided`: a stale `mcp-session-id`.
+        stale_session: bool,
     },
     /// Sigil `Error handling MCP request` (a traceback follows as continuation lines).
     SigilError {

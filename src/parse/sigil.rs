@@ -78,6 +78,9 @@ fn parse_native(entry: &RawEntry, text: &str) -> Option<Parsed> {
             tool_error: entry
                 .field("RESPONSE_BODY")
                 .is_some_and(|b| body_has_tool_error(&String::from_utf8_lossy(b))),
+            stale_session: entry
+                .field("RESPONSE_BODY")
+                .is_some_and(|b| body_is_stale_session(&String::from_utf8_lossy(b))),
         }
     } else if msg == ERROR_HANDLING {
         EventKind::SigilError {
@@ -161,6 +164,7 @@ fn classify_message(level: Option<Level>, logger: &str, message: &str) -> Parsed
                 method: kv.get("method").map(Box::from),
                 path: kv.get("path").map(Box::from),
                 tool_error: kv.get("response_body").is_some_and(body_has_tool_error),
+                stale_session: kv.get("response_body").is_some_and(body_is_stale_session),
             },
         );
     }
@@ -302,6 +306,11 @@ fn body_has_tool_error(body: &str) -> bool {
         || body.contains("\\\"isError\\\": true")
 }
 
+/// The MCP session manager's answer to a request with an unknown `mcp-session-id`.
+fn body_is_stale_session(body: &str) -> bool {
+    body.contains("No valid session ID provided")
+}
+
 /// The ` key=value` extras after a message, as the key=value formatter renders them:
 /// values are Python `str()`, so `None`, bare tokens, quoted strings with escapes, or a
 /// dict/JSON repr with spaces (balanced braces).
@@ -439,6 +448,10 @@ fn parse_json(line: &str) -> Option<Parsed> {
                 .get("response_body")
                 .and_then(Value::as_str)
                 .is_some_and(body_has_tool_error),
+            stale_session: obj
+                .get("response_body")
+                .and_then(Value::as_str)
+                .is_some_and(body_is_stale_session),
         },
         ERROR_HANDLING => EventKind::SigilError {
             request_id: s("request_id").map(RequestId),
