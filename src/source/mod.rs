@@ -15,6 +15,7 @@
 mod fields;
 pub mod journal;
 pub mod journalctl;
+pub mod since;
 
 use std::fmt;
 use std::path::PathBuf;
