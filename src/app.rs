@@ -45,8 +45,10 @@ impl Inputs {
     pub async fn recv(&mut self) -> Option<SourceMsg> {
         loop {
             let msg = self.rx.recv().await;
-            if let Some(m) = self.combine(msg) {
-                return m;
+            match self.combine(msg) {
+                Combined::Hand(m) => return Some(m),
+                Combined::Swallow => {}
+                Combined::Closed => return None,
             }
         }
     }
@@ -56,45 +58,55 @@ impl Inputs {
     pub fn blocking_recv(&mut self) -> Option<SourceMsg> {
         loop {
             let msg = self.rx.blocking_recv();
-            if let Some(m) = self.combine(msg) {
-                return m;
+            match self.combine(msg) {
+                Combined::Hand(m) => return Some(m),
+                Combined::Swallow => {}
+                Combined::Closed => return None,
             }
         }
     }
 
-    /// `Some(m)`: hand `m` out; `None`: swallow this message and wait for the next.
-    fn combine(&mut self, msg: Option<SourceMsg>) -> Option<Option<SourceMsg>> {
+    fn combine(&mut self, msg: Option<SourceMsg>) -> Combined {
         let n = self.names.len();
         match msg {
+            // Every sender is gone: every source has stopped.
+            None if self.has_sent_ended => Combined::Closed,
             None => {
-                // Every sender is gone: every source has stopped.
-                if self.has_sent_ended {
-                    Some(None)
-                } else {
-                    self.has_sent_ended = true;
-                    Some(Some(SourceMsg::Ended))
-                }
+                self.has_sent_ended = true;
+                Combined::Hand(SourceMsg::Ended)
             }
             Some(SourceMsg::CaughtUp) => {
                 self.caught_up += 1;
-                (self.caught_up == n).then_some(Some(SourceMsg::CaughtUp))
+                if self.caught_up == n {
+                    Combined::Hand(SourceMsg::CaughtUp)
+                } else {
+                    Combined::Swallow
+                }
             }
             Some(SourceMsg::Ended) => {
                 self.ended += 1;
                 if self.ended == n && !self.has_sent_ended {
                     self.has_sent_ended = true;
-                    Some(Some(SourceMsg::Ended))
+                    Combined::Hand(SourceMsg::Ended)
                 } else {
-                    None
+                    Combined::Swallow
                 }
             }
             Some(SourceMsg::Error(e)) => {
                 self.ended += 1;
-                Some(Some(SourceMsg::Error(e)))
+                Combined::Hand(SourceMsg::Error(e))
             }
-            Some(other) => Some(Some(other)),
+            Some(other) => Combined::Hand(other),
         }
     }
+}
+
+/// What [`Inputs::combine`] does with one raw message.
+enum Combined {
+    Hand(SourceMsg),
+    /// A per-input `CaughtUp`/`Ended` that is not the last one.
+    Swallow,
+    Closed,
 }
 
 /// Starts every input of `config` and returns their combined stream.
@@ -186,7 +198,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
+    runtime.block_on(async move {
         match config.mode {
             Mode::Tui => {
                 eprintln!(

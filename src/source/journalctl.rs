@@ -199,18 +199,15 @@ impl Decoder {
 
     /// Skips to just past the next newline; false when there is none yet.
     fn discard_line(&mut self) -> bool {
-        match memchr(b'\n', &self.buf[self.scan..]) {
-            Some(i) => {
-                self.pos = self.scan + i + 1;
-                self.scan = self.pos;
-                self.is_discarding = false;
-                true
-            }
-            None => {
-                self.pos = self.buf.len();
-                self.scan = self.pos;
-                false
-            }
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+            self.pos = self.scan + i + 1;
+            self.scan = self.pos;
+            self.is_discarding = false;
+            true
+        } else {
+            self.pos = self.buf.len();
+            self.scan = self.pos;
+            false
         }
     }
 

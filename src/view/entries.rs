@@ -8,6 +8,7 @@
 //! newline), so scripts can treat both outputs alike.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -107,7 +108,7 @@ fn escape_controls(s: &str) -> String {
         } else if c == '\n' {
             t.push_str("\\n");
         } else {
-            t.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            let _ = write!(t, "\\u{{{:x}}}", u32::from(c));
         }
     }
     t

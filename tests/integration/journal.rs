@@ -1,3 +1,4 @@
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ pub fn big_message() -> String {
     let mut s = String::with_capacity(300 * 1024);
     let mut i = 0u32;
     while s.len() < 300 * 1024 {
-        s.push_str(&format!("chunk {i:06} of a very long cloudflared line; "));
+        let _ = write!(s, "chunk {i:06} of a very long cloudflared line; ");
         i += 1;
     }
     s
