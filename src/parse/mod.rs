@@ -244,18 +244,11 @@ pub enum UnitEvent {
     Stopped,
     Deactivated,
     /// `Main process exited, code=killed, status=9/KILL`.
-    MainExited {
-        code: Box<str>,
-        status: Box<str>,
-    },
+    MainExited { code: Box<str>, status: Box<str> },
     /// `Failed with result 'signal'`.
-    Failed {
-        result: Box<str>,
-    },
+    Failed { result: Box<str> },
     /// `Scheduled restart job, restart counter is at N.`
-    ScheduledRestart {
-        counter: Option<u32>,
-    },
+    ScheduledRestart { counter: Option<u32> },
     /// `State 'stop-sigterm' timed out. Killing.`
     StopTimedOut,
     /// Any other PID 1 line about the unit (`Consumed 1.8s CPU time`, …).
