@@ -3,9 +3,11 @@
 //! Owns [`Args`] and its subcommands. Does no I/O and no validation: `config` turns
 //! `Args` into a checked `Config` (times parsed, units normalised, defaults resolved).
 //!
-//! Input flags are global (they may come before or after the subcommand). The positional
-//! inputs (`-` for standard input, or a file of `journalctl -o export`/`-o json` text)
-//! belong to each subcommand, because clap does not allow global positionals.
+//! Input flags may come before or after the subcommand: [`InputArgs`] and [`StreamArgs`]
+//! are flattened into the top level and into each subcommand, and `config` merges the two
+//! (lists add up; for a single value the subcommand's wins). Clap's `global = true` is
+//! not used because a repeated global flag given on both sides keeps only one side's
+//! values, and positionals cannot be global.
 
 use std::path::PathBuf;
 
@@ -28,42 +30,47 @@ pub struct Args {
 pub struct InputArgs {
     /// Unit to watch, as `journalctl -u` reads it (repeatable; a bare name gets `.service`)
     /// [default: sigil-mcp.service, cloudflared.service]
-    #[arg(short = 'u', long = "unit", value_name = "UNIT", global = true)]
+    #[arg(short = 'u', long = "unit", value_name = "UNIT")]
     pub units: Vec<String>,
     /// Read the journal files in this directory instead of the system journal (repeatable)
-    #[arg(short = 'D', long = "directory", value_name = "DIR", global = true)]
+    #[arg(short = 'D', long = "directory", value_name = "DIR")]
     pub directories: Vec<PathBuf>,
     /// Read this journal file (repeatable; all files given are read together)
-    #[arg(long = "file", value_name = "FILE", global = true)]
+    #[arg(long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Start at this time: "2026-11-24 10:00", "10:00", "today", "-1h", "10 min ago", "@1795626316", …
-    #[arg(
-        short = 'S',
-        long,
-        value_name = "TIME",
-        global = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(short = 'S', long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Stop at this time (same forms as --since)
-    #[arg(
-        short = 'U',
-        long,
-        value_name = "TIME",
-        global = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(short = 'U', long, value_name = "TIME", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Start with only the last N matching entries
-    #[arg(short = 'n', long = "lines", value_name = "N", global = true)]
+    #[arg(short = 'n', long = "lines", value_name = "N")]
     pub lines: Option<u64>,
     /// Keep reading new entries after the history [default: on for the live screen over the
     /// system journal, off otherwise]
-    #[arg(short = 'f', long, global = true, overrides_with = "no_follow")]
+    #[arg(short = 'f', long, overrides_with = "no_follow")]
     pub follow: bool,
     /// Stop at the end of the history
-    #[arg(long = "no-follow", global = true, overrides_with = "follow")]
+    #[arg(long = "no-follow", overrides_with = "follow")]
     pub no_follow: bool,
+}
+
+impl InputArgs {
+    /// `self` (given before the subcommand) with `later` (given after it) on top.
+    pub fn merge(mut self, later: InputArgs) -> InputArgs {
+        self.units.extend(later.units);
+        self.directories.extend(later.directories);
+        self.files.extend(later.files);
+        self.since = later.since.or(self.since);
+        self.until = later.until.or(self.until);
+        self.lines = later.lines.or(self.lines);
+        if later.follow || later.no_follow {
+            self.follow = later.follow;
+            self.no_follow = later.no_follow;
+        }
+        self
+    }
 }
 
 /// Text inputs given as positionals.
@@ -84,10 +91,14 @@ pub enum Command {
         #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Short)]
         output: OutputFormat,
         #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
         streams: StreamArgs,
     },
     /// Count the entries read, per unit and per input
     Stats {
+        #[command(flatten)]
+        input: InputArgs,
         #[command(flatten)]
         streams: StreamArgs,
     },

@@ -84,15 +84,22 @@ impl Config {
             streams,
         } = args;
         let mut text_inputs: Vec<PathBuf> = streams.inputs;
-        let mode = match command {
-            None => Mode::Tui,
-            Some(Command::Entries { output, streams }) => {
+        let (mode, input) = match command {
+            None => (Mode::Tui, input),
+            Some(Command::Entries {
+                output,
+                input: later,
+                streams,
+            }) => {
                 text_inputs.extend(streams.inputs);
-                Mode::Entries { format: output }
+                (Mode::Entries { format: output }, input.merge(later))
             }
-            Some(Command::Stats { streams }) => {
+            Some(Command::Stats {
+                input: later,
+                streams,
+            }) => {
                 text_inputs.extend(streams.inputs);
-                Mode::Stats
+                (Mode::Stats, input.merge(later))
             }
         };
 
@@ -230,6 +237,11 @@ mod tests {
         assert!(!config(&["-"]).unwrap().follow);
         assert!(config(&["-D", "/tmp", "--follow"]).unwrap().follow);
         assert!(!config(&["--follow", "--no-follow"]).unwrap().follow);
+        assert!(
+            config(&["--no-follow", "entries", "--follow"])
+                .unwrap()
+                .follow
+        );
     }
 
     #[test]
