@@ -58,6 +58,7 @@ pub struct InputArgs {
 
 impl InputArgs {
     /// `self` (given before the subcommand) with `later` (given after it) on top.
+    #[must_use]
     pub fn merge(mut self, later: InputArgs) -> InputArgs {
         self.units.extend(later.units);
         self.directories.extend(later.directories);
