@@ -597,3 +597,93 @@ fn follow_on_a_directory_with_no_matching_entries_keeps_waiting() {
     let line = reader.join().unwrap().unwrap().unwrap();
     assert!(line.contains("first ever"), "{line}");
 }
+
+/// Runs `sigil-top ARGS` in the background, collecting its stdout lines.
+struct Follower {
+    child: std::process::Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Follower {
+    fn start(args: &[&str]) -> Follower {
+        let mut child = Command::new(crate::util::bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = Arc::clone(&lines);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Follower {
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Stops the process and returns the `message` of every line it printed.
+    fn stop(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        let lines = self.lines.lock().unwrap();
+        lines
+            .iter()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["message"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn removing_and_adding_files_while_following_loses_and_repeats_nothing() {
+    let dir = TempDir::new().unwrap();
+    let rec = |i: u64| {
+        timed(Record::service(
+            T0 + i * 1_000,
+            "h",
+            "cloudflared.service",
+            10,
+            "cloudflared",
+            format!("entry {i}"),
+        ))
+    };
+    let old = make_journal(dir.path(), "old", &export_text(&[rec(0), rec(1)]));
+    make_journal(dir.path(), "current", &export_text(&[rec(2), rec(3)]));
+    let follower = Follower::start(&["entries", "-D", dir_str(&dir), "--follow", "-o", "json"]);
+    wait_for(Duration::from_secs(20), "the history (4 entries)", || {
+        follower.count() >= 4
+    });
+    // Vacuuming removes the oldest file; then a new file appears (rotation).
+    std::fs::remove_file(old).unwrap();
+    make_journal(dir.path(), "newer", &export_text(&[rec(4), rec(5)]));
+    wait_for(Duration::from_secs(20), "2 new entries", || {
+        follower.count() >= 6
+    });
+    make_journal(dir.path(), "newest", &export_text(&[rec(6)]));
+    wait_for(Duration::from_secs(20), "1 more entry", || {
+        follower.count() >= 7
+    });
+    let messages = follower.stop();
+    let want: Vec<String> = (0..7).map(|i| format!("entry {i}")).collect();
+    assert_eq!(messages, want);
+}
