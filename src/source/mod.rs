@@ -11,6 +11,10 @@
 //!   on a thread of its own (the handle is not `Send`);
 //! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
 //! - `demo`: the embedded scenario in `assets/`, re-timed to now.
+//!
+//! [`spawn`] starts any [`InputSpec`] on its own thread with [`ReadOptions`]; `since`
+//! parses the `--since`/`--until` forms (a pure function, here because time is a source
+//! concern: sd-journal seeks by it).
 
 mod fields;
 pub mod journal;
