@@ -67,7 +67,7 @@ pub fn spawn(
     id: InputId,
     tx: Sender<SourceMsg>,
 ) -> Result<JoinHandle<()>, SourceError> {
-    check_access(&input)?;
+    let access_warning = check_access(&input)?;
     let (opened_tx, opened_rx) = std::sync::mpsc::sync_channel::<Result<(), SourceError>>(1);
     let handle = std::thread::Builder::new()
         .name(format!("sigil-top journal {id}"))
@@ -82,6 +82,11 @@ pub fn spawn(
                     return;
                 }
             };
+            if let Some(w) = access_warning {
+                if tx.blocking_send(SourceMsg::Warning(w)).is_err() {
+                    return;
+                }
+            }
             let mut reader = Reader {
                 journal,
                 options,
@@ -121,10 +126,11 @@ pub fn spawn(
     }
 }
 
-/// Finds the two problems sd-journal does not report on open: a path that does not exist,
+/// Finds the problems sd-journal does not report on open: a path that does not exist,
 /// and journal files that exist but that we may not read (sd-journal then silently shows
-/// nothing, which would look like "no entries yet").
-fn check_access(input: &JournalInput) -> Result<(), SourceError> {
+/// nothing, which would look like "no entries yet"). When only some files are readable
+/// (a user's own journal, not the system's), returns a warning to pass on.
+fn check_access(input: &JournalInput) -> Result<Option<String>, SourceError> {
     let dirs: Vec<PathBuf> = match input {
         JournalInput::System => vec!["/var/log/journal".into(), "/run/log/journal".into()],
         JournalInput::Directory(d) => {
@@ -146,7 +152,7 @@ fn check_access(input: &JournalInput) -> Result<(), SourceError> {
                     });
                 }
             }
-            return Ok(());
+            return Ok(None);
         }
     };
     let mut found = 0usize;
@@ -162,7 +168,15 @@ fn check_access(input: &JournalInput) -> Result<(), SourceError> {
         };
         return Err(SourceError::PermissionDenied { path });
     }
-    Ok(())
+    if readable < found {
+        return Ok(Some(format!(
+            "{} of {found} journal files in {} are not readable, so their entries are missing: \
+             add your user to the 'systemd-journal' group to see them all",
+            found - readable,
+            input.describe()
+        )));
+    }
+    Ok(None)
 }
 
 fn not_found_or_denied(path: &Path) -> SourceError {
