@@ -10,8 +10,23 @@
 //!
 //! Imports only point upstream (left in the diagram): see `../shared/STYLE.md` §1.4.
 
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod parse;
 pub mod source;
 pub mod text;
 pub mod view;
+
+pub use config::Config;
+
+/// Runs sigil-top with a validated configuration (integration tests and benches call this).
+pub fn run(config: Config) -> anyhow::Result<()> {
+    app::run(config)
+}
+
+/// Validates `args` and runs them: what `main` calls.
+pub fn run_args(args: cli::Args) -> anyhow::Result<()> {
+    run(Config::from_args(args)?)
+}

@@ -1,2 +1,468 @@
 //! The journal through sd-journal (the `systemd` crate): the local system journal, `-D DIR`,
 //! `--file FILE`, with `journalctl -u` matches, `--since`/`--until`, follow and rotation.
+//!
+//! Owns the sd-journal handle. It is not `Send`, so it is opened, read and closed on one
+//! thread of its own ([`spawn`]); only [`SourceMsg`]s leave that thread. Does not own the
+//! meaning of fields (`fields::EntryBuilder`, shared with the text decoders).
+//!
+//! Matches are the ones `journalctl -u UNIT` adds (systemd's `add_matches_for_unit`), one
+//! group per unit, OR-ed together, so the entries and their order are exactly what
+//! `journalctl -u A -u B` shows.
+//!
+//! Fields are read with one `sd_journal_enumerate_data` pass per entry, not one
+//! `sd_journal_get_data` call per wanted field: `get_data` walks the entry's items from
+//! the start on every call, so reading the ~30 names we want costs ~30 walks, where
+//! enumerating costs one. The data threshold is lifted so long messages come whole.
+//!
+//! Rotation and vacuuming arrive as `Invalidate` from `sd_journal_wait`; the reader then
+//! seeks back to the last cursor it sent and skips that entry, so nothing is lost or
+//! repeated.
+
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use memchr::memchr;
+use systemd::journal::{
+    Journal, JournalWaitResult, OpenDirectoryOptions, OpenFilesOptions, OpenOptions,
+};
+use tokio::sync::mpsc::Sender;
+
+use super::fields::EntryBuilder;
+use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, COREDUMP_MESSAGE_ID};
+
+/// Which journal files to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalInput {
+    System,
+    Directory(PathBuf),
+    Files(Vec<PathBuf>),
+}
+
+impl JournalInput {
+    fn describe(&self) -> String {
+        match self {
+            JournalInput::System => "the system journal".to_owned(),
+            JournalInput::Directory(d) => d.display().to_string(),
+            JournalInput::Files(f) => f
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// How long one `sd_journal_wait` may block in follow mode before the thread checks
+/// whether anyone is still listening.
+const WAIT_SLICE: Duration = Duration::from_millis(200);
+
+/// Opens `input` on a new thread and reads it there (see the module doc).
+///
+/// Returns once the journal is open: opening errors come back here, later ones as
+/// messages.
+pub fn spawn(
+    input: JournalInput,
+    options: ReadOptions,
+    id: InputId,
+    tx: Sender<SourceMsg>,
+) -> Result<JoinHandle<()>, SourceError> {
+    let access_warning = check_access(&input)?;
+    let (opened_tx, opened_rx) = std::sync::mpsc::sync_channel::<Result<(), SourceError>>(1);
+    let handle = std::thread::Builder::new()
+        .name(format!("sigil-top journal {id}"))
+        .spawn(move || {
+            let journal = match open(&input, &options) {
+                Ok(j) => {
+                    let _ = opened_tx.send(Ok(()));
+                    j
+                }
+                Err(e) => {
+                    let _ = opened_tx.send(Err(e));
+                    return;
+                }
+            };
+            if let Some(w) = access_warning {
+                if tx.blocking_send(SourceMsg::Warning(w)).is_err() {
+                    return;
+                }
+            }
+            let mut reader = Reader {
+                journal,
+                options,
+                id,
+                tx,
+                batch: Vec::new(),
+                batch_started: None,
+                last_cursor: None,
+                builder: EntryBuilder::default(),
+                sent_caught_up: false,
+            };
+            let final_msg = match reader.read() {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return, // the receiver is gone
+                Err(e) => {
+                    SourceMsg::Error(SourceError::Journal(format!("{}: {e}", input.describe())))
+                }
+            };
+            if matches!(final_msg, SourceMsg::Error(_)) && !reader.sent_caught_up {
+                let _ = reader.tx.blocking_send(SourceMsg::CaughtUp);
+            }
+            let _ = reader.tx.blocking_send(final_msg);
+        })
+        .map_err(|e| SourceError::Journal(format!("starting the journal reader: {e}")))?;
+    match opened_rx.recv() {
+        Ok(Ok(())) => Ok(handle),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = handle.join();
+            Err(SourceError::Journal(
+                "the journal reader stopped while opening".into(),
+            ))
+        }
+    }
+}
+
+/// Finds the problems sd-journal does not report on open: a path that does not exist,
+/// and journal files that exist but that we may not read (sd-journal then silently shows
+/// nothing, which would look like "no entries yet"). When only some files are readable
+/// (a user's own journal, not the system's), returns a warning to pass on.
+fn check_access(input: &JournalInput) -> Result<Option<String>, SourceError> {
+    let dirs: Vec<PathBuf> = match input {
+        JournalInput::System => vec!["/var/log/journal".into(), "/run/log/journal".into()],
+        JournalInput::Directory(d) => {
+            if !d.is_dir() {
+                return Err(not_found_or_denied(d));
+            }
+            vec![d.clone()]
+        }
+        JournalInput::Files(files) => {
+            for f in files {
+                if let Err(e) = std::fs::File::open(f) {
+                    return Err(match e.kind() {
+                        std::io::ErrorKind::PermissionDenied => SourceError::PermissionDenied {
+                            path: Some(f.display().to_string()),
+                        },
+                        _ => SourceError::NotFound {
+                            path: f.display().to_string(),
+                        },
+                    });
+                }
+            }
+            return Ok(None);
+        }
+    };
+    let mut found = 0usize;
+    let mut readable = 0usize;
+    let mut denied_dir = None;
+    for dir in &dirs {
+        count_journal_files(dir, 0, &mut found, &mut readable, &mut denied_dir);
+    }
+    if (found > 0 && readable == 0) || (found == 0 && denied_dir.is_some()) {
+        let path = match input {
+            JournalInput::System => None,
+            _ => denied_dir.or_else(|| dirs.first().map(|d| d.display().to_string())),
+        };
+        return Err(SourceError::PermissionDenied { path });
+    }
+    if readable < found {
+        return Ok(Some(format!(
+            "{} of {found} journal files in {} are not readable, so their entries are missing: \
+             add your user to the 'systemd-journal' group to see them all",
+            found - readable,
+            input.describe()
+        )));
+    }
+    Ok(None)
+}
+
+fn not_found_or_denied(path: &Path) -> SourceError {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            SourceError::PermissionDenied {
+                path: Some(path.display().to_string()),
+            }
+        }
+        _ => SourceError::NotFound {
+            path: path.display().to_string(),
+        },
+    }
+}
+
+/// Counts `*.journal` / `*.journal~` files in `dir` and its machine-id subdirectories.
+fn count_journal_files(
+    dir: &Path,
+    depth: u8,
+    found: &mut usize,
+    readable: &mut usize,
+    denied_dir: &mut Option<String>,
+) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            if e.kind() == std::io::ErrorKind::PermissionDenied && denied_dir.is_none() {
+                *denied_dir = Some(dir.display().to_string());
+            }
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            if depth == 0 {
+                count_journal_files(&path, 1, found, readable, denied_dir);
+            }
+            continue;
+        }
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".journal") || name.ends_with(".journal~") {
+            *found += 1;
+            if std::fs::File::open(&path).is_ok() {
+                *readable += 1;
+            }
+        }
+    }
+}
+
+fn io_error(what: &str, e: &std::io::Error) -> SourceError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        SourceError::PermissionDenied { path: None }
+    } else {
+        SourceError::Journal(format!("{what}: {e}"))
+    }
+}
+
+fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceError> {
+    let mut journal = match input {
+        JournalInput::System => OpenOptions::default()
+            .system(true)
+            .local_only(false)
+            .open()
+            .map_err(|e| io_error("opening the system journal", &e))?,
+        JournalInput::Directory(dir) => OpenDirectoryOptions::default()
+            .open_directory(dir.to_string_lossy().as_ref())
+            .map_err(|e| io_error(&format!("opening journal directory {}", dir.display()), &e))?,
+        JournalInput::Files(files) => {
+            let names: Vec<String> = files
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            OpenFilesOptions::default()
+                .open_files(names.iter().map(String::as_str))
+                .map_err(|e| io_error("opening journal files", &e))?
+        }
+    };
+    // 0 = no limit: a 300 KB message must come whole, not cut at the 64 KiB default.
+    journal
+        .set_data_threshold(0)
+        .map_err(|e| io_error("setting the data threshold", &e))?;
+    add_unit_matches(&mut journal, options).map_err(|e| io_error("adding unit matches", &e))?;
+    Ok(journal)
+}
+
+/// The matches of `journalctl -u U1 -u U2 …` (systemd `src/shared/logs-show.c`,
+/// `add_matches_for_unit`, and `journalctl.c`'s `add_units`).
+fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Result<()> {
+    for unit in &options.units.units {
+        let u = unit.as_str();
+        // The unit's own processes.
+        journal.match_add("_SYSTEMD_UNIT", u)?;
+        // Its coredumps.
+        journal.match_or()?;
+        journal.match_add("MESSAGE_ID", COREDUMP_MESSAGE_ID)?;
+        journal.match_add("_UID", "0")?;
+        journal.match_add("COREDUMP_UNIT", u)?;
+        // PID 1 about it.
+        journal.match_or()?;
+        journal.match_add("_PID", "1")?;
+        journal.match_add("UNIT", u)?;
+        // Authorised daemons about it.
+        journal.match_or()?;
+        journal.match_add("_UID", "0")?;
+        journal.match_add("OBJECT_SYSTEMD_UNIT", u)?;
+        journal.match_or()?;
+    }
+    Ok(())
+}
+
+struct Reader {
+    journal: Journal,
+    options: ReadOptions,
+    id: InputId,
+    tx: Sender<SourceMsg>,
+    batch: Vec<RawEntry>,
+    batch_started: Option<Instant>,
+    /// The cursor of the last entry read, for resuming after `Invalidate`.
+    last_cursor: Option<String>,
+    builder: EntryBuilder,
+    sent_caught_up: bool,
+}
+
+/// Where the read position is relative to entries.
+enum Step {
+    /// On an entry that has not been read yet (after `previous_skip`).
+    OnUnread,
+    /// Before the next entry: call `next`.
+    Before,
+}
+
+impl Reader {
+    /// Reads until the end (history mode), `--until`, or the receiver going away.
+    /// `Ok(None)`: the receiver is gone.
+    fn read(&mut self) -> std::io::Result<Option<SourceMsg>> {
+        let mut step = self.position()?;
+        loop {
+            let has_entry = match step {
+                Step::OnUnread => true,
+                Step::Before => self.journal.next()? > 0,
+            };
+            step = Step::Before;
+            if !has_entry {
+                if self.flush().is_none() {
+                    return Ok(None);
+                }
+                if self.send_caught_up().is_none() {
+                    return Ok(None);
+                }
+                if !self.options.follow {
+                    return Ok(Some(SourceMsg::Ended));
+                }
+                match self.journal.wait(Some(WAIT_SLICE))? {
+                    JournalWaitResult::Nop | JournalWaitResult::Append => {}
+                    JournalWaitResult::Invalidate => step = self.resume()?,
+                }
+                if self.tx.is_closed() {
+                    return Ok(None);
+                }
+                continue;
+            }
+            let realtime_us = self.journal.timestamp_usec()?;
+            if let Some(since) = self.options.since {
+                if realtime_us < since.as_micros() {
+                    continue;
+                }
+            }
+            if let Some(until) = self.options.until {
+                if realtime_us > until.as_micros() {
+                    if self.flush().is_none() {
+                        return Ok(None);
+                    }
+                    if self.send_caught_up().is_none() {
+                        return Ok(None);
+                    }
+                    return Ok(Some(SourceMsg::Ended));
+                }
+            }
+            let entry = self.read_entry(realtime_us)?;
+            if let Some(entry) = entry {
+                if self.push(entry).is_none() {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The start position: the last N entries (`-n`), `--since`, or the head.
+    fn position(&mut self) -> std::io::Result<Step> {
+        if let Some(n) = self.options.backlog_entries {
+            self.journal.seek_tail()?;
+            if n == 0 {
+                return Ok(Step::Before);
+            }
+            let moved = self.journal.previous_skip(n)?;
+            return Ok(if moved > 0 {
+                Step::OnUnread
+            } else {
+                Step::Before
+            });
+        }
+        if let Some(since) = self.options.since {
+            self.journal.seek_realtime_usec(since.as_micros())?;
+        } else {
+            self.journal.seek_head()?;
+        }
+        Ok(Step::Before)
+    }
+
+    /// After rotation or vacuuming: go back to the last entry read and continue after it.
+    fn resume(&mut self) -> std::io::Result<Step> {
+        let Some(cursor) = self.last_cursor.clone() else {
+            return Ok(Step::Before);
+        };
+        self.journal.seek_cursor(cursor.as_str())?;
+        if self.journal.next()? == 0 {
+            return Ok(Step::Before);
+        }
+        // `seek_cursor` + `next` lands on the cursor's entry when it still exists, else on
+        // the one after it (which we have not read yet).
+        if self.journal.test_cursor(cursor.as_str())? {
+            Ok(Step::Before)
+        } else {
+            Ok(Step::OnUnread)
+        }
+    }
+
+    fn read_entry(&mut self, realtime_us: u64) -> std::io::Result<Option<RawEntry>> {
+        let cursor = self.journal.cursor()?;
+        let (monotonic_us, boot_id) = match self.journal.monotonic_timestamp() {
+            Ok((m, b)) => (Some(m), Some(b.to_string())),
+            Err(_) => (None, None),
+        };
+        self.last_cursor = Some(cursor.clone());
+        self.builder
+            .set_header(realtime_us, monotonic_us, boot_id, Some(cursor));
+        self.journal.restart_data();
+        while let Some(field) = self.journal.enumerate_data()? {
+            let data = field.data();
+            if let Some(eq) = memchr(b'=', data) {
+                self.builder.add(&data[..eq], &data[eq + 1..]);
+            }
+        }
+        let mut entry = self.builder.finish(self.id);
+        match self.options.units.unit_of(&entry) {
+            Some(unit) => {
+                entry.unit = unit;
+                Ok(Some(entry))
+            }
+            // The sd-journal matches already selected it; this only happens if a field we
+            // match on is not UTF-8. Keep journalctl's answer: the entry is shown.
+            None => Ok(Some(entry)),
+        }
+    }
+
+    fn send_caught_up(&mut self) -> Option<()> {
+        if !self.sent_caught_up {
+            self.sent_caught_up = true;
+            self.tx.blocking_send(SourceMsg::CaughtUp).ok()?;
+        }
+        Some(())
+    }
+
+    fn push(&mut self, entry: RawEntry) -> Option<()> {
+        if self.batch.is_empty() {
+            self.batch_started = Some(Instant::now());
+        }
+        self.batch.push(entry);
+        let is_due = self
+            .batch_started
+            .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
+        if self.batch.len() >= self.options.batch_max_entries || is_due {
+            self.flush()?;
+        }
+        Some(())
+    }
+
+    fn flush(&mut self) -> Option<()> {
+        self.batch_started = None;
+        if self.batch.is_empty() {
+            return Some(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.tx.blocking_send(SourceMsg::Batch(batch)).ok()
+    }
+}

@@ -1,1 +1,813 @@
 //! Decoding `journalctl -o export` and `journalctl -o json` byte streams (stdin or a file).
+//!
+//! Owns the framing of both formats and the reader thread that turns a `Read` into
+//! [`SourceMsg`]s. Key types: [`Decoder`] (sync, incremental: feed it any chunking of the
+//! bytes and get the same entries, so it can be fuzzed and benchmarked) and
+//! [`spawn_reader`]. Does not own what a field means: that is `fields::EntryBuilder`,
+//! shared with the sd-journal reader.
+//!
+//! Formats (see systemd's `JOURNAL_EXPORT_FORMATS` document):
+//! - export: records separated by a blank line; a text field is `KEY=value\n`; a binary
+//!   field is `KEY\n`, a little-endian u64 length, the bytes, `\n`.
+//! - json: one object per line; a value is a string, an array of byte numbers (binary),
+//!   `null` (journalctl hides fields over 4096 bytes without `--all`), or, for a field
+//!   that repeats, an array of such values (we take the first).
+//!
+//! The format is chosen from the first non-whitespace byte: `{` means JSON.
+//!
+//! Bad input never panics and never stops the stream: a line with no `=` that is not a
+//! valid binary field header, an empty field name, a line of garbage JSON, or a JSON value
+//! that is not an object is skipped and counted; the first few of each kind are reported
+//! as warnings. A stream cut in the middle of a record keeps every complete record and
+//! reports the cut.
+
+use std::io::Read;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use memchr::memchr;
+use tokio::sync::mpsc::Sender;
+
+use super::fields::EntryBuilder;
+use super::{InputId, RawEntry, ReadOptions, SourceMsg, UnitFilter};
+
+/// Longest field (or JSON line) we buffer; longer ones are skipped. journald itself caps
+/// entries well below this in practice (its default `LineMax` is 48 KiB for stdout).
+pub const MAX_FIELD_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many warnings of each kind are reported; the rest are only counted.
+const WARNINGS_PER_KIND: u64 = 3;
+
+/// The two framings `journalctl` can produce that we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Export,
+    Json,
+}
+
+/// What the decoder dropped or skipped, by kind.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DecodeCounts {
+    /// Entries handed out (after the unit filter).
+    pub entries: u64,
+    /// Entries that belong to none of the selected units.
+    pub filtered_out: u64,
+    /// Export lines that were neither `KEY=value` nor a binary field header.
+    pub skipped_lines: u64,
+    /// JSON lines that did not parse, or parsed to something other than an object.
+    pub skipped_json: u64,
+    /// Fields or lines longer than [`MAX_FIELD_BYTES`].
+    pub oversized: u64,
+    /// Cut records at end of input (0 or 1).
+    pub truncated: u64,
+}
+
+/// Incremental decoder of one export or JSON stream.
+pub struct Decoder {
+    filter: UnitFilter,
+    input: InputId,
+    format: Option<Format>,
+    buf: Vec<u8>,
+    /// Where the next unread record part starts in `buf`.
+    pos: usize,
+    /// Where to resume looking for a newline (everything in `pos..scan` has none).
+    scan: usize,
+    /// Inside an oversized line: drop bytes up to and including the next newline.
+    is_discarding: bool,
+    entry: EntryBuilder,
+    counts: DecodeCounts,
+    warnings: Vec<String>,
+}
+
+impl Decoder {
+    pub fn new(filter: UnitFilter, input: InputId) -> Decoder {
+        Decoder {
+            filter,
+            input,
+            format: None,
+            buf: Vec::new(),
+            pos: 0,
+            scan: 0,
+            is_discarding: false,
+            entry: EntryBuilder::default(),
+            counts: DecodeCounts::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The format, once the first non-whitespace byte has been seen.
+    pub fn format(&self) -> Option<Format> {
+        self.format
+    }
+
+    pub fn counts(&self) -> &DecodeCounts {
+        &self.counts
+    }
+
+    /// Warnings produced since the last call.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Decodes what `chunk` completes; entries are appended to `out`.
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<RawEntry>) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            self.scan = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+        self.run(out);
+        // Keep only the unread tail, so the buffer holds at most one record part.
+        if self.pos > 0 && (self.pos >= self.buf.len() / 2 || self.pos > 1 << 20) {
+            self.buf.drain(..self.pos);
+            self.scan -= self.pos;
+            self.pos = 0;
+        }
+    }
+
+    /// Ends the stream: a last record without its closing blank line (or newline) is still
+    /// taken when it is whole; a cut one is dropped and reported.
+    pub fn finish(&mut self, out: &mut Vec<RawEntry>) {
+        self.run(out);
+        let rest_is_blank = self.buf[self.pos..].iter().all(u8::is_ascii_whitespace);
+        match self.format {
+            Some(Format::Json) if !rest_is_blank => {
+                let line = self.buf[self.pos..].to_vec();
+                if !self.decode_json_line(&line, out) {
+                    self.report_cut("a JSON line");
+                }
+            }
+            Some(Format::Export) => {
+                if rest_is_blank {
+                    self.end_record(out);
+                } else {
+                    self.entry = EntryBuilder::default();
+                    self.report_cut("an export record");
+                }
+            }
+            _ => {}
+        }
+        if self.is_discarding {
+            self.report_cut("an oversized field");
+        }
+        self.buf.clear();
+        self.pos = 0;
+        self.scan = 0;
+        self.is_discarding = false;
+    }
+
+    fn report_cut(&mut self, what: &str) {
+        self.counts.truncated += 1;
+        self.warnings.push(format!(
+            "input ends in the middle of {what} (truncated stream?): every complete entry was kept, the cut one was dropped"
+        ));
+    }
+
+    fn warn(&mut self, count: u64, message: impl FnOnce() -> String) {
+        if count <= WARNINGS_PER_KIND {
+            self.warnings.push(message());
+        }
+    }
+
+    fn run(&mut self, out: &mut Vec<RawEntry>) {
+        if self.format.is_none() {
+            let Some(first) = self.buf[self.pos..]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+            else {
+                return;
+            };
+            self.format = Some(if self.buf[self.pos + first] == b'{' {
+                Format::Json
+            } else {
+                Format::Export
+            });
+            // Leading blank lines are not records; skip them once.
+            self.pos += first;
+            self.scan = self.pos;
+        }
+        if self.is_discarding && !self.discard_line() {
+            return;
+        }
+        match self.format {
+            Some(Format::Export) => self.run_export(out),
+            Some(Format::Json) => self.run_json(out),
+            None => {}
+        }
+    }
+
+    /// Skips to just past the next newline; false when there is none yet.
+    fn discard_line(&mut self) -> bool {
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+            self.pos = self.scan + i + 1;
+            self.scan = self.pos;
+            self.is_discarding = false;
+            true
+        } else {
+            self.pos = self.buf.len();
+            self.scan = self.pos;
+            false
+        }
+    }
+
+    /// The end (exclusive, before `\n`) of the line starting at `pos`, or `None` when it is
+    /// not complete yet (then an over-long line switches to discarding).
+    fn line_end(&mut self) -> Option<usize> {
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+            return Some(self.scan + i);
+        }
+        self.scan = self.buf.len();
+        if self.buf.len() - self.pos > MAX_FIELD_BYTES {
+            self.counts.oversized += 1;
+            let n = self.counts.oversized;
+            self.warn(n, || {
+                format!("skipped a field or line longer than {MAX_FIELD_BYTES} bytes")
+            });
+            self.entry = EntryBuilder::default();
+            self.is_discarding = true;
+            self.pos = self.buf.len();
+            self.scan = self.pos;
+        }
+        None
+    }
+
+    fn end_record(&mut self, out: &mut Vec<RawEntry>) {
+        if self.entry.is_empty() {
+            return;
+        }
+        let entry = self.entry.finish(self.input);
+        self.accept(entry, out);
+    }
+
+    fn accept(&mut self, mut entry: RawEntry, out: &mut Vec<RawEntry>) {
+        match self.filter.unit_of(&entry) {
+            Some(unit) => {
+                entry.unit = unit;
+                self.counts.entries += 1;
+                out.push(entry);
+            }
+            None => self.counts.filtered_out += 1,
+        }
+    }
+
+    fn run_export(&mut self, out: &mut Vec<RawEntry>) {
+        while self.pos < self.buf.len() {
+            if self.buf[self.pos] == b'\n' {
+                self.end_record(out);
+                self.pos += 1;
+                self.scan = self.pos;
+                continue;
+            }
+            let Some(end) = self.line_end() else {
+                if self.is_discarding {
+                    // The oversized line is being dropped; its record is gone too.
+                    self.discard_line();
+                }
+                return;
+            };
+            let line_start = self.pos;
+            if let Some(eq) = memchr(b'=', &self.buf[line_start..end]) {
+                if eq == 0 {
+                    self.skip_line(end, "a field with an empty name");
+                } else {
+                    let (name, value) = (
+                        &self.buf[line_start..line_start + eq],
+                        &self.buf[line_start + eq + 1..end],
+                    );
+                    self.entry.add(name, value);
+                    self.pos = end + 1;
+                    self.scan = self.pos;
+                }
+                continue;
+            }
+            // No '=': a binary field header, or garbage.
+            if !is_field_name(&self.buf[line_start..end]) {
+                self.skip_line(end, "a line with no '=' that is not a field name");
+                continue;
+            }
+            let len_at = end + 1;
+            if self.buf.len() < len_at + 8 {
+                self.scan = self.pos; // re-read the header when more bytes come
+                return;
+            }
+            let mut len_bytes = [0u8; 8];
+            len_bytes.copy_from_slice(&self.buf[len_at..len_at + 8]);
+            let len = u64::from_le_bytes(len_bytes);
+            let Some(len) = usize::try_from(len).ok().filter(|&l| l <= MAX_FIELD_BYTES) else {
+                self.skip_line(
+                    end,
+                    "a line with no '=' and no valid binary length after it",
+                );
+                continue;
+            };
+            let data_at = len_at + 8;
+            if self.buf.len() < data_at + len + 1 {
+                self.scan = self.pos;
+                return;
+            }
+            if self.buf[data_at + len] != b'\n' {
+                self.skip_line(end, "a binary field whose data does not end with a newline");
+                continue;
+            }
+            let (name, value) = (
+                &self.buf[line_start..end],
+                &self.buf[data_at..data_at + len],
+            );
+            self.entry.add(name, value);
+            self.pos = data_at + len + 1;
+            self.scan = self.pos;
+        }
+    }
+
+    fn skip_line(&mut self, end: usize, what: &str) {
+        self.counts.skipped_lines += 1;
+        let n = self.counts.skipped_lines;
+        let shown =
+            String::from_utf8_lossy(&self.buf[self.pos..end.min(self.pos + 60)]).into_owned();
+        self.warn(n, || format!("skipped {what}: {shown:?}"));
+        self.pos = end + 1;
+        self.scan = self.pos;
+    }
+
+    fn run_json(&mut self, out: &mut Vec<RawEntry>) {
+        while self.pos < self.buf.len() {
+            let Some(end) = self.line_end() else {
+                if self.is_discarding {
+                    self.discard_line();
+                }
+                return;
+            };
+            let start = self.pos;
+            self.pos = end + 1;
+            self.scan = self.pos;
+            let line = std::mem::take(&mut self.buf);
+            self.decode_json_line(&line[start..end], out);
+            self.buf = line;
+        }
+    }
+
+    /// Decodes one JSON line; false when it was not a JSON object (counted and warned).
+    fn decode_json_line(&mut self, line: &[u8], out: &mut Vec<RawEntry>) -> bool {
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            return true;
+        }
+        let problem = match serde_json::from_slice::<serde_json::Value>(line) {
+            Ok(serde_json::Value::Object(map)) => {
+                let mut bytes = Vec::new();
+                for (name, value) in &map {
+                    bytes.clear();
+                    if json_value_bytes(value, &mut bytes) {
+                        self.entry.add(name.as_bytes(), &bytes);
+                    }
+                }
+                if !self.entry.is_empty() {
+                    let entry = self.entry.finish(self.input);
+                    self.accept(entry, out);
+                }
+                return true;
+            }
+            Ok(other) => format!("a JSON {} instead of an object", json_kind(&other)),
+            Err(e) => format!("a line that is not JSON ({e})"),
+        };
+        self.counts.skipped_json += 1;
+        let n = self.counts.skipped_json;
+        self.warn(n, || format!("skipped {problem}"));
+        false
+    }
+}
+
+/// A journal field name: `[A-Z0-9_]`, not starting with a digit, at most 64 bytes.
+fn is_field_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name[0].is_ascii_digit()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The bytes of one journalctl JSON field value into `out`; false when there are none
+/// (`null`, or a shape journalctl never writes).
+fn json_value_bytes(value: &serde_json::Value, out: &mut Vec<u8>) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            out.extend_from_slice(s.as_bytes());
+            true
+        }
+        Value::Number(n) => {
+            out.extend_from_slice(n.to_string().as_bytes());
+            true
+        }
+        Value::Bool(b) => {
+            out.extend_from_slice(if *b { b"true" } else { b"false" });
+            true
+        }
+        Value::Array(items) => {
+            if items.iter().all(Value::is_number) {
+                // Binary data: one number per byte.
+                out.extend(
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_u64().and_then(|b| u8::try_from(b).ok())),
+                );
+                true
+            } else {
+                // A field that repeats: the first value that has bytes.
+                items.iter().any(|v| json_value_bytes(v, out))
+            }
+        }
+        Value::Null | Value::Object(_) => false,
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Reads `reader` to its end on a thread of its own, decoding and batching entries.
+///
+/// `--since`/`--until` filter by entry time (a stream need not be ordered, so `until`
+/// does not stop it); `-n N` keeps the last N entries of the whole stream and sends them
+/// at its end. Sends `CaughtUp` and then `Ended` at end of input, or `Error` on a read
+/// error. Stops early when the receiver is dropped.
+pub fn spawn_reader<R: Read + Send + 'static>(
+    reader: R,
+    name: String,
+    options: ReadOptions,
+    input: InputId,
+    tx: Sender<SourceMsg>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(format!("sigil-top {name}"))
+        .spawn(move || {
+            let mut stream = StreamReader {
+                decoder: Decoder::new(options.units.clone(), input),
+                options,
+                tx,
+                batch: Vec::new(),
+                batch_started: None,
+                backlog: std::collections::VecDeque::new(),
+            };
+            let finished = stream.read_all(reader, &name);
+            if let Some(final_msg) = finished {
+                // `CaughtUp` first: see `SourceMsg`'s contract.
+                if stream.tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
+                    let _ = stream.tx.blocking_send(final_msg);
+                }
+            }
+        })
+        .expect("spawning a reader thread")
+}
+
+struct StreamReader {
+    decoder: Decoder,
+    options: ReadOptions,
+    tx: Sender<SourceMsg>,
+    batch: Vec<RawEntry>,
+    batch_started: Option<Instant>,
+    /// With `-n N`: the last N entries, sent at end of input.
+    backlog: std::collections::VecDeque<RawEntry>,
+}
+
+impl StreamReader {
+    /// Reads to the end; returns the final message to send, or `None` when the receiver
+    /// went away.
+    fn read_all<R: Read>(&mut self, mut reader: R, name: &str) -> Option<SourceMsg> {
+        let mut chunk = vec![0u8; 256 * 1024];
+        let mut decoded = Vec::new();
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.flush()?;
+                    return Some(SourceMsg::Error(super::SourceError::Stream {
+                        input: name.to_owned(),
+                        message: e.to_string(),
+                    }));
+                }
+            };
+            self.decoder.feed(&chunk[..n], &mut decoded);
+            self.take(&mut decoded)?;
+            let is_short_read = n < chunk.len();
+            let is_due = self
+                .batch_started
+                .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
+            if is_short_read || is_due {
+                self.flush()?;
+            }
+        }
+        self.decoder.finish(&mut decoded);
+        self.take(&mut decoded)?;
+        let backlog: Vec<RawEntry> = self.backlog.drain(..).collect();
+        for e in backlog {
+            self.push(e)?;
+        }
+        self.flush()?;
+        Some(SourceMsg::Ended)
+    }
+
+    fn take(&mut self, decoded: &mut Vec<RawEntry>) -> Option<()> {
+        for w in self.decoder.take_warnings() {
+            self.tx.blocking_send(SourceMsg::Warning(w)).ok()?;
+        }
+        for e in decoded.drain(..) {
+            if self.options.since.is_some_and(|s| e.realtime < s)
+                || self.options.until.is_some_and(|u| e.realtime > u)
+            {
+                continue;
+            }
+            match self.options.backlog_entries {
+                Some(limit) => {
+                    if limit == 0 {
+                        continue;
+                    }
+                    if self.backlog.len() as u64 >= limit {
+                        self.backlog.pop_front();
+                    }
+                    self.backlog.push_back(e);
+                }
+                None => self.push(e)?,
+            }
+        }
+        Some(())
+    }
+
+    fn push(&mut self, e: RawEntry) -> Option<()> {
+        if self.batch.is_empty() {
+            self.batch_started = Some(Instant::now());
+        }
+        self.batch.push(e);
+        if self.batch.len() >= self.options.batch_max_entries {
+            self.flush()?;
+        }
+        Some(())
+    }
+
+    fn flush(&mut self) -> Option<()> {
+        self.batch_started = None;
+        if self.batch.is_empty() {
+            return Some(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.tx.blocking_send(SourceMsg::Batch(batch)).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Timestamp, Unit};
+
+    fn all() -> UnitFilter {
+        UnitFilter { units: Vec::new() }
+    }
+
+    fn decode(bytes: &[u8], filter: UnitFilter) -> (Vec<RawEntry>, Decoder) {
+        let mut d = Decoder::new(filter, 0);
+        let mut out = Vec::new();
+        d.feed(bytes, &mut out);
+        d.finish(&mut out);
+        (out, d)
+    }
+
+    /// Every split of the input into two chunks gives the same entries as one chunk.
+    fn decode_every_split(bytes: &[u8]) -> Vec<RawEntry> {
+        let (whole, _) = decode(bytes, all());
+        for cut in 0..=bytes.len() {
+            let mut d = Decoder::new(all(), 0);
+            let mut out = Vec::new();
+            d.feed(&bytes[..cut], &mut out);
+            d.feed(&bytes[cut..], &mut out);
+            d.finish(&mut out);
+            assert_eq!(out, whole, "split at {cut}");
+        }
+        whole
+    }
+
+    fn binary_field(name: &str, value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(name.as_bytes());
+        v.push(b'\n');
+        v.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        v.extend_from_slice(value);
+        v.push(b'\n');
+        v
+    }
+
+    const TWO: &[u8] = b"__CURSOR=s=1;i=1\n__REALTIME_TIMESTAMP=1795626316372083\n\
+__MONOTONIC_TIMESTAMP=43741381131\n_BOOT_ID=755d\n_PID=1\n_UID=0\nPRIORITY=6\n\
+_SYSTEMD_UNIT=init.scope\nUNIT=sigil-mcp.service\n_HOSTNAME=mcp-host\n\
+MESSAGE=Started sigil-mcp.service - Sigil MCP Server.\n\n\
+__CURSOR=s=1;i=2\n__REALTIME_TIMESTAMP=1795626317811775\n_PID=13607\n\
+_SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
+
+    #[test]
+    fn decodes_export_text_fields_into_typed_slots() {
+        let out = decode_every_split(TWO);
+        assert_eq!(out.len(), 2);
+        let e = &out[0];
+        assert_eq!(e.realtime, Timestamp(1_795_626_316_372_083));
+        assert_eq!(e.monotonic_us, Some(43_741_381_131));
+        assert_eq!(e.boot_id.as_deref(), Some("755d"));
+        assert_eq!(e.cursor.as_ref().map(|c| &*c.0), Some("s=1;i=1"));
+        assert_eq!(e.pid, Some(1));
+        assert_eq!(e.priority, Some(6));
+        assert_eq!(e.systemd_unit.as_deref(), Some("init.scope"));
+        assert_eq!(e.about_unit.as_deref(), Some("sigil-mcp.service"));
+        assert_eq!(e.hostname.as_deref(), Some("mcp-host"));
+        assert_eq!(e.field_str("_UID"), Some("0"));
+        assert_eq!(
+            &*e.message,
+            b"Started sigil-mcp.service - Sigil MCP Server."
+        );
+    }
+
+    #[test]
+    fn attributes_pid1_lines_to_the_unit_they_are_about() {
+        let filter = UnitFilter {
+            units: vec![Unit::new("sigil-mcp")],
+        };
+        let (out, d) = decode(TWO, filter);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|e| e.unit == Some(Unit::new("sigil-mcp"))));
+        let (out, d2) = decode(
+            TWO,
+            UnitFilter {
+                units: vec![Unit::new("cloudflared")],
+            },
+        );
+        assert!(out.is_empty());
+        assert_eq!((d.counts().filtered_out, d2.counts().filtered_out), (0, 2));
+    }
+
+    #[test]
+    fn decodes_binary_fields_with_newlines_nul_and_invalid_utf8() {
+        let msg: &[u8] = b"line one\nline\0two \xff\xfe \x1b[31mred";
+        let mut input = b"__REALTIME_TIMESTAMP=5\n".to_vec();
+        input.extend(binary_field("MESSAGE", msg));
+        input.extend(b"_PID=7\n\n");
+        let out = decode_every_split(&input);
+        assert_eq!(out.len(), 1);
+        assert_eq!(&*out[0].message, msg);
+        assert_eq!(out[0].pid, Some(7));
+    }
+
+    #[test]
+    fn truncated_length_prefix_keeps_complete_entries_and_warns() {
+        let mut input = TWO.to_vec();
+        input.extend(b"__REALTIME_TIMESTAMP=9\nMESSAGE\n\x10\x00\x00");
+        let (out, mut d) = decode(&input, all());
+        assert_eq!(out.len(), 2);
+        assert_eq!(d.counts().truncated, 1);
+        assert!(d.take_warnings().iter().any(|w| w.contains("truncated")));
+    }
+
+    #[test]
+    fn truncated_binary_data_keeps_complete_entries_and_warns() {
+        let mut input = TWO.to_vec();
+        let field = binary_field("MESSAGE", b"0123456789");
+        input.extend(&field[..field.len() - 4]);
+        let (out, d) = decode(&input, all());
+        assert_eq!((out.len(), d.counts().truncated), (2, 1));
+    }
+
+    #[test]
+    fn partial_text_line_at_end_is_reported() {
+        let mut input = TWO.to_vec();
+        input.extend(b"__REALTIME_TIMESTAMP=9\nMESSAGE=cut he");
+        let (out, d) = decode(&input, all());
+        assert_eq!((out.len(), d.counts().truncated), (2, 1));
+    }
+
+    #[test]
+    fn last_record_without_blank_line_is_kept() {
+        let (out, d) = decode(b"__REALTIME_TIMESTAMP=1\nMESSAGE=a\n", all());
+        assert_eq!((out.len(), d.counts().truncated), (1, 0));
+    }
+
+    #[test]
+    fn lines_without_equals_are_skipped_with_a_warning() {
+        let input = b"__REALTIME_TIMESTAMP=1\nthis is not a field\nMESSAGE=a\n=empty name\nNOEQ\nMESSAGE=b\n\n";
+        let (out, mut d) = decode(input, all());
+        assert_eq!(out.len(), 1);
+        assert_eq!(&*out[0].message, b"a");
+        assert_eq!(d.counts().skipped_lines, 3);
+        assert_eq!(d.take_warnings().len(), 3);
+    }
+
+    #[test]
+    fn huge_fields_are_decoded() {
+        let big = vec![b'x'; 10 * 1024 * 1024];
+        let mut input = b"__REALTIME_TIMESTAMP=1\nMESSAGE=".to_vec();
+        input.extend(&big);
+        input.extend(b"\n\n");
+        input.extend(b"__REALTIME_TIMESTAMP=2\n");
+        input.extend(binary_field("MESSAGE", &big));
+        input.push(b'\n');
+        let mut d = Decoder::new(all(), 0);
+        let mut out = Vec::new();
+        for chunk in input.chunks(64 * 1024) {
+            d.feed(chunk, &mut out);
+        }
+        d.finish(&mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|e| e.message.len() == big.len()));
+    }
+
+    #[test]
+    fn fields_over_the_limit_are_skipped_not_buffered() {
+        let mut d = Decoder::new(all(), 0);
+        let mut out = Vec::new();
+        d.feed(b"__REALTIME_TIMESTAMP=1\nMESSAGE=", &mut out);
+        let chunk = vec![b'y'; 1024 * 1024];
+        for _ in 0..=(MAX_FIELD_BYTES / chunk.len()) {
+            d.feed(&chunk, &mut out);
+        }
+        assert!(d.buf.len() <= MAX_FIELD_BYTES + 2 * chunk.len());
+        d.feed(b"\n\n__REALTIME_TIMESTAMP=2\nMESSAGE=after\n\n", &mut out);
+        d.finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(&*out[0].message, b"after");
+        assert_eq!(d.counts().oversized, 1);
+    }
+
+    #[test]
+    fn decodes_json_lines_with_binary_null_and_repeated_fields() {
+        let input = br#"
+{"__REALTIME_TIMESTAMP":"10","MESSAGE":"plain","_PID":"5","_SYSTEMD_UNIT":"a.service"}
+{"__REALTIME_TIMESTAMP":"11","MESSAGE":[104,105,0,255],"_UID":["0","1000"]}
+{"__REALTIME_TIMESTAMP":"12","MESSAGE":null,"PRIORITY":"3"}
+{"__REALTIME_TIMESTAMP":"13","MESSAGE":[[1,2],"x"]}"#;
+        let out = decode_every_split(input);
+        assert_eq!(out.len(), 4);
+        assert_eq!(&*out[0].message, b"plain");
+        assert_eq!(out[0].pid, Some(5));
+        assert_eq!(&*out[1].message, b"hi\0\xff");
+        assert_eq!(out[1].field_str("_UID"), Some("0"));
+        assert_eq!(&*out[2].message, b"");
+        assert_eq!(out[2].priority, Some(3));
+        assert_eq!(&*out[3].message, b"\x01\x02");
+    }
+
+    #[test]
+    fn garbage_and_non_object_json_lines_are_skipped() {
+        let input = b"{\"MESSAGE\":\"ok\",\"__REALTIME_TIMESTAMP\":\"1\"}\n{not json\n[1,2]\n\"str\"\n42\n{\"MESSAGE\":\"ok2\"}\n";
+        let (out, mut d) = decode(input, all());
+        assert_eq!(out.len(), 2);
+        assert_eq!(d.counts().skipped_json, 4);
+        assert_eq!(
+            d.take_warnings().len(),
+            3,
+            "only the first few are reported"
+        );
+    }
+
+    #[test]
+    fn truncated_json_line_at_end_is_reported() {
+        let (out, d) = decode(b"{\"MESSAGE\":\"ok\"}\n{\"MESSAGE\":\"cu", all());
+        assert_eq!((out.len(), d.counts().truncated), (1, 1));
+    }
+
+    #[test]
+    fn detects_format_after_leading_whitespace() {
+        let mut d = Decoder::new(all(), 0);
+        let mut out = Vec::new();
+        d.feed(b"\n \n", &mut out);
+        assert_eq!(d.format(), None);
+        d.feed(b"{\"MESSAGE\":\"x\"}\n", &mut out);
+        assert_eq!(d.format(), Some(Format::Json));
+        let (_, d) = decode(b"\n\nMESSAGE=x\n", all());
+        assert_eq!(d.format(), Some(Format::Export));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        // A cheap deterministic fuzz: xorshift bytes biased toward the format's syntax.
+        let alphabet = b"=\n{}[]\"MESSAGE_0123456789\x00\xff ";
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..300 {
+            let mut input = Vec::new();
+            for _ in 0..200 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let i = usize::try_from(state % alphabet.len() as u64).unwrap_or(0);
+                input.push(alphabet[i]);
+            }
+            let (_out, _d) = decode(&input, all());
+        }
+    }
+}

@@ -11,11 +11,19 @@
 //!   on a thread of its own (the handle is not `Send`);
 //! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
 //! - `demo`: the embedded scenario in `assets/`, re-timed to now.
+//!
+//! [`spawn`] starts any [`InputSpec`] on its own thread with [`ReadOptions`]; `since`
+//! parses the `--since`/`--until` forms (a pure function, here because time is a source
+//! concern: sd-journal seeks by it).
 
+mod fields;
 pub mod journal;
 pub mod journalctl;
+pub mod since;
 
 use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Journal realtime in microseconds since the Unix epoch (`__REALTIME_TIMESTAMP`).
 ///
@@ -223,6 +231,10 @@ impl UnitFilter {
 
 /// What a source sends to the app loop. Batches keep channel traffic low; the channel is
 /// bounded, so a fast source waits for the consumer instead of growing memory.
+///
+/// Every source sends exactly one `CaughtUp` (also before an `Error` that ends it early)
+/// and exactly one final `Ended` or `Error`, so a consumer of several sources on one
+/// channel can count them.
 #[derive(Debug)]
 pub enum SourceMsg {
     Batch(Vec<RawEntry>),
@@ -251,4 +263,126 @@ pub enum SourceError {
     Journal(String),
     #[error("reading {input}: {message}")]
     Stream { input: String, message: String },
+}
+
+/// One input as the user gave it. Several inputs can run at once; each gets an [`InputId`]
+/// (its index) that every entry it yields carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// The local system journal (what `journalctl` reads with no `-D`/`--file`).
+    System,
+    /// A journal directory (`-D DIR`), read through sd-journal.
+    Directory(PathBuf),
+    /// Journal files (`--file FILE`, repeatable) opened together in one sd-journal handle,
+    /// so they interleave exactly as `journalctl --file A --file B` does.
+    Files(Vec<PathBuf>),
+    /// `journalctl -o export` or `-o json` text on standard input (`-`).
+    Stdin,
+    /// `journalctl -o export` or `-o json` text in a file (a positional path).
+    TextFile(PathBuf),
+}
+
+impl InputSpec {
+    /// How the input is named in messages and per-input counts.
+    pub fn describe(&self) -> String {
+        match self {
+            InputSpec::System => "system journal".to_owned(),
+            InputSpec::Directory(p) => format!("journal directory {}", p.display()),
+            InputSpec::Files(ps) => {
+                let names: Vec<String> = ps.iter().map(|p| p.display().to_string()).collect();
+                format!("journal file {}", names.join(", "))
+            }
+            InputSpec::Stdin => "standard input".to_owned(),
+            InputSpec::TextFile(p) => format!("journal text {}", p.display()),
+        }
+    }
+}
+
+/// How a source reads: which entries, from when, and how it batches them.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub units: UnitFilter,
+    /// Skip entries before this time (`--since`).
+    pub since: Option<Timestamp>,
+    /// Stop at the first entry after this time (`--until`), as `journalctl` does.
+    pub until: Option<Timestamp>,
+    /// Start with only the last N matching entries of the history (`-n N`).
+    pub backlog_entries: Option<u64>,
+    /// Keep reading new entries after the history (`--follow`); otherwise send `Ended` at
+    /// the end. Text streams always read to end of input.
+    pub follow: bool,
+    /// A batch is sent when it holds this many entries…
+    pub batch_max_entries: usize,
+    /// …or when its first entry has waited this long.
+    pub batch_max_wait: Duration,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            units: UnitFilter { units: Vec::new() },
+            since: None,
+            until: None,
+            backlog_entries: None,
+            follow: false,
+            batch_max_entries: 1024,
+            batch_max_wait: Duration::from_millis(10),
+        }
+    }
+}
+
+/// Starts reading `spec` on a thread of its own; entries arrive on `tx` tagged with `input`.
+///
+/// Problems found while opening (missing path, no permission) are returned here, before
+/// anything is sent; later problems arrive as [`SourceMsg::Warning`] or [`SourceMsg::Error`].
+/// The thread ends when its input ends (history mode) or when `tx`'s receiver is dropped.
+pub fn spawn(
+    spec: &InputSpec,
+    options: ReadOptions,
+    input: InputId,
+    tx: tokio::sync::mpsc::Sender<SourceMsg>,
+) -> Result<std::thread::JoinHandle<()>, SourceError> {
+    match spec {
+        InputSpec::System => journal::spawn(journal::JournalInput::System, options, input, tx),
+        InputSpec::Directory(dir) => journal::spawn(
+            journal::JournalInput::Directory(dir.clone()),
+            options,
+            input,
+            tx,
+        ),
+        InputSpec::Files(files) => journal::spawn(
+            journal::JournalInput::Files(files.clone()),
+            options,
+            input,
+            tx,
+        ),
+        InputSpec::Stdin => Ok(journalctl::spawn_reader(
+            std::io::stdin(),
+            spec.describe(),
+            options,
+            input,
+            tx,
+        )),
+        InputSpec::TextFile(path) => {
+            let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => SourceError::NotFound {
+                    path: path.display().to_string(),
+                },
+                std::io::ErrorKind::PermissionDenied => SourceError::PermissionDenied {
+                    path: Some(path.display().to_string()),
+                },
+                _ => SourceError::Stream {
+                    input: spec.describe(),
+                    message: e.to_string(),
+                },
+            })?;
+            Ok(journalctl::spawn_reader(
+                file,
+                spec.describe(),
+                options,
+                input,
+                tx,
+            ))
+        }
+    }
 }

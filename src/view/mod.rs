@@ -1,4 +1,10 @@
-//! Views: everything that shows the model — the headless report, (later) the TUI and
-//! incident snapshots. Views read `&Model` and never change it, and never parse.
+//! Views: everything that writes what sigil-top found, on screen or as text.
+//!
+//! Owns output formats. Views read entries and the model (`&Model`) and never change
+//! them, never parse, and do not import `app` (they are handed what to draw or print).
+//!
+//! - `entries`: the headless `entries` and `stats` printers.
+//! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
 
+pub mod entries;
 pub mod report;

@@ -1,0 +1,113 @@
+//! The command-line surface: flags exactly as typed, and the `--help` text.
+//!
+//! Owns [`Args`] and its subcommands. Does no I/O and no validation: `config` turns
+//! `Args` into a checked `Config` (times parsed, units normalised, defaults resolved).
+//!
+//! Input flags may come before or after the subcommand: [`InputArgs`] and [`StreamArgs`]
+//! are flattened into the top level and into each subcommand, and `config` merges the two
+//! (lists add up; for a single value the subcommand's wins). Clap's `global = true` is
+//! not used because a repeated global flag given on both sides keeps only one side's
+//! values, and positionals cannot be global.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Watch the Sigil MCP server and the Cloudflare tunnel in front of it, from their journald logs.
+#[derive(Debug, Parser)]
+#[command(name = "sigil-top", version, about, long_about = None)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub streams: StreamArgs,
+}
+
+/// Where entries come from and which ones are read.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct InputArgs {
+    /// Unit to watch, as `journalctl -u` reads it (repeatable; a bare name gets `.service`)
+    /// [default: sigil-mcp.service, cloudflared.service]
+    #[arg(short = 'u', long = "unit", value_name = "UNIT")]
+    pub units: Vec<String>,
+    /// Read the journal files in this directory instead of the system journal (repeatable)
+    #[arg(short = 'D', long = "directory", value_name = "DIR")]
+    pub directories: Vec<PathBuf>,
+    /// Read this journal file (repeatable; all files given are read together)
+    #[arg(long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Start at this time: "2026-11-24 10:00", "10:00", "today", "-1h", "10 min ago", "@1795626316", …
+    #[arg(short = 'S', long, value_name = "TIME", allow_hyphen_values = true)]
+    pub since: Option<String>,
+    /// Stop at this time (same forms as --since)
+    #[arg(short = 'U', long, value_name = "TIME", allow_hyphen_values = true)]
+    pub until: Option<String>,
+    /// Start with only the last N matching entries
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub lines: Option<u64>,
+    /// Keep reading new entries after the history [default: on for the live screen over the
+    /// system journal, off otherwise]
+    #[arg(short = 'f', long, overrides_with = "no_follow")]
+    pub follow: bool,
+    /// Stop at the end of the history
+    #[arg(long = "no-follow", overrides_with = "follow")]
+    pub no_follow: bool,
+}
+
+impl InputArgs {
+    /// `self` (given before the subcommand) with `later` (given after it) on top.
+    #[must_use]
+    pub fn merge(mut self, later: InputArgs) -> InputArgs {
+        self.units.extend(later.units);
+        self.directories.extend(later.directories);
+        self.files.extend(later.files);
+        self.since = later.since.or(self.since);
+        self.until = later.until.or(self.until);
+        self.lines = later.lines.or(self.lines);
+        if later.follow || later.no_follow {
+            self.follow = later.follow;
+            self.no_follow = later.no_follow;
+        }
+        self
+    }
+}
+
+/// Text inputs given as positionals.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StreamArgs {
+    /// `-` for `journalctl -o export` or `-o json` text on standard input, or a file holding
+    /// such text (repeatable)
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the entries read from the inputs, merged in time order
+    Entries {
+        /// `json`: one object per line (ts, unit, host, pid, priority, message, cursor, …);
+        /// `short`: like `journalctl -o short`
+        #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Short)]
+        output: OutputFormat,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        streams: StreamArgs,
+    },
+    /// Count the entries read, per unit and per input
+    Stats {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        streams: StreamArgs,
+    },
+}
+
+/// How `entries` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Short,
+}

@@ -1,0 +1,321 @@
+//! Turning [`Args`] into a checked [`Config`]: times parsed, units normalised, inputs and
+//! defaults resolved, and every limit in one place with its unit.
+//!
+//! Owns validation and defaults. Does not own the flag surface (`cli`) or any I/O: it
+//! reads only the clock (for relative times) and never opens an input, so "does this
+//! directory exist" is answered by the source when it opens it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone};
+
+use crate::cli::{Args, Command, OutputFormat};
+use crate::source::since::{parse_time, TimeError};
+use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
+
+/// The units watched when no `-u` is given.
+pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
+
+/// What to do with the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// No subcommand: the live screen (not built yet).
+    Tui,
+    /// `entries`: print every entry read.
+    Entries { format: OutputFormat },
+    /// `stats`: counts per unit and per input.
+    Stats,
+}
+
+/// Everything a run needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    /// In the order given: journal directories, then journal files (one input together),
+    /// then text inputs; the system journal alone when none is given. An entry's
+    /// `RawEntry::input` is an index into this list.
+    pub inputs: Vec<InputSpec>,
+    pub units: UnitFilter,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub backlog_entries: Option<u64>,
+    pub follow: bool,
+    /// Capacity of the source channel, in batches (each up to `batch_max_entries`).
+    pub channel_capacity_batches: usize,
+    pub batch_max_entries: usize,
+    pub batch_max_wait: Duration,
+}
+
+/// A flag combination that cannot run; the message says which flag and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--{flag}: {error}")]
+    Time {
+        flag: &'static str,
+        error: TimeError,
+    },
+    #[error("-u/--unit: an empty unit name was given")]
+    EmptyUnit,
+    #[error("-u/--unit: unit {0} is given twice")]
+    DuplicateUnit(String),
+    #[error("--since ({since}) is after --until ({until}): nothing can match")]
+    SinceAfterUntil { since: String, until: String },
+    #[error("'-' (standard input) is given more than once")]
+    StdinTwice,
+    #[error("stats counts the history only: drop --follow")]
+    StatsFollow,
+}
+
+impl Config {
+    /// Validates `args`, reading relative times against the local clock.
+    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+        Config::from_args_at(args, &chrono::Local::now())
+    }
+
+    /// As [`Config::from_args`], with "now" given (local times are read in its zone).
+    pub fn from_args_at<Tz: TimeZone>(
+        args: Args,
+        now: &DateTime<Tz>,
+    ) -> Result<Config, ConfigError> {
+        let Args {
+            command,
+            input,
+            streams,
+        } = args;
+        let mut text_inputs: Vec<PathBuf> = streams.inputs;
+        let (mode, input) = match command {
+            None => (Mode::Tui, input),
+            Some(Command::Entries {
+                output,
+                input: later,
+                streams,
+            }) => {
+                text_inputs.extend(streams.inputs);
+                (Mode::Entries { format: output }, input.merge(later))
+            }
+            Some(Command::Stats {
+                input: later,
+                streams,
+            }) => {
+                text_inputs.extend(streams.inputs);
+                (Mode::Stats, input.merge(later))
+            }
+        };
+
+        let names: Vec<String> = if input.units.is_empty() {
+            DEFAULT_UNITS.iter().map(|&u| u.to_owned()).collect()
+        } else {
+            input.units
+        };
+        let mut units: Vec<Unit> = Vec::with_capacity(names.len());
+        for name in &names {
+            if name.trim().is_empty() {
+                return Err(ConfigError::EmptyUnit);
+            }
+            let unit = Unit::new(name);
+            if units.contains(&unit) {
+                return Err(ConfigError::DuplicateUnit(unit.to_string()));
+            }
+            units.push(unit);
+        }
+
+        let time = |flag: &'static str, text: Option<String>| {
+            text.map(|t| parse_time(&t, now).map_err(|error| ConfigError::Time { flag, error }))
+                .transpose()
+        };
+        let since = time("since", input.since)?;
+        let until = time("until", input.until)?;
+        if let (Some(s), Some(u)) = (since, until) {
+            if s > u {
+                return Err(ConfigError::SinceAfterUntil {
+                    since: s.to_rfc3339(),
+                    until: u.to_rfc3339(),
+                });
+            }
+        }
+
+        let mut inputs: Vec<InputSpec> = input
+            .directories
+            .into_iter()
+            .map(InputSpec::Directory)
+            .collect();
+        if !input.files.is_empty() {
+            inputs.push(InputSpec::Files(input.files));
+        }
+        let mut has_stdin = false;
+        for path in text_inputs {
+            if path.as_os_str() == "-" {
+                if has_stdin {
+                    return Err(ConfigError::StdinTwice);
+                }
+                has_stdin = true;
+                inputs.push(InputSpec::Stdin);
+            } else {
+                inputs.push(InputSpec::TextFile(path));
+            }
+        }
+        if inputs.is_empty() {
+            inputs.push(InputSpec::System);
+        }
+
+        // History modes stop at the end unless told to follow; the live screen follows the
+        // live journal, and shows recorded inputs (-D, --file, text) as history.
+        let follow = if input.follow {
+            true
+        } else if input.no_follow {
+            false
+        } else {
+            match mode {
+                Mode::Tui => inputs == [InputSpec::System],
+                Mode::Entries { .. } | Mode::Stats => false,
+            }
+        };
+        if follow && mode == Mode::Stats {
+            return Err(ConfigError::StatsFollow);
+        }
+
+        Ok(Config {
+            mode,
+            inputs,
+            units: UnitFilter { units },
+            since,
+            until,
+            backlog_entries: input.lines,
+            follow,
+            channel_capacity_batches: 64,
+            batch_max_entries: 1024,
+            batch_max_wait: Duration::from_millis(10),
+        })
+    }
+
+    /// What every source is asked to read.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            units: self.units.clone(),
+            since: self.since,
+            until: self.until,
+            backlog_entries: self.backlog_entries,
+            follow: self.follow,
+            batch_max_entries: self.batch_max_entries,
+            batch_max_wait: self.batch_max_wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(argv: &[&str]) -> Result<Config, ConfigError> {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
+        let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
+            .expect("argv parses");
+        Config::from_args_at(args, &now)
+    }
+
+    #[test]
+    fn defaults_watch_both_units_in_the_system_journal_without_following_history_modes() {
+        let c = config(&["entries"]).unwrap();
+        let names: Vec<&str> = c.units.units.iter().map(Unit::as_str).collect();
+        assert_eq!(names, DEFAULT_UNITS);
+        assert_eq!(c.inputs, [InputSpec::System]);
+        assert!(!c.follow);
+        assert_eq!(
+            c.mode,
+            Mode::Entries {
+                format: OutputFormat::Short
+            }
+        );
+    }
+
+    #[test]
+    fn live_screen_follows_only_the_live_journal() {
+        assert!(config(&[]).unwrap().follow);
+        assert!(!config(&["-D", "/tmp"]).unwrap().follow);
+        assert!(!config(&["-"]).unwrap().follow);
+        assert!(config(&["-D", "/tmp", "--follow"]).unwrap().follow);
+        assert!(!config(&["--follow", "--no-follow"]).unwrap().follow);
+        assert!(
+            config(&["--no-follow", "entries", "--follow"])
+                .unwrap()
+                .follow
+        );
+    }
+
+    #[test]
+    fn flags_may_come_before_or_after_the_subcommand() {
+        let c = config(&[
+            "-u",
+            "a",
+            "entries",
+            "-u",
+            "b.service",
+            "-o",
+            "json",
+            "-",
+            "-D",
+            "/d",
+        ])
+        .unwrap();
+        let names: Vec<&str> = c.units.units.iter().map(Unit::as_str).collect();
+        assert_eq!(names, ["a.service", "b.service"]);
+        assert_eq!(
+            c.inputs,
+            [InputSpec::Directory("/d".into()), InputSpec::Stdin]
+        );
+        assert_eq!(
+            c.mode,
+            Mode::Entries {
+                format: OutputFormat::Json
+            }
+        );
+    }
+
+    #[test]
+    fn files_are_one_input_in_given_order() {
+        let c = config(&["stats", "--file", "a.journal", "--file", "b.journal"]).unwrap();
+        assert_eq!(
+            c.inputs,
+            [InputSpec::Files(vec![
+                "a.journal".into(),
+                "b.journal".into()
+            ])]
+        );
+    }
+
+    #[test]
+    fn relative_times_and_lines_are_resolved() {
+        let c = config(&["entries", "--since", "-1h", "--until", "now", "-n", "5"]).unwrap();
+        assert_eq!(
+            c.since.map(Timestamp::to_rfc3339).as_deref(),
+            Some("2026-11-24T13:30:00.000000Z")
+        );
+        assert_eq!(c.backlog_entries, Some(5));
+    }
+
+    #[test]
+    fn bad_combinations_say_which_flag() {
+        let rows: [(&[&str], &str); 5] = [
+            (
+                &["entries", "--since", "soon"],
+                "--since: cannot read \"soon\"",
+            ),
+            (
+                &["entries", "-u", "a", "-u", "a.service"],
+                "unit a.service is given twice",
+            ),
+            (
+                &["entries", "--since", "now", "--until", "-1h"],
+                "is after --until",
+            ),
+            (&["entries", "-", "-"], "standard input"),
+            (&["stats", "--follow"], "drop --follow"),
+        ];
+        for (argv, want) in rows {
+            let message = config(argv).unwrap_err().to_string();
+            assert!(message.contains(want), "{argv:?}: {message}");
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Helpers for the integration tests: journal export text, real journal files built with
+//! `systemd-journal-remote`, running the real binary, and polling with a deadline.
+//!
+//! Owns no assertions about sigil-top's behaviour; the test modules do.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
+pub const BOOT_ID: &str = "755d2835719afa40384e79cfd83f117e";
+
+/// The built `sigil-top` binary.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sigil-top"))
+}
+
+/// A file from `tests/data/`.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// One journal record to write as export text; fields in the order added.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub fields: Vec<(String, Vec<u8>)>,
+}
+
+impl Record {
+    /// A record with the header fields journald writes (time in µs since the epoch).
+    pub fn at(realtime_us: u64) -> Record {
+        Record {
+            fields: vec![
+                (
+                    "__REALTIME_TIMESTAMP".into(),
+                    realtime_us.to_string().into_bytes(),
+                ),
+                (
+                    "__MONOTONIC_TIMESTAMP".into(),
+                    (realtime_us % 100_000_000_000).to_string().into_bytes(),
+                ),
+                ("_BOOT_ID".into(), BOOT_ID.into()),
+            ],
+        }
+    }
+
+    pub fn field(mut self, name: &str, value: impl AsRef<[u8]>) -> Record {
+        self.fields.push((name.into(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// A line a service's process wrote to stdout.
+    pub fn service(
+        realtime_us: u64,
+        host: &str,
+        unit: &str,
+        pid: u32,
+        comm: &str,
+        message: impl AsRef<[u8]>,
+    ) -> Record {
+        Record::at(realtime_us)
+            .field("_TRANSPORT", "stdout")
+            .field("PRIORITY", "6")
+            .field("SYSLOG_IDENTIFIER", comm)
+            .field("_PID", pid.to_string())
+            .field("_UID", "998")
+            .field("_COMM", comm)
+            .field("_SYSTEMD_UNIT", unit)
+            .field("_HOSTNAME", host)
+            .field("MESSAGE", message)
+    }
+
+    /// A line PID 1 wrote about `unit`.
+    pub fn pid1(realtime_us: u64, host: &str, unit: &str, message: &str) -> Record {
+        Record::at(realtime_us)
+            .field("_TRANSPORT", "journal")
+            .field("PRIORITY", "6")
+            .field("SYSLOG_IDENTIFIER", "systemd")
+            .field("_PID", "1")
+            .field("_UID", "0")
+            .field("_COMM", "systemd")
+            .field("_SYSTEMD_UNIT", "init.scope")
+            .field("UNIT", unit)
+            .field("_HOSTNAME", host)
+            .field("MESSAGE", message)
+    }
+}
+
+/// Export text for `records`: a value with a newline or that is not printable UTF-8 is
+/// written in the binary form (name, u64 LE length, bytes), as journalctl does.
+pub fn export_text(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in records {
+        for (name, value) in &r.fields {
+            let is_text = std::str::from_utf8(value)
+                .is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\t'));
+            out.extend_from_slice(name.as_bytes());
+            if is_text {
+                out.push(b'=');
+                out.extend_from_slice(value);
+            } else {
+                out.push(b'\n');
+                out.extend_from_slice(&(value.len() as u64).to_le_bytes());
+                out.extend_from_slice(value);
+            }
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Writes `export` into `dir/NAME.journal` with the real `systemd-journal-remote`.
+pub fn make_journal(dir: &Path, name: &str, export: &[u8]) -> PathBuf {
+    let source = dir.join(format!("{name}.export.tmp"));
+    std::fs::write(&source, export).unwrap();
+    let target = dir.join(format!("{name}.journal"));
+    let out = Command::new(JOURNAL_REMOTE)
+        .arg("-o")
+        .arg(&target)
+        .arg(&source)
+        .output()
+        .expect("running systemd-journal-remote");
+    assert!(
+        out.status.success(),
+        "systemd-journal-remote failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&source).unwrap();
+    target
+}
+
+/// Runs `sigil-top ARGS` with `stdin`, returning its output (whatever the exit status).
+pub fn sigil_top(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run(Command::new(bin()).args(args), stdin)
+}
+
+/// Runs `sigil-top ARGS`, asserting success; returns stdout.
+pub fn sigil_top_ok(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
+    let out = sigil_top(args, stdin);
+    assert!(
+        out.status.success(),
+        "sigil-top {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs `journalctl ARGS`, asserting success; returns stdout.
+pub fn journalctl(args: &[&str]) -> Vec<u8> {
+    let out = run(Command::new("journalctl").args(args), None);
+    assert!(
+        out.status.success(),
+        "journalctl {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        // Write on a thread so a child that fills its stdout pipe first cannot deadlock us.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+    child.wait_with_output().expect("waiting")
+}
+
+/// JSON Lines to values.
+pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("a JSON line"))
+        .collect()
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes (then panics with
+/// `what`).
+pub fn wait_for(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts two lists are equal, printing the first difference in readable blocks.
+pub fn assert_same<T: PartialEq + std::fmt::Debug>(what: &str, expected: &[T], actual: &[T]) {
+    if expected == actual {
+        return;
+    }
+    let first = expected
+        .iter()
+        .zip(actual)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(actual.len()));
+    panic!(
+        "{what}: {} expected, {} actual; first difference at #{first}\n--- expected\n{:#?}\n--- actual\n{:#?}",
+        expected.len(),
+        actual.len(),
+        expected.get(first),
+        actual.get(first)
+    );
+}
