@@ -16,8 +16,10 @@ use std::io::{BufWriter, Write};
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use crate::cli::OutputFormat;
+use crate::cli::{OutputFormat, ReportFormat};
 use crate::config::{Config, Mode};
+use crate::model::Model;
+use crate::parse::Parser;
 use crate::source::{self, RawEntry, SourceMsg};
 use crate::view;
 
@@ -208,6 +210,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             }
             Mode::Entries { format } => run_entries(&config, format).await,
             Mode::Stats => run_stats(&config).await,
+            Mode::Report { format } => run_report(&config, format).await,
         }
     })
 }
@@ -264,6 +267,59 @@ async fn run_stats(config: &Config) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     view::entries::write_stats(&mut out, &counts, &watched, inputs.names())
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
+}
+
+/// Reads the inputs' history into a model, through the parser, and returns it finished.
+///
+/// One input streams straight through (memory stays bounded by the model's limits); several
+/// inputs are first merged in time order, which holds their history in memory.
+pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
+    let mut inputs = open_inputs(config)?;
+    let mut parser = Parser::new();
+    let mut model = Model::new(config.model.clone());
+    let mut warnings = Vec::new();
+    if config.inputs.len() > 1 {
+        let history = drain_history(&mut inputs).await?;
+        warnings = history.warnings;
+        for e in history.entries {
+            model.apply(parser.parse(e));
+        }
+    } else {
+        while let Some(msg) = inputs.recv().await {
+            match msg {
+                SourceMsg::Batch(batch) => {
+                    for e in batch {
+                        model.apply(parser.parse(e));
+                    }
+                }
+                SourceMsg::Warning(w) => warnings.push(w),
+                SourceMsg::Error(e) => return Err(e.into()),
+                SourceMsg::CaughtUp | SourceMsg::Ended => break,
+            }
+        }
+    }
+    model.finish();
+    Ok((model, warnings))
+}
+
+async fn run_report(config: &Config, format: ReportFormat) -> anyhow::Result<()> {
+    let (model, warnings) = build_model(config).await?;
+    print_warnings(&warnings);
+    let text = match format {
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&view::report::to_json(&model))
+                .context("encoding the report")?;
+            s.push('\n');
+            s
+        }
+        ReportFormat::Text => view::report::to_text(&model),
+        ReportFormat::Markdown => view::report::to_markdown(&model),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("writing to standard output")
 }

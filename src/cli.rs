@@ -96,6 +96,22 @@ pub enum Command {
         #[command(flatten)]
         streams: StreamArgs,
     },
+    /// Summarise requests, latency, 502s, timeouts and incidents over the inputs
+    Report {
+        /// `text` (readable), `json` (the `sigil-top.report/1` document) or `markdown`
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        streams: StreamArgs,
+    },
+    /// Run on the built-in demo scenario (a real capture: restart, 502s, client cancel)
+    Demo {
+        /// How to show it (the live screen will be the default once it lands)
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Count the entries read, per unit and per input
     Stats {
         #[command(flatten)]
@@ -103,6 +119,14 @@ pub enum Command {
         #[command(flatten)]
         streams: StreamArgs,
     },
+}
+
+/// How `report` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 /// How `entries` prints.

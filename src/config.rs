@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone};
 
-use crate::cli::{Args, Command, OutputFormat};
+use crate::cli::{Args, Command, OutputFormat, ReportFormat};
+use crate::model::Settings;
 use crate::source::since::{parse_time, TimeError};
 use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
 
@@ -26,6 +27,8 @@ pub enum Mode {
     Entries { format: OutputFormat },
     /// `stats`: counts per unit and per input.
     Stats,
+    /// `report`: the headless summary.
+    Report { format: ReportFormat },
 }
 
 /// Everything a run needs, validated.
@@ -45,6 +48,27 @@ pub struct Config {
     pub channel_capacity_batches: usize,
     pub batch_max_entries: usize,
     pub batch_max_wait: Duration,
+    /// Limits and thresholds of the model.
+    pub model: Settings,
+}
+
+/// Whether the subcommand replaces the inputs (the demo reads only its own scenario).
+enum CommandKind {
+    Demo,
+    Other,
+}
+
+/// Model settings for the watched units: the first unit that looks like cloudflared is
+/// the tunnel, the first other one the origin (defaults when none fits).
+fn model_settings(units: &[Unit]) -> Settings {
+    let mut settings = Settings::default();
+    if let Some(t) = units.iter().find(|u| u.as_str().contains("cloudflared")) {
+        settings.tunnel_unit = t.clone();
+    }
+    if let Some(o) = units.iter().find(|u| !u.as_str().contains("cloudflared")) {
+        settings.origin_unit = o.clone();
+    }
+    settings
 }
 
 /// A flag combination that cannot run; the message says which flag and what to do.
@@ -83,6 +107,10 @@ impl Config {
             input,
             streams,
         } = args;
+        let command_kind = match command {
+            Some(Command::Demo { .. }) => CommandKind::Demo,
+            _ => CommandKind::Other,
+        };
         let mut text_inputs: Vec<PathBuf> = streams.inputs;
         let (mode, input) = match command {
             None => (Mode::Tui, input),
@@ -101,7 +129,17 @@ impl Config {
                 text_inputs.extend(streams.inputs);
                 (Mode::Stats, input.merge(later))
             }
+            Some(Command::Report {
+                format,
+                input: later,
+                streams,
+            }) => {
+                text_inputs.extend(streams.inputs);
+                (Mode::Report { format }, input.merge(later))
+            }
+            Some(Command::Demo { format }) => (Mode::Report { format }, input),
         };
+        let is_demo = matches!(command_kind, CommandKind::Demo);
 
         let names: Vec<String> = if input.units.is_empty() {
             DEFAULT_UNITS.iter().map(|&u| u.to_owned()).collect()
@@ -155,7 +193,9 @@ impl Config {
                 inputs.push(InputSpec::TextFile(path));
             }
         }
-        if inputs.is_empty() {
+        if is_demo {
+            inputs = vec![InputSpec::Demo];
+        } else if inputs.is_empty() {
             inputs.push(InputSpec::System);
         }
 
@@ -168,13 +208,14 @@ impl Config {
         } else {
             match mode {
                 Mode::Tui => inputs == [InputSpec::System],
-                Mode::Entries { .. } | Mode::Stats => false,
+                Mode::Entries { .. } | Mode::Stats | Mode::Report { .. } => false,
             }
         };
         if follow && mode == Mode::Stats {
             return Err(ConfigError::StatsFollow);
         }
 
+        let model = model_settings(&units);
         Ok(Config {
             mode,
             inputs,
@@ -186,6 +227,7 @@ impl Config {
             channel_capacity_batches: 64,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
+            model,
         })
     }
 

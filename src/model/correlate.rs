@@ -307,9 +307,9 @@ impl Correlator {
                 self.origin_incoming(
                     event,
                     request_id.as_ref(),
-                    method,
-                    path,
-                    client_ip,
+                    method.as_deref(),
+                    path.as_deref(),
+                    client_ip.as_deref(),
                     cf_ray.as_ref(),
                 );
             }
@@ -330,8 +330,8 @@ impl Correlator {
                     request_id.as_ref(),
                     *status,
                     *duration_ms,
-                    method,
-                    path,
+                    method.as_deref(),
+                    path.as_deref(),
                     *tool_error,
                     false,
                 );
@@ -353,8 +353,8 @@ impl Correlator {
                     request_id.as_ref(),
                     None,
                     *duration_ms,
-                    method,
-                    path,
+                    method.as_deref(),
+                    path.as_deref(),
                     false,
                     true,
                 );
@@ -403,7 +403,7 @@ impl Correlator {
                     path,
                     *conn_index,
                     ray.as_ref(),
-                    connecting_ip,
+                    connecting_ip.as_deref(),
                 );
             }
             (
@@ -475,9 +475,9 @@ impl Correlator {
         &mut self,
         event: &Event,
         request_id: Option<&RequestId>,
-        method: &Option<Box<str>>,
-        path: &Option<Box<str>>,
-        client_ip: &Option<Box<str>>,
+        method: Option<&str>,
+        path: Option<&str>,
+        client_ip: Option<&str>,
         ray: Option<&RayId>,
     ) {
         let ts = event.entry.realtime;
@@ -488,12 +488,7 @@ impl Correlator {
                 .get(&r.key())
                 .copied()
                 .filter(|id| self.open.get(id).is_some_and(|t| t.origin.is_none())),
-            None => self.heuristic_tunnel_match(
-                ts,
-                method.as_deref(),
-                path.as_deref(),
-                client_ip.as_deref(),
-            ),
+            None => self.heuristic_tunnel_match(ts, method, path, client_ip),
         };
         let id = match existing {
             Some(id) => {
@@ -516,16 +511,16 @@ impl Correlator {
                 ..OriginSide::default()
             });
             t.start = t.start.min(ts);
-            if method.is_some() {
-                t.method.clone_from(method);
+            if let Some(m) = method {
+                t.method = Some(m.into());
             }
-            if path.is_some() {
-                t.path.clone_from(path);
+            if let Some(p) = path {
+                t.path = Some(p.into());
             }
-            if client_ip.is_some() {
-                t.client_ip.clone_from(client_ip);
+            if let Some(c) = client_ip {
+                t.client_ip = Some(c.into());
             }
-            t.host = event.entry.hostname.clone();
+            t.host.clone_from(&event.entry.hostname);
             if let Some(r) = ray {
                 t.ray = Some(r.clone());
             }
@@ -588,8 +583,8 @@ impl Correlator {
         request_id: Option<&RequestId>,
         status: Option<u16>,
         duration_ms: Option<u64>,
-        method: &Option<Box<str>>,
-        path: &Option<Box<str>>,
+        method: Option<&str>,
+        path: Option<&str>,
         tool_error: bool,
         is_error: bool,
     ) {
@@ -618,33 +613,29 @@ impl Correlator {
                         .collect()
                 })
                 .unwrap_or_default();
-            match candidates.first() {
-                Some(&id) => (id, candidates.len() > 1),
-                None => {
-                    // A stream ending, or an Outgoing whose Incoming we never saw.
-                    let stream = queue.and_then(|q| {
-                        q.iter().copied().find(|id| {
-                            self.open.get(id).is_some_and(|t| {
-                                t.is_stream
-                                    && t.origin.as_ref().is_some_and(|o| o.outgoing.is_none())
-                            })
+            if let Some(&id) = candidates.first() {
+                (id, candidates.len() > 1)
+            } else {
+                // A stream ending, or an Outgoing whose Incoming we never saw.
+                let stream = queue.and_then(|q| {
+                    q.iter().copied().find(|id| {
+                        self.open.get(id).is_some_and(|t| {
+                            t.is_stream && t.origin.as_ref().is_some_and(|o| o.outgoing.is_none())
                         })
-                    });
-                    match stream {
-                        Some(id) => (id, false),
-                        None => (self.orphan_origin(event, &RequestId("".into())), false),
-                    }
-                }
+                    })
+                });
+                let id = stream.unwrap_or_else(|| self.orphan_origin(event, &RequestId("".into())));
+                (id, false)
             }
         };
         let Some(t) = self.open.get_mut(&id) else {
             return;
         };
         if t.method.is_none() {
-            t.method.clone_from(method);
+            t.method = method.map(Box::from);
         }
         if t.path.is_none() {
-            t.path.clone_from(path);
+            t.path = path.map(Box::from);
         }
         t.is_stream = t.is_stream || is_stream_route(t.method.as_deref(), t.path.as_deref());
         let o = t.origin.get_or_insert_with(OriginSide::default);
@@ -688,7 +679,7 @@ impl Correlator {
             if !rid.0.is_empty() {
                 t.request_id = Some(rid.clone());
             }
-            t.host = event.entry.hostname.clone();
+            t.host.clone_from(&event.entry.hostname);
         }
         id
     }
@@ -740,31 +731,28 @@ impl Correlator {
         path: &str,
         conn_index: Option<u8>,
         ray: Option<&RayId>,
-        connecting_ip: &Option<Box<str>>,
+        connecting_ip: Option<&str>,
     ) {
         let ts = event.entry.realtime;
         // The server's Incoming is occasionally stamped before cloudflared's request line.
         let existing = ray
             .and_then(|r| self.by_ray.get(&r.key()).copied())
             .filter(|id| self.open.get(id).is_some_and(|t| t.tunnel.is_none()));
-        let id = match existing {
-            Some(id) => {
-                if let Some(t) = self.open.get_mut(&id) {
-                    t.link = Link::Exact;
-                }
-                id
+        let id = if let Some(id) = existing {
+            if let Some(t) = self.open.get_mut(&id) {
+                t.link = Link::Exact;
             }
-            None => {
-                let id = self.new_trace(ts);
-                if let Some(t) = self.open.get_mut(&id) {
-                    t.link = Link::TunnelOnly;
-                    t.method = Some(method.into());
-                    t.path = Some(path.into());
-                    t.client_ip.clone_from(connecting_ip);
-                    t.host = event.entry.hostname.clone();
-                }
-                id
+            id
+        } else {
+            let id = self.new_trace(ts);
+            if let Some(t) = self.open.get_mut(&id) {
+                t.link = Link::TunnelOnly;
+                t.method = Some(method.into());
+                t.path = Some(path.into());
+                t.client_ip = connecting_ip.map(Box::from);
+                t.host.clone_from(&event.entry.hostname);
             }
+            id
         };
         if let Some(t) = self.open.get_mut(&id) {
             t.tunnel = Some(TunnelSide {

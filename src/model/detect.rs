@@ -342,32 +342,32 @@ impl Detector {
                     self.down_us += ts.saturating_since_us(since);
                 }
             }
-            TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered => {
-                if self.registered.remove(&idx) {
-                    self.disconnects += 1;
-                    if self.registered.is_empty() {
-                        self.down_since = Some(ts);
-                        let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
-                        self.signal(
-                            IncidentKind::TunnelDown,
-                            Severity::Critical,
-                            ts,
-                            cause,
-                            event,
-                        );
-                    } else {
-                        let cause = format!(
-                            "tunnel connection {idx} lost; {} still registered",
-                            self.registered.len()
-                        );
-                        self.signal(
-                            IncidentKind::TunnelDegraded,
-                            Severity::Warning,
-                            ts,
-                            cause,
-                            event,
-                        );
-                    }
+            TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered
+                if self.registered.remove(&idx) =>
+            {
+                self.disconnects += 1;
+                if self.registered.is_empty() {
+                    self.down_since = Some(ts);
+                    let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
+                    self.signal(
+                        IncidentKind::TunnelDown,
+                        Severity::Critical,
+                        ts,
+                        cause,
+                        event,
+                    );
+                } else {
+                    let cause = format!(
+                        "tunnel connection {idx} lost; {} still registered",
+                        self.registered.len()
+                    );
+                    self.signal(
+                        IncidentKind::TunnelDegraded,
+                        Severity::Warning,
+                        ts,
+                        cause,
+                        event,
+                    );
                 }
             }
             TunnelConnEvent::DialFailed { reason } if self.registered.is_empty() => {
@@ -452,9 +452,10 @@ impl Detector {
             (_, OriginState::Stopping { blocked_by_stream: true, .. }) => {
                 "origin down (restart blocked by an open stream: uvicorn refuses new connections while it waits)".into()
             }
-            (_, OriginState::Stopping { .. }) => "origin down (restart)".into(),
             (_, OriginState::Down { crashed: true, .. }) => "origin down (crash)".into(),
-            (_, OriginState::Down { .. }) => "origin down (restart)".into(),
+            (_, OriginState::Stopping { .. } | OriginState::Down { .. }) => {
+                "origin down (restart)".into()
+            }
             (OriginErrorCause::Refused, _) => {
                 let port_note = match (self.origin_listen_port, service_port(service)) {
                     (Some(a), Some(b)) if a != b => format!(" (server listens on port {a}, tunnel dials {b})"),

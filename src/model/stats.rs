@@ -105,11 +105,7 @@ pub struct Stats {
     pub timeline: Timeline,
 }
 
-fn capped<'a, K: Ord + Clone, V: Default>(
-    map: &'a mut BTreeMap<K, V>,
-    key: K,
-    other: K,
-) -> &'a mut V {
+fn capped<K: Ord + Clone, V: Default>(map: &mut BTreeMap<K, V>, key: K, other: K) -> &mut V {
     if !map.contains_key(&key) && map.len() >= MAX_KEYS {
         return map.entry(other).or_default();
     }

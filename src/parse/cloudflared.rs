@@ -1,4 +1,4 @@
-//! cloudflared's log lines: console (zerolog ConsoleWriter), `--output json`, the raw-order
+//! cloudflared's log lines: console (zerolog `ConsoleWriter`), `--output json`, the raw-order
 //! JSON of `--logfile`, and older versions' shapes. See `../shared/formats/cloudflared.md`
 //! (§7, "observed", wins over earlier sections).
 

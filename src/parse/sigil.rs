@@ -803,7 +803,7 @@ mod tests {
                 vec![EventKind::Server(ServerEvent::SecretLogged { kind: want })],
                 "{line}"
             );
-            assert!(!format!("{:?}", p).contains("1h9nO42v"));
+            assert!(!format!("{p:?}").contains("1h9nO42v"));
         }
         let none = parse_text("2026-11-25 17:06:12 [INFO] sigil_repos_mcp - Form data: grant_type=x, code=None, client_secret=None");
         assert!(none.also.is_empty());

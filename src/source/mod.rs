@@ -16,6 +16,7 @@
 //! parses the `--since`/`--until` forms (a pure function, here because time is a source
 //! concern: sd-journal seeks by it).
 
+pub mod demo;
 mod fields;
 pub mod journal;
 pub mod journalctl;
@@ -280,6 +281,8 @@ pub enum InputSpec {
     Stdin,
     /// `journalctl -o export` or `-o json` text in a file (a positional path).
     TextFile(PathBuf),
+    /// The embedded demo scenario, re-timed to now (`sigil-top demo`).
+    Demo,
 }
 
 impl InputSpec {
@@ -294,6 +297,7 @@ impl InputSpec {
             }
             InputSpec::Stdin => "standard input".to_owned(),
             InputSpec::TextFile(p) => format!("journal text {}", p.display()),
+            InputSpec::Demo => "built-in demo".to_owned(),
         }
     }
 }
@@ -356,6 +360,7 @@ pub fn spawn(
             input,
             tx,
         ),
+        InputSpec::Demo => Ok(demo::spawn(options, input, tx)),
         InputSpec::Stdin => Ok(journalctl::spawn_reader(
             std::io::stdin(),
             spec.describe(),

@@ -35,7 +35,7 @@ fn incident_json(i: &Incident) -> Value {
         "kind": i.kind.as_str(),
         "severity": i.severity.as_str(),
         "start": i.start.to_rfc3339(),
-        "end": i.end.map(|e| e.to_rfc3339()),
+        "end": i.end.map(crate::source::Timestamp::to_rfc3339),
         "count": i.count,
         "cause": text::sanitize(&i.cause),
         "evidence": i.evidence.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
@@ -291,7 +291,8 @@ pub fn to_markdown(model: &Model) -> String {
                 i.kind.as_str(),
                 i.severity.as_str(),
                 i.start.to_rfc3339(),
-                i.end.map_or_else(|| "open".to_owned(), |e| e.to_rfc3339()),
+                i.end
+                    .map_or_else(|| "open".to_owned(), crate::source::Timestamp::to_rfc3339),
                 i.count,
                 text::markdown_cell(&i.cause)
             );
