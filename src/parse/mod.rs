@@ -334,7 +334,7 @@ pub enum EventKind {
 
     /// A line that belongs to the record before it from the same process: traceback
     /// lines, the second physical line of a multi-line message, indented dumps, the
-    /// `warnings.warn(…)` line of a DeprecationWarning. Never a record of its own.
+    /// `warnings.warn(…)` line of a `DeprecationWarning`. Never a record of its own.
     Continuation,
     /// A recognised line with nothing the model acts on (start-up chatter, DBG noise…).
     Other,
