@@ -95,7 +95,12 @@ struct TornHead {
 impl State {
     /// Parses one cloudflared line. Total: never panics, unknown text is `Unparsed`.
     pub fn parse(&mut self, message: &[u8], pid: Option<u32>, stats: &mut ParseStats) -> Parsed {
-        let text = String::from_utf8_lossy(message);
+        // `from_utf8` first: its validation is much faster than the lossy decoder's, and
+        // the lossy copy is only needed for invalid input.
+        let text = match std::str::from_utf8(message) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(message),
+        };
         let text = strip_ansi(text);
         let line = text.trim_end_matches(['\n', '\r']);
         let proc = self.proc(pid, stats);
@@ -310,7 +315,7 @@ fn looks_like_tail(line: &str) -> bool {
 
 /// Removes SGR colour sequences (`ESC [ … m`) and any other CSI sequence.
 fn strip_ansi(text: Cow<'_, str>) -> Cow<'_, str> {
-    if !text.contains('\x1b') {
+    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
         return text;
     }
     let mut out = String::with_capacity(text.len());

@@ -26,6 +26,9 @@
 //!   `headers` is walked member by member, never built into a map.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use super::json;
 use super::record::{Record, Val};
@@ -37,6 +40,9 @@ use crate::parse::{
 /// The prefix R5 adds to the R3 error text.
 const R5_PREFIX: &str = "Failed to proxy HTTP: ";
 const ORIGIN_UNREACHABLE: &str = "Unable to reach the origin service";
+/// The rest of cloudflared's fixed sentence, up to the Go error.
+const ORIGIN_UNREACHABLE_TAIL: &str =
+    ". The service may be down or it may not be responding to traffic from cloudflared: ";
 
 pub(super) fn classify(rec: &Record<'_>) -> EventKind {
     let msg: &str = &rec.message;
@@ -206,8 +212,11 @@ fn proxy_error(rec: &Record<'_>, line: ProxyLine) -> EventKind {
 pub(super) fn failure_of(error: &str) -> ProxyFailure {
     let error = error.strip_prefix(R5_PREFIX).unwrap_or(error).trim();
     if let Some(rest) = error.strip_prefix(ORIGIN_UNREACHABLE) {
-        // The Go error follows the fixed sentence, after `…from cloudflared: `.
-        let go_err = rest.split_once(": ").map_or(rest, |(_, e)| e);
+        // The Go error follows the fixed sentence (`…from cloudflared: <go error>`).
+        let go_err = rest
+            .strip_prefix(ORIGIN_UNREACHABLE_TAIL)
+            .or_else(|| find(rest, ": ").and_then(|p| rest.get(p + 2..)))
+            .unwrap_or(rest);
         return ProxyFailure::OriginUnreachable(origin_cause(go_err));
     }
     // Stream services (ssh, rdp, tcp) log the bare Go dial error (§2.5 of the notes).
@@ -218,16 +227,32 @@ pub(super) fn failure_of(error: &str) -> ProxyFailure {
         return ProxyFailure::Cancelled;
     }
     if error == "context canceled"
-        || (error.starts_with("stream ") && error.contains(" canceled by remote"))
+        || (error.starts_with("stream ") && find(error, " canceled by remote").is_some())
     {
         return ProxyFailure::StreamCancelled;
     }
     ProxyFailure::Other
 }
 
-/// The cause in a Go dial/round-trip error. Order matters: see the module doc.
+/// Substring search with SIMD `memmem` (std's two-way searcher costs more to set up than
+/// these short searches take). For the needles searched on every request line, use the
+/// prebuilt finders below: building one costs more than the search.
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+}
+
+static CF_RAY_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"Cf-Ray\":["));
+static CF_CONNECTING_IP_KEY: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new("\"Cf-Connecting-Ip\":["));
+static LOOKUP: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("lookup "));
+
+/// The cause in a Go dial/round-trip error. Order matters: see the module doc. Go errors
+/// end with their root cause, so the common ones are recognised by their ending first.
 pub(super) fn origin_cause(go_err: &str) -> OriginErrorCause {
-    let has = |needle: &str| go_err.contains(needle);
+    let has = |needle: &str| find(go_err, needle).is_some();
+    if go_err.ends_with("connect: connection refused") && LOOKUP.find(go_err.as_bytes()).is_none() {
+        return OriginErrorCause::Refused;
+    }
     if has("no such host") || has("lookup ") {
         OriginErrorCause::Dns
     } else if has("connection refused") {
@@ -269,14 +294,19 @@ fn request(rec: &Record<'_>, msg: &str) -> Option<EventKind> {
 
 /// `GET https://host/a?b=1 HTTP/1.1` → (`GET`, URL).
 fn request_line(msg: &str) -> Option<(&str, &str)> {
-    let mut parts = msg.split(' ');
-    let method = parts.next()?;
-    let url = parts.next()?;
-    let proto = parts.next()?;
-    let is_method =
-        (1..=16).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_uppercase());
-    (parts.next().is_none() && is_method && !url.is_empty() && proto.starts_with("HTTP/"))
-        .then_some((method, url))
+    let b = msg.as_bytes();
+    // The method: 1–16 upper-case letters, then a space. Checked first, as it rules out
+    // almost every other message at the first byte or two.
+    let method_len = b.iter().take(17).position(|&c| !c.is_ascii_uppercase())?;
+    if method_len == 0 || b.get(method_len) != Some(&b' ') {
+        return None;
+    }
+    let rest = msg.get(method_len + 1..)?;
+    let space = memchr::memchr(b' ', rest.as_bytes())?;
+    let url = rest.get(..space)?;
+    let proto = rest.get(space + 1..)?;
+    let ok = !url.is_empty() && proto.starts_with("HTTP/") && !proto.contains(' ');
+    ok.then(|| Some((msg.get(..method_len)?, url))).flatten()
 }
 
 /// The path of a logged URL, without query or fragment (like the `path=` field).
@@ -351,9 +381,18 @@ fn ray_of_text(s: &str) -> Option<RayId> {
     (!s.is_empty()).then(|| RayId(s.into()))
 }
 
-/// The first `Cf-Ray` and `Cf-Connecting-Ip` values of a `headers` JSON object. Header names
-/// are compared case-insensitively; the walk stops once both are found.
+/// The first `Cf-Ray` and `Cf-Connecting-Ip` values of a `headers` JSON object.
+///
+/// Go writes header names in canonical form (`Cf-Ray`) as keys of a compact, already
+/// validated object, so the usual case is a SIMD search for `"Cf-Ray":["` preceded by `{`
+/// or `,` (an unescaped `"` cannot occur inside a string, so this is a key). When that
+/// finds no ray, the members are walked and names compared case-insensitively.
 fn header_values(headers: &str) -> (Option<RayId>, Option<Box<str>>) {
+    let ray = first_value_of_key(headers, &CF_RAY_KEY);
+    if ray.is_some() {
+        let ip = first_value_of_key(headers, &CF_CONNECTING_IP_KEY);
+        return (ray.and_then(|r| ray_of_text(&r)), ip.map(Cow::into));
+    }
     let mut ray = None;
     let mut ip = None;
     let _ = json::members(headers, |key, value| {
@@ -365,6 +404,22 @@ fn header_values(headers: &str) -> (Option<RayId>, Option<Box<str>>) {
         ray.is_none() || ip.is_none()
     });
     (ray, ip)
+}
+
+/// The first string in the list after `pattern` (`"Name":[`), when `pattern` starts a
+/// member of the object `headers`.
+fn first_value_of_key<'a>(headers: &'a str, pattern: &Finder<'_>) -> Option<Cow<'a, str>> {
+    let at = pattern.find(headers.as_bytes())?;
+    let before = at.checked_sub(1).and_then(|p| headers.as_bytes().get(p));
+    if !matches!(before, Some(b'{' | b',')) {
+        return None;
+    }
+    let start = at + pattern.needle().len();
+    if headers.as_bytes().get(start) != Some(&b'"') {
+        return None;
+    }
+    let end = json::string_end(headers.as_bytes(), start)?;
+    Some(json::text(headers.get(start..end)?))
 }
 
 /// The first string of a header value (`["a","b"]` → `a`; a bare string is taken too).

@@ -92,8 +92,23 @@ fn time_len(b: &[u8]) -> Option<usize> {
     }
 }
 
+/// Bytes a field key is made of (`connIndex`, `content-length`, `CF-RAY`), as a table: this
+/// test runs on every byte of every key.
+static KEY_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        // `i < 256`, so the cast is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+        i += 1;
+    }
+    t
+};
+
 fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+    KEY_BYTES[usize::from(b)]
 }
 
 /// Splits `rest` (everything after `LVL `) into the message and the trailing fields.
@@ -117,10 +132,7 @@ fn split_message(rest: &str) -> (&str, Fields<'_>) {
                 break;
             }
         }
-        match b.get(i..).and_then(|tail| memchr::memchr(b' ', tail)) {
-            Some(p) => i += p + 1,
-            None => break,
-        }
+        i = json::space_or_end(b, i) + 1;
     }
     (rest, Fields::default())
 }
@@ -153,11 +165,11 @@ fn parse_fields<'a>(rest: &'a str, mut i: usize, fields: &mut Fields<'a>) -> boo
         let value_start = i;
         let (value_end, enc) = match b.get(i) {
             None | Some(b' ') => (i, Enc::Bare),
-            Some(b'"') => match go_string_end(b, i) {
+            Some(b'"') => match json::string_end(b, i) {
                 Some(end) => (end, Enc::GoQuoted),
                 None => return false,
             },
-            Some(b'{' | b'[') => match json::value_end(b, i) {
+            Some(b'{' | b'[') => match json::bracketed_end(b, i) {
                 Some(end) if matches!(b.get(end), None | Some(b' ')) => (end, Enc::Json),
                 _ => (bare_end(b, i), Enc::Bare),
             },
@@ -184,22 +196,7 @@ fn parse_fields<'a>(rest: &'a str, mut i: usize, fields: &mut Fields<'a>) -> boo
 }
 
 fn bare_end(b: &[u8], i: usize) -> usize {
-    b.get(i..)
-        .and_then(|tail| memchr::memchr(b' ', tail))
-        .map_or(b.len(), |p| i + p)
-}
-
-/// Index just past the closing quote of the Go-quoted string opening at `start`.
-fn go_string_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut j = start + 1;
-    loop {
-        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
-        if b.get(j) == Some(&b'\\') {
-            j += 2;
-        } else {
-            return Some(j + 1);
-        }
-    }
+    json::space_or_end(b, i)
 }
 
 /// Decodes a Go `strconv.Quote` string (quotes included). `\xNN` and octal escapes are raw
@@ -209,7 +206,7 @@ pub(super) fn go_unquote(raw: &str) -> Cow<'_, str> {
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(raw);
-    if !inner.contains('\\') {
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
         return Cow::Borrowed(inner);
     }
     let b = inner.as_bytes();

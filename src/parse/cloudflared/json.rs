@@ -27,16 +27,116 @@ pub(super) fn skip_ws(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Index just past the closing quote of the string whose opening quote is at `start`.
-fn string_end(s: &[u8], start: usize) -> Option<usize> {
+/// Index just past the closing quote of the string whose opening quote is at `start`
+/// (JSON and Go-quoted strings alike: a backslash escapes the next byte).
+pub(super) fn string_end(s: &[u8], start: usize) -> Option<usize> {
     let mut j = start.checked_add(1)?;
     loop {
-        let rel = memchr::memchr2(b'"', b'\\', s.get(j..)?)?;
-        j += rel;
+        j = quote_or_backslash(s, j)?;
         if s.get(j) == Some(&b'\\') {
             j += 2;
         } else {
             return Some(j + 1);
+        }
+    }
+}
+
+/// Index of the first `"` or `\` at or after `from`.
+///
+/// Most strings in cloudflared's records are short (header names and values) where
+/// `memchr2`'s set-up costs more than the search, so the first [`SWAR_BYTES`] are looked
+/// at eight bytes at a time in a `u64`; longer strings (errors, pushed configs) go on with
+/// `memchr2`.
+fn quote_or_backslash(s: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    let swar_end = from.saturating_add(SWAR_BYTES);
+    while i < swar_end {
+        let Some(w) = word_at(s, i) else {
+            break;
+        };
+        let hits = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+        if hits != 0 {
+            return Some(i + first_flagged(hits));
+        }
+        i += 8;
+    }
+    memchr::memchr2(b'"', b'\\', s.get(i..)?).map(|k| i + k)
+}
+
+/// Index of the first space at or after `from`, or `s.len()` (the same SWAR-then-`memchr`
+/// approach: console values are mostly short).
+pub(super) fn space_or_end(s: &[u8], from: usize) -> usize {
+    let mut i = from;
+    let swar_end = from.saturating_add(SWAR_BYTES);
+    while i < swar_end {
+        let Some(w) = word_at(s, i) else {
+            break;
+        };
+        let hits = zero_bytes(w ^ splat(b' '));
+        if hits != 0 {
+            return i + first_flagged(hits);
+        }
+        i += 8;
+    }
+    s.get(i..)
+        .and_then(|t| memchr::memchr(b' ', t))
+        .map_or(s.len(), |k| i + k)
+}
+
+/// How many bytes the SWAR loops look at before switching to `memchr`.
+const SWAR_BYTES: usize = 64;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+fn splat(b: u8) -> u64 {
+    ONES * u64::from(b)
+}
+
+/// The eight bytes at `i`, little-endian; `None` near the end of `s`, where the callers
+/// finish with `memchr`.
+fn word_at(s: &[u8], i: usize) -> Option<u64> {
+    let bytes = s.get(i..i.checked_add(8)?)?;
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
+}
+
+/// Flags (high bit) the zero bytes of `x`. The lowest flag is always exact; flags above a
+/// true zero byte can be wrong, which is why only the lowest is used.
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Byte offset of the lowest flag (`flags != 0`).
+fn first_flagged(flags: u64) -> usize {
+    // trailing_zeros() / 8 is at most 7.
+    usize::try_from(flags.trailing_zeros() / 8).unwrap_or(0)
+}
+
+/// Index just past the object or array opening at `start`, found by matching brackets
+/// outside strings, without checking the syntax in between. For console values
+/// (`headers={…}`), whose line is already known to be a record: only the end is needed,
+/// and this is about twice as fast as [`value_end`]. Nesting is bounded by [`MAX_DEPTH`].
+pub(super) fn bracketed_end(s: &[u8], start: usize) -> Option<usize> {
+    let mut depth: u32 = 0;
+    let mut i = start;
+    loop {
+        match *s.get(i)? {
+            b'"' => i = string_end(s, i)?,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return None;
+                }
+                i += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                i += 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b' ' if depth == 0 => return None,
+            _ => i += 1,
         }
     }
 }
@@ -194,7 +294,7 @@ pub(super) fn text(raw: &str) -> Cow<'_, str> {
 
 /// Decodes JSON string escapes; a bad escape or a lone surrogate becomes U+FFFD.
 fn unescape(inner: &str) -> Cow<'_, str> {
-    if !inner.contains('\\') {
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
         return Cow::Borrowed(inner);
     }
     let mut out = String::with_capacity(inner.len());
