@@ -219,8 +219,11 @@ impl ProcState {
         while pos < b.len() && tries < MAX_TORN_TRIES {
             if b.get(pos) == Some(&b'{') {
                 tries += 1;
+                // Only an object with a `level` is a record: a nested object that happens
+                // to be complete (a torn head's `headers`) is part of the head.
                 if let Some(rec) = json::value_end(b, pos)
                     .and_then(|end| Some((end, Record::from_json(line.get(pos..end)?)?)))
+                    .filter(|(_, rec)| rec.level.is_some())
                 {
                     let (end, rec) = rec;
                     if let Some(start) = junk_start.take() {

@@ -135,7 +135,6 @@ pub(super) fn bracketed_end(s: &[u8], start: usize) -> Option<usize> {
                     return Some(i);
                 }
             }
-            b' ' if depth == 0 => return None,
             _ => i += 1,
         }
     }

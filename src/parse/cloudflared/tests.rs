@@ -1191,3 +1191,22 @@ fn word_at_a_time_searches_agree_with_plain_scans() {
         }
     }
 }
+
+#[test]
+fn torn_head_ending_in_a_complete_nested_object_stays_one_head() {
+    let a = line_in(
+        JSON_DEBUG,
+        "\"message\":\"GET https://mcp.example.com/healthz",
+    );
+    let b = line_in(JSON_DEBUG, "\"message\":\"Request failed\"");
+    // Cut A right after its (complete) `headers` object.
+    let cut = a.find("},\"host\"").expect("headers then host") + 1;
+    let (head, tail) = a.split_at(cut);
+    let mut state = State::default();
+    let mut stats = ParseStats::default();
+    let first = state.parse(format!("{head}{b}").as_bytes(), PID, &mut stats);
+    assert_eq!(first, one(b));
+    assert!(first.also.is_empty());
+    assert_eq!(state.parse(tail.as_bytes(), PID, &mut stats), one(a));
+    assert_eq!(stats.unrecovered_fragments, 0);
+}
