@@ -1,0 +1,291 @@
+//! The console ("default") format: zerolog's `ConsoleWriter` as cloudflared configures it.
+//!
+//! `<RFC3339 time> <LVL> <message> <error=…> <key=value sorted>`, one space between parts
+//! (see `../shared/formats/cloudflared.md` §1.2). Owns the tokenizer for that line: the
+//! time prefix, the level word, the boundary between message and fields, and values, which
+//! are one of
+//! - a Go `strconv.Quote` string (`"…"` with `\"`, `\\`, `\n`, `\xNN`, `\uNNNN`, …),
+//! - unquoted, balanced JSON (`headers={"Accept-Encoding":["gzip, br"]}`, spaces inside),
+//! - a bare token up to the next space.
+//!
+//! **Where the message ends.** There is no delimiter: the fields are the longest trailing
+//! run of `key=value` tokens that reaches the end of the line. The boundary is the first
+//! word start (after a space) from which such a run parses. So `ERR  error=…` (two spaces:
+//! empty message) and `ERR   1. ensure … records. event=0` (a message that *begins* with
+//! spaces) both come out right: two spaces mean "empty message" only when a field run
+//! follows. A message whose last word happens to look like `key=value` loses that word to
+//! the fields; cloudflared writes no such message. At most [`MAX_BOUNDARY_TRIES`] word
+//! starts are tried, so a hostile 1 MB line costs a bounded number of passes.
+
+use std::borrow::Cow;
+
+use super::json;
+use super::record::{Enc, Fields, Record, Val};
+use crate::parse::Level;
+
+/// How many candidate field-run starts are tried before the whole rest is taken as message.
+const MAX_BOUNDARY_TRIES: u32 = 32;
+
+/// Reads a console line; `None` when it does not start with a time and a level word.
+pub(super) fn parse(line: &str) -> Option<Record<'_>> {
+    let b = line.as_bytes();
+    let t = time_len(b)?;
+    if b.get(t) != Some(&b' ') {
+        return None;
+    }
+    let level = match b.get(t + 1..t + 4)? {
+        b"TRC" => Some(Level::Trace),
+        b"DBG" => Some(Level::Debug),
+        b"INF" => Some(Level::Info),
+        b"WRN" => Some(Level::Warn),
+        b"ERR" => Some(Level::Error),
+        b"FTL" | b"PNC" => Some(Level::Critical),
+        b"???" => None,
+        _ => return None,
+    };
+    let rest = match b.get(t + 4) {
+        None => "",
+        Some(b' ') => line.get(t + 5..)?,
+        Some(_) => return None,
+    };
+    let (message, fields) = split_message(rest);
+    Some(Record {
+        level,
+        message: Cow::Borrowed(message),
+        fields,
+    })
+}
+
+/// True when `line` starts like a console record (time, space); used to tell records from
+/// bare lines without parsing further.
+pub(super) fn has_time_prefix(line: &str) -> bool {
+    time_len(line.as_bytes()).is_some_and(|t| line.as_bytes().get(t) == Some(&b' '))
+}
+
+/// Length of an RFC 3339 timestamp at the start: `YYYY-MM-DDTHH:MM:SS`, optional fraction,
+/// then `Z` or `±HH:MM`. cloudflared writes whole seconds and `Z`; the rest is tolerated.
+fn time_len(b: &[u8]) -> Option<usize> {
+    const SHAPE: &[u8; 19] = b"dddd-dd-ddTdd:dd:dd";
+    let head = b.get(..19)?;
+    let shape_ok = head.iter().zip(SHAPE).all(|(c, s)| match s {
+        b'd' => c.is_ascii_digit(),
+        _ => c == s,
+    });
+    if !shape_ok {
+        return None;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    match b.get(i)? {
+        b'Z' => Some(i + 1),
+        b'+' | b'-' => {
+            let off = b.get(i + 1..i + 6)?;
+            let ok = off[2] == b':' && [0, 1, 3, 4].iter().all(|&k| off[k].is_ascii_digit());
+            ok.then_some(i + 6)
+        }
+        _ => None,
+    }
+}
+
+/// Bytes a field key is made of (`connIndex`, `content-length`, `CF-RAY`), as a table: this
+/// test runs on every byte of every key.
+static KEY_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        // `i < 256`, so the cast is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+        i += 1;
+    }
+    t
+};
+
+fn is_key_byte(b: u8) -> bool {
+    KEY_BYTES[usize::from(b)]
+}
+
+/// Splits `rest` (everything after `LVL `) into the message and the trailing fields.
+fn split_message(rest: &str) -> (&str, Fields<'_>) {
+    let b = rest.as_bytes();
+    let mut tries = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i).is_some_and(|&c| c != b' ' && is_key_byte(c)) && looks_like_key(b, i) {
+            let mut fields = Fields::default();
+            if parse_fields(rest, i, &mut fields) {
+                let message = if i == 0 {
+                    ""
+                } else {
+                    rest.get(..i - 1).unwrap_or(rest)
+                };
+                return (message, fields);
+            }
+            tries += 1;
+            if tries >= MAX_BOUNDARY_TRIES {
+                break;
+            }
+        }
+        i = json::space_or_end(b, i) + 1;
+    }
+    (rest, Fields::default())
+}
+
+/// `key=` at `i`.
+fn looks_like_key(b: &[u8], mut i: usize) -> bool {
+    let start = i;
+    while b.get(i).is_some_and(|&c| is_key_byte(c)) {
+        i += 1;
+    }
+    i > start && b.get(i) == Some(&b'=')
+}
+
+/// Parses `key=value( key=value)*` from `i` to the end of `rest` into `fields`; false
+/// (with `fields` partly filled: the caller discards it) when the run does not reach the end.
+fn parse_fields<'a>(rest: &'a str, mut i: usize, fields: &mut Fields<'a>) -> bool {
+    let b = rest.as_bytes();
+    loop {
+        let key_start = i;
+        while b.get(i).is_some_and(|&c| is_key_byte(c)) {
+            i += 1;
+        }
+        if i == key_start || b.get(i) != Some(&b'=') {
+            return false;
+        }
+        let Some(key) = rest.get(key_start..i) else {
+            return false;
+        };
+        i += 1;
+        let value_start = i;
+        let (value_end, enc) = match b.get(i) {
+            None | Some(b' ') => (i, Enc::Bare),
+            Some(b'"') => match json::string_end(b, i) {
+                Some(end) => (end, Enc::GoQuoted),
+                None => return false,
+            },
+            Some(b'{' | b'[') => match json::bracketed_end(b, i) {
+                Some(end) if matches!(b.get(end), None | Some(b' ')) => (end, Enc::Json),
+                _ => (bare_end(b, i), Enc::Bare),
+            },
+            Some(_) => (bare_end(b, i), Enc::Bare),
+        };
+        let Some(raw) = rest.get(value_start..value_end) else {
+            return false;
+        };
+        fields.set(key, Val { raw, enc });
+        i = value_end;
+        match b.get(i) {
+            None => return true,
+            Some(b' ') => {
+                i += 1;
+                if b.get(i..)
+                    .is_some_and(|tail| tail.iter().all(|&c| c == b' '))
+                {
+                    return true;
+                }
+            }
+            Some(_) => return false,
+        }
+    }
+}
+
+fn bare_end(b: &[u8], i: usize) -> usize {
+    json::space_or_end(b, i)
+}
+
+/// Decodes a Go `strconv.Quote` string (quotes included). `\xNN` and octal escapes are raw
+/// bytes: if they do not form UTF-8 the result is decoded lossily (U+FFFD), never an error.
+pub(super) fn go_unquote(raw: &str) -> Cow<'_, str> {
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(raw);
+    if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+        return Cow::Borrowed(inner);
+    }
+    let b = inner.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c != b'\\' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let Some(&e) = b.get(i + 1) else {
+            out.push(b'\\');
+            break;
+        };
+        i += 2;
+        let simple = match e {
+            b'a' => Some(0x07),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'v' => Some(0x0b),
+            b'\\' | b'\'' | b'"' => Some(e),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+            continue;
+        }
+        // (value, digits after the escape letter); octal's first digit is the letter.
+        let decoded = match e {
+            b'x' => escape_value(inner, i, 2, 16)
+                .and_then(|v| push_byte(&mut out, v))
+                .map(|()| 2),
+            b'0'..=b'7' => escape_value(inner, i - 1, 3, 8)
+                .and_then(|v| push_byte(&mut out, v))
+                .map(|()| 2),
+            b'u' => escape_value(inner, i, 4, 16)
+                .and_then(|v| push_char(&mut out, v))
+                .map(|()| 4),
+            b'U' => escape_value(inner, i, 8, 16)
+                .and_then(|v| push_char(&mut out, v))
+                .map(|()| 8),
+            _ => None,
+        };
+        if let Some(used) = decoded {
+            i += used;
+        } else {
+            out.push(b'\\');
+            out.push(e);
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+fn escape_value(s: &str, at: usize, len: usize, radix: u32) -> Option<u32> {
+    let digits = s.get(at..at.checked_add(len)?)?;
+    if radix == 16 {
+        json::hex(digits)
+    } else if digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        u32::from_str_radix(digits, 8).ok()
+    } else {
+        None
+    }
+}
+
+fn push_byte(out: &mut Vec<u8>, v: u32) -> Option<()> {
+    out.push(u8::try_from(v).ok()?);
+    Some(())
+}
+
+fn push_char(out: &mut Vec<u8>, v: u32) -> Option<()> {
+    let c = char::from_u32(v)?;
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    Some(())
+}
