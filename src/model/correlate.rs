@@ -698,7 +698,8 @@ impl Correlator {
         let matches = |t: &Trace| {
             t.origin.as_ref().is_some_and(|o| o.access_status.is_none())
                 && t.method.as_deref().is_none_or(|m| m == method)
-                && t.path.as_deref().is_none_or(|p| p == path)
+                // The server logs `?<redacted>` for a query; uvicorn logs the query itself.
+                && t.path.as_deref().is_none_or(|p| p.split('?').next() == Some(path))
         };
         let found = self.origin_fifo.get(&pid).and_then(|q| {
             q.iter()

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::parse::{
-    Event, EventKind, OriginErrorCause, SecretKind, ServerEvent, TunnelConnEvent,
-    TunnelProcessEvent, UnitEvent,
+    Event, EventKind, OriginErrorCause, ProxyFailure, ProxyLine, SecretKind, ServerEvent,
+    TunnelConnEvent, TunnelProcessEvent, UnitEvent,
 };
 use crate::source::{Cursor, Timestamp};
 
@@ -25,6 +25,9 @@ const QUIET_CLOSE_US: u64 = 60_000_000;
 const MAX_INCIDENTS: usize = 500;
 /// 400s on the MCP endpoint this long (µs) after the origin started are stale sessions.
 const STALE_SESSION_WINDOW_US: u64 = 60_000_000;
+/// Without a logged body (stock format) only 400s this soon (µs) after a restart are taken
+/// as stale sessions.
+const STALE_SESSION_GUESS_WINDOW_US: u64 = 10_000_000;
 /// Evidence cursors kept per incident.
 const MAX_EVIDENCE: usize = 20;
 
@@ -127,6 +130,11 @@ pub enum OriginState {
         since: Timestamp,
         crashed: bool,
     },
+    /// `Started` seen, but uvicorn is not listening yet (connections are still refused).
+    Starting {
+        since: Timestamp,
+        after_crash: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -155,6 +163,9 @@ pub struct Detector {
     saw_start_or_stop: bool,
     /// When the origin unit last started after a stop (restart or crash recovery).
     last_restart_at: Option<Timestamp>,
+    /// When the origin last stopped accepting (PID 1 `Stopping`, or the crash), until it
+    /// listens again.
+    down_began: Option<Timestamp>,
     latest: Timestamp,
 }
 
@@ -179,6 +190,7 @@ impl Detector {
             stop_requested: false,
             saw_start_or_stop: false,
             last_restart_at: None,
+            down_began: None,
             latest: Timestamp(0),
         }
     }
@@ -192,11 +204,35 @@ impl Detector {
         self.latest = self.latest.max(ts);
         self.close_quiet(ts);
         match (role, kind) {
+            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
+                let unit = event
+                    .entry
+                    .unit
+                    .as_ref()
+                    .map_or_else(|| "?".to_owned(), ToString::to_string);
+                self.findings
+                    .entry(*kind)
+                    .and_modify(|f| f.count += 1)
+                    .or_insert(Finding {
+                        kind: *kind,
+                        count: 1,
+                        first_seen: ts,
+                        unit,
+                    });
+            }
             (Role::Origin, EventKind::Unit(u)) => self.origin_unit(event, u),
             (Role::Origin, EventKind::Server(s)) => match s {
                 ServerEvent::Listening { port, .. } => {
                     self.origin_listen_port = *port;
                     self.origin_state = OriginState::Up;
+                    self.origin_back_up(ts);
+                }
+                // uvicorn stops accepting here, a little after PID 1's `Stopping`.
+                ServerEvent::ShuttingDown
+                    if matches!(self.origin_state, OriginState::Stopping { .. })
+                        || self.down_began.is_none() =>
+                {
+                    self.down_began = Some(ts);
                 }
                 ServerEvent::WaitingForConnections => {
                     if let OriginState::Stopping { since, .. } = self.origin_state {
@@ -208,6 +244,24 @@ impl Detector {
                 }
                 _ => {}
             },
+            (
+                Role::Tunnel,
+                EventKind::ProxyError {
+                    line: ProxyLine::Primary,
+                    failure: ProxyFailure::OriginUnreachable(cause),
+                    ..
+                },
+            ) => {
+                // Judged at the moment of the failure: the origin's state then is the cause.
+                let text = self.bad_gateway_cause(*cause);
+                self.signal(
+                    IncidentKind::BadGateway,
+                    Severity::Critical,
+                    ts,
+                    text,
+                    event,
+                );
+            }
             (
                 Role::Tunnel,
                 EventKind::TunnelConn {
@@ -235,22 +289,6 @@ impl Detector {
                 }
                 _ => {}
             },
-            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
-                let unit = event
-                    .entry
-                    .unit
-                    .as_ref()
-                    .map_or_else(|| "?".to_owned(), ToString::to_string);
-                self.findings
-                    .entry(*kind)
-                    .and_modify(|f| f.count += 1)
-                    .or_insert(Finding {
-                        kind: *kind,
-                        count: 1,
-                        first_seen: ts,
-                        unit,
-                    });
-            }
             _ => {}
         }
     }
@@ -259,6 +297,7 @@ impl Detector {
         let ts = event.entry.realtime;
         match u {
             UnitEvent::Stopping => {
+                self.down_began.get_or_insert(ts);
                 self.stop_requested = true;
                 self.saw_start_or_stop = true;
                 self.origin_state = OriginState::Stopping {
@@ -277,6 +316,7 @@ impl Detector {
                     _ => false,
                 };
                 if crashed {
+                    self.down_began.get_or_insert(ts);
                     self.crashes += 1;
                     let cause = format!("sigil-mcp main process exited ({code}, status={status})");
                     self.signal(
@@ -317,15 +357,20 @@ impl Detector {
                 );
             }
             UnitEvent::Started => {
+                let mut after_crash = false;
                 if let OriginState::Down { crashed, .. } = self.origin_state {
                     if !crashed && self.stop_requested {
                         self.restarts += 1;
                     }
+                    after_crash = crashed;
                     self.last_restart_at = Some(ts);
                 }
                 self.stop_requested = false;
                 self.saw_start_or_stop = true;
-                self.origin_state = OriginState::Up;
+                self.origin_state = OriginState::Starting {
+                    since: ts,
+                    after_crash,
+                };
             }
             UnitEvent::Starting | UnitEvent::Other => {}
         }
@@ -391,11 +436,6 @@ impl Detector {
     pub fn on_trace(&mut self, t: &Trace) {
         let at = t.end.unwrap_or(t.start);
         let (kind, severity, cause) = match t.outcome {
-            Outcome::BadGateway(cause) => (
-                IncidentKind::BadGateway,
-                Severity::Critical,
-                self.bad_gateway_cause(cause),
-            ),
             Outcome::EdgeTimeout => (
                 IncidentKind::EdgeTimeout,
                 Severity::Critical,
@@ -431,6 +471,26 @@ impl Detector {
         }
     }
 
+    /// The origin listens again: the open `origin down` 502 incident learns how long it was.
+    fn origin_back_up(&mut self, ts: Timestamp) {
+        let Some(began) = self.down_began.take() else {
+            return;
+        };
+        let secs = ts.saturating_since_us(began) as f64 / 1e6;
+        if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
+            i.kind == IncidentKind::BadGateway
+                && i.end.is_none()
+                && i.cause.starts_with("origin down")
+        }) {
+            if !inc.cause.contains("not accepting for") {
+                inc.cause = format!(
+                    "{}; sigil-mcp was not accepting connections for {secs:.1} s",
+                    inc.cause
+                );
+            }
+        }
+    }
+
     /// A 400 on the MCP endpoint shortly after a restart: said so by the logged body when
     /// there is one, else inferred from the time since the restart alone.
     fn is_stale_session(&self, t: &Trace, at: Timestamp) -> bool {
@@ -440,7 +500,15 @@ impl Detector {
         let o = t.origin.as_ref();
         let body_says = o.is_some_and(|o| o.stale_session);
         let body_logged = o.is_some_and(|o| o.duration_ms.is_some());
-        after_restart && t.path.as_deref() == Some("/") && (body_says || !body_logged)
+        let window_us = if body_logged {
+            STALE_SESSION_WINDOW_US
+        } else {
+            STALE_SESSION_GUESS_WINDOW_US
+        };
+        let recent = self
+            .last_restart_at
+            .is_some_and(|r| at >= r && at.saturating_since_us(r) <= window_us);
+        after_restart && recent && t.path.as_deref() == Some("/") && (body_says || !body_logged)
     }
 
     fn bad_gateway_cause(&self, cause: OriginErrorCause) -> String {
@@ -452,7 +520,10 @@ impl Detector {
             (_, OriginState::Stopping { blocked_by_stream: true, .. }) => {
                 "origin down (restart blocked by an open stream: uvicorn refuses new connections while it waits)".into()
             }
-            (_, OriginState::Down { crashed: true, .. }) => "origin down (crash)".into(),
+            (_, OriginState::Down { crashed: true, .. } | OriginState::Starting { after_crash: true, .. }) => {
+                "origin down (crash)".into()
+            }
+            (_, OriginState::Starting { .. }) => "origin down (restart: started, not listening yet)".into(),
             (_, OriginState::Stopping { .. } | OriginState::Down { .. }) => {
                 "origin down (restart)".into()
             }

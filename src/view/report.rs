@@ -225,7 +225,13 @@ pub fn to_text(model: &Model) -> String {
     let statuses: Vec<String> = s
         .by_status
         .iter()
-        .map(|(k, v)| format!("{k}:{v}"))
+        .map(|(k, v)| {
+            if *k == 0 {
+                format!("unknown:{v}")
+            } else {
+                format!("{k}:{v}")
+            }
+        })
         .collect();
     let _ = writeln!(out, "  status: {}", statuses.join(" "));
     let _ = writeln!(

@@ -88,7 +88,7 @@ fn unreadable_journal_files_say_to_join_systemd_journal() {
 
 #[test]
 fn a_closed_stdout_pipe_exits_zero() {
-    let fixture = crate::util::data("tunnel-and-server-kv-debug.export");
+    let fixture = crate::util::data("real/kv-debug/export.txt");
     let mut child = Command::new(bin())
         .args(["entries", "-o", "json", fixture.to_str().unwrap()])
         .stdin(Stdio::null())

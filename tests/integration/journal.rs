@@ -206,7 +206,7 @@ fn noise_second_host() -> Vec<Record> {
 /// A realistic journal directory: the real kv-debug capture plus noise, in three files.
 pub fn realistic_dir() -> TempDir {
     let dir = TempDir::new().unwrap();
-    let fixture = std::fs::read(data("tunnel-and-server-kv-debug.export")).unwrap();
+    let fixture = std::fs::read(data("real/kv-debug/export.txt")).unwrap();
     make_journal(dir.path(), "capture", &fixture);
     make_journal(dir.path(), "noise", &export_text(&noise_main_host()));
     make_journal(dir.path(), "edge2", &export_text(&noise_second_host()));

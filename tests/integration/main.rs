@@ -15,3 +15,6 @@ mod stdin;
 
 /// Exit codes and messages: missing inputs, bad flags, permissions, broken pipe.
 mod headless;
+
+/// `report`: counts against the real captures' truth, stdin = journal, secrets never printed.
+mod report;

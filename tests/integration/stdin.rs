@@ -30,7 +30,7 @@ fn export_and_json_on_stdin_give_the_same_entries_as_the_directory() {
 #[test]
 fn a_text_file_is_read_like_stdin() {
     let dir = tempfile::TempDir::new().unwrap();
-    let fixture = crate::util::data("tunnel-and-server-kv-debug.export");
+    let fixture = crate::util::data("real/kv-debug/export.txt");
     let from_stdin = sigil_top_ok(
         &["entries", "-o", "json", "-"],
         Some(&std::fs::read(&fixture).unwrap()),
@@ -43,7 +43,7 @@ fn a_text_file_is_read_like_stdin() {
 
 #[test]
 fn a_truncated_stream_keeps_complete_entries_and_warns() {
-    let fixture = std::fs::read(crate::util::data("tunnel-and-server-kv-debug.export")).unwrap();
+    let fixture = std::fs::read(crate::util::data("real/kv-debug/export.txt")).unwrap();
     let cut = &fixture[..fixture.len() / 2];
     let out = crate::util::sigil_top(&["entries", "-o", "json", "-"], Some(cut));
     assert!(out.status.success());
