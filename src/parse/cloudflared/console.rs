@@ -112,18 +112,31 @@ fn is_key_byte(b: u8) -> bool {
 }
 
 /// Splits `rest` (everything after `LVL `) into the message and the trailing fields.
+///
+/// Candidates are found from the `=` signs (SIMD `memchr`), not word by word: a field run
+/// can only start at the word holding an `=` right after its key, and most messages have
+/// no `=` at all.
 fn split_message(rest: &str) -> (&str, Fields<'_>) {
     let b = rest.as_bytes();
     let mut tries = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b.get(i).is_some_and(|&c| c != b' ' && is_key_byte(c)) && looks_like_key(b, i) {
+    let mut from = 0;
+    while let Some(eq) = b.get(from..).and_then(|t| memchr::memchr(b'=', t)) {
+        let eq = from + eq;
+        // The word holding this `=` starts after the last space before it.
+        let word = b
+            .get(..eq)
+            .and_then(|head| memchr::memrchr(b' ', head))
+            .map_or(0, |p| p + 1);
+        let is_key = word < eq
+            && b.get(word..eq)
+                .is_some_and(|k| k.iter().all(|&c| is_key_byte(c)));
+        if is_key && word >= from {
             let mut fields = Fields::default();
-            if parse_fields(rest, i, &mut fields) {
-                let message = if i == 0 {
+            if parse_fields(rest, word, &mut fields) {
+                let message = if word == 0 {
                     ""
                 } else {
-                    rest.get(..i - 1).unwrap_or(rest)
+                    rest.get(..word - 1).unwrap_or(rest)
                 };
                 return (message, fields);
             }
@@ -132,18 +145,9 @@ fn split_message(rest: &str) -> (&str, Fields<'_>) {
                 break;
             }
         }
-        i = json::space_or_end(b, i) + 1;
+        from = eq + 1;
     }
     (rest, Fields::default())
-}
-
-/// `key=` at `i`.
-fn looks_like_key(b: &[u8], mut i: usize) -> bool {
-    let start = i;
-    while b.get(i).is_some_and(|&c| is_key_byte(c)) {
-        i += 1;
-    }
-    i > start && b.get(i) == Some(&b'=')
 }
 
 /// Parses `key=value( key=value)*` from `i` to the end of `rest` into `fields`; false
