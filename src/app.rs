@@ -16,8 +16,8 @@ use std::io::{BufWriter, Write};
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use crate::cli::{OutputFormat, ReportFormat};
-use crate::config::{Config, Mode};
+use crate::cli::{OutputFormat, ReportFormat, WatchFormat};
+use crate::config::{Config, Mode, Slo};
 use crate::model::Model;
 use crate::parse::Parser;
 use crate::source::{self, RawEntry, SourceMsg};
@@ -201,7 +201,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        match config.mode {
+        match config.mode.clone() {
             Mode::Tui => {
                 eprintln!(
                     "sigil-top: the live screen is not built yet; try `sigil-top entries` or `sigil-top stats` (see --help)"
@@ -210,7 +210,14 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             }
             Mode::Entries { format } => run_entries(&config, format).await,
             Mode::Stats => run_stats(&config).await,
-            Mode::Report { format } => run_report(&config, format).await,
+            Mode::Report { format, slo } => run_report(&config, format, slo).await,
+            Mode::Watch { format, exec } => run_watch(&config, format, exec.as_deref()).await,
+            Mode::PrintConfig { text } => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .context("writing to standard output")
+            }
         }
     })
 }
@@ -304,7 +311,46 @@ pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)
     Ok((model, warnings))
 }
 
-async fn run_report(config: &Config, format: ReportFormat) -> anyhow::Result<()> {
+/// A `report` gate was breached: exit status 1 (not an error, which is 2).
+#[derive(Debug, thiserror::Error)]
+#[error("SLO breached: {0}")]
+pub struct SloBreached(pub String);
+
+/// The gates `model` breaches, in words; empty when none.
+fn slo_breaches(model: &Model, slo: Slo) -> Vec<String> {
+    let s = &model.stats;
+    let mut out = Vec::new();
+    if let Some(max) = slo.max_p99_us {
+        let p99_us = if s.latency.count() == 0 {
+            0
+        } else {
+            s.latency.hist.value_at_percentile(99.0)
+        };
+        if p99_us > max {
+            out.push(format!(
+                "p99 {:.1} ms > {:.1} ms",
+                p99_us as f64 / 1000.0,
+                max as f64 / 1000.0
+            ));
+        }
+    }
+    if let Some(max) = slo.max_5xx_pct {
+        if s.requests > 0 {
+            let pct = s.errors_5xx as f64 * 100.0 / s.requests as f64;
+            if pct > max {
+                out.push(format!("5xx rate {pct:.2}% > {max}%"));
+            }
+        }
+    }
+    if let Some(max) = slo.max_502 {
+        if s.bad_gateway > max {
+            out.push(format!("{} 502s > {max}", s.bad_gateway));
+        }
+    }
+    out
+}
+
+async fn run_report(config: &Config, format: ReportFormat, slo: Slo) -> anyhow::Result<()> {
     let (model, warnings) = build_model(config).await?;
     print_warnings(&warnings);
     let text = match format {
@@ -321,5 +367,122 @@ async fn run_report(config: &Config, format: ReportFormat) -> anyhow::Result<()>
     let mut out = stdout.lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .context("writing to standard output")
+        .context("writing to standard output")?;
+    let breaches = slo_breaches(&model, slo);
+    if breaches.is_empty() {
+        Ok(())
+    } else {
+        Err(SloBreached(breaches.join("; ")).into())
+    }
+}
+
+/// Follows the inputs and prints incident changes as they happen; `--exec` runs a command
+/// per printed change. Ends at the end of input, or on SIGINT/SIGTERM/SIGHUP.
+async fn run_watch(config: &Config, format: WatchFormat, exec: Option<&str>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut inputs = open_inputs(config)?;
+    let mut parser = Parser::new();
+    let mut model = Model::new(config.model.clone());
+    let mut throttle = view::watch::Throttle::new(5_000_000);
+    let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing a SIGHUP handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let mut caught_up = false;
+    let stdout = std::io::stdout();
+    loop {
+        tokio::select! {
+            biased;
+            _ = term.recv() => break,
+            _ = hup.recv() => break,
+            _ = int.recv() => break,
+            msg = inputs.recv() => match msg {
+                Some(SourceMsg::Batch(batch)) => {
+                    for e in batch {
+                        model.apply(parser.parse(e));
+                    }
+                }
+                Some(SourceMsg::CaughtUp) => caught_up = true,
+                Some(SourceMsg::Warning(w)) => print_warnings(&[w]),
+                Some(SourceMsg::Error(e)) => return Err(e.into()),
+                Some(SourceMsg::Ended) | None => {
+                    model.finish();
+                    emit_changes(&mut model, &mut throttle, format, exec, &mut stdout.lock())?;
+                    break;
+                }
+            },
+            _ = tick.tick(), if caught_up && config.follow => {
+                // Live: journal time is wall time, so quiet incidents close on the clock.
+                model.tick(crate::source::Timestamp::now());
+            }
+        }
+        emit_changes(&mut model, &mut throttle, format, exec, &mut stdout.lock())?;
+    }
+    Ok(())
+}
+
+fn emit_changes(
+    model: &mut Model,
+    throttle: &mut view::watch::Throttle,
+    format: WatchFormat,
+    exec: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let changes = model.detector.take_changes();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    for change in changes {
+        if !throttle.admit(&change) {
+            continue;
+        }
+        let Some(incident) = model.detector.incident(change.incident) else {
+            continue;
+        };
+        let json = view::watch::event_json(&change, incident);
+        let line = match format {
+            WatchFormat::Json => json.to_string(),
+            WatchFormat::Text => view::watch::event_text(&change, incident),
+        };
+        writeln!(out, "{line}").context("writing to standard output")?;
+        if let Some(cmd) = exec {
+            run_hook(cmd, &json, change.kind.as_str(), incident);
+        }
+    }
+    out.flush().context("writing to standard output")
+}
+
+/// Runs the user's `--exec` command with the event on stdin. The command line is the
+/// user's own text; log text only ever reaches the hook on stdin and in fixed-vocabulary
+/// environment variables, never through the shell's parser.
+fn run_hook(
+    cmd: &str,
+    json: &serde_json::Value,
+    event: &str,
+    incident: &crate::model::detect::Incident,
+) {
+    use std::process::{Command, Stdio};
+    let spawned = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("SIGIL_TOP_EVENT", event)
+        .env("SIGIL_TOP_KIND", incident.kind.as_str())
+        .env("SIGIL_TOP_SEVERITY", incident.severity.as_str())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            // The event is a few KiB, well under a pipe's buffer: written here, so it is
+            // delivered even when sigil-top exits right after.
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = writeln!(stdin, "{json}");
+            }
+            // Reap it without waiting for it.
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+        Err(e) => eprintln!("sigil-top: warning: --exec {cmd:?} could not start: {e}"),
+    }
 }

@@ -54,6 +54,10 @@ pub struct InputArgs {
     /// Stop at the end of the history
     #[arg(long = "no-follow", overrides_with = "follow")]
     pub no_follow: bool,
+    /// Read thresholds, windows, unit names and limits from this TOML file
+    /// [default: $XDG_CONFIG_HOME/sigil-top/config.toml when it exists]
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 impl InputArgs {
@@ -70,6 +74,7 @@ impl InputArgs {
             self.follow = later.follow;
             self.no_follow = later.no_follow;
         }
+        self.config = later.config.or(self.config);
         self
     }
 }
@@ -101,6 +106,15 @@ pub enum Command {
         /// `text` (readable), `json` (the `sigil-top.report/1` document) or `markdown`
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
+        /// Exit 1 when the p99 origin latency is above this ("500ms", "2s")
+        #[arg(long = "max-p99", value_name = "DURATION")]
+        max_p99: Option<String>,
+        /// Exit 1 when more than this percentage of answered requests were 5xx
+        #[arg(long = "max-5xx-rate", value_name = "PCT")]
+        max_5xx_rate: Option<f64>,
+        /// Exit 1 when more than this many requests got a 502 from the tunnel
+        #[arg(long = "max-502", value_name = "N")]
+        max_502: Option<u64>,
         #[command(flatten)]
         input: InputArgs,
         #[command(flatten)]
@@ -112,6 +126,32 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Follow the inputs and print incidents as they open, update and close (for scripts
+    /// and alerting)
+    Watch {
+        /// `json`: one `{"event": "open"|"update"|"close", "incident": {…}}` per line;
+        /// `text`: one readable line per event
+        #[arg(long, value_enum, default_value_t = WatchFormat::Json)]
+        format: WatchFormat,
+        /// Run this command for every event, with the event's JSON on its standard input
+        /// and `SIGIL_TOP_EVENT` / `SIGIL_TOP_KIND` / `SIGIL_TOP_SEVERITY` set; log text never
+        /// reaches its command line
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        streams: StreamArgs,
+    },
+    /// Print the configuration file's keys with their defaults (`--default`), or check one
+    Config {
+        /// Print the commented default configuration
+        #[arg(long)]
+        default: bool,
+        /// Check this file and print the settings it gives
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
     /// Count the entries read, per unit and per input
     Stats {
         #[command(flatten)]
@@ -119,6 +159,13 @@ pub enum Command {
         #[command(flatten)]
         streams: StreamArgs,
     },
+}
+
+/// How `watch` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    Json,
+    Text,
 }
 
 /// How `report` prints.

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone};
 
-use crate::cli::{Args, Command, OutputFormat, ReportFormat};
+use crate::cli::{Args, Command, OutputFormat, ReportFormat, WatchFormat};
+use crate::config_file::{self, ConfigFileError};
 use crate::model::Settings;
 use crate::source::since::{parse_time, TimeError};
 use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
@@ -19,7 +20,7 @@ use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
 
 /// What to do with the entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     /// No subcommand: the live screen (not built yet).
     Tui,
@@ -27,8 +28,23 @@ pub enum Mode {
     Entries { format: OutputFormat },
     /// `stats`: counts per unit and per input.
     Stats,
-    /// `report`: the headless summary.
-    Report { format: ReportFormat },
+    /// `report`: the headless summary, with optional SLO gates.
+    Report { format: ReportFormat, slo: Slo },
+    /// `watch`: incidents as they open, update and close.
+    Watch {
+        format: WatchFormat,
+        exec: Option<String>,
+    },
+    /// `config --default` / `config --check FILE`: print, and exit.
+    PrintConfig { text: String },
+}
+
+/// Gates `report` checks for cron and CI: exit 1 when any is breached.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Slo {
+    pub max_p99_us: Option<u64>,
+    pub max_5xx_pct: Option<f64>,
+    pub max_502: Option<u64>,
 }
 
 /// Everything a run needs, validated.
@@ -58,15 +74,22 @@ enum CommandKind {
     Other,
 }
 
-/// Model settings for the watched units: the first unit that looks like cloudflared is
-/// the tunnel, the first other one the origin (defaults when none fits).
-fn model_settings(units: &[Unit]) -> Settings {
-    let mut settings = Settings::default();
-    if let Some(t) = units.iter().find(|u| u.as_str().contains("cloudflared")) {
-        settings.tunnel_unit = t.clone();
+/// Model settings for the watched units. The config file names the origin and tunnel
+/// units; when `-u` names others, the first unit that looks like cloudflared is the
+/// tunnel and the first other one the origin.
+fn model_settings(mut settings: Settings, units: &[Unit]) -> Settings {
+    if !units.contains(&settings.tunnel_unit) {
+        if let Some(t) = units.iter().find(|u| u.as_str().contains("cloudflared")) {
+            settings.tunnel_unit = t.clone();
+        }
     }
-    if let Some(o) = units.iter().find(|u| !u.as_str().contains("cloudflared")) {
-        settings.origin_unit = o.clone();
+    if !units.contains(&settings.origin_unit) {
+        if let Some(o) = units
+            .iter()
+            .find(|u| **u != settings.tunnel_unit && !u.as_str().contains("cloudflared"))
+        {
+            settings.origin_unit = o.clone();
+        }
     }
     settings
 }
@@ -89,6 +112,14 @@ pub enum ConfigError {
     StdinTwice,
     #[error("stats counts the history only: drop --follow")]
     StatsFollow,
+    #[error(transparent)]
+    File(#[from] ConfigFileError),
+    #[error("--max-p99: invalid duration {0:?}: use a number with ms, s, m or h, e.g. \"500ms\"")]
+    Duration(String),
+    #[error("--max-5xx-rate: {0} is not a percentage between 0 and 100")]
+    Percentage(f64),
+    #[error("config: give --default or --check FILE")]
+    ConfigWhat,
 }
 
 impl Config {
@@ -131,18 +162,68 @@ impl Config {
             }
             Some(Command::Report {
                 format,
+                max_p99,
+                max_5xx_rate,
+                max_502,
                 input: later,
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                (Mode::Report { format }, input.merge(later))
+                let max_p99_us = max_p99
+                    .map(|t| config_file::parse_duration_us(&t).ok_or(ConfigError::Duration(t)))
+                    .transpose()?;
+                if let Some(p) = max_5xx_rate {
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(ConfigError::Percentage(p));
+                    }
+                }
+                let slo = Slo {
+                    max_p99_us,
+                    max_5xx_pct: max_5xx_rate,
+                    max_502,
+                };
+                (Mode::Report { format, slo }, input.merge(later))
             }
-            Some(Command::Demo { format }) => (Mode::Report { format }, input),
+            Some(Command::Watch {
+                format,
+                exec,
+                input: later,
+                streams,
+            }) => {
+                text_inputs.extend(streams.inputs);
+                (Mode::Watch { format, exec }, input.merge(later))
+            }
+            Some(Command::Config { default, check }) => {
+                let text = match (default, check) {
+                    (true, _) => config_file::DEFAULT_TOML.to_owned(),
+                    (false, Some(path)) => {
+                        let s = config_file::load(Some(&path))?;
+                        format!("{path}: ok\n{s:#?}\n", path = path.display())
+                    }
+                    (false, None) => return Err(ConfigError::ConfigWhat),
+                };
+                (Mode::PrintConfig { text }, input)
+            }
+            Some(Command::Demo { format }) => (
+                Mode::Report {
+                    format,
+                    slo: Slo::default(),
+                },
+                input,
+            ),
         };
         let is_demo = matches!(command_kind, CommandKind::Demo);
 
+        let file_settings = if matches!(mode, Mode::PrintConfig { .. }) {
+            Settings::default()
+        } else {
+            config_file::load(input.config.as_deref())?
+        };
         let names: Vec<String> = if input.units.is_empty() {
-            DEFAULT_UNITS.iter().map(|&u| u.to_owned()).collect()
+            vec![
+                file_settings.origin_unit.to_string(),
+                file_settings.tunnel_unit.to_string(),
+            ]
         } else {
             input.units
         };
@@ -208,14 +289,18 @@ impl Config {
         } else {
             match mode {
                 Mode::Tui => inputs == [InputSpec::System],
-                Mode::Entries { .. } | Mode::Stats | Mode::Report { .. } => false,
+                Mode::Watch { .. } => true,
+                Mode::Entries { .. }
+                | Mode::Stats
+                | Mode::Report { .. }
+                | Mode::PrintConfig { .. } => false,
             }
         };
         if follow && mode == Mode::Stats {
             return Err(ConfigError::StatsFollow);
         }
 
-        let model = model_settings(&units);
+        let model = model_settings(file_settings, &units);
         Ok(Config {
             mode,
             inputs,

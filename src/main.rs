@@ -12,6 +12,10 @@ fn main() -> ExitCode {
     match sigil_top::run_args(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<sigil_top::app::SloBreached>().is_some() => {
+            eprintln!("sigil-top: {e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("sigil-top: {e:#}");
             ExitCode::from(2)

@@ -19,12 +19,8 @@ use crate::source::{Cursor, Timestamp};
 use super::correlate::{Outcome, Trace};
 use super::{Role, Settings};
 
-/// Incidents close after this long (µs) without a new matching signal.
-const QUIET_CLOSE_US: u64 = 60_000_000;
 /// Incidents kept (oldest closed ones go first).
 const MAX_INCIDENTS: usize = 500;
-/// 400s on the MCP endpoint this long (µs) after the origin started are stale sessions.
-const STALE_SESSION_WINDOW_US: u64 = 60_000_000;
 /// Without a logged body (stock format) only 400s this soon (µs) after a restart are taken
 /// as stale sessions.
 const STALE_SESSION_GUESS_WINDOW_US: u64 = 10_000_000;
@@ -41,6 +37,8 @@ pub enum IncidentKind {
     TunnelDown,
     /// 400s right after a restart: clients still holding a pre-restart `mcp-session-id`.
     StaleSessions,
+    /// p99 above the threshold for several windows in a row.
+    Latency,
 }
 
 impl IncidentKind {
@@ -53,8 +51,45 @@ impl IncidentKind {
             IncidentKind::TunnelDegraded => "tunnel_degraded",
             IncidentKind::TunnelDown => "tunnel_down",
             IncidentKind::StaleSessions => "stale_sessions",
+            IncidentKind::Latency => "latency",
         }
     }
+}
+
+/// What happened to an incident, for live consumers (`watch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Open,
+    Update,
+    Close,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Open => "open",
+            ChangeKind::Update => "update",
+            ChangeKind::Close => "close",
+        }
+    }
+}
+
+/// An incident opened, grew, or closed (journal time of the change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IncidentChange {
+    pub kind: ChangeKind,
+    pub incident: u64,
+    pub at: Timestamp,
+}
+
+/// The latency rule's state: the current window's histogram and the streaks.
+#[derive(Debug, Default)]
+struct LatencyRule {
+    window_start: Option<Timestamp>,
+    window: super::stats::Latency,
+    over: u32,
+    under: u32,
+    open: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -139,6 +174,10 @@ pub enum OriginState {
 
 #[derive(Debug)]
 pub struct Detector {
+    settings: Settings,
+    latency_rule: LatencyRule,
+    /// Incident changes since the last [`Detector::take_changes`], for `watch`.
+    changes: Vec<IncidentChange>,
     pub origin_state: OriginState,
     pub restarts: u64,
     pub crashes: u64,
@@ -170,8 +209,11 @@ pub struct Detector {
 }
 
 impl Detector {
-    pub fn new(_settings: &Settings) -> Detector {
+    pub fn new(settings: &Settings) -> Detector {
         Detector {
+            settings: settings.clone(),
+            latency_rule: LatencyRule::default(),
+            changes: Vec::new(),
             origin_state: OriginState::Unknown,
             restarts: 0,
             crashes: 0,
@@ -435,6 +477,9 @@ impl Detector {
     /// A sealed trace: 502s, edge timeouts and origin 5xx become incident signals.
     pub fn on_trace(&mut self, t: &Trace) {
         let at = t.end.unwrap_or(t.start);
+        if let (Some((us, _)), false) = (t.latency, t.is_stream) {
+            self.latency_sample(at, us);
+        }
         let (kind, severity, cause) = match t.outcome {
             Outcome::EdgeTimeout => (
                 IncidentKind::EdgeTimeout,
@@ -494,14 +539,14 @@ impl Detector {
     /// A 400 on the MCP endpoint shortly after a restart: said so by the logged body when
     /// there is one, else inferred from the time since the restart alone.
     fn is_stale_session(&self, t: &Trace, at: Timestamp) -> bool {
-        let after_restart = self
-            .last_restart_at
-            .is_some_and(|r| at >= r && at.saturating_since_us(r) <= STALE_SESSION_WINDOW_US);
+        let after_restart = self.last_restart_at.is_some_and(|r| {
+            at >= r && at.saturating_since_us(r) <= self.settings.stale_session_window_us
+        });
         let o = t.origin.as_ref();
         let body_says = o.is_some_and(|o| o.stale_session);
         let body_logged = o.is_some_and(|o| o.duration_ms.is_some());
         let window_us = if body_logged {
-            STALE_SESSION_WINDOW_US
+            self.settings.stale_session_window_us
         } else {
             STALE_SESSION_GUESS_WINDOW_US
         };
@@ -578,7 +623,13 @@ impl Detector {
             inc.count += 1;
             inc.last = inc.last.max(at);
             inc.severity = inc.severity.max(severity);
-            return inc.id;
+            let id = inc.id;
+            self.changes.push(IncidentChange {
+                kind: ChangeKind::Update,
+                incident: id,
+                at,
+            });
+            return id;
         }
         if self.incidents.len() >= MAX_INCIDENTS {
             if let Some(pos) = self.incidents.iter().position(|i| i.end.is_some()) {
@@ -598,15 +649,113 @@ impl Detector {
             cause,
             evidence: Vec::new(),
         });
+        self.changes.push(IncidentChange {
+            kind: ChangeKind::Open,
+            incident: id,
+            at,
+        });
         id
     }
 
-    fn close_quiet(&mut self, now: Timestamp) {
-        for inc in &mut self.incidents {
-            if inc.end.is_none() && now.saturating_since_us(inc.last) > QUIET_CLOSE_US {
-                inc.end = Some(inc.last);
+    /// Incident changes since the last call (bounded: the caller drains it every batch).
+    pub fn take_changes(&mut self) -> Vec<IncidentChange> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// The incident with this id, if still kept.
+    pub fn incident(&self, id: u64) -> Option<&Incident> {
+        self.incidents.iter().find(|i| i.id == id)
+    }
+
+    /// Feeds a request's latency to the latency rule (windows of `latency_window_us`).
+    fn latency_sample(&mut self, at: Timestamp, us: u64) {
+        let span = self.settings.latency_window_us.max(1);
+        let start = *self.latency_rule.window_start.get_or_insert(at);
+        if at.saturating_since_us(start) >= span {
+            self.judge_latency_window(start);
+            // Windows with no request in them count as under the threshold.
+            let elapsed = at.saturating_since_us(start) / span;
+            if elapsed > 1 {
+                let idle = u32::try_from(elapsed - 1).unwrap_or(u32::MAX);
+                self.latency_rule.under = self.latency_rule.under.saturating_add(idle);
+                self.latency_rule.over = 0;
+                self.close_latency_if_calm(at);
+            }
+            self.latency_rule.window_start = Some(Timestamp(start.0 + elapsed * span));
+        }
+        self.latency_rule.window.record_us(us);
+    }
+
+    fn judge_latency_window(&mut self, start: Timestamp) {
+        let w = std::mem::take(&mut self.latency_rule.window);
+        if w.count() < self.settings.latency_min_requests {
+            return;
+        }
+        let p99_us = w.hist.value_at_percentile(99.0);
+        let end = Timestamp(start.0 + self.settings.latency_window_us);
+        if p99_us > self.settings.latency_p99_threshold_us {
+            self.latency_rule.over += 1;
+            self.latency_rule.under = 0;
+            if self.latency_rule.over >= self.settings.latency_windows_to_open {
+                let cause = format!(
+                    "p99 {:.0} ms over {} consecutive {} s windows (threshold {:.0} ms)",
+                    p99_us as f64 / 1000.0,
+                    self.latency_rule.over,
+                    self.settings.latency_window_us / 1_000_000,
+                    self.settings.latency_p99_threshold_us as f64 / 1000.0
+                );
+                let id = self.upsert(IncidentKind::Latency, Severity::Warning, end, cause);
+                self.latency_rule.open = Some(id);
+            }
+        } else {
+            self.latency_rule.under += 1;
+            self.latency_rule.over = 0;
+            self.close_latency_if_calm(end);
+        }
+    }
+
+    fn close_latency_if_calm(&mut self, at: Timestamp) {
+        if self.latency_rule.under < self.settings.latency_windows_to_close {
+            return;
+        }
+        if let Some(id) = self.latency_rule.open.take() {
+            if let Some(inc) = self
+                .incidents
+                .iter_mut()
+                .find(|i| i.id == id && i.end.is_none())
+            {
+                inc.end = Some(at);
+                self.changes.push(IncidentChange {
+                    kind: ChangeKind::Close,
+                    incident: id,
+                    at,
+                });
             }
         }
+    }
+
+    fn close_quiet(&mut self, now: Timestamp) {
+        let quiet = self.settings.incident_quiet_us;
+        for inc in &mut self.incidents {
+            // The latency rule closes its own incidents, by windows.
+            if inc.kind != IncidentKind::Latency
+                && inc.end.is_none()
+                && now.saturating_since_us(inc.last) > quiet
+            {
+                inc.end = Some(inc.last);
+                self.changes.push(IncidentChange {
+                    kind: ChangeKind::Close,
+                    incident: inc.id,
+                    at: now,
+                });
+            }
+        }
+    }
+
+    /// Time passes with no entry (live mode): incidents may close.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.latest = self.latest.max(now);
+        self.close_quiet(now);
     }
 
     pub fn finish(&mut self, end: Timestamp) {

@@ -31,6 +31,20 @@ pub struct Settings {
     pub seal_after_us: u64,
     /// The edge's proxy read timeout (524 after this long without response headers).
     pub edge_timeout_us: u64,
+    /// An incident closes after this long without a new matching signal.
+    pub incident_quiet_us: u64,
+    /// 400s on the MCP endpoint within this long after a restart are stale sessions.
+    pub stale_session_window_us: u64,
+    /// The latency rule: p99 over each window of this length …
+    pub latency_window_us: u64,
+    /// … above this many µs …
+    pub latency_p99_threshold_us: u64,
+    /// … for this many consecutive windows opens a `latency` incident; it closes after
+    /// `latency_windows_to_close` consecutive windows back under the threshold.
+    pub latency_windows_to_open: u32,
+    pub latency_windows_to_close: u32,
+    /// Windows with fewer requests than this are not judged (too few for a p99).
+    pub latency_min_requests: u64,
     /// The Sigil server's unit (the origin).
     pub origin_unit: Unit,
     /// cloudflared's unit (the tunnel).
@@ -46,6 +60,13 @@ impl Default for Settings {
             pending_ttl_us: 15 * 60 * 1_000_000,
             seal_after_us: 3_000_000,
             edge_timeout_us: 100_000_000,
+            incident_quiet_us: 60_000_000,
+            stale_session_window_us: 60_000_000,
+            latency_window_us: 60_000_000,
+            latency_p99_threshold_us: 5_000_000,
+            latency_windows_to_open: 3,
+            latency_windows_to_close: 2,
+            latency_min_requests: 20,
             origin_unit: Unit::new("sigil-mcp.service"),
             tunnel_unit: Unit::new("cloudflared.service"),
         }
@@ -113,6 +134,7 @@ impl Model {
     /// Advances time with no new entry: seals and expires requests whose time has come.
     pub fn tick(&mut self, now: Timestamp) {
         self.drain_sealed(now);
+        self.detector.tick(now);
     }
 
     /// End of input: everything still open is settled (sealed, or expired as unanswered).

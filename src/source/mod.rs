@@ -38,6 +38,14 @@ impl Timestamp {
         self.0
     }
 
+    /// The wall clock now.
+    pub fn now() -> Timestamp {
+        let us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        Timestamp(us)
+    }
+
     /// Microseconds from `earlier` to `self`, zero when `earlier` is later (clock skew
     /// between streams must never produce a negative or wrapped duration).
     pub fn saturating_since_us(self, earlier: Timestamp) -> u64 {

@@ -5,6 +5,8 @@
 //!
 //! - `entries`: the headless `entries` and `stats` printers.
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
+//! - `watch`: incident change lines for `sigil-top watch`.
 
 pub mod entries;
 pub mod report;
+pub mod watch;

@@ -29,7 +29,8 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-fn incident_json(i: &Incident) -> Value {
+/// One incident as the report and `watch` print it.
+pub fn incident_json(i: &Incident) -> Value {
     json!({
         "id": i.id,
         "kind": i.kind.as_str(),

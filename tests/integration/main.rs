@@ -18,3 +18,6 @@ mod headless;
 
 /// `report`: counts against the real captures' truth, stdin = journal, secrets never printed.
 mod report;
+
+/// `watch` on a followed journal, `--exec` hooks, SLO exit codes, config file errors.
+mod watch;

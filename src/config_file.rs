@@ -1,0 +1,293 @@
+//! The TOML config file: thresholds, windows, unit names and limits, every key optional.
+//!
+//! Owns the file's keys, their defaults (the model's [`Settings`] defaults), the commented
+//! default file `sigil-top config --default` prints, and errors that name the file, line,
+//! key and what is allowed. Does not own flags (`cli`) or their precedence (`config`).
+//!
+//! Where it is read: `--config FILE`, else `$XDG_CONFIG_HOME/sigil-top/config.toml`
+//! (`~/.config/sigil-top/config.toml`) when that file exists.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::Settings;
+use crate::source::Unit;
+
+/// The commented default configuration.
+pub const DEFAULT_TOML: &str = r#"# sigil-top configuration. Every key is optional; the values shown are the defaults.
+# Durations are a number with a unit: "250ms", "30s", "5m", "1h".
+
+[units]
+origin = "sigil-mcp.service"    # the Sigil MCP server's unit (watched when no -u is given)
+tunnel = "cloudflared.service"  # cloudflared's unit (watched when no -u is given)
+
+[edge]
+timeout = "100s"                # Cloudflare's proxy read timeout: a cancel after this long is an edge timeout (524)
+
+[incidents]
+quiet = "60s"                   # an incident closes after this long without a new signal
+stale_session_window = "60s"    # 400s on the MCP endpoint this soon after a restart are stale sessions
+
+[latency]                       # the latency incident: p99 over a window above a threshold
+window = "60s"
+p99_threshold = "5s"
+windows_to_open = 3             # consecutive windows over the threshold before it opens
+windows_to_close = 2            # consecutive windows under it before it closes
+min_requests = 20               # windows with fewer requests are not judged
+
+[limits]                        # memory bounds
+log_events = 100000             # events kept for the log view
+traces = 50000                  # correlated requests kept for the request view and snapshots
+pending_requests = 10000        # unanswered requests tracked at once
+pending_ttl = "15m"             # an unanswered request is given up after this long
+"#;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    units: UnitsSection,
+    #[serde(default)]
+    edge: EdgeSection,
+    #[serde(default)]
+    incidents: IncidentsSection,
+    #[serde(default)]
+    latency: LatencySection,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsSection {
+    origin: Option<String>,
+    tunnel: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EdgeSection {
+    timeout: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentsSection {
+    quiet: Option<Duration>,
+    stale_session_window: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencySection {
+    window: Option<Duration>,
+    p99_threshold: Option<Duration>,
+    windows_to_open: Option<u32>,
+    windows_to_close: Option<u32>,
+    min_requests: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    log_events: Option<usize>,
+    traces: Option<usize>,
+    pending_requests: Option<usize>,
+    pending_ttl: Option<Duration>,
+}
+
+/// A duration written as `"250ms"`, `"30s"`, `"5m"`, `"1h"` (or a bare number of seconds).
+#[derive(Debug, Clone, Copy)]
+struct Duration(u64);
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Seconds(u64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Seconds(s) => Ok(Duration(s.saturating_mul(1_000_000))),
+            Raw::Text(t) => parse_duration_us(&t).map(Duration).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "invalid duration {t:?}: use a number with ms, s, m or h, e.g. \"30s\""
+                ))
+            }),
+        }
+    }
+}
+
+/// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"` → µs.
+pub fn parse_duration_us(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let scale = match unit.trim() {
+        "us" | "µs" => 1.0,
+        "ms" => 1e3,
+        "s" | "sec" => 1e6,
+        "m" | "min" => 60e6,
+        "h" => 3600e6,
+        _ => return None,
+    };
+    let us = n * scale;
+    if us.is_finite() && (0.0..1.0e15).contains(&us) {
+        format!("{us:.0}").parse().ok()
+    } else {
+        None
+    }
+}
+
+/// A config file that cannot be used; the message names the file, line and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    #[error("reading config file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("config file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("sigil-top").join("config.toml"))
+}
+
+/// Reads `path` (given: must exist) or the default location (used only if it exists) and
+/// applies it on top of the defaults.
+pub fn load(path: Option<&Path>) -> Result<Settings, ConfigFileError> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => match default_path() {
+            Some(p) => (p, false),
+            None => return Ok(Settings::default()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Settings::default());
+        }
+        Err(e) => {
+            return Err(ConfigFileError::Read {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        }
+    };
+    parse(&text).map_err(|message| ConfigFileError::Invalid {
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+/// Settings from config text on top of the defaults; the error text has the line and key.
+pub fn parse(text: &str) -> Result<Settings, String> {
+    let file: File = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    let mut s = Settings::default();
+    if let Some(u) = file.units.origin {
+        s.origin_unit = Unit::new(&u);
+    }
+    if let Some(u) = file.units.tunnel {
+        s.tunnel_unit = Unit::new(&u);
+    }
+    let set = |slot: &mut u64, v: Option<Duration>| {
+        if let Some(Duration(us)) = v {
+            *slot = us;
+        }
+    };
+    set(&mut s.edge_timeout_us, file.edge.timeout);
+    set(&mut s.incident_quiet_us, file.incidents.quiet);
+    set(
+        &mut s.stale_session_window_us,
+        file.incidents.stale_session_window,
+    );
+    set(&mut s.latency_window_us, file.latency.window);
+    set(&mut s.latency_p99_threshold_us, file.latency.p99_threshold);
+    set(&mut s.pending_ttl_us, file.limits.pending_ttl);
+    if let Some(n) = file.latency.windows_to_open {
+        s.latency_windows_to_open = n.max(1);
+    }
+    if let Some(n) = file.latency.windows_to_close {
+        s.latency_windows_to_close = n.max(1);
+    }
+    if let Some(n) = file.latency.min_requests {
+        s.latency_min_requests = n;
+    }
+    if let Some(n) = file.limits.log_events {
+        s.log_capacity_events = n.max(1);
+    }
+    if let Some(n) = file.limits.traces {
+        s.trace_capacity = n.max(1);
+    }
+    if let Some(n) = file.limits.pending_requests {
+        s.pending_cap_requests = n.max(1);
+    }
+    if s.latency_window_us == 0 {
+        return Err("[latency] window: must be longer than 0s".into());
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commented_default_parses_to_the_built_in_defaults() {
+        let parsed = parse(DEFAULT_TOML).unwrap();
+        let d = Settings::default();
+        assert_eq!(parsed.edge_timeout_us, d.edge_timeout_us);
+        assert_eq!(parsed.latency_p99_threshold_us, d.latency_p99_threshold_us);
+        assert_eq!(parsed.pending_ttl_us, d.pending_ttl_us);
+        assert_eq!(parsed.log_capacity_events, d.log_capacity_events);
+        assert_eq!(parsed.origin_unit, d.origin_unit);
+    }
+
+    #[test]
+    fn every_key_is_optional_and_values_apply() {
+        let s = parse("[edge]\ntimeout = \"120s\"\n[units]\norigin = \"mcp\"\n").unwrap();
+        assert_eq!(s.edge_timeout_us, 120_000_000);
+        assert_eq!(s.origin_unit.as_str(), "mcp.service");
+        assert_eq!(parse("").unwrap().edge_timeout_us, 100_000_000);
+    }
+
+    #[test]
+    fn a_bad_key_or_value_names_the_line_and_what_is_allowed() {
+        let err =
+            parse("[edge]\ntimeout = \"100s\"\n\n[latency]\np99_treshold = \"2s\"\n").unwrap_err();
+        assert!(err.contains("line 5"), "{err}");
+        assert!(
+            err.contains("p99_treshold") && err.contains("p99_threshold"),
+            "{err}"
+        );
+        let err = parse("[edge]\ntimeout = \"soon\"\n").unwrap_err();
+        assert!(
+            err.contains("line 2") && err.contains("ms, s, m or h"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_typed() {
+        for (t, us) in [
+            ("250ms", 250_000),
+            ("30s", 30_000_000),
+            ("1.5s", 1_500_000),
+            ("5m", 300_000_000),
+            ("1h", 3_600_000_000),
+        ] {
+            assert_eq!(parse_duration_us(t), Some(us), "{t}");
+        }
+        for bad in ["", "s", "-5s", "5x", "1e400s"] {
+            assert_eq!(parse_duration_us(bad), None, "{bad}");
+        }
+    }
+}
