@@ -701,10 +701,29 @@ impl Correlator {
                 // The server logs `?<redacted>` for a query; uvicorn logs the query itself.
                 && t.path.as_deref().is_none_or(|p| p.split('?').next() == Some(path))
         };
+        // Same client first (uvicorn's client is the X-Forwarded-For hop the server also
+        // logs): under concurrency the oldest open request is often a slow one still running.
+        let same_client = |t: &Trace| t.client_ip.as_deref() == Some(client_ip);
         let found = self.origin_fifo.get(&pid).and_then(|q| {
             q.iter()
                 .copied()
-                .find(|id| self.open.get(id).is_some_and(matches))
+                .find(|id| {
+                    self.open
+                        .get(id)
+                        .is_some_and(|t| matches(t) && same_client(t))
+                })
+                .or_else(|| {
+                    q.iter().copied().find(|id| {
+                        self.open
+                            .get(id)
+                            .is_some_and(|t| matches(t) && t.client_ip.is_none())
+                    })
+                })
+                .or_else(|| {
+                    q.iter()
+                        .copied()
+                        .find(|id| self.open.get(id).is_some_and(matches))
+                })
         });
         let Some(id) = found else { return };
         if let Some(t) = self.open.get_mut(&id) {
@@ -783,16 +802,7 @@ impl Correlator {
         ray: Option<&RayId>,
     ) {
         let by_ray = ray.and_then(|r| self.by_ray.get(&r.key()).copied());
-        let id = by_ray.or_else(|| {
-            let q = self.tunnel_fifo.get(&conn_index?)?;
-            q.iter().copied().find(|id| {
-                self.open.get(id).is_some_and(|t| {
-                    t.tunnel
-                        .as_ref()
-                        .is_some_and(|s| s.response.is_none() && s.failure.is_none())
-                })
-            })
-        });
+        let id = by_ray.or_else(|| self.response_candidate(status, conn_index?));
         let Some(id) = id else { return };
         if let Some(s) = self.open.get_mut(&id).and_then(|t| t.tunnel.as_mut()) {
             s.response = Some(ts);
@@ -804,6 +814,36 @@ impl Correlator {
             }
         }
         self.maybe_complete(id, ts);
+    }
+
+    /// The open request a ray-less response line (`200 OK`) most likely answers, on its
+    /// connection. Response lines come after the whole body was copied, so under concurrency
+    /// the oldest open request is often *not* the one answered (a slow tool call stays open
+    /// while quick ones finish). In order of preference: a request whose origin already
+    /// logged this status (uvicorn's access line comes first), one the origin has not
+    /// answered differently, then the oldest.
+    fn response_candidate(&self, status: u16, conn: u8) -> Option<u64> {
+        let q = self.tunnel_fifo.get(&conn)?;
+        let open = |id: &u64| {
+            self.open.get(id).filter(|t| {
+                t.tunnel
+                    .as_ref()
+                    .is_some_and(|s| s.response.is_none() && s.failure.is_none())
+            })
+        };
+        let origin_says = |t: &Trace| t.origin.as_ref().and_then(|o| o.access_status.or(o.status));
+        q.iter()
+            .copied()
+            .find(|id| open(id).is_some_and(|t| origin_says(t) == Some(status)))
+            .or_else(|| {
+                q.iter().copied().find(|id| {
+                    open(id).is_some_and(|t| {
+                        origin_says(t).is_none()
+                            && t.origin.as_ref().is_none_or(|o| o.outgoing.is_some())
+                    })
+                })
+            })
+            .or_else(|| q.iter().copied().find(|id| open(id).is_some()))
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -21,3 +21,7 @@ mod report;
 
 /// `watch` on a followed journal, `--exec` hooks, SLO exit codes, config file errors.
 mod watch;
+
+/// Generated scenarios (restart, crash, edge timeouts, tunnel flap/outage, each format)
+/// through real journal files, compared with the generator's truth.
+mod scenarios;
