@@ -54,6 +54,9 @@ pub struct InputArgs {
     /// Stop at the end of the history
     #[arg(long = "no-follow", overrides_with = "follow")]
     pub no_follow: bool,
+    /// Replay a snapshot bundle (its `journal.export`) or any journal export file
+    #[arg(long = "replay", value_name = "BUNDLE_OR_EXPORT")]
+    pub replay: Option<PathBuf>,
     /// Read thresholds, windows, unit names and limits from this TOML file
     /// [default: $XDG_CONFIG_HOME/sigil-top/config.toml when it exists]
     #[arg(long = "config", value_name = "FILE")]
@@ -75,6 +78,7 @@ impl InputArgs {
             self.no_follow = later.no_follow;
         }
         self.config = later.config.or(self.config);
+        self.replay = later.replay.or(self.replay);
         self
     }
 }
@@ -138,6 +142,23 @@ pub enum Command {
         /// reaches its command line
         #[arg(long, value_name = "CMD")]
         exec: Option<String>,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        streams: StreamArgs,
+    },
+    /// Write an incident snapshot bundle (summary.md, report.json, traces.jsonl,
+    /// histogram.hgrm, latency.svg, journal.export) and print its path
+    Snapshot {
+        /// The incident to snapshot (its id in `report`); default: the whole window read
+        #[arg(long, value_name = "ID")]
+        incident: Option<u64>,
+        /// Where to write [default: $XDG_STATE_HOME/sigil-top/snapshots]
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Write one .tar.gz instead of a directory
+        #[arg(long)]
+        archive: bool,
         #[command(flatten)]
         input: InputArgs,
         #[command(flatten)]

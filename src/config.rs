@@ -37,6 +37,12 @@ pub enum Mode {
     },
     /// `config --default` / `config --check FILE`: print, and exit.
     PrintConfig { text: String },
+    /// `snapshot`: write a bundle.
+    Snapshot {
+        incident: Option<u64>,
+        output: PathBuf,
+        archive: bool,
+    },
 }
 
 /// Gates `report` checks for cron and CI: exit 1 when any is breached.
@@ -66,6 +72,8 @@ pub struct Config {
     pub batch_max_wait: Duration,
     /// Limits and thresholds of the model.
     pub model: Settings,
+    /// Extra redaction regexes for snapshots (config file `[redact] patterns`).
+    pub redact_patterns: Vec<String>,
 }
 
 /// Whether the subcommand replaces the inputs (the demo reads only its own scenario).
@@ -193,6 +201,24 @@ impl Config {
                 text_inputs.extend(streams.inputs);
                 (Mode::Watch { format, exec }, input.merge(later))
             }
+            Some(Command::Snapshot {
+                incident,
+                output,
+                archive,
+                input: later,
+                streams,
+            }) => {
+                text_inputs.extend(streams.inputs);
+                let output = output.unwrap_or_else(crate::view::export::default_dir);
+                (
+                    Mode::Snapshot {
+                        incident,
+                        output,
+                        archive,
+                    },
+                    input.merge(later),
+                )
+            }
             Some(Command::Config { default, check }) => {
                 let text = match (default, check) {
                     (true, _) => config_file::DEFAULT_TOML.to_owned(),
@@ -214,11 +240,13 @@ impl Config {
         };
         let is_demo = matches!(command_kind, CommandKind::Demo);
 
-        let file_settings = if matches!(mode, Mode::PrintConfig { .. }) {
-            Settings::default()
+        let loaded = if matches!(mode, Mode::PrintConfig { .. }) {
+            config_file::Loaded::default()
         } else {
             config_file::load(input.config.as_deref())?
         };
+        let redact_patterns = loaded.redact_patterns;
+        let file_settings = loaded.settings;
         let names: Vec<String> = if input.units.is_empty() {
             vec![
                 file_settings.origin_unit.to_string(),
@@ -274,6 +302,15 @@ impl Config {
                 inputs.push(InputSpec::TextFile(path));
             }
         }
+        if let Some(path) = &input.replay {
+            // A bundle is a directory holding journal.export; anything else is export text.
+            let file = if path.is_dir() {
+                path.join("journal.export")
+            } else {
+                path.clone()
+            };
+            inputs.push(InputSpec::TextFile(file));
+        }
         if is_demo {
             inputs = vec![InputSpec::Demo];
         } else if inputs.is_empty() {
@@ -290,7 +327,8 @@ impl Config {
             match mode {
                 Mode::Tui => inputs == [InputSpec::System],
                 Mode::Watch { .. } => true,
-                Mode::Entries { .. }
+                Mode::Snapshot { .. }
+                | Mode::Entries { .. }
                 | Mode::Stats
                 | Mode::Report { .. }
                 | Mode::PrintConfig { .. } => false,
@@ -313,6 +351,7 @@ impl Config {
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
             model,
+            redact_patterns,
         })
     }
 

@@ -36,6 +36,9 @@ windows_to_open = 3             # consecutive windows over the threshold before 
 windows_to_close = 2            # consecutive windows under it before it closes
 min_requests = 20               # windows with fewer requests are not judged
 
+[redact]                        # snapshots: extra regexes whose matches are replaced by <redacted>
+patterns = []                   # e.g. ["sk-[A-Za-z0-9]{20,}"]
+
 [limits]                        # memory bounds
 log_events = 100000             # events kept for the log view
 traces = 50000                  # correlated requests kept for the request view and snapshots
@@ -56,6 +59,22 @@ struct File {
     latency: LatencySection,
     #[serde(default)]
     limits: LimitsSection,
+    #[serde(default)]
+    redact: RedactSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactSection {
+    #[serde(default)]
+    patterns: Vec<String>,
+}
+
+/// What a config file gives: the model's settings and the snapshot redaction patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub redact_patterns: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,18 +181,26 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Reads `path` (given: must exist) or the default location (used only if it exists) and
 /// applies it on top of the defaults.
-pub fn load(path: Option<&Path>) -> Result<Settings, ConfigFileError> {
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigFileError> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
         None => match default_path() {
             Some(p) => (p, false),
-            None => return Ok(Settings::default()),
+            None => return Ok(Loaded::default()),
         },
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Settings::default());
+        // The implicit default location is optional: missing, or behind a directory this
+        // user cannot enter (e.g. HOME=/root under another uid), means "no config file".
+        Err(e)
+            if !required
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                ) =>
+        {
+            return Ok(Loaded::default());
         }
         Err(e) => {
             return Err(ConfigFileError::Read {
@@ -182,7 +209,7 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigFileError> {
             })
         }
     };
-    parse(&text).map_err(|message| ConfigFileError::Invalid {
+    parse_all(&text).map_err(|message| ConfigFileError::Invalid {
         path: path.display().to_string(),
         message,
     })
@@ -190,7 +217,25 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigFileError> {
 
 /// Settings from config text on top of the defaults; the error text has the line and key.
 pub fn parse(text: &str) -> Result<Settings, String> {
+    parse_all(text).map(|l| l.settings)
+}
+
+/// Everything a config text gives; the error text has the line and key.
+pub fn parse_all(text: &str) -> Result<Loaded, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    for p in &file.redact.patterns {
+        regex::Regex::new(p)
+            .map_err(|e| format!("[redact] patterns: {p:?} is not a valid regex: {e}"))?;
+    }
+    let redact_patterns = file.redact.patterns.clone();
+    let settings = settings_of(file)?;
+    Ok(Loaded {
+        settings,
+        redact_patterns,
+    })
+}
+
+fn settings_of(file: File) -> Result<Settings, String> {
     let mut s = Settings::default();
     if let Some(u) = file.units.origin {
         s.origin_unit = Unit::new(&u);

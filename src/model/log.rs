@@ -93,4 +93,22 @@ impl Log {
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Record> + ExactSizeIterator {
         self.records.iter()
     }
+
+    /// Copies of the raw entries kept (records and their continuation lines) whose journal
+    /// time is within `[start, end]`, in time order: what a snapshot of that window holds.
+    pub fn raw_entries_between(
+        &self,
+        start: crate::source::Timestamp,
+        end: crate::source::Timestamp,
+    ) -> Vec<crate::source::RawEntry> {
+        let mut out: Vec<crate::source::RawEntry> = self
+            .records
+            .iter()
+            .flat_map(|r| std::iter::once(&r.event).chain(r.continuation.iter()))
+            .filter(|e| (start..=end).contains(&e.entry.realtime))
+            .map(|e| e.entry.clone())
+            .collect();
+        out.sort_by_key(|e| e.realtime);
+        out
+    }
 }

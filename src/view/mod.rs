@@ -4,9 +4,11 @@
 //! them, never parse, and do not import `app` (they are handed what to draw or print).
 //!
 //! - `entries`: the headless `entries` and `stats` printers.
+//! - `export`: incident snapshot bundles, with redaction.
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
 //! - `watch`: incident change lines for `sigil-top watch`.
 
 pub mod entries;
+pub mod export;
 pub mod report;
 pub mod watch;

@@ -25,3 +25,6 @@ mod watch;
 /// Generated scenarios (restart, crash, edge timeouts, tunnel flap/outage, each format)
 /// through real journal files, compared with the generator's truth.
 mod scenarios;
+
+/// `snapshot`: bundle files, redaction, permissions, atomicity, archive, replay.
+mod snapshot;

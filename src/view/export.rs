@@ -1,0 +1,1046 @@
+//! Incident snapshots: the bundle an operator attaches to a ticket, and its redaction.
+//!
+//! Owns the bundle's format — `summary.md`, `report.json`, `traces.jsonl`,
+//! `histogram.hgrm`, `latency.svg`, `journal.export` — the [`Redactor`] every byte goes
+//! through before it is written, and writing safely: files `0600` in a `0700` directory,
+//! written under a temporary name and renamed into place, so a crash never leaves a
+//! half-written bundle that looks complete; symlinked or foreign-owned targets are refused.
+//!
+//! Does not own *which* entries make the window (the app selects them and builds the
+//! window's model); it reads `&Model` and the window's raw entries only.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde_json::json;
+
+use crate::model::correlate::{LatencySource, Outcome, Trace};
+use crate::model::detect::Incident;
+use crate::model::stats::Latency;
+use crate::model::Model;
+use crate::source::{RawEntry, Timestamp, KEPT_FIELDS};
+use crate::text;
+
+/// Replaces secrets in text with `<redacted>` and counts what it replaced.
+///
+/// Built-in patterns cover what the real programs log: bearer tokens; `authorization`,
+/// `cookie` and API-key header values (dict, JSON and Go-map shapes); OAuth `code=`,
+/// `access_token=`, `refresh_token=`, `client_secret=`, `token=` and similar query or form
+/// values; `Client Secret:` / `Authorization code:` lines. More come from the config.
+#[derive(Debug)]
+pub struct Redactor {
+    rules: Vec<Regex>,
+    /// Values replaced so far.
+    pub count: u64,
+}
+
+const BUILT_IN: &[&str] = &[
+    // `Bearer abc.def` anywhere.
+    r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{4,})",
+    // Header values: 'authorization': 'x', "Authorization":["x"], authorization=x, Cookie: x
+    r#"(?i)(["']?\b(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-admin-key|api-key|apikey|x-openai-session(?:-token)?)["']?\s*(?:[:=]\s*\[?\s*["']?|:\s*))([^"'\]\[,}\s][^"'\],}]*)"#,
+    // Query and form values.
+    r"(?i)(\b(?:code|access_token|refresh_token|id_token|client_secret|token|api_key|apikey|password|passwd|secret|session_id|sessionid|key)=)([^&\s,;'\x22\]}]+)",
+    // The server's own lines.
+    r"(?i)(\b(?:client secret|authorization code|api key|access token|refresh token)\s*:\s*)(\S+)",
+];
+
+impl Redactor {
+    /// The built-in rules plus `extra` regexes (whole matches are replaced).
+    pub fn new(extra: &[String]) -> Result<Redactor, regex::Error> {
+        let mut rules = Vec::new();
+        for p in BUILT_IN {
+            rules.push(Regex::new(p)?);
+        }
+        for p in extra {
+            // An extra pattern replaces its whole match: wrap it as group 2 after an empty 1.
+            rules.push(Regex::new(&format!("()({p})"))?);
+        }
+        Ok(Redactor { rules, count: 0 })
+    }
+
+    /// `s` with every secret value replaced by `<redacted>`.
+    pub fn redact<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(s);
+        for rule in &self.rules {
+            let mut replaced = 0u64;
+            let next = rule.replace_all(&out, |c: &regex::Captures<'_>| {
+                let value = c.get(2).map_or("", |m| m.as_str());
+                let keep = value.is_empty()
+                    || value == "<redacted>"
+                    || value.eq_ignore_ascii_case("none")
+                    || value.eq_ignore_ascii_case("none...")
+                    || value == "*****";
+                if keep {
+                    c[0].to_owned()
+                } else {
+                    replaced += 1;
+                    format!("{}<redacted>", c.get(1).map_or("", |m| m.as_str()))
+                }
+            });
+            if replaced > 0 {
+                self.count += replaced;
+                out = Cow::Owned(next.into_owned());
+            }
+        }
+        out
+    }
+
+    /// Bytes: redacted when UTF-8 (lossy otherwise, so nothing unredacted slips through).
+    pub fn redact_bytes(&mut self, b: &[u8]) -> Vec<u8> {
+        let s = String::from_utf8_lossy(b);
+        self.redact(&s).into_owned().into_bytes()
+    }
+}
+
+/// What the snapshot is about.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The incident it was taken for, if any (in the window's model).
+    pub incident: Option<u64>,
+}
+
+/// The bundle's files, in memory, already redacted.
+#[derive(Debug)]
+pub struct Bundle {
+    pub name: String,
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    pub redactions: u64,
+}
+
+/// Builds the bundle for `model` (built from exactly `entries`, the window's raw entries).
+pub fn build(
+    model: &Model,
+    entries: &[RawEntry],
+    selection: &Selection,
+    redactor: &mut Redactor,
+) -> Bundle {
+    let incident = selection
+        .incident
+        .and_then(|id| model.detector.incident(id));
+    let kind = incident.map_or("window", |i| i.kind.as_str());
+    let host = entries
+        .iter()
+        .find_map(|e| e.hostname.as_deref())
+        .unwrap_or("host");
+    let name = format!(
+        "sigil-top-{}-{}-{}",
+        sanitize_name(host),
+        utc_compact(selection.end),
+        kind
+    );
+    let report = super::report::to_json(model);
+    let report_text = redactor
+        .redact(&serde_json::to_string_pretty(&report).unwrap_or_default())
+        .into_owned();
+    let traces = traces_jsonl(model, redactor);
+    let journal = journal_export(entries, redactor);
+    let hgrm = hgrm(&model.stats.latency);
+    let svg = latency_svg(model, selection);
+    let summary = summary_md(model, entries, selection, incident, redactor);
+    Bundle {
+        name,
+        files: vec![
+            ("summary.md", summary.into_bytes()),
+            ("report.json", (report_text + "\n").into_bytes()),
+            ("traces.jsonl", traces.into_bytes()),
+            ("histogram.hgrm", hgrm.into_bytes()),
+            ("latency.svg", svg.into_bytes()),
+            ("journal.export", journal),
+        ],
+        redactions: redactor.count,
+    }
+}
+
+fn sanitize_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+fn utc_compact(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    // 2026-11-25T17:05:44.704860Z → 20261125T170544Z
+    let date: String = s
+        .get(..10)
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let time: String = s
+        .get(11..19)
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    format!("{date}T{time}Z")
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn outcome_str(t: &Trace) -> String {
+    match t.outcome {
+        Outcome::Served(s) => s.to_string(),
+        Outcome::BadGateway(c) => format!("502 ({})", c.as_str()),
+        Outcome::EdgeTimeout => "edge timeout (524)".into(),
+        Outcome::ClientAbort => "client abort".into(),
+        Outcome::StreamClosed => "stream closed".into(),
+        Outcome::ProxyFailed => "proxy failure".into(),
+        Outcome::Unanswered => "unanswered".into(),
+    }
+}
+
+fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
+    let mut out = String::new();
+    for t in &model.correlator.recent {
+        let v = json!({
+            "start": t.start.to_rfc3339(),
+            "end": t.end.map(Timestamp::to_rfc3339),
+            "method": t.method.as_deref(),
+            "path": t.path.as_deref().map(|p| redactor.redact(&text::redact_query(p)).into_owned()),
+            "tool": t.tool.as_deref(),
+            "status": t.origin_status(),
+            "outcome": outcome_str(t),
+            "latency_ms": t.latency.map(|(us, _)| ms(us)),
+            "latency_source": t.latency.map(|(_, s)| match s { LatencySource::Exact => "exact", LatencySource::Derived => "derived" }),
+            "stream": t.is_stream,
+            "abandoned": t.abandoned,
+            "ray": t.ray.as_ref().map(|r| r.0.to_string()),
+            "request_id": t.request_id.as_ref().map(|r| r.0.to_string()),
+            "client_ip": t.client_ip.as_deref(),
+            "link": t.link.as_str(),
+            "conn_index": t.tunnel.as_ref().and_then(|s| s.conn_index),
+            "cursors": t.cursors.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
+        });
+        let line = redactor.redact(&v.to_string()).into_owned();
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Journal export format with cursors, redacted, in the window's order.
+fn journal_export(entries: &[RawEntry], redactor: &mut Redactor) -> Vec<u8> {
+    let mut out = Vec::new();
+    let put = |out: &mut Vec<u8>, name: &str, value: &[u8]| {
+        let is_text = std::str::from_utf8(value)
+            .is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\t'));
+        out.extend_from_slice(name.as_bytes());
+        if is_text {
+            out.push(b'=');
+            out.extend_from_slice(value);
+        } else {
+            out.push(b'\n');
+            out.extend_from_slice(&(value.len() as u64).to_le_bytes());
+            out.extend_from_slice(value);
+        }
+        out.push(b'\n');
+    };
+    for e in entries {
+        if let Some(c) = &e.cursor {
+            put(&mut out, "__CURSOR", c.0.as_bytes());
+        }
+        put(
+            &mut out,
+            "__REALTIME_TIMESTAMP",
+            e.realtime.0.to_string().as_bytes(),
+        );
+        if let Some(m) = e.monotonic_us {
+            put(&mut out, "__MONOTONIC_TIMESTAMP", m.to_string().as_bytes());
+        }
+        if let Some(b) = &e.boot_id {
+            put(&mut out, "_BOOT_ID", b.as_bytes());
+        }
+        if let Some(p) = e.priority {
+            put(&mut out, "PRIORITY", p.to_string().as_bytes());
+        }
+        if let Some(p) = e.pid {
+            put(&mut out, "_PID", p.to_string().as_bytes());
+        }
+        if let Some(u) = &e.systemd_unit {
+            put(&mut out, "_SYSTEMD_UNIT", u.as_bytes());
+        }
+        if let Some(u) = &e.about_unit {
+            put(&mut out, "UNIT", u.as_bytes());
+        }
+        if let Some(h) = &e.hostname {
+            put(&mut out, "_HOSTNAME", h.as_bytes());
+        }
+        for (k, v) in &e.fields {
+            if KEPT_FIELDS.contains(&&**k) {
+                let v = redactor.redact_bytes(v);
+                put(&mut out, k, &v);
+            }
+        }
+        let message = redactor.redact_bytes(&e.message);
+        put(&mut out, "MESSAGE", &message);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// HDR's standard percentile distribution text, values in milliseconds.
+pub fn hgrm(l: &Latency) -> String {
+    let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
+    let h = &l.hist;
+    if !h.is_empty() {
+        for v in h.iter_quantiles(5) {
+            let q = v.quantile_iterated_to();
+            let inv = if q < 1.0 {
+                1.0 / (1.0 - q)
+            } else {
+                f64::INFINITY
+            };
+            let inv = if inv.is_finite() {
+                format!("{inv:14.2}")
+            } else {
+                format!("{:>14}", "inf")
+            };
+            let _ = writeln!(
+                out,
+                "{:12.3} {:2.12} {:10} {}",
+                v.value_iterated_to() as f64 / 1000.0,
+                q,
+                v.count_since_last_iteration(),
+                inv
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]",
+        l.mean_ms(),
+        if h.is_empty() {
+            0.0
+        } else {
+            h.stdev() / 1000.0
+        }
+    );
+    let _ = writeln!(
+        out,
+        "#[Max     = {:12.3}, Total count    = {:12}]",
+        l.max_ms(),
+        h.len()
+    );
+    let _ = writeln!(
+        out,
+        "#[Buckets = {:12}, SubBuckets     = {:12}]",
+        h.buckets(),
+        h.distinct_values()
+    );
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A latency-over-time chart (p99 line, request bars, 502 and timeout marks, incident
+/// spans) above a distribution chart. Plain SVG 1.1, viewable in any browser.
+fn latency_svg(model: &Model, sel: &Selection) -> String {
+    const W: f64 = 960.0;
+    const TOP_H: f64 = 260.0;
+    const BOT_Y: f64 = 320.0;
+    const BOT_H: f64 = 150.0;
+    const COLS: usize = 60;
+    let span = sel.end.0.saturating_sub(sel.start.0).max(1);
+    let col_of = |t: Timestamp| -> usize {
+        let off = t.0.saturating_sub(sel.start.0).min(span - 1);
+        usize::try_from(off * COLS as u64 / span)
+            .unwrap_or(0)
+            .min(COLS - 1)
+    };
+    let x_of = |t: Timestamp| {
+        40.0 + (t.0.saturating_sub(sel.start.0).min(span) as f64 / span as f64) * (W - 60.0)
+    };
+    let mut cols: Vec<Latency> = (0..COLS).map(|_| Latency::default()).collect();
+    let mut counts = vec![0u64; COLS];
+    let mut marks: Vec<(f64, &str)> = Vec::new();
+    for t in &model.correlator.recent {
+        let at = t.end.unwrap_or(t.start);
+        let c = col_of(at);
+        match t.outcome {
+            Outcome::BadGateway(_) => marks.push((x_of(at), "bad_gateway")),
+            Outcome::EdgeTimeout => marks.push((x_of(at), "edge_timeout")),
+            _ => {}
+        }
+        if t.origin_answered() {
+            counts[c] += 1;
+            if let (Some((us, _)), false) = (t.latency, t.is_stream) {
+                cols[c].record_us(us);
+            }
+        }
+    }
+    let max_p99 = cols
+        .iter()
+        .map(|l| l.percentile_ms(99.0))
+        .fold(1.0_f64, f64::max);
+    let max_count = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let y_log = |v: f64| {
+        let top = (max_p99.max(1.0)).log10() + 0.2;
+        let bottom = -1.0_f64; // 0.1 ms
+        let f = ((v.max(0.1)).log10() - bottom) / (top - bottom);
+        30.0 + TOP_H - f.clamp(0.0, 1.0) * TOP_H
+    };
+    let col_w = (W - 60.0) / COLS as f64;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{W}" height="500" viewBox="0 0 {W} 500" font-family="sans-serif" font-size="11">
+<title>sigil-top latency {} to {}</title>
+<rect width="100%" height="100%" fill="#ffffff"/>
+<text x="40" y="18" font-size="13">Origin latency p99 (ms, log scale), requests per slice, 502s and edge timeouts</text>
+"##,
+        sel.start.to_rfc3339(),
+        sel.end.to_rfc3339()
+    );
+    s.push_str("<g id=\"incidents\" fill=\"#f4c7c3\" fill-opacity=\"0.6\">\n");
+    for i in &model.detector.incidents {
+        let (a, b) = (
+            x_of(i.start),
+            x_of(i.end.unwrap_or(i.last)).max(x_of(i.start) + 2.0),
+        );
+        let _ = writeln!(
+            s,
+            "<rect x=\"{a:.1}\" y=\"30\" width=\"{:.1}\" height=\"{TOP_H}\"><title>#{} {}: {}</title></rect>",
+            b - a,
+            i.id,
+            i.kind.as_str(),
+            xml_escape(&text::sanitize(&i.cause))
+        );
+    }
+    s.push_str("</g>\n<g id=\"requests\" fill=\"#c9d7ea\">\n");
+    for (i, n) in counts.iter().enumerate() {
+        let h = *n as f64 / max_count * (TOP_H * 0.4);
+        let _ = writeln!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\"/>",
+            40.0 + i as f64 * col_w,
+            30.0 + TOP_H - h,
+            (col_w - 1.0).max(0.5)
+        );
+    }
+    s.push_str(
+        "</g>\n<polyline id=\"p99\" fill=\"none\" stroke=\"#1f4e9c\" stroke-width=\"2\" points=\"",
+    );
+    for (i, l) in cols.iter().enumerate() {
+        if l.count() > 0 {
+            let _ = write!(
+                s,
+                "{:.1},{:.1} ",
+                40.0 + (i as f64 + 0.5) * col_w,
+                y_log(l.percentile_ms(99.0))
+            );
+        }
+    }
+    s.push_str("\"/>\n<g id=\"bad_gateway\" stroke=\"#c0392b\" stroke-width=\"2\">\n");
+    for (x, kind) in marks.iter().filter(|(_, k)| *k == "bad_gateway") {
+        let _ = writeln!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\"><title>{kind}</title></line>",
+            30.0 + TOP_H,
+            38.0 + TOP_H
+        );
+    }
+    s.push_str("</g>\n<g id=\"edge_timeout\" stroke=\"#e67e22\" stroke-width=\"2\">\n");
+    for (x, kind) in marks.iter().filter(|(_, k)| *k == "edge_timeout") {
+        let _ = writeln!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\"><title>{kind}</title></line>",
+            40.0 + TOP_H,
+            48.0 + TOP_H
+        );
+    }
+    let _ = writeln!(
+        s,
+        "</g>\n<line x1=\"40\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/>\n<text x=\"40\" y=\"{2}\">{3}</text>\n<text x=\"{1}\" y=\"{2}\" text-anchor=\"end\">{4}</text>",
+        30.0 + TOP_H,
+        W - 20.0,
+        52.0 + TOP_H,
+        sel.start.to_rfc3339(),
+        sel.end.to_rfc3339()
+    );
+    // Distribution: counts per log-scaled latency bucket (0.1 ms … max).
+    let h = &model.stats.latency.hist;
+    let _ = writeln!(s, "<text x=\"40\" y=\"{}\" font-size=\"13\">Latency distribution (count per log-scaled bucket)</text>", BOT_Y - 8.0);
+    s.push_str("<g id=\"distribution\" fill=\"#5b8fd6\">\n");
+    if h.is_empty() {
+        let _ = writeln!(
+            s,
+            "</g>\n<text x=\"40\" y=\"{}\">no request latencies in this window</text>",
+            BOT_Y + 40.0
+        );
+    } else {
+        let max_ms = (h.max() as f64 / 1000.0).max(1.0);
+        let buckets = 40usize;
+        let lo = -1.0_f64;
+        let hi = max_ms.log10() + 0.01;
+        let mut bars = vec![0u64; buckets];
+        for v in h.iter_recorded() {
+            let ms = v.value_iterated_to() as f64 / 1000.0;
+            let f = ((ms.max(0.1)).log10() - lo) / (hi - lo);
+            let idx = bucket_index(f, buckets);
+            bars[idx] += v.count_at_value();
+        }
+        let top = bars.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let bw = (W - 60.0) / buckets as f64;
+        for (i, n) in bars.iter().enumerate() {
+            let bh = *n as f64 / top * BOT_H;
+            let lower = 10f64.powf(lo + (hi - lo) * i as f64 / buckets as f64);
+            let _ = writeln!(
+                s,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>&gt;= {lower:.2} ms: {n}</title></rect>",
+                40.0 + i as f64 * bw,
+                BOT_Y + BOT_H - bh,
+                (bw - 1.0).max(0.5)
+            );
+        }
+        let _ = writeln!(s, "</g>\n<text x=\"40\" y=\"{}\">0.1 ms</text>\n<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max_ms:.1} ms</text>", BOT_Y + BOT_H + 14.0, W - 20.0, BOT_Y + BOT_H + 14.0);
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// The bar a fraction `f` (0–1, clamped) of the axis falls in, of `buckets` bars.
+fn bucket_index(f: f64, buckets: usize) -> usize {
+    let scaled = (f.clamp(0.0, 1.0) * buckets as f64).floor();
+    // Non-negative and at most `buckets` by the clamp, so the cast cannot wrap.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let idx = scaled as usize;
+    idx.min(buckets.saturating_sub(1))
+}
+
+fn latency_row(label: &str, l: &Latency) -> String {
+    format!(
+        "| {label} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+        l.count(),
+        l.percentile_ms(50.0),
+        l.percentile_ms(90.0),
+        l.percentile_ms(99.0),
+        l.max_ms()
+    )
+}
+
+fn summary_md(
+    model: &Model,
+    entries: &[RawEntry],
+    sel: &Selection,
+    incident: Option<&Incident>,
+    redactor: &mut Redactor,
+) -> String {
+    let mut out = String::new();
+    let d = &model.detector;
+    let s = &model.stats;
+    let title = incident.map_or_else(
+        || "the selected window".to_owned(),
+        |i| format!("incident #{} ({})", i.id, i.kind.as_str()),
+    );
+    let _ = writeln!(out, "# sigil-top snapshot: {title}\n");
+    let _ = writeln!(
+        out,
+        "- **Window:** {} → {} ({:.0} s)",
+        sel.start.to_rfc3339(),
+        sel.end.to_rfc3339(),
+        sel.end.saturating_since_us(sel.start) as f64 / 1e6
+    );
+    let hosts: Vec<String> = model
+        .entries
+        .by_host
+        .keys()
+        .map(|h| text::sanitize(h).into_owned())
+        .collect();
+    let _ = writeln!(
+        out,
+        "- **Hosts:** {}",
+        if hosts.is_empty() {
+            "-".into()
+        } else {
+            hosts.join(", ")
+        }
+    );
+    let units: Vec<String> = model
+        .entries
+        .by_unit
+        .iter()
+        .map(|(u, n)| format!("{} ({n} entries)", text::sanitize(u)))
+        .collect();
+    let _ = writeln!(out, "- **Units:** {}", units.join(", "));
+    let _ = writeln!(
+        out,
+        "- **Versions:** cloudflared {}; sigil-mcp listening on port {}",
+        d.cloudflared_version
+            .as_deref()
+            .unwrap_or("(not in the window)"),
+        d.origin_listen_port
+            .map_or_else(|| "(not in the window)".to_owned(), |p| p.to_string())
+    );
+    let starts: Vec<String> = entries
+        .iter()
+        .filter(|e| {
+            let m = String::from_utf8_lossy(&e.message);
+            m.contains("Starting sigil_repos MCP server")
+                || m.contains("Sigil MCP starting")
+                || (e.is_from_pid1() && m.starts_with("Started "))
+        })
+        .take(6)
+        .map(|e| {
+            format!(
+                "{} {}",
+                e.realtime.to_rfc3339(),
+                text::sanitize_bytes(&e.message)
+            )
+        })
+        .collect();
+    if !starts.is_empty() {
+        let _ = writeln!(out, "- **Start lines:**");
+        for l in starts {
+            let _ = writeln!(out, "  - `{}`", redactor.redact(&l).replace('`', "'"));
+        }
+    }
+    out.push_str("\n## Incidents\n\n");
+    if d.incidents.is_empty() {
+        out.push_str("None in this window.\n");
+    } else {
+        out.push_str("| # | kind | severity | start | end | count | likely cause |\n|---|---|---|---|---|---|---|\n");
+        for i in &d.incidents {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                i.id,
+                i.kind.as_str(),
+                i.severity.as_str(),
+                i.start.to_rfc3339(),
+                i.end
+                    .map_or_else(|| "open".to_owned(), Timestamp::to_rfc3339),
+                i.count,
+                text::markdown_cell(&redactor.redact(&i.cause))
+            );
+        }
+    }
+    out.push_str("\n## Requests\n\n");
+    let statuses: Vec<String> = s
+        .by_status
+        .iter()
+        .map(|(k, v)| {
+            if *k == 0 {
+                format!("unknown: {v}")
+            } else {
+                format!("{k}: {v}")
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "- Answered by the origin: **{}** ({})",
+        s.requests,
+        statuses.join(", ")
+    );
+    let causes: Vec<String> = s
+        .bad_gateway_by_cause
+        .iter()
+        .map(|(c, n)| format!("{} {n}", c.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "- **502 Bad Gateway** (origin unreachable): {}{}",
+        s.bad_gateway,
+        if causes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", causes.join(", "))
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- **Edge timeouts** (524): {}; client aborts: {}",
+        s.edge_timeout, s.client_abort
+    );
+    let _ = writeln!(
+        out,
+        "- Origin 5xx: {}; restarts: {}; crashes: {}",
+        s.errors_5xx, d.restarts, d.crashes
+    );
+    let _ = writeln!(
+        out,
+        "- Tunnel disconnects: {}; time with no connection: {:.1} s",
+        d.disconnects,
+        d.down_us as f64 / 1e6
+    );
+
+    out.push_str("\n## Latency (origin response time, ms)\n\n| part | requests | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
+    match incident {
+        Some(i) => {
+            let end = i.end.unwrap_or(i.last);
+            let mut parts = [Latency::default(), Latency::default(), Latency::default()];
+            for t in &model.correlator.recent {
+                if let (Some((us, _)), false) = (t.latency, t.is_stream) {
+                    let at = t.end.unwrap_or(t.start);
+                    let k = if at < i.start {
+                        0
+                    } else if at <= end {
+                        1
+                    } else {
+                        2
+                    };
+                    parts[k].record_us(us);
+                }
+            }
+            out.push_str(&latency_row("before", &parts[0]));
+            out.push_str(&latency_row("during", &parts[1]));
+            out.push_str(&latency_row("after", &parts[2]));
+        }
+        None => out.push_str(&latency_row("window", &s.latency)),
+    }
+    let mut routes: Vec<_> = s.by_route.iter().collect();
+    routes.sort_by(|a, b| b.1.errors.cmp(&a.1.errors).then(b.1.count.cmp(&a.1.count)));
+    out.push_str("\n## Most affected routes and tools\n\n| route or tool | requests | errors | p99 ms |\n|---|---|---|---|\n");
+    for ((m, p), r) in routes.iter().take(8) {
+        let route = format!("{m} {}", text::redact_query(p));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} |",
+            text::markdown_cell(&redactor.redact(&route)),
+            r.count,
+            r.errors,
+            r.latency.percentile_ms(99.0)
+        );
+    }
+    for (tool, k) in &s.by_tool {
+        let _ = writeln!(
+            out,
+            "| tool {} | {} | {} | {:.1} |",
+            text::markdown_cell(tool),
+            k.count,
+            k.errors,
+            k.latency.percentile_ms(99.0)
+        );
+    }
+
+    // Samples: failures first, then the slowest.
+    let mut samples: Vec<&Trace> = model
+        .correlator
+        .recent
+        .iter()
+        .filter(|t| !matches!(t.outcome, Outcome::Served(s) if s < 500))
+        .collect();
+    let mut slow: Vec<&Trace> = model
+        .correlator
+        .recent
+        .iter()
+        .filter(|t| {
+            matches!(t.outcome, Outcome::Served(s) if s < 500)
+                && t.latency.is_some()
+                && !t.is_stream
+        })
+        .collect();
+    slow.sort_by_key(|t| std::cmp::Reverse(t.latency.map_or(0, |(us, _)| us)));
+    samples.truncate(15);
+    samples.extend(slow.into_iter().take(20 - samples.len().min(20)));
+    out.push_str("\n## Sample requests (for Cloudflare support: ray IDs; for the server's runbook: request IDs)\n\n");
+    out.push_str("| time | request | outcome | duration ms | ray | request_id | matched |\n|---|---|---|---|---|---|---|\n");
+    for t in &samples {
+        let route = format!(
+            "{} {}",
+            t.method.as_deref().unwrap_or("?"),
+            text::redact_query(t.path.as_deref().unwrap_or("?"))
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {}{} | {} | {} | {} | {} | {} |",
+            t.start.to_rfc3339(),
+            text::markdown_cell(&redactor.redact(&route)),
+            t.tool
+                .as_deref()
+                .map_or_else(String::new, |x| format!(" ({})", text::markdown_cell(x))),
+            outcome_str(t),
+            t.latency
+                .map_or_else(|| "-".to_owned(), |(us, _)| format!("{:.1}", ms(us))),
+            t.ray.as_ref().map_or("-", |r| &r.0),
+            t.request_id.as_ref().map_or("-", |r| &r.0),
+            t.link.as_str()
+        );
+    }
+    let by_cursor: HashMap<&str, &RawEntry> = entries
+        .iter()
+        .filter_map(|e| e.cursor.as_ref().map(|c| (&*c.0, e)))
+        .collect();
+    out.push_str("\n## Raw lines of the sample requests\n\n```text\n");
+    for t in &samples {
+        for c in &t.cursors {
+            if let Some(e) = by_cursor.get(&*c.0) {
+                let unit = e.unit.as_ref().map_or("?", |u| u.short());
+                let line = format!(
+                    "{} {unit}[{}]: {}",
+                    e.realtime.to_rfc3339(),
+                    e.pid.unwrap_or(0),
+                    text::sanitize_bytes(&e.message)
+                );
+                let line = redactor.redact(&line).replace("```", "'''");
+                let cut: String = line.chars().take(600).collect();
+                out.push_str(&cut);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("```\n");
+    if !d.findings.is_empty() {
+        out.push_str("\n## Secrets found in the logs (values never copied here)\n\n");
+        for f in d.findings.values() {
+            let _ = writeln!(
+                out,
+                "- {} ×{} since {} in {}: {}",
+                f.kind.as_str(),
+                f.count,
+                f.first_seen.to_rfc3339(),
+                text::sanitize(&f.unit),
+                f.advice()
+            );
+        }
+    }
+    // Count last: the redaction line covers everything written above and in the other files
+    // (they were built first).
+    let _ = writeln!(
+        out,
+        "\n## Redaction\n\n{} secret values were replaced by `<redacted>` in this bundle (bearer tokens, authorization/cookie/API-key headers, OAuth codes, tokens and client secrets, and configured patterns).",
+        redactor.count
+    );
+    out
+}
+
+/// Why a bundle could not be written; the message says where and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("refusing to write the snapshot into {path}: {why}")]
+    Refused { path: String, why: String },
+    #[error("writing the snapshot into {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The effective uid of this process (from `/proc/self/status`; no unsafe code).
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Creates `dir` (0700) if missing, refusing a symlink or a directory owned by another user.
+fn safe_dir(dir: &Path) -> Result<(), WriteError> {
+    let me = effective_uid();
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = std::fs::metadata(dir).map_err(io_err(dir))?;
+            if Some(target.uid()) != me {
+                return Err(WriteError::Refused {
+                    path: dir.display().to_string(),
+                    why: format!(
+                        "it is a symlink to a directory owned by uid {}, not you",
+                        target.uid()
+                    ),
+                });
+            }
+        }
+        Ok(meta) => {
+            if !meta.is_dir() {
+                return Err(WriteError::Refused {
+                    path: dir.display().to_string(),
+                    why: "it is not a directory".into(),
+                });
+            }
+            if Some(meta.uid()) != me && meta.mode() & 0o002 != 0 {
+                return Err(WriteError::Refused {
+                    path: dir.display().to_string(),
+                    why: format!("it is world-writable and owned by uid {}", meta.uid()),
+                });
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err(dir))?;
+        }
+        Err(e) => return Err(io_err(dir)(e)),
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io_err(path))
+}
+
+/// Writes the bundle as a directory `base/NAME` (or `base/NAME.tar.gz` when `archive`),
+/// atomically: under a hidden temporary name first, renamed into place when complete.
+pub fn write(bundle: &Bundle, base: &Path, archive: bool) -> Result<PathBuf, WriteError> {
+    safe_dir(base)?;
+    let tmp = base.join(format!(".{}.partial-{}", bundle.name, std::process::id()));
+    let result = if archive {
+        write_archive(bundle, base, &tmp)
+    } else {
+        write_directory(bundle, base, &tmp)
+    };
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn unique(base: &Path, name: &str, ext: &str) -> PathBuf {
+    let mut p = base.join(format!("{name}{ext}"));
+    let mut n = 2;
+    while p.exists() {
+        p = base.join(format!("{name}-{n}{ext}"));
+        n += 1;
+    }
+    p
+}
+
+fn write_directory(bundle: &Bundle, base: &Path, tmp: &Path) -> Result<PathBuf, WriteError> {
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(tmp)
+        .map_err(io_err(tmp))?;
+    for (name, bytes) in &bundle.files {
+        write_file(&tmp.join(name), bytes)?;
+    }
+    let dest = unique(base, &bundle.name, "");
+    std::fs::rename(tmp, &dest).map_err(io_err(&dest))?;
+    Ok(dest)
+}
+
+fn write_archive(bundle: &Bundle, base: &Path, tmp: &Path) -> Result<PathBuf, WriteError> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .map_err(io_err(tmp))?;
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (name, bytes) in &bundle.files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_mtime(0);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            format!("{}/{name}", bundle.name),
+            bytes.as_slice(),
+        )
+        .map_err(io_err(tmp))?;
+    }
+    let gz = tar.into_inner().map_err(io_err(tmp))?;
+    let file = gz.finish().map_err(io_err(tmp))?;
+    file.sync_all().map_err(io_err(tmp))?;
+    let dest = unique(base, &bundle.name, ".tar.gz");
+    std::fs::rename(tmp, &dest).map_err(io_err(&dest))?;
+    Ok(dest)
+}
+
+/// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`
+/// (`~/.local/state/sigil-top/snapshots`).
+pub fn default_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("sigil-top").join("snapshots")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_every_shape_the_programs_log_are_redacted() {
+        let rows = [
+            ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def", "eyJhbGci"),
+            (r"headers={'authorization': 'Basic dXNlcjpwYXNz', 'host': 'x'}", "dXNlcjpwYXNz"),
+            (r#"headers={"Authorization":["Token s3cr3t-value"],"Host":["x"]}"#, "s3cr3t-value"),
+            ("GET /oauth/callback?code=abcdefghijkl&state=xyz HTTP/1.1", "abcdefghijkl"),
+            ("Form data: grant_type=authorization_code, code=abcdefghijklmnopqrst..., client_secret=topsecretvalue", "topsecretvalue"),
+            ("Client Secret: 1h9nO42vXldxy8xrJNfT8jOfof6lcDv-MmaZgUV0JGU", "1h9nO42v"),
+            ("GET /healthz?token=QUERYSECRET123 HTTP/1.1", "QUERYSECRET123"),
+            ("refresh_token=rt-999&access_token=at-888", "at-888"),
+            (r#""cookie": "session=abc123""#, "abc123"),
+        ];
+        for (line, secret) in rows {
+            let mut r = Redactor::new(&[]).unwrap();
+            let out = r.redact(line);
+            assert!(!out.contains(secret), "{line:?} → {out:?}");
+            assert!(out.contains("<redacted>"), "{out}");
+            assert!(r.count >= 1);
+        }
+    }
+
+    #[test]
+    fn none_values_and_already_redacted_ones_are_left_and_not_counted() {
+        let mut r = Redactor::new(&[]).unwrap();
+        let line =
+            "Form data: code=None, client_secret=None, headers={'authorization': '<redacted>'}";
+        assert_eq!(r.redact(line), line);
+        assert_eq!(r.count, 0);
+    }
+
+    #[test]
+    fn configured_patterns_redact_their_whole_match() {
+        let mut r = Redactor::new(&["sk-[A-Za-z0-9]{8,}".to_owned()]).unwrap();
+        assert_eq!(r.redact("key sk-abcdefgh1234 used"), "key <redacted> used");
+        assert_eq!(r.count, 1);
+    }
+
+    #[test]
+    fn hgrm_has_the_standard_shape() {
+        let mut l = Latency::default();
+        for us in [1_000, 2_000, 3_000, 100_000] {
+            l.record_us(us);
+        }
+        let text = hgrm(&l);
+        assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
+        assert!(text.contains("#[Max     ="));
+        assert!(text.contains("Total count    =            4]"), "{text}");
+    }
+}

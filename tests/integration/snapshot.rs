@@ -1,0 +1,312 @@
+//! `sigil-top snapshot`: the bundle's files, redaction of secrets planted in every place
+//! the real programs log them, permissions and atomicity, `--archive`, and `--replay`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::util::{data, export_text, make_journal, sigil_top, sigil_top_ok, Record};
+
+const T0: u64 = 1_795_626_316_000_000;
+
+/// The restart scenario plus lines carrying secrets: an Authorization header in the
+/// server's headers dict and in cloudflared's DBG headers, a token in an access line's
+/// query, OAuth form data, a client secret and a traceback line with a secret.
+fn journal_with_secrets(dir: &Path) {
+    let scenario = std::fs::read(data("scenarios/restart_502.export")).unwrap();
+    make_journal(dir, "scenario", &scenario);
+    let s = |at: u64, msg: &str| {
+        Record::service(at, "mcp-host", "sigil-mcp.service", 13731, "python", msg)
+    };
+    let c = |at: u64, msg: &str| {
+        Record::service(
+            at,
+            "mcp-host",
+            "cloudflared.service",
+            13612,
+            "cloudflared",
+            msg,
+        )
+    };
+    let t = T0 + 30_000_000;
+    let planted = vec![
+        c(t, r#"2026-11-25T17:05:46Z DBG GET https://mcp.example.com/healthz HTTP/1.1 connIndex=0 content-length=0 event=1 headers={"Authorization":["Bearer CFHEADERSECRET123"],"Cf-Connecting-Ip":["203.0.113.9"],"Cf-Ray":["aaaabbbbccccdddd-DFW"]} host=mcp.example.com ingressRule=0 originService=http://localhost:8000 path=/healthz"#),
+        s(t + 100, r"2026-11-25 17:05:46 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=11111111-2222-3333-4444-555555555555 method=GET path=/healthz client_ip=203.0.113.9 cf_ray=aaaabbbbccccdddd-DFW headers={'authorization': 'Bearer DICTHEADERSECRET456', 'host': 'mcp.example.com'}"),
+        s(t + 200, r#"INFO:     203.0.113.9:0 - "GET /healthz?token=QUERYSECRET789 HTTP/1.1" 200 OK"#),
+        s(t + 300, "2026-11-25 17:05:46 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=11111111-2222-3333-4444-555555555555 status_code=200 duration_ms=1 path=/healthz method=GET"),
+        s(t + 400, "2026-11-25 17:05:46 [INFO] sigil_repos_mcp - Form data: grant_type=authorization_code, code=OAUTHCODESECRETXYZ..., client_secret=FORMCLIENTSECRET000"),
+        s(t + 500, "2026-11-25 17:05:46 [INFO] sigil_repos_mcp - Client Secret: PRINTEDCLIENTSECRET111"),
+        s(t + 600, "2026-11-25 17:05:46 [ERROR] sigil_repos_mcp - Error handling MCP request request_id=99999999-2222-3333-4444-555555555555 duration_ms=3 path=/ method=POST"),
+        s(t + 601, "Traceback (most recent call last):"),
+        s(t + 602, "ValueError: bad request with access_token=TRACEBACKSECRET222"),
+    ];
+    make_journal(dir, "planted", &export_text(&planted));
+}
+
+const SECRETS: &[&str] = &[
+    "CFHEADERSECRET123",
+    "DICTHEADERSECRET456",
+    "QUERYSECRET789",
+    "OAUTHCODESECRETXYZ",
+    "FORMCLIENTSECRET000",
+    "PRINTEDCLIENTSECRET111",
+    "TRACEBACKSECRET222",
+];
+
+fn snapshot(journal: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "snapshot",
+        "-D",
+        journal.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let stdout = sigil_top_ok(&args, None);
+    PathBuf::from(String::from_utf8(stdout).unwrap().trim())
+}
+
+const FILES: &[&str] = &[
+    "summary.md",
+    "report.json",
+    "traces.jsonl",
+    "histogram.hgrm",
+    "latency.svg",
+    "journal.export",
+];
+
+#[test]
+fn bundle_has_every_file_private_and_complete_with_no_secret_anywhere() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(
+        journal.path(),
+        &out.path().join("snaps"),
+        &["--incident", "1"],
+    );
+    assert!(
+        bundle
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("sigil-top-mcp-host-"),
+        "{bundle:?}"
+    );
+    assert!(bundle.to_str().unwrap().ends_with("-bad_gateway"));
+    assert_eq!(
+        std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for f in FILES {
+        let path = bundle.join(f);
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{f}");
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.is_empty(), "{f} is empty");
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "{f} leaks {secret}");
+        }
+    }
+    // Nothing half-written is left beside it.
+    let names: Vec<String> = std::fs::read_dir(out.path().join("snaps"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("origin down (restart"),
+        "the cause is in the summary:\n{summary}"
+    );
+    assert!(summary.contains("| bad_gateway |"));
+    let redacted: u64 = summary
+        .split("## Redaction\n\n")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        redacted >= SECRETS.len() as u64,
+        "summary counts {redacted} redactions"
+    );
+    // Sample requests carry ray IDs and request IDs for support tickets.
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["schema"], "sigil-top.report/1");
+    let traces: Vec<Value> = std::fs::read_to_string(bundle.join("traces.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let with_ray = traces
+        .iter()
+        .find(|t| t["ray"].is_string() && t["request_id"].is_string())
+        .unwrap();
+    assert!(
+        summary.contains("| 502 (refused) |"),
+        "502 samples are listed"
+    );
+    assert!(traces.len() as u64 >= report["requests"]["total"].as_u64().unwrap());
+    assert!(with_ray["link"] == "exact");
+    let hgrm = std::fs::read_to_string(bundle.join("histogram.hgrm")).unwrap();
+    assert!(hgrm.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
+}
+
+#[test]
+fn svg_is_well_formed_and_has_the_expected_series() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let svg = std::fs::read_to_string(bundle.join("latency.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("latency.svg is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let by_id = |id: &str| {
+        doc.descendants()
+            .find(|n| n.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("no #{id}"))
+    };
+    let points = by_id("p99").attribute("points").unwrap();
+    assert!(
+        points.split_whitespace().count() > 5,
+        "a p99 line over time"
+    );
+    assert!(
+        by_id("requests")
+            .children()
+            .filter(roxmltree::Node::is_element)
+            .count()
+            > 5
+    );
+    assert_eq!(
+        by_id("bad_gateway")
+            .children()
+            .filter(roxmltree::Node::is_element)
+            .count(),
+        8,
+        "one mark per 502 request"
+    );
+    assert!(
+        by_id("incidents").children().any(|n| n.is_element()),
+        "incident spans"
+    );
+    assert!(by_id("distribution").children().any(|n| n.is_element()));
+}
+
+/// A teammate replaying the bundle sees exactly the window's report.
+#[test]
+fn replaying_a_bundle_gives_the_same_report() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &["--incident", "1"]);
+    let original: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
+    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
+        &[
+            "report",
+            "--replay",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(original, replayed);
+    // And through journalctl's own tools: the export re-imports into a real journal.
+    let again = TempDir::new().unwrap();
+    make_journal(
+        again.path(),
+        "replayed",
+        &std::fs::read(bundle.join("journal.export")).unwrap(),
+    );
+}
+
+#[test]
+fn archive_is_one_tar_gz_with_the_same_files() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
+    assert!(archive.to_str().unwrap().ends_with(".tar.gz"));
+    assert_eq!(
+        std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let listing = std::process::Command::new("tar")
+        .arg("tzf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for f in FILES {
+        assert!(listing.lines().any(|l| l.ends_with(f)), "{f} in {listing}");
+    }
+}
+
+#[test]
+fn unwritable_or_foreign_targets_fail_clearly_and_leave_nothing() {
+    let journal = TempDir::new().unwrap();
+    journal_with_secrets(journal.path());
+    let d = journal.path().to_str().unwrap();
+    // A path under a regular file cannot be a directory.
+    let file = TempDir::new().unwrap();
+    let blocker = file.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = sigil_top(
+        &[
+            "snapshot",
+            "-D",
+            d,
+            "-o",
+            blocker.join("snaps").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("snapshot"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A symlink to a directory owned by someone else is refused (as root this is the
+    // classic way to write into another user's files).
+    let foreign = TempDir::new().unwrap();
+    let victim = foreign.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let link = foreign.path().join("link");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["65534", victim.to_str().unwrap()])
+        .status();
+    if chown.is_ok_and(|s| s.success()) && std::fs::metadata(&victim).unwrap().uid() == 65534 {
+        let out = sigil_top(&["snapshot", "-D", d, "-o", link.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refusing"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read_dir(&victim).unwrap().count(),
+            0,
+            "nothing written into the victim"
+        );
+    }
+}
+
+#[test]
+fn summary_md_snapshot() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    make_journal(
+        journal.path(),
+        "s",
+        &std::fs::read(data("scenarios/restart_502.export")).unwrap(),
+    );
+    let bundle = snapshot(journal.path(), out.path(), &["--incident", "1"]);
+    let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
+    insta::assert_snapshot!("restart_502_summary", summary);
+}
