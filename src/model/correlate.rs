@@ -115,6 +115,10 @@ pub struct TunnelSide {
     pub error: Option<Box<str>>,
     /// A follow-up failure line (`Request failed` / `failed to serve…`) was seen.
     pub followed_up: bool,
+    /// The server had written nothing for at least the edge limit when this request was
+    /// cancelled: with no start time known (cloudflared at info level), the cancel is
+    /// taken as the edge giving up on a stalled server.
+    pub origin_silent_past_edge_limit: bool,
 }
 
 /// One request, as both services saw it.
@@ -236,6 +240,8 @@ pub struct Correlator {
     /// Whether any access line was seen (if so, a served request without one was abandoned).
     pub access_log_seen: bool,
     latest: Timestamp,
+    /// The last line any origin process wrote (a stalled server writes nothing).
+    last_origin_line: Option<Timestamp>,
     cap: usize,
     ttl_us: u64,
     seal_after_us: u64,
@@ -265,6 +271,7 @@ impl Correlator {
             expired: 0,
             access_log_seen: false,
             latest: Timestamp(0),
+            last_origin_line: None,
             cap: settings.pending_cap_requests.max(1),
             ttl_us: settings.pending_ttl_us,
             seal_after_us: settings.seal_after_us,
@@ -293,6 +300,9 @@ impl Correlator {
     pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
+        if role == Role::Origin && !event.entry.is_from_pid1() {
+            self.last_origin_line = Some(self.last_origin_line.map_or(ts, |t| t.max(ts)));
+        }
         match (role, kind) {
             (
                 Role::Origin,
@@ -892,8 +902,13 @@ impl Correlator {
             // A follow-up without its primary: it still stands for one request.
         }
         let id = self.failed_request_for(ts, failure, conn_index, ray);
+        // The stall tolerance: an edge limit of 100 s is "about 100 s" (100–120 s seen).
+        let silent = self
+            .last_origin_line
+            .is_some_and(|t| ts.saturating_since_us(t) + 5_000_000 >= self.edge_timeout_us);
         if let Some(t) = self.open.get_mut(&id) {
             let s = t.tunnel.get_or_insert_with(TunnelSide::default);
+            s.origin_silent_past_edge_limit = silent;
             s.failure = Some(failure.clone());
             s.failure_at = Some(ts);
             s.error = Some(error.into());
@@ -1076,9 +1091,16 @@ impl Correlator {
                         .tunnel
                         .as_ref()
                         .and_then(|s| s.request)
-                        .or(t.origin.as_ref().and_then(|o| o.incoming))
-                        .unwrap_or(at);
-                    if at.saturating_since_us(started) >= self.edge_timeout_us {
+                        .or(t.origin.as_ref().and_then(|o| o.incoming));
+                    let stalled = t
+                        .tunnel
+                        .as_ref()
+                        .is_some_and(|s| s.origin_silent_past_edge_limit);
+                    let waited_past_limit = match started {
+                        Some(s) => at.saturating_since_us(s) >= self.edge_timeout_us,
+                        None => stalled,
+                    };
+                    if waited_past_limit {
                         Outcome::EdgeTimeout
                     } else {
                         Outcome::ClientAbort

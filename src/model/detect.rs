@@ -39,6 +39,8 @@ pub enum IncidentKind {
     StaleSessions,
     /// p99 above the threshold for several windows in a row.
     Latency,
+    /// The server wrote nothing for a while although the tunnel kept seeing requests.
+    OriginStalled,
 }
 
 impl IncidentKind {
@@ -52,6 +54,7 @@ impl IncidentKind {
             IncidentKind::TunnelDown => "tunnel_down",
             IncidentKind::StaleSessions => "stale_sessions",
             IncidentKind::Latency => "latency",
+            IncidentKind::OriginStalled => "origin_stalled",
         }
     }
 }
@@ -205,6 +208,12 @@ pub struct Detector {
     /// When the origin last stopped accepting (PID 1 `Stopping`, or the crash), until it
     /// listens again.
     down_began: Option<Timestamp>,
+    /// Stall watch: the last line a server process wrote, the last tool it started (and
+    /// when), and what the tunnel saw since that line.
+    last_origin_line: Option<Timestamp>,
+    last_tool: Option<(Box<str>, Timestamp)>,
+    tunnel_lines_in_silence: u64,
+    cancels_in_silence: u64,
     latest: Timestamp,
 }
 
@@ -233,6 +242,10 @@ impl Detector {
             saw_start_or_stop: false,
             last_restart_at: None,
             down_began: None,
+            last_origin_line: None,
+            last_tool: None,
+            tunnel_lines_in_silence: 0,
+            cancels_in_silence: 0,
             latest: Timestamp(0),
         }
     }
@@ -245,6 +258,7 @@ impl Detector {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
         self.close_quiet(ts);
+        self.watch_for_stall(event, kind, role);
         match (role, kind) {
             (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
                 let unit = event
@@ -513,6 +527,65 @@ impl Detector {
                     inc.evidence.push(c.clone());
                 }
             }
+        }
+    }
+
+    /// A server that writes nothing while the tunnel keeps carrying requests to it is
+    /// stalled (a synchronous tool blocks its event loop): when it speaks again after
+    /// `stall_threshold_us`, the silence becomes an incident naming the tool.
+    fn watch_for_stall(&mut self, event: &Event, kind: &EventKind, role: Role) {
+        let ts = event.entry.realtime;
+        match role {
+            Role::Origin if !event.entry.is_from_pid1() => {
+                if let EventKind::Server(ServerEvent::ToolCalled { tool }) = kind {
+                    self.last_tool = Some((tool.clone(), ts));
+                }
+                if let Some(last) = self.last_origin_line {
+                    let gap = ts.saturating_since_us(last);
+                    let up = matches!(self.origin_state, OriginState::Up | OriginState::Unknown);
+                    if gap >= self.settings.stall_threshold_us
+                        && self.tunnel_lines_in_silence > 0
+                        && up
+                    {
+                        let tool = self
+                            .last_tool
+                            .as_ref()
+                            .filter(|(_, at)| last.saturating_since_us(*at) <= 5_000_000)
+                            .map_or_else(
+                                || "an unknown handler".to_owned(),
+                                |(t, _)| format!("tool {t}"),
+                            );
+                        let cause = format!(
+                            "server stalled {:.0} s in {tool}; {} requests timed out at the edge (visitors got 524) and answers logged afterwards reached nobody",
+                            gap as f64 / 1e6,
+                            self.cancels_in_silence
+                        );
+                        self.signal(
+                            IncidentKind::OriginStalled,
+                            Severity::Critical,
+                            last,
+                            cause,
+                            event,
+                        );
+                    }
+                }
+                self.last_origin_line = Some(self.last_origin_line.map_or(ts, |t| t.max(ts)));
+                self.tunnel_lines_in_silence = 0;
+                self.cancels_in_silence = 0;
+            }
+            Role::Tunnel => match kind {
+                EventKind::TunnelRequest { .. } => self.tunnel_lines_in_silence += 1,
+                EventKind::ProxyError {
+                    line: ProxyLine::Primary,
+                    failure: ProxyFailure::Cancelled,
+                    ..
+                } => {
+                    self.tunnel_lines_in_silence += 1;
+                    self.cancels_in_silence += 1;
+                }
+                _ => {}
+            },
+            _ => {}
         }
     }
 

@@ -140,6 +140,7 @@ pub fn to_json(model: &Model) -> Value {
                 "unknown": s.latency_unknown,
             },
             "abandoned": s.abandoned,
+            "served": s.requests.saturating_sub(s.abandoned),
             "unanswered": s.unanswered,
             "by_route": by_route,
         },
