@@ -214,6 +214,12 @@ pub struct Detector {
     last_tool: Option<(Box<str>, Timestamp)>,
     tunnel_lines_in_silence: u64,
     cancels_in_silence: u64,
+    /// Streams the server has open (request id → what and since when), for naming the
+    /// one that holds a shutdown. Bounded: the oldest go first.
+    open_streams: Vec<(Box<str>, String)>,
+    /// The stream that held the current stop, and whether systemd had to kill it.
+    stop_held_by: Option<String>,
+    stop_timed_out: bool,
     latest: Timestamp,
 }
 
@@ -246,6 +252,9 @@ impl Detector {
             last_tool: None,
             tunnel_lines_in_silence: 0,
             cancels_in_silence: 0,
+            open_streams: Vec::new(),
+            stop_held_by: None,
+            stop_timed_out: false,
             latest: Timestamp(0),
         }
     }
@@ -291,6 +300,10 @@ impl Detector {
                     self.down_began = Some(ts);
                 }
                 ServerEvent::WaitingForConnections => {
+                    self.stop_held_by = Some(self.open_streams.last().map_or_else(
+                        || "an open connection".to_owned(),
+                        |(_, what)| format!("the stream {what}"),
+                    ));
                     if let OriginState::Stopping { since, .. } = self.origin_state {
                         self.origin_state = OriginState::Stopping {
                             since,
@@ -366,8 +379,12 @@ impl Detector {
                     .iter()
                     .any(|s| **s == **status)
                     || status.ends_with("/TERM");
+                // SIGKILL after `State 'stop-sigterm' timed out` is systemd ending a stop it
+                // asked for, not a crash.
                 let crashed = match &**code {
-                    "killed" | "dumped" => !(clean_signal && self.stop_requested),
+                    "killed" | "dumped" => {
+                        !(self.stop_requested && (clean_signal || self.stop_timed_out))
+                    }
                     "exited" => !(status.starts_with("0/") || &**status == "0"),
                     _ => false,
                 };
@@ -403,6 +420,7 @@ impl Detector {
             }
             UnitEvent::ScheduledRestart { .. } => self.auto_restarts += 1,
             UnitEvent::StopTimedOut => {
+                self.stop_timed_out = true;
                 let cause = "sigil-mcp did not stop within TimeoutStopSec and was killed (an open stream held the shutdown)".to_owned();
                 self.signal(
                     IncidentKind::OriginDown,
@@ -537,6 +555,7 @@ impl Detector {
         let ts = event.entry.realtime;
         match role {
             Role::Origin if !event.entry.is_from_pid1() => {
+                self.track_streams(ts, kind);
                 if let EventKind::Server(ServerEvent::ToolCalled { tool }) = kind {
                     self.last_tool = Some((tool.clone(), ts));
                 }
@@ -589,22 +608,71 @@ impl Detector {
         }
     }
 
+    /// Streams open at the server (by request id; the stock format has none to track).
+    fn track_streams(&mut self, ts: Timestamp, kind: &EventKind) {
+        const MAX_TRACKED_STREAMS: usize = 64;
+        match kind {
+            EventKind::SigilIncoming {
+                request_id: Some(id),
+                method,
+                path,
+                client_ip,
+                ..
+            } => {
+                let path = path.as_deref().unwrap_or("");
+                let base = path.split('?').next().unwrap_or(path);
+                let is_stream = base.ends_with("/sse")
+                    || (method.as_deref() == Some("GET") && (base == "/" || base == "/mcp"));
+                if is_stream {
+                    if self.open_streams.len() >= MAX_TRACKED_STREAMS {
+                        self.open_streams.remove(0);
+                    }
+                    let what = format!(
+                        "{} {base} from {} open since {}",
+                        method.as_deref().unwrap_or("GET"),
+                        client_ip.as_deref().unwrap_or("?"),
+                        ts.to_rfc3339()
+                    );
+                    self.open_streams.push((id.0.clone(), what));
+                }
+            }
+            EventKind::SigilOutgoing {
+                request_id: Some(id),
+                ..
+            }
+            | EventKind::SigilError {
+                request_id: Some(id),
+                ..
+            } => self.open_streams.retain(|(s, _)| *s != id.0),
+            EventKind::Server(ServerEvent::ProcessStarted) => self.open_streams.clear(),
+            _ => {}
+        }
+    }
+
     /// The origin listens again: the open `origin down` 502 incident learns how long it was.
     fn origin_back_up(&mut self, ts: Timestamp) {
         let Some(began) = self.down_began.take() else {
             return;
         };
         let secs = ts.saturating_since_us(began) as f64 / 1e6;
+        let held = self.stop_held_by.take();
+        let killed = std::mem::take(&mut self.stop_timed_out);
         if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
                 && i.cause.starts_with("origin down")
         }) {
-            if !inc.cause.contains("not accepting for") {
-                inc.cause = format!(
-                    "{}; sigil-mcp was not accepting connections for {secs:.1} s",
-                    inc.cause
-                );
+            if !inc.cause.contains("not accepting") {
+                inc.cause = match held {
+                    Some(what) => format!(
+                        "origin down (restart blocked {secs:.1} s by {what}: uvicorn refused every new connection while it waited{})",
+                        if killed { "; systemd killed it after TimeoutStopSec" } else { "" }
+                    ),
+                    None => format!(
+                        "{}; sigil-mcp was not accepting connections for {secs:.1} s",
+                        inc.cause
+                    ),
+                };
             }
         }
     }

@@ -252,12 +252,20 @@ mod tests {
         let mut parser = Parser::new();
         let mut model = Model::new(Settings::default());
         for (at, unit, msg) in lines {
-            let pid = if unit.starts_with("cloudflared") {
-                20
+            let e = if let Some(about) = unit.strip_prefix("pid1:") {
+                let mut e = entry(*at, about, 1, msg);
+                e.systemd_unit = Some("init.scope".into());
+                e.about_unit = Some(about.into());
+                e
             } else {
-                10
+                let pid = if unit.starts_with("cloudflared") {
+                    20
+                } else {
+                    10
+                };
+                entry(*at, unit, pid, msg)
             };
-            model.apply(parser.parse(entry(*at, unit, pid, msg)));
+            model.apply(parser.parse(e));
         }
         model.finish();
         model
@@ -319,6 +327,51 @@ mod tests {
             (model.stats.edge_timeout, model.stats.client_abort),
             (0, 1),
             "a quick cancel is the client's"
+        );
+    }
+
+    /// issue 10: a stop held by an open stream: every new connection is refused while
+    /// uvicorn waits, systemd kills it after `TimeoutStopSec`; that is a blocked restart,
+    /// not a crash, and the 502s say so with the stream that held it.
+    #[test]
+    fn issue_10_a_restart_blocked_by_an_open_stream_is_named_not_a_crash() {
+        let refused = r#"2026-11-25T17:05:44Z ERR  error="Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"#;
+        let model = run(&[
+            (0.0, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=s1 method=GET path=/mcp/sse client_ip=5.6.7.8 cf_ray=None headers={}"),
+            (10.0, "pid1:sigil-mcp.service", "Stopping sigil-mcp.service - Sigil MCP Server..."),
+            (10.05, S, "INFO:     Shutting down"),
+            (10.06, S, "INFO:     Waiting for connections to close. (CTRL+C to force quit)"),
+            (20.0, C, refused),
+            (60.0, C, refused),
+            (100.0, "pid1:sigil-mcp.service", "sigil-mcp.service: State 'stop-sigterm' timed out. Killing."),
+            (100.01, "pid1:sigil-mcp.service", "sigil-mcp.service: Main process exited, code=killed, status=9/KILL"),
+            (100.02, "pid1:sigil-mcp.service", "sigil-mcp.service: Failed with result 'timeout'."),
+            (100.03, "pid1:sigil-mcp.service", "Stopped sigil-mcp.service - Sigil MCP Server."),
+            (100.2, "pid1:sigil-mcp.service", "Started sigil-mcp.service - Sigil MCP Server."),
+            (102.0, S, "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"),
+        ]);
+        assert_eq!(
+            model.detector.crashes, 0,
+            "systemd ending a stop it asked for is not a crash"
+        );
+        let bg = model
+            .detector
+            .incidents
+            .iter()
+            .find(|i| i.kind == detect::IncidentKind::BadGateway)
+            .unwrap();
+        assert_eq!(bg.count, 2);
+        assert!(
+            bg.cause.starts_with(
+                "origin down (restart blocked 92.0 s by the stream GET /mcp/sse from 5.6.7.8"
+            ),
+            "{}",
+            bg.cause
+        );
+        assert!(
+            bg.cause.contains("systemd killed it after TimeoutStopSec"),
+            "{}",
+            bg.cause
         );
     }
 }
