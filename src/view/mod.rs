@@ -5,6 +5,8 @@
 //!
 //! - `entries`: the headless `entries` and `stats` printers.
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
+//! - `tui`: the live screen (key map, UI state, layout and widgets).
 
 pub mod entries;
 pub mod report;
+pub mod tui;
