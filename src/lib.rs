@@ -13,6 +13,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod live;
 pub mod model;
 pub mod parse;
 pub mod source;
