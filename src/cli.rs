@@ -30,7 +30,7 @@ pub struct Args {
 /// How the live screen looks (given before or after `demo`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ScreenArgs {
-    /// Colours of the live screen [default: dark, or mono when NO_COLOR is set]
+    /// Colours of the live screen [default: dark, or mono when `NO_COLOR` is set]
     #[arg(long, value_enum, value_name = "THEME")]
     pub theme: Option<ThemeName>,
 }
@@ -38,7 +38,7 @@ pub struct ScreenArgs {
 impl ScreenArgs {
     /// `self` (given before the subcommand) with `later` (given after it) on top.
     #[must_use]
-    pub fn merge(self, later: ScreenArgs) -> ScreenArgs {
+    pub fn merge(self, later: &ScreenArgs) -> ScreenArgs {
         ScreenArgs {
             theme: later.theme.or(self.theme),
         }

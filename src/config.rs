@@ -174,7 +174,7 @@ impl Config {
                 speed,
                 screen: later,
                 ..
-            }) => (screen.merge(later.clone()), speed.clone()),
+            }) => (screen.merge(later), speed.clone()),
             _ => (screen, None),
         };
         let command_kind = match command {

@@ -460,7 +460,7 @@ impl Index {
         };
     }
 
-    fn to_top(&mut self) {
+    fn select_oldest(&mut self) {
         if let Some(&k) = self.keys.front() {
             self.pos = ListPos {
                 selected: k,
@@ -470,7 +470,7 @@ impl Index {
         }
     }
 
-    fn to_bottom(&mut self) {
+    fn follow_newest(&mut self) {
         self.pos = ListPos::default();
     }
 
@@ -1039,10 +1039,10 @@ impl UiState {
             return;
         }
         match (self.focus, to_top) {
-            (Pane::Log, true) => self.log.to_top(),
-            (Pane::Log, false) => self.log.to_bottom(),
-            (Pane::Requests, true) => self.requests.to_top(),
-            (Pane::Requests, false) => self.requests.to_bottom(),
+            (Pane::Log, true) => self.log.select_oldest(),
+            (Pane::Log, false) => self.log.follow_newest(),
+            (Pane::Requests, true) => self.requests.select_oldest(),
+            (Pane::Requests, false) => self.requests.follow_newest(),
             // Incidents are newest first: "top" is the newest.
             (Pane::Incidents, true) => self.incident = None,
             (Pane::Incidents, false) => self.incident = self.incidents(model).last().map(|i| i.id),

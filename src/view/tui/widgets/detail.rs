@@ -67,13 +67,7 @@ fn record_lines<'a>(rec: &Record, model: &Model, ui: &UiState, with_unit: bool) 
     lines
 }
 
-fn frame_overlay<'a>(
-    frame: &mut Frame,
-    area: Rect,
-    name: &'a str,
-    detail: String,
-    ui: &UiState,
-) -> Rect {
+fn frame_overlay(frame: &mut Frame, area: Rect, name: &str, detail: String, ui: &UiState) -> Rect {
     let t = ui.theme();
     let block = panel(title(name, detail, t), true, t);
     let inner = block.inner(area);

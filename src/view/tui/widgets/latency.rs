@@ -17,7 +17,7 @@ use crate::model::Model;
 
 use super::super::state::{KeyRow, SparkPoint, UiState};
 use super::super::theme::Theme;
-use super::{cell, ms, panel, title};
+use super::{cell, eighths, ms, panel, title};
 
 /// Eighths of a cell, for bars and sparklines.
 const BLOCKS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
@@ -129,13 +129,11 @@ fn histogram(buf: &mut Buffer, area: Rect, counts: &[u64], t: Theme) {
         if x + col_w > area.right() {
             break;
         }
+        // Log scale of the count, at least one eighth so a single slow request shows.
         let eighths = if c == 0 || scale == 0.0 {
             0
         } else {
-            // At least one eighth for any count, so a single slow request shows.
-            (((c as f64 + 1.0).ln() / scale) * f64::from(rows) * 8.0)
-                .round()
-                .max(1.0) as u32
+            eighths((c as f64 + 1.0).ln(), scale, rows)
         };
         for r in 0..rows {
             let level = eighths.saturating_sub(u32::from(r) * 8).min(8);
@@ -184,13 +182,7 @@ fn sparklines(buf: &mut Buffer, area: Rect, points: &[SparkPoint], t: Theme) {
     let x0 = area.x + SPARK_LABEL_COLS;
     for (i, p) in shown.iter().enumerate() {
         let x = x0 + u16::try_from(i).unwrap_or(0);
-        let level = |v: f64, max: f64| {
-            if v <= 0.0 || max <= 0.0 {
-                0
-            } else {
-                ((v / max) * 8.0).ceil().clamp(1.0, 8.0) as usize
-            }
-        };
+        let level = |v: f64, max: f64| eighths(v, max, 1) as usize;
         buf[(x, area.y)]
             .set_symbol(BLOCKS[level(p.requests as f64 / secs, max_rate)])
             .set_style(t.chart());

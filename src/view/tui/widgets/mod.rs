@@ -24,7 +24,7 @@ use super::state::UiState;
 use super::theme::Theme;
 
 /// A bordered panel; the focused one has a brighter, thicker border.
-pub(crate) fn panel<'a>(title: Line<'a>, is_focused: bool, theme: Theme) -> Block<'a> {
+pub(crate) fn panel(title: Line<'_>, is_focused: bool, theme: Theme) -> Block<'_> {
     let block = Block::bordered().title(title);
     if is_focused {
         block
@@ -36,10 +36,12 @@ pub(crate) fn panel<'a>(title: Line<'a>, is_focused: bool, theme: Theme) -> Bloc
 }
 
 /// A panel title: the name in the title style, then dim details.
-pub(crate) fn title<'a>(name: &'a str, detail: String, theme: Theme) -> Line<'a> {
+pub(crate) fn title(name: &str, detail: String, theme: Theme) -> Line<'static> {
     let mut spans = vec![Span::styled(format!(" {name} "), theme.title())];
     if !detail.is_empty() {
-        spans.push(Span::styled(format!("{detail} "), theme.dim()));
+        let mut detail = detail;
+        detail.push(' ');
+        spans.push(Span::styled(detail, theme.dim()));
     }
     Line::from(spans)
 }
@@ -76,6 +78,18 @@ pub(crate) fn duration(us: u64) -> String {
         60_000..=3_599_999 => format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60),
         _ => format!("{}h{:02}m", ms / 3_600_000, ms / 60_000 % 60),
     }
+}
+
+/// Eighths of a cell (0–8) for `value` of `max`: at least one for anything above zero.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub(crate) fn eighths(value: f64, max: f64, cells: u16) -> u32 {
+    if value <= 0.0 || max <= 0.0 {
+        return 0;
+    }
+    // Clamped to 1..=8×cells first, so the cast is exact.
+    ((value / max) * f64::from(cells) * 8.0)
+        .round()
+        .clamp(1.0, f64::from(cells) * 8.0) as u32
 }
 
 /// Milliseconds with sensible precision: `0.42`, `3.0`, `15`, `1860`.

@@ -92,7 +92,7 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
     let width = inner.width;
     // Which optional columns fit, widest last.
     let fixed = TIME_W + METHOD_W + STATUS_W + DURATION_W + 5;
-    let has_link = width >= fixed + TARGET_MIN_W + LINK_W + 1;
+    let has_link = width > fixed + TARGET_MIN_W + LINK_W;
     let has_ray = width >= fixed + TARGET_MIN_W + LINK_W + RAY_W + 2;
     let has_rid = width >= fixed + TARGET_MIN_W + LINK_W + RAY_W + REQUEST_ID_W + 3;
     let mut used = fixed;
