@@ -77,7 +77,6 @@ pub(crate) fn filter_summary(ui: &UiState) -> String {
 
 pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     let t = ui.theme();
-    let sep = || Span::styled(" │ ", t.dim());
     let (label, label_style) = state_label(ui);
     let units: Vec<&str> = ui
         .options
@@ -120,25 +119,43 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         row0,
     );
 
+    let second = figures_line(model, ui, area.width < WIDE_HEADER_COLS);
+    if area.height > 1 {
+        frame.render_widget(
+            Paragraph::new(second),
+            Rect::new(area.x, area.y + 1, area.width, 1),
+        );
+    }
+}
+
+/// From this width the figures line spells things out (`origin down since 17:06:34 (2s)`).
+const WIDE_HEADER_COLS: u16 = 110;
+
+/// The header's second line: the window's figures, tunnel, origin, secrets and gaps, in
+/// that order of importance (what does not fit is cut at the right).
+fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
+    let t = ui.theme();
+    let sep = || Span::styled(" │ ", t.dim());
     let d = &ui.derived;
     let count = |n: u64, bad: ratatui::style::Style| if n > 0 { bad } else { t.dim() };
-    let mut second = vec![
+    let gap = if is_narrow { " " } else { "  " };
+    let mut spans = vec![
         Span::styled(format!(" {} ", ui.window.label()), t.title()),
         Span::styled(
             format!("{:.1}", d.rate_per_s),
             t.text().add_modifier(Modifier::BOLD),
         ),
-        Span::styled(" req/s  ", t.dim()),
+        Span::styled(if is_narrow { "/s " } else { " req/s  " }, t.dim()),
         Span::styled(
             format!("5xx {}", d.errors_5xx),
             count(d.errors_5xx, t.bad()),
         ),
-        Span::raw("  "),
+        Span::raw(gap),
         Span::styled(
             format!("502 {}", d.bad_gateway),
             count(d.bad_gateway, t.bad()),
         ),
-        Span::raw("  "),
+        Span::raw(gap),
         Span::styled(format!("524 {}", d.timeouts), count(d.timeouts, t.bad())),
         sep(),
     ];
@@ -153,68 +170,67 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         } else {
             t.good()
         };
-        second.push(Span::styled(format!("tunnel {up}/{peak}"), style));
+        spans.push(Span::styled(format!("tunnel {up}/{peak}"), style));
     } else {
-        second.push(Span::styled("tunnel ?", t.dim()));
+        spans.push(Span::styled("tunnel ?", t.dim()));
     }
-    second.push(sep());
+    spans.push(sep());
     let now = ui.now;
     let since = |s: crate::source::Timestamp| {
-        format!(
-            "{} ({})",
-            clock_s(s, ui),
-            duration(now.saturating_since_us(s))
-        )
+        let how_long = duration(now.saturating_since_us(s));
+        if is_narrow {
+            how_long
+        } else {
+            format!("since {} ({how_long})", clock_s(s, ui))
+        }
     };
     let (origin, style) = match det.origin_state {
         OriginState::Unknown => ("origin ?".to_owned(), t.dim()),
         OriginState::Up => ("origin up".to_owned(), t.good()),
         OriginState::Stopping { since: s, .. } => {
-            (format!("origin stopping since {}", since(s)), t.warn())
+            (format!("origin stopping {}", since(s)), t.warn())
         }
         OriginState::Starting { since: s, .. } => {
-            (format!("origin restarting since {}", since(s)), t.warn())
+            (format!("origin restarting {}", since(s)), t.warn())
         }
         OriginState::Down { since: s, crashed } => (
             format!(
-                "origin {} since {}",
+                "origin {} {}",
                 if crashed { "CRASHED" } else { "down" },
                 since(s)
             ),
             t.bad(),
         ),
     };
-    second.push(Span::styled(origin, style));
-    if !det.findings.is_empty() {
-        second.push(sep());
-        let kinds: Vec<&str> = det.findings.keys().map(|k| k.as_str()).collect();
-        second.push(Span::styled(
-            format!("⚠ secrets in logs: {}", kinds.join(",")),
-            t.bad().add_modifier(Modifier::REVERSED),
-        ));
-    }
+    spans.push(Span::styled(origin, style));
     // Gaps are shown, not hidden: lines no parser understood, lines that left the log
     // ring, and problems the inputs reported (skipped or cut records).
-    second.push(sep());
-    let dropped = model.log.dropped;
-    let (gaps, style) = if model.entries.unparsed + dropped + ui.warnings == 0 {
-        ("no gaps".to_owned(), t.dim())
+    spans.push(sep());
+    let gaps: Vec<String> = [
+        (model.entries.unparsed, "unparsed"),
+        (model.log.dropped, "dropped"),
+        (ui.warnings, "input warnings"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if gaps.is_empty() {
+        spans.push(Span::styled("no gaps", t.dim()));
     } else {
-        (
-            format!(
-                "unparsed {} · dropped {} · warnings {}",
-                model.entries.unparsed, dropped, ui.warnings
-            ),
-            t.warn(),
-        )
-    };
-    second.push(Span::styled(gaps, style));
-    if area.height > 1 {
-        frame.render_widget(
-            Paragraph::new(Line::from(second)),
-            Rect::new(area.x, area.y + 1, area.width, 1),
-        );
+        spans.push(Span::styled(format!("gaps: {}", gaps.join(", ")), t.warn()));
     }
+    if !det.findings.is_empty() {
+        spans.push(sep());
+        let kinds: Vec<&str> = det.findings.keys().map(|k| k.as_str()).collect();
+        let text = if is_narrow {
+            "⚠ secrets in logs".to_owned()
+        } else {
+            format!("⚠ secrets in logs: {}", kinds.join(","))
+        };
+        spans.push(Span::styled(text, t.bad().add_modifier(Modifier::REVERSED)));
+    }
+    Line::from(spans)
 }
 
 pub fn render_hint(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
