@@ -18,3 +18,7 @@ mod headless;
 
 /// `report`: counts against the real captures' truth, stdin = journal, secrets never printed.
 mod report;
+
+/// The live screen in a real terminal (tmux): panels, keys, a hostile line kept inert,
+/// the terminal restored after `q`, SIGTERM and SIGHUP; the demo plays and stays open.
+mod tui_e2e;
