@@ -383,18 +383,24 @@ pub fn visible(keys: &VecDeque<u64>, pos: ListPos, rows: usize) -> (usize, Optio
 }
 
 /// A filtered list: keys of the rows that pass the filter, oldest first, and how far the
-/// source has been examined.
+/// source has been examined in each direction.
+///
+/// New rows are examined forward (`scanned_to..end`). After a filter change the list is
+/// rebuilt from the newest row backwards (`first_alive..back_to`), a bounded number per
+/// call, so the rows on screen appear at once and older ones fill in over a few frames.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
     pub keys: VecDeque<u64>,
-    /// The next key to examine.
+    /// The next key to examine going forward.
     pub scanned_to: u64,
+    /// Keys below this (and not below the oldest alive) are still to be examined.
+    pub back_to: u64,
     pub pos: ListPos,
 }
 
 impl Index {
-    /// Drops keys before `first_alive`, then examines keys `scanned_to..end`, at most
-    /// `budget` of them. Returns true when some are left for the next call.
+    /// Drops keys before `first_alive`, then examines new keys `scanned_to..end` and then
+    /// old ones below `back_to`, at most `budget` in all. Returns true when some are left.
     fn advance(
         &mut self,
         first_alive: u64,
@@ -406,19 +412,31 @@ impl Index {
             self.keys.pop_front();
         }
         let start = self.scanned_to.max(first_alive);
-        let stop = end.min(start.saturating_add(budget));
+        let stop = end.min(start.saturating_add(budget)).max(start);
         for k in start..stop {
             if keeps(k) {
                 self.keys.push_back(k);
             }
         }
         self.scanned_to = stop.max(self.scanned_to);
-        stop < end
+        let mut left = budget - (stop - start);
+        let mut k = self.back_to.max(first_alive);
+        while k > first_alive && left > 0 {
+            k -= 1;
+            left -= 1;
+            if keeps(k) {
+                self.keys.push_front(k);
+            }
+        }
+        self.back_to = k;
+        self.scanned_to < end || self.back_to > first_alive
     }
 
-    fn reset(&mut self) {
+    /// Empties the list to be rebuilt backwards from `at` (one past the newest key).
+    fn reset(&mut self, at: u64) {
         self.keys.clear();
-        self.scanned_to = 0;
+        self.scanned_to = at;
+        self.back_to = at;
         self.pos = ListPos::default();
     }
 
@@ -694,8 +712,9 @@ pub struct FilterEdit {
     pub before: Option<String>,
 }
 
-/// Records examined per [`UiState::sync`] call and list, so one frame's work is bounded.
-const SYNC_BUDGET: u64 = 20_000;
+/// Records examined per [`UiState::sync`] call and list, so one frame's work is bounded
+/// (a regex over 8k long cloudflared lines takes a few ms).
+const SYNC_BUDGET: u64 = 8_192;
 
 /// Everything the screen remembers.
 #[derive(Debug, Clone)]
@@ -758,16 +777,23 @@ impl UiState {
         self.options.theme
     }
 
-    /// Takes in what the model gained since the last call (bounded work; returns true when
-    /// more is left, so the loop draws again soon). Does nothing while paused.
+    /// Takes in what the model gained since the last call, and continues a rebuild after a
+    /// filter change (bounded work; returns true when more is left, so the loop draws
+    /// again soon). While paused nothing newer than the pause is taken in.
     pub fn sync(&mut self, model: &Model) -> bool {
         self.tunnel_peak = self.tunnel_peak.max(model.detector.registered.len());
-        if self.paused.is_some() {
-            return false;
-        }
-        let more_log = self.sync_log(model, model.log.next_seq());
-        let more_traces = self.sync_requests(model, Self::trace_end(model));
+        let (log_end, trace_end) = self.ends(model);
+        let more_log = self.sync_log(model, log_end);
+        let more_traces = self.sync_requests(model, trace_end);
         more_log || more_traces
+    }
+
+    /// Where the lists end: the model's newest rows, or where they were at the pause.
+    fn ends(&self, model: &Model) -> (u64, u64) {
+        match self.paused {
+            Some(f) => (f.log_end, f.trace_end),
+            None => (model.log.next_seq(), Self::trace_end(model)),
+        }
     }
 
     fn trace_end(model: &Model) -> u64 {
@@ -793,17 +819,13 @@ impl UiState {
         })
     }
 
-    /// Re-filters both lists from scratch (a filter changed). Bounded by the rings' sizes;
-    /// up to the frozen ends while paused.
+    /// Re-filters both lists (a filter changed): newest rows first, one budget now and
+    /// the rest in later [`UiState::sync`] calls; up to the frozen ends while paused.
     fn refilter(&mut self, model: &Model) {
-        self.log.reset();
-        self.requests.reset();
-        let (log_end, trace_end) = match self.paused {
-            Some(f) => (f.log_end, f.trace_end),
-            None => (model.log.next_seq(), Self::trace_end(model)),
-        };
-        while self.sync_log(model, log_end) {}
-        while self.sync_requests(model, trace_end) {}
+        let (log_end, trace_end) = self.ends(model);
+        self.log.reset(log_end);
+        self.requests.reset(trace_end);
+        self.sync(model);
     }
 
     /// Recomputes [`Derived`] (not while paused: the view is frozen).

@@ -89,10 +89,16 @@ fn screen(model: &Model, ui: &UiState) -> String {
     out
 }
 
+/// Applies `actions` as the loop does: each, then the index work before the next frame
+/// (here until done, so assertions see the whole filtered list).
 fn press(ui: &mut UiState, model: &Model, actions: &[Action]) -> Vec<Command> {
     actions
         .iter()
-        .filter_map(|&a| ui.update(a, model))
+        .filter_map(|&a| {
+            let command = ui.update(a, model);
+            while ui.sync(model) {}
+            command
+        })
         .collect()
 }
 
@@ -399,6 +405,45 @@ fn a_traceback_is_one_record_whose_detail_shows_every_line() {
         crate::text::sanitize_bytes(&rec.continuation.last().unwrap().entry.message).into_owned();
     assert!(text.contains(last.trim()), "{text}");
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_filter_change_shows_the_newest_matches_first_and_fills_in_the_rest() {
+    // Enough records that one sync budget cannot re-filter them all.
+    let mut all = Vec::new();
+    for copy in 0..6 {
+        for e in entries() {
+            let mut e = e;
+            e.realtime = Timestamp(e.realtime.0 + copy * 80_000_000);
+            all.push(e);
+        }
+    }
+    let mut model = model_of(all);
+    model.finish();
+    let mut ui = ui_for(&model, 120, 40);
+    ui.update(Action::CycleUnit, &model);
+    let newest_origin_line = model
+        .log
+        .iter()
+        .rev()
+        .find(|r| r.event.entry.unit.as_ref() == ui.filter.unit.as_ref())
+        .map(|r| r.seq);
+    assert_eq!(ui.log.keys.back().copied(), newest_origin_line);
+    let partial = ui.log.keys.len();
+    while ui.sync(&model) {}
+    assert!(ui.log.keys.len() > partial, "older matches are added later");
+    assert!(ui
+        .log
+        .keys
+        .iter()
+        .zip(ui.log.keys.iter().skip(1))
+        .all(|(a, b)| a < b));
+    let expected = model
+        .log
+        .iter()
+        .filter(|r| r.event.entry.unit.as_ref() == ui.filter.unit.as_ref())
+        .count();
+    assert_eq!(ui.log.keys.len(), expected);
 }
 
 #[test]
