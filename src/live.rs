@@ -182,8 +182,11 @@ impl Loop {
                 },
                 () = tokio::time::sleep_until(draw_at.into()), if is_dirty => {}
                 _ = tick.tick() => {
+                    // Redraw only if the clock shown or the model moved (an idle screen over
+                    // finished input does nothing but wake once a second).
+                    let before = (self.ui.now, self.model.entries.total);
                     self.on_tick();
-                    is_dirty = true;
+                    is_dirty |= before != (self.ui.now, self.model.entries.total);
                 }
                 msg = self.inputs.recv(), if is_reading => {
                     is_dirty = true;

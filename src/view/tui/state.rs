@@ -733,6 +733,8 @@ pub struct UiState {
     /// Selected incident id (`None`: the newest).
     pub incident: Option<u64>,
     pub derived: Derived,
+    /// What [`UiState::derived`] was computed from: entries, traces kept, window.
+    derived_stamp: Option<(u64, u64, LatencyWindow)>,
     pub input: InputState,
     /// One line for the hint bar (an export result, an input warning).
     pub notice: Option<String>,
@@ -761,6 +763,7 @@ impl UiState {
             requests: Index::default(),
             incident: None,
             derived: Derived::default(),
+            derived_stamp: None,
             input: InputState::Reading,
             notice: None,
             warnings: 0,
@@ -828,10 +831,13 @@ impl UiState {
         self.sync(model);
     }
 
-    /// Recomputes [`Derived`] (not while paused: the view is frozen).
+    /// Recomputes [`Derived`] (not while paused: the view is frozen), unless nothing it
+    /// depends on changed since the last time (so an idle screen does no work per tick).
     pub fn refresh(&mut self, model: &Model) {
-        if self.paused.is_none() {
+        let stamp = (model.entries.total, Self::trace_end(model), self.window);
+        if self.paused.is_none() && self.derived_stamp != Some(stamp) {
             self.derived = Derived::compute(model, self.window);
+            self.derived_stamp = Some(stamp);
         }
     }
 
@@ -974,6 +980,7 @@ impl UiState {
                 self.window = self.window.next();
                 // The new window is computed even while paused: it is what was asked for.
                 self.derived = Derived::compute(model, self.window);
+                self.derived_stamp = None;
             }
             Action::Export => {
                 let selected = match &self.overlay {
