@@ -49,7 +49,7 @@ pub enum Action {
     Tick(Timestamp),
 }
 
-/// The key map in normal mode: key, action, and the help line (`None`: not in the help).
+/// The key map in normal mode: key, action. `HELP` and `HINTS` describe it for people.
 pub const KEYS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('q'), Action::Quit),
     (KeyCode::Char('?'), Action::Help),

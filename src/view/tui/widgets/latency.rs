@@ -227,7 +227,7 @@ fn key_table(frame: &mut Frame, area: Rect, name: &str, rows: &[KeyRow], t: Them
     let block = panel(title(name, "whole run".into(), t), false, t);
     let inner_w = block.inner(area).width;
     // Narrow: name, n, p99, err. Wide: also the rate and p50.
-    let is_wide = inner_w >= 52;
+    let is_wide = inner_w >= 44;
     let mut headers = vec!["name", "n"];
     let mut widths = vec![Constraint::Length(5)];
     if is_wide {
