@@ -247,6 +247,8 @@ pub struct Correlator {
     seal_after_us: u64,
     edge_timeout_us: u64,
     trace_capacity: usize,
+    /// Sealed traces ever kept (also those that have left `recent` since).
+    kept_total: u64,
 }
 
 /// How far apart (µs) a tunnel request line and an origin Incoming may be to join heuristically.
@@ -277,6 +279,7 @@ impl Correlator {
             seal_after_us: settings.seal_after_us,
             edge_timeout_us: settings.edge_timeout_us,
             trace_capacity: settings.trace_capacity.max(1),
+            kept_total: 0,
         }
     }
 
@@ -1127,6 +1130,19 @@ impl Correlator {
             self.recent.pop_front();
         }
         self.recent.push_back(trace);
+        self.kept_total += 1;
+    }
+
+    /// The ordinal of `recent[0]`: traces are numbered 0, 1, … in the order they were
+    /// kept, so `recent[i]` is number `first_recent_ordinal() + i` however the ring turns.
+    pub fn first_recent_ordinal(&self) -> u64 {
+        self.kept_total - self.recent.len() as u64
+    }
+
+    /// The kept trace with ordinal `n` (see [`Correlator::first_recent_ordinal`]), O(1).
+    pub fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
+        let idx = usize::try_from(n.checked_sub(self.first_recent_ordinal())?).ok()?;
+        self.recent.get(idx)
     }
 }
 
@@ -1147,6 +1163,23 @@ fn url_path(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_traces_keep_their_ordinal_as_the_ring_turns() {
+        let settings = Settings {
+            trace_capacity: 2,
+            ..Settings::default()
+        };
+        let mut c = Correlator::new(&settings);
+        for id in 10..13 {
+            c.keep(Trace::new(id, Timestamp(id)));
+        }
+        assert_eq!(c.first_recent_ordinal(), 1);
+        assert!(c.recent_by_ordinal(0).is_none());
+        assert_eq!(c.recent_by_ordinal(1).map(|t| t.id), Some(11));
+        assert_eq!(c.recent_by_ordinal(2).map(|t| t.id), Some(12));
+        assert!(c.recent_by_ordinal(3).is_none());
+    }
 
     #[test]
     fn url_path_drops_scheme_host_and_query() {

@@ -28,3 +28,6 @@ mod scenarios;
 
 /// `snapshot`: bundle files, redaction, permissions, atomicity, archive, replay.
 mod snapshot;
+/// The live screen in a real terminal (tmux): panels, keys, a hostile line kept inert,
+/// the terminal restored after `q`, SIGTERM and SIGHUP; the demo plays and stays open.
+mod tui_e2e;
