@@ -208,6 +208,16 @@ fn is_stream_route(method: Option<&str>, path: Option<&str>) -> bool {
         || (method == Some("GET") && (path == "/" || path == "/mcp"))
 }
 
+/// A cancelled request as soon as its cancel line is read (for live detection).
+#[derive(Debug, Clone)]
+pub struct Cancel {
+    pub at: Timestamp,
+    /// `EdgeTimeout` or `ClientAbort`.
+    pub outcome: Outcome,
+    /// The route or MCP tool, for the likely cause.
+    pub label: String,
+}
+
 /// Counters that must be exact over the whole run, whatever the ring keeps.
 #[derive(Debug, Clone, Default)]
 pub struct LinkCounts {
@@ -232,6 +242,8 @@ pub struct Correlator {
     /// Completed traces waiting to be sealed, in completion order.
     completing: VecDeque<(Timestamp, u64)>,
     sealed: Vec<Trace>,
+    /// Cancels classified since the model last drained them.
+    cancels: Vec<Cancel>,
     /// Sealed traces kept for views (bounded ring).
     pub recent: VecDeque<Trace>,
     pub links: LinkCounts,
@@ -268,6 +280,7 @@ impl Correlator {
             last_failure: HashMap::new(),
             completing: VecDeque::new(),
             sealed: Vec::new(),
+            cancels: Vec::new(),
             recent: VecDeque::new(),
             links: LinkCounts::default(),
             expired: 0,
@@ -930,7 +943,33 @@ impl Correlator {
                 q.retain(|x| *x != id);
             }
         }
-        self.complete(id, ts);
+        let Some(t) = self.open.get(&id) else { return };
+        if matches!(failure, ProxyFailure::Cancelled) {
+            // Known now, counted at seal: detection should not wait for the seal.
+            self.cancels.push(Cancel {
+                at: ts,
+                outcome: self.outcome_of(t),
+                label: t
+                    .tool
+                    .as_deref()
+                    .map_or_else(|| t.route(), |tool| format!("tool {tool}")),
+            });
+        }
+        // A request the edge gave up on may still be running at the origin: it stays open
+        // until the origin answers (or the TTL), so its late answer joins it instead of
+        // counting as another request.
+        let origin_running = t
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.outgoing.is_none() && !o.error);
+        if !origin_running {
+            self.complete(id, ts);
+        }
+    }
+
+    /// Cancellations seen since the last call, classified (edge timeout or client abort).
+    pub fn take_cancels(&mut self) -> Vec<Cancel> {
+        std::mem::take(&mut self.cancels)
     }
 
     /// The open request a primary failure line is about, or a new tunnel-only one.

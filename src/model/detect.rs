@@ -506,23 +506,30 @@ impl Detector {
         }
     }
 
-    /// A sealed trace: 502s, edge timeouts and origin 5xx become incident signals.
+    /// A cancel, as soon as it is read: an edge timeout is an incident signal.
+    pub fn on_cancel(&mut self, cancel: &super::correlate::Cancel) {
+        if cancel.outcome == Outcome::EdgeTimeout {
+            let cause = format!(
+                "the edge gave up waiting for {} (visitors get 524): the origin took longer than the edge's {} s limit",
+                cancel.label,
+                self.settings.edge_timeout_us / 1_000_000
+            );
+            self.upsert(
+                IncidentKind::EdgeTimeout,
+                Severity::Critical,
+                cancel.at,
+                cause,
+            );
+        }
+    }
+
+    /// A sealed trace: stale sessions and origin 5xx become incident signals.
     pub fn on_trace(&mut self, t: &Trace) {
         let at = t.end.unwrap_or(t.start);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             self.latency_sample(at, us);
         }
         let (kind, severity, cause) = match t.outcome {
-            Outcome::EdgeTimeout => (
-                IncidentKind::EdgeTimeout,
-                Severity::Critical,
-                format!(
-                    "the edge gave up waiting for {} (visitors get 524)",
-                    t.tool
-                        .as_deref()
-                        .map_or_else(|| t.route(), |tool| format!("tool {tool}"))
-                ),
-            ),
             Outcome::Served(400) if self.is_stale_session(t, at) =>
             {
                 (

@@ -150,6 +150,9 @@ impl Model {
     }
 
     fn drain_sealed(&mut self, now: Timestamp) {
+        for cancel in self.correlator.take_cancels() {
+            self.detector.on_cancel(&cancel);
+        }
         self.correlator.seal_due(now);
         for trace in self.correlator.take_sealed() {
             self.stats.record(&trace);

@@ -88,6 +88,7 @@ fn the_screen_shows_the_capture_and_keys_filter_open_and_quit() {
     );
     assert!(bundles[0].join("summary.md").exists());
     tmux.send(&["Escape"]);
+    tmux.wait_gone("evidence:", WAIT);
 
     // A request, both sides: back to the requests (Tab from incidents goes to the log).
     tmux.send(&["Tab", "Tab", "Up", "Enter"]);

@@ -364,6 +364,22 @@ impl Tmux {
         }
     }
 
+    /// Waits until the screen no longer shows `text`; returns that screen.
+    pub fn wait_gone(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if !screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {text:?} to go; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The pid of the pane's shell's first child (the program it runs).
     pub fn child_pid(&self) -> u32 {
         let shell = self.display("#{pane_pid}");
