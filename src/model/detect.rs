@@ -185,6 +185,10 @@ pub struct Detector {
     pub restarts: u64,
     pub crashes: u64,
     pub auto_restarts: u64,
+    /// cloudflared restarts by systemd (`Scheduled restart job` for the tunnel's unit).
+    pub tunnel_restarts: u64,
+    /// `Invalid HTTP request received`: garbage rejected before routing (not requests).
+    pub invalid_http: u64,
     /// Port the server said it listens on (`Uvicorn running on …`).
     pub origin_listen_port: Option<u16>,
     /// Origin services from cloudflared's ingress.
@@ -233,6 +237,8 @@ impl Detector {
             restarts: 0,
             crashes: 0,
             auto_restarts: 0,
+            tunnel_restarts: 0,
+            invalid_http: 0,
             origin_listen_port: None,
             origin_services: Vec::new(),
             cloudflared_version: None,
@@ -287,6 +293,7 @@ impl Detector {
             }
             (Role::Origin, EventKind::Unit(u)) => self.origin_unit(event, u),
             (Role::Origin, EventKind::Server(s)) => match s {
+                ServerEvent::InvalidHttpRequest => self.invalid_http += 1,
                 ServerEvent::Listening { port, .. } => {
                     self.origin_listen_port = *port;
                     self.origin_state = OriginState::Up;
@@ -347,7 +354,8 @@ impl Detector {
                         origin_services.iter().map(ToString::to_string).collect();
                 }
                 TunnelProcessEvent::FatalShutdown { reason } => {
-                    let cause = format!("cloudflared exited at start: {reason}");
+                    let cause =
+                        format!("cloudflared cannot reach the Cloudflare edge and exits: {reason}");
                     self.signal(
                         IncidentKind::TunnelDown,
                         Severity::Critical,
@@ -358,6 +366,22 @@ impl Detector {
                 }
                 _ => {}
             },
+            // cloudflared's own unit: an exit systemd restarts over and over is a tunnel
+            // that never comes up (no request can reach this host meanwhile).
+            (Role::Tunnel, EventKind::Unit(UnitEvent::ScheduledRestart { counter })) => {
+                self.tunnel_restarts += 1;
+                let cause = format!(
+                    "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
+                    counter.map_or_else(|| "?".to_owned(), |c| c.to_string())
+                );
+                self.signal(
+                    IncidentKind::TunnelDown,
+                    Severity::Critical,
+                    ts,
+                    cause,
+                    event,
+                );
+            }
             _ => {}
         }
     }

@@ -31,3 +31,7 @@ mod snapshot;
 /// The live screen in a real terminal (tmux): panels, keys, a hostile line kept inert,
 /// the terminal restored after `q`, SIGTERM and SIGHUP; the demo plays and stays open.
 mod tui_e2e;
+
+/// Deployments without a real capture: native journald fields, old cloudflared, an
+/// unhandled exception, garbage on the socket, cloudflared's start-up exit loop.
+mod formats;
