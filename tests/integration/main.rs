@@ -21,3 +21,6 @@ mod report;
 
 /// `watch` on a followed journal, `--exec` hooks, SLO exit codes, config file errors.
 mod watch;
+
+/// Hostile input (issue 8): a table of bad inputs through stdin and journal files, and terminal injection.
+mod hostile;
