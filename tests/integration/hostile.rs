@@ -604,3 +604,65 @@ request_id={RID} status_code=500 duration_ms=3 method=POST path=/{evil}"
         assert_terminal_safe(&format!("entries -o short ({input})"), &sigil_top(&a, feed));
     }
 }
+
+/// Numbers a line cannot mean (status 70000, negative, NaN, infinite or overflowing
+/// durations) are unknown, never wrapped or clamped into a plausible value: the status is
+/// counted as `unknown` and the latency falls back to the journal's own timestamps.
+#[test]
+fn absurd_status_and_durations_are_unknown_not_wrapped() {
+    let mut records = Vec::new();
+    let pairs = [
+        ("99999999999999999999", "1"),
+        ("70000", "1"),
+        ("-1", "1"),
+        ("200", "-5"),
+        ("200", "NaN"),
+        ("200", "inf"),
+        ("200", "1e400"),
+        ("200", "18446744073709551616"),
+    ];
+    for (i, (status, duration)) in pairs.iter().enumerate() {
+        let id = format!("00000000-0000-4000-8000-{i:012}");
+        let at = T0 + i as u64 * 10_000_000;
+        records.push(sigil(
+            at,
+            format!(
+                "2026-11-25 17:05:19 [INFO] sigil_repos_mcp - Incoming MCP HTTP request \
+request_id={id} method=POST path=/ client_ip=1.2.3.4"
+            ),
+        ));
+        records.push(sigil(
+            at + 1_000,
+            format!(
+                "2026-11-25 17:05:19 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response \
+request_id={id} status_code={status} duration_ms={duration} method=POST path=/"
+            ),
+        ));
+    }
+    let out = sigil_top(
+        &["report", "-", "--format", "json"],
+        Some(&export_text(&records)),
+    );
+    assert_no_panic("absurd numbers", &out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_status = report["requests"]["by_status"].as_object().unwrap();
+    assert!(
+        by_status
+            .keys()
+            .all(|k| k == "unknown" || k.parse::<u16>().is_ok_and(|s| (100..600).contains(&s))),
+        "a status no HTTP server sends was counted: {by_status:?}"
+    );
+    assert_eq!(by_status["unknown"], 3, "{by_status:?}");
+    // Only the three valid `duration_ms=1` are exact; the five absurd ones are derived.
+    assert_eq!(
+        count(&report, "requests.latency_source.exact"),
+        3,
+        "an absurd duration was taken as exact: {}",
+        report["requests"]
+    );
+    let max_ms = report["requests"]["latency_ms"]["max"].as_f64().unwrap();
+    assert!(
+        max_ms <= 1.01,
+        "latency from the journal stamps (1 ms): {max_ms}"
+    );
+}
