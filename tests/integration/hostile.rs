@@ -666,3 +666,32 @@ request_id={id} status_code={status} duration_ms={duration} method=POST path=/"
         "latency from the journal stamps (1 ms): {max_ms}"
     );
 }
+
+/// Entries at the epoch and in 2100 are shown, and the report's window spans them, read
+/// from a stream and from a journal file alike.
+#[test]
+fn timestamps_in_1970_and_2100_give_their_window() {
+    let stdin = export_text(&[
+        sigil(1, "at the epoch"),
+        sigil(4_102_444_800_000_000, "2100"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    make_journal(dir.path(), "x", &stdin);
+    let d = dir.path().to_str().unwrap();
+    for (args, feed) in [
+        (vec!["report", "-", "--format", "json"], Some(&stdin[..])),
+        (vec!["report", "-D", d, "--format", "json"], None),
+    ] {
+        let out = sigil_top(&args, feed);
+        assert_no_panic("1970 and 2100", &out);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            report["window"]["start"], "1970-01-01T00:00:00.000001Z",
+            "{args:?}"
+        );
+        assert_eq!(
+            report["window"]["end"], "2100-01-01T00:00:00.000000Z",
+            "{args:?}"
+        );
+    }
+}
