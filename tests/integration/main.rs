@@ -35,3 +35,6 @@ mod tui_e2e;
 /// Deployments without a real capture: native journald fields, old cloudflared, an
 /// unhandled exception, garbage on the socket, cloudflared's start-up exit loop.
 mod formats;
+
+/// Hostile input (issue 8): a table of bad inputs through stdin and journal files, and terminal injection.
+mod hostile;
