@@ -560,7 +560,7 @@ pub fn write_snapshot(
             .min_by_key(|i| i.start.0.abs_diff(at.0))
             .map(|i| i.id)
     });
-    let mut redactor = view::export::Redactor::new(&config.redact_patterns)
+    let mut redactor = crate::text::Redactor::new(&config.redact_patterns)
         .context("compiling the [redact] patterns")?;
     let selection = view::export::Selection {
         start,

@@ -471,3 +471,30 @@ fn hostile_log_text_is_drawn_escaped_never_raw() {
         "{text}"
     );
 }
+
+/// issue 10: secrets the server logs are replaced by `<redacted>` on screen too (the
+/// screen is shared, and screenshots end up in tickets).
+#[test]
+fn issue_10_secrets_in_log_lines_are_redacted_on_screen() {
+    let mut all = entries();
+    let mut secret = all
+        .iter()
+        .find(|e| {
+            e.unit
+                .as_ref()
+                .is_some_and(|u| u.as_str() == "sigil-mcp.service")
+        })
+        .unwrap()
+        .clone();
+    secret.message = Box::from(
+        &b"2026-11-24 21:20:26 [INFO] sigil_repos_mcp - Client Secret: SCREENSECRET0123456789"[..],
+    );
+    secret.cursor = None;
+    secret.realtime = all.last().unwrap().realtime;
+    all.push(secret);
+    let model = model_of(all);
+    let ui = ui_for(&model, 160, 50);
+    let text = screen(&model, &ui);
+    assert!(!text.contains("SCREENSECRET"), "{text}");
+    assert!(text.contains("Client Secret: <redacted>"), "{text}");
+}

@@ -41,7 +41,7 @@ fn record_lines<'a>(rec: &Record, model: &Model, ui: &UiState, with_unit: bool) 
         format!("{} ", e.level.as_str().to_uppercase()),
         t.level(e.level),
     ));
-    let msg = text::sanitize_bytes(&e.entry.message).into_owned();
+    let msg = text::display_bytes(&e.entry.message).into_owned();
     // Sanitizing made newlines visible (`\x0a`); show them as line breaks here.
     let mut parts = msg.split("\\x0a");
     head.push(Span::raw(parts.next().unwrap_or("").to_owned()));
@@ -51,7 +51,7 @@ fn record_lines<'a>(rec: &Record, model: &Model, ui: &UiState, with_unit: bool) 
     }
     for c in &rec.continuation {
         lines.push(Line::styled(
-            format!("    {}", text::sanitize_bytes(&c.entry.message)),
+            format!("    {}", text::display_bytes(&c.entry.message)),
             t.level(c.level),
         ));
     }

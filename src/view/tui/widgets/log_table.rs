@@ -88,7 +88,7 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
         } else {
             String::new()
         };
-        let msg = text::sanitize_bytes(&e.entry.message);
+        let msg = text::display_bytes(&e.entry.message);
         let room = width.saturating_sub(used + marker.len());
         let (msg, _) = text::fit_width(&msg, room);
         spans.push(Span::styled(

@@ -140,7 +140,7 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
             let mut cells = vec![
                 Cell::from(Span::styled(clock_ms(tr.start, ui), t.dim())),
                 Cell::from(text::sanitize(tr.method.as_deref().unwrap_or("?")).into_owned()),
-                Cell::from(cell(&text::sanitize(&target(tr)), usize::from(target_w))),
+                Cell::from(cell(&text::display(&target(tr)), usize::from(target_w))),
                 Cell::from(Span::styled(
                     outcome_label(tr.outcome),
                     outcome_style(tr.outcome, t),
