@@ -221,6 +221,9 @@ pub struct Detector {
     /// Streams the server has open (request id → what and since when), for naming the
     /// one that holds a shutdown. Bounded: the oldest go first.
     open_streams: Vec<(Box<str>, String)>,
+    /// The last exception line of a server traceback (`KeyError: 'repo'`) and when, for
+    /// the cause of a 5xx.
+    last_exception: Option<(String, Timestamp)>,
     /// The stream that held the current stop, and whether systemd had to kill it.
     stop_held_by: Option<String>,
     stop_timed_out: bool,
@@ -259,6 +262,7 @@ impl Detector {
             tunnel_lines_in_silence: 0,
             cancels_in_silence: 0,
             open_streams: Vec::new(),
+            last_exception: None,
             stop_held_by: None,
             stop_timed_out: false,
             latest: Timestamp(0),
@@ -513,6 +517,19 @@ impl Detector {
                     );
                 }
             }
+            TunnelConnEvent::ProtocolFallback { to } => {
+                let cause = format!(
+                    "QUIC to the edge keeps failing; cloudflared fell back to {}: egress UDP to port 7844 is probably blocked or dropped",
+                    to.as_deref().unwrap_or("http2")
+                );
+                self.signal(
+                    IncidentKind::TunnelDegraded,
+                    Severity::Warning,
+                    ts,
+                    cause,
+                    event,
+                );
+            }
             TunnelConnEvent::DialFailed { reason } if self.registered.is_empty() => {
                 let cause = format!(
                     "cloudflared cannot reach the Cloudflare edge: {}",
@@ -565,7 +582,12 @@ impl Detector {
             Outcome::Served(s) if (500..600).contains(&s) => (
                 IncidentKind::OriginErrors,
                 Severity::Warning,
-                format!("sigil-mcp answered {s} on {}", t.route()),
+                match self.last_exception.as_ref().filter(|(_, when)| {
+                    when.0.abs_diff(at.0) <= 5_000_000
+                }) {
+                    Some((line, _)) => format!("sigil-mcp answered {s} on {}: {line}", t.route()),
+                    None => format!("sigil-mcp answered {s} on {}", t.route()),
+                },
             ),
             _ => return,
         };
@@ -587,6 +609,21 @@ impl Detector {
         match role {
             Role::Origin if !event.entry.is_from_pid1() => {
                 self.track_streams(ts, kind);
+                if *kind == EventKind::Continuation {
+                    // A traceback's last line names the exception: keep the latest one.
+                    let text = String::from_utf8_lossy(&event.entry.message);
+                    let line = text.trim_end();
+                    let is_exception = !line.starts_with([' ', '\t', '^', '~'])
+                        && !line.starts_with("Traceback")
+                        && !line.starts_with("During handling")
+                        && !line.starts_with("The above exception")
+                        && line.contains(": ")
+                        || line.ends_with("Disconnect");
+                    if is_exception && !line.is_empty() {
+                        let short: String = line.chars().take(160).collect();
+                        self.last_exception = Some((short, ts));
+                    }
+                }
                 if let EventKind::Server(ServerEvent::ToolCalled { tool }) = kind {
                     self.last_tool = Some((tool.clone(), ts));
                 }

@@ -111,6 +111,13 @@ fn an_unhandled_exception_is_one_500_with_its_tracebacks_grouped() {
         errors["cause"].as_str().unwrap().contains("500"),
         "{errors}"
     );
+    assert!(
+        errors["cause"]
+            .as_str()
+            .unwrap()
+            .ends_with("KeyError: 'repo'"),
+        "the exception line from the traceback: {errors}"
+    );
 }
 
 #[test]
@@ -169,6 +176,88 @@ fn cloudflared_exiting_at_start_in_a_restart_loop_is_tunnel_down() {
             .contains("Could not lookup srv records"),
         "{}",
         down[0]["cause"]
+    );
+    assert_eq!(r["entries"]["unparsed"], 0);
+}
+
+/// Refused with the server up and listening elsewhere: the port mismatch is the cause.
+#[test]
+fn refused_while_the_server_is_up_names_the_port_mismatch() {
+    let err = "Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8080: connect: connection refused";
+    let r = report(&[
+        sigil(T0, "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"),
+        cf(T0 + 1_000_000, r#"2026-11-25T17:05:18Z INF Updated to new configuration config="{\"ingress\":[{\"hostname\":\"mcp.example.com\",\"service\":\"http://localhost:8080\"},{\"service\":\"http_status:404\"}],\"warp-routing\":{\"enabled\":false}}" version=1"#),
+        cf(T0 + 2_000_000, &format!("2026-11-25T17:05:19Z ERR  error=\"{err}\" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8080")),
+        cf(T0 + 2_000_100, &format!("2026-11-25T17:05:19Z ERR Request failed error=\"{err}\" connIndex=0 dest=https://mcp.example.com/ event=0 ip=198.41.192.67 type=http")),
+    ]);
+    let bg = r["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "bad_gateway")
+        .unwrap();
+    assert_eq!(
+        bg["cause"],
+        "origin not listening on http://localhost:8080 (server listens on port 8000, tunnel dials 8080)"
+    );
+    assert_eq!(r["tunnel"]["bad_gateway_by_cause"]["refused"], 1);
+}
+
+/// The in-message clocks (Python's local asctime, cloudflared's UTC seconds) can be
+/// anything: only the journal's µs timestamps order, pair and measure.
+#[test]
+fn clock_skew_in_message_times_changes_nothing() {
+    let lines = |skewed: bool| {
+        let py = if skewed {
+            "1999-01-01 00:00:00"
+        } else {
+            "2026-11-25 17:05:20"
+        };
+        let go = if skewed {
+            "2031-06-30T23:59:59Z"
+        } else {
+            "2026-11-25T17:05:20Z"
+        };
+        let ray = "d1209a555bb4d510-DFW";
+        vec![
+            cf(T0, &format!("{go} DBG GET https://mcp.example.com/healthz HTTP/1.1 connIndex=1 content-length=0 event=1 headers={{\"Cf-Ray\":[\"{ray}\"]}} host=mcp.example.com ingressRule=0 originService=http://localhost:8000 path=/healthz")),
+            sigil(T0 + 3_000, &format!("{py} [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=k1 method=GET path=/healthz client_ip=216.144.250.150 cf_ray={ray} headers={{}}")),
+            sigil(T0 + 4_000, "INFO:     216.144.250.150:0 - \"GET /healthz HTTP/1.1\" 200 OK"),
+            sigil(T0 + 7_000, &format!("{py} [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=k1 status_code=200 duration_ms=4 path=/healthz method=GET")),
+            cf(T0 + 7_500, &format!("{go} DBG 200 OK connIndex=1 content-length=15 event=1 ingressRule=0 originService=http://localhost:8000")),
+        ]
+    };
+    let (a, b) = (report(&lines(false)), report(&lines(true)));
+    assert_eq!(a, b);
+    assert_eq!(a["correlation"]["exact"], 1);
+    let max = a["requests"]["latency_ms"]["max"].as_f64().unwrap();
+    assert!(
+        (max - 4.0).abs() < 0.01,
+        "duration_ms=4 within HDR precision: {max}"
+    );
+}
+
+/// QUIC blocked: the fallback to HTTP/2 is a degraded tunnel with its likely cause.
+#[test]
+fn quic_fallback_to_http2_is_named() {
+    let r = report(&[
+        cf(T0, "2026-08-20T16:01:44Z WRN If this log occurs persistently, and cloudflared is unable to connect to Cloudflare Network with `quic` protocol, then most likely your machine/network is getting its egress UDP to port 7844 (or others) blocked or dropped. Make sure to allow egress connectivity as per https://developers.cloudflare.com/cloudflare-one/connections/connect-apps/configuration/ports-and-ips/"),
+        cf(T0 + 1, "If you are using private routing to this Tunnel, then ICMP, UDP (and Private DNS Resolution) will not work unless your cloudflared can connect with Cloudflare Network with `quic`. connIndex=0 event=0 ip=198.41.192.7"),
+        cf(T0 + 100, "2026-08-20T16:01:44Z INF Switching to fallback protocol http2 connIndex=0 event=0 ip=198.41.192.7"),
+        cf(T0 + 2_000_000, "2026-08-20T16:01:46Z INF Registered tunnel connection connIndex=0 connection=2b6e4c1a-8f3d-4a9e-b7c2-5d1e0f9a3b64 event=0 ip=198.41.192.7 location=ord02 protocol=http2"),
+    ]);
+    let degraded = r["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "tunnel_degraded")
+        .unwrap();
+    assert!(
+        degraded["cause"]
+            .as_str()
+            .unwrap()
+            .contains("UDP to port 7844"),
+        "{degraded}"
     );
     assert_eq!(r["entries"]["unparsed"], 0);
 }
