@@ -616,6 +616,24 @@ async fn run_snapshot(
 }
 
 /// As [`open_inputs`] for the demo played at `pace` (the live screen's `sigil-top demo`).
+/// A `--replay` file played at `pace` for the live screen, with its own timestamps.
+pub fn open_paced_replay(
+    config: &Config,
+    path: &std::path::Path,
+    pace: source::demo::Pace,
+) -> anyhow::Result<Inputs> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
+    source::demo::spawn_replay(text, config.read_options(), 0, tx, pace);
+    Ok(Inputs {
+        rx,
+        names: vec![format!("replay of {}", path.display())],
+        caught_up: 0,
+        ended: 0,
+        has_sent_ended: false,
+    })
+}
+
 pub fn open_paced_demo(config: &Config, pace: source::demo::Pace) -> Inputs {
     let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
     source::demo::spawn_paced(config.read_options(), 0, tx, pace);

@@ -33,6 +33,10 @@ pub struct ScreenArgs {
     /// Colours of the live screen [default: dark, or mono when `NO_COLOR` is set]
     #[arg(long, value_enum, value_name = "THEME")]
     pub theme: Option<ThemeName>,
+    /// How fast the live screen replays the demo or a `--replay` input: `10x`, `20x`, … or
+    /// `max` [default: 20x for the demo; a replay is shown whole unless this is given]
+    #[arg(long, value_name = "SPEED")]
+    pub speed: Option<String>,
 }
 
 impl ScreenArgs {
@@ -41,6 +45,7 @@ impl ScreenArgs {
     pub fn merge(self, later: &ScreenArgs) -> ScreenArgs {
         ScreenArgs {
             theme: later.theme.or(self.theme),
+            speed: later.speed.clone().or(self.speed),
         }
     }
 }
@@ -159,10 +164,6 @@ pub enum Command {
         /// live screen on a terminal, text otherwise]
         #[arg(long, value_enum)]
         format: Option<ReportFormat>,
-        /// How fast the live screen replays the scenario: `10x`, `20x`, … or `max`
-        /// [default: 20x]
-        #[arg(long, value_name = "SPEED")]
-        speed: Option<String>,
         #[command(flatten)]
         screen: ScreenArgs,
     },

@@ -208,13 +208,9 @@ impl Config {
             streams,
             screen,
         } = args;
-        let (screen, speed) = match &command {
-            Some(Command::Demo {
-                speed,
-                screen: later,
-                ..
-            }) => (screen.merge(later), speed.clone()),
-            _ => (screen, None),
+        let screen = match &command {
+            Some(Command::Demo { screen: later, .. }) => screen.merge(later),
+            _ => screen,
         };
         let command_kind = match command {
             Some(Command::Demo { .. }) => CommandKind::Demo,
@@ -376,6 +372,7 @@ impl Config {
                 inputs.push(InputSpec::TextFile(path));
             }
         }
+        let input_replay = input.replay.is_some();
         if let Some(path) = &input.replay {
             // A bundle is a directory holding journal.export; anything else is export text.
             let file = if path.is_dir() {
@@ -413,9 +410,12 @@ impl Config {
         }
 
         let model = model_settings(file_settings, &units);
-        let ScreenArgs { theme } = screen;
+        let ScreenArgs { theme, speed } = screen;
+        let is_replay = input_replay && mode == Mode::Tui;
         let replay = if is_demo && mode == Mode::Tui {
             Some(speed.as_deref().map_or(Ok(DEFAULT_DEMO_PACE), parse_pace)?)
+        } else if is_replay {
+            speed.as_deref().map(parse_pace).transpose()?
         } else {
             None
         };

@@ -71,6 +71,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             app::open_paced_demo(config, pace),
             Feed::Replay(pace.label()),
         ),
+        ([InputSpec::TextFile(path)], Some(pace)) => (
+            app::open_paced_replay(config, path, pace)?,
+            Feed::Replay(pace.label()),
+        ),
         _ => (
             app::open_inputs(config)?,
             if config.follow {

@@ -75,24 +75,74 @@ pub fn spawn_paced(
     tx: Sender<SourceMsg>,
     pace: Pace,
 ) -> JoinHandle<()> {
-    let Pace::Times(times) = pace else {
+    let Pace::Times(_) = pace else {
         return spawn(options, input, tx);
     };
     std::thread::spawn(move || {
-        let started = std::time::Instant::now();
         let now = now_us();
         let mut all = entries(&options, input, Timestamp(now));
         let first = all.first().map_or(now, |e| e.realtime.0);
         for e in &mut all {
             e.realtime = Timestamp(e.realtime.0.saturating_sub(first) + now);
         }
-        let mut rest = all.as_slice();
+        play(&all, options.batch_max_entries, &tx, pace);
+    })
+}
+
+/// Replays `text` (journal export or JSON lines, e.g. a snapshot's `journal.export`) at
+/// `pace`, keeping its own timestamps: a teammate sees the incident at the times it
+/// happened, at the speed they choose.
+pub fn spawn_replay(
+    text: Vec<u8>,
+    options: ReadOptions,
+    input: InputId,
+    tx: Sender<SourceMsg>,
+    pace: Pace,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut decoder = Decoder::new(options.units.clone(), input);
+        let mut all = Vec::new();
+        decoder.feed(&text, &mut all);
+        decoder.finish(&mut all);
+        for w in decoder.take_warnings() {
+            if tx.blocking_send(SourceMsg::Warning(w)).is_err() {
+                return;
+            }
+        }
+        all.sort_by_key(|e| e.realtime);
+        match pace {
+            Pace::Max => {
+                for chunk in all.chunks(options.batch_max_entries.max(1)) {
+                    if tx.blocking_send(SourceMsg::Batch(chunk.to_vec())).is_err() {
+                        return;
+                    }
+                }
+                if tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
+                    let _ = tx.blocking_send(SourceMsg::Ended);
+                }
+            }
+            Pace::Times(_) => play(&all, options.batch_max_entries, &tx, pace),
+        }
+    })
+}
+
+/// Sends `all` (time-ordered) so that journal time advances `times` × faster than the
+/// wall clock from the first entry on; then `CaughtUp` and `Ended`.
+fn play(all: &[super::RawEntry], batch_max_entries: usize, tx: &Sender<SourceMsg>, pace: Pace) {
+    let times = match pace {
+        Pace::Times(n) => n,
+        Pace::Max => u32::MAX,
+    };
+    let started = std::time::Instant::now();
+    let now = all.first().map_or(0, |e| e.realtime.0);
+    {
+        let mut rest = all;
         while !rest.is_empty() {
             let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             let due = now.saturating_add(elapsed_us.saturating_mul(u64::from(times.max(1))));
             let n = rest
                 .iter()
-                .take(options.batch_max_entries.max(1))
+                .take(batch_max_entries.max(1))
                 .take_while(|e| e.realtime.0 <= due)
                 .count();
             if n == 0 {
@@ -114,7 +164,7 @@ pub fn spawn_paced(
         if tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
             let _ = tx.blocking_send(SourceMsg::Ended);
         }
-    })
+    }
 }
 
 fn now_us() -> u64 {

@@ -139,3 +139,39 @@ fn the_demo_plays_the_scenario_and_stays_open_when_it_ends() {
     tmux.send(&["q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
+
+/// A teammate replays a snapshot bundle on the live screen at a chosen speed, and sees the
+/// incident at the times it happened.
+#[test]
+fn a_snapshot_bundle_replays_on_the_screen_at_a_chosen_speed() {
+    let journal = tempfile::TempDir::new().unwrap();
+    let export = std::fs::read(crate::util::data("scenarios/restart_502.export")).unwrap();
+    crate::util::make_journal(journal.path(), "s", &export);
+    let out = tempfile::TempDir::new().unwrap();
+    let bundle = crate::util::sigil_top_ok(
+        &[
+            "snapshot",
+            "-D",
+            journal.path().to_str().unwrap(),
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    let bundle = String::from_utf8(bundle).unwrap();
+    let tmux = Tmux::start(
+        &format!(
+            "{} --replay {} --speed 30x; echo EXITED $?; sleep 600",
+            bin().display(),
+            bundle.trim()
+        ),
+        120,
+        40,
+    );
+    tmux.wait_for(&["REPLAY 30x"], WAIT);
+    let screen = tmux.wait_for(&["replay finished", "502 8"], WAIT);
+    // The incident keeps the capture's own time (17:05 UTC on 2026-11-25), not "now".
+    assert!(screen.contains("bad_gatew"), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
