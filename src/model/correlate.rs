@@ -129,7 +129,8 @@ pub struct Trace {
     pub request_id: Option<RequestId>,
     pub ray: Option<RayId>,
     pub client_ip: Option<Box<str>>,
-    pub host: Option<Box<str>>,
+    /// `_HOSTNAME` of the lines, shared with their entries.
+    pub host: Option<std::sync::Arc<str>>,
     pub origin: Option<OriginSide>,
     pub tunnel: Option<TunnelSide>,
     pub link: Link,

@@ -297,8 +297,9 @@ struct Reader {
     tx: Sender<SourceMsg>,
     batch: Vec<RawEntry>,
     batch_started: Option<Instant>,
-    /// The cursor of the last entry read, for resuming after `Invalidate`.
-    last_cursor: Option<String>,
+    /// The cursor of the last entry read, for resuming after `Invalidate` (shared with
+    /// that entry: no copy).
+    last_cursor: Option<std::sync::Arc<str>>,
     builder: EntryBuilder,
     sent_caught_up: bool,
 }
@@ -394,13 +395,14 @@ impl Reader {
         let Some(cursor) = self.last_cursor.clone() else {
             return Ok(Step::Before);
         };
-        self.journal.seek_cursor(cursor.as_str())?;
+        let cursor: &str = &cursor;
+        self.journal.seek_cursor(cursor)?;
         if self.journal.next()? == 0 {
             return Ok(Step::Before);
         }
         // `seek_cursor` + `next` lands on the cursor's entry when it still exists, else on
         // the one after it (which we have not read yet).
-        if self.journal.test_cursor(cursor.as_str())? {
+        if self.journal.test_cursor(cursor)? {
             Ok(Step::Before)
         } else {
             Ok(Step::OnUnread)
@@ -408,11 +410,19 @@ impl Reader {
     }
 
     fn read_entry(&mut self, realtime_us: u64) -> std::io::Result<Option<RawEntry>> {
-        let cursor = self.journal.cursor()?;
+        let cursor: std::sync::Arc<str> = self.journal.cursor()?.into();
         let (monotonic_us, boot_id) = match self.journal.monotonic_timestamp() {
-            Ok((m, b)) => (Some(m), Some(b.to_string())),
+            Ok((m, b)) => (Some(m), Some(b)),
             Err(_) => (None, None),
         };
+        // The boot id as text without allocating: 32 hex digits into a stack buffer (the
+        // builder shares one copy of it across entries).
+        let mut boot_hex = [0u8; 32];
+        let boot_id = boot_id.and_then(|b| {
+            let mut w: &mut [u8] = &mut boot_hex;
+            std::io::Write::write_fmt(&mut w, format_args!("{b}")).ok()?;
+            std::str::from_utf8(&boot_hex).ok()
+        });
         self.last_cursor = Some(cursor.clone());
         self.builder
             .set_header(realtime_us, monotonic_us, boot_id, Some(cursor));
@@ -423,16 +433,13 @@ impl Reader {
                 self.builder.add(&data[..eq], &data[eq + 1..]);
             }
         }
+        // The sd-journal matches already selected the entry; the filter only finds its
+        // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's
+        // answer, the entry is shown.
+        let unit = self.builder.unit_of(&self.options.units).flatten();
         let mut entry = self.builder.finish(self.id);
-        match self.options.units.unit_of(&entry) {
-            Some(unit) => {
-                entry.unit = unit;
-                Ok(Some(entry))
-            }
-            // The sd-journal matches already selected it; this only happens if a field we
-            // match on is not UTF-8. Keep journalctl's answer: the entry is shown.
-            None => Ok(Some(entry)),
-        }
+        entry.unit = unit;
+        Ok(Some(entry))
     }
 
     fn send_caught_up(&mut self) -> Option<()> {

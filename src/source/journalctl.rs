@@ -38,6 +38,10 @@ pub const MAX_FIELD_BYTES: usize = 64 * 1024 * 1024;
 /// How many warnings of each kind are reported; the rest are only counted.
 const WARNINGS_PER_KIND: u64 = 3;
 
+/// How much [`Decoder::read_from`] asks `read` for at least: large reads mean few system
+/// calls (a 1 GB export is ~4000 of them).
+pub const READ_CHUNK_BYTES: usize = 256 * 1024;
+
 /// The two framings `journalctl` can produce that we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -67,7 +71,11 @@ pub struct Decoder {
     filter: UnitFilter,
     input: InputId,
     format: Option<Format>,
+    /// Bytes read and not yet consumed live in `buf[pos..end]`; `buf[end..]` is room to
+    /// read into (initialised once, so reading needs no zeroing or copying).
     buf: Vec<u8>,
+    /// Where the valid bytes end in `buf`.
+    end: usize,
     /// Where the next unread record part starts in `buf`.
     pos: usize,
     /// Where to resume looking for a newline (everything in `pos..scan` has none).
@@ -86,6 +94,7 @@ impl Decoder {
             input,
             format: None,
             buf: Vec::new(),
+            end: 0,
             pos: 0,
             scan: 0,
             is_discarding: false,
@@ -111,18 +120,50 @@ impl Decoder {
 
     /// Decodes what `chunk` completes; entries are appended to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<RawEntry>) {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
+        self.make_room(chunk.len());
+        self.buf[self.end..self.end + chunk.len()].copy_from_slice(chunk);
+        self.end += chunk.len();
+        self.run(out);
+    }
+
+    /// Reads once from `reader` straight into the decoder's buffer (no copy through a
+    /// chunk) and decodes what that completes. Returns how many bytes were read: 0 at
+    /// end of input.
+    pub fn read_from(
+        &mut self,
+        reader: &mut impl Read,
+        out: &mut Vec<RawEntry>,
+    ) -> std::io::Result<usize> {
+        self.make_room(READ_CHUNK_BYTES);
+        let n = reader.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        self.run(out);
+        Ok(n)
+    }
+
+    /// Makes `buf[end..]` at least `n` bytes long: first by moving the unread tail (at
+    /// most one record part, usually a few hundred bytes) to the front, then by growing.
+    fn make_room(&mut self, n: usize) {
+        if self.pos == self.end {
             self.pos = 0;
+            self.end = 0;
             self.scan = 0;
         }
-        self.buf.extend_from_slice(chunk);
-        self.run(out);
-        // Keep only the unread tail, so the buffer holds at most one record part.
-        if self.pos > 0 && (self.pos >= self.buf.len() / 2 || self.pos > 1 << 20) {
-            self.buf.drain(..self.pos);
+        if self.buf.len() - self.end >= n {
+            return;
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.scan -= self.pos;
             self.pos = 0;
+        }
+        let want = self.end + n;
+        if self.buf.len() < want {
+            // Double for long records, but never by more than one read's worth beyond
+            // what is needed: the buffer stays close to the longest record part seen.
+            let grown = (self.buf.len() * 2).min(want + READ_CHUNK_BYTES);
+            self.buf.resize(want.max(grown), 0);
         }
     }
 
@@ -130,10 +171,12 @@ impl Decoder {
     /// taken when it is whole; a cut one is dropped and reported.
     pub fn finish(&mut self, out: &mut Vec<RawEntry>) {
         self.run(out);
-        let rest_is_blank = self.buf[self.pos..].iter().all(u8::is_ascii_whitespace);
+        let rest_is_blank = self.buf[self.pos..self.end]
+            .iter()
+            .all(u8::is_ascii_whitespace);
         match self.format {
             Some(Format::Json) if !rest_is_blank => {
-                let line = self.buf[self.pos..].to_vec();
+                let line = self.buf[self.pos..self.end].to_vec();
                 if !self.decode_json_line(&line, out) {
                     self.report_cut("a JSON line");
                 }
@@ -142,7 +185,7 @@ impl Decoder {
                 if rest_is_blank {
                     self.end_record(out);
                 } else {
-                    self.entry = EntryBuilder::default();
+                    self.entry.discard();
                     self.report_cut("an export record");
                 }
             }
@@ -151,7 +194,7 @@ impl Decoder {
         if self.is_discarding {
             self.report_cut("an oversized field");
         }
-        self.buf.clear();
+        self.end = 0;
         self.pos = 0;
         self.scan = 0;
         self.is_discarding = false;
@@ -172,7 +215,7 @@ impl Decoder {
 
     fn run(&mut self, out: &mut Vec<RawEntry>) {
         if self.format.is_none() {
-            let Some(first) = self.buf[self.pos..]
+            let Some(first) = self.buf[self.pos..self.end]
                 .iter()
                 .position(|b| !b.is_ascii_whitespace())
             else {
@@ -199,13 +242,13 @@ impl Decoder {
 
     /// Skips to just past the next newline; false when there is none yet.
     fn discard_line(&mut self) -> bool {
-        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
             self.pos = self.scan + i + 1;
             self.scan = self.pos;
             self.is_discarding = false;
             true
         } else {
-            self.pos = self.buf.len();
+            self.pos = self.end;
             self.scan = self.pos;
             false
         }
@@ -214,19 +257,19 @@ impl Decoder {
     /// The end (exclusive, before `\n`) of the line starting at `pos`, or `None` when it is
     /// not complete yet (then an over-long line switches to discarding).
     fn line_end(&mut self) -> Option<usize> {
-        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
             return Some(self.scan + i);
         }
-        self.scan = self.buf.len();
-        if self.buf.len() - self.pos > MAX_FIELD_BYTES {
+        self.scan = self.end;
+        if self.end - self.pos > MAX_FIELD_BYTES {
             self.counts.oversized += 1;
             let n = self.counts.oversized;
             self.warn(n, || {
                 format!("skipped a field or line longer than {MAX_FIELD_BYTES} bytes")
             });
-            self.entry = EntryBuilder::default();
+            self.entry.discard();
             self.is_discarding = true;
-            self.pos = self.buf.len();
+            self.pos = self.end;
             self.scan = self.pos;
         }
         None
@@ -236,23 +279,25 @@ impl Decoder {
         if self.entry.is_empty() {
             return;
         }
-        let entry = self.entry.finish(self.input);
-        self.accept(entry, out);
+        self.accept(out);
     }
 
-    fn accept(&mut self, mut entry: RawEntry, out: &mut Vec<RawEntry>) {
-        match self.filter.unit_of(&entry) {
-            Some(unit) => {
-                entry.unit = unit;
-                self.counts.entries += 1;
-                out.push(entry);
-            }
-            None => self.counts.filtered_out += 1,
+    /// Ends the record being built: the unit filter decides first, so a dropped entry is
+    /// never built (no allocation).
+    fn accept(&mut self, out: &mut Vec<RawEntry>) {
+        if let Some(unit) = self.entry.unit_of(&self.filter) {
+            let mut entry = self.entry.finish(self.input);
+            entry.unit = unit;
+            self.counts.entries += 1;
+            out.push(entry);
+        } else {
+            self.entry.discard();
+            self.counts.filtered_out += 1;
         }
     }
 
     fn run_export(&mut self, out: &mut Vec<RawEntry>) {
-        while self.pos < self.buf.len() {
+        while self.pos < self.end {
             if self.buf[self.pos] == b'\n' {
                 self.end_record(out);
                 self.pos += 1;
@@ -287,7 +332,7 @@ impl Decoder {
                 continue;
             }
             let len_at = end + 1;
-            if self.buf.len() < len_at + 8 {
+            if self.end < len_at + 8 {
                 self.scan = self.pos; // re-read the header when more bytes come
                 return;
             }
@@ -302,7 +347,7 @@ impl Decoder {
                 continue;
             };
             let data_at = len_at + 8;
-            if self.buf.len() < data_at + len + 1 {
+            if self.end < data_at + len + 1 {
                 self.scan = self.pos;
                 return;
             }
@@ -331,7 +376,7 @@ impl Decoder {
     }
 
     fn run_json(&mut self, out: &mut Vec<RawEntry>) {
-        while self.pos < self.buf.len() {
+        while self.pos < self.end {
             let Some(end) = self.line_end() else {
                 if self.is_discarding {
                     self.discard_line();
@@ -363,8 +408,7 @@ impl Decoder {
                     }
                 }
                 if !self.entry.is_empty() {
-                    let entry = self.entry.finish(self.input);
-                    self.accept(entry, out);
+                    self.accept(out);
                 }
                 return true;
             }
@@ -484,10 +528,9 @@ impl StreamReader {
     /// Reads to the end; returns the final message to send, or `None` when the receiver
     /// went away.
     fn read_all<R: Read>(&mut self, mut reader: R, name: &str) -> Option<SourceMsg> {
-        let mut chunk = vec![0u8; 256 * 1024];
         let mut decoded = Vec::new();
         loop {
-            let n = match reader.read(&mut chunk) {
+            let n = match self.decoder.read_from(&mut reader, &mut decoded) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -499,9 +542,10 @@ impl StreamReader {
                     }));
                 }
             };
-            self.decoder.feed(&chunk[..n], &mut decoded);
             self.take(&mut decoded)?;
-            let is_short_read = n < chunk.len();
+            // A short read: the writer has nothing more right now (a live pipe), so
+            // what is batched goes out instead of waiting for the next read.
+            let is_short_read = n < READ_CHUNK_BYTES;
             let is_due = self
                 .batch_started
                 .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
@@ -736,7 +780,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         for _ in 0..=(MAX_FIELD_BYTES / chunk.len()) {
             d.feed(&chunk, &mut out);
         }
-        assert!(d.buf.len() <= MAX_FIELD_BYTES + 2 * chunk.len());
+        assert!(d.buf.len() <= MAX_FIELD_BYTES + 2 * chunk.len() + READ_CHUNK_BYTES);
         d.feed(b"\n\n__REALTIME_TIMESTAMP=2\nMESSAGE=after\n\n", &mut out);
         d.finish(&mut out);
         assert_eq!(out.len(), 1);
