@@ -16,6 +16,12 @@ use crate::model::Settings;
 use crate::source::since::{parse_time, TimeError};
 use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
 
+/// Events the log keeps in the headless modes (`report`, `watch`): none, because they
+/// never show it. A log entry holds a whole `RawEntry` (message, cursor, fields), so the
+/// default 100k-event log would be most of their memory. `[limits] log_events` sizes the
+/// log of the modes that show it (the live screen, snapshots).
+pub const HEADLESS_LOG_CAPACITY_EVENTS: usize = 0;
+
 /// The units watched when no `-u` is given.
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
 
@@ -338,7 +344,10 @@ impl Config {
             return Err(ConfigError::StatsFollow);
         }
 
-        let model = model_settings(file_settings, &units);
+        let mut model = model_settings(file_settings, &units);
+        if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
+            model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
+        }
         Ok(Config {
             mode,
             inputs,
@@ -393,6 +402,18 @@ mod tests {
             Mode::Entries {
                 format: OutputFormat::Short
             }
+        );
+    }
+
+    #[test]
+    fn headless_modes_keep_no_log_and_the_live_screen_keeps_the_configured_one() {
+        let default = Settings::default().log_capacity_events;
+        assert_eq!(config(&["report"]).unwrap().model.log_capacity_events, 0);
+        assert_eq!(config(&["watch"]).unwrap().model.log_capacity_events, 0);
+        assert_eq!(config(&[]).unwrap().model.log_capacity_events, default);
+        assert_eq!(
+            config(&["snapshot"]).unwrap().model.log_capacity_events,
+            default
         );
     }
 
