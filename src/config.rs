@@ -22,6 +22,11 @@ use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
 /// log of the modes that show it (the live screen, snapshots).
 pub const HEADLESS_LOG_CAPACITY_EVENTS: usize = 0;
 
+/// Sealed traces kept in the headless modes: none, for the same reason (a report counts
+/// every trace in its statistics and incidents; only the request view and snapshots list
+/// traces).
+pub const HEADLESS_TRACE_CAPACITY: usize = 0;
+
 /// The units watched when no `-u` is given.
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
 
@@ -347,6 +352,7 @@ impl Config {
         let mut model = model_settings(file_settings, &units);
         if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
             model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
+            model.trace_capacity = HEADLESS_TRACE_CAPACITY;
         }
         Ok(Config {
             mode,
@@ -406,9 +412,10 @@ mod tests {
     }
 
     #[test]
-    fn headless_modes_keep_no_log_and_the_live_screen_keeps_the_configured_one() {
+    fn headless_modes_keep_no_log_or_traces_and_the_live_screen_keeps_the_configured_ones() {
         let default = Settings::default().log_capacity_events;
         assert_eq!(config(&["report"]).unwrap().model.log_capacity_events, 0);
+        assert_eq!(config(&["report"]).unwrap().model.trace_capacity, 0);
         assert_eq!(config(&["watch"]).unwrap().model.log_capacity_events, 0);
         assert_eq!(config(&[]).unwrap().model.log_capacity_events, default);
         assert_eq!(

@@ -270,7 +270,7 @@ impl Correlator {
             ttl_us: settings.pending_ttl_us,
             seal_after_us: settings.seal_after_us,
             edge_timeout_us: settings.edge_timeout_us,
-            trace_capacity: settings.trace_capacity.max(1),
+            trace_capacity: settings.trace_capacity,
         }
     }
 
@@ -1100,8 +1100,11 @@ impl Correlator {
         std::mem::take(&mut self.sealed)
     }
 
-    /// Keeps a sealed trace in the bounded ring for views.
+    /// Keeps a sealed trace in the bounded ring for views (none with a capacity of 0).
     pub fn keep(&mut self, trace: Trace) {
+        if self.trace_capacity == 0 {
+            return;
+        }
         if self.recent.len() >= self.trace_capacity {
             self.recent.pop_front();
         }

@@ -21,7 +21,8 @@ use crate::source::{Timestamp, Unit};
 pub struct Settings {
     /// Events kept for scrolling and filtering; 0 keeps none (headless modes).
     pub log_capacity_events: usize,
-    /// Sealed traces kept for the request view and snapshots.
+    /// Sealed traces kept for the request view and snapshots; 0 keeps none (headless
+    /// modes: every trace is still counted in `stats` and judged by `detect`).
     pub trace_capacity: usize,
     /// Open (unanswered) requests tracked at most; the oldest is expired beyond this.
     pub pending_cap_requests: usize,
