@@ -605,7 +605,10 @@ impl StreamReader {
         if self.batch.is_empty() {
             return Some(());
         }
-        let batch = std::mem::take(&mut self.batch);
+        // The next batch starts with room for as many entries as this one had, so it
+        // does not grow (and copy) its way up again.
+        let room = self.batch.len();
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(room));
         self.tx.blocking_send(SourceMsg::Batch(batch)).ok()
     }
 }
