@@ -27,6 +27,11 @@ pub const HEADLESS_LOG_CAPACITY_EVENTS: usize = 0;
 /// traces).
 pub const HEADLESS_TRACE_CAPACITY: usize = 0;
 
+/// Batches in flight between the sources and the app loop. Enough to absorb a burst while
+/// the loop draws; more only holds entries in memory (64 batches of 1024 entries were
+/// ~50 MB of a report's peak), since a source that is ahead just waits.
+pub const CHANNEL_CAPACITY_BATCHES: usize = 8;
+
 /// The units watched when no `-u` is given.
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
 
@@ -362,7 +367,7 @@ impl Config {
             until,
             backlog_entries: input.lines,
             follow,
-            channel_capacity_batches: 64,
+            channel_capacity_batches: CHANNEL_CAPACITY_BATCHES,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
             model,
