@@ -202,12 +202,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         match config.mode.clone() {
-            Mode::Tui => {
-                eprintln!(
-                    "sigil-top: the live screen is not built yet; try `sigil-top entries` or `sigil-top stats` (see --help)"
-                );
-                Ok(())
-            }
+            Mode::Tui => crate::live::run(&config).await,
             Mode::Entries { format } => run_entries(&config, format).await,
             Mode::Stats => run_stats(&config).await,
             Mode::Report { format, slo } => run_report(&config, format, slo).await,
@@ -618,4 +613,17 @@ async fn run_snapshot(
     writeln!(out, "{}", path.display())
         .and_then(|()| out.flush())
         .context("writing to standard output")
+}
+
+/// As [`open_inputs`] for the demo played at `pace` (the live screen's `sigil-top demo`).
+pub fn open_paced_demo(config: &Config, pace: source::demo::Pace) -> Inputs {
+    let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
+    source::demo::spawn_paced(config.read_options(), 0, tx, pace);
+    Inputs {
+        rx,
+        names: vec![source::InputSpec::Demo.describe()],
+        caught_up: 0,
+        ended: 0,
+        has_sent_ended: false,
+    }
 }

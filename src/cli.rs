@@ -23,6 +23,35 @@ pub struct Args {
     pub input: InputArgs,
     #[command(flatten)]
     pub streams: StreamArgs,
+    #[command(flatten)]
+    pub screen: ScreenArgs,
+}
+
+/// How the live screen looks (given before or after `demo`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScreenArgs {
+    /// Colours of the live screen [default: dark, or mono when `NO_COLOR` is set]
+    #[arg(long, value_enum, value_name = "THEME")]
+    pub theme: Option<ThemeName>,
+}
+
+impl ScreenArgs {
+    /// `self` (given before the subcommand) with `later` (given after it) on top.
+    #[must_use]
+    pub fn merge(self, later: &ScreenArgs) -> ScreenArgs {
+        ScreenArgs {
+            theme: later.theme.or(self.theme),
+        }
+    }
+}
+
+/// The live screen's palettes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThemeName {
+    Dark,
+    Light,
+    /// No colour: bold and reverse only
+    Mono,
 }
 
 /// Where entries come from and which ones are read.
@@ -126,9 +155,16 @@ pub enum Command {
     },
     /// Run on the built-in demo scenario (a real capture: restart, 502s, client cancel)
     Demo {
-        /// How to show it (the live screen will be the default once it lands)
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-        format: ReportFormat,
+        /// Print the report in this format instead of opening the live screen [default: the
+        /// live screen on a terminal, text otherwise]
+        #[arg(long, value_enum)]
+        format: Option<ReportFormat>,
+        /// How fast the live screen replays the scenario: `10x`, `20x`, … or `max`
+        /// [default: 20x]
+        #[arg(long, value_name = "SPEED")]
+        speed: Option<String>,
+        #[command(flatten)]
+        screen: ScreenArgs,
     },
     /// Follow the inputs and print incidents as they open, update and close (for scripts
     /// and alerting)

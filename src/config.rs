@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone};
 
-use crate::cli::{Args, Command, OutputFormat, ReportFormat, WatchFormat};
+use crate::cli::{Args, Command, OutputFormat, ReportFormat, ScreenArgs, ThemeName, WatchFormat};
 use crate::config_file::{self, ConfigFileError};
 use crate::model::Settings;
+use crate::source::demo::Pace;
 use crate::source::since::{parse_time, TimeError};
 use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
 
@@ -34,6 +35,53 @@ pub const CHANNEL_CAPACITY_BATCHES: usize = 8;
 
 /// The units watched when no `-u` is given.
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
+
+/// The live screen's defaults.
+pub const DEFAULT_FRAMES_PER_SEC: u32 = 30;
+/// How fast the demo plays on the live screen unless `--speed` says otherwise: its 78 s
+/// (start, traffic, restart, 502s, recovery) in about 4 s.
+pub const DEFAULT_DEMO_PACE: Pace = Pace::Times(20);
+
+/// How the live screen looks and redraws.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenSettings {
+    pub theme: ThemeName,
+    /// Redraws at most this often (only when something changed).
+    pub frames_per_sec: u32,
+    /// The demo's replay pace on the live screen; `None` for every other input.
+    pub replay: Option<Pace>,
+}
+
+/// What the terminal and environment say, read once ([`TerminalFacts::detect`]) so
+/// validation stays a pure function in tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalFacts {
+    pub stdout_is_terminal: bool,
+    /// `NO_COLOR` is set and not empty (<https://no-color.org>).
+    pub no_color: bool,
+}
+
+impl TerminalFacts {
+    pub fn detect() -> TerminalFacts {
+        use std::io::IsTerminal;
+        TerminalFacts {
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        }
+    }
+}
+
+/// Reads `--speed`: `20x`, `20`, `1.5x` is refused (whole multiples only), `max`.
+fn parse_pace(text: &str) -> Result<Pace, ConfigError> {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "max" {
+        return Ok(Pace::Max);
+    }
+    match t.strip_suffix('x').unwrap_or(&t).parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(Pace::Times(n)),
+        _ => Err(ConfigError::Speed(text.to_owned())),
+    }
+}
 
 /// What to do with the entries.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +138,8 @@ pub struct Config {
     pub model: Settings,
     /// Extra redaction regexes for snapshots (config file `[redact] patterns`).
     pub redact_patterns: Vec<String>,
+    /// The live screen's look and pace.
+    pub screen: ScreenSettings,
 }
 
 /// Whether the subcommand replaces the inputs (the demo reads only its own scenario).
@@ -144,6 +194,8 @@ pub enum ConfigError {
     Percentage(f64),
     #[error("config: give --default or --check FILE")]
     ConfigWhat,
+    #[error("--speed: cannot read {0:?}: give a whole multiple like 10x or 20x, or max")]
+    Speed(String),
 }
 
 impl Config {
@@ -157,11 +209,29 @@ impl Config {
         args: Args,
         now: &DateTime<Tz>,
     ) -> Result<Config, ConfigError> {
+        Config::from_args_with(args, now, TerminalFacts::detect())
+    }
+
+    /// As [`Config::from_args_at`], with the terminal facts given.
+    pub fn from_args_with<Tz: TimeZone>(
+        args: Args,
+        now: &DateTime<Tz>,
+        facts: TerminalFacts,
+    ) -> Result<Config, ConfigError> {
         let Args {
             command,
             input,
             streams,
+            screen,
         } = args;
+        let (screen, speed) = match &command {
+            Some(Command::Demo {
+                speed,
+                screen: later,
+                ..
+            }) => (screen.merge(later), speed.clone()),
+            _ => (screen, None),
+        };
         let command_kind = match command {
             Some(Command::Demo { .. }) => CommandKind::Demo,
             _ => CommandKind::Other,
@@ -246,9 +316,13 @@ impl Config {
                 };
                 (Mode::PrintConfig { text }, input)
             }
-            Some(Command::Demo { format }) => (
+            // The demo opens the live screen on a terminal unless a format is asked for.
+            Some(Command::Demo { format: None, .. }) if facts.stdout_is_terminal => {
+                (Mode::Tui, input)
+            }
+            Some(Command::Demo { format, .. }) => (
                 Mode::Report {
-                    format,
+                    format: format.unwrap_or(ReportFormat::Text),
                     slo: Slo::default(),
                 },
                 input,
@@ -359,6 +433,21 @@ impl Config {
             model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
             model.trace_capacity = HEADLESS_TRACE_CAPACITY;
         }
+        let ScreenArgs { theme } = screen;
+        let replay = if is_demo && mode == Mode::Tui {
+            Some(speed.as_deref().map_or(Ok(DEFAULT_DEMO_PACE), parse_pace)?)
+        } else {
+            None
+        };
+        let screen = ScreenSettings {
+            theme: theme.unwrap_or(if facts.no_color {
+                ThemeName::Mono
+            } else {
+                ThemeName::Dark
+            }),
+            frames_per_sec: DEFAULT_FRAMES_PER_SEC,
+            replay,
+        };
         Ok(Config {
             mode,
             inputs,
@@ -372,6 +461,7 @@ impl Config {
             batch_max_wait: Duration::from_millis(10),
             model,
             redact_patterns,
+            screen,
         })
     }
 
@@ -492,6 +582,77 @@ mod tests {
             Some("2026-11-24T13:30:00.000000Z")
         );
         assert_eq!(c.backlog_entries, Some(5));
+    }
+
+    fn config_on(argv: &[&str], facts: TerminalFacts) -> Result<Config, ConfigError> {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
+        let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
+            .expect("argv parses");
+        Config::from_args_with(args, &now, facts)
+    }
+
+    const TTY: TerminalFacts = TerminalFacts {
+        stdout_is_terminal: true,
+        no_color: false,
+    };
+    const PIPE: TerminalFacts = TerminalFacts {
+        stdout_is_terminal: false,
+        no_color: false,
+    };
+
+    #[test]
+    fn demo_opens_the_live_screen_on_a_terminal_and_prints_the_report_otherwise() {
+        let c = config_on(&["demo"], TTY).unwrap();
+        assert_eq!(c.mode, Mode::Tui);
+        assert_eq!(c.inputs, [InputSpec::Demo]);
+        assert_eq!(c.screen.replay, Some(DEFAULT_DEMO_PACE));
+        let c = config_on(&["demo"], PIPE).unwrap();
+        assert_eq!(
+            c.mode,
+            Mode::Report {
+                format: ReportFormat::Text,
+                slo: Slo::default(),
+            }
+        );
+        let c = config_on(&["demo", "--format", "json"], TTY).unwrap();
+        assert_eq!(
+            c.mode,
+            Mode::Report {
+                format: ReportFormat::Json,
+                slo: Slo::default(),
+            }
+        );
+        assert_eq!(c.screen.replay, None);
+    }
+
+    #[test]
+    fn demo_speed_and_theme_are_read_and_no_color_means_mono() {
+        let c = config_on(&["demo", "--speed", "10x", "--theme", "light"], TTY).unwrap();
+        assert_eq!(c.screen.replay, Some(Pace::Times(10)));
+        assert_eq!(c.screen.theme, ThemeName::Light);
+        let c = config_on(&["--theme", "light", "demo", "--speed", "max"], TTY).unwrap();
+        assert_eq!(
+            (c.screen.replay, c.screen.theme),
+            (Some(Pace::Max), ThemeName::Light)
+        );
+        let no_color = TerminalFacts {
+            no_color: true,
+            ..TTY
+        };
+        assert_eq!(
+            config_on(&[], no_color).unwrap().screen.theme,
+            ThemeName::Mono
+        );
+        assert_eq!(
+            config_on(&["--theme", "dark"], no_color)
+                .unwrap()
+                .screen
+                .theme,
+            ThemeName::Dark,
+            "an explicit --theme wins over NO_COLOR"
+        );
+        let err = config_on(&["demo", "--speed", "fast"], TTY).unwrap_err();
+        assert!(err.to_string().contains("--speed"), "{err}");
     }
 
     #[test]

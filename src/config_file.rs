@@ -28,6 +28,7 @@ timeout = "100s"                # Cloudflare's proxy read timeout: a cancel afte
 [incidents]
 quiet = "60s"                   # an incident closes after this long without a new signal
 stale_session_window = "60s"    # 400s on the MCP endpoint this soon after a restart are stale sessions
+stall = "10s"                   # the server silent this long while the tunnel sees traffic: stalled
 
 [latency]                       # the latency incident: p99 over a window above a threshold
 window = "60s"
@@ -95,6 +96,7 @@ struct EdgeSection {
 struct IncidentsSection {
     quiet: Option<Duration>,
     stale_session_window: Option<Duration>,
+    stall: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -254,6 +256,7 @@ fn settings_of(file: File) -> Result<Settings, String> {
         &mut s.stale_session_window_us,
         file.incidents.stale_session_window,
     );
+    set(&mut s.stall_threshold_us, file.incidents.stall);
     set(&mut s.latency_window_us, file.latency.window);
     set(&mut s.latency_p99_threshold_us, file.latency.p99_threshold);
     set(&mut s.pending_ttl_us, file.limits.pending_ttl);

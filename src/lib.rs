@@ -14,6 +14,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod config_file;
+pub mod live;
 pub mod model;
 pub mod parse;
 pub mod source;

@@ -51,6 +51,31 @@ pub fn sanitize_bytes(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// `s` cut to at most `width` terminal columns; when something was cut the last column
+/// holds `…` (so a cut line never looks whole). Wide characters are never split.
+/// `s` should already be sanitized.
+pub fn fit_width(s: &str, width: usize) -> (Cow<'_, str>, bool) {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if s.width() <= width {
+        return (Cow::Borrowed(s), false);
+    }
+    if width == 0 {
+        return (Cow::Borrowed(""), true);
+    }
+    // Keep what fits in `width - 1` columns; the marker takes the last one.
+    let mut cols = 0;
+    let mut cut = 0;
+    for (i, c) in s.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if cols + w > width - 1 {
+            break;
+        }
+        cols += w;
+        cut = i + c.len_utf8();
+    }
+    (Cow::Owned(format!("{}…", &s[..cut])), true)
+}
+
 /// A path with its query values replaced (`/x?token=abc&a=1` → `/x?token=<redacted>&a=<redacted>`).
 pub fn redact_query(path: &str) -> Cow<'_, str> {
     let Some((base, query)) = path.split_once('?') else {
@@ -97,6 +122,24 @@ mod tests {
             sanitize_bytes(b"ok \xff\xfe end"),
             "ok \u{fffd}\u{fffd} end"
         );
+    }
+
+    #[test]
+    fn long_text_is_cut_to_the_width_with_a_marker() {
+        let rows = [
+            ("short", 10, "short", false),
+            ("exactly10!", 10, "exactly10!", false),
+            ("eleven char", 10, "eleven ch…", true),
+            ("日本語テキスト", 5, "日本…", true),
+            ("abc", 0, "", true),
+        ];
+        for (input, width, want, cut) in rows {
+            assert_eq!(
+                fit_width(input, width),
+                (Cow::Borrowed(want), cut),
+                "{input:?}"
+            );
+        }
     }
 
     #[test]

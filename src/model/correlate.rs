@@ -115,6 +115,10 @@ pub struct TunnelSide {
     pub error: Option<Box<str>>,
     /// A follow-up failure line (`Request failed` / `failed to serve…`) was seen.
     pub followed_up: bool,
+    /// The server had written nothing for at least the edge limit when this request was
+    /// cancelled: with no start time known (cloudflared at info level), the cancel is
+    /// taken as the edge giving up on a stalled server.
+    pub origin_silent_past_edge_limit: bool,
 }
 
 /// One request, as both services saw it.
@@ -205,6 +209,16 @@ fn is_stream_route(method: Option<&str>, path: Option<&str>) -> bool {
         || (method == Some("GET") && (path == "/" || path == "/mcp"))
 }
 
+/// A cancelled request as soon as its cancel line is read (for live detection).
+#[derive(Debug, Clone)]
+pub struct Cancel {
+    pub at: Timestamp,
+    /// `EdgeTimeout` or `ClientAbort`.
+    pub outcome: Outcome,
+    /// The route or MCP tool, for the likely cause.
+    pub label: String,
+}
+
 /// Counters that must be exact over the whole run, whatever the ring keeps.
 #[derive(Debug, Clone, Default)]
 pub struct LinkCounts {
@@ -229,6 +243,8 @@ pub struct Correlator {
     /// Completed traces waiting to be sealed, in completion order.
     completing: VecDeque<(Timestamp, u64)>,
     sealed: Vec<Trace>,
+    /// Cancels classified since the model last drained them.
+    cancels: Vec<Cancel>,
     /// Sealed traces kept for views (bounded ring).
     pub recent: VecDeque<Trace>,
     pub links: LinkCounts,
@@ -237,11 +253,15 @@ pub struct Correlator {
     /// Whether any access line was seen (if so, a served request without one was abandoned).
     pub access_log_seen: bool,
     latest: Timestamp,
+    /// The last line any origin process wrote (a stalled server writes nothing).
+    last_origin_line: Option<Timestamp>,
     cap: usize,
     ttl_us: u64,
     seal_after_us: u64,
     edge_timeout_us: u64,
     trace_capacity: usize,
+    /// Sealed traces ever kept (also those that have left `recent` since).
+    kept_total: u64,
 }
 
 /// How far apart (µs) a tunnel request line and an origin Incoming may be to join heuristically.
@@ -261,16 +281,19 @@ impl Correlator {
             last_failure: HashMap::new(),
             completing: VecDeque::new(),
             sealed: Vec::new(),
+            cancels: Vec::new(),
             recent: VecDeque::new(),
             links: LinkCounts::default(),
             expired: 0,
             access_log_seen: false,
             latest: Timestamp(0),
+            last_origin_line: None,
             cap: settings.pending_cap_requests.max(1),
             ttl_us: settings.pending_ttl_us,
             seal_after_us: settings.seal_after_us,
             edge_timeout_us: settings.edge_timeout_us,
             trace_capacity: settings.trace_capacity,
+            kept_total: 0,
         }
     }
 
@@ -294,6 +317,9 @@ impl Correlator {
     pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
+        if role == Role::Origin && !event.entry.is_from_pid1() {
+            self.last_origin_line = Some(self.last_origin_line.map_or(ts, |t| t.max(ts)));
+        }
         match (role, kind) {
             (
                 Role::Origin,
@@ -893,8 +919,13 @@ impl Correlator {
             // A follow-up without its primary: it still stands for one request.
         }
         let id = self.failed_request_for(ts, failure, conn_index, ray);
+        // The stall tolerance: an edge limit of 100 s is "about 100 s" (100–120 s seen).
+        let silent = self
+            .last_origin_line
+            .is_some_and(|t| ts.saturating_since_us(t) + 5_000_000 >= self.edge_timeout_us);
         if let Some(t) = self.open.get_mut(&id) {
             let s = t.tunnel.get_or_insert_with(TunnelSide::default);
+            s.origin_silent_past_edge_limit = silent;
             s.failure = Some(failure.clone());
             s.failure_at = Some(ts);
             s.error = Some(error.into());
@@ -913,7 +944,33 @@ impl Correlator {
                 q.retain(|x| *x != id);
             }
         }
-        self.complete(id, ts);
+        let Some(t) = self.open.get(&id) else { return };
+        if matches!(failure, ProxyFailure::Cancelled) {
+            // Known now, counted at seal: detection should not wait for the seal.
+            self.cancels.push(Cancel {
+                at: ts,
+                outcome: self.outcome_of(t),
+                label: t
+                    .tool
+                    .as_deref()
+                    .map_or_else(|| t.route(), |tool| format!("tool {tool}")),
+            });
+        }
+        // A request the edge gave up on may still be running at the origin: it stays open
+        // until the origin answers (or the TTL), so its late answer joins it instead of
+        // counting as another request.
+        let origin_running = t
+            .origin
+            .as_ref()
+            .is_some_and(|o| o.outgoing.is_none() && !o.error);
+        if !origin_running {
+            self.complete(id, ts);
+        }
+    }
+
+    /// Cancellations seen since the last call, classified (edge timeout or client abort).
+    pub fn take_cancels(&mut self) -> Vec<Cancel> {
+        std::mem::take(&mut self.cancels)
     }
 
     /// The open request a primary failure line is about, or a new tunnel-only one.
@@ -1077,9 +1134,16 @@ impl Correlator {
                         .tunnel
                         .as_ref()
                         .and_then(|s| s.request)
-                        .or(t.origin.as_ref().and_then(|o| o.incoming))
-                        .unwrap_or(at);
-                    if at.saturating_since_us(started) >= self.edge_timeout_us {
+                        .or(t.origin.as_ref().and_then(|o| o.incoming));
+                    let stalled = t
+                        .tunnel
+                        .as_ref()
+                        .is_some_and(|s| s.origin_silent_past_edge_limit);
+                    let waited_past_limit = match started {
+                        Some(s) => at.saturating_since_us(s) >= self.edge_timeout_us,
+                        None => stalled,
+                    };
+                    if waited_past_limit {
                         Outcome::EdgeTimeout
                     } else {
                         Outcome::ClientAbort
@@ -1109,6 +1173,19 @@ impl Correlator {
             self.recent.pop_front();
         }
         self.recent.push_back(trace);
+        self.kept_total += 1;
+    }
+
+    /// The ordinal of `recent[0]`: traces are numbered 0, 1, … in the order they were
+    /// kept, so `recent[i]` is number `first_recent_ordinal() + i` however the ring turns.
+    pub fn first_recent_ordinal(&self) -> u64 {
+        self.kept_total - self.recent.len() as u64
+    }
+
+    /// The kept trace with ordinal `n` (see [`Correlator::first_recent_ordinal`]), O(1).
+    pub fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
+        let idx = usize::try_from(n.checked_sub(self.first_recent_ordinal())?).ok()?;
+        self.recent.get(idx)
     }
 }
 
@@ -1129,6 +1206,23 @@ fn url_path(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_traces_keep_their_ordinal_as_the_ring_turns() {
+        let settings = Settings {
+            trace_capacity: 2,
+            ..Settings::default()
+        };
+        let mut c = Correlator::new(&settings);
+        for id in 10..13 {
+            c.keep(Trace::new(id, Timestamp(id)));
+        }
+        assert_eq!(c.first_recent_ordinal(), 1);
+        assert!(c.recent_by_ordinal(0).is_none());
+        assert_eq!(c.recent_by_ordinal(1).map(|t| t.id), Some(11));
+        assert_eq!(c.recent_by_ordinal(2).map(|t| t.id), Some(12));
+        assert!(c.recent_by_ordinal(3).is_none());
+    }
 
     #[test]
     fn url_path_drops_scheme_host_and_query() {

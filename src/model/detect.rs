@@ -39,6 +39,8 @@ pub enum IncidentKind {
     StaleSessions,
     /// p99 above the threshold for several windows in a row.
     Latency,
+    /// The server wrote nothing for a while although the tunnel kept seeing requests.
+    OriginStalled,
 }
 
 impl IncidentKind {
@@ -52,6 +54,7 @@ impl IncidentKind {
             IncidentKind::TunnelDown => "tunnel_down",
             IncidentKind::StaleSessions => "stale_sessions",
             IncidentKind::Latency => "latency",
+            IncidentKind::OriginStalled => "origin_stalled",
         }
     }
 }
@@ -182,6 +185,10 @@ pub struct Detector {
     pub restarts: u64,
     pub crashes: u64,
     pub auto_restarts: u64,
+    /// cloudflared restarts by systemd (`Scheduled restart job` for the tunnel's unit).
+    pub tunnel_restarts: u64,
+    /// `Invalid HTTP request received`: garbage rejected before routing (not requests).
+    pub invalid_http: u64,
     /// Port the server said it listens on (`Uvicorn running on …`).
     pub origin_listen_port: Option<u16>,
     /// Origin services from cloudflared's ingress.
@@ -205,6 +212,18 @@ pub struct Detector {
     /// When the origin last stopped accepting (PID 1 `Stopping`, or the crash), until it
     /// listens again.
     down_began: Option<Timestamp>,
+    /// Stall watch: the last line a server process wrote, the last tool it started (and
+    /// when), and what the tunnel saw since that line.
+    last_origin_line: Option<Timestamp>,
+    last_tool: Option<(Box<str>, Timestamp)>,
+    tunnel_lines_in_silence: u64,
+    cancels_in_silence: u64,
+    /// Streams the server has open (request id → what and since when), for naming the
+    /// one that holds a shutdown. Bounded: the oldest go first.
+    open_streams: Vec<(Box<str>, String)>,
+    /// The stream that held the current stop, and whether systemd had to kill it.
+    stop_held_by: Option<String>,
+    stop_timed_out: bool,
     latest: Timestamp,
 }
 
@@ -218,6 +237,8 @@ impl Detector {
             restarts: 0,
             crashes: 0,
             auto_restarts: 0,
+            tunnel_restarts: 0,
+            invalid_http: 0,
             origin_listen_port: None,
             origin_services: Vec::new(),
             cloudflared_version: None,
@@ -233,6 +254,13 @@ impl Detector {
             saw_start_or_stop: false,
             last_restart_at: None,
             down_began: None,
+            last_origin_line: None,
+            last_tool: None,
+            tunnel_lines_in_silence: 0,
+            cancels_in_silence: 0,
+            open_streams: Vec::new(),
+            stop_held_by: None,
+            stop_timed_out: false,
             latest: Timestamp(0),
         }
     }
@@ -245,6 +273,7 @@ impl Detector {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
         self.close_quiet(ts);
+        self.watch_for_stall(event, kind, role);
         match (role, kind) {
             (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
                 let unit = event
@@ -264,6 +293,7 @@ impl Detector {
             }
             (Role::Origin, EventKind::Unit(u)) => self.origin_unit(event, u),
             (Role::Origin, EventKind::Server(s)) => match s {
+                ServerEvent::InvalidHttpRequest => self.invalid_http += 1,
                 ServerEvent::Listening { port, .. } => {
                     self.origin_listen_port = *port;
                     self.origin_state = OriginState::Up;
@@ -277,6 +307,10 @@ impl Detector {
                     self.down_began = Some(ts);
                 }
                 ServerEvent::WaitingForConnections => {
+                    self.stop_held_by = Some(self.open_streams.last().map_or_else(
+                        || "an open connection".to_owned(),
+                        |(_, what)| format!("the stream {what}"),
+                    ));
                     if let OriginState::Stopping { since, .. } = self.origin_state {
                         self.origin_state = OriginState::Stopping {
                             since,
@@ -320,7 +354,8 @@ impl Detector {
                         origin_services.iter().map(ToString::to_string).collect();
                 }
                 TunnelProcessEvent::FatalShutdown { reason } => {
-                    let cause = format!("cloudflared exited at start: {reason}");
+                    let cause =
+                        format!("cloudflared cannot reach the Cloudflare edge and exits: {reason}");
                     self.signal(
                         IncidentKind::TunnelDown,
                         Severity::Critical,
@@ -331,6 +366,22 @@ impl Detector {
                 }
                 _ => {}
             },
+            // cloudflared's own unit: an exit systemd restarts over and over is a tunnel
+            // that never comes up (no request can reach this host meanwhile).
+            (Role::Tunnel, EventKind::Unit(UnitEvent::ScheduledRestart { counter })) => {
+                self.tunnel_restarts += 1;
+                let cause = format!(
+                    "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
+                    counter.map_or_else(|| "?".to_owned(), |c| c.to_string())
+                );
+                self.signal(
+                    IncidentKind::TunnelDown,
+                    Severity::Critical,
+                    ts,
+                    cause,
+                    event,
+                );
+            }
             _ => {}
         }
     }
@@ -352,8 +403,12 @@ impl Detector {
                     .iter()
                     .any(|s| **s == **status)
                     || status.ends_with("/TERM");
+                // SIGKILL after `State 'stop-sigterm' timed out` is systemd ending a stop it
+                // asked for, not a crash.
                 let crashed = match &**code {
-                    "killed" | "dumped" => !(clean_signal && self.stop_requested),
+                    "killed" | "dumped" => {
+                        !(self.stop_requested && (clean_signal || self.stop_timed_out))
+                    }
                     "exited" => !(status.starts_with("0/") || &**status == "0"),
                     _ => false,
                 };
@@ -389,6 +444,7 @@ impl Detector {
             }
             UnitEvent::ScheduledRestart { .. } => self.auto_restarts += 1,
             UnitEvent::StopTimedOut => {
+                self.stop_timed_out = true;
                 let cause = "sigil-mcp did not stop within TimeoutStopSec and was killed (an open stream held the shutdown)".to_owned();
                 self.signal(
                     IncidentKind::OriginDown,
@@ -474,23 +530,30 @@ impl Detector {
         }
     }
 
-    /// A sealed trace: 502s, edge timeouts and origin 5xx become incident signals.
+    /// A cancel, as soon as it is read: an edge timeout is an incident signal.
+    pub fn on_cancel(&mut self, cancel: &super::correlate::Cancel) {
+        if cancel.outcome == Outcome::EdgeTimeout {
+            let cause = format!(
+                "the edge gave up waiting for {} (visitors get 524): the origin took longer than the edge's {} s limit",
+                cancel.label,
+                self.settings.edge_timeout_us / 1_000_000
+            );
+            self.upsert(
+                IncidentKind::EdgeTimeout,
+                Severity::Critical,
+                cancel.at,
+                cause,
+            );
+        }
+    }
+
+    /// A sealed trace: stale sessions and origin 5xx become incident signals.
     pub fn on_trace(&mut self, t: &Trace) {
         let at = t.end.unwrap_or(t.start);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             self.latency_sample(at, us);
         }
         let (kind, severity, cause) = match t.outcome {
-            Outcome::EdgeTimeout => (
-                IncidentKind::EdgeTimeout,
-                Severity::Critical,
-                format!(
-                    "the edge gave up waiting for {} (visitors get 524)",
-                    t.tool
-                        .as_deref()
-                        .map_or_else(|| t.route(), |tool| format!("tool {tool}"))
-                ),
-            ),
             Outcome::Served(400) if self.is_stale_session(t, at) =>
             {
                 (
@@ -516,22 +579,131 @@ impl Detector {
         }
     }
 
+    /// A server that writes nothing while the tunnel keeps carrying requests to it is
+    /// stalled (a synchronous tool blocks its event loop): when it speaks again after
+    /// `stall_threshold_us`, the silence becomes an incident naming the tool.
+    fn watch_for_stall(&mut self, event: &Event, kind: &EventKind, role: Role) {
+        let ts = event.entry.realtime;
+        match role {
+            Role::Origin if !event.entry.is_from_pid1() => {
+                self.track_streams(ts, kind);
+                if let EventKind::Server(ServerEvent::ToolCalled { tool }) = kind {
+                    self.last_tool = Some((tool.clone(), ts));
+                }
+                if let Some(last) = self.last_origin_line {
+                    let gap = ts.saturating_since_us(last);
+                    let up = matches!(self.origin_state, OriginState::Up | OriginState::Unknown);
+                    if gap >= self.settings.stall_threshold_us
+                        && self.tunnel_lines_in_silence > 0
+                        && up
+                    {
+                        let tool = self
+                            .last_tool
+                            .as_ref()
+                            .filter(|(_, at)| last.saturating_since_us(*at) <= 5_000_000)
+                            .map_or_else(
+                                || "an unknown handler".to_owned(),
+                                |(t, _)| format!("tool {t}"),
+                            );
+                        let cause = format!(
+                            "server stalled {:.0} s in {tool}; {} requests timed out at the edge (visitors got 524) and answers logged afterwards reached nobody",
+                            gap as f64 / 1e6,
+                            self.cancels_in_silence
+                        );
+                        self.signal(
+                            IncidentKind::OriginStalled,
+                            Severity::Critical,
+                            last,
+                            cause,
+                            event,
+                        );
+                    }
+                }
+                self.last_origin_line = Some(self.last_origin_line.map_or(ts, |t| t.max(ts)));
+                self.tunnel_lines_in_silence = 0;
+                self.cancels_in_silence = 0;
+            }
+            Role::Tunnel => match kind {
+                EventKind::TunnelRequest { .. } => self.tunnel_lines_in_silence += 1,
+                EventKind::ProxyError {
+                    line: ProxyLine::Primary,
+                    failure: ProxyFailure::Cancelled,
+                    ..
+                } => {
+                    self.tunnel_lines_in_silence += 1;
+                    self.cancels_in_silence += 1;
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// Streams open at the server (by request id; the stock format has none to track).
+    fn track_streams(&mut self, ts: Timestamp, kind: &EventKind) {
+        const MAX_TRACKED_STREAMS: usize = 64;
+        match kind {
+            EventKind::SigilIncoming {
+                request_id: Some(id),
+                method,
+                path,
+                client_ip,
+                ..
+            } => {
+                let path = path.as_deref().unwrap_or("");
+                let base = path.split('?').next().unwrap_or(path);
+                let is_stream = base.ends_with("/sse")
+                    || (method.as_deref() == Some("GET") && (base == "/" || base == "/mcp"));
+                if is_stream {
+                    if self.open_streams.len() >= MAX_TRACKED_STREAMS {
+                        self.open_streams.remove(0);
+                    }
+                    let what = format!(
+                        "{} {base} from {} open since {}",
+                        method.as_deref().unwrap_or("GET"),
+                        client_ip.as_deref().unwrap_or("?"),
+                        ts.to_rfc3339()
+                    );
+                    self.open_streams.push((id.0.clone(), what));
+                }
+            }
+            EventKind::SigilOutgoing {
+                request_id: Some(id),
+                ..
+            }
+            | EventKind::SigilError {
+                request_id: Some(id),
+                ..
+            } => self.open_streams.retain(|(s, _)| *s != id.0),
+            EventKind::Server(ServerEvent::ProcessStarted) => self.open_streams.clear(),
+            _ => {}
+        }
+    }
+
     /// The origin listens again: the open `origin down` 502 incident learns how long it was.
     fn origin_back_up(&mut self, ts: Timestamp) {
         let Some(began) = self.down_began.take() else {
             return;
         };
         let secs = ts.saturating_since_us(began) as f64 / 1e6;
+        let held = self.stop_held_by.take();
+        let killed = std::mem::take(&mut self.stop_timed_out);
         if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
                 && i.cause.starts_with("origin down")
         }) {
-            if !inc.cause.contains("not accepting for") {
-                inc.cause = format!(
-                    "{}; sigil-mcp was not accepting connections for {secs:.1} s",
-                    inc.cause
-                );
+            if !inc.cause.contains("not accepting") {
+                inc.cause = match held {
+                    Some(what) => format!(
+                        "origin down (restart blocked {secs:.1} s by {what}: uvicorn refused every new connection while it waited{})",
+                        if killed { "; systemd killed it after TimeoutStopSec" } else { "" }
+                    ),
+                    None => format!(
+                        "{}; sigil-mcp was not accepting connections for {secs:.1} s",
+                        inc.cause
+                    ),
+                };
             }
         }
     }

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::parse::{Event, EventKind};
+use crate::source::Cursor;
 
 /// Continuation lines kept per record; the rest are counted, not stored.
 const MAX_CONTINUATION_LINES: usize = 200;
@@ -116,5 +117,93 @@ impl Log {
             .collect();
         out.sort_by_key(|e| e.realtime);
         out
+    }
+
+    /// The record with sequence number `seq`, if it is still in the ring (O(1)).
+    pub fn get(&self, seq: u64) -> Option<&Record> {
+        let first = self.records.front()?.seq;
+        let idx = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.records.get(idx)
+    }
+
+    /// The sequence number the next record will get (one past the newest).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The records holding `cursors` (as their own line or a continuation line), as
+    /// sequence numbers in log order without repeats. Cursors of records that left the
+    /// ring are not found. One pass from the newest record back, stopping when every
+    /// cursor is found: O(ring) at worst, for opening a detail view, never per frame.
+    pub fn locate(&self, cursors: &[Cursor]) -> Vec<u64> {
+        let mut wanted: Vec<&Cursor> = cursors.iter().collect();
+        let mut found = Vec::new();
+        for rec in self.records.iter().rev() {
+            if wanted.is_empty() {
+                break;
+            }
+            let lines = std::iter::once(&rec.event).chain(&rec.continuation);
+            let mut hit = false;
+            for line in lines {
+                if let Some(c) = &line.entry.cursor {
+                    if let Some(i) = wanted.iter().position(|w| *w == c) {
+                        wanted.swap_remove(i);
+                        hit = true;
+                    }
+                }
+            }
+            if hit {
+                found.push(rec.seq);
+            }
+        }
+        found.reverse();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{Level, Service};
+    use crate::source::{RawEntry, Timestamp};
+
+    fn event(pid: u32, cursor: &str, kind: EventKind) -> Event {
+        Event {
+            entry: RawEntry {
+                realtime: Timestamp(1),
+                monotonic_us: None,
+                boot_id: None,
+                cursor: Some(Cursor(cursor.into())),
+                unit: None,
+                systemd_unit: None,
+                about_unit: None,
+                hostname: None,
+                pid: Some(pid),
+                priority: None,
+                message: Box::from(&b"x"[..]),
+                fields: Vec::new(),
+                input: 0,
+            },
+            service: Service::Other,
+            level: Level::Info,
+            kind,
+            also: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn records_are_found_by_seq_and_by_their_own_or_continuation_cursors() {
+        let mut log = Log::new(3);
+        log.push(event(1, "a", EventKind::Other));
+        log.push(event(2, "b", EventKind::Other));
+        log.push(event(1, "a2", EventKind::Continuation));
+        log.push(event(3, "c", EventKind::Other));
+        log.push(event(4, "d", EventKind::Other));
+        // "a" left the ring (capacity 3): b=1, c=2, d=3 remain.
+        assert_eq!(log.next_seq(), 4);
+        assert!(log.get(0).is_none());
+        assert_eq!(log.get(2).map(|r| r.seq), Some(2));
+        let cursors = ["d", "a2", "b", "zz"].map(|c| Cursor(c.into()));
+        assert_eq!(log.locate(&cursors), [1, 3]);
     }
 }

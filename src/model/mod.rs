@@ -36,6 +36,9 @@ pub struct Settings {
     pub incident_quiet_us: u64,
     /// 400s on the MCP endpoint within this long after a restart are stale sessions.
     pub stale_session_window_us: u64,
+    /// The server writing nothing this long while the tunnel still sees traffic is a stall
+    /// (a synchronous tool blocking its event loop).
+    pub stall_threshold_us: u64,
     /// The latency rule: p99 over each window of this length …
     pub latency_window_us: u64,
     /// … above this many µs …
@@ -63,6 +66,7 @@ impl Default for Settings {
             edge_timeout_us: 100_000_000,
             incident_quiet_us: 60_000_000,
             stale_session_window_us: 60_000_000,
+            stall_threshold_us: 10_000_000,
             latency_window_us: 60_000_000,
             latency_p99_threshold_us: 5_000_000,
             latency_windows_to_open: 3,
@@ -147,6 +151,9 @@ impl Model {
     }
 
     fn drain_sealed(&mut self, now: Timestamp) {
+        for cancel in self.correlator.take_cancels() {
+            self.detector.on_cancel(&cancel);
+        }
         self.correlator.seal_due(now);
         for trace in self.correlator.take_sealed() {
             self.stats.record(&trace);
@@ -223,4 +230,159 @@ pub enum Role {
     Origin,
     Tunnel,
     Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Parser;
+    use crate::source::RawEntry;
+
+    const T0: u64 = 1_795_626_316_000_000;
+
+    fn entry(at_s: f64, unit: &str, pid: u32, message: &str) -> RawEntry {
+        let offset_us = format!("{:.0}", at_s * 1e6).parse::<u64>().unwrap();
+        RawEntry {
+            realtime: Timestamp(T0 + offset_us),
+            monotonic_us: None,
+            boot_id: None,
+            cursor: None,
+            unit: Some(Unit::new(unit)),
+            systemd_unit: Some(unit.into()),
+            about_unit: None,
+            hostname: Some("h".into()),
+            pid: Some(pid),
+            priority: Some(6),
+            message: message.as_bytes().into(),
+            fields: Vec::new(),
+            input: 0,
+        }
+    }
+
+    fn run(lines: &[(f64, &str, &str)]) -> Model {
+        let mut parser = Parser::new();
+        let mut model = Model::new(Settings::default());
+        for (at, unit, msg) in lines {
+            let e = if let Some(about) = unit.strip_prefix("pid1:") {
+                let mut e = entry(*at, about, 1, msg);
+                e.systemd_unit = Some("init.scope".into());
+                e.about_unit = Some(about.into());
+                e
+            } else {
+                let pid = if unit.starts_with("cloudflared") {
+                    20
+                } else {
+                    10
+                };
+                entry(*at, unit, pid, msg)
+            };
+            model.apply(parser.parse(e));
+        }
+        model.finish();
+        model
+    }
+
+    const S: &str = "sigil-mcp.service";
+    const C: &str = "cloudflared.service";
+    const CANCEL: &str = r#"2026-11-25T17:05:44Z ERR  error="Incoming request ended abruptly: context canceled" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"#;
+    const CANCEL_FOLLOW: &str = r#"2026-11-25T17:05:44Z ERR Request failed error="Incoming request ended abruptly: context canceled" connIndex=0 dest=https://mcp.example.com/ event=0 ip=198.41.192.67 type=http"#;
+
+    /// issue 10: a synchronous tool blocks the server; the edge gives up on queued
+    /// requests (cloudflared at info level: no start times), the server answers them later.
+    #[test]
+    fn issue_10_a_stalled_server_is_named_with_its_tool_and_the_edge_timeouts() {
+        let model = run(&[
+            (0.0, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=a method=POST path=/ client_ip=1.2.3.4 cf_ray=None headers={}"),
+            (0.001, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - search_repo tool called (query='x', repo='mono')"),
+            (101.0, C, CANCEL),
+            (101.0001, C, CANCEL_FOLLOW),
+            (104.0, C, CANCEL),
+            (104.0001, C, CANCEL_FOLLOW),
+            (150.0, S, "2026-11-25 17:07:30 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=a status_code=200 duration_ms=150000 path=/ method=POST"),
+            (150.1, S, "2026-11-25 17:07:30 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=b method=POST path=/ client_ip=1.2.3.5 cf_ray=None headers={}"),
+            (150.2, S, "2026-11-25 17:07:30 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=b status_code=200 duration_ms=1 path=/ method=POST"),
+        ]);
+        let stalled: Vec<_> = model
+            .detector
+            .incidents
+            .iter()
+            .filter(|i| i.kind == detect::IncidentKind::OriginStalled)
+            .collect();
+        assert_eq!(stalled.len(), 1, "{:?}", model.detector.incidents);
+        assert!(
+            stalled[0]
+                .cause
+                .starts_with("server stalled 150 s in tool search_repo; 2 requests timed out"),
+            "{}",
+            stalled[0].cause
+        );
+        assert_eq!((model.stats.edge_timeout, model.stats.client_abort), (2, 0));
+    }
+
+    /// An idle server (no traffic at all) is not stalled, however long it is quiet.
+    #[test]
+    fn a_quiet_idle_server_is_not_a_stall() {
+        let model = run(&[
+            (0.0, S, "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"),
+            (600.0, S, "2026-11-25 17:15:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=a method=GET path=/healthz client_ip=1.2.3.4 cf_ray=None headers={}"),
+            (600.001, S, "2026-11-25 17:15:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=a status_code=200 duration_ms=1 path=/healthz method=GET"),
+            (601.0, C, CANCEL),
+            (601.0001, C, CANCEL_FOLLOW),
+        ]);
+        assert!(model
+            .detector
+            .incidents
+            .iter()
+            .all(|i| i.kind != detect::IncidentKind::OriginStalled));
+        assert_eq!(
+            (model.stats.edge_timeout, model.stats.client_abort),
+            (0, 1),
+            "a quick cancel is the client's"
+        );
+    }
+
+    /// issue 10: a stop held by an open stream: every new connection is refused while
+    /// uvicorn waits, systemd kills it after `TimeoutStopSec`; that is a blocked restart,
+    /// not a crash, and the 502s say so with the stream that held it.
+    #[test]
+    fn issue_10_a_restart_blocked_by_an_open_stream_is_named_not_a_crash() {
+        let refused = r#"2026-11-25T17:05:44Z ERR  error="Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"#;
+        let model = run(&[
+            (0.0, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=s1 method=GET path=/mcp/sse client_ip=5.6.7.8 cf_ray=None headers={}"),
+            (10.0, "pid1:sigil-mcp.service", "Stopping sigil-mcp.service - Sigil MCP Server..."),
+            (10.05, S, "INFO:     Shutting down"),
+            (10.06, S, "INFO:     Waiting for connections to close. (CTRL+C to force quit)"),
+            (20.0, C, refused),
+            (60.0, C, refused),
+            (100.0, "pid1:sigil-mcp.service", "sigil-mcp.service: State 'stop-sigterm' timed out. Killing."),
+            (100.01, "pid1:sigil-mcp.service", "sigil-mcp.service: Main process exited, code=killed, status=9/KILL"),
+            (100.02, "pid1:sigil-mcp.service", "sigil-mcp.service: Failed with result 'timeout'."),
+            (100.03, "pid1:sigil-mcp.service", "Stopped sigil-mcp.service - Sigil MCP Server."),
+            (100.2, "pid1:sigil-mcp.service", "Started sigil-mcp.service - Sigil MCP Server."),
+            (102.0, S, "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)"),
+        ]);
+        assert_eq!(
+            model.detector.crashes, 0,
+            "systemd ending a stop it asked for is not a crash"
+        );
+        let bg = model
+            .detector
+            .incidents
+            .iter()
+            .find(|i| i.kind == detect::IncidentKind::BadGateway)
+            .unwrap();
+        assert_eq!(bg.count, 2);
+        assert!(
+            bg.cause.starts_with(
+                "origin down (restart blocked 92.0 s by the stream GET /mcp/sse from 5.6.7.8"
+            ),
+            "{}",
+            bg.cause
+        );
+        assert!(
+            bg.cause.contains("systemd killed it after TimeoutStopSec"),
+            "{}",
+            bg.cause
+        );
+    }
 }

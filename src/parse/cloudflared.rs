@@ -60,7 +60,7 @@ mod tests;
 use std::borrow::Cow;
 
 use self::record::Record;
-use super::{EventKind, Level, ParseStats, Parsed, TunnelProcessEvent};
+use super::{EventKind, Level, ParseStats, Parsed, SecretKind, ServerEvent, TunnelProcessEvent};
 
 /// Largest torn-JSON head kept for stitching; a longer one is counted and dropped.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -169,7 +169,27 @@ impl ProcState {
     fn record(&mut self, rec: &Record<'_>) -> Parsed {
         let kind = classify::classify(rec);
         self.note(rec.level, &kind);
-        Parsed::new(rec.level, kind)
+        let mut parsed = Parsed::new(rec.level, kind);
+        // DBG request lines print every request header: an Authorization or Cookie
+        // header is a credential in the journal (named, never copied).
+        if let Some(headers) = rec.fields.headers {
+            let text = headers.text();
+            if [
+                "\"Authorization\":[",
+                "\"Cookie\":[",
+                "\"Proxy-Authorization\":[",
+            ]
+            .iter()
+            .any(|k| text.contains(k))
+            {
+                parsed
+                    .also
+                    .push(EventKind::Server(ServerEvent::SecretLogged {
+                        kind: SecretKind::AuthorizationHeader,
+                    }));
+            }
+        }
+        parsed
     }
 
     fn note(&mut self, level: Option<Level>, kind: &EventKind) {

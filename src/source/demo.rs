@@ -1,8 +1,9 @@
 //! The built-in demo: an embedded journal export (`assets/demo.export`) replayed through
 //! the real pipeline, re-timed so its last entry is "now".
 //!
-//! Owns only the re-timing; decoding is `journalctl::Decoder`'s, so the demo exercises the
-//! same code as a real `journalctl -o export` stream.
+//! Owns only the re-timing and, for the live screen, the pace ([`spawn_paced`]: the
+//! scenario plays at a multiple of its real speed); decoding is `journalctl::Decoder`'s,
+//! so the demo exercises the same code as a real `journalctl -o export` stream.
 
 use std::thread::JoinHandle;
 
@@ -44,6 +45,82 @@ pub fn spawn(options: ReadOptions, input: InputId, tx: Sender<SourceMsg>) -> Joi
             let _ = tx.blocking_send(SourceMsg::Ended);
         }
     })
+}
+
+/// How fast [`spawn_paced`] plays the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// This many times its real speed.
+    Times(u32),
+    /// As fast as the consumer takes it.
+    Max,
+}
+
+impl Pace {
+    /// As typed: `20x`, `max`.
+    pub fn label(self) -> String {
+        match self {
+            Pace::Times(n) => format!("{n}x"),
+            Pace::Max => "max".to_owned(),
+        }
+    }
+}
+
+/// Sends the demo as it happened, `pace` times faster: entries are re-timed so the first
+/// is stamped "now" (their spacing, and so every measured latency, is unchanged) and each
+/// is sent when its share of the scenario has elapsed. Then `CaughtUp` and `Ended`.
+pub fn spawn_paced(
+    options: ReadOptions,
+    input: InputId,
+    tx: Sender<SourceMsg>,
+    pace: Pace,
+) -> JoinHandle<()> {
+    let Pace::Times(times) = pace else {
+        return spawn(options, input, tx);
+    };
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let now = now_us();
+        let mut all = entries(&options, input, Timestamp(now));
+        let first = all.first().map_or(now, |e| e.realtime.0);
+        for e in &mut all {
+            e.realtime = Timestamp(e.realtime.0.saturating_sub(first) + now);
+        }
+        let mut rest = all.as_slice();
+        while !rest.is_empty() {
+            let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let due = now.saturating_add(elapsed_us.saturating_mul(u64::from(times.max(1))));
+            let n = rest
+                .iter()
+                .take(options.batch_max_entries.max(1))
+                .take_while(|e| e.realtime.0 <= due)
+                .count();
+            if n == 0 {
+                // Sleep until the next entry is due (a producer thread: waiting is its job).
+                let wait_us = (rest[0].realtime.0 - due) / u64::from(times.max(1));
+                std::thread::sleep(std::time::Duration::from_micros(
+                    wait_us.clamp(1_000, 100_000),
+                ));
+                continue;
+            }
+            if tx
+                .blocking_send(SourceMsg::Batch(rest[..n].to_vec()))
+                .is_err()
+            {
+                return;
+            }
+            rest = &rest[n..];
+        }
+        if tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
+            let _ = tx.blocking_send(SourceMsg::Ended);
+        }
+    })
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

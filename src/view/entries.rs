@@ -74,7 +74,8 @@ pub fn write_json(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
 }
 
 /// One entry like `journalctl -o short`: local time, host, identifier[pid]: message.
-/// Control characters in the message are escaped so they cannot move the terminal.
+/// Control characters, bidi overrides and invisible characters in the message, the host and
+/// the identifier are escaped so they cannot move or mislead the terminal.
 pub fn write_short(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
     let secs = i64::try_from(entry.realtime.as_micros() / 1_000_000).unwrap_or(i64::MAX);
     let time = chrono::DateTime::from_timestamp(secs, 0).map_or_else(
@@ -91,7 +92,12 @@ pub fn write_short(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
         .or_else(|| entry.unit.as_ref().map(crate::source::Unit::short))
         .unwrap_or("?");
     let host = entry.hostname.as_deref().unwrap_or("localhost");
-    write!(out, "{time} {host} {ident}")?;
+    write!(
+        out,
+        "{time} {} {}",
+        escape_controls(host),
+        escape_controls(ident)
+    )?;
     if let Some(pid) = entry.pid {
         write!(out, "[{pid}]")?;
     }
@@ -100,10 +106,17 @@ pub fn write_short(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// `s` with what `text::sanitize` deems unsafe escaped as `\u{…}`, except that a tab is
+/// kept and a newline is shown as `\n` (as `journalctl` users read them).
 fn escape_controls(s: &str) -> String {
     let mut t = String::with_capacity(s.len());
+    let mut buf = [0u8; 4];
     for c in s.chars() {
-        if c == '\t' || !(c.is_control()) {
+        let is_safe = matches!(
+            crate::text::sanitize(c.encode_utf8(&mut buf)),
+            std::borrow::Cow::Borrowed(_)
+        );
+        if c == '\t' || is_safe {
             t.push(c);
         } else if c == '\n' {
             t.push_str("\\n");
@@ -232,6 +245,26 @@ mod tests {
         let line = String::from_utf8(out).unwrap();
         assert!(
             line.ends_with("sigil-mcp[13607]: one\\ntwo\\u{1b}[2J\n"),
+            "{line}"
+        );
+    }
+
+    /// Issue 8: `entries -o short` wrote bidi overrides and zero-width characters of the
+    /// message raw, and the host and identifier (journal fields a stranger can set) raw
+    /// with their escape sequences. Found by the `pipeline` fuzz target.
+    #[test]
+    fn issue_8_short_lines_escape_bidi_invisible_host_and_identifier() {
+        let mut e = entry("evil\u{202e}gpj.exe\u{200b}".as_bytes());
+        e.hostname = Some("h\u{1b}]0;x\u{7}".into());
+        e.fields
+            .push(("SYSLOG_IDENTIFIER", b"py\x1b[2J\xc2\x9b".to_vec().into()));
+        let mut out = Vec::new();
+        write_short(&mut out, &e).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.ends_with(
+                " h\\u{1b}]0;x\\u{7} py\\u{1b}[2J\\u{9b}[13607]: evil\\u{202e}gpj.exe\\u{200b}\n"
+            ),
             "{line}"
         );
     }

@@ -7,8 +7,10 @@
 //! - `export`: incident snapshot bundles, with redaction.
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
 //! - `watch`: incident change lines for `sigil-top watch`.
+//! - `tui`: the live screen (key map, UI state, layout and widgets).
 
 pub mod entries;
 pub mod export;
 pub mod report;
+pub mod tui;
 pub mod watch;

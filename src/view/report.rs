@@ -140,6 +140,8 @@ pub fn to_json(model: &Model) -> Value {
                 "unknown": s.latency_unknown,
             },
             "abandoned": s.abandoned,
+            "served": s.requests.saturating_sub(s.abandoned),
+            "invalid_http": d.invalid_http,
             "unanswered": s.unanswered,
             "by_route": by_route,
         },
@@ -159,6 +161,7 @@ pub fn to_json(model: &Model) -> Value {
             "down_seconds": round3(d.down_us as f64 / 1e6),
             "connection_state_known": d.tunnel_state_known,
             "version": d.cloudflared_version,
+            "restarts": d.tunnel_restarts,
         },
         "origin": {
             "errors_5xx": s.errors_5xx,

@@ -111,9 +111,16 @@ fn a_closed_stdout_pipe_exits_zero() {
     );
 }
 
+/// No subcommand opens the live screen, which needs a terminal; without one the message
+/// names the headless way instead of drawing escape codes into a pipe.
 #[test]
-fn no_subcommand_explains_what_exists_for_now() {
+fn no_subcommand_without_a_terminal_points_to_report() {
     let out = sigil_top(&["-", "--no-follow"], Some(b""));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sigil-top entries"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs a terminal") && stderr.contains("sigil-top report"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
 }

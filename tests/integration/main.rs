@@ -28,3 +28,13 @@ mod scenarios;
 
 /// `snapshot`: bundle files, redaction, permissions, atomicity, archive, replay.
 mod snapshot;
+/// The live screen in a real terminal (tmux): panels, keys, a hostile line kept inert,
+/// the terminal restored after `q`, SIGTERM and SIGHUP; the demo plays and stays open.
+mod tui_e2e;
+
+/// Deployments without a real capture: native journald fields, old cloudflared, an
+/// unhandled exception, garbage on the socket, cloudflared's start-up exit loop.
+mod formats;
+
+/// Hostile input (issue 8): a table of bad inputs through stdin and journal files, and terminal injection.
+mod hostile;

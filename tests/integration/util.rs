@@ -287,3 +287,114 @@ impl Drop for Live {
         let _ = self.child.wait();
     }
 }
+
+/// A terminal for the real binary: a private tmux server (its own socket in a temp dir, so
+/// tests never touch the user's tmux) with one session of a fixed size. The server is
+/// killed on drop.
+pub struct Tmux {
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts `command` (run by `sh -c`) in a `width`×`height` session.
+    pub fn start(command: &str, width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let out = tmux
+            .cmd()
+            .args(["new-session", "-d", "-s", "main"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("running tmux");
+        assert!(
+            out.status.success(),
+            "tmux new-session failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(self.dir.path().join("socket"));
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().expect("running tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends keys as `tmux send-keys` names them (`q`, `Tab`, `Enter`, `Escape`, `Down`).
+    pub fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// The visible screen as text.
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "main"])
+    }
+
+    /// A pane variable (`#{pane_title}`, `#{alternate_on}`, `#{pane_pid}`).
+    pub fn display(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "main", format])
+            .trim_end()
+            .to_owned()
+    }
+
+    /// Waits until the screen shows every one of `texts`; returns that screen. On timeout
+    /// the panic shows the last screen.
+    pub fn wait_for(&self, texts: &[&str], timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {texts:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the screen no longer shows `text`; returns that screen.
+    pub fn wait_gone(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if !screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {text:?} to go; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The pid of the pane's shell's first child (the program it runs).
+    pub fn child_pid(&self) -> u32 {
+        let shell = self.display("#{pane_pid}");
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no child of the pane's shell {shell}"))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}

@@ -1210,3 +1210,25 @@ fn torn_head_ending_in_a_complete_nested_object_stays_one_head() {
     assert_eq!(state.parse(tail.as_bytes(), PID, &mut stats), one(a));
     assert_eq!(stats.unrecovered_fragments, 0);
 }
+
+#[test]
+fn authorization_header_in_a_debug_request_line_is_a_named_secret() {
+    let with = one(
+        r#"2026-08-20T15:41:17Z DBG GET https://a.example.com/x HTTP/1.1 connIndex=0 content-length=0 event=1 headers={"Authorization":["Bearer abc.def"],"Cf-Ray":["8f3a6c1d2b4e5f70-DFW"]} host=a.example.com ingressRule=0 originService=http://localhost:8000 path=/x"#,
+    );
+    assert!(matches!(with.kind, EventKind::TunnelRequest { .. }));
+    assert_eq!(
+        with.also,
+        vec![EventKind::Server(crate::parse::ServerEvent::SecretLogged {
+            kind: crate::parse::SecretKind::AuthorizationHeader
+        })]
+    );
+    assert!(
+        !format!("{with:?}").contains("abc.def"),
+        "the value is never copied"
+    );
+    let without = one(
+        r#"2026-08-20T15:41:17Z DBG GET https://a.example.com/x HTTP/1.1 connIndex=0 headers={"Cf-Ray":["8f3a6c1d2b4e5f70-DFW"]} path=/x"#,
+    );
+    assert!(without.also.is_empty());
+}

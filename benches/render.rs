@@ -1,0 +1,117 @@
+//! Frame time of the live screen: a full 160×50 frame with 100k log records in memory,
+//! plus what a filter change (full re-filter) and `w` (window figures) cost.
+//!
+//! Run with `cargo bench --bench render`. The model is the real kv-debug capture fed 51
+//! times over (each copy shifted by 80 s) through the real decoder, parser and model.
+//! Plain timing (no criterion): medians of repeated runs, printed.
+
+use std::time::{Duration, Instant};
+
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use sigil_top::model::{Model, Settings};
+use sigil_top::parse::Parser;
+use sigil_top::source::journalctl::Decoder;
+use sigil_top::source::{Timestamp, Unit, UnitFilter};
+use sigil_top::view::tui::action::Action;
+use sigil_top::view::tui::render::render;
+use sigil_top::view::tui::state::{Feed, UiOptions, UiState};
+use sigil_top::view::tui::theme::{Theme, ThemeKind};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/real/kv-debug/export.txt"
+    ))
+    .unwrap();
+    let units = vec![Unit::new("sigil-mcp"), Unit::new("cloudflared")];
+    let mut decoder = Decoder::new(
+        UnitFilter {
+            units: units.clone(),
+        },
+        0,
+    );
+    let mut entries = Vec::new();
+    decoder.feed(&bytes, &mut entries);
+    decoder.finish(&mut entries);
+    let mut parser = Parser::new();
+    let mut model = Model::new(Settings::default());
+    let mut copy = 0u64;
+    while model.entries.total < 101_000 {
+        for e in &entries {
+            let mut e = e.clone();
+            e.realtime = Timestamp(e.realtime.0 + copy * 80_000_000);
+            model.apply(parser.parse(e));
+        }
+        copy += 1;
+    }
+    model.finish();
+    let end = model.window.map_or(Timestamp(0), |(_, b)| b);
+    let mut ui = UiState::new(UiOptions {
+        theme: Theme::new(ThemeKind::Dark),
+        inputs: vec!["bench".into()],
+        units,
+        feed: Feed::History,
+        utc_offset_s: 0,
+    });
+    ui.update(Action::Resize(160, 50), &model);
+    let t = Instant::now();
+    while ui.sync(&model) {}
+    let first_sync = t.elapsed();
+    ui.update(Action::Tick(end), &model);
+    println!(
+        "model: {} entries, {} log records, {} traces kept; first index sync {first_sync:?}",
+        model.entries.total,
+        model.log.len(),
+        model.correlator.recent.len()
+    );
+
+    let mut terminal = Terminal::new(TestBackend::new(160, 50)).unwrap();
+    let frame = |ui: &UiState, terminal: &mut Terminal<TestBackend>| {
+        let runs: Vec<Duration> = (0..200)
+            .map(|_| {
+                let t = Instant::now();
+                terminal.draw(|f| render(f, &model, ui)).unwrap();
+                t.elapsed()
+            })
+            .collect();
+        median(runs)
+    };
+    println!(
+        "frame 160x50, following:         {:?}",
+        frame(&ui, &mut terminal)
+    );
+    for _ in 0..5_000 {
+        ui.update(Action::Up, &model);
+    }
+    println!(
+        "frame 160x50, scrolled back:     {:?}",
+        frame(&ui, &mut terminal)
+    );
+    ui.update(Action::FocusNext, &model);
+    ui.update(Action::FocusNext, &model);
+    ui.update(Action::Open, &model);
+    println!(
+        "frame 160x50, incident evidence: {:?}",
+        frame(&ui, &mut terminal)
+    );
+    ui.update(Action::Back, &model);
+
+    let t = Instant::now();
+    ui.update(Action::CycleUnit, &model);
+    println!("re-filter by unit (100k records): {:?}", t.elapsed());
+    ui.update(Action::StartFilter, &model);
+    let t = Instant::now();
+    ui.update(Action::FilterInput('5'), &model);
+    ui.update(Action::FilterInput('0'), &model);
+    ui.update(Action::FilterInput('2'), &model);
+    println!("re-filter by regex, 3 keys:        {:?}", t.elapsed());
+    let t = Instant::now();
+    ui.update(Action::CycleWindow, &model);
+    println!("window figures (w):                {:?}", t.elapsed());
+}

@@ -1,0 +1,271 @@
+//! The live screen's loop: one task owns the [`Model`] and the [`UiState`], and every
+//! producer talks to it through a channel (`STYLE.md` §1.5, §2.8).
+//!
+//! ```text
+//! signals (TERM, HUP, INT) ──┐
+//! terminal (EventStream) ────┤  select! { biased; signals, terminal, frame timer, tick, batch }
+//! frame timer (if dirty) ────┼─▶ keys → Action → UiState::update → Command (quit, export)
+//! 1 s tick ──────────────────┤    batch → Parser → Model::apply;  draw when dirty, ≤ fps/s
+//! inputs (bounded channel) ──┘
+//! ```
+//!
+//! Owns: the order of that select (signals and keys first, so they never wait behind a
+//! burst of entries; one batch per turn, so a turn's work is bounded), the redraw policy
+//! (only when something changed, at most `frames_per_sec`; nothing happens between ticks
+//! when nothing changes), carrying out [`Command`]s, and leaving: `q`, SIGTERM, SIGHUP
+//! and SIGINT end the loop normally so the terminal guard restores the terminal; the loop
+//! never calls `process::exit`. When the input ends the screen stays up (history stays
+//! browsable; the demo shows "replay finished").
+//!
+//! Does not own drawing (`view::tui`) or reading (`source`, through `app`'s [`Inputs`]).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::time::MissedTickBehavior;
+
+use crate::app::{self, Inputs};
+use crate::cli::ThemeName;
+use crate::config::Config;
+use crate::model::Model;
+use crate::parse::Parser;
+use crate::source::{InputSpec, SourceMsg, Timestamp};
+use crate::view::tui::action::{action_for_key, action_for_mouse, Action};
+use crate::view::tui::render::render;
+use crate::view::tui::state::{Command, Feed, InputState, UiOptions, UiState};
+use crate::view::tui::theme::{Theme, ThemeKind};
+use crate::view::tui::TerminalGuard;
+
+/// How often the clock, the rolling windows and the live journal's expiries move on.
+const TICK: Duration = Duration::from_secs(1);
+
+fn wall_clock() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+    )
+}
+
+fn theme_kind(name: ThemeName) -> ThemeKind {
+    match name {
+        ThemeName::Dark => ThemeKind::Dark,
+        ThemeName::Light => ThemeKind::Light,
+        ThemeName::Mono => ThemeKind::Mono,
+    }
+}
+
+/// Runs the live screen until the user quits or a signal ends it.
+pub async fn run(config: &Config) -> anyhow::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "the live screen needs a terminal: for headless use try `sigil-top report` (or `sigil-top demo --format text`)"
+        );
+    }
+    let (inputs, feed) = match (config.inputs.as_slice(), config.screen.replay) {
+        ([InputSpec::Demo], Some(pace)) => (
+            app::open_paced_demo(config, pace),
+            Feed::Replay(pace.label()),
+        ),
+        _ => (
+            app::open_inputs(config)?,
+            if config.follow {
+                Feed::Live
+            } else {
+                Feed::History
+            },
+        ),
+    };
+    let ui = UiState::new(UiOptions {
+        theme: Theme::new(theme_kind(config.screen.theme)),
+        inputs: inputs.names().to_vec(),
+        units: config.units.units.clone(),
+        feed,
+        utc_offset_s: i64::from(chrono::Local::now().offset().local_minus_utc()),
+    });
+    let mut signals = Signals::new().context("listening for signals")?;
+    let (guard, terminal) = TerminalGuard::enter().context("setting up the terminal")?;
+    let result = Loop {
+        model: Model::new(config.model.clone()),
+        parser: Parser::new(),
+        ui,
+        inputs,
+        is_following: config.follow,
+        frame_gap: Duration::from_secs(1) / config.screen.frames_per_sec.max(1),
+        config: config.clone(),
+    }
+    .run(terminal, &mut signals)
+    .await;
+    drop(guard);
+    result
+}
+
+/// The signals that end the screen normally.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
+struct Loop {
+    model: Model,
+    parser: Parser,
+    ui: UiState,
+    inputs: Inputs,
+    /// Reading the live journal: the wall clock drives expiry and the header's time.
+    is_following: bool,
+    frame_gap: Duration,
+    /// For snapshots (`e`): limits, redaction patterns.
+    config: Config,
+}
+
+impl Loop {
+    async fn run(
+        mut self,
+        mut terminal: crate::view::tui::Term,
+        signals: &mut Signals,
+    ) -> anyhow::Result<()> {
+        let size = terminal.size().context("reading the terminal size")?;
+        self.ui
+            .update(Action::Resize(size.width, size.height), &self.model);
+        let mut events = EventStream::new();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_draw: Option<Instant> = None;
+        let mut is_dirty = true;
+        let mut is_reading = true;
+        loop {
+            let now = Instant::now();
+            let draw_at = last_draw.map_or(now, |t| t + self.frame_gap);
+            if is_dirty && now >= draw_at {
+                let has_more = self.ui.sync(&self.model);
+                terminal
+                    .draw(|frame| render(frame, &self.model, &self.ui))
+                    .context("drawing the screen")?;
+                last_draw = Some(now);
+                is_dirty = has_more;
+            }
+            let draw_at = last_draw.map_or(now, |t| t + self.frame_gap);
+            tokio::select! {
+                biased;
+                _ = signals.term.recv() => break,
+                _ = signals.hup.recv() => break,
+                _ = signals.int.recv() => break,
+                event = events.next() => match event {
+                    Some(Ok(event)) => {
+                        if let Some(action) = action_of(&event, self.ui.editing.is_some()) {
+                            is_dirty = true;
+                            match self.ui.update(action, &self.model) {
+                                Some(Command::Quit) => break,
+                                Some(Command::Export(incident)) => {
+                                    // A few MB written at most: done in the loop, and the
+                                    // result (path or error) shown in the status line.
+                                    let text = match app::snapshot_live(&self.model, incident, &self.config) {
+                                        Ok(path) => format!("snapshot written to {}", path.display()),
+                                        Err(e) => format!("snapshot failed: {e:#}"),
+                                    };
+                                    self.ui.notify(crate::text::sanitize(&text).into_owned());
+                                }
+                                None => {}
+                            }
+                        }
+                    }
+                    Some(Err(e)) => return Err(e).context("reading the terminal"),
+                    // The terminal is gone: nothing left to show.
+                    None => break,
+                },
+                () = tokio::time::sleep_until(draw_at.into()), if is_dirty => {}
+                _ = tick.tick() => {
+                    // Redraw only if the clock shown or the model moved (an idle screen over
+                    // finished input does nothing but wake once a second).
+                    let before = (self.ui.now, self.model.entries.total);
+                    self.on_tick();
+                    is_dirty |= before != (self.ui.now, self.model.entries.total);
+                }
+                msg = self.inputs.recv(), if is_reading => {
+                    is_dirty = true;
+                    match msg {
+                        Some(msg) => self.on_source(msg),
+                        None => is_reading = false,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The time the header shows: the wall clock when following the live journal, else
+    /// the newest entry's (a replay or recorded history has its own clock).
+    fn clock(&self) -> Timestamp {
+        let newest = self.model.window.map_or(Timestamp(0), |(_, b)| b);
+        if self.is_following {
+            wall_clock().max(newest)
+        } else {
+            newest
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if self.is_following && self.ui.input == InputState::Live {
+            self.model.tick(wall_clock());
+        }
+        let now = self.clock();
+        self.ui.update(Action::Tick(now), &self.model);
+    }
+
+    fn on_source(&mut self, msg: SourceMsg) {
+        match msg {
+            SourceMsg::Batch(batch) => {
+                for entry in batch {
+                    self.model.apply(self.parser.parse(entry));
+                }
+            }
+            SourceMsg::CaughtUp => {
+                if self.ui.input == InputState::Reading {
+                    self.ui.input = InputState::Live;
+                }
+                self.ui.refresh(&self.model);
+            }
+            SourceMsg::Warning(w) => {
+                self.ui.warnings += 1;
+                self.ui.notify(format!("input warning: {w}"));
+            }
+            SourceMsg::Error(e) => {
+                self.ui.input = InputState::Failed(format!("{e:#}"));
+            }
+            SourceMsg::Ended => {
+                // Everything still open is settled, as `report` does at the end.
+                self.model.finish();
+                if !matches!(self.ui.input, InputState::Failed(_)) {
+                    self.ui.input = InputState::Ended;
+                }
+                let now = self.clock();
+                self.ui.update(Action::Tick(now), &self.model);
+            }
+        }
+    }
+}
+
+/// The action a terminal event asks for.
+fn action_of(event: &TermEvent, is_editing: bool) -> Option<Action> {
+    match event {
+        TermEvent::Key(key) => action_for_key(*key, is_editing),
+        TermEvent::Mouse(mouse) => action_for_mouse(*mouse),
+        TermEvent::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}

@@ -1,0 +1,1148 @@
+//! UI state and its one transition function: [`UiState::update`] turns an [`Action`] into
+//! changes of UI state and, at most, a [`Command`] for the loop to carry out.
+//!
+//! Owns everything the screen remembers that the model does not: focus, the overlay on
+//! top ([`Overlay`]), filters ([`Filter`]), selections and scroll positions, pause, the
+//! latency window, and two kinds of derived data kept so a frame never walks the model:
+//! - filtered indexes ([`Index`]) of log records (by `seq`) and traces (by ordinal),
+//!   extended as records arrive ([`UiState::sync`], bounded work per call) and rebuilt
+//!   only when a filter changes;
+//! - figures that cost more than a frame should ([`Derived`]: merged window histograms,
+//!   percentiles per route), refreshed on the 1 s tick, on `w`, and when input ends.
+//!
+//! Does no I/O and never changes the model. Pausing freezes the indexes and [`Derived`]
+//! (ingest continues; `p` again catches up).
+
+use std::collections::VecDeque;
+
+use regex::{Regex, RegexBuilder};
+
+use crate::model::correlate::{Outcome, Trace};
+use crate::model::log::Record;
+use crate::model::stats::{Latency, BUCKET_US};
+use crate::model::Model;
+use crate::parse::{EventKind, Level, ProxyFailure};
+use crate::source::{Timestamp, Unit};
+use crate::text;
+
+use super::action::Action;
+use super::render;
+use super::theme::Theme;
+
+/// What the loop must do for the UI (the only way `update` reaches the outside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    /// Write an incident snapshot: the selected incident, or `None` for "the current state".
+    Export(Option<u64>),
+}
+
+/// The panels that take focus, in `Tab` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Log,
+    Requests,
+    Incidents,
+}
+
+/// What is drawn on top of the panels (at most one thing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// One log record in full, with its continuation lines.
+    Record {
+        seq: u64,
+        scroll: u16,
+    },
+    /// An incident and the log records its evidence cursors point to (`missing`: cursors
+    /// whose records have left the log ring).
+    Incident {
+        id: u64,
+        evidence: Vec<u64>,
+        missing: usize,
+        scroll: u16,
+    },
+    /// A trace and both services' records of it, by its cursors.
+    Trace {
+        ordinal: u64,
+        origin: Vec<u64>,
+        tunnel: Vec<u64>,
+        other: Vec<u64>,
+        missing: usize,
+        scroll: u16,
+    },
+}
+
+/// The span the latency panel and header figures cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyWindow {
+    OneMinute,
+    FiveMinutes,
+    FifteenMinutes,
+    All,
+}
+
+impl LatencyWindow {
+    pub fn label(self) -> &'static str {
+        match self {
+            LatencyWindow::OneMinute => "1m",
+            LatencyWindow::FiveMinutes => "5m",
+            LatencyWindow::FifteenMinutes => "15m",
+            LatencyWindow::All => "all",
+        }
+    }
+
+    /// The span in µs; `None` for the whole run.
+    pub fn span_us(self) -> Option<u64> {
+        match self {
+            LatencyWindow::OneMinute => Some(60_000_000),
+            LatencyWindow::FiveMinutes => Some(300_000_000),
+            LatencyWindow::FifteenMinutes => Some(900_000_000),
+            LatencyWindow::All => None,
+        }
+    }
+
+    fn next(self) -> LatencyWindow {
+        match self {
+            LatencyWindow::OneMinute => LatencyWindow::FiveMinutes,
+            LatencyWindow::FiveMinutes => LatencyWindow::FifteenMinutes,
+            LatencyWindow::FifteenMinutes => LatencyWindow::All,
+            LatencyWindow::All => LatencyWindow::OneMinute,
+        }
+    }
+}
+
+/// Which answers the log and request views keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Any,
+    /// 5xx from the origin, and the 502/524 the edge gave when the tunnel failed.
+    Server5xx,
+    BadGateway,
+    Client4xx,
+}
+
+impl StatusFilter {
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusFilter::Any => "any",
+            StatusFilter::Server5xx => "5xx",
+            StatusFilter::BadGateway => "502",
+            StatusFilter::Client4xx => "4xx",
+        }
+    }
+
+    fn next(self) -> StatusFilter {
+        match self {
+            StatusFilter::Any => StatusFilter::Server5xx,
+            StatusFilter::Server5xx => StatusFilter::BadGateway,
+            StatusFilter::BadGateway => StatusFilter::Client4xx,
+            StatusFilter::Client4xx => StatusFilter::Any,
+        }
+    }
+
+    fn keeps(self, status: Option<u16>) -> bool {
+        match (self, status) {
+            (StatusFilter::Any, _) => true,
+            (_, None) => false,
+            (StatusFilter::Server5xx, Some(s)) => (500..600).contains(&s),
+            (StatusFilter::BadGateway, Some(s)) => s == 502,
+            (StatusFilter::Client4xx, Some(s)) => (400..500).contains(&s),
+        }
+    }
+}
+
+/// The `/` filter: a regex when the pattern is one, else plain text (with the regex
+/// error kept to show). Lower-case patterns match either case.
+#[derive(Debug, Clone)]
+pub struct TextFilter {
+    pub pattern: String,
+    regex: Option<Regex>,
+    pub error: Option<String>,
+}
+
+impl TextFilter {
+    pub fn new(pattern: &str) -> TextFilter {
+        let is_lower = !pattern.chars().any(char::is_uppercase);
+        match RegexBuilder::new(pattern)
+            .case_insensitive(is_lower)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(regex) => TextFilter {
+                pattern: pattern.to_owned(),
+                regex: Some(regex),
+                error: None,
+            },
+            Err(e) => TextFilter {
+                pattern: pattern.to_owned(),
+                regex: None,
+                // The regex crate's message spans lines with a caret diagram; keep its
+                // last line, which names the problem.
+                error: Some(
+                    e.to_string()
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("invalid regex")
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_owned(),
+                ),
+            },
+        }
+    }
+
+    pub fn is_match(&self, haystack: &str) -> bool {
+        match &self.regex {
+            Some(r) => r.is_match(haystack),
+            None => haystack.contains(&self.pattern),
+        }
+    }
+}
+
+/// Every filter of the log and request views.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Only this unit's lines (and requests it saw).
+    pub unit: Option<Unit>,
+    /// Log lines at least this severe (requests have no level).
+    pub min_level: Option<Level>,
+    pub status: StatusFilter,
+    pub text: Option<TextFilter>,
+}
+
+impl Default for Filter {
+    fn default() -> Filter {
+        Filter {
+            unit: None,
+            min_level: None,
+            status: StatusFilter::Any,
+            text: None,
+        }
+    }
+}
+
+impl Filter {
+    pub fn is_active(&self) -> bool {
+        self.unit.is_some()
+            || self.min_level.is_some()
+            || self.status != StatusFilter::Any
+            || self.text.is_some()
+    }
+
+    /// Whether the log view shows `rec`. Text is matched against what is drawn (the
+    /// sanitized head line), so a filter never matches an invisible character.
+    pub fn keeps_record(&self, rec: &Record) -> bool {
+        let e = &rec.event;
+        if let Some(u) = &self.unit {
+            if e.entry.unit.as_ref() != Some(u) {
+                return false;
+            }
+        }
+        if let Some(min) = self.min_level {
+            if e.level < min {
+                return false;
+            }
+        }
+        if !self.status.keeps(event_status(&e.kind)) {
+            return false;
+        }
+        if let Some(t) = &self.text {
+            if !t.is_match(&text::sanitize_bytes(&e.entry.message)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether the request view shows `t`. A unit keeps the requests that unit saw.
+    pub fn keeps_trace(&self, t: &Trace, model: &Model) -> bool {
+        if let Some(u) = &self.unit {
+            let saw = if *u == model.settings.origin_unit {
+                t.origin.is_some()
+            } else if *u == model.settings.tunnel_unit {
+                t.tunnel.is_some()
+            } else {
+                false
+            };
+            if !saw {
+                return false;
+            }
+        }
+        if self.status != StatusFilter::Any && !self.status.keeps(trace_status(t)) {
+            return false;
+        }
+        if let Some(f) = &self.text {
+            let mut hay = t.route();
+            for part in [
+                t.tool.as_deref(),
+                t.ray.as_ref().map(|r| &*r.0),
+                t.request_id.as_ref().map(|r| &*r.0),
+                Some(t.link.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                hay.push(' ');
+                hay.push_str(part);
+            }
+            hay.push(' ');
+            hay.push_str(&outcome_label(t.outcome));
+            if !f.is_match(&text::sanitize(&hay)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The HTTP status a log line reports, if it reports one.
+pub fn event_status(kind: &EventKind) -> Option<u16> {
+    match kind {
+        EventKind::SigilOutgoing { status, .. } => *status,
+        EventKind::SigilError { .. } => Some(500),
+        EventKind::AccessLog { status, .. } | EventKind::TunnelResponse { status, .. } => {
+            Some(*status)
+        }
+        EventKind::ProxyError {
+            failure: ProxyFailure::OriginUnreachable(_),
+            ..
+        } => Some(502),
+        _ => None,
+    }
+}
+
+/// The status the visitor got for a trace (502/524 when the tunnel failed).
+pub fn trace_status(t: &Trace) -> Option<u16> {
+    match t.outcome {
+        Outcome::BadGateway(_) => Some(502),
+        Outcome::EdgeTimeout => Some(524),
+        Outcome::Served(s) => Some(s),
+        _ => t.origin_status(),
+    }
+}
+
+/// A short label for an outcome: `200`, `502 refused`, `524 timeout`, `abort`, …
+pub fn outcome_label(o: Outcome) -> String {
+    match o {
+        Outcome::Served(0) => "served".to_owned(),
+        Outcome::Served(s) => s.to_string(),
+        Outcome::BadGateway(cause) => format!("502 {}", cause.as_str()),
+        Outcome::EdgeTimeout => "524 timeout".to_owned(),
+        Outcome::ClientAbort => "abort".to_owned(),
+        Outcome::StreamClosed => "closed".to_owned(),
+        Outcome::ProxyFailed => "proxy err".to_owned(),
+        Outcome::Unanswered => "no answer".to_owned(),
+    }
+}
+
+/// A selection and scroll position in a list of keys (log `seq`s or trace ordinals), kept
+/// by key so they stay put when the list grows or its oldest rows leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListPos {
+    /// Key of the selected row (meaningless while following).
+    pub selected: u64,
+    /// Key of the first row drawn (meaningless while following).
+    pub top: u64,
+    /// Following the newest row (the bottom).
+    pub follow: bool,
+}
+
+impl Default for ListPos {
+    fn default() -> ListPos {
+        ListPos {
+            selected: 0,
+            top: 0,
+            follow: true,
+        }
+    }
+}
+
+/// The window of rows to draw: `(first position, selected position)` for a list of
+/// `keys` shown in `rows` rows. Pure, so render and update agree.
+pub fn visible(keys: &VecDeque<u64>, pos: ListPos, rows: usize) -> (usize, Option<usize>) {
+    let len = keys.len();
+    if len == 0 {
+        return (0, None);
+    }
+    let rows = rows.max(1);
+    if pos.follow {
+        return (len.saturating_sub(rows), Some(len - 1));
+    }
+    let sel = keys.partition_point(|&k| k < pos.selected).min(len - 1);
+    let mut top = keys.partition_point(|&k| k < pos.top).min(len - 1);
+    if sel < top {
+        top = sel;
+    } else if sel >= top + rows {
+        top = sel + 1 - rows;
+    }
+    top = top.min(len.saturating_sub(rows));
+    (top, Some(sel))
+}
+
+/// A filtered list: keys of the rows that pass the filter, oldest first, and how far the
+/// source has been examined in each direction.
+///
+/// New rows are examined forward (`scanned_to..end`). After a filter change the list is
+/// rebuilt from the newest row backwards (`first_alive..back_to`), a bounded number per
+/// call, so the rows on screen appear at once and older ones fill in over a few frames.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    pub keys: VecDeque<u64>,
+    /// The next key to examine going forward.
+    pub scanned_to: u64,
+    /// Keys below this (and not below the oldest alive) are still to be examined.
+    pub back_to: u64,
+    pub pos: ListPos,
+}
+
+impl Index {
+    /// Drops keys before `first_alive`, then examines new keys `scanned_to..end` and then
+    /// old ones below `back_to`, at most `budget` in all. Returns true when some are left.
+    fn advance(
+        &mut self,
+        first_alive: u64,
+        end: u64,
+        budget: u64,
+        mut keeps: impl FnMut(u64) -> bool,
+    ) -> bool {
+        while self.keys.front().is_some_and(|&k| k < first_alive) {
+            self.keys.pop_front();
+        }
+        let start = self.scanned_to.max(first_alive);
+        let stop = end.min(start.saturating_add(budget)).max(start);
+        for k in start..stop {
+            if keeps(k) {
+                self.keys.push_back(k);
+            }
+        }
+        self.scanned_to = stop.max(self.scanned_to);
+        let mut left = budget - (stop - start);
+        let mut k = self.back_to.max(first_alive);
+        while k > first_alive && left > 0 {
+            k -= 1;
+            left -= 1;
+            if keeps(k) {
+                self.keys.push_front(k);
+            }
+        }
+        self.back_to = k;
+        self.scanned_to < end || self.back_to > first_alive
+    }
+
+    /// Empties the list to be rebuilt backwards from `at` (one past the newest key).
+    fn reset(&mut self, at: u64) {
+        self.keys.clear();
+        self.scanned_to = at;
+        self.back_to = at;
+        self.pos = ListPos::default();
+    }
+
+    /// Moves the selection by `delta` rows (negative: up) in a view of `rows` rows.
+    fn move_by(&mut self, delta: i64, rows: usize) {
+        let len = self.keys.len();
+        if len == 0 {
+            return;
+        }
+        let (top, sel) = visible(&self.keys, self.pos, rows);
+        let sel = sel.unwrap_or(len - 1);
+        let target = if delta < 0 {
+            sel.saturating_sub(usize::try_from(delta.unsigned_abs()).unwrap_or(usize::MAX))
+        } else {
+            sel.saturating_add(usize::try_from(delta).unwrap_or(usize::MAX))
+                .min(len - 1)
+        };
+        self.select_position(target, top, rows);
+    }
+
+    fn select_position(&mut self, target: usize, top: usize, rows: usize) {
+        let len = self.keys.len();
+        if len == 0 {
+            return;
+        }
+        let target = target.min(len - 1);
+        let rows = rows.max(1);
+        let mut top = top;
+        if target < top {
+            top = target;
+        } else if target >= top + rows {
+            top = target + 1 - rows;
+        }
+        self.pos = ListPos {
+            selected: self.keys[target],
+            top: self.keys[top.min(len - 1)],
+            // Reaching the newest row follows again, as `tail -f` would.
+            follow: target == len - 1,
+        };
+    }
+
+    fn select_oldest(&mut self) {
+        if let Some(&k) = self.keys.front() {
+            self.pos = ListPos {
+                selected: k,
+                top: k,
+                follow: false,
+            };
+        }
+    }
+
+    fn follow_newest(&mut self) {
+        self.pos = ListPos::default();
+    }
+
+    /// The selected key, if the list has rows.
+    pub fn selected_key(&self, rows: usize) -> Option<u64> {
+        let (_, sel) = visible(&self.keys, self.pos, rows);
+        sel.map(|i| self.keys[i])
+    }
+}
+
+/// What has been read, as the header says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputState {
+    /// Reading the history (the journal before now, a file, the demo so far).
+    Reading,
+    /// History read; following new entries.
+    Live,
+    /// Every input has ended: all there is is on screen.
+    Ended,
+    /// An input stopped on this error.
+    Failed(String),
+}
+
+/// Where the entries come from, for the header's state label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feed {
+    /// The running journal, followed.
+    Live,
+    /// Recorded entries (`-D`, `--file`, text), read once.
+    History,
+    /// The demo replayed at this speed (`20x`, `max`).
+    Replay(String),
+}
+
+/// What the screen was started with.
+#[derive(Debug, Clone)]
+pub struct UiOptions {
+    pub theme: Theme,
+    /// The inputs, as `Inputs::names` describes them.
+    pub inputs: Vec<String>,
+    /// The units watched, for the unit filter's cycle.
+    pub units: Vec<Unit>,
+    pub feed: Feed,
+    /// Local time's offset from UTC in seconds (fixed at start; 0 in tests).
+    pub utc_offset_s: i64,
+}
+
+/// One row of the per-route or per-tool table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub name: String,
+    pub count: u64,
+    pub rate_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: u64,
+}
+
+/// One 10 s slice of the timeline, as the sparklines draw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SparkPoint {
+    pub requests: u64,
+    pub p99_ms: f64,
+    pub bad_gateway: u64,
+    pub timeouts: u64,
+}
+
+/// Upper bounds (µs) of the latency histogram's log-scaled buckets; the last is open.
+pub const HIST_BOUNDS_US: &[u64] = &[
+    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000,
+    5_000_000, 10_000_000, 30_000_000,
+];
+
+/// Figures for the latency panel and the header that cost too much to compute per frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    /// Requests answered in the window, and per second over the part of it with data.
+    pub requests: u64,
+    pub rate_per_s: f64,
+    pub errors_5xx: u64,
+    pub bad_gateway: u64,
+    pub timeouts: u64,
+    /// Latencies measured, p50, p90, p99, p99.9 and max in ms.
+    pub latency_count: u64,
+    pub percentiles_ms: [f64; 5],
+    /// Counts per [`HIST_BOUNDS_US`] bucket (one more for the open last one).
+    pub histogram: Vec<u64>,
+    /// Oldest first, 10 s each.
+    pub spark: Vec<SparkPoint>,
+    /// Busiest first, whole run.
+    pub routes: Vec<KeyRow>,
+    pub tools: Vec<KeyRow>,
+}
+
+fn key_rows<'a>(
+    it: impl Iterator<Item = (String, &'a crate::model::stats::KeyStats)>,
+    run_s: f64,
+) -> Vec<KeyRow> {
+    let mut rows: Vec<(String, &crate::model::stats::KeyStats)> = it.collect();
+    rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
+    rows.truncate(30);
+    rows.into_iter()
+        .map(|(name, k)| KeyRow {
+            name,
+            count: k.count,
+            rate_per_s: k.count as f64 / run_s,
+            p50_ms: k.latency.percentile_ms(50.0),
+            p99_ms: k.latency.percentile_ms(99.0),
+            errors: k.errors,
+        })
+        .collect()
+}
+
+impl Derived {
+    /// Computes the figures for `window` from the model (O(timeline + keys), ~1 ms).
+    pub fn compute(model: &Model, window: LatencyWindow) -> Derived {
+        let stats = &model.stats;
+        let run_s = model.window.map_or(1.0, |(a, b)| {
+            (b.saturating_since_us(a) as f64 / 1e6).max(1.0)
+        });
+        let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
+            u64,
+            u64,
+            u64,
+            u64,
+            f64,
+            Latency,
+        ) = match window.span_us() {
+            None => (
+                stats.requests,
+                stats.errors_5xx,
+                stats.bad_gateway,
+                stats.edge_timeout,
+                run_s,
+                stats.latency.clone(),
+            ),
+            Some(span) => {
+                let b = stats.timeline.window(span);
+                let covered = stats
+                    .timeline
+                    .buckets()
+                    .filter(|x| x.index >= b.index)
+                    .count();
+                let span_s = (covered as u64 * BUCKET_US).min(span) as f64 / 1e6;
+                (
+                    b.requests,
+                    b.errors_5xx,
+                    b.bad_gateway,
+                    b.timeouts,
+                    span_s.max(1.0),
+                    b.latency,
+                )
+            }
+        };
+        let mut histogram = vec![0; HIST_BOUNDS_US.len() + 1];
+        let mut lower = 0;
+        for (i, &upper) in HIST_BOUNDS_US.iter().enumerate() {
+            histogram[i] = latency.hist.count_between(lower, upper.saturating_sub(1));
+            lower = upper;
+        }
+        histogram[HIST_BOUNDS_US.len()] = latency.hist.count_between(lower, u64::MAX);
+        Derived {
+            requests,
+            rate_per_s: requests as f64 / span_s,
+            errors_5xx,
+            bad_gateway,
+            timeouts,
+            latency_count: latency.count(),
+            percentiles_ms: [
+                latency.percentile_ms(50.0),
+                latency.percentile_ms(90.0),
+                latency.percentile_ms(99.0),
+                latency.percentile_ms(99.9),
+                latency.max_ms(),
+            ],
+            histogram,
+            spark: stats
+                .timeline
+                .buckets()
+                .map(|b| SparkPoint {
+                    requests: b.requests,
+                    p99_ms: b.latency.percentile_ms(99.0),
+                    bad_gateway: b.bad_gateway,
+                    timeouts: b.timeouts,
+                })
+                .collect(),
+            routes: key_rows(
+                stats
+                    .by_route
+                    .iter()
+                    .map(|((m, p), k)| (format!("{m} {p}"), k)),
+                run_s,
+            ),
+            tools: key_rows(stats.by_tool.iter().map(|(t, k)| (t.clone(), k)), run_s),
+        }
+    }
+}
+
+/// What pausing froze: the ends of the lists as they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frozen {
+    pub log_end: u64,
+    pub trace_end: u64,
+    pub incidents: usize,
+}
+
+/// Rows of each list as last laid out (for paging and keeping the selection in view).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Viewport {
+    pub log: usize,
+    pub requests: usize,
+    pub incidents: usize,
+    pub overlay: usize,
+}
+
+/// A filter being typed after `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterEdit {
+    pub buffer: String,
+    /// The pattern before `/`, restored by `Esc`.
+    pub before: Option<String>,
+}
+
+/// Records examined per [`UiState::sync`] call and list, so one frame's work is bounded
+/// (a regex over 8k long cloudflared lines takes a few ms).
+const SYNC_BUDGET: u64 = 8_192;
+
+/// Everything the screen remembers.
+#[derive(Debug, Clone)]
+pub struct UiState {
+    pub options: UiOptions,
+    pub focus: Pane,
+    /// The list shown in the main area when only one fits (compact layout).
+    pub main_list: Pane,
+    pub overlay: Overlay,
+    pub editing: Option<FilterEdit>,
+    pub filter: Filter,
+    pub paused: Option<Frozen>,
+    pub window: LatencyWindow,
+    pub log: Index,
+    pub requests: Index,
+    /// Selected incident id (`None`: the newest).
+    pub incident: Option<u64>,
+    pub derived: Derived,
+    /// What [`UiState::derived`] was computed from: entries, traces kept, window.
+    derived_stamp: Option<(u64, u64, LatencyWindow)>,
+    pub input: InputState,
+    /// One line for the hint bar (an export result, an input warning).
+    pub notice: Option<String>,
+    pub warnings: u64,
+    /// The most tunnel connections seen up at once (the `4` of `tunnel 3/4`).
+    pub tunnel_peak: usize,
+    /// Terminal size in columns, rows.
+    pub size: (u16, u16),
+    pub viewport: Viewport,
+    /// The time the header shows (wall clock when live, the newest entry's otherwise).
+    pub now: Timestamp,
+}
+
+impl UiState {
+    pub fn new(options: UiOptions) -> UiState {
+        let mut ui = UiState {
+            options,
+            focus: Pane::Log,
+            main_list: Pane::Log,
+            overlay: Overlay::None,
+            editing: None,
+            filter: Filter::default(),
+            paused: None,
+            window: LatencyWindow::FiveMinutes,
+            log: Index::default(),
+            requests: Index::default(),
+            incident: None,
+            derived: Derived::default(),
+            derived_stamp: None,
+            input: InputState::Reading,
+            notice: None,
+            warnings: 0,
+            tunnel_peak: 0,
+            size: (80, 24),
+            viewport: Viewport::default(),
+            now: Timestamp(0),
+        };
+        ui.relayout();
+        ui
+    }
+
+    pub fn theme(&self) -> Theme {
+        self.options.theme
+    }
+
+    /// Takes in what the model gained since the last call, and continues a rebuild after a
+    /// filter change (bounded work; returns true when more is left, so the loop draws
+    /// again soon). While paused nothing newer than the pause is taken in.
+    pub fn sync(&mut self, model: &Model) -> bool {
+        self.tunnel_peak = self.tunnel_peak.max(model.detector.registered.len());
+        let (log_end, trace_end) = self.ends(model);
+        let more_log = self.sync_log(model, log_end);
+        let more_traces = self.sync_requests(model, trace_end);
+        more_log || more_traces
+    }
+
+    /// Where the lists end: the model's newest rows, or where they were at the pause.
+    fn ends(&self, model: &Model) -> (u64, u64) {
+        match self.paused {
+            Some(f) => (f.log_end, f.trace_end),
+            None => (model.log.next_seq(), Self::trace_end(model)),
+        }
+    }
+
+    fn trace_end(model: &Model) -> u64 {
+        model.correlator.first_recent_ordinal() + model.correlator.recent.len() as u64
+    }
+
+    fn sync_log(&mut self, model: &Model, end: u64) -> bool {
+        let first = model.log.iter().next().map_or(end, |r| r.seq);
+        let filter = &self.filter;
+        self.log.advance(first, end, SYNC_BUDGET, |seq| {
+            model.log.get(seq).is_some_and(|r| filter.keeps_record(r))
+        })
+    }
+
+    fn sync_requests(&mut self, model: &Model, end: u64) -> bool {
+        let first = model.correlator.first_recent_ordinal();
+        let filter = &self.filter;
+        self.requests.advance(first, end, SYNC_BUDGET, |n| {
+            model
+                .correlator
+                .recent_by_ordinal(n)
+                .is_some_and(|t| filter.keeps_trace(t, model))
+        })
+    }
+
+    /// Re-filters both lists (a filter changed): newest rows first, one budget now and
+    /// the rest in later [`UiState::sync`] calls; up to the frozen ends while paused.
+    fn refilter(&mut self, model: &Model) {
+        let (log_end, trace_end) = self.ends(model);
+        self.log.reset(log_end);
+        self.requests.reset(trace_end);
+        self.sync(model);
+    }
+
+    /// Recomputes [`Derived`] (not while paused: the view is frozen), unless nothing it
+    /// depends on changed since the last time (so an idle screen does no work per tick).
+    pub fn refresh(&mut self, model: &Model) {
+        let stamp = (model.entries.total, Self::trace_end(model), self.window);
+        if self.paused.is_none() && self.derived_stamp != Some(stamp) {
+            self.derived = Derived::compute(model, self.window);
+            self.derived_stamp = Some(stamp);
+        }
+    }
+
+    /// Shows `text` in the hint bar until the next key.
+    pub fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some(text.into());
+    }
+
+    /// Incidents as listed: newest first, up to the frozen count while paused.
+    pub fn incidents<'m>(
+        &self,
+        model: &'m Model,
+    ) -> impl Iterator<Item = &'m crate::model::detect::Incident> {
+        let n = self
+            .paused
+            .map_or(model.detector.incidents.len(), |f| f.incidents)
+            .min(model.detector.incidents.len());
+        model.detector.incidents[..n].iter().rev()
+    }
+
+    /// Position of the selected incident in [`UiState::incidents`].
+    pub fn incident_position(&self, model: &Model) -> usize {
+        self.incident
+            .and_then(|id| self.incidents(model).position(|i| i.id == id))
+            .unwrap_or(0)
+    }
+
+    fn relayout(&mut self) {
+        self.viewport = render::viewport(self.size.0, self.size.1, self);
+    }
+
+    fn rows_of(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Log => self.viewport.log,
+            Pane::Requests => self.viewport.requests,
+            Pane::Incidents => self.viewport.incidents,
+        }
+    }
+
+    /// Applies one action. Returns what the loop must do, if anything.
+    pub fn update(&mut self, action: Action, model: &Model) -> Option<Command> {
+        if !matches!(action, Action::Tick(_) | Action::Resize(..)) {
+            self.notice = None;
+        }
+        if self.overlay == Overlay::Help
+            && !matches!(action, Action::Tick(_) | Action::Resize(..) | Action::Quit)
+        {
+            self.overlay = Overlay::None;
+            return None;
+        }
+        match action {
+            Action::Quit => return Some(Command::Quit),
+            Action::Help => self.overlay = Overlay::Help,
+            Action::Back => self.overlay = Overlay::None,
+            Action::FocusNext | Action::FocusPrev if self.overlay == Overlay::None => {
+                let order = [Pane::Log, Pane::Requests, Pane::Incidents];
+                let i = order.iter().position(|&p| p == self.focus).unwrap_or(0);
+                let step = if action == Action::FocusNext { 1 } else { 2 };
+                self.focus = order[(i + step) % order.len()];
+                if self.focus != Pane::Incidents {
+                    self.main_list = self.focus;
+                }
+                self.relayout();
+            }
+            Action::FocusNext | Action::FocusPrev => {}
+            Action::Up => self.scroll(-1, model),
+            Action::Down => self.scroll(1, model),
+            Action::ScrollUp(n) => self.scroll(-i64::from(n), model),
+            Action::ScrollDown(n) => self.scroll(i64::from(n), model),
+            Action::PageUp => self.scroll(-self.page(), model),
+            Action::PageDown => self.scroll(self.page(), model),
+            Action::Top | Action::Bottom => self.jump(action == Action::Top, model),
+            Action::Open => self.open(model),
+            Action::StartFilter => {
+                let before = self.filter.text.as_ref().map(|t| t.pattern.clone());
+                self.editing = Some(FilterEdit {
+                    buffer: before.clone().unwrap_or_default(),
+                    before,
+                });
+            }
+            Action::FilterInput(c) => {
+                if let Some(edit) = &mut self.editing {
+                    edit.buffer.push(c);
+                    let pattern = edit.buffer.clone();
+                    self.set_text_filter(Some(&pattern), model);
+                }
+            }
+            Action::FilterBackspace => {
+                if let Some(edit) = &mut self.editing {
+                    edit.buffer.pop();
+                    let pattern = edit.buffer.clone();
+                    self.set_text_filter(Some(&pattern), model);
+                }
+            }
+            Action::FilterCommit => self.editing = None,
+            Action::FilterCancel => {
+                if let Some(edit) = self.editing.take() {
+                    self.set_text_filter(edit.before.as_deref(), model);
+                }
+            }
+            Action::CycleUnit => {
+                let units = &self.options.units;
+                self.filter.unit = match &self.filter.unit {
+                    None => units.first().cloned(),
+                    Some(u) => units
+                        .iter()
+                        .position(|x| x == u)
+                        .and_then(|i| units.get(i + 1))
+                        .cloned(),
+                };
+                self.refilter(model);
+            }
+            Action::CycleLevel => {
+                self.filter.min_level = match self.filter.min_level {
+                    None => Some(Level::Debug),
+                    Some(Level::Trace | Level::Debug) => Some(Level::Info),
+                    Some(Level::Info | Level::Notice) => Some(Level::Warn),
+                    Some(Level::Warn) => Some(Level::Error),
+                    Some(Level::Error | Level::Critical) => None,
+                };
+                self.refilter(model);
+            }
+            Action::CycleStatus => {
+                self.filter.status = self.filter.status.next();
+                self.refilter(model);
+            }
+            Action::TogglePause => {
+                if self.paused.take().is_none() {
+                    self.paused = Some(Frozen {
+                        log_end: self.log.scanned_to,
+                        trace_end: self.requests.scanned_to,
+                        incidents: model.detector.incidents.len(),
+                    });
+                } else {
+                    self.sync(model);
+                    self.refresh(model);
+                }
+            }
+            Action::CycleWindow => {
+                self.window = self.window.next();
+                // The new window is computed even while paused: it is what was asked for.
+                self.derived = Derived::compute(model, self.window);
+                self.derived_stamp = None;
+            }
+            Action::Export => {
+                let selected = match &self.overlay {
+                    Overlay::Incident { id, .. } => Some(*id),
+                    _ if self.focus == Pane::Incidents => self
+                        .incidents(model)
+                        .nth(self.incident_position(model))
+                        .map(|i| i.id),
+                    _ => None,
+                };
+                return Some(Command::Export(selected));
+            }
+            Action::Clear => {
+                self.filter = Filter::default();
+                self.editing = None;
+                self.refilter(model);
+            }
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.relayout();
+            }
+            Action::Tick(now) => {
+                self.now = now;
+                self.refresh(model);
+            }
+        }
+        None
+    }
+
+    fn set_text_filter(&mut self, pattern: Option<&str>, model: &Model) {
+        self.filter.text = pattern.filter(|p| !p.is_empty()).map(TextFilter::new);
+        self.refilter(model);
+    }
+
+    fn page(&self) -> i64 {
+        let rows = match self.overlay {
+            Overlay::None => self.rows_of(self.focus),
+            _ => self.viewport.overlay,
+        };
+        i64::try_from(rows.saturating_sub(1).max(1)).unwrap_or(1)
+    }
+
+    fn scroll(&mut self, delta: i64, model: &Model) {
+        let clamp = |s: u16| {
+            let v = i64::from(s) + delta;
+            u16::try_from(v.max(0)).unwrap_or(u16::MAX)
+        };
+        match &mut self.overlay {
+            Overlay::None | Overlay::Help => {}
+            Overlay::Record { scroll, .. }
+            | Overlay::Incident { scroll, .. }
+            | Overlay::Trace { scroll, .. } => {
+                *scroll = clamp(*scroll);
+                return;
+            }
+        }
+        let rows = self.rows_of(self.focus);
+        match self.focus {
+            Pane::Log => self.log.move_by(delta, rows),
+            Pane::Requests => self.requests.move_by(delta, rows),
+            Pane::Incidents => {
+                let n = self.incidents(model).count();
+                if n == 0 {
+                    return;
+                }
+                let pos = self.incident_position(model);
+                let target = if delta < 0 {
+                    pos.saturating_sub(usize::try_from(delta.unsigned_abs()).unwrap_or(0))
+                } else {
+                    (pos + usize::try_from(delta).unwrap_or(0)).min(n - 1)
+                };
+                self.incident = self.incidents(model).nth(target).map(|i| i.id);
+            }
+        }
+    }
+
+    fn jump(&mut self, to_top: bool, model: &Model) {
+        if self.overlay != Overlay::None {
+            if let Overlay::Record { scroll, .. }
+            | Overlay::Incident { scroll, .. }
+            | Overlay::Trace { scroll, .. } = &mut self.overlay
+            {
+                *scroll = if to_top { 0 } else { u16::MAX / 2 };
+            }
+            return;
+        }
+        match (self.focus, to_top) {
+            (Pane::Log, true) => self.log.select_oldest(),
+            (Pane::Log, false) => self.log.follow_newest(),
+            (Pane::Requests, true) => self.requests.select_oldest(),
+            (Pane::Requests, false) => self.requests.follow_newest(),
+            // Incidents are newest first: "top" is the newest.
+            (Pane::Incidents, true) => self.incident = None,
+            (Pane::Incidents, false) => self.incident = self.incidents(model).last().map(|i| i.id),
+        }
+    }
+
+    fn open(&mut self, model: &Model) {
+        if self.overlay != Overlay::None {
+            return;
+        }
+        match self.focus {
+            Pane::Log => {
+                if let Some(seq) = self.log.selected_key(self.viewport.log) {
+                    self.overlay = Overlay::Record { seq, scroll: 0 };
+                }
+            }
+            Pane::Incidents => {
+                let pos = self.incident_position(model);
+                if let Some(inc) = self.incidents(model).nth(pos) {
+                    let (evidence, missing) = locate(model, &inc.evidence);
+                    self.overlay = Overlay::Incident {
+                        id: inc.id,
+                        missing,
+                        evidence,
+                        scroll: 0,
+                    };
+                }
+            }
+            Pane::Requests => {
+                let Some(ordinal) = self.requests.selected_key(self.viewport.requests) else {
+                    return;
+                };
+                let Some(trace) = model.correlator.recent_by_ordinal(ordinal) else {
+                    return;
+                };
+                let (seqs, missing) = locate(model, &trace.cursors);
+                let (mut origin, mut tunnel, mut other) = (Vec::new(), Vec::new(), Vec::new());
+                for &seq in &seqs {
+                    let unit = model.log.get(seq).and_then(|r| r.event.entry.unit.as_ref());
+                    match unit {
+                        Some(u) if *u == model.settings.origin_unit => origin.push(seq),
+                        Some(u) if *u == model.settings.tunnel_unit => tunnel.push(seq),
+                        _ => other.push(seq),
+                    }
+                }
+                self.overlay = Overlay::Trace {
+                    ordinal,
+                    origin,
+                    tunnel,
+                    other,
+                    missing,
+                    scroll: 0,
+                };
+            }
+        }
+    }
+}
+
+/// The log records holding `cursors`, and how many cursors were not found (their
+/// records have left the log ring).
+fn locate(model: &Model, cursors: &[crate::source::Cursor]) -> (Vec<u64>, usize) {
+    let seqs = model.log.locate(cursors);
+    let found: usize = seqs
+        .iter()
+        .filter_map(|&s| model.log.get(s))
+        .map(|r| {
+            std::iter::once(&r.event)
+                .chain(&r.continuation)
+                .filter(|e| e.entry.cursor.as_ref().is_some_and(|c| cursors.contains(c)))
+                .count()
+        })
+        .sum();
+    (seqs, cursors.len().saturating_sub(found))
+}

@@ -1,0 +1,269 @@
+//! The header (state, inputs, units, the window's figures, tunnel and origin state, gaps,
+//! secrets) and the one-line hint bar (keys, the filter being typed, notices).
+
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::model::detect::OriginState;
+use crate::model::Model;
+use crate::text;
+
+use super::super::action::HINTS;
+use super::super::state::{Feed, InputState, StatusFilter, UiState};
+use super::{clock_s, duration};
+
+/// The state label: what the screen shows right now.
+fn state_label(ui: &UiState) -> (String, ratatui::style::Style) {
+    let t = ui.theme();
+    if ui.paused.is_some() {
+        return (
+            " ⏸ PAUSED ".into(),
+            t.warn().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        );
+    }
+    match (&ui.input, &ui.options.feed) {
+        (InputState::Failed(_), _) => (
+            " ✕ INPUT FAILED ".into(),
+            t.bad().add_modifier(Modifier::REVERSED),
+        ),
+        (InputState::Ended, Feed::Replay(_)) => (
+            " ■ replay finished ".into(),
+            t.dim().add_modifier(Modifier::REVERSED),
+        ),
+        (InputState::Ended, _) => (
+            " ■ end of input ".into(),
+            t.dim().add_modifier(Modifier::REVERSED),
+        ),
+        (_, Feed::Replay(speed)) => (
+            format!(" ▶ REPLAY {speed} "),
+            t.good().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ),
+        (InputState::Reading, _) => (
+            " … reading ".into(),
+            t.dim().add_modifier(Modifier::REVERSED),
+        ),
+        (InputState::Live, Feed::Live) => (
+            " ● LIVE ".into(),
+            t.good().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ),
+        (InputState::Live, _) => (
+            " ● following ".into(),
+            t.good().add_modifier(Modifier::REVERSED),
+        ),
+    }
+}
+
+/// The active filters in a few words (`unit sigil-mcp · ≥warn · 502 · /err/`).
+pub(crate) fn filter_summary(ui: &UiState) -> String {
+    let f = &ui.filter;
+    let mut parts = Vec::new();
+    if let Some(u) = &f.unit {
+        parts.push(format!("unit {}", u.short()));
+    }
+    if let Some(l) = f.min_level {
+        parts.push(format!("≥{}", l.as_str()));
+    }
+    if f.status != StatusFilter::Any {
+        parts.push(f.status.label().to_owned());
+    }
+    if let Some(t) = &f.text {
+        parts.push(format!("/{}/", text::sanitize(&t.pattern)));
+    }
+    parts.join(" · ")
+}
+
+pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+    let t = ui.theme();
+    let (label, label_style) = state_label(ui);
+    let units: Vec<&str> = ui
+        .options
+        .units
+        .iter()
+        .map(crate::source::Unit::short)
+        .collect();
+    let mut first = vec![
+        Span::styled(" sigil-top ", t.title().add_modifier(Modifier::REVERSED)),
+        Span::raw(" "),
+        Span::styled(label, label_style),
+        Span::raw(" "),
+        Span::styled(
+            text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
+            t.text(),
+        ),
+        Span::styled(format!("  {}", units.join(" · ")), t.dim()),
+    ];
+    if model.entries.by_host.len() > 1 {
+        let hosts: Vec<&str> = model.entries.by_host.keys().map(String::as_str).collect();
+        first.push(Span::styled(
+            format!("  hosts {}", text::sanitize(&hosts.join(","))),
+            t.dim(),
+        ));
+    }
+    let filters = filter_summary(ui);
+    if !filters.is_empty() {
+        first.push(Span::styled("  filter ", t.dim()));
+        first.push(Span::styled(filters, t.key()));
+    }
+    let clock = if ui.now.0 == 0 {
+        String::new()
+    } else {
+        format!(" {} ", clock_s(ui.now, ui))
+    };
+    let row0 = Rect::new(area.x, area.y, area.width, 1.min(area.height));
+    frame.render_widget(Paragraph::new(Line::from(first)).style(t.bar()), row0);
+    frame.render_widget(
+        Paragraph::new(Span::styled(clock, t.title())).alignment(Alignment::Right),
+        row0,
+    );
+
+    let second = figures_line(model, ui, area.width < WIDE_HEADER_COLS);
+    if area.height > 1 {
+        frame.render_widget(
+            Paragraph::new(second),
+            Rect::new(area.x, area.y + 1, area.width, 1),
+        );
+    }
+}
+
+/// From this width the figures line spells things out (`origin down since 17:06:34 (2s)`).
+const WIDE_HEADER_COLS: u16 = 110;
+
+/// The header's second line: the window's figures, tunnel, origin, secrets and gaps, in
+/// that order of importance (what does not fit is cut at the right).
+fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
+    let t = ui.theme();
+    let sep = || Span::styled(" │ ", t.dim());
+    let d = &ui.derived;
+    let count = |n: u64, bad: ratatui::style::Style| if n > 0 { bad } else { t.dim() };
+    let gap = if is_narrow { " " } else { "  " };
+    let mut spans = vec![
+        Span::styled(format!(" {} ", ui.window.label()), t.title()),
+        Span::styled(
+            format!("{:.1}", d.rate_per_s),
+            t.text().add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(if is_narrow { "/s " } else { " req/s  " }, t.dim()),
+        Span::styled(
+            format!("5xx {}", d.errors_5xx),
+            count(d.errors_5xx, t.bad()),
+        ),
+        Span::raw(gap),
+        Span::styled(
+            format!("502 {}", d.bad_gateway),
+            count(d.bad_gateway, t.bad()),
+        ),
+        Span::raw(gap),
+        Span::styled(format!("524 {}", d.timeouts), count(d.timeouts, t.bad())),
+        sep(),
+    ];
+    let det = &model.detector;
+    if det.tunnel_state_known {
+        let up = det.registered.len();
+        let peak = ui.tunnel_peak.max(up);
+        let style = if up == 0 {
+            t.bad()
+        } else if up < peak {
+            t.warn()
+        } else {
+            t.good()
+        };
+        spans.push(Span::styled(format!("tunnel {up}/{peak}"), style));
+    } else {
+        spans.push(Span::styled("tunnel ?", t.dim()));
+    }
+    spans.push(sep());
+    let now = ui.now;
+    let since = |s: crate::source::Timestamp| {
+        let how_long = duration(now.saturating_since_us(s));
+        if is_narrow {
+            how_long
+        } else {
+            format!("since {} ({how_long})", clock_s(s, ui))
+        }
+    };
+    let (origin, style) = match det.origin_state {
+        OriginState::Unknown => ("origin ?".to_owned(), t.dim()),
+        OriginState::Up => ("origin up".to_owned(), t.good()),
+        OriginState::Stopping { since: s, .. } => {
+            (format!("origin stopping {}", since(s)), t.warn())
+        }
+        OriginState::Starting { since: s, .. } => {
+            (format!("origin restarting {}", since(s)), t.warn())
+        }
+        OriginState::Down { since: s, crashed } => (
+            format!(
+                "origin {} {}",
+                if crashed { "CRASHED" } else { "down" },
+                since(s)
+            ),
+            t.bad(),
+        ),
+    };
+    spans.push(Span::styled(origin, style));
+    // Gaps are shown, not hidden: lines no parser understood, lines that left the log
+    // ring, and problems the inputs reported (skipped or cut records).
+    spans.push(sep());
+    let gaps: Vec<String> = [
+        (model.entries.unparsed, "unparsed"),
+        (model.log.dropped, "dropped"),
+        (ui.warnings, "input warnings"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if gaps.is_empty() {
+        spans.push(Span::styled("no gaps", t.dim()));
+    } else {
+        spans.push(Span::styled(format!("gaps: {}", gaps.join(", ")), t.warn()));
+    }
+    if !det.findings.is_empty() {
+        spans.push(sep());
+        let kinds: Vec<&str> = det.findings.keys().map(|k| k.as_str()).collect();
+        let text = if is_narrow {
+            "⚠ secrets in logs".to_owned()
+        } else {
+            format!("⚠ secrets in logs: {}", kinds.join(","))
+        };
+        spans.push(Span::styled(text, t.bad().add_modifier(Modifier::REVERSED)));
+    }
+    Line::from(spans)
+}
+
+pub fn render_hint(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
+    let t = ui.theme();
+    let line = if let Some(edit) = &ui.editing {
+        let mut spans = vec![
+            Span::styled(" / ", t.key()),
+            Span::raw(text::sanitize(&edit.buffer).into_owned()),
+            Span::styled("▏", t.key()),
+            Span::styled("  Enter keep · Esc undo", t.dim()),
+        ];
+        if let Some(err) = ui.filter.text.as_ref().and_then(|f| f.error.as_ref()) {
+            spans.push(Span::styled(
+                format!("  bad regex ({}), matching as text", text::sanitize(err)),
+                t.bad(),
+            ));
+        }
+        Line::from(spans)
+    } else if let Some(notice) = &ui.notice {
+        Line::from(vec![Span::styled(
+            format!(" {} ", text::sanitize(notice)),
+            t.warn().add_modifier(Modifier::REVERSED),
+        )])
+    } else {
+        let mut spans = Vec::new();
+        if let InputState::Failed(e) = &ui.input {
+            spans.push(Span::styled(format!(" {} ", text::sanitize(e)), t.bad()));
+        }
+        for (key, what) in HINTS {
+            spans.push(Span::styled(format!(" {key}"), t.key()));
+            spans.push(Span::styled(format!(" {what} "), t.dim()));
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}

@@ -1,0 +1,141 @@
+//! The live screen end to end: the real binary in a real terminal (tmux), on a journal
+//! directory built from the real kv-debug capture plus one hostile line.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::util::{bin, data, export_text, make_journal, Record, Tmux};
+
+const WAIT: Duration = Duration::from_secs(20);
+/// A line that would set the terminal title, write the clipboard (OSC 52) and clear the
+/// screen if it reached the terminal raw.
+const HOSTILE: &[u8] = b"hostile \x1b]0;PWNED\x07 \x1b]52;c;SGVsbG8=\x07 \x1b[2J end";
+/// How the screen shows it.
+const HOSTILE_SHOWN: &str = r"hostile \x1b]0;PWNED\x07 \x1b]52;c;SGVsbG8=\x07 \x1b[2J end";
+
+/// The capture, then the hostile line just after its last entry (so the log shows it).
+fn journal() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut export = std::fs::read(data("real/kv-debug/export.txt")).unwrap();
+    let hostile = Record::service(
+        1_795_626_394_300_000,
+        "mcp-host",
+        "sigil-mcp.service",
+        13725,
+        "python",
+        HOSTILE,
+    );
+    export.extend_from_slice(&export_text(&[hostile]));
+    make_journal(dir.path(), "x", &export);
+    dir
+}
+
+/// `sigil-top ARGS` in a shell that reports how it exited and then stays on screen.
+fn shell_around(dir: &Path) -> String {
+    format!(
+        "{} -D {}; echo EXITED $?; sleep 600",
+        bin().display(),
+        dir.display()
+    )
+}
+
+#[test]
+fn the_screen_shows_the_capture_and_keys_filter_open_and_quit() {
+    let dir = journal();
+    let state = tempfile::TempDir::new().unwrap();
+    let cmd = format!(
+        "XDG_STATE_HOME={} {}",
+        state.path().display(),
+        shell_around(dir.path())
+    );
+    let tmux = Tmux::start(&cmd, 120, 40);
+    let title_before = tmux.display("#{pane_title}");
+    let screen = tmux.wait_for(&["Latency", "Incidents", "Requests", "end of input"], WAIT);
+    assert!(screen.contains("502 21"), "{screen}");
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+
+    // The hostile line is shown escaped, and the terminal did not obey it.
+    assert!(screen.contains(HOSTILE_SHOWN), "{screen}");
+    assert_eq!(tmux.display("#{pane_title}"), title_before);
+    assert!(!tmux.display("#{pane_title}").contains("PWNED"));
+
+    // u: only the origin's lines.
+    tmux.send(&["u"]);
+    let screen = tmux.wait_for(&["filter unit sigil-mcp"], WAIT);
+    assert!(
+        !screen.contains("cloudflared.service: Consumed"),
+        "cloudflared lines are filtered out:\n{screen}"
+    );
+    tmux.send(&["c"]);
+    tmux.wait_for(&["cloudflared.service: Consumed"], WAIT);
+
+    // An incident's evidence: Tab Tab reaches the incidents; the 502s are the second.
+    tmux.send(&["Tab", "Tab", "Down", "Enter"]);
+    let screen = tmux.wait_for(&["evidence:", "Unable to reach the origin service"], WAIT);
+    assert!(screen.contains("bad_gateway"), "{screen}");
+    // e: a snapshot of the selected incident, and the screen says where it went.
+    tmux.send(&["e"]);
+    tmux.wait_for(&["snapshot written to"], WAIT);
+    let snaps = state.path().join("sigil-top/snapshots");
+    let bundles: Vec<_> = std::fs::read_dir(&snaps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(bundles.len(), 1, "{bundles:?}");
+    assert!(
+        bundles[0].to_str().unwrap().ends_with("-bad_gateway"),
+        "{bundles:?}"
+    );
+    assert!(bundles[0].join("summary.md").exists());
+    tmux.send(&["Escape"]);
+    tmux.wait_gone("evidence:", WAIT);
+
+    // A request, both sides: back to the requests (Tab from incidents goes to the log).
+    tmux.send(&["Tab", "Tab", "Up", "Enter"]);
+    tmux.wait_for(&["both services", "(origin)", "(tunnel)"], WAIT);
+    tmux.send(&["Escape"]);
+
+    // Help, closed by any key.
+    tmux.send(&["?"]);
+    tmux.wait_for(&["Keys", "latency window"], WAIT);
+    tmux.send(&["x"]);
+
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for(&["EXITED 0"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+}
+
+#[test]
+fn sigterm_and_sighup_end_the_screen_and_restore_the_terminal() {
+    let dir = journal();
+    for signal in ["-TERM", "-HUP"] {
+        let tmux = Tmux::start(&shell_around(dir.path()), 100, 30);
+        tmux.wait_for(&["Incidents", "end of input"], WAIT);
+        let pid = tmux.child_pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let screen = tmux.wait_for(&["EXITED 0"], WAIT);
+        assert_eq!(tmux.display("#{alternate_on}"), "0", "{signal}: {screen}");
+    }
+}
+
+#[test]
+fn the_demo_plays_the_scenario_and_stays_open_when_it_ends() {
+    let tmux = Tmux::start(
+        &format!("{} demo; echo EXITED $?; sleep 600", bin().display()),
+        120,
+        40,
+    );
+    tmux.wait_for(&["REPLAY 20x", "built-in demo"], WAIT);
+    let screen = tmux.wait_for(&["replay finished", "502 33"], WAIT);
+    assert!(screen.contains("bad_gatew"), "{screen}");
+    assert!(
+        !screen.contains("EXITED"),
+        "the screen stays after the replay"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
