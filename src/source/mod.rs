@@ -420,7 +420,7 @@ pub fn spawn(
             tx,
         ),
         InputSpec::Demo => Ok(demo::spawn(options, input, tx)),
-        InputSpec::Stdin => Ok(journalctl::spawn_reader(
+        InputSpec::Stdin => Ok(journalctl::spawn_pipe_reader(
             std::io::stdin(),
             spec.describe(),
             options,
@@ -440,13 +440,14 @@ pub fn spawn(
                     message: e.to_string(),
                 },
             })?;
-            Ok(journalctl::spawn_reader(
-                file,
-                spec.describe(),
-                options,
-                input,
-                tx,
-            ))
+            // A named pipe (`report <(journalctl -o export -f)`) may pause like stdin.
+            let is_regular = file.metadata().is_ok_and(|m| m.is_file());
+            let spawn_stream = if is_regular {
+                journalctl::spawn_reader
+            } else {
+                journalctl::spawn_pipe_reader
+            };
+            Ok(spawn_stream(file, spec.describe(), options, input, tx))
         }
     }
 }
