@@ -17,6 +17,22 @@ use crate::source::demo::Pace;
 use crate::source::since::{parse_time, TimeError};
 use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
 
+/// Events the log keeps in the headless modes (`report`, `watch`): none, because they
+/// never show it. A log entry holds a whole `RawEntry` (message, cursor, fields), so the
+/// default 100k-event log would be most of their memory. `[limits] log_events` sizes the
+/// log of the modes that show it (the live screen, snapshots).
+pub const HEADLESS_LOG_CAPACITY_EVENTS: usize = 0;
+
+/// Sealed traces kept in the headless modes: none, for the same reason (a report counts
+/// every trace in its statistics and incidents; only the request view and snapshots list
+/// traces).
+pub const HEADLESS_TRACE_CAPACITY: usize = 0;
+
+/// Batches in flight between the sources and the app loop. Enough to absorb a burst while
+/// the loop draws; more only holds entries in memory (64 batches of 1024 entries were
+/// ~50 MB of a report's peak), since a source that is ahead just waits.
+pub const CHANNEL_CAPACITY_BATCHES: usize = 8;
+
 /// The units watched when no `-u` is given.
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
 
@@ -409,7 +425,11 @@ impl Config {
             return Err(ConfigError::StatsFollow);
         }
 
-        let model = model_settings(file_settings, &units);
+        let mut model = model_settings(file_settings, &units);
+        if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
+            model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
+            model.trace_capacity = HEADLESS_TRACE_CAPACITY;
+        }
         let ScreenArgs { theme, speed } = screen;
         let is_replay = input_replay && mode == Mode::Tui;
         let replay = if is_demo && mode == Mode::Tui {
@@ -436,7 +456,7 @@ impl Config {
             until,
             backlog_entries: input.lines,
             follow,
-            channel_capacity_batches: 64,
+            channel_capacity_batches: CHANNEL_CAPACITY_BATCHES,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
             model,
@@ -483,6 +503,19 @@ mod tests {
             Mode::Entries {
                 format: OutputFormat::Short
             }
+        );
+    }
+
+    #[test]
+    fn headless_modes_keep_no_log_or_traces_and_the_live_screen_keeps_the_configured_ones() {
+        let default = Settings::default().log_capacity_events;
+        assert_eq!(config(&["report"]).unwrap().model.log_capacity_events, 0);
+        assert_eq!(config(&["report"]).unwrap().model.trace_capacity, 0);
+        assert_eq!(config(&["watch"]).unwrap().model.log_capacity_events, 0);
+        assert_eq!(config(&[]).unwrap().model.log_capacity_events, default);
+        assert_eq!(
+            config(&["snapshot"]).unwrap().model.log_capacity_events,
+            default
         );
     }
 

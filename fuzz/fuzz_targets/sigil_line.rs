@@ -8,6 +8,8 @@
 
 #![no_main]
 
+use std::sync::Arc;
+
 use libfuzzer_sys::fuzz_target;
 use sigil_top::parse::{sigil, Parser};
 use sigil_top::source::{RawEntry, Timestamp, Unit};
@@ -30,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut parts = rest.split(|&b| b == 0);
     let message = parts.next().unwrap_or_default();
-    let mut fields: Vec<(Box<str>, Box<[u8]>)> = Vec::new();
+    let mut fields: Vec<(&'static str, Arc<[u8]>)> = Vec::new();
     if shape & 1 == 1 {
         fields.push(("_TRANSPORT".into(), b"journal".to_vec().into()));
     }

@@ -133,7 +133,8 @@ pub struct Trace {
     pub request_id: Option<RequestId>,
     pub ray: Option<RayId>,
     pub client_ip: Option<Box<str>>,
-    pub host: Option<Box<str>>,
+    /// `_HOSTNAME` of the lines, shared with their entries.
+    pub host: Option<std::sync::Arc<str>>,
     pub origin: Option<OriginSide>,
     pub tunnel: Option<TunnelSide>,
     pub link: Link,
@@ -291,7 +292,7 @@ impl Correlator {
             ttl_us: settings.pending_ttl_us,
             seal_after_us: settings.seal_after_us,
             edge_timeout_us: settings.edge_timeout_us,
-            trace_capacity: settings.trace_capacity.max(1),
+            trace_capacity: settings.trace_capacity,
             kept_total: 0,
         }
     }
@@ -1163,8 +1164,11 @@ impl Correlator {
         std::mem::take(&mut self.sealed)
     }
 
-    /// Keeps a sealed trace in the bounded ring for views.
+    /// Keeps a sealed trace in the bounded ring for views (none with a capacity of 0).
     pub fn keep(&mut self, trace: Trace) {
+        if self.trace_capacity == 0 {
+            return;
+        }
         if self.recent.len() >= self.trace_capacity {
             self.recent.pop_front();
         }

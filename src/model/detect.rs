@@ -620,7 +620,10 @@ impl Detector {
                         && line.contains(": ")
                         || line.ends_with("Disconnect");
                     if is_exception && !line.is_empty() {
-                        let short: String = line.chars().take(160).collect();
+                        // Quoted in causes, which every output prints: made safe and
+                        // redacted here, once (exception messages can carry secrets).
+                        let safe = crate::text::display(line);
+                        let short: String = safe.chars().take(160).collect();
                         self.last_exception = Some((short, ts));
                     }
                 }

@@ -3,7 +3,9 @@
 //! Owns a ring of records: a record is an event plus the continuation lines that belong
 //! to it (traceback lines, dumps, second physical lines), grouped by process, so a
 //! traceback shows with its record and is never a record of its own. When the ring is
-//! full the oldest record goes; [`Log::dropped`] counts them.
+//! full the oldest record goes; [`Log::dropped`] counts them. A capacity of 0 keeps
+//! nothing: the headless modes (`report`, `watch`) never show the log, so they do not pay
+//! for holding 100k entries (see `config`).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -33,10 +35,11 @@ pub struct Log {
 }
 
 impl Log {
+    /// A log of at most `capacity` records; 0 keeps none.
     pub fn new(capacity: usize) -> Log {
         Log {
             records: VecDeque::new(),
-            capacity: capacity.max(1),
+            capacity,
             next_seq: 0,
             last_by_pid: HashMap::new(),
             dropped: 0,
@@ -44,6 +47,9 @@ impl Log {
     }
 
     pub fn push(&mut self, event: Event) {
+        if self.capacity == 0 {
+            return;
+        }
         let pid = event.entry.pid.unwrap_or(0);
         if event.kind == EventKind::Continuation {
             if let Some(&seq) = self.last_by_pid.get(&pid) {

@@ -19,9 +19,10 @@ use crate::source::{Timestamp, Unit};
 /// Limits and thresholds of the model. Built by `config` from flags and the config file.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Events kept for scrolling and filtering.
+    /// Events kept for scrolling and filtering; 0 keeps none (headless modes).
     pub log_capacity_events: usize,
-    /// Sealed traces kept for the request view and snapshots.
+    /// Sealed traces kept for the request view and snapshots; 0 keeps none (headless
+    /// modes: every trace is still counted in `stats` and judged by `detect`).
     pub trace_capacity: usize,
     /// Open (unanswered) requests tracked at most; the oldest is expired beyond this.
     pub pending_cap_requests: usize,
@@ -170,13 +171,20 @@ impl Model {
             .map(Unit::as_str)
             .or(event.entry.systemd_unit.as_deref())
             .unwrap_or("(none)");
-        *self.entries.by_unit.entry(unit.to_owned()).or_default() += 1;
+        // Look up before inserting: the key is allocated only the first time it is seen.
+        if let Some(n) = self.entries.by_unit.get_mut(unit) {
+            *n += 1;
+        } else {
+            self.entries.by_unit.insert(unit.to_owned(), 1);
+        }
         if let Some(host) = &event.entry.hostname {
-            if !self.entries.by_host.contains_key(&**host) && self.entries.by_host.len() >= 256 {
+            if let Some(n) = self.entries.by_host.get_mut(&**host) {
+                *n += 1;
+            } else if self.entries.by_host.len() >= 256 {
                 // A cap on distinct keys: hosts beyond it are counted together.
                 *self.entries.by_host.entry("(other)".into()).or_default() += 1;
             } else {
-                *self.entries.by_host.entry(host.to_string()).or_default() += 1;
+                self.entries.by_host.insert(host.to_string(), 1);
             }
         }
         match event.kind {

@@ -104,10 +104,7 @@ impl State {
     pub fn parse(&mut self, message: &[u8], pid: Option<u32>, stats: &mut ParseStats) -> Parsed {
         // `from_utf8` first: its validation is much faster than the lossy decoder's, and
         // the lossy copy is only needed for invalid input.
-        let text = match std::str::from_utf8(message) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(message),
-        };
+        let text = super::text_of(message);
         let text = strip_ansi(text);
         let line = text.trim_end_matches(['\n', '\r']);
         let proc = self.proc(pid, stats);

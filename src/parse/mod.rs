@@ -396,6 +396,15 @@ pub struct Parser {
     pub stats: ParseStats,
 }
 
+/// Bytes as text for parsing: borrowed when they are UTF-8 (`str::from_utf8` validates
+/// much faster than the lossy decoder walks), a lossy copy only when they are not.
+pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Which service wrote an entry, from its unit and process identity.
 pub fn service_of(entry: &RawEntry) -> Service {
     if entry.is_from_pid1() {

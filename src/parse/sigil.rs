@@ -25,7 +25,7 @@ const ERROR_HANDLING: &str = "Error handling MCP request";
 
 /// Parses one line of the Sigil server's unit.
 pub fn parse(entry: &RawEntry) -> Parsed {
-    let text = String::from_utf8_lossy(&entry.message);
+    let text = super::text_of(&entry.message);
     if entry.field("REQUEST_ID").is_some() || entry.field_str("_TRANSPORT") == Some("journal") {
         if let Some(parsed) = parse_native(entry, &text) {
             return parsed;
@@ -77,10 +77,10 @@ fn parse_native(entry: &RawEntry, text: &str) -> Option<Parsed> {
             path: get("PATH"),
             tool_error: entry
                 .field("RESPONSE_BODY")
-                .is_some_and(|b| body_has_tool_error(&String::from_utf8_lossy(b))),
+                .is_some_and(|b| body_has_tool_error(&super::text_of(b))),
             stale_session: entry
                 .field("RESPONSE_BODY")
-                .is_some_and(|b| body_is_stale_session(&String::from_utf8_lossy(b))),
+                .is_some_and(|b| body_is_stale_session(&super::text_of(b))),
         }
     } else if msg == ERROR_HANDLING {
         EventKind::SigilError {

@@ -22,8 +22,9 @@
 //! reports the cut.
 
 use std::io::Read;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use memchr::memchr;
 use tokio::sync::mpsc::Sender;
@@ -37,6 +38,10 @@ pub const MAX_FIELD_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many warnings of each kind are reported; the rest are only counted.
 const WARNINGS_PER_KIND: u64 = 3;
+
+/// How much [`Decoder::read_from`] asks `read` for at least: large reads mean few system
+/// calls (a 1 GB export is ~4000 of them).
+pub const READ_CHUNK_BYTES: usize = 256 * 1024;
 
 /// The two framings `journalctl` can produce that we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +72,11 @@ pub struct Decoder {
     filter: UnitFilter,
     input: InputId,
     format: Option<Format>,
+    /// Bytes read and not yet consumed live in `buf[pos..end]`; `buf[end..]` is room to
+    /// read into (initialised once, so reading needs no zeroing or copying).
     buf: Vec<u8>,
+    /// Where the valid bytes end in `buf`.
+    end: usize,
     /// Where the next unread record part starts in `buf`.
     pos: usize,
     /// Where to resume looking for a newline (everything in `pos..scan` has none).
@@ -86,6 +95,7 @@ impl Decoder {
             input,
             format: None,
             buf: Vec::new(),
+            end: 0,
             pos: 0,
             scan: 0,
             is_discarding: false,
@@ -111,18 +121,50 @@ impl Decoder {
 
     /// Decodes what `chunk` completes; entries are appended to `out`.
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<RawEntry>) {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
+        self.make_room(chunk.len());
+        self.buf[self.end..self.end + chunk.len()].copy_from_slice(chunk);
+        self.end += chunk.len();
+        self.run(out);
+    }
+
+    /// Reads once from `reader` straight into the decoder's buffer (no copy through a
+    /// chunk) and decodes what that completes. Returns how many bytes were read: 0 at
+    /// end of input.
+    pub fn read_from(
+        &mut self,
+        reader: &mut impl Read,
+        out: &mut Vec<RawEntry>,
+    ) -> std::io::Result<usize> {
+        self.make_room(READ_CHUNK_BYTES);
+        let n = reader.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        self.run(out);
+        Ok(n)
+    }
+
+    /// Makes `buf[end..]` at least `n` bytes long: first by moving the unread tail (at
+    /// most one record part, usually a few hundred bytes) to the front, then by growing.
+    fn make_room(&mut self, n: usize) {
+        if self.pos == self.end {
             self.pos = 0;
+            self.end = 0;
             self.scan = 0;
         }
-        self.buf.extend_from_slice(chunk);
-        self.run(out);
-        // Keep only the unread tail, so the buffer holds at most one record part.
-        if self.pos > 0 && (self.pos >= self.buf.len() / 2 || self.pos > 1 << 20) {
-            self.buf.drain(..self.pos);
+        if self.buf.len() - self.end >= n {
+            return;
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.scan -= self.pos;
             self.pos = 0;
+        }
+        let want = self.end + n;
+        if self.buf.len() < want {
+            // Double for long records, but never by more than one read's worth beyond
+            // what is needed: the buffer stays close to the longest record part seen.
+            let grown = (self.buf.len() * 2).min(want + READ_CHUNK_BYTES);
+            self.buf.resize(want.max(grown), 0);
         }
     }
 
@@ -130,10 +172,12 @@ impl Decoder {
     /// taken when it is whole; a cut one is dropped and reported.
     pub fn finish(&mut self, out: &mut Vec<RawEntry>) {
         self.run(out);
-        let rest_is_blank = self.buf[self.pos..].iter().all(u8::is_ascii_whitespace);
+        let rest_is_blank = self.buf[self.pos..self.end]
+            .iter()
+            .all(u8::is_ascii_whitespace);
         match self.format {
             Some(Format::Json) if !rest_is_blank => {
-                let line = self.buf[self.pos..].to_vec();
+                let line = self.buf[self.pos..self.end].to_vec();
                 if !self.decode_json_line(&line, out) {
                     self.report_cut("a JSON line");
                 }
@@ -142,7 +186,7 @@ impl Decoder {
                 if rest_is_blank {
                     self.end_record(out);
                 } else {
-                    self.entry = EntryBuilder::default();
+                    self.entry.discard();
                     self.report_cut("an export record");
                 }
             }
@@ -151,7 +195,7 @@ impl Decoder {
         if self.is_discarding {
             self.report_cut("an oversized field");
         }
-        self.buf.clear();
+        self.end = 0;
         self.pos = 0;
         self.scan = 0;
         self.is_discarding = false;
@@ -172,7 +216,7 @@ impl Decoder {
 
     fn run(&mut self, out: &mut Vec<RawEntry>) {
         if self.format.is_none() {
-            let Some(first) = self.buf[self.pos..]
+            let Some(first) = self.buf[self.pos..self.end]
                 .iter()
                 .position(|b| !b.is_ascii_whitespace())
             else {
@@ -199,13 +243,13 @@ impl Decoder {
 
     /// Skips to just past the next newline; false when there is none yet.
     fn discard_line(&mut self) -> bool {
-        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
             self.pos = self.scan + i + 1;
             self.scan = self.pos;
             self.is_discarding = false;
             true
         } else {
-            self.pos = self.buf.len();
+            self.pos = self.end;
             self.scan = self.pos;
             false
         }
@@ -214,19 +258,19 @@ impl Decoder {
     /// The end (exclusive, before `\n`) of the line starting at `pos`, or `None` when it is
     /// not complete yet (then an over-long line switches to discarding).
     fn line_end(&mut self) -> Option<usize> {
-        if let Some(i) = memchr(b'\n', &self.buf[self.scan..]) {
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
             return Some(self.scan + i);
         }
-        self.scan = self.buf.len();
-        if self.buf.len() - self.pos > MAX_FIELD_BYTES {
+        self.scan = self.end;
+        if self.end - self.pos > MAX_FIELD_BYTES {
             self.counts.oversized += 1;
             let n = self.counts.oversized;
             self.warn(n, || {
                 format!("skipped a field or line longer than {MAX_FIELD_BYTES} bytes")
             });
-            self.entry = EntryBuilder::default();
+            self.entry.discard();
             self.is_discarding = true;
-            self.pos = self.buf.len();
+            self.pos = self.end;
             self.scan = self.pos;
         }
         None
@@ -236,23 +280,25 @@ impl Decoder {
         if self.entry.is_empty() {
             return;
         }
-        let entry = self.entry.finish(self.input);
-        self.accept(entry, out);
+        self.accept(out);
     }
 
-    fn accept(&mut self, mut entry: RawEntry, out: &mut Vec<RawEntry>) {
-        match self.filter.unit_of(&entry) {
-            Some(unit) => {
-                entry.unit = unit;
-                self.counts.entries += 1;
-                out.push(entry);
-            }
-            None => self.counts.filtered_out += 1,
+    /// Ends the record being built: the unit filter decides first, so a dropped entry is
+    /// never built (no allocation).
+    fn accept(&mut self, out: &mut Vec<RawEntry>) {
+        if let Some(unit) = self.entry.unit_of(&self.filter) {
+            let mut entry = self.entry.finish(self.input);
+            entry.unit = unit;
+            self.counts.entries += 1;
+            out.push(entry);
+        } else {
+            self.entry.discard();
+            self.counts.filtered_out += 1;
         }
     }
 
     fn run_export(&mut self, out: &mut Vec<RawEntry>) {
-        while self.pos < self.buf.len() {
+        while self.pos < self.end {
             if self.buf[self.pos] == b'\n' {
                 self.end_record(out);
                 self.pos += 1;
@@ -287,7 +333,7 @@ impl Decoder {
                 continue;
             }
             let len_at = end + 1;
-            if self.buf.len() < len_at + 8 {
+            if self.end < len_at + 8 {
                 self.scan = self.pos; // re-read the header when more bytes come
                 return;
             }
@@ -302,7 +348,7 @@ impl Decoder {
                 continue;
             };
             let data_at = len_at + 8;
-            if self.buf.len() < data_at + len + 1 {
+            if self.end < data_at + len + 1 {
                 self.scan = self.pos;
                 return;
             }
@@ -331,7 +377,7 @@ impl Decoder {
     }
 
     fn run_json(&mut self, out: &mut Vec<RawEntry>) {
-        while self.pos < self.buf.len() {
+        while self.pos < self.end {
             let Some(end) = self.line_end() else {
                 if self.is_discarding {
                     self.discard_line();
@@ -363,8 +409,7 @@ impl Decoder {
                     }
                 }
                 if !self.entry.is_empty() {
-                    let entry = self.entry.finish(self.input);
-                    self.accept(entry, out);
+                    self.accept(out);
                 }
                 return true;
             }
@@ -441,12 +486,46 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// does not stop it); `-n N` keeps the last N entries of the whole stream and sends them
 /// at its end. Sends `CaughtUp` and then `Ended` at end of input, or `Error` on a read
 /// error. Stops early when the receiver is dropped.
+///
+/// For a regular file: one thread reads straight into the decoder's buffer, and a read
+/// is short only at the end. For a stream that may pause (a pipe: `journalctl -f -o
+/// export | sigil-top -`) use [`spawn_pipe_reader`].
 pub fn spawn_reader<R: Read + Send + 'static>(
     reader: R,
     name: String,
     options: ReadOptions,
     input: InputId,
     tx: Sender<SourceMsg>,
+) -> JoinHandle<()> {
+    spawn_stream(reader, name, options, input, tx, false)
+}
+
+/// As [`spawn_reader`], for a stream that may pause (standard input).
+///
+/// A pipe gives whatever the writer has written, often a few KiB (journalctl's stdio
+/// buffer): a reader that sent its batch on every short read sent batches of a few
+/// entries, and the two threads spent more CPU waking each other than decoding (3× the
+/// CPU of reading the same text from a file, see `scripts/bench`). Not sending on a short
+/// read would leave a live entry waiting in the batch while the next read blocks. So a
+/// second thread does the blocking reads and hands chunks over; the decoding thread waits
+/// for a chunk at most until its batch is due (`batch_max_wait`), then sends it.
+pub fn spawn_pipe_reader<R: Read + Send + 'static>(
+    reader: R,
+    name: String,
+    options: ReadOptions,
+    input: InputId,
+    tx: Sender<SourceMsg>,
+) -> JoinHandle<()> {
+    spawn_stream(reader, name, options, input, tx, true)
+}
+
+fn spawn_stream<R: Read + Send + 'static>(
+    reader: R,
+    name: String,
+    options: ReadOptions,
+    input: InputId,
+    tx: Sender<SourceMsg>,
+    is_pipe: bool,
 ) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("sigil-top {name}"))
@@ -459,7 +538,11 @@ pub fn spawn_reader<R: Read + Send + 'static>(
                 batch_started: None,
                 backlog: std::collections::VecDeque::new(),
             };
-            let finished = stream.read_all(reader, &name);
+            let finished = if is_pipe {
+                stream.read_piped(reader, &name)
+            } else {
+                stream.read_all(reader, &name)
+            };
             if let Some(final_msg) = finished {
                 // `CaughtUp` first: see `SourceMsg`'s contract.
                 if stream.tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
@@ -468,6 +551,127 @@ pub fn spawn_reader<R: Read + Send + 'static>(
             }
         })
         .expect("spawning a reader thread")
+}
+
+fn stream_error(name: &str, message: &str) -> SourceMsg {
+    SourceMsg::Error(super::SourceError::Stream {
+        input: name.to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+/// Bytes read and not yet decoded, shared by a pipe's reading thread and its decoding
+/// thread (see [`StreamReader::read_piped`]).
+#[derive(Default)]
+struct Piped {
+    state: Mutex<PipedState>,
+    /// Signalled when there is something to take.
+    has_data: Condvar,
+    /// Signalled when the buffer was emptied (or the decoding side left).
+    has_room: Condvar,
+}
+
+#[derive(Default)]
+struct PipedState {
+    data: Vec<u8>,
+    /// When `data` went from empty to not empty.
+    since: Option<Instant>,
+    /// End of input (`Ok`) or the read error that ended it.
+    end: Option<std::io::Result<()>>,
+    /// The decoding side is gone: the reading thread stops at its next read.
+    is_closed: bool,
+}
+
+/// The most a pipe's reading thread buffers before it waits for the decoder: a pipe
+/// written faster than we decode slows its writer instead of growing memory.
+const MAX_PIPED_BYTES: usize = 4 * 1024 * 1024;
+
+impl Piped {
+    /// Appends one read's result (bytes, end of input or an error); false when the
+    /// reading thread should stop.
+    fn put(&self, read: std::io::Result<&[u8]>) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        match read {
+            Ok([]) => s.end = Some(Ok(())),
+            Err(e) => s.end = Some(Err(e)),
+            Ok(bytes) => {
+                while s.data.len() >= MAX_PIPED_BYTES && !s.is_closed {
+                    let Ok(next) = self.has_room.wait(s) else {
+                        return false;
+                    };
+                    s = next;
+                }
+                if s.is_closed {
+                    return false;
+                }
+                let was_empty = s.data.is_empty();
+                if was_empty {
+                    s.since = Some(Instant::now());
+                }
+                s.data.extend_from_slice(bytes);
+                // Wake the decoder for the first bytes (so it can time them) and for a
+                // read's worth; in between it sleeps until they are due.
+                if was_empty || s.data.len() >= READ_CHUNK_BYTES {
+                    self.has_data.notify_one();
+                }
+                return true;
+            }
+        }
+        self.has_data.notify_one();
+        false
+    }
+
+    /// Waits until there is a read's worth of bytes, the input ended, or the oldest
+    /// byte (or the open batch, started at `batch_started`) has waited `max_wait`; then
+    /// moves every byte into `out` and returns how the input ended, if it did.
+    fn take(
+        &self,
+        out: &mut Vec<u8>,
+        batch_started: Option<Instant>,
+        max_wait: Duration,
+    ) -> Result<Option<std::io::Result<()>>, &'static str> {
+        const POISONED: &str = "the reading thread failed";
+        let mut s = self.state.lock().map_err(|_| POISONED)?;
+        loop {
+            if s.end.is_some() || s.data.len() >= READ_CHUNK_BYTES {
+                break;
+            }
+            let due = [s.since, batch_started].into_iter().flatten().min();
+            s = match due.map(|t| t + max_wait) {
+                None => self.has_data.wait(s).map_err(|_| POISONED)?,
+                Some(due) => {
+                    let now = Instant::now();
+                    if now >= due {
+                        break;
+                    }
+                    self.has_data
+                        .wait_timeout(s, due - now)
+                        .map_err(|_| POISONED)?
+                        .0
+                }
+            };
+        }
+        std::mem::swap(out, &mut s.data);
+        s.since = None;
+        let end = s.end.take();
+        drop(s);
+        self.has_room.notify_one();
+        Ok(end)
+    }
+}
+
+/// Tells a pipe's reading thread to stop when the decoding side is done.
+struct ClosePiped(Arc<Piped>);
+
+impl Drop for ClosePiped {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.0.state.lock() {
+            s.is_closed = true;
+        }
+        self.0.has_room.notify_one();
+    }
 }
 
 struct StreamReader {
@@ -484,10 +688,9 @@ impl StreamReader {
     /// Reads to the end; returns the final message to send, or `None` when the receiver
     /// went away.
     fn read_all<R: Read>(&mut self, mut reader: R, name: &str) -> Option<SourceMsg> {
-        let mut chunk = vec![0u8; 256 * 1024];
         let mut decoded = Vec::new();
         loop {
-            let n = match reader.read(&mut chunk) {
+            let n = match self.decoder.read_from(&mut reader, &mut decoded) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -499,9 +702,10 @@ impl StreamReader {
                     }));
                 }
             };
-            self.decoder.feed(&chunk[..n], &mut decoded);
             self.take(&mut decoded)?;
-            let is_short_read = n < chunk.len();
+            // A short read: the writer has nothing more right now (a live pipe), so
+            // what is batched goes out instead of waiting for the next read.
+            let is_short_read = n < READ_CHUNK_BYTES;
             let is_due = self
                 .batch_started
                 .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
@@ -509,8 +713,83 @@ impl StreamReader {
                 self.flush()?;
             }
         }
-        self.decoder.finish(&mut decoded);
-        self.take(&mut decoded)?;
+        self.end_of_input(&mut decoded)
+    }
+
+    /// As [`StreamReader::read_all`], with the reads on a thread of their own (see
+    /// [`spawn_pipe_reader`]).
+    ///
+    /// The reading thread appends what each read gives to a shared buffer; this thread
+    /// takes all of it at once when there is a read's worth ([`READ_CHUNK_BYTES`]), when
+    /// the input ends, or when the oldest byte in it (or the open batch) has waited
+    /// `batch_max_wait`. So a pipe written a few KiB at a time wakes this thread ~100 times
+    /// a second, not once per write, and a live entry still goes out within the wait.
+    fn read_piped<R: Read + Send + 'static>(
+        &mut self,
+        mut reader: R,
+        name: &str,
+    ) -> Option<SourceMsg> {
+        let shared = Arc::new(Piped::default());
+        let theirs = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("sigil-top read {name}"))
+            .spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let read = loop {
+                        match reader.read(&mut buf) {
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            other => break other,
+                        }
+                    };
+                    if !theirs.put(read.map(|n| &buf[..n])) {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            return Some(stream_error(
+                name,
+                &format!("starting a reader thread: {e}"),
+            ));
+        }
+        // Whatever way this ends, the reading thread is told to stop.
+        let _closer = ClosePiped(Arc::clone(&shared));
+        let mut decoded = Vec::new();
+        let mut local = Vec::new();
+        loop {
+            let end = match shared.take(&mut local, self.batch_started, self.options.batch_max_wait)
+            {
+                Ok(end) => end,
+                Err(message) => return Some(stream_error(name, message)),
+            };
+            if !local.is_empty() {
+                self.decoder.feed(&local, &mut decoded);
+                local.clear();
+                self.take(&mut decoded)?;
+            }
+            match end {
+                Some(Ok(())) => break,
+                Some(Err(e)) => {
+                    self.flush()?;
+                    return Some(stream_error(name, &e.to_string()));
+                }
+                None => {}
+            }
+            let is_due = self
+                .batch_started
+                .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
+            if is_due {
+                self.flush()?;
+            }
+        }
+        self.end_of_input(&mut decoded)
+    }
+
+    /// The last record, the `-n` backlog and the last batch; then `Ended`.
+    fn end_of_input(&mut self, decoded: &mut Vec<RawEntry>) -> Option<SourceMsg> {
+        self.decoder.finish(decoded);
+        self.take(decoded)?;
         let backlog: Vec<RawEntry> = self.backlog.drain(..).collect();
         for e in backlog {
             self.push(e)?;
@@ -561,7 +840,10 @@ impl StreamReader {
         if self.batch.is_empty() {
             return Some(());
         }
-        let batch = std::mem::take(&mut self.batch);
+        // The next batch starts with room for as many entries as this one had, so it
+        // does not grow (and copy) its way up again.
+        let room = self.batch.len();
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(room));
         self.tx.blocking_send(SourceMsg::Batch(batch)).ok()
     }
 }
@@ -736,7 +1018,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         for _ in 0..=(MAX_FIELD_BYTES / chunk.len()) {
             d.feed(&chunk, &mut out);
         }
-        assert!(d.buf.len() <= MAX_FIELD_BYTES + 2 * chunk.len());
+        assert!(d.buf.len() <= MAX_FIELD_BYTES + 2 * chunk.len() + READ_CHUNK_BYTES);
         d.feed(b"\n\n__REALTIME_TIMESTAMP=2\nMESSAGE=after\n\n", &mut out);
         d.finish(&mut out);
         assert_eq!(out.len(), 1);
@@ -791,6 +1073,54 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         assert_eq!(d.format(), Some(Format::Json));
         let (_, d) = decode(b"\n\nMESSAGE=x\n", all());
         assert_eq!(d.format(), Some(Format::Export));
+    }
+
+    /// A reader that hands out the chunks a test sends it, blocking in between like a
+    /// pipe whose writer pauses.
+    struct Paused(std::sync::mpsc::Receiver<Vec<u8>>);
+
+    impl Read for Paused {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Ok(chunk) = self.0.recv() else {
+                return Ok(0);
+            };
+            buf[..chunk.len()].copy_from_slice(&chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    #[test]
+    fn a_pipe_that_pauses_still_delivers_what_it_gave_within_the_batch_wait() {
+        let (chunks, rx) = std::sync::mpsc::channel();
+        let (tx, mut msgs) = tokio::sync::mpsc::channel(8);
+        let options = ReadOptions {
+            units: all(),
+            batch_max_wait: std::time::Duration::from_millis(10),
+            ..ReadOptions::default()
+        };
+        let handle = spawn_pipe_reader(Paused(rx), "test".into(), options, 0, tx);
+        chunks.send(TWO.to_vec()).unwrap();
+        // The writer now pauses: both entries must arrive without another read returning.
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        let mut got = 0;
+        while got < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "entries stuck behind a blocked read"
+            );
+            match msgs.try_recv() {
+                Ok(SourceMsg::Batch(b)) => got += b.len(),
+                Ok(_) => {}
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        drop(chunks);
+        let mut last = None;
+        while let Some(m) = msgs.blocking_recv() {
+            last = Some(m);
+        }
+        assert!(matches!(last, Some(SourceMsg::Ended)));
+        handle.join().unwrap();
     }
 
     #[test]

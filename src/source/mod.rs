@@ -24,6 +24,7 @@ pub mod since;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Journal realtime in microseconds since the Unix epoch (`__REALTIME_TIMESTAMP`).
@@ -64,8 +65,11 @@ impl Timestamp {
 }
 
 /// A systemd unit name, always with its type suffix (`sigil-mcp.service`).
+///
+/// Shared (`Arc`): every entry of a unit carries the same one, so attributing an entry
+/// costs a reference count, not an allocation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Unit(Box<str>);
+pub struct Unit(Arc<str>);
 
 impl Unit {
     /// Normalises what a user types: a bare name gets `.service`, as `journalctl -u` does.
@@ -110,8 +114,11 @@ impl fmt::Display for Unit {
 }
 
 /// An sd-journal cursor (`s=…;i=…;b=…;m=…;t=…;x=…`): the stable identity of an entry.
+///
+/// Shared (`Arc`): traces and incidents keep cursors of their lines as evidence, and a
+/// clone is a reference count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Cursor(pub Box<str>);
+pub struct Cursor(pub Arc<str>);
 
 /// Index of the input an entry came from, in the order the inputs were given.
 pub type InputId = u16;
@@ -148,27 +155,31 @@ pub const KEPT_FIELDS: &[&str] = &[
 ///
 /// `message` keeps the original bytes (it may be invalid UTF-8, hold NULs, control
 /// characters or newlines); only `text` turns it into display text.
+///
+/// Identifiers and kept field values are `Arc`s: the decoders share one copy of a value
+/// that repeats (a unit, a host name, a boot id) across entries (see `fields`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawEntry {
     pub realtime: Timestamp,
     pub monotonic_us: Option<u64>,
-    pub boot_id: Option<Box<str>>,
+    pub boot_id: Option<Arc<str>>,
     pub cursor: Option<Cursor>,
     /// The watched unit this entry belongs to (see [`UnitFilter::unit_of`]); `None` when
     /// no unit selection applies (e.g. `entries` over a whole journal).
     pub unit: Option<Unit>,
     /// `_SYSTEMD_UNIT`: the unit whose process wrote the entry.
-    pub systemd_unit: Option<Box<str>>,
+    pub systemd_unit: Option<Arc<str>>,
     /// `UNIT`: the unit PID 1 (or another daemon) is talking about.
-    pub about_unit: Option<Box<str>>,
-    pub hostname: Option<Box<str>>,
+    pub about_unit: Option<Arc<str>>,
+    pub hostname: Option<Arc<str>>,
     pub pid: Option<u32>,
     /// syslog priority 0 (emerg) … 7 (debug). For stdout lines it is the unit's default
     /// (6) whatever the program meant: parsers take the level from the text.
     pub priority: Option<u8>,
     pub message: Box<[u8]>,
-    /// Other kept fields ([`KEPT_FIELDS`]) in the order they were read.
-    pub fields: Vec<(Box<str>, Box<[u8]>)>,
+    /// Other kept fields ([`KEPT_FIELDS`]) in the order they were read. Names are the
+    /// `KEPT_FIELDS` entries themselves.
+    pub fields: Vec<(&'static str, Arc<[u8]>)>,
     pub input: InputId,
 }
 
@@ -177,7 +188,7 @@ impl RawEntry {
     pub fn field(&self, name: &str) -> Option<&[u8]> {
         self.fields
             .iter()
-            .find(|(k, _)| &**k == name)
+            .find(|(k, _)| *k == name)
             .map(|(_, v)| &**v)
     }
 
@@ -209,32 +220,72 @@ impl UnitFilter {
     /// The watched unit `entry` belongs to, or `None` when it belongs to none of them.
     /// With no units selected every entry belongs, to no unit in particular.
     pub fn unit_of(&self, entry: &RawEntry) -> Option<Option<Unit>> {
+        self.unit_of_fields(entry)
+    }
+
+    /// [`UnitFilter::unit_of`] over anything that has the fields it reads: decoders ask
+    /// it before they build a `RawEntry`, so dropped entries cost no allocation. Names
+    /// compare as bytes (a unit name that is not UTF-8 matches no selected unit).
+    #[allow(clippy::option_option)] // the same answer as `unit_of`, which is public
+    pub(crate) fn unit_of_fields(&self, entry: &impl UnitFields) -> Option<Option<Unit>> {
         if self.units.is_empty() {
             return Some(None);
         }
-        let is_root = entry.field_str("_UID") == Some("0");
-        let find = |name: Option<&str>| {
-            name.and_then(|n| self.units.iter().find(|u| u.as_str() == n).cloned())
+        let is_root = entry.kept_field("_UID") == Some(b"0");
+        let find = |name: Option<&[u8]>| {
+            name.and_then(|n| {
+                self.units
+                    .iter()
+                    .find(|u| u.as_str().as_bytes() == n)
+                    .cloned()
+            })
         };
-        if let Some(u) = find(entry.systemd_unit.as_deref()) {
+        if let Some(u) = find(entry.systemd_unit()) {
             return Some(Some(u));
         }
-        if entry.is_from_pid1() {
-            if let Some(u) = find(entry.about_unit.as_deref()) {
+        if entry.pid() == Some(1) {
+            if let Some(u) = find(entry.about_unit()) {
                 return Some(Some(u));
             }
         }
         if is_root {
-            if entry.field_str("MESSAGE_ID") == Some(COREDUMP_MESSAGE_ID) {
-                if let Some(u) = find(entry.field_str("COREDUMP_UNIT")) {
+            if entry.kept_field("MESSAGE_ID") == Some(COREDUMP_MESSAGE_ID.as_bytes()) {
+                if let Some(u) = find(entry.kept_field("COREDUMP_UNIT")) {
                     return Some(Some(u));
                 }
             }
-            if let Some(u) = find(entry.field_str("OBJECT_SYSTEMD_UNIT")) {
+            if let Some(u) = find(entry.kept_field("OBJECT_SYSTEMD_UNIT")) {
                 return Some(Some(u));
             }
         }
         None
+    }
+}
+
+/// The fields [`UnitFilter`] decides by, as bytes.
+pub(crate) trait UnitFields {
+    fn systemd_unit(&self) -> Option<&[u8]>;
+    fn about_unit(&self) -> Option<&[u8]>;
+    fn pid(&self) -> Option<u32>;
+    /// A [`KEPT_FIELDS`] field's value.
+    fn kept_field(&self, name: &str) -> Option<&[u8]>;
+}
+
+impl UnitFields for RawEntry {
+    fn systemd_unit(&self) -> Option<&[u8]> {
+        self.systemd_unit.as_deref().map(str::as_bytes)
+    }
+
+    fn about_unit(&self) -> Option<&[u8]> {
+        self.about_unit.as_deref().map(str::as_bytes)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    fn kept_field(&self, name: &str) -> Option<&[u8]> {
+        self.field(name)
     }
 }
 
@@ -369,7 +420,7 @@ pub fn spawn(
             tx,
         ),
         InputSpec::Demo => Ok(demo::spawn(options, input, tx)),
-        InputSpec::Stdin => Ok(journalctl::spawn_reader(
+        InputSpec::Stdin => Ok(journalctl::spawn_pipe_reader(
             std::io::stdin(),
             spec.describe(),
             options,
@@ -389,13 +440,14 @@ pub fn spawn(
                     message: e.to_string(),
                 },
             })?;
-            Ok(journalctl::spawn_reader(
-                file,
-                spec.describe(),
-                options,
-                input,
-                tx,
-            ))
+            // A named pipe (`report <(journalctl -o export -f)`) may pause like stdin.
+            let is_regular = file.metadata().is_ok_and(|m| m.is_file());
+            let spawn_stream = if is_regular {
+                journalctl::spawn_reader
+            } else {
+                journalctl::spawn_pipe_reader
+            };
+            Ok(spawn_stream(file, spec.describe(), options, input, tx))
         }
     }
 }

@@ -256,10 +256,8 @@ mod tests {
     fn issue_8_short_lines_escape_bidi_invisible_host_and_identifier() {
         let mut e = entry("evil\u{202e}gpj.exe\u{200b}".as_bytes());
         e.hostname = Some("h\u{1b}]0;x\u{7}".into());
-        e.fields.push((
-            "SYSLOG_IDENTIFIER".into(),
-            b"py\x1b[2J\xc2\x9b".to_vec().into(),
-        ));
+        e.fields
+            .push(("SYSLOG_IDENTIFIER", b"py\x1b[2J\xc2\x9b".to_vec().into()));
         let mut out = Vec::new();
         write_short(&mut out, &e).unwrap();
         let line = String::from_utf8(out).unwrap();

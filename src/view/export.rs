@@ -352,7 +352,7 @@ fn latency_svg(model: &Model, sel: &Selection) -> String {
             b - a,
             i.id,
             i.kind.as_str(),
-            xml_escape(&text::sanitize(&i.cause))
+            xml_escape(&text::display(&i.cause))
         );
     }
     s.push_str("</g>\n<g id=\"requests\" fill=\"#c9d7ea\">\n");

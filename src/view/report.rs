@@ -38,7 +38,7 @@ pub fn incident_json(i: &Incident) -> Value {
         "start": i.start.to_rfc3339(),
         "end": i.end.map(crate::source::Timestamp::to_rfc3339),
         "count": i.count,
-        "cause": text::sanitize(&i.cause),
+        "cause": text::display(&i.cause),
         "evidence": i.evidence.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
     })
 }
@@ -206,7 +206,7 @@ pub fn to_text(model: &Model) -> String {
                 i.kind.as_str(),
                 i.start.to_rfc3339(),
                 i.count,
-                text::sanitize(&i.cause)
+                text::display(&i.cause)
             );
         }
     }
@@ -304,7 +304,7 @@ pub fn to_markdown(model: &Model) -> String {
                 i.end
                     .map_or_else(|| "open".to_owned(), crate::source::Timestamp::to_rfc3339),
                 i.count,
-                text::markdown_cell(&i.cause)
+                text::markdown_cell(&text::display(&i.cause))
             );
         }
         out.push('\n');

@@ -29,7 +29,7 @@ pub fn event_text(change: &IncidentChange, incident: &Incident) -> String {
         incident.severity.as_str(),
         incident.kind.as_str(),
         incident.count,
-        text::sanitize(&incident.cause)
+        text::display(&incident.cause)
     )
 }
 

@@ -65,7 +65,7 @@ pub fn render_incidents(frame: &mut Frame, area: Rect, model: &Model, ui: &UiSta
                 inc.count
             );
             let used = 2 + 5 + unicode_width::UnicodeWidthStr::width(head.as_str());
-            let cause = text::sanitize(&inc.cause);
+            let cause = text::display(&inc.cause);
             let (cause, _) = text::fit_width(&cause, width.saturating_sub(used));
             let mut line = Line::from(vec![
                 Span::styled("● ", sev),
