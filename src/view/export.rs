@@ -547,21 +547,9 @@ fn summary_md(
     if d.incidents.is_empty() {
         out.push_str("None in this window.\n");
     } else {
-        out.push_str("| # | kind | severity | start | end | count | likely cause |\n|---|---|---|---|---|---|---|\n");
-        for i in &d.incidents {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                i.id,
-                i.kind.as_str(),
-                i.severity.as_str(),
-                i.start.to_rfc3339(),
-                i.end
-                    .map_or_else(|| "open".to_owned(), Timestamp::to_rfc3339),
-                i.count,
-                text::markdown_cell(&redactor.redact(&i.cause))
-            );
-        }
+        super::report::incidents_table(&mut out, &d.incidents, |cause| {
+            text::display(&redactor.redact(cause)).into_owned()
+        });
     }
     out.push_str("\n## Requests\n\n");
     let statuses: Vec<String> = s

@@ -284,6 +284,29 @@ pub fn to_text(model: &Model) -> String {
     out
 }
 
+/// The incidents as a Markdown table; `cause` makes each cause safe for the output.
+pub fn incidents_table(
+    out: &mut String,
+    incidents: &[Incident],
+    mut cause: impl FnMut(&str) -> String,
+) {
+    out.push_str("| # | kind | severity | start | end | count | likely cause |\n|---|---|---|---|---|---|---|\n");
+    for i in incidents {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            i.id,
+            i.kind.as_str(),
+            i.severity.as_str(),
+            i.start.to_rfc3339(),
+            i.end
+                .map_or_else(|| "open".to_owned(), crate::source::Timestamp::to_rfc3339),
+            i.count,
+            text::markdown_cell(&cause(&i.cause))
+        );
+    }
+}
+
 /// Markdown for tickets; incidents first.
 pub fn to_markdown(model: &Model) -> String {
     let mut out = String::from("# sigil-top report\n\n");
@@ -292,21 +315,9 @@ pub fn to_markdown(model: &Model) -> String {
     if d.incidents.is_empty() {
         out.push_str("None.\n\n");
     } else {
-        out.push_str("| # | kind | severity | start | end | count | likely cause |\n|---|---|---|---|---|---|---|\n");
-        for i in &d.incidents {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                i.id,
-                i.kind.as_str(),
-                i.severity.as_str(),
-                i.start.to_rfc3339(),
-                i.end
-                    .map_or_else(|| "open".to_owned(), crate::source::Timestamp::to_rfc3339),
-                i.count,
-                text::markdown_cell(&text::display(&i.cause))
-            );
-        }
+        incidents_table(&mut out, &d.incidents, |cause| {
+            text::display(cause).into_owned()
+        });
         out.push('\n');
     }
     out.push_str("## Summary\n\n```\n");
