@@ -264,6 +264,7 @@ fn kept_index(name: &[u8]) -> Option<usize> {
         b"CLIENT_IP" => 18,
         b"PATH" => 19,
         b"METHOD" => 20,
+        b"RESPONSE_BODY" => 21,
         _ => return None,
     })
 }

@@ -149,6 +149,7 @@ pub const KEPT_FIELDS: &[&str] = &[
     "CLIENT_IP",
     "PATH",
     "METHOD",
+    "RESPONSE_BODY",
 ];
 
 /// One journal record as stored, with the fields sigil-top reads.

@@ -60,10 +60,14 @@ fn native_journald_server_fields_and_old_cloudflared_cf_ray_join_exactly() {
     let r = report(&[
         cf(T0, &format!("2024-01-18T06:04:54Z DBG GET https://mcp.example.com/healthz HTTP/1.1 cfRay={ray} connIndex=0 content-length=0 event=1 headers={{\"Accept\":[\"*/*\"]}} host=mcp.example.com ingressRule=0 path=/healthz")),
         native(T0 + 900, "Incoming MCP HTTP request", &[("REQUEST_ID", "r-1"), ("METHOD", "GET"), ("PATH", "/healthz"), ("CLIENT_IP", "203.0.113.9"), ("CF_RAY", ray)]),
-        native(T0 + 2_900, "Outgoing MCP HTTP response", &[("REQUEST_ID", "r-1"), ("STATUS_CODE", "200"), ("DURATION_MS", "2"), ("METHOD", "GET"), ("PATH", "/healthz")]),
+        native(T0 + 2_900, "Outgoing MCP HTTP response", &[("REQUEST_ID", "r-1"), ("STATUS_CODE", "200"), ("DURATION_MS", "2"), ("METHOD", "GET"), ("PATH", "/healthz"), ("RESPONSE_BODY", r#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}"#)]),
         cf(T0 + 3_100, &format!("2024-01-18T06:04:54Z DBG 200 OK cfRay={ray} connIndex=0 content-length=15 event=1")),
     ]);
     assert_eq!(r["correlation"]["exact"], 1, "{}", r["correlation"]);
+    assert_eq!(
+        r["requests"]["by_route"][0]["errors"], 1,
+        "a tool error inside a 200, read from the RESPONSE_BODY field"
+    );
     assert_eq!(r["requests"]["total"], 1);
     assert_eq!(r["requests"]["by_status"]["200"], 1);
     assert_eq!(
