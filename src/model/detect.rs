@@ -564,11 +564,52 @@ impl Detector {
         }
     }
 
+    /// An edge timeout sealed with what the origin did afterwards: the incident's cause
+    /// says whether it finished later and how long it took, and for a streamed response
+    /// what to change.
+    fn edge_timeout_hint(&mut self, t: &Trace) {
+        let finished = t.origin.as_ref().and_then(|o| {
+            let took_us = o
+                .duration_ms
+                .map(|ms| ms.saturating_mul(1000))
+                .or_else(|| Some(o.outgoing?.saturating_since_us(o.incoming?)))?;
+            Some((took_us, o.status))
+        });
+        let Some(inc) = self
+            .incidents
+            .iter_mut()
+            .rev()
+            .find(|i| i.kind == IncidentKind::EdgeTimeout && i.end.is_none())
+        else {
+            return;
+        };
+        if inc.cause.contains("the origin answered") || inc.cause.contains("still running") {
+            return;
+        }
+        let hint = match finished {
+            Some((took_us, status)) => format!(
+                "; the origin answered {} after {:.0} s, to nobody",
+                status.map_or_else(|| "?".to_owned(), |s| s.to_string()),
+                took_us as f64 / 1e6
+            ),
+            None => "; the origin never answered it (still running, or it hung)".to_owned(),
+        };
+        inc.cause.push_str(&hint);
+        if t.is_stream {
+            inc.cause.push_str(
+                "; it was a streamed response: send headers and the first bytes before the edge's limit (X-Accel-Buffering: no, no response buffering in front of the server)",
+            );
+        }
+    }
+
     /// A sealed trace: stale sessions and origin 5xx become incident signals.
     pub fn on_trace(&mut self, t: &Trace) {
         let at = t.end.unwrap_or(t.start);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             self.latency_sample(at, us);
+        }
+        if t.outcome == Outcome::EdgeTimeout {
+            self.edge_timeout_hint(t);
         }
         let (kind, severity, cause) = match t.outcome {
             Outcome::Served(400) if self.is_stale_session(t, at) =>

@@ -196,3 +196,19 @@ fn demo_report_matches_its_truth() {
     }
     assert_eq!(r["entries"]["unparsed"], 0);
 }
+
+/// Edge timeouts name the slow tool and what the origin did afterwards.
+#[test]
+fn edge_timeouts_say_which_tool_and_that_the_late_answer_reached_nobody() {
+    let r = report("edge_timeouts");
+    let inc = r["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "edge_timeout")
+        .unwrap();
+    let cause = inc["cause"].as_str().unwrap();
+    assert!(cause.contains("tool search_repo"), "{cause}");
+    assert!(cause.contains("the origin answered 200 after"), "{cause}");
+    assert!(cause.ends_with("to nobody"), "{cause}");
+}
