@@ -4,9 +4,8 @@
 //! on the socket, and cloudflared exiting at start in a systemd restart loop.
 
 use serde_json::Value;
-use tempfile::TempDir;
 
-use crate::util::{export_text, make_journal, sigil_top_ok, Record};
+use crate::util::{export_text, Record};
 
 const T0: u64 = 1_795_626_316_000_000;
 const H: &str = "mcp-host";
@@ -39,19 +38,7 @@ fn native(at: u64, msg: &str, fields: &[(&str, &str)]) -> Record {
 }
 
 fn report(records: &[Record]) -> Value {
-    let dir = TempDir::new().unwrap();
-    make_journal(dir.path(), "x", &export_text(records));
-    let out = sigil_top_ok(
-        &[
-            "report",
-            "-D",
-            dir.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    serde_json::from_slice(&out).unwrap()
+    crate::util::report_of_export(&export_text(records))
 }
 
 #[test]

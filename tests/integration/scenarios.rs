@@ -4,23 +4,11 @@
 
 use serde_json::Value;
 
-use crate::util::{data, make_journal, sigil_top_ok};
+use crate::util::{data, sigil_top_ok};
 
 fn report(name: &str) -> Value {
-    let dir = tempfile::tempdir().unwrap();
     let export = std::fs::read(data(&format!("scenarios/{name}.export"))).unwrap();
-    make_journal(dir.path(), name, &export);
-    let out = sigil_top_ok(
-        &[
-            "report",
-            "-D",
-            dir.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    serde_json::from_slice(&out).unwrap()
+    crate::util::report_of_export(&export)
 }
 
 fn truth(name: &str) -> Value {

@@ -398,3 +398,20 @@ impl Drop for Tmux {
         let _ = self.cmd().arg("kill-server").output();
     }
 }
+
+/// `sigil-top report --format json` over a real journal built from `export` text.
+pub fn report_of_export(export: &[u8]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    make_journal(dir.path(), "x", export);
+    let out = sigil_top_ok(
+        &[
+            "report",
+            "-D",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    serde_json::from_slice(&out).expect("report --format json prints one JSON document")
+}
