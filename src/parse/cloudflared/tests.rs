@@ -1232,3 +1232,19 @@ fn authorization_header_in_a_debug_request_line_is_a_named_secret() {
     );
     assert!(without.also.is_empty());
 }
+
+/// issue 8 (found by the `cloudflared_line` fuzz target): one torn line can hold several
+/// fragments between the complete records in it; each is counted once, and the records
+/// are still recovered.
+#[test]
+fn issue_8_a_line_with_several_torn_fragments_counts_each_once() {
+    let mut state = State::default();
+    let mut stats = ParseStats::default();
+    let line = br#"{"level":"info","message":"ICMP proxF {"level":"info","message":"a","time":"2026-11-25T16:42:33Z"}junk{"error":"x","level"{"level":"warn","message":"b","time":"2026-11-25T16:42:34Z"} tail"#;
+    let parsed = state.parse(line, Some(1), &mut stats);
+    assert!(matches!(parsed.kind, EventKind::Other), "{parsed:?}");
+    assert_eq!(parsed.also.len(), 1, "both complete records are recovered");
+    let _ = state.parse(b"next line", Some(1), &mut stats);
+    assert!(stats.unrecovered_fragments >= 2, "{stats:?}");
+    assert!(stats.unrecovered_fragments <= 4, "{stats:?}");
+}
