@@ -43,14 +43,6 @@ use crate::view::tui::TerminalGuard;
 /// How often the clock, the rolling windows and the live journal's expiries move on.
 const TICK: Duration = Duration::from_secs(1);
 
-fn wall_clock() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
-    )
-}
-
 fn theme_kind(name: ThemeName) -> ThemeKind {
     match name {
         ThemeName::Dark => ThemeKind::Dark,
@@ -217,7 +209,7 @@ impl Loop {
     fn clock(&self) -> Timestamp {
         let newest = self.model.window.map_or(Timestamp(0), |(_, b)| b);
         if self.is_following {
-            wall_clock().max(newest)
+            Timestamp::now().max(newest)
         } else {
             newest
         }
@@ -225,7 +217,7 @@ impl Loop {
 
     fn on_tick(&mut self) {
         if self.is_following && self.ui.input == InputState::Live {
-            self.model.tick(wall_clock());
+            self.model.tick(Timestamp::now());
         }
         let now = self.clock();
         self.ui.update(Action::Tick(now), &self.model);

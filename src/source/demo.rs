@@ -32,10 +32,7 @@ pub fn entries(options: &ReadOptions, input: InputId, now: Timestamp) -> Vec<sup
 /// Sends the demo as batches, then `CaughtUp` and `Ended`.
 pub fn spawn(options: ReadOptions, input: InputId, tx: Sender<SourceMsg>) -> JoinHandle<()> {
     std::thread::spawn(move || {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-        let all = entries(&options, input, Timestamp(now));
+        let all = entries(&options, input, Timestamp::now());
         for chunk in all.chunks(options.batch_max_entries.max(1)) {
             if tx.blocking_send(SourceMsg::Batch(chunk.to_vec())).is_err() {
                 return;
@@ -79,7 +76,7 @@ pub fn spawn_paced(
         return spawn(options, input, tx);
     };
     std::thread::spawn(move || {
-        let now = now_us();
+        let now = Timestamp::now().0;
         let mut all = entries(&options, input, Timestamp(now));
         let first = all.first().map_or(now, |e| e.realtime.0);
         for e in &mut all {
@@ -165,12 +162,6 @@ fn play(all: &[super::RawEntry], batch_max_entries: usize, tx: &Sender<SourceMsg
             let _ = tx.blocking_send(SourceMsg::Ended);
         }
     }
-}
-
-fn now_us() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
