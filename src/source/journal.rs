@@ -33,6 +33,8 @@ use systemd::journal::{
 };
 use tokio::sync::mpsc::Sender;
 
+mod health;
+
 use super::fields::EntryBuilder;
 use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, COREDUMP_MESSAGE_ID};
 
@@ -94,6 +96,8 @@ pub fn spawn(
             }
             let mut reader = Reader {
                 journal,
+                directory: Directory::of(&input),
+                input: input.clone(),
                 options,
                 id,
                 tx,
@@ -102,8 +106,11 @@ pub fn spawn(
                 last_cursor: None,
                 builder: EntryBuilder::default(),
                 sent_caught_up: false,
+                health: health::Health::default(),
+                last_scan: None,
+                skipped: 0,
             };
-            let final_msg = match reader.read() {
+            let final_msg = match reader.scan_files(true).and_then(|()| reader.read()) {
                 Ok(Some(msg)) => msg,
                 Ok(None) => return, // the receiver is gone
                 Err(e) => {
@@ -137,7 +144,7 @@ pub fn spawn(
 /// (a user's own journal, not the system's), returns a warning to pass on.
 fn check_access(input: &JournalInput) -> Result<Option<String>, SourceError> {
     let dirs: Vec<PathBuf> = match input {
-        JournalInput::System => vec!["/var/log/journal".into(), "/run/log/journal".into()],
+        JournalInput::System => SYSTEM_DIRS.iter().map(PathBuf::from).collect(),
         JournalInput::Directory(d) => {
             if !d.is_dir() {
                 return Err(not_found_or_denied(d));
@@ -225,7 +232,7 @@ fn count_journal_files(
         }
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.ends_with(".journal") || name.ends_with(".journal~") {
+        if health::is_journal_name(&name) {
             *found += 1;
             if std::fs::File::open(&path).is_ok() {
                 *readable += 1;
@@ -295,8 +302,63 @@ fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Re
     Ok(())
 }
 
+/// How often a follower looks for newly damaged journal files between rotations.
+const SCAN_EVERY: Duration = Duration::from_secs(5);
+
+/// Where the system journal lives (persistent, volatile).
+const SYSTEM_DIRS: [&str; 2] = ["/var/log/journal", "/run/log/journal"];
+
+/// A `-D` directory and the identity (device, inode) it had when opened, to notice it
+/// being removed, or replaced by a new directory of the same name.
+struct Directory {
+    path: PathBuf,
+    identity: Option<(u64, u64)>,
+}
+
+impl Directory {
+    fn of(input: &JournalInput) -> Option<Directory> {
+        let JournalInput::Directory(path) = input else {
+            return None;
+        };
+        Some(Directory {
+            path: path.clone(),
+            identity: identity(path),
+        })
+    }
+
+    fn is_current(&self) -> bool {
+        identity(&self.path).is_some_and(|id| Some(id) == self.identity)
+    }
+}
+
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n % 10 == 0 {
+        n /= 10;
+    }
+    n == 1
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+enum DirectoryState {
+    Same,
+    /// Opened again; read on from this step.
+    Reopened(Step),
+    ReceiverGone,
+}
+
 struct Reader {
     journal: Journal,
+    input: JournalInput,
+    /// Set for `-D`: watched for removal and return.
+    directory: Option<Directory>,
+    health: health::Health,
+    last_scan: Option<Instant>,
+    /// Entries sd-journal could not give us.
+    skipped: u64,
     options: ReadOptions,
     id: InputId,
     tx: Sender<SourceMsg>,
@@ -340,14 +402,33 @@ impl Reader {
                 }
                 match self.journal.wait(Some(WAIT_SLICE))? {
                     JournalWaitResult::Nop | JournalWaitResult::Append => {}
-                    JournalWaitResult::Invalidate => step = self.resume()?,
+                    JournalWaitResult::Invalidate => {
+                        step = self.resume()?;
+                        if self.scan_files(true).is_err() {
+                            return Ok(None);
+                        }
+                    }
                 }
                 if self.tx.is_closed() {
                     return Ok(None);
                 }
+                match self.check_directory()? {
+                    DirectoryState::Same => {}
+                    DirectoryState::Reopened(s) => step = s,
+                    DirectoryState::ReceiverGone => return Ok(None),
+                }
+                if self.scan_files(false).is_err() {
+                    return Ok(None);
+                }
                 continue;
             }
-            let realtime_us = self.journal.timestamp_usec()?;
+            let realtime_us = match self.journal.timestamp_usec() {
+                Ok(t) => t,
+                Err(e) => {
+                    self.skip(&e)?;
+                    continue;
+                }
+            };
             if let Some(since) = self.options.since {
                 if realtime_us < since.as_micros() {
                     continue;
@@ -364,10 +445,15 @@ impl Reader {
                     return Ok(Some(SourceMsg::Ended));
                 }
             }
-            let entry = self.read_entry(realtime_us)?;
-            if let Some(entry) = entry {
-                if self.push(entry).is_none() {
-                    return Ok(None);
+            match self.read_entry(realtime_us) {
+                Ok(entry) => {
+                    if self.push(entry).is_none() {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => {
+                    self.builder.discard();
+                    self.skip(&e)?;
                 }
             }
         }
@@ -414,7 +500,7 @@ impl Reader {
         }
     }
 
-    fn read_entry(&mut self, realtime_us: u64) -> std::io::Result<Option<RawEntry>> {
+    fn read_entry(&mut self, realtime_us: u64) -> std::io::Result<RawEntry> {
         let cursor: std::sync::Arc<str> = self.journal.cursor()?.into();
         let (monotonic_us, boot_id) = match self.journal.monotonic_timestamp() {
             Ok((m, b)) => (Some(m), Some(b)),
@@ -444,7 +530,102 @@ impl Reader {
         let unit = self.builder.unit_of(&self.options.units).flatten();
         let mut entry = self.builder.finish(self.id);
         entry.unit = unit;
-        Ok(Some(entry))
+        Ok(entry)
+    }
+
+    /// An entry sd-journal could not give us (a damaged object inside a file it reads
+    /// around): counted and said, the reading goes on. `Err` only if the receiver is gone.
+    fn skip(&mut self, e: &std::io::Error) -> std::io::Result<()> {
+        self.skipped += 1;
+        // The first one, then every power of ten: a damaged region says so without a
+        // flood of warnings.
+        if is_power_of_ten(self.skipped) {
+            let n = self.skipped;
+            let what = if n == 1 { "entry" } else { "entries" };
+            let text = format!(
+                "skipped {n} unreadable journal {what} in {}: {e}",
+                self.input.describe()
+            );
+            self.warn(text)?;
+        }
+        Ok(())
+    }
+
+    fn warn(&mut self, text: String) -> std::io::Result<()> {
+        self.tx
+            .blocking_send(SourceMsg::Warning(text))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "receiver gone"))
+    }
+
+    /// Looks for journal files sd-journal skips (see `health`): at open, after rotation
+    /// (`force`), and every [`SCAN_EVERY`] while following. `Err`: the receiver is gone.
+    fn scan_files(&mut self, force: bool) -> std::io::Result<()> {
+        if !force && self.last_scan.is_some_and(|t| t.elapsed() < SCAN_EVERY) {
+            return Ok(());
+        }
+        self.last_scan = Some(Instant::now());
+        let files = match &self.input {
+            JournalInput::Files(files) => files.clone(),
+            JournalInput::Directory(dir) => health::journal_files(dir).unwrap_or_default(),
+            JournalInput::System => SYSTEM_DIRS
+                .iter()
+                .flat_map(|d| health::journal_files(Path::new(d)).unwrap_or_default())
+                .collect(),
+        };
+        let now = self.options.follow.then(std::time::SystemTime::now);
+        for problem in self.health.scan(&files, now) {
+            self.warn(problem)?;
+        }
+        Ok(())
+    }
+
+    /// Follows a `-D` directory that is removed (or unmounted) and comes back: sd-journal
+    /// keeps watching the old, gone directory, so the reader says so, waits for it, and
+    /// opens it again from the last cursor.
+    fn check_directory(&mut self) -> std::io::Result<DirectoryState> {
+        let Some(dir) = &self.directory else {
+            return Ok(DirectoryState::Same);
+        };
+        if dir.is_current() {
+            return Ok(DirectoryState::Same);
+        }
+        let path = dir.path.clone();
+        if !path.is_dir() {
+            self.warn(format!(
+                "journal directory {} disappeared (removed or unmounted): waiting for it to come back",
+                path.display()
+            ))?;
+            while !path.is_dir() {
+                std::thread::sleep(WAIT_SLICE);
+                if self.tx.is_closed() {
+                    return Ok(DirectoryState::ReceiverGone);
+                }
+            }
+        }
+        // Back (or replaced by another directory of the same name): open it afresh. A
+        // directory that is back but not readable yet is tried again next slice.
+        let journal = match open(&self.input, &self.options) {
+            Ok(j) => j,
+            Err(e) => {
+                self.warn(format!("reopening {}: {e}", path.display()))?;
+                std::thread::sleep(WAIT_SLICE);
+                return Ok(DirectoryState::Same);
+            }
+        };
+        self.journal = journal;
+        self.directory = Directory::of(&self.input);
+        self.health = health::Health::default();
+        self.scan_files(true)?;
+        self.warn(format!(
+            "journal directory {} is back: reading on from the last entry shown",
+            path.display()
+        ))?;
+        let step = if self.last_cursor.is_some() {
+            self.resume()?
+        } else {
+            self.position()?
+        };
+        Ok(DirectoryState::Reopened(step))
     }
 
     fn send_caught_up(&mut self) -> Option<()> {

@@ -10,6 +10,10 @@ mod util;
 /// several files and hosts, time ranges, follow.
 mod journal;
 
+/// Faults while following: rotation and vacuuming at 5,000 entries/s, the directory
+/// gone and back, damaged journal files.
+mod faults;
+
 /// Standard input: `journalctl -o export` and `-o json` piped in give the same entries.
 mod stdin;
 

@@ -1,0 +1,333 @@
+//! Journal files that sd-journal skips without a word: truncated, with a damaged header,
+//! or written by a newer systemd with features this libsystemd does not know.
+//!
+//! sd-journal opens a directory's files one by one and quietly leaves out any it cannot
+//! open (`journalctl` prints "Journal file X is truncated, ignoring file." from an
+//! internal list the library does not export). For sigil-top that would look like a quiet
+//! hour. So the reader also looks at each file's header itself, with the checks
+//! systemd's `journal_file_verify_header` makes first, and says which files are skipped
+//! and why. Damage further inside a file that sd-journal reads around (a few entries
+//! lost, the rest read) is not visible from the header: `journalctl --verify --file F`
+//! finds it; sigil-top shows the same entries `journalctl -u` shows.
+//!
+//! Owns: the list of files already judged (path → size and modification time), so a
+//! rescan (after rotation, or every few seconds while following) re-reads only files
+//! that changed and says each problem once.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// `struct Header` of systemd's `journal-def.h`, the parts we check.
+const SIGNATURE: &[u8; 8] = b"LPKSHHRH";
+const OFFSET_INCOMPATIBLE_FLAGS: usize = 12;
+const OFFSET_STATE: usize = 16;
+const OFFSET_HEADER_SIZE: usize = 88;
+const OFFSET_ARENA_SIZE: usize = 96;
+const OFFSET_TAIL_OBJECT: usize = 136;
+/// The smallest header any systemd writes (`HEADER_SIZE_MIN`, up to `tail_entry_monotonic`).
+const HEADER_SIZE_MIN: usize = 208;
+const HEADER_SIZE_MIN_U64: u64 = 208;
+/// XZ, LZ4, keyed hash, ZSTD, compact: every incompatible flag systemd 252–256 knows.
+const KNOWN_INCOMPATIBLE: u32 = 0x1f;
+/// offline, online, archived.
+const MAX_STATE: u8 = 2;
+
+/// Why sd-journal will not read a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Shorter than its header says: a copy or a disk that ran out mid-write.
+    Truncated { have: u64, need: u64 },
+    /// Not a journal file, or one whose header is damaged.
+    Corrupted(&'static str),
+    /// Written with features this libsystemd does not know.
+    Unsupported { flags: u32 },
+}
+
+impl Problem {
+    /// The sentence the status bar and stderr show.
+    pub fn describe(&self, path: &Path) -> String {
+        let path = path.display();
+        match self {
+            Problem::Truncated { have, need } => format!(
+                "journal file {path} is truncated ({have} of the {need} bytes its header \
+                 promises): sd-journal skips it, so its entries are missing"
+            ),
+            Problem::Corrupted(what) => format!(
+                "journal file {path} is corrupted ({what}): sd-journal skips it, so its \
+                 entries are missing (check it with `journalctl --verify --file {path}`)"
+            ),
+            Problem::Unsupported { flags } => format!(
+                "journal file {path} uses features this libsystemd does not know \
+                 (incompatible flags {flags:#x}): sd-journal skips it; read it with the \
+                 newer systemd that wrote it (`journalctl --file {path} -o export | sigil-top -`)"
+            ),
+        }
+    }
+}
+
+/// Checks one file's header. `Ok(None)`: sd-journal will open it.
+pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut header = [0u8; HEADER_SIZE_MIN];
+    // Header first, size second: a writer grows the file before it grows the arena, so
+    // this order never mistakes a file being appended to for a truncated one.
+    let got = read_up_to(&mut file, &mut header)?;
+    let size = file.metadata()?.len();
+    if got < SIGNATURE.len() || &header[..SIGNATURE.len()] != SIGNATURE {
+        return Ok(Some(if got == 0 {
+            Problem::Truncated {
+                have: 0,
+                need: HEADER_SIZE_MIN_U64,
+            }
+        } else {
+            Problem::Corrupted("no journal signature at the start")
+        }));
+    }
+    if got < header.len() {
+        return Ok(Some(Problem::Truncated {
+            have: size,
+            need: HEADER_SIZE_MIN_U64,
+        }));
+    }
+    let flags = u32_at(&header, OFFSET_INCOMPATIBLE_FLAGS);
+    if flags & !KNOWN_INCOMPATIBLE != 0 {
+        return Ok(Some(Problem::Unsupported { flags }));
+    }
+    if header[OFFSET_STATE] > MAX_STATE {
+        return Ok(Some(Problem::Corrupted("unknown file state")));
+    }
+    let header_size = u64_at(&header, OFFSET_HEADER_SIZE);
+    let arena_size = u64_at(&header, OFFSET_ARENA_SIZE);
+    if header_size < HEADER_SIZE_MIN_U64 {
+        return Ok(Some(Problem::Corrupted("header size too small")));
+    }
+    let Some(need) = header_size.checked_add(arena_size) else {
+        return Ok(Some(Problem::Corrupted("arena size out of range")));
+    };
+    if need > size {
+        return Ok(Some(Problem::Truncated { have: size, need }));
+    }
+    if u64_at(&header, OFFSET_TAIL_OBJECT) > need {
+        return Ok(Some(Problem::Corrupted(
+            "last object past the end of the arena",
+        )));
+    }
+    Ok(None)
+}
+
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
+}
+
+/// `*.journal` and `*.journal~` files in `dir` and its machine-id subdirectories (the
+/// layout journald and `systemd-journal-remote` write), as sd-journal finds them.
+pub fn journal_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    collect(dir, 0, &mut out)?;
+    Ok(out)
+}
+
+fn collect(dir: &Path, depth: u8, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if depth == 0 {
+                // An unreadable subdirectory is the access check's business, not ours.
+                let _ = collect(&path, 1, out);
+            }
+            continue;
+        }
+        if is_journal_name(&entry.file_name().to_string_lossy()) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+pub fn is_journal_name(name: &str) -> bool {
+    name.ends_with(".journal") || name.ends_with(".journal~")
+}
+
+/// A file younger than this may still be being created (header not written yet): judged
+/// on a later scan instead.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// What a scan already knows about a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+/// The files judged so far (see the module doc).
+#[derive(Debug, Default)]
+pub struct Health {
+    seen: HashMap<PathBuf, Seen>,
+}
+
+impl Health {
+    /// Looks at `files` and returns one sentence per file newly found unreadable. Files
+    /// that did not change since the last scan are not read again; files that are gone
+    /// are forgotten. With `now`, a follower's scan: files modified just before it may
+    /// be half-created and wait for the next scan; without, every file is judged now.
+    pub fn scan(&mut self, files: &[PathBuf], now: Option<SystemTime>) -> Vec<String> {
+        self.seen.retain(|p, _| files.contains(p));
+        let mut problems = Vec::new();
+        for path in files {
+            let Ok(meta) = std::fs::metadata(path) else {
+                continue;
+            };
+            let seen = Seen {
+                len: meta.len(),
+                modified: meta.modified().ok(),
+            };
+            if self.seen.get(path) == Some(&seen) {
+                continue;
+            }
+            let is_settling = now
+                .zip(seen.modified)
+                .and_then(|(now, m)| now.duration_since(m).ok())
+                .is_some_and(|age| age < SETTLE);
+            match check(path) {
+                Ok(Some(problem)) if is_settling => {
+                    // Maybe half-created: look again next scan.
+                    let _ = problem;
+                }
+                Ok(Some(problem)) => {
+                    problems.push(problem.describe(path));
+                    self.seen.insert(path.clone(), seen);
+                }
+                Ok(None) => {
+                    self.seen.insert(path.clone(), seen);
+                }
+                // Unreadable files are reported by the access check, vanished ones are
+                // rotation: neither is damage.
+                Err(_) => {}
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header as systemd writes it for an empty file: header 256 bytes, arena 0.
+    fn header(header_size: u64, arena: u64, flags: u32, state: u8) -> Vec<u8> {
+        let mut h = vec![0u8; 256];
+        h[..8].copy_from_slice(SIGNATURE);
+        h[OFFSET_INCOMPATIBLE_FLAGS..OFFSET_INCOMPATIBLE_FLAGS + 4]
+            .copy_from_slice(&flags.to_le_bytes());
+        h[OFFSET_STATE] = state;
+        h[OFFSET_HEADER_SIZE..OFFSET_HEADER_SIZE + 8].copy_from_slice(&header_size.to_le_bytes());
+        h[OFFSET_ARENA_SIZE..OFFSET_ARENA_SIZE + 8].copy_from_slice(&arena.to_le_bytes());
+        h
+    }
+
+    fn check_bytes(bytes: &[u8]) -> Option<Problem> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.journal");
+        std::fs::write(&path, bytes).unwrap();
+        check(&path).unwrap()
+    }
+
+    #[test]
+    fn a_whole_header_with_its_arena_present_is_fine() {
+        let mut f = header(256, 1000, 0x1f, 2);
+        f.resize(256 + 1000, 0);
+        assert_eq!(check_bytes(&f), None);
+    }
+
+    #[test]
+    fn a_file_shorter_than_header_plus_arena_is_truncated() {
+        let mut f = header(256, 1000, 0, 1);
+        f.resize(700, 0);
+        assert_eq!(
+            check_bytes(&f),
+            Some(Problem::Truncated {
+                have: 700,
+                need: 1256
+            })
+        );
+    }
+
+    #[test]
+    fn damaged_headers_are_named() {
+        assert_eq!(
+            check_bytes(&[0u8; 4096]),
+            Some(Problem::Corrupted("no journal signature at the start"))
+        );
+        assert_eq!(
+            check_bytes(&header(256, 0, 0, 9)),
+            Some(Problem::Corrupted("unknown file state"))
+        );
+        assert_eq!(
+            check_bytes(&header(16, 0, 0, 1)),
+            Some(Problem::Corrupted("header size too small"))
+        );
+        assert_eq!(
+            check_bytes(&header(256, u64::MAX, 0, 1)),
+            Some(Problem::Corrupted("arena size out of range"))
+        );
+        assert_eq!(
+            check_bytes(&header(256, 0, 0x40, 1)),
+            Some(Problem::Unsupported { flags: 0x40 })
+        );
+        assert_eq!(
+            check_bytes(&[]),
+            Some(Problem::Truncated {
+                have: 0,
+                need: HEADER_SIZE_MIN_U64
+            })
+        );
+    }
+
+    #[test]
+    fn a_scan_says_each_problem_once_and_again_after_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.journal");
+        std::fs::write(&bad, [0u8; 300]).unwrap();
+        let files = journal_files(dir.path()).unwrap();
+        let later = SystemTime::now() + Duration::from_secs(10);
+        let mut health = Health::default();
+        assert_eq!(health.scan(&files, Some(later)).len(), 1);
+        assert!(health.scan(&files, Some(later)).is_empty(), "said once");
+        std::fs::write(&bad, [1u8; 400]).unwrap();
+        assert_eq!(
+            health.scan(&files, Some(later)).len(),
+            1,
+            "changed, judged again"
+        );
+    }
+
+    #[test]
+    fn a_file_still_being_created_is_judged_later() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("new.journal"), []).unwrap();
+        let files = journal_files(dir.path()).unwrap();
+        let mut health = Health::default();
+        assert!(health.scan(&files, Some(SystemTime::now())).is_empty());
+        let later = SystemTime::now() + Duration::from_secs(10);
+        assert_eq!(health.scan(&files, Some(later)).len(), 1);
+    }
+}

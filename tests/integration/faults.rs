@@ -1,0 +1,399 @@
+//! Faults while following a journal directory (issue 8): rotation and vacuuming under
+//! load, the directory disappearing and coming back, damaged journal files. The journal
+//! is written live by the real `systemd-journal-remote` from a pipe, rotated the way
+//! journald does it (close, rename to an archived `NAME@SEQNUM_ID-SEQNUM-REALTIME.journal`,
+//! open a new `NAME.journal`), vacuumed by the real `journalctl --vacuum-files`, and
+//! what sigil-top printed is compared with what was written and with `journalctl`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::util::{bin, export_text, json_lines, make_journal, wait_for, Record, JOURNAL_REMOTE};
+
+fn now_us() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros(),
+    )
+    .unwrap()
+}
+
+fn entry(seq: u64, at_us: u64) -> Record {
+    Record::service(
+        at_us,
+        "h",
+        "sigil-mcp.service",
+        4242,
+        "python",
+        format!("entry {seq}"),
+    )
+}
+
+/// `systemd-journal-remote` appending to `DIR/live.journal` from a pipe, as journald
+/// appends to `system.journal`.
+struct Writer {
+    dir: PathBuf,
+    remote: Child,
+    seq: u64,
+    /// Archived files so far (the rotation count).
+    rotations: u64,
+}
+
+impl Writer {
+    fn start(dir: &Path) -> Writer {
+        Writer {
+            dir: dir.to_owned(),
+            remote: spawn_remote(dir),
+            seq: 0,
+            rotations: 0,
+        }
+    }
+
+    fn write(&mut self, n: u64) {
+        let at = now_us();
+        let records: Vec<Record> = (0..n)
+            .map(|k| {
+                self.seq += 1;
+                entry(self.seq, at + k)
+            })
+            .collect();
+        let stdin = self.remote.stdin.as_mut().unwrap();
+        stdin.write_all(&export_text(&records)).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Writes `rate` entries a second for `seconds`, in 20 ms slices.
+    fn write_at(&mut self, rate: u64, seconds: f64) {
+        let start = Instant::now();
+        let mut written = 0u64;
+        while start.elapsed().as_secs_f64() < seconds {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+            if due > written {
+                self.write(due - written);
+                written = due;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn close(&mut self) {
+        drop(self.remote.stdin.take());
+        assert!(self.remote.wait().unwrap().success());
+    }
+
+    /// journald's rotation: the active file is closed and renamed to an archived name
+    /// (the form `journalctl --vacuum-*` recognises), and a new active file is started.
+    fn rotate(&mut self) {
+        self.close();
+        self.rotations += 1;
+        let archived = format!(
+            "live@{}-{:016x}-{:016x}.journal",
+            "0123456789abcdef0123456789abcdef",
+            self.rotations,
+            now_us()
+        );
+        std::fs::rename(self.dir.join("live.journal"), self.dir.join(archived)).unwrap();
+        self.remote = spawn_remote(&self.dir);
+    }
+}
+
+fn spawn_remote(dir: &Path) -> Child {
+    Command::new(JOURNAL_REMOTE)
+        .arg("-o")
+        .arg(dir.join("live.journal"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("running systemd-journal-remote")
+}
+
+/// `sigil-top ARGS` in the background with stdout and stderr collected line by line.
+struct Follower {
+    child: Child,
+    out: Arc<Mutex<Vec<String>>>,
+    err: Arc<Mutex<Vec<String>>>,
+}
+
+impl Follower {
+    fn start(args: &[&str]) -> Follower {
+        let mut child = Command::new(bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let collect = |stream: Box<dyn std::io::Read + Send>| {
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            lines
+        };
+        let out = collect(Box::new(child.stdout.take().unwrap()));
+        let err = collect(Box::new(child.stderr.take().unwrap()));
+        Follower { child, out, err }
+    }
+
+    fn count(&self) -> usize {
+        self.out.lock().unwrap().len()
+    }
+
+    fn stderr(&self) -> String {
+        self.err.lock().unwrap().join("\n")
+    }
+
+    /// The `entry N` numbers printed so far, in order.
+    fn seqs(&self) -> Vec<u64> {
+        self.out
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let m = v["message"].as_str().unwrap();
+                m.strip_prefix("entry ").unwrap().parse().unwrap()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn follow(dir: &TempDir) -> Follower {
+    Follower::start(&[
+        "entries",
+        "-D",
+        dir.path().to_str().unwrap(),
+        "--follow",
+        "-o",
+        "json",
+    ])
+}
+
+fn archived_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains('@'))
+        .count()
+}
+
+#[test]
+fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repeat_nothing() {
+    let dir = TempDir::new().unwrap();
+    let mut writer = Writer::start(dir.path());
+    writer.write(10);
+    wait_for(Duration::from_secs(10), "the first journal file", || {
+        dir.path().join("live.journal").exists()
+    });
+    let follower = follow(&dir);
+    wait_for(Duration::from_secs(20), "the first 10 entries", || {
+        follower.count() >= 10
+    });
+    // Six rotations, each after ~0.8 s at 5,000 entries/s; from the third on, vacuuming
+    // keeps the two newest archived files (what `journalctl --vacuum-files` does on a
+    // host with SystemMaxFiles set).
+    for round in 0..6 {
+        writer.write_at(5_000, 0.8);
+        writer.rotate();
+        if round >= 2 {
+            let out = Command::new("journalctl")
+                .arg("-D")
+                .arg(dir.path())
+                .arg("--vacuum-files=2")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+        }
+    }
+    writer.write_at(5_000, 0.5);
+    writer.close();
+    assert_eq!(
+        archived_files(dir.path()),
+        2,
+        "vacuuming must have removed files"
+    );
+    let total = writer.seq;
+    assert!(total > 25_000, "wrote {total}");
+    wait_for(Duration::from_secs(60), "every entry written", || {
+        follower.count() >= usize::try_from(total).unwrap()
+    });
+    // Give a duplicate the time to show up before judging.
+    std::thread::sleep(Duration::from_millis(500));
+    let seqs = follower.seqs();
+    let want: Vec<u64> = (1..=total).collect();
+    if seqs != want {
+        let missing = want.iter().filter(|s| !seqs.contains(s)).count();
+        panic!(
+            "printed {} entries for {total} written ({missing} missing, {} extra); stderr:\n{}",
+            seqs.len(),
+            seqs.len() + missing - want.len(),
+            follower.stderr()
+        );
+    }
+    // What is still on disk after vacuuming is exactly what journalctl shows, and
+    // sigil-top printed it, in that order, as the end of what it printed.
+    let journalctl = Command::new("journalctl")
+        .arg("-D")
+        .arg(dir.path())
+        .args(["-o", "json", "-u", "sigil-mcp"])
+        .output()
+        .unwrap();
+    let kept: Vec<u64> = json_lines(&journalctl.stdout)
+        .iter()
+        .map(|v| {
+            v["MESSAGE"].as_str().unwrap()["entry ".len()..]
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        !kept.is_empty() && kept.len() < want.len(),
+        "{}",
+        kept.len()
+    );
+    assert_eq!(&seqs[seqs.len() - kept.len()..], &kept[..]);
+}
+
+#[test]
+fn a_directory_that_disappears_and_comes_back_is_read_again() {
+    let dir = TempDir::new().unwrap();
+    let mut writer = Writer::start(dir.path());
+    writer.write(100);
+    wait_for(Duration::from_secs(10), "the first journal file", || {
+        dir.path().join("live.journal").exists()
+    });
+    let follower = follow(&dir);
+    wait_for(Duration::from_secs(20), "the first 100 entries", || {
+        follower.count() >= 100
+    });
+    writer.close();
+    std::fs::remove_dir_all(dir.path()).unwrap();
+    wait_for(Duration::from_secs(10), "the disappearance noticed", || {
+        follower.stderr().contains("disappeared")
+    });
+    std::fs::create_dir(dir.path()).unwrap();
+    writer.remote = spawn_remote(dir.path());
+    writer.write(100);
+    writer.close();
+    wait_for(
+        Duration::from_secs(20),
+        "the entries of the new directory",
+        || follower.count() >= 200,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(follower.seqs(), (1..=200).collect::<Vec<u64>>());
+    assert!(
+        follower.stderr().contains("is back"),
+        "{}",
+        follower.stderr()
+    );
+}
+
+/// A directory with one good file and one damaged as `how` says.
+fn damaged_dir(how: fn(&Path)) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let at = now_us();
+    let good: Vec<Record> = (1..=50).map(|i| entry(i, at + i)).collect();
+    let bad: Vec<Record> = (51..=100).map(|i| entry(i, at + i)).collect();
+    make_journal(dir.path(), "good", &export_text(&good));
+    how(&make_journal(dir.path(), "bad", &export_text(&bad)));
+    dir
+}
+
+fn truncate_half(path: &Path) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_len(f.metadata().unwrap().len() / 2).unwrap();
+}
+
+fn zero_header(path: &Path) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.write_all_at(&[0u8; 64], 0).unwrap();
+}
+
+#[test]
+fn damaged_journal_files_are_named_and_the_rest_is_read() {
+    for (how, damage, says) in [
+        (truncate_half as fn(&Path), "truncated", "is truncated"),
+        (zero_header, "zeroed header", "is corrupted"),
+    ] {
+        let dir = damaged_dir(how);
+        let d = dir.path().to_str().unwrap();
+        let out = Command::new(bin())
+            .args(["entries", "-D", d, "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{damage}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(says) && stderr.contains("bad.journal"),
+            "{damage}: {stderr}"
+        );
+        assert!(!stderr.contains("good.journal"), "{damage}: {stderr}");
+        // The same entries journalctl shows: the good file's.
+        let ours = json_lines(&out.stdout).len();
+        let theirs = json_lines(
+            &Command::new("journalctl")
+                .args(["-D", d, "-o", "json", "-u", "sigil-mcp"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .len();
+        assert_eq!((ours, theirs), (50, 50), "{damage}");
+    }
+}
+
+#[test]
+fn a_file_damaged_while_following_is_reported_and_following_goes_on() {
+    let dir = TempDir::new().unwrap();
+    let mut writer = Writer::start(dir.path());
+    writer.write(20);
+    wait_for(Duration::from_secs(10), "the first journal file", || {
+        dir.path().join("live.journal").exists()
+    });
+    let follower = follow(&dir);
+    wait_for(Duration::from_secs(20), "the first 20 entries", || {
+        follower.count() >= 20
+    });
+    // A file that was cut short moved in (made elsewhere, so sd-journal never sees it
+    // whole), then a rotation.
+    let elsewhere = TempDir::new_in(dir.path().parent().unwrap()).unwrap();
+    let at = now_us();
+    let copied: Vec<Record> = (1000..1010).map(|i| entry(i, at)).collect();
+    let made = make_journal(elsewhere.path(), "copied", &export_text(&copied));
+    truncate_half(&made);
+    std::fs::rename(&made, dir.path().join("copied.journal")).unwrap();
+    writer.rotate();
+    wait_for(Duration::from_secs(20), "the damaged file named", || {
+        follower.stderr().contains("copied.journal is truncated")
+    });
+    writer.write(5);
+    writer.close();
+    wait_for(Duration::from_secs(20), "entries after the damage", || {
+        follower.count() >= 25
+    });
+    assert_eq!(follower.seqs(), (1..=25).collect::<Vec<u64>>());
+}
