@@ -124,3 +124,128 @@ fn no_subcommand_without_a_terminal_points_to_report() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// Every file under `root`, relative to it.
+fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path().strip_prefix(root).unwrap().to_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn an_unprivileged_user_can_run_every_headless_mode_and_only_snapshots_are_written() {
+    // sigil-top needs read access to the journal files and nothing else: run as nobody
+    // (when the test runs as root), with HOME and the working directory in a scratch
+    // tree, every headless mode over a world-readable journal directory. Afterwards the
+    // only files in that tree are the journal and the snapshot bundle, under
+    // $XDG_STATE_HOME/sigil-top/snapshots.
+    let scratch = TempDir::new().unwrap();
+    let root = scratch.path();
+    for d in ["home", "cwd", "journal"] {
+        std::fs::create_dir(root.join(d)).unwrap();
+    }
+    make_journal(
+        &root.join("journal"),
+        "j",
+        &export_text(&[
+            Record::service(
+                1_795_626_316_000_000,
+                "h",
+                "sigil-mcp.service",
+                5,
+                "python",
+                r#"INFO:     127.0.0.1:1 - "POST /mcp HTTP/1.1" 200 OK"#,
+            ),
+            Record::service(
+                1_795_626_317_000_000,
+                "h",
+                "cloudflared.service",
+                6,
+                "cloudflared",
+                "2026-11-25T12:00:00Z ERR  error=\"Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused\" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000",
+            ),
+        ]),
+    );
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    // The journal group: the real `systemd-journal` when the machine has it.
+    let journal_gid = Command::new("getent")
+        .args(["group", "systemd-journal"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|l| {
+            l.split(':')
+                .nth(2)
+                .and_then(|g| g.trim().parse::<u32>().ok())
+        })
+        .unwrap_or(190);
+    if is_root {
+        // nobody must be able to reach and write its scratch tree, and read the journal
+        // only through its group, as on a real host (journal files are 0640).
+        for p in [root, &root.join("home"), &root.join("cwd")] {
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+                .unwrap();
+        }
+        for entry in std::fs::read_dir(root.join("journal")).unwrap().flatten() {
+            std::os::unix::fs::chown(entry.path(), Some(0), Some(journal_gid)).unwrap();
+            std::fs::set_permissions(
+                entry.path(),
+                std::os::unix::fs::PermissionsExt::from_mode(0o640),
+            )
+            .unwrap();
+        }
+    }
+    let journal = root.join("journal");
+    let journal = journal.to_str().unwrap();
+    let runs: [&[&str]; 6] = [
+        &["report", "-D", journal, "--format", "json"],
+        &["report", "-D", journal, "--format", "markdown"],
+        &["entries", "-D", journal, "-o", "json"],
+        &["stats", "-D", journal],
+        &["watch", "-D", journal, "--no-follow", "--format", "json"],
+        &["snapshot", "-D", journal],
+    ];
+    for args in runs {
+        let mut cmd = if is_root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534"])
+                .arg(format!("--groups={journal_gid}"))
+                .arg("--")
+                .arg(bin());
+            c
+        } else {
+            Command::new(bin())
+        };
+        cmd.args(args)
+            .current_dir(root.join("cwd"))
+            .env_clear()
+            .env("HOME", root.join("home"))
+            .env("PATH", "/usr/bin:/bin");
+        let out = crate::util::run(&mut cmd, None);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    }
+    let files = files_under(root);
+    let (journal_files, others): (Vec<_>, Vec<_>) =
+        files.iter().partition(|p| p.starts_with("journal"));
+    assert_eq!(journal_files.len(), 1, "{files:?}");
+    assert!(!others.is_empty(), "the snapshot was written: {files:?}");
+    for p in &others {
+        assert!(
+            p.starts_with("home/.local/state/sigil-top/snapshots"),
+            "written outside the snapshot directory: {p:?}"
+        );
+    }
+}
