@@ -285,6 +285,27 @@ fn entries_json_matches_journalctl_u_on_a_realistic_directory() {
 }
 
 #[test]
+fn reopening_the_journal_mid_read_loses_and_repeats_nothing() {
+    // The reader reopens the journal to drop sd-journal's mapped pages (every ~64 MiB of
+    // them); the knob makes it happen every 7 entries here, across files and hosts.
+    let dir = realistic_dir();
+    let d = dir_str(&dir);
+    let args = ["entries", "-D", d, "--output", "json"];
+    let plain = sigil_top_ok(&args, None);
+    let out = crate::util::run(
+        Command::new(crate::util::bin())
+            .args(args)
+            .env("SIGIL_TOP_REOPEN_EVERY", "7"),
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let reopened: Vec<_> = json_lines(&out.stdout).iter().map(key_of_ours).collect();
+    let plain: Vec<_> = json_lines(&plain).iter().map(key_of_ours).collect();
+    assert!(plain.len() > 1900, "{}", plain.len());
+    assert_same("reopened every 7 vs read once", &plain, &reopened);
+}
+
+#[test]
 fn default_units_are_sigil_mcp_and_cloudflared() {
     let dir = realistic_dir();
     let with_flags = sigil_top_ok(
