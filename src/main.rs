@@ -1,13 +1,15 @@
 //! The `sigil-top` binary: parse arguments, run, map the result to an exit code.
 //!
 //! Exit codes: 0 on success and on a closed pipe (`sigil-top entries | head`), 2 on any
-//! error, printed once with its context chain. Usage errors exit 2 through clap.
+//! error, printed once with its context chain. Usage errors exit 2 through clap; a panic
+//! exits 101 (see [`install_panic_hook`]).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    install_panic_hook();
     let args = sigil_top::cli::Args::parse();
     match sigil_top::run_args(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -21,6 +23,26 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A panic anywhere ends the program, with the terminal restored first so the message
+/// is readable. On the main thread unwinding already does that (exit 101). On any other
+/// thread (an input's reader, a snapshot writer) the program would otherwise go on
+/// without it: a screen that stops updating, or a report that looks complete but is
+/// missing the rest of an input. So the hook exits 101 right after the message.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        sigil_top::view::tui::restore_for_panic();
+        previous(info);
+        if std::thread::current().name() != Some("main") {
+            eprintln!(
+                "sigil-top: stopped: a worker thread failed (above), and going on without it \
+                 would silently lose its input"
+            );
+            std::process::exit(101);
+        }
+    }));
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

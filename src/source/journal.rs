@@ -115,6 +115,8 @@ pub fn spawn(
                     .ok()
                     .and_then(|v| v.parse().ok())
                     .filter(|&n| n > 0),
+                inject_panic: std::env::var_os("SIGIL_TOP_FAULT")
+                    .is_some_and(|v| v == "reader-panic"),
             };
             let final_msg = match reader.scan_files(true).and_then(|()| reader.read()) {
                 Ok(Some(msg)) => msg,
@@ -412,6 +414,9 @@ struct Reader {
     /// Tests only (`SIGIL_TOP_REOPEN_EVERY=N`): reopen after every N entries, so the
     /// resume path runs on small journals too.
     reopen_every: Option<u64>,
+    /// Tests only (`SIGIL_TOP_FAULT=reader-panic`): panic after the first entry, to prove
+    /// a reader thread's panic ends the program with the terminal restored.
+    inject_panic: bool,
     options: ReadOptions,
     id: InputId,
     tx: Sender<SourceMsg>,
@@ -504,6 +509,10 @@ impl Reader {
                         return Ok(None);
                     }
                     self.read_count += 1;
+                    assert!(
+                        !self.inject_panic,
+                        "injected fault (SIGIL_TOP_FAULT=reader-panic)"
+                    );
                     let is_due = self.reopen_every.is_some_and(|n| self.read_count % n == 0)
                         || (self.read_count % MAPPED_CHECK_EVERY == 0 && self.mapped.is_over());
                     if is_due {

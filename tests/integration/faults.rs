@@ -397,3 +397,59 @@ fn a_file_damaged_while_following_is_reported_and_following_goes_on() {
     });
     assert_eq!(follower.seqs(), (1..=25).collect::<Vec<u64>>());
 }
+
+/// A small journal for the panic tests.
+fn small_journal() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let at = now_us();
+    let records: Vec<Record> = (1..=20).map(|i| entry(i, at + i)).collect();
+    make_journal(dir.path(), "j", &export_text(&records));
+    dir
+}
+
+#[test]
+fn a_panic_in_a_reader_thread_stops_a_headless_run_instead_of_reporting_half() {
+    let dir = small_journal();
+    let out = Command::new(bin())
+        .args([
+            "report",
+            "-D",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .env("SIGIL_TOP_FAULT", "reader-panic")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(out.stdout.is_empty(), "no report from half an input");
+    assert!(
+        stderr.contains("injected fault") && stderr.contains("worker thread failed"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no terminal sequences headless: {stderr:?}"
+    );
+}
+
+#[test]
+fn a_panic_in_a_reader_thread_restores_the_terminal_and_prints_the_error() {
+    let dir = small_journal();
+    let cmd = format!(
+        "RUST_BACKTRACE=0 SIGIL_TOP_FAULT=reader-panic {} -D {} --follow; echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 600",
+        bin().display(),
+        dir.path().display()
+    );
+    let tmux = crate::util::Tmux::start(&cmd, 100, 30);
+    let screen = tmux.wait_for(&["EXITED 101", "icanon"], Duration::from_secs(20));
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    assert!(screen.contains("injected fault"), "{screen}");
+    // Raw mode is off again: the line discipline is canonical.
+    let icanon = screen
+        .lines()
+        .find(|l| l.trim().ends_with("icanon"))
+        .unwrap_or_default();
+    assert_eq!(icanon.trim(), "icanon", "{screen}");
+}

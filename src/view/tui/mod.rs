@@ -7,9 +7,9 @@
 //! commands is `crate::live`; this module never imports it.
 //!
 //! Also owns the terminal's state: [`TerminalGuard`] enters raw mode and the alternate
-//! screen and restores both on `Drop`, and [`install_panic_hook`] restores them before a
-//! panic message is printed (chaining to the previous hook, as `ratatui::init` does), so
-//! quit, panic, SIGTERM/SIGHUP and end of input all leave a usable terminal.
+//! screen and restores both on `Drop`; [`restore_for_panic`] is what the binary's panic
+//! hook calls (on any thread) before the message is printed, so quit, panic,
+//! SIGTERM/SIGHUP and end of input all leave a usable terminal.
 
 pub mod action;
 pub mod render;
@@ -18,6 +18,7 @@ pub mod theme;
 pub mod widgets;
 
 use std::io::{self, Stdout};
+use std::sync::{Mutex, MutexGuard};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -39,10 +40,18 @@ impl TerminalGuard {
     /// Switches the terminal over and returns the guard with a terminal to draw on. On
     /// failure whatever was switched is switched back.
     pub fn enter() -> io::Result<(TerminalGuard, Term)> {
-        install_panic_hook();
+        // Switching over happens under the lock the panic hook takes, so a worker thread
+        // that panics meanwhile cannot exit between the two steps and leave the terminal
+        // raw; once the hook has run, the screen does not start at all.
+        let mut state = lock_state();
+        if state.is_stopping {
+            return Err(io::Error::other("stopping after a failure"));
+        }
         enable_raw_mode()?;
+        state.is_active = true;
         let guard = TerminalGuard { _private: () };
         execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        drop(state);
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         terminal.clear()?;
         terminal.hide_cursor()?;
@@ -56,8 +65,52 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Who has the terminal.
+struct TermState {
+    /// The screen has it (raw mode, alternate screen).
+    is_active: bool,
+    /// A panic hook ran: the screen must not take it again.
+    is_stopping: bool,
+}
+
+static STATE: Mutex<TermState> = Mutex::new(TermState {
+    is_active: false,
+    is_stopping: false,
+});
+
+fn lock_state() -> MutexGuard<'static, TermState> {
+    STATE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// For panic hooks, on any thread: puts the terminal back if the live screen has it and
+/// keeps the screen from taking it again; does nothing else, so a headless mode's output
+/// never gets escape sequences. Waits (briefly) for a screen that is switching over.
+pub fn restore_for_panic() {
+    // `try_lock`: the panicking thread may be the one holding the lock (a panic inside
+    // `enter`); then restore anyway after a short wait.
+    for _ in 0..50 {
+        if let Ok(mut state) = STATE.try_lock() {
+            state.is_stopping = true;
+            if state.is_active {
+                state.is_active = false;
+                put_back();
+            }
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    put_back();
+}
+
 /// Puts the terminal back (idempotent; errors are ignored: there is nowhere to report them).
 pub fn restore() {
+    lock_state().is_active = false;
+    put_back();
+}
+
+fn put_back() {
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),
@@ -65,19 +118,6 @@ pub fn restore() {
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
-}
-
-/// Restores the terminal before the previous panic hook prints, so the message is
-/// readable. Installed once, however often it is called.
-pub fn install_panic_hook() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            restore();
-            previous(info);
-        }));
-    });
 }
 
 #[cfg(test)]
