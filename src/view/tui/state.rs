@@ -232,8 +232,10 @@ impl Filter {
             || self.text.is_some()
     }
 
-    /// Whether the log view shows `rec`. Text is matched against what is drawn (the
-    /// sanitized head line), so a filter never matches an invisible character.
+    /// Whether the log view shows `rec`. Text is matched against what is drawn (each
+    /// line sanitized), so a filter never matches an invisible character; a record
+    /// matches when its head line or any of its continuation lines does (searching for
+    /// `ConnectionResetError` finds the traceback it ends).
     pub fn keeps_record(&self, rec: &Record) -> bool {
         let e = &rec.event;
         if let Some(u) = &self.unit {
@@ -250,7 +252,10 @@ impl Filter {
             return false;
         }
         if let Some(t) = &self.text {
-            if !t.is_match(&text::sanitize_bytes(&e.entry.message)) {
+            let is_match = std::iter::once(e)
+                .chain(&rec.continuation)
+                .any(|line| t.is_match(&text::sanitize_bytes(&line.entry.message)));
+            if !is_match {
                 return false;
             }
         }

@@ -291,6 +291,43 @@ fn unit_filter_cycles_through_each_unit_and_applies_to_log_and_requests() {
 }
 
 #[test]
+fn a_text_filter_finds_a_record_by_a_line_of_its_traceback() {
+    let model = fixture();
+    let mut ui = ui_for(&model, 120, 40);
+    // A word only in a continuation line (the traceback's exception), not in any head.
+    let (seq, word) = model
+        .log
+        .iter()
+        .find_map(|r| {
+            let last = r.continuation.last()?;
+            let line = crate::text::sanitize_bytes(&last.entry.message).into_owned();
+            let word =
+                line.split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.len() > 6)
+                    .find(|w| {
+                        model.log.iter().all(|o| {
+                            !crate::text::sanitize_bytes(&o.event.entry.message).contains(*w)
+                        })
+                    })?
+                    .to_owned();
+            Some((r.seq, word))
+        })
+        .expect("the capture has a traceback with a word of its own");
+    press(&mut ui, &model, &[Action::StartFilter]);
+    for c in word.chars() {
+        press(&mut ui, &model, &[Action::FilterInput(c)]);
+    }
+    press(&mut ui, &model, &[Action::FilterCommit]);
+    while ui.sync(&model) {}
+    assert!(ui.log.keys.contains(&seq), "{word}: {:?}", ui.log.keys);
+    assert!(ui
+        .log
+        .keys
+        .iter()
+        .all(|&k| model.log.get(k).is_some_and(|r| !r.continuation.is_empty())));
+}
+
+#[test]
 fn a_bad_regex_shows_its_error_and_matches_as_text_until_fixed() {
     let model = fixture();
     let mut ui = ui_for(&model, 80, 24);
