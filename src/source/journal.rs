@@ -94,6 +94,10 @@ pub fn spawn(
                     return;
                 }
             }
+            let limit = options
+                .since
+                .and(options.backlog_entries)
+                .filter(|_| !options.follow);
             let mut reader = Reader {
                 journal,
                 directory: Directory::of(&input),
@@ -109,6 +113,7 @@ pub fn spawn(
                 health: health::Health::default(),
                 last_scan: None,
                 skipped: 0,
+                limit,
                 read_count: 0,
                 mapped: Mapped::start(),
                 reopen_every: std::env::var("SIGIL_TOP_REOPEN_EVERY")
@@ -408,7 +413,9 @@ struct Reader {
     last_scan: Option<Instant>,
     /// Entries sd-journal could not give us.
     skipped: u64,
-    /// Entries read so far (for the mapped-memory check).
+    /// `--since` with `-n N` and no follow: stop after N entries (see `position`).
+    limit: Option<u64>,
+    /// Entries read so far (for the mapped-memory check and `limit`).
     read_count: u64,
     mapped: Mapped,
     /// Tests only (`SIGIL_TOP_REOPEN_EVERY=N`): reopen after every N entries, so the
@@ -509,6 +516,12 @@ impl Reader {
                         return Ok(None);
                     }
                     self.read_count += 1;
+                    if self.limit.is_some_and(|n| self.read_count >= n) {
+                        if self.flush().is_none() || self.send_caught_up().is_none() {
+                            return Ok(None);
+                        }
+                        return Ok(Some(SourceMsg::Ended));
+                    }
                     assert!(
                         !self.inject_panic,
                         "injected fault (SIGIL_TOP_FAULT=reader-panic)"
@@ -528,8 +541,11 @@ impl Reader {
     }
 
     /// The start position: the last N entries (`-n`), `--since`, or the head.
+    /// With both `--since` and `-n`, journalctl starts at `--since` and shows at most N
+    /// entries (then, when following, everything after them): `since` wins the position,
+    /// `-n` becomes a limit ([`Reader::limit`]).
     fn position(&mut self) -> std::io::Result<Step> {
-        if let Some(n) = self.options.backlog_entries {
+        if let (Some(n), None) = (self.options.backlog_entries, self.options.since) {
             self.journal.seek_tail()?;
             if n == 0 {
                 return Ok(Step::Before);

@@ -405,10 +405,14 @@ fn since_until_and_lines_match_journalctl() {
     let d = dir_str(&dir);
     let since = format!("@{}", (T0 + 20_000_000) / 1_000_000);
     let until = format!("@{}", (T0 + 40_000_000) / 1_000_000);
-    let rows: [Vec<&str>; 3] = [
+    // With --since and -n, journalctl starts at --since and shows at most N.
+    let rows: [Vec<&str>; 6] = [
         vec!["--since", &since, "--until", &until],
         vec!["-n", "7"],
         vec!["--since", &since],
+        vec!["--since", &since, "-n", "5"],
+        vec!["--since", &since, "--until", &until, "-n", "4"],
+        vec!["--until", &until, "-n", "3", "--since", "@0"],
     ];
     for extra in rows {
         let mut jargs = vec![
