@@ -191,6 +191,21 @@ fn follow(dir: &TempDir) -> Follower {
     ])
 }
 
+/// A live journal with `n` entries and a follower that has printed them.
+fn following(n: u64) -> (TempDir, Writer, Follower) {
+    let dir = TempDir::new().unwrap();
+    let mut writer = Writer::start(dir.path());
+    writer.write(n);
+    wait_for(Duration::from_secs(10), "the first journal file", || {
+        dir.path().join("live.journal").exists()
+    });
+    let follower = follow(&dir);
+    wait_for(Duration::from_secs(20), "the first entries", || {
+        follower.count() >= usize::try_from(n).unwrap()
+    });
+    (dir, writer, follower)
+}
+
 fn archived_files(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
@@ -201,16 +216,7 @@ fn archived_files(dir: &Path) -> usize {
 
 #[test]
 fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repeat_nothing() {
-    let dir = TempDir::new().unwrap();
-    let mut writer = Writer::start(dir.path());
-    writer.write(10);
-    wait_for(Duration::from_secs(10), "the first journal file", || {
-        dir.path().join("live.journal").exists()
-    });
-    let follower = follow(&dir);
-    wait_for(Duration::from_secs(20), "the first 10 entries", || {
-        follower.count() >= 10
-    });
+    let (dir, mut writer, follower) = following(10);
     // Six rotations, each after ~0.8 s at 5,000 entries/s; from the third on, vacuuming
     // keeps the two newest archived files (what `journalctl --vacuum-files` does on a
     // host with SystemMaxFiles set).
@@ -278,16 +284,7 @@ fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repea
 
 #[test]
 fn a_directory_that_disappears_and_comes_back_is_read_again() {
-    let dir = TempDir::new().unwrap();
-    let mut writer = Writer::start(dir.path());
-    writer.write(100);
-    wait_for(Duration::from_secs(10), "the first journal file", || {
-        dir.path().join("live.journal").exists()
-    });
-    let follower = follow(&dir);
-    wait_for(Duration::from_secs(20), "the first 100 entries", || {
-        follower.count() >= 100
-    });
+    let (dir, mut writer, follower) = following(100);
     writer.close();
     std::fs::remove_dir_all(dir.path()).unwrap();
     wait_for(Duration::from_secs(10), "the disappearance noticed", || {
@@ -368,16 +365,7 @@ fn damaged_journal_files_are_named_and_the_rest_is_read() {
 
 #[test]
 fn a_file_damaged_while_following_is_reported_and_following_goes_on() {
-    let dir = TempDir::new().unwrap();
-    let mut writer = Writer::start(dir.path());
-    writer.write(20);
-    wait_for(Duration::from_secs(10), "the first journal file", || {
-        dir.path().join("live.journal").exists()
-    });
-    let follower = follow(&dir);
-    wait_for(Duration::from_secs(20), "the first 20 entries", || {
-        follower.count() >= 20
-    });
+    let (dir, mut writer, follower) = following(20);
     // A file that was cut short moved in (made elsewhere, so sd-journal never sees it
     // whole), then a rotation.
     let elsewhere = TempDir::new_in(dir.path().parent().unwrap()).unwrap();
