@@ -235,10 +235,11 @@ fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repea
     }
     writer.write_at(5_000, 0.5);
     writer.close();
-    assert_eq!(
-        archived_files(dir.path()),
-        2,
-        "vacuuming must have removed files"
+    // journalctl counts the active file among the N when it exists yet, so 1 or 2 stay.
+    let archived = archived_files(dir.path());
+    assert!(
+        (1..=2).contains(&archived),
+        "vacuuming must have removed 4 or 5 of 6 archived files: {archived} left"
     );
     let total = writer.seq;
     assert!(total > 25_000, "wrote {total}");
