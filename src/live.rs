@@ -2,11 +2,11 @@
 //! producer talks to it through a channel (`STYLE.md` §1.5, §2.8).
 //!
 //! ```text
-//! signals (TERM, HUP, INT) ──┐
-//! terminal (EventStream) ────┤  select! { biased; signals, terminal, frame timer, tick, batch }
-//! frame timer (if dirty) ────┼─▶ keys → Action → UiState::update → Command (quit, export)
-//! 1 s tick ──────────────────┤    batch → Parser → Model::apply;  draw when dirty, ≤ fps/s
-//! inputs (bounded channel) ──┘
+//! signals (TERM, HUP, INT, TSTP, CONT) ─┐
+//! terminal (EventStream) ───────────────┤  select! { biased; signals, terminal, frame timer,
+//! frame timer (if dirty) ───────────────┼─▶          tick, batch }
+//! 1 s tick ─────────────────────────────┤  keys → Action → UiState::update → Command
+//! inputs (bounded channel) ─────────────┘  batch → Parser → Model::apply; draw when dirty, ≤ fps/s
 //! ```
 //!
 //! Owns: the order of that select (signals and keys first, so they never wait behind a
@@ -16,6 +16,11 @@
 //! and SIGINT end the loop normally so the terminal guard restores the terminal; the loop
 //! never calls `process::exit`. When the input ends the screen stays up (history stays
 //! browsable; the demo shows "replay finished").
+//!
+//! Job control: in raw mode Ctrl-Z is a key ([`Command::Suspend`]) and SIGTSTP a signal;
+//! both restore the terminal and stop the process with SIGSTOP. When it is continued
+//! (`fg`, SIGCONT) the loop takes the terminal back and repaints every cell; SIGCONT alone
+//! (after an outside `kill -STOP`) does the same.
 //!
 //! Does not own drawing (`view::tui`) or reading (`source`, through `app`'s [`Inputs`]).
 
@@ -38,7 +43,7 @@ use crate::view::tui::action::{action_for_key, action_for_mouse, Action};
 use crate::view::tui::render::render;
 use crate::view::tui::state::{Command, Feed, InputState, UiOptions, UiState};
 use crate::view::tui::theme::{Theme, ThemeKind};
-use crate::view::tui::TerminalGuard;
+use crate::view::tui::{self as tui, TerminalGuard};
 
 /// How often the clock, the rolling windows and the live journal's expiries move on.
 const TICK: Duration = Duration::from_secs(1);
@@ -100,11 +105,16 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     result
 }
 
-/// The signals that end the screen normally.
+/// The signals the screen handles: three end it normally, two are job control.
 struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    /// `kill -TSTP`: suspend as Ctrl-Z does (with a handler installed the default stop
+    /// does not happen, so the loop stops the process itself after restoring).
+    tstp: tokio::signal::unix::Signal,
+    /// Continued: take the terminal back.
+    cont: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -113,6 +123,8 @@ impl Signals {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
             int: signal(SignalKind::interrupt())?,
+            tstp: signal(SignalKind::from_raw(signal_hook::consts::SIGTSTP))?,
+            cont: signal(SignalKind::from_raw(signal_hook::consts::SIGCONT))?,
         })
     }
 }
@@ -161,12 +173,21 @@ impl Loop {
                 _ = signals.term.recv() => break,
                 _ = signals.hup.recv() => break,
                 _ = signals.int.recv() => break,
+                _ = signals.tstp.recv() => {
+                    self.suspend(&mut terminal)?;
+                    is_dirty = true;
+                }
+                _ = signals.cont.recv() => {
+                    self.take_terminal_back(&mut terminal)?;
+                    is_dirty = true;
+                }
                 event = events.next() => match event {
                     Some(Ok(event)) => {
                         if let Some(action) = action_of(&event, self.ui.editing.is_some()) {
                             is_dirty = true;
                             match self.ui.update(action, &self.model) {
                                 Some(Command::Quit) => break,
+                                Some(Command::Suspend) => self.suspend(&mut terminal)?,
                                 Some(Command::Export(incident)) => {
                                     // A few MB written at most: done in the loop, and the
                                     // result (path or error) shown in the status line.
@@ -201,6 +222,28 @@ impl Loop {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Gives the terminal back to the shell and stops the process; returns once it is
+    /// continued, with the terminal taken back.
+    fn suspend(&mut self, terminal: &mut crate::view::tui::Term) -> anyhow::Result<()> {
+        tui::restore();
+        signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)
+            .context("stopping the process")?;
+        // Continued. SIGCONT also arrives as a signal message and takes the terminal back
+        // once more, which is harmless (it is idempotent).
+        self.take_terminal_back(terminal)
+    }
+
+    /// After SIGCONT: raw mode, alternate screen, a full repaint, and the size as it is
+    /// now (the terminal may have been resized while another program had it, and then no
+    /// SIGWINCH reached this process).
+    fn take_terminal_back(&mut self, terminal: &mut crate::view::tui::Term) -> anyhow::Result<()> {
+        tui::reenter(terminal).context("taking the terminal back")?;
+        let size = terminal.size().context("reading the terminal size")?;
+        self.ui
+            .update(Action::Resize(size.width, size.height), &self.model);
         Ok(())
     }
 

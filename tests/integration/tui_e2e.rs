@@ -175,3 +175,115 @@ fn a_snapshot_bundle_replays_on_the_screen_at_a_chosen_speed() {
     tmux.send(&["q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
+
+/// An interactive shell with job control, its prompt easy to find.
+const SHELL: &str = "env PS1='PROMPT$ ' HISTFILE=/dev/null bash --norc --noprofile -i";
+
+/// The process state letter of `pid` (`T` when stopped), from `/proc`.
+fn process_state(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("State:"))
+        .map(|s| s.trim().chars().take(1).collect())
+        .unwrap_or_default()
+}
+
+/// The whole screen is drawn: the header's first row, the panels, and the hint bar on the
+/// last row (a redraw that painted only what changed would leave most of it blank).
+fn assert_full_frame(screen: &str, what: &str) {
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines.first().is_some_and(|l| l.starts_with(" sigil-top")),
+        "{what}: header on the first row:\n{screen}"
+    );
+    for panel in ["Latency", "Incidents", "Log"] {
+        assert!(screen.contains(panel), "{what}: {panel} panel:\n{screen}");
+    }
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with(" q quit")),
+        "{what}: hint bar on the last row:\n{screen}"
+    );
+}
+
+/// See: issue 8. Ctrl-Z in raw mode is a key, not SIGTSTP: the screen must give the
+/// terminal back itself and stop, and `fg` must bring it back whole.
+#[test]
+fn issue_8_ctrl_z_suspends_to_the_shell_and_fg_redraws_the_whole_screen() {
+    let dir = journal();
+    let tmux = Tmux::start(SHELL, 100, 30);
+    tmux.wait_for(&["PROMPT$"], WAIT);
+    tmux.send(&[
+        &format!("{} -D {}", bin().display(), dir.path().display()),
+        "Enter",
+    ]);
+    tmux.wait_for(&["Incidents", "end of input"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "1");
+    let pid = tmux.child_pid();
+
+    tmux.send(&["C-z"]);
+    let screen = tmux.wait_for(&["Stopped", "PROMPT$"], WAIT);
+    assert!(
+        !screen.contains("Incidents"),
+        "the shell's screen:\n{screen}"
+    );
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "0", "mouse capture off");
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "cursor shown");
+    assert_eq!(process_state(pid), "T", "the process is stopped");
+    // The shell works: a command typed now runs in a cooked terminal.
+    tmux.send(&["echo typed-$((6*7))", "Enter"]);
+    tmux.wait_for(&["typed-42"], WAIT);
+
+    tmux.send(&["fg", "Enter"]);
+    crate::util::wait_for(WAIT, "the screen back", || {
+        tmux.display("#{alternate_on}") == "1" && tmux.screen().contains("end of input")
+    });
+    let screen = tmux.wait_for(&["Incidents", "end of input", " q quit"], WAIT);
+    assert_full_frame(&screen, "after fg");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "1");
+    // Keys work again (raw mode: `?` acts at once, without Enter).
+    tmux.send(&["?"]);
+    tmux.wait_for(&["Keys", "suspend to the shell"], WAIT);
+    tmux.send(&["x"]);
+    tmux.send(&["q"]);
+    tmux.wait_for(&["PROMPT$"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+}
+
+/// See: issue 8. `kill -TSTP` does what Ctrl-Z does, and `kill -CONT` (in the foreground,
+/// as here without job control) takes the terminal back and repaints it.
+#[test]
+fn issue_8_sigtstp_restores_the_terminal_and_sigcont_repaints_the_screen() {
+    let dir = journal();
+    let tmux = Tmux::start(
+        &format!("echo BEFORE; {}", shell_around(dir.path())),
+        100,
+        30,
+    );
+    tmux.wait_for(&["Incidents", "end of input"], WAIT);
+    let pid = tmux.child_pid();
+    let kill = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill("-TSTP");
+    crate::util::wait_for(WAIT, "the process stopped", || process_state(pid) == "T");
+    let screen = tmux.wait_for(&["BEFORE"], WAIT);
+    assert!(!screen.contains("Incidents"), "the main screen:\n{screen}");
+    assert_eq!(tmux.display("#{alternate_on}"), "0");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "0");
+
+    kill("-CONT");
+    crate::util::wait_for(WAIT, "the screen back", || {
+        tmux.display("#{alternate_on}") == "1"
+    });
+    let screen = tmux.wait_for(&["Incidents", "end of input", " q quit"], WAIT);
+    assert_full_frame(&screen, "after SIGCONT");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}

@@ -9,7 +9,9 @@
 //! Also owns the terminal's state: [`TerminalGuard`] enters raw mode and the alternate
 //! screen and restores both on `Drop`, and [`install_panic_hook`] restores them before a
 //! panic message is printed (chaining to the previous hook, as `ratatui::init` does), so
-//! quit, panic, SIGTERM/SIGHUP and end of input all leave a usable terminal.
+//! quit, panic, SIGTERM/SIGHUP and end of input all leave a usable terminal. For job
+//! control (Ctrl-Z, SIGTSTP, SIGCONT) [`restore`] gives the terminal back before the
+//! process stops and [`reenter`] takes it again when it is continued.
 
 pub mod action;
 pub mod render;
@@ -65,6 +67,17 @@ pub fn restore() {
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
+}
+
+/// Takes the terminal again after the process was stopped and continued (the shell had it
+/// meanwhile and may have drawn on it or changed its modes): raw mode, alternate screen,
+/// mouse capture, hidden cursor, and a cleared screen so the next draw repaints every
+/// cell. Idempotent, like [`restore`].
+pub fn reenter(terminal: &mut Term) -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    terminal.hide_cursor()?;
+    terminal.clear()
 }
 
 /// Restores the terminal before the previous panic hook prints, so the message is

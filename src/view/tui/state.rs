@@ -33,6 +33,9 @@ use super::theme::Theme;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Quit,
+    /// Restore the terminal and stop the process (Ctrl-Z); the loop takes the terminal
+    /// back when it is continued.
+    Suspend,
     /// Write an incident snapshot: the selected incident, or `None` for "the current state".
     Export(Option<u64>),
 }
@@ -883,13 +886,17 @@ impl UiState {
             self.notice = None;
         }
         if self.overlay == Overlay::Help
-            && !matches!(action, Action::Tick(_) | Action::Resize(..) | Action::Quit)
+            && !matches!(
+                action,
+                Action::Tick(_) | Action::Resize(..) | Action::Quit | Action::Suspend
+            )
         {
             self.overlay = Overlay::None;
             return None;
         }
         match action {
             Action::Quit => return Some(Command::Quit),
+            Action::Suspend => return Some(Command::Suspend),
             Action::Help => self.overlay = Overlay::Help,
             Action::Back => self.overlay = Overlay::None,
             Action::FocusNext | Action::FocusPrev if self.overlay == Overlay::None => {
