@@ -287,3 +287,38 @@ fn issue_8_sigtstp_restores_the_terminal_and_sigcont_repaints_the_screen() {
     tmux.send(&["q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
+
+/// See: issue 8. Dozens of resizes in a burst, down to 10×3, while entries flow: the
+/// screen survives and ends laid out for the last size.
+#[test]
+fn issue_8_a_resize_storm_ends_with_a_full_frame_at_the_last_size() {
+    let tmux = Tmux::start(
+        &format!("{} demo; echo EXITED $?; sleep 600", bin().display()),
+        120,
+        40,
+    );
+    tmux.wait_for(&["REPLAY 20x"], WAIT);
+    let sizes = (0..60u16).map(|i| (10 + (i * 37) % 150, 3 + (i * 13) % 50));
+    for (w, h) in sizes.chain([(10, 3), (61, 15), (10, 3)]) {
+        tmux.resize(w, h);
+    }
+    let screen = tmux.wait_for(&["too small"], WAIT);
+    assert!(!screen.contains("EXITED"), "{screen}");
+    let (width, height) = (90, 28);
+    tmux.resize(width, height);
+    let screen = tmux.wait_for(&["Latency", "Incidents", " q quit"], WAIT);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert_eq!(lines.len(), usize::from(height), "{screen}");
+    assert_full_frame(&screen, "after the storm");
+    // The panels' right borders are in the last column: laid out for 90, not for an
+    // earlier size.
+    let bottom = lines[lines.len() - 2];
+    assert_eq!(bottom.chars().count(), usize::from(width), "{screen}");
+    assert!(
+        bottom.ends_with('┘') || bottom.ends_with('┛'),
+        "the bottom border ends in the last column:\n{screen}"
+    );
+    assert!(!screen.contains("EXITED"), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
