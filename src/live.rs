@@ -6,7 +6,7 @@
 //! terminal (EventStream) ───────────────┤  select! { biased; signals, terminal, frame timer,
 //! frame timer (if dirty) ───────────────┼─▶          tick, pending entries, batch }
 //! 1 s tick ─────────────────────────────┤  keys → Action → UiState::update → Command
-//! inputs (bounded channel) ─────────────┘  entries → Parser → Model::apply (≤ 512 a turn)
+//! inputs (bounded channel) ─────────────┘  entries → Parser → Model::apply (≤ 512, ≤ 3 ms a turn)
 //! ```
 //!
 //! Owns: the order of that select (signals and keys first, so they never wait behind a
@@ -16,10 +16,10 @@
 //! screen stays up (history stays browsable; the demo shows "replay finished").
 //!
 //! Bounded turns: a batch is taken from the channel only when the previous one is used
-//! up, and at most [`ENTRIES_PER_TURN`] entries are applied per turn (the rest wait in
-//! the loop's hand for the next turns). So a key waits for at most one turn's work
-//! (~1–2 ms in a release build), and the frame timer gets its turn whenever it is due,
-//! however fast batches come: under a flood the screen is still drawn at the frame cap.
+//! up, and at most [`ENTRIES_PER_TURN`] entries or [`TURN_BUDGET`] of work go per turn
+//! (the rest wait in the loop's hand for the next turns). So a key waits for at most one
+//! turn's work (a few ms), and the frame timer gets its turn whenever it is due, however
+//! fast batches come: under a flood the screen is still drawn at the frame cap.
 //!
 //! Redraws: only when something changed, at most `frames_per_sec` (nothing happens
 //! between ticks when nothing changes), except that a key or mouse event draws at once:
@@ -67,9 +67,14 @@ use crate::view::tui::{self as tui, TerminalGuard};
 /// How often the clock, the rolling windows and the live journal's expiries move on.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Entries parsed and applied per loop turn at most (a few hundred µs to ~2 ms of work),
-/// which bounds how long a key or a due frame can wait.
+/// Entries parsed and applied per loop turn at most…
 const ENTRIES_PER_TURN: usize = 512;
+/// …and for at most about this long: an entry's cost depends on what the model holds
+/// (under a flood of origin-only requests the correlator's per-process queues grow and
+/// an entry can take 100 µs), so a count alone does not bound a turn's time.
+const TURN_BUDGET: Duration = Duration::from_millis(3);
+/// Entries applied between two looks at the clock.
+const ENTRIES_PER_CLOCK_CHECK: usize = 32;
 
 fn theme_kind(name: ThemeName) -> ThemeKind {
     match name {
@@ -299,10 +304,15 @@ impl Loop {
         self.ui.behind != before
     }
 
-    /// Applies up to [`ENTRIES_PER_TURN`] of the entries in hand.
+    /// Applies up to [`ENTRIES_PER_TURN`] of the entries in hand, stopping early once
+    /// [`TURN_BUDGET`] is spent.
     fn apply_pending(&mut self) {
-        for entry in self.pending.by_ref().take(ENTRIES_PER_TURN) {
+        let start = Instant::now();
+        for (i, entry) in self.pending.by_ref().take(ENTRIES_PER_TURN).enumerate() {
             self.model.apply(self.parser.parse(entry));
+            if (i + 1) % ENTRIES_PER_CLOCK_CHECK == 0 && start.elapsed() >= TURN_BUDGET {
+                break;
+            }
         }
     }
 
