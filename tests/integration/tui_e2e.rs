@@ -1,5 +1,6 @@
 //! The live screen end to end: the real binary in a real terminal (tmux), on a journal
-//! directory built from the real kv-debug capture plus one hostile line.
+//! directory built from the real kv-debug capture plus one hostile line, on the demo, and
+//! on a journal written live by systemd-journal-remote from a pipe (the flood).
 
 use std::path::Path;
 use std::time::Duration;
@@ -319,6 +320,115 @@ fn issue_8_a_resize_storm_ends_with_a_full_frame_at_the_last_size() {
         "the bottom border ends in the last column:\n{screen}"
     );
     assert!(!screen.contains("EXITED"), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
+
+/// One of the three lines a Sigil request writes (incoming, access, outgoing), `i`-th of
+/// a flood, stamped `realtime_us`.
+fn flood_record(i: u64, realtime_us: u64) -> Record {
+    let rid = format!("{:08x}-0000-4000-8000-{:012x}", i - i % 3, i - i % 3);
+    let message = match i % 3 {
+        0 => format!("2026-11-25 17:05:20 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id={rid} method=POST path=/ client_ip=203.0.113.9 cf_ray=None headers={{}}"),
+        1 => r#"INFO:     203.0.113.9:0 - "POST / HTTP/1.1" 200 OK"#.to_owned(),
+        _ => format!("2026-11-25 17:05:20 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id={rid} status_code=200 duration_ms=3 path=/ method=POST"),
+    };
+    Record::service(
+        realtime_us,
+        "flood-host",
+        "sigil-mcp.service",
+        4242,
+        "python",
+        message,
+    )
+}
+
+fn now_us() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    u64::try_from(since.as_micros()).unwrap()
+}
+
+/// The lines the Log panel's title says the log holds (`Log 5 of 1979 lines`): every
+/// entry, while none has left the log ring.
+fn counted(screen: &str) -> Option<u64> {
+    let title = screen.lines().find(|l| l.contains(" Log "))?;
+    let (_, rest) = title.split_once(" of ")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// See: issue 8. Entries written into a followed journal faster than the (debug) screen
+/// takes them in: the header says it is behind, keys still act at once, and once the
+/// writer stops the screen catches up, the indicator goes, and no entry was lost.
+#[test]
+fn issue_8_a_flood_shows_behind_keeps_keys_working_and_loses_nothing() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut remote = std::process::Command::new(crate::util::JOURNAL_REMOTE)
+        .arg("-o")
+        .arg(dir.path().join("live.journal"))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pipe = remote.stdin.take().unwrap();
+    pipe.write_all(&export_text(&[flood_record(0, now_us())]))
+        .unwrap();
+    pipe.flush().unwrap();
+    crate::util::wait_for(WAIT, "the journal file", || {
+        dir.path().join("live.journal").exists()
+    });
+    let tmux = Tmux::start(
+        &format!(
+            "{} -D {} --follow; echo EXITED $?; sleep 600",
+            bin().display(),
+            dir.path().display()
+        ),
+        160,
+        50,
+    );
+    tmux.wait_for(&["LIVE", "1 of 1 lines"], WAIT);
+
+    // The flood: as fast as systemd-journal-remote takes it, for a few seconds.
+    let writer = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut written = 1;
+        while start.elapsed() < Duration::from_secs(4) {
+            let now = now_us();
+            let chunk: Vec<Record> = (written..written + 500)
+                .map(|i| flood_record(i, now))
+                .collect();
+            pipe.write_all(&export_text(&chunk)).unwrap();
+            pipe.flush().unwrap();
+            written += 500;
+        }
+        drop(pipe);
+        written
+    });
+    let screen = tmux.wait_for(&["behind ", " queued"], WAIT);
+    assert!(!screen.contains("EXITED"), "{screen}");
+    // A key acts while the flood is being taken in (w: the latency window 5m → 15m).
+    tmux.send(&["w"]);
+    let screen = tmux.wait_for(&["Latency 15m"], Duration::from_secs(5));
+    let written = writer.join().unwrap();
+    assert!(
+        counted(&screen).is_some_and(|n| n < written),
+        "the screen was still behind the writer:\n{screen}"
+    );
+    remote.wait().unwrap();
+
+    // Caught up: every entry counted, the indicator gone.
+    let want = format!("{written} of {written} lines");
+    let screen = tmux.wait_for(&[&want], Duration::from_secs(60));
+    let screen = if screen.contains("behind ") {
+        tmux.wait_gone("behind ", WAIT)
+    } else {
+        screen
+    };
+    assert_eq!(counted(&screen), Some(written), "{screen}");
+    assert!(!screen.contains("dropped"), "{screen}");
     tmux.send(&["q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
