@@ -43,6 +43,12 @@ impl Inputs {
         &self.names
     }
 
+    /// Messages waiting in the channel (almost all of them batches). Cheap: a read of the
+    /// channel's counters.
+    pub fn queued_messages(&self) -> usize {
+        self.rx.len()
+    }
+
     /// The next message; `None` after the combined `Ended`.
     pub async fn recv(&mut self) -> Option<SourceMsg> {
         loop {

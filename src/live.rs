@@ -2,20 +2,44 @@
 //! producer talks to it through a channel (`STYLE.md` §1.5, §2.8).
 //!
 //! ```text
-//! signals (TERM, HUP, INT) ──┐
-//! terminal (EventStream) ────┤  select! { biased; signals, terminal, frame timer, tick, batch }
-//! frame timer (if dirty) ────┼─▶ keys → Action → UiState::update → Command (quit, export)
-//! 1 s tick ──────────────────┤    batch → Parser → Model::apply;  draw when dirty, ≤ fps/s
-//! inputs (bounded channel) ──┘
+//! signals (TERM, HUP, INT, TSTP, CONT) ─┐
+//! terminal (EventStream) ───────────────┤  select! { biased; signals, terminal, frame timer,
+//! frame timer (if dirty) ───────────────┼─▶          tick, pending entries, batch }
+//! 1 s tick ─────────────────────────────┤  keys → Action → UiState::update → Command
+//! inputs (bounded channel) ─────────────┘  entries → Parser → Model::apply (≤ 512, ≤ 3 ms a turn)
 //! ```
 //!
 //! Owns: the order of that select (signals and keys first, so they never wait behind a
-//! burst of entries; one batch per turn, so a turn's work is bounded), the redraw policy
-//! (only when something changed, at most `frames_per_sec`; nothing happens between ticks
-//! when nothing changes), carrying out [`Command`]s, and leaving: `q`, SIGTERM, SIGHUP
-//! and SIGINT end the loop normally so the terminal guard restores the terminal; the loop
-//! never calls `process::exit`. When the input ends the screen stays up (history stays
-//! browsable; the demo shows "replay finished").
+//! burst of entries), the redraw policy, job control, carrying out [`Command`]s, and
+//! leaving: `q`, SIGTERM, SIGHUP and SIGINT end the loop normally so the terminal guard
+//! restores the terminal; the loop never calls `process::exit`. When the input ends the
+//! screen stays up (history stays browsable; the demo shows "replay finished").
+//!
+//! Bounded turns: a batch is taken from the channel only when the previous one is used
+//! up, and at most [`ENTRIES_PER_TURN`] entries or [`TURN_BUDGET`] of work go per turn
+//! (the rest wait in the loop's hand for the next turns). So a key waits for at most one
+//! turn's work (a few ms), and the frame timer gets its turn whenever it is due, however
+//! fast batches come: under a flood the screen is still drawn at the frame cap.
+//!
+//! Redraws: only when something changed, at most `frames_per_sec` (nothing happens
+//! between ticks when nothing changes), except that a key or mouse event draws at once:
+//! a person's input is rare next to a flood's batches, and a keypress should show within
+//! one frame. Terminal resizes are coalesced by the frame cap: a storm of `SIGWINCH`es
+//! updates the size per event (cheap) and draws once per frame, at the last size.
+//!
+//! Falling behind (issue 8): entries are never dropped; a reader that is ahead waits on
+//! the bounded channel. The header then says how far behind the screen is
+//! ([`UiState::observe_lag`]: wall clock minus the newest applied entry's time, only
+//! while entries wait) and about how many entries wait. That count is an estimate kept
+//! without touching the sources: the entries still in the loop's hand, plus the messages
+//! in the channel (`Receiver::len`) times the size of the last batch received (under a
+//! flood batches are full, so this is close; the batch the reader is filling is not
+//! counted). An exact count would need every source to share a counter with the loop.
+//!
+//! Job control: in raw mode Ctrl-Z is a key ([`Command::Suspend`]) and SIGTSTP a signal;
+//! both restore the terminal and stop the process with SIGSTOP. When it is continued
+//! (`fg`, SIGCONT) the loop takes the terminal back and repaints every cell; SIGCONT alone
+//! (after an outside `kill -STOP`) does the same.
 //!
 //! Does not own drawing (`view::tui`) or reading (`source`, through `app`'s [`Inputs`]).
 
@@ -33,15 +57,24 @@ use crate::cli::ThemeName;
 use crate::config::Config;
 use crate::model::Model;
 use crate::parse::Parser;
-use crate::source::{InputSpec, SourceMsg, Timestamp};
+use crate::source::{InputSpec, RawEntry, SourceMsg, Timestamp};
 use crate::view::tui::action::{action_for_key, action_for_mouse, Action};
 use crate::view::tui::render::render;
 use crate::view::tui::state::{Command, Feed, InputState, UiOptions, UiState};
 use crate::view::tui::theme::{Theme, ThemeKind};
-use crate::view::tui::TerminalGuard;
+use crate::view::tui::{self as tui, TerminalGuard};
 
 /// How often the clock, the rolling windows and the live journal's expiries move on.
 const TICK: Duration = Duration::from_secs(1);
+
+/// Entries parsed and applied per loop turn at most…
+const ENTRIES_PER_TURN: usize = 512;
+/// …and for at most about this long: an entry's cost depends on what the model holds
+/// (under a flood of origin-only requests the correlator's per-process queues grow and
+/// an entry can take 100 µs), so a count alone does not bound a turn's time.
+const TURN_BUDGET: Duration = Duration::from_millis(3);
+/// Entries applied between two looks at the clock.
+const ENTRIES_PER_CLOCK_CHECK: usize = 32;
 
 fn theme_kind(name: ThemeName) -> ThemeKind {
     match name {
@@ -91,6 +124,8 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         ui,
         inputs,
         is_following: config.follow,
+        pending: Vec::new().into_iter(),
+        last_batch_entries: 0,
         frame_gap: Duration::from_secs(1) / config.screen.frames_per_sec.max(1),
         config: config.clone(),
     }
@@ -100,11 +135,16 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     result
 }
 
-/// The signals that end the screen normally.
+/// The signals the screen handles: three end it normally, two are job control.
 struct Signals {
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    /// `kill -TSTP`: suspend as Ctrl-Z does (with a handler installed the default stop
+    /// does not happen, so the loop stops the process itself after restoring).
+    tstp: tokio::signal::unix::Signal,
+    /// Continued: take the terminal back.
+    cont: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -113,6 +153,8 @@ impl Signals {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
             int: signal(SignalKind::interrupt())?,
+            tstp: signal(SignalKind::from_raw(signal_hook::consts::SIGTSTP))?,
+            cont: signal(SignalKind::from_raw(signal_hook::consts::SIGCONT))?,
         })
     }
 }
@@ -124,6 +166,10 @@ struct Loop {
     inputs: Inputs,
     /// Reading the live journal: the wall clock drives expiry and the header's time.
     is_following: bool,
+    /// Entries received but not yet applied (at most [`ENTRIES_PER_TURN`] go per turn).
+    pending: std::vec::IntoIter<RawEntry>,
+    /// Entries in the last batch received, for the queue estimate.
+    last_batch_entries: usize,
     frame_gap: Duration,
     /// For snapshots (`e`): limits, redaction patterns.
     config: Config,
@@ -143,17 +189,21 @@ impl Loop {
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_draw: Option<Instant> = None;
         let mut is_dirty = true;
+        // A key was pressed (or the terminal taken back): draw now, not at the frame cap.
+        let mut is_urgent = false;
         let mut is_reading = true;
         loop {
+            is_dirty |= self.observe_lag();
             let now = Instant::now();
             let draw_at = last_draw.map_or(now, |t| t + self.frame_gap);
-            if is_dirty && now >= draw_at {
+            if is_urgent || (is_dirty && now >= draw_at) {
                 let has_more = self.ui.sync(&self.model);
                 terminal
                     .draw(|frame| render(frame, &self.model, &self.ui))
                     .context("drawing the screen")?;
                 last_draw = Some(now);
                 is_dirty = has_more;
+                is_urgent = false;
             }
             let draw_at = last_draw.map_or(now, |t| t + self.frame_gap);
             tokio::select! {
@@ -161,12 +211,23 @@ impl Loop {
                 _ = signals.term.recv() => break,
                 _ = signals.hup.recv() => break,
                 _ = signals.int.recv() => break,
+                _ = signals.tstp.recv() => {
+                    self.suspend(&mut terminal)?;
+                    is_urgent = true;
+                }
+                _ = signals.cont.recv() => {
+                    self.take_terminal_back(&mut terminal)?;
+                    is_urgent = true;
+                }
                 event = events.next() => match event {
                     Some(Ok(event)) => {
                         if let Some(action) = action_of(&event, self.ui.editing.is_some()) {
                             is_dirty = true;
+                            // Resizes wait for the frame cap (a storm draws once a frame).
+                            is_urgent = !matches!(action, Action::Resize(..));
                             match self.ui.update(action, &self.model) {
                                 Some(Command::Quit) => break,
+                                Some(Command::Suspend) => self.suspend(&mut terminal)?,
                                 Some(Command::Export(incident)) => {
                                     // A few MB written at most: done in the loop, and the
                                     // result (path or error) shown in the status line.
@@ -192,7 +253,11 @@ impl Loop {
                     self.on_tick();
                     is_dirty |= before != (self.ui.now, self.model.entries.total);
                 }
-                msg = self.inputs.recv(), if is_reading => {
+                () = std::future::ready(()), if self.pending.len() > 0 => {
+                    self.apply_pending();
+                    is_dirty = true;
+                }
+                msg = self.inputs.recv(), if is_reading && self.pending.len() == 0 => {
                     is_dirty = true;
                     match msg {
                         Some(msg) => self.on_source(msg),
@@ -202,6 +267,53 @@ impl Loop {
             }
         }
         Ok(())
+    }
+
+    /// Gives the terminal back to the shell and stops the process; returns once it is
+    /// continued, with the terminal taken back.
+    fn suspend(&mut self, terminal: &mut crate::view::tui::Term) -> anyhow::Result<()> {
+        tui::restore();
+        signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)
+            .context("stopping the process")?;
+        // Continued. SIGCONT also arrives as a signal message and takes the terminal back
+        // once more, which is harmless (it is idempotent).
+        self.take_terminal_back(terminal)
+    }
+
+    /// After SIGCONT: raw mode, alternate screen, a full repaint, and the size as it is
+    /// now (the terminal may have been resized while another program had it, and then no
+    /// SIGWINCH reached this process).
+    fn take_terminal_back(&mut self, terminal: &mut crate::view::tui::Term) -> anyhow::Result<()> {
+        tui::reenter(terminal).context("taking the terminal back")?;
+        let size = terminal.size().context("reading the terminal size")?;
+        self.ui
+            .update(Action::Resize(size.width, size.height), &self.model);
+        Ok(())
+    }
+
+    /// Updates the "behind" indicator; true when it changed (the screen must be redrawn).
+    fn observe_lag(&mut self) -> bool {
+        let before = self.ui.behind;
+        let queued = self.pending.len() + self.inputs.queued_messages() * self.last_batch_entries;
+        let newest = self.model.window.map(|(_, b)| b);
+        self.ui.observe_lag(
+            Timestamp::now(),
+            newest,
+            u64::try_from(queued).unwrap_or(u64::MAX),
+        );
+        self.ui.behind != before
+    }
+
+    /// Applies up to [`ENTRIES_PER_TURN`] of the entries in hand, stopping early once
+    /// [`TURN_BUDGET`] is spent.
+    fn apply_pending(&mut self) {
+        let start = Instant::now();
+        for (i, entry) in self.pending.by_ref().take(ENTRIES_PER_TURN).enumerate() {
+            self.model.apply(self.parser.parse(entry));
+            if (i + 1) % ENTRIES_PER_CLOCK_CHECK == 0 && start.elapsed() >= TURN_BUDGET {
+                break;
+            }
+        }
     }
 
     /// The time the header shows: the wall clock when following the live journal, else
@@ -226,9 +338,9 @@ impl Loop {
     fn on_source(&mut self, msg: SourceMsg) {
         match msg {
             SourceMsg::Batch(batch) => {
-                for entry in batch {
-                    self.model.apply(self.parser.parse(entry));
-                }
+                self.last_batch_entries = batch.len();
+                self.pending = batch.into_iter();
+                self.apply_pending();
             }
             SourceMsg::CaughtUp => {
                 if self.ui.input == InputState::Reading {

@@ -228,6 +228,30 @@ pub struct LinkCounts {
     pub origin_only: u64,
 }
 
+/// One process's open origin requests, in arrival order (each id at most once: a trace
+/// gets its origin side once).
+#[derive(Debug, Default)]
+struct OriginQueue {
+    ids: VecDeque<u64>,
+    /// How many ids at the front already have their access line. An access line matches
+    /// only requests without one, so its search starts here: under a flood the front holds
+    /// thousands of answered requests waiting out the seal grace period, and scanning
+    /// them for every access line made ingest quadratic.
+    answered: usize,
+}
+
+impl OriginQueue {
+    /// Removes `id`; sealing goes oldest first, so it is almost always at the front.
+    fn remove(&mut self, id: u64) {
+        if let Some(pos) = self.ids.iter().position(|x| *x == id) {
+            self.ids.remove(pos);
+            if pos < self.answered {
+                self.answered -= 1;
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Correlator {
     next_id: u64,
@@ -235,13 +259,18 @@ pub struct Correlator {
     by_request_id: HashMap<RequestId, u64>,
     by_ray: HashMap<String, u64>,
     /// Open origin requests per process, in arrival order.
-    origin_fifo: HashMap<u32, VecDeque<u64>>,
+    origin_fifo: HashMap<u32, OriginQueue>,
     /// Open tunnel requests per connection, in arrival order.
     tunnel_fifo: HashMap<u8, VecDeque<u64>>,
     /// The last primary failure per connection (and overall), for follow-up lines.
     last_failure: HashMap<Option<u8>, (u64, Timestamp)>,
     /// Completed traces waiting to be sealed, in completion order.
     completing: VecDeque<(Timestamp, u64)>,
+    /// No open trace without an end started before this (a lower bound, `u64::MAX` when
+    /// unknown to be needed). [`Correlator::seal_due`] walks the open traces for stale
+    /// ones only once the TTL cutoff passes it: it runs for every entry, and walking
+    /// tens of thousands of open traces each time made a flood quadratic.
+    open_start_floor: Timestamp,
     sealed: Vec<Trace>,
     /// Cancels classified since the model last drained them.
     cancels: Vec<Cancel>,
@@ -280,6 +309,7 @@ impl Correlator {
             tunnel_fifo: HashMap::new(),
             last_failure: HashMap::new(),
             completing: VecDeque::new(),
+            open_start_floor: Timestamp(u64::MAX),
             sealed: Vec::new(),
             cancels: Vec::new(),
             recent: VecDeque::new(),
@@ -407,7 +437,7 @@ impl Correlator {
                     .entry
                     .pid
                     .and_then(|p| self.origin_fifo.get(&p))
-                    .and_then(|q| q.back().copied())
+                    .and_then(|q| q.ids.back().copied())
                 {
                     if let Some(t) = self.open.get_mut(&id) {
                         t.tool.get_or_insert_with(|| tool.clone());
@@ -476,6 +506,7 @@ impl Correlator {
             self.evict_oldest();
         }
         self.open.insert(id, Trace::new(id, start));
+        self.open_start_floor = self.open_start_floor.min(start);
         id
     }
 
@@ -538,6 +569,7 @@ impl Correlator {
                 ..OriginSide::default()
             });
             t.start = t.start.min(ts);
+            self.open_start_floor = self.open_start_floor.min(ts);
             if let Some(m) = method {
                 t.method = Some(m.into());
             }
@@ -560,7 +592,7 @@ impl Correlator {
         if let Some(rid) = request_id {
             self.by_request_id.insert(rid.clone(), id);
         }
-        self.origin_fifo.entry(pid).or_default().push_back(id);
+        self.origin_fifo.entry(pid).or_default().ids.push_back(id);
         self.add_cursor(id, event);
     }
 
@@ -627,7 +659,8 @@ impl Correlator {
             let queue = self.origin_fifo.get(&pid);
             let candidates: Vec<u64> = queue
                 .map(|q| {
-                    q.iter()
+                    q.ids
+                        .iter()
                         .copied()
                         .filter(|id| {
                             self.open.get(id).is_some_and(|t| {
@@ -645,7 +678,7 @@ impl Correlator {
             } else {
                 // A stream ending, or an Outgoing whose Incoming we never saw.
                 let stream = queue.and_then(|q| {
-                    q.iter().copied().find(|id| {
+                    q.ids.iter().copied().find(|id| {
                         self.open.get(id).is_some_and(|t| {
                             t.is_stream && t.origin.as_ref().is_some_and(|o| o.outgoing.is_none())
                         })
@@ -732,25 +765,22 @@ impl Correlator {
         // logs): under concurrency the oldest open request is often a slow one still running.
         let same_client = |t: &Trace| t.client_ip.as_deref() == Some(client_ip);
         let found = self.origin_fifo.get(&pid).and_then(|q| {
-            q.iter()
-                .copied()
+            // Requests before `answered` have their access line: none of them matches.
+            let unanswered = || q.ids.range(q.answered..).copied();
+            unanswered()
                 .find(|id| {
                     self.open
                         .get(id)
                         .is_some_and(|t| matches(t) && same_client(t))
                 })
                 .or_else(|| {
-                    q.iter().copied().find(|id| {
+                    unanswered().find(|id| {
                         self.open
                             .get(id)
                             .is_some_and(|t| matches(t) && t.client_ip.is_none())
                     })
                 })
-                .or_else(|| {
-                    q.iter()
-                        .copied()
-                        .find(|id| self.open.get(id).is_some_and(matches))
-                })
+                .or_else(|| unanswered().find(|id| self.open.get(id).is_some_and(matches)))
         });
         let Some(id) = found else { return };
         if let Some(t) = self.open.get_mut(&id) {
@@ -766,6 +796,16 @@ impl Correlator {
             t.is_stream = t.is_stream || is_stream_route(Some(method), Some(path));
             if let Some(o) = t.origin.as_mut() {
                 o.access_status = Some(status);
+            }
+        }
+        if let Some(q) = self.origin_fifo.get_mut(&pid) {
+            let open = &self.open;
+            while q.ids.get(q.answered).is_some_and(|id| {
+                open.get(id)
+                    .and_then(|t| t.origin.as_ref())
+                    .is_some_and(|o| o.access_status.is_some())
+            }) {
+                q.answered += 1;
             }
         }
         self.add_cursor(id, event);
@@ -808,6 +848,7 @@ impl Correlator {
                 ..TunnelSide::default()
             });
             t.start = t.start.min(ts);
+            self.open_start_floor = self.open_start_floor.min(ts);
             if let Some(r) = ray {
                 t.ray = Some(r.clone());
             }
@@ -1043,14 +1084,23 @@ impl Correlator {
             self.completing.pop_front();
             self.seal(id);
         }
-        if self.open.len() > self.completing.len() && now.0 > self.ttl_us {
+        if self.open.len() > self.completing.len()
+            && now.0 > self.ttl_us
+            && Timestamp(now.0 - self.ttl_us) > self.open_start_floor
+        {
             let cutoff = Timestamp(now.0 - self.ttl_us);
-            let stale: Vec<u64> = self
-                .open
-                .iter()
-                .filter(|(_, t)| t.end.is_none() && t.start < cutoff)
-                .map(|(id, _)| *id)
-                .collect();
+            let mut floor = Timestamp(u64::MAX);
+            let mut stale = Vec::new();
+            for (id, t) in &self.open {
+                if t.end.is_none() {
+                    if t.start < cutoff {
+                        stale.push(*id);
+                    } else {
+                        floor = floor.min(t.start);
+                    }
+                }
+            }
+            self.open_start_floor = floor;
             for id in stale {
                 self.expired += 1;
                 self.seal(id);
@@ -1083,8 +1133,8 @@ impl Correlator {
         }
         if let Some(pid) = t.origin.as_ref().map(|o| o.pid.unwrap_or(0)) {
             if let Some(q) = self.origin_fifo.get_mut(&pid) {
-                q.retain(|x| *x != id);
-                if q.is_empty() {
+                q.remove(id);
+                if q.ids.is_empty() {
                     self.origin_fifo.remove(&pid);
                 }
             }

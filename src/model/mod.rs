@@ -282,6 +282,59 @@ mod tests {
         model
     }
 
+    /// Access lines carry no request id: each pairs with the oldest open request of its
+    /// process that has none yet (same client first), also once earlier requests have
+    /// been answered and sealed (the search skips the answered ones at the front).
+    #[test]
+    fn access_lines_pair_with_the_oldest_unanswered_request_as_answered_ones_seal() {
+        let inc = |rid: &str, ip: &str| {
+            format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id={rid} method=POST path=/ client_ip={ip} cf_ray=None headers={{}}")
+        };
+        let out = |rid: &str, status: u16| {
+            format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id={rid} status_code={status} duration_ms=3 path=/ method=POST")
+        };
+        let acc =
+            |ip: &str, status: u16| format!(r#"INFO:     {ip}:0 - "POST / HTTP/1.1" {status} OK"#);
+        let lines = [
+            (0.0, inc("a", "1.1.1.1")),
+            (0.1, inc("b", "2.2.2.2")),
+            // Same client first: b's line comes before a's.
+            (0.2, acc("2.2.2.2", 404)),
+            (0.3, acc("1.1.1.1", 200)),
+            (0.4, out("a", 200)),
+            (0.5, out("b", 404)),
+            // a and b are sealed after the grace period, while c and d are open.
+            (10.0, inc("c", "1.1.1.1")),
+            (10.1, inc("d", "1.1.1.1")),
+            (10.2, acc("1.1.1.1", 201)),
+            (10.3, out("c", 201)),
+            (14.0, acc("1.1.1.1", 202)),
+            (14.1, out("d", 202)),
+        ];
+        let lines: Vec<(f64, &str, &str)> =
+            lines.iter().map(|(t, m)| (*t, S, m.as_str())).collect();
+        let model = run(&lines);
+        let access: Vec<(String, Option<u16>)> = model
+            .correlator
+            .recent
+            .iter()
+            .map(|t| {
+                (
+                    t.request_id
+                        .as_ref()
+                        .map(|r| r.0.to_string())
+                        .unwrap_or_default(),
+                    t.origin.as_ref().and_then(|o| o.access_status),
+                )
+            })
+            .collect();
+        let want: Vec<(String, Option<u16>)> = [("a", 200), ("b", 404), ("c", 201), ("d", 202)]
+            .iter()
+            .map(|(r, s)| ((*r).to_owned(), Some(*s)))
+            .collect();
+        assert_eq!(access, want);
+    }
+
     const S: &str = "sigil-mcp.service";
     const C: &str = "cloudflared.service";
     const CANCEL: &str = r#"2026-11-25T17:05:44Z ERR  error="Incoming request ended abruptly: context canceled" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"#;

@@ -33,7 +33,9 @@ mod scenarios;
 /// `snapshot`: bundle files, redaction, permissions, atomicity, archive, replay.
 mod snapshot;
 /// The live screen in a real terminal (tmux): panels, keys, a hostile line kept inert,
-/// the terminal restored after `q`, SIGTERM and SIGHUP; the demo plays and stays open.
+/// the terminal restored after `q`, SIGTERM and SIGHUP; the demo plays and stays open;
+/// issue 8's faults while following: Ctrl-Z/SIGTSTP/SIGCONT, a resize storm, and a flood
+/// into a live journal (behind indicator, keys, nothing lost).
 mod tui_e2e;
 
 /// Deployments without a real capture: native journald fields, old cloudflared, an

@@ -335,6 +335,20 @@ impl Tmux {
         self.run(&args);
     }
 
+    /// Resizes the window, as a user dragging the terminal's corner does (the program
+    /// gets SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) {
+        self.run(&[
+            "resize-window",
+            "-t",
+            "main",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
     /// The visible screen as text.
     pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "main"])

@@ -12,6 +12,8 @@ use crate::source::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    /// Ctrl-Z: give the terminal back to the shell and stop (`fg` resumes).
+    Suspend,
     Help,
     FocusNext,
     FocusPrev,
@@ -83,6 +85,7 @@ pub const KEYS: &[(KeyCode, Action)] = &[
 /// The help overlay's lines: keys as typed, what they do.
 pub const HELP: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
+    ("Ctrl-Z", "suspend to the shell (fg resumes)"),
     ("?", "this help (any key closes it)"),
     ("Tab  ← →", "next / previous panel"),
     ("↑ ↓  j k", "move the selection (leaves follow mode)"),
@@ -142,6 +145,8 @@ pub fn action_for_key(key: KeyEvent, is_editing: bool) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
             KeyCode::Char('c') => Some(Action::Quit),
+            // In raw mode the terminal sends Ctrl-Z as a key, not as SIGTSTP.
+            KeyCode::Char('z') => Some(Action::Suspend),
             _ => None,
         };
     }
@@ -193,5 +198,8 @@ mod tests {
         assert_eq!(action_for_key(key(KeyCode::Char('x')), false), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action_for_key(ctrl_c, true), Some(Action::Quit));
+        let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(action_for_key(ctrl_z, false), Some(Action::Suspend));
+        assert_eq!(action_for_key(ctrl_z, true), Some(Action::Suspend));
     }
 }

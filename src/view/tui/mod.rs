@@ -9,7 +9,9 @@
 //! Also owns the terminal's state: [`TerminalGuard`] enters raw mode and the alternate
 //! screen and restores both on `Drop`; [`restore_for_panic`] is what the binary's panic
 //! hook calls (on any thread) before the message is printed, so quit, panic,
-//! SIGTERM/SIGHUP and end of input all leave a usable terminal.
+//! SIGTERM/SIGHUP and end of input all leave a usable terminal. For job control (Ctrl-Z,
+//! SIGTSTP, SIGCONT) [`restore`] gives the terminal back before the process stops and
+//! [`reenter`] takes it again when it is continued.
 
 pub mod action;
 pub mod render;
@@ -118,6 +120,23 @@ fn put_back() {
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
+}
+
+/// Takes the terminal again after the process was stopped and continued (the shell had it
+/// meanwhile and may have drawn on it or changed its modes): raw mode, alternate screen,
+/// mouse capture, hidden cursor, and a cleared screen so the next draw repaints every
+/// cell. Idempotent, like [`restore`].
+pub fn reenter(terminal: &mut Term) -> io::Result<()> {
+    let mut state = lock_state();
+    if state.is_stopping {
+        return Err(io::Error::other("stopping after a failure"));
+    }
+    enable_raw_mode()?;
+    state.is_active = true;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    drop(state);
+    terminal.hide_cursor()?;
+    terminal.clear()
 }
 
 #[cfg(test)]

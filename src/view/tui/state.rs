@@ -33,6 +33,9 @@ use super::theme::Theme;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Quit,
+    /// Restore the terminal and stop the process (Ctrl-Z); the loop takes the terminal
+    /// back when it is continued.
+    Suspend,
     /// Write an incident snapshot: the selected incident, or `None` for "the current state".
     Export(Option<u64>),
 }
@@ -717,6 +720,24 @@ pub struct FilterEdit {
     pub before: Option<String>,
 }
 
+/// How far the screen is behind the live journal, as the header shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behind {
+    /// Wall clock minus the newest applied entry's journal time, in µs.
+    pub lag_us: u64,
+    /// Entries read but not yet applied (an estimate: see `crate::live`).
+    pub queued_entries: u64,
+}
+
+/// The indicator appears when the lag reaches this…
+pub const BEHIND_SHOW_US: u64 = 2_000_000;
+/// …and goes when it falls under this (hysteresis: a lag hovering around one threshold
+/// does not make it flicker).
+pub const BEHIND_HIDE_US: u64 = 1_000_000;
+/// Queued work seen this recently still counts as "entries are waiting": between two
+/// batches the queue can be empty for a moment while the reader is busy reading.
+pub const BEHIND_QUEUE_GRACE_US: u64 = 1_000_000;
+
 /// Records examined per [`UiState::sync`] call and list, so one frame's work is bounded
 /// (a regex over 8k long cloudflared lines takes a few ms).
 const SYNC_BUDGET: u64 = 8_192;
@@ -751,6 +772,11 @@ pub struct UiState {
     pub viewport: Viewport,
     /// The time the header shows (wall clock when live, the newest entry's otherwise).
     pub now: Timestamp,
+    /// Shown while following the live journal and falling behind it
+    /// ([`UiState::observe_lag`]).
+    pub behind: Option<Behind>,
+    /// When entries were last seen waiting to be applied.
+    queued_seen_at: Option<Timestamp>,
 }
 
 impl UiState {
@@ -776,6 +802,8 @@ impl UiState {
             size: (80, 24),
             viewport: Viewport::default(),
             now: Timestamp(0),
+            behind: None,
+            queued_seen_at: None,
         };
         ui.relayout();
         ui
@@ -846,6 +874,39 @@ impl UiState {
         }
     }
 
+    /// Decides whether the screen is behind the live journal: `now` is the wall clock,
+    /// `newest` the newest applied entry's time, `queued_entries` what waits to be applied.
+    ///
+    /// Behind means entries are waiting (now, or within [`BEHIND_QUEUE_GRACE_US`]) *and*
+    /// the newest applied one is old. Either alone is normal: a quiet journal has an old
+    /// newest entry and nothing queued; a busy one that is kept up with has a queue but a
+    /// fresh newest entry. The indicator appears at [`BEHIND_SHOW_US`] and goes under
+    /// [`BEHIND_HIDE_US`] or when nothing has waited for the grace period. Only while
+    /// following the live journal: history and replays carry their own clocks.
+    pub fn observe_lag(&mut self, now: Timestamp, newest: Option<Timestamp>, queued_entries: u64) {
+        if self.options.feed != Feed::Live || self.input != InputState::Live {
+            self.behind = None;
+            self.queued_seen_at = None;
+            return;
+        }
+        if queued_entries > 0 {
+            self.queued_seen_at = Some(now);
+        }
+        let is_waiting = self
+            .queued_seen_at
+            .is_some_and(|t| now.saturating_since_us(t) <= BEHIND_QUEUE_GRACE_US);
+        let lag_us = newest.map_or(0, |n| now.saturating_since_us(n));
+        let threshold = if self.behind.is_some() {
+            BEHIND_HIDE_US
+        } else {
+            BEHIND_SHOW_US
+        };
+        self.behind = (is_waiting && lag_us >= threshold).then_some(Behind {
+            lag_us,
+            queued_entries,
+        });
+    }
+
     /// Shows `text` in the hint bar until the next key.
     pub fn notify(&mut self, text: impl Into<String>) {
         self.notice = Some(text.into());
@@ -888,13 +949,17 @@ impl UiState {
             self.notice = None;
         }
         if self.overlay == Overlay::Help
-            && !matches!(action, Action::Tick(_) | Action::Resize(..) | Action::Quit)
+            && !matches!(
+                action,
+                Action::Tick(_) | Action::Resize(..) | Action::Quit | Action::Suspend
+            )
         {
             self.overlay = Overlay::None;
             return None;
         }
         match action {
             Action::Quit => return Some(Command::Quit),
+            Action::Suspend => return Some(Command::Suspend),
             Action::Help => self.overlay = Overlay::Help,
             Action::Back => self.overlay = Overlay::None,
             Action::FocusNext | Action::FocusPrev if self.overlay == Overlay::None => {

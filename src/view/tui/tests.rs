@@ -535,3 +535,98 @@ fn issue_10_secrets_in_log_lines_are_redacted_on_screen() {
     assert!(!text.contains("SCREENSECRET"), "{text}");
     assert!(text.contains("Client Secret: <redacted>"), "{text}");
 }
+
+/// A screen following the live journal, caught up.
+fn live_ui(model: &Model, width: u16, height: u16) -> UiState {
+    let mut ui = ui_for(model, width, height);
+    ui.options.feed = Feed::Live;
+    ui.input = InputState::Live;
+    ui
+}
+
+/// Milliseconds to a timestamp (µs).
+fn at_ms(ms: u64) -> Timestamp {
+    Timestamp(ms * 1000)
+}
+
+/// See: issue 8. "Behind" needs both: entries waiting and an old newest entry. It shows at
+/// 2 s, goes under 1 s (no flicker around one threshold), and goes when nothing has waited
+/// for a second (a quiet journal is not "behind", however old its newest entry).
+#[test]
+fn issue_8_behind_shows_while_entries_wait_and_the_newest_is_old_with_hysteresis() {
+    let model = fixture();
+    let mut ui = live_ui(&model, 120, 40);
+    // (wall clock ms, newest entry ms, entries queued, lag shown in ms)
+    let steps: &[(u64, u64, u64, Option<u64>)] = &[
+        (10_000, 9_500, 5_000, None),
+        (11_000, 9_500, 5_000, None),
+        (12_000, 9_900, 5_000, Some(2_100)),
+        // Catching up: still shown between the thresholds…
+        (12_500, 11_000, 4_000, Some(1_500)),
+        // …gone under 1 s…
+        (13_000, 12_100, 3_000, None),
+        // …and not back until 2 s again.
+        (14_000, 12_100, 3_000, None),
+        (14_500, 12_400, 3_000, Some(2_100)),
+        // The queue is empty for a moment (the reader is busy): still waiting.
+        (15_000, 12_500, 0, Some(2_500)),
+        // Nothing has waited for over a second: caught up, whatever the lag.
+        (16_100, 12_500, 0, None),
+        // A quiet journal: its newest entry is old, but nothing waits.
+        (100_000, 16_000, 0, None),
+    ];
+    for &(now, newest, queued, want_ms) in steps {
+        ui.observe_lag(at_ms(now), Some(at_ms(newest)), queued);
+        let got_ms = ui.behind.map(|b| b.lag_us / 1000);
+        assert_eq!(
+            got_ms, want_ms,
+            "at {now} ms, newest {newest} ms, {queued} queued"
+        );
+        if let Some(b) = ui.behind {
+            assert_eq!(b.queued_entries, queued);
+        }
+    }
+}
+
+/// See: issue 8. History, replays and the first read of the journal have their own
+/// clocks: an old newest entry there is not lag.
+#[test]
+fn issue_8_behind_is_only_measured_while_following_the_live_journal() {
+    let model = fixture();
+    for (feed, input) in [
+        (Feed::History, InputState::Ended),
+        (Feed::Replay("20x".into()), InputState::Live),
+        (Feed::Live, InputState::Reading),
+        (Feed::Live, InputState::Ended),
+    ] {
+        let mut ui = ui_for(&model, 120, 40);
+        ui.options.feed = feed.clone();
+        ui.input = input.clone();
+        ui.observe_lag(at_ms(1_000_000), Some(at_ms(10_000)), 9_000);
+        assert_eq!(ui.behind, None, "{feed:?} {input:?}");
+    }
+}
+
+/// See: issue 8. The header says it right after the state label, at every width the
+/// screen is drawn at.
+#[test]
+fn issue_8_the_header_shows_how_far_behind_and_how_much_is_queued() {
+    let model = fixture();
+    let end = end_of(&model);
+    let after = |ms: u64| Timestamp(end.0 + ms * 1000);
+    for (width, height) in [(160, 50), (80, 24), (60, 15)] {
+        let mut ui = live_ui(&model, width, height);
+        let text = screen(&model, &ui);
+        assert!(!text.contains("behind"), "{text}");
+        ui.observe_lag(after(4_250), Some(end), 9_216);
+        let text = screen(&model, &ui);
+        let header = text.lines().next().unwrap();
+        assert!(
+            header.contains("● LIVE   behind 4.2 s · ≈9.2k queued "),
+            "{width}x{height}:\n{text}"
+        );
+        ui.observe_lag(after(4_500), Some(after(4_200)), 0);
+        ui.observe_lag(after(5_000), Some(after(4_900)), 0);
+        assert!(!screen(&model, &ui).contains("behind"));
+    }
+}

@@ -1,4 +1,4 @@
-//! The header (state, inputs, units, the window's figures, tunnel and origin state, gaps,
+//! The header (state, how far behind the live journal the screen is, inputs, units, the window's figures, tunnel and origin state, gaps,
 //! secrets) and the one-line hint bar (keys, the filter being typed, notices).
 
 use ratatui::layout::{Alignment, Rect};
@@ -12,7 +12,7 @@ use crate::model::Model;
 use crate::text;
 
 use super::super::action::HINTS;
-use super::super::state::{Feed, InputState, StatusFilter, UiState};
+use super::super::state::{Behind, Feed, InputState, StatusFilter, UiState};
 use super::{clock_s, duration};
 
 /// The state label: what the screen shows right now.
@@ -56,6 +56,19 @@ fn state_label(ui: &UiState) -> (String, ratatui::style::Style) {
     }
 }
 
+/// `behind 4.2 s · ≈9.2k queued`: the lag to one decimal, the queue estimate in short
+/// form (`≈` because it is counted in batches; see `crate::live`).
+pub(crate) fn behind_label(b: Behind) -> String {
+    let lag_s = b.lag_us as f64 / 1e6;
+    let queued = match b.queued_entries {
+        0 => String::new(),
+        n if n < 1_000 => format!(" · ≈{n} queued"),
+        n if n < 1_000_000 => format!(" · ≈{:.1}k queued", n as f64 / 1e3),
+        n => format!(" · ≈{:.1}M queued", n as f64 / 1e6),
+    };
+    format!(" behind {lag_s:.1} s{queued} ")
+}
+
 /// The active filters in a few words (`unit sigil-mcp · ≥warn · 502 · /err/`).
 pub(crate) fn filter_summary(ui: &UiState) -> String {
     let f = &ui.filter;
@@ -89,12 +102,22 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         Span::raw(" "),
         Span::styled(label, label_style),
         Span::raw(" "),
+    ];
+    if let Some(b) = ui.behind {
+        // Right after the state label, so even a narrow header shows it.
+        first.push(Span::styled(
+            behind_label(b),
+            t.warn().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+        first.push(Span::raw(" "));
+    }
+    first.extend([
         Span::styled(
             text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
             t.text(),
         ),
         Span::styled(format!("  {}", units.join(" · ")), t.dim()),
-    ];
+    ]);
     if model.entries.by_host.len() > 1 {
         let hosts: Vec<&str> = model.entries.by_host.keys().map(String::as_str).collect();
         first.push(Span::styled(
