@@ -19,21 +19,24 @@
 //! itself (~6–9 µs an entry) is most of what `report -D` costs, as it is for
 //! `journalctl -o cat` (see `scripts/bench`).
 //!
-//! Rotation and vacuuming arrive as `Invalidate` from `sd_journal_wait`; the reader then
-//! seeks back to the last cursor it sent and skips that entry, so nothing is lost or
-//! repeated.
+//! History is read through sd-journal's merged view (exactly `journalctl -u`'s entries
+//! and order). Following then goes file by file (`tails`): sd-journal's merged view
+//! drops entries that a file gets behind the position reached in another file, which a
+//! directory with several writers does all the time. Rotation, vacuuming, a directory
+//! removed and back, and damaged files (`health`) are handled there; every handle resumes
+//! at its own cursor, so nothing is lost or repeated.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use memchr::memchr;
-use systemd::journal::{
-    Journal, JournalWaitResult, OpenDirectoryOptions, OpenFilesOptions, OpenOptions,
-};
+use systemd::journal::{Journal, OpenDirectoryOptions, OpenFilesOptions, OpenOptions};
 use tokio::sync::mpsc::Sender;
 
 mod health;
+mod tails;
 
 use super::fields::EntryBuilder;
 use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, COREDUMP_MESSAGE_ID};
@@ -59,10 +62,6 @@ impl JournalInput {
         }
     }
 }
-
-/// How long one `sd_journal_wait` may block in follow mode before the thread checks
-/// whether anyone is still listening.
-const WAIT_SLICE: Duration = Duration::from_millis(200);
 
 /// Opens `input` on a new thread and reads it there (see the module doc).
 ///
@@ -100,7 +99,6 @@ pub fn spawn(
                 .filter(|_| !options.follow);
             let mut reader = Reader {
                 journal,
-                directory: Directory::of(&input),
                 input: input.clone(),
                 options,
                 id,
@@ -114,6 +112,8 @@ pub fn spawn(
                 last_scan: None,
                 skipped: 0,
                 limit,
+                recent: std::collections::VecDeque::new(),
+                overlap: std::collections::HashSet::new(),
                 read_count: 0,
                 mapped: Mapped::start(),
                 reopen_every: std::env::var("SIGIL_TOP_REOPEN_EVERY")
@@ -315,6 +315,10 @@ fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Re
     Ok(())
 }
 
+/// At most this many history cursors are kept for the start of following (~100 bytes
+/// each): 5 s of history at 20,000 entries/s.
+const RECENT_MAX: usize = 100_000;
+
 /// How many entries are read between two looks at the mapped memory.
 const MAPPED_CHECK_EVERY: u64 = 8192;
 
@@ -362,27 +366,43 @@ const SCAN_EVERY: Duration = Duration::from_secs(5);
 /// Where the system journal lives (persistent, volatile).
 const SYSTEM_DIRS: [&str; 2] = ["/var/log/journal", "/run/log/journal"];
 
-/// A `-D` directory and the identity (device, inode) it had when opened, to notice it
-/// being removed, or replaced by a new directory of the same name.
-struct Directory {
-    path: PathBuf,
-    identity: Option<(u64, u64)>,
-}
-
-impl Directory {
-    fn of(input: &JournalInput) -> Option<Directory> {
-        let JournalInput::Directory(path) = input else {
-            return None;
-        };
-        Some(Directory {
-            path: path.clone(),
-            identity: identity(path),
-        })
+/// Reads the entry `journal` stands on into a [`RawEntry`] (one `enumerate_data` pass;
+/// see the module doc).
+fn read_entry(
+    journal: &mut Journal,
+    builder: &mut EntryBuilder,
+    options: &ReadOptions,
+    id: InputId,
+    realtime_us: u64,
+) -> std::io::Result<RawEntry> {
+    let cursor: Arc<str> = journal.cursor()?.into();
+    let (monotonic_us, boot_id) = match journal.monotonic_timestamp() {
+        Ok((m, b)) => (Some(m), Some(b)),
+        Err(_) => (None, None),
+    };
+    // The boot id as text without allocating: 32 hex digits into a stack buffer (the
+    // builder shares one copy of it across entries).
+    let mut boot_hex = [0u8; 32];
+    let boot_id = boot_id.and_then(|b| {
+        let mut w: &mut [u8] = &mut boot_hex;
+        std::io::Write::write_fmt(&mut w, format_args!("{b}")).ok()?;
+        std::str::from_utf8(&boot_hex).ok()
+    });
+    builder.set_header(realtime_us, monotonic_us, boot_id, Some(cursor));
+    journal.restart_data();
+    while let Some(field) = journal.enumerate_data()? {
+        let data = field.data();
+        if let Some(eq) = memchr(b'=', data) {
+            builder.add(&data[..eq], &data[eq + 1..]);
+        }
     }
-
-    fn is_current(&self) -> bool {
-        identity(&self.path).is_some_and(|id| Some(id) == self.identity)
-    }
+    // The sd-journal matches already selected the entry; the filter only finds its
+    // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's
+    // answer, the entry is shown.
+    let unit = builder.unit_of(&options.units).flatten();
+    let mut entry = builder.finish(id);
+    entry.unit = unit;
+    Ok(entry)
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {
@@ -397,24 +417,19 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-enum DirectoryState {
-    Same,
-    /// Opened again; read on from this step.
-    Reopened(Step),
-    ReceiverGone,
-}
-
 struct Reader {
     journal: Journal,
     input: JournalInput,
-    /// Set for `-D`: watched for removal and return.
-    directory: Option<Directory>,
     health: health::Health,
     last_scan: Option<Instant>,
     /// Entries sd-journal could not give us.
     skipped: u64,
     /// `--since` with `-n N` and no follow: stop after N entries (see `position`).
     limit: Option<u64>,
+    /// The history's cursors of its last [`tails::OVERLAP_US`] (following only).
+    recent: std::collections::VecDeque<(u64, Arc<str>)>,
+    /// The same as a set, while following starts (see `follow`).
+    overlap: std::collections::HashSet<Arc<str>>,
     /// Entries read so far (for the mapped-memory check and `limit`).
     read_count: u64,
     mapped: Mapped,
@@ -465,27 +480,7 @@ impl Reader {
                 if !self.options.follow {
                     return Ok(Some(SourceMsg::Ended));
                 }
-                match self.journal.wait(Some(WAIT_SLICE))? {
-                    JournalWaitResult::Nop | JournalWaitResult::Append => {}
-                    JournalWaitResult::Invalidate => {
-                        step = self.resume()?;
-                        if self.scan_files(true).is_err() {
-                            return Ok(None);
-                        }
-                    }
-                }
-                if self.tx.is_closed() {
-                    return Ok(None);
-                }
-                match self.check_directory()? {
-                    DirectoryState::Same => {}
-                    DirectoryState::Reopened(s) => step = s,
-                    DirectoryState::ReceiverGone => return Ok(None),
-                }
-                if self.scan_files(false).is_err() {
-                    return Ok(None);
-                }
-                continue;
+                return self.follow();
             }
             let realtime_us = match self.journal.timestamp_usec() {
                 Ok(t) => t,
@@ -585,36 +580,294 @@ impl Reader {
     }
 
     fn read_entry(&mut self, realtime_us: u64) -> std::io::Result<RawEntry> {
-        let cursor: std::sync::Arc<str> = self.journal.cursor()?.into();
-        let (monotonic_us, boot_id) = match self.journal.monotonic_timestamp() {
-            Ok((m, b)) => (Some(m), Some(b)),
-            Err(_) => (None, None),
-        };
-        // The boot id as text without allocating: 32 hex digits into a stack buffer (the
-        // builder shares one copy of it across entries).
-        let mut boot_hex = [0u8; 32];
-        let boot_id = boot_id.and_then(|b| {
-            let mut w: &mut [u8] = &mut boot_hex;
-            std::io::Write::write_fmt(&mut w, format_args!("{b}")).ok()?;
-            std::str::from_utf8(&boot_hex).ok()
-        });
-        self.last_cursor = Some(cursor.clone());
-        self.builder
-            .set_header(realtime_us, monotonic_us, boot_id, Some(cursor));
-        self.journal.restart_data();
-        while let Some(field) = self.journal.enumerate_data()? {
-            let data = field.data();
-            if let Some(eq) = memchr(b'=', data) {
-                self.builder.add(&data[..eq], &data[eq + 1..]);
+        let entry = read_entry(
+            &mut self.journal,
+            &mut self.builder,
+            &self.options,
+            self.id,
+            realtime_us,
+        )?;
+        self.last_cursor = entry.cursor.as_ref().map(|c| c.0.clone());
+        if self.options.follow {
+            if let Some(c) = self.last_cursor.clone() {
+                self.remember(realtime_us, &c);
             }
         }
-        // The sd-journal matches already selected the entry; the filter only finds its
-        // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's
-        // answer, the entry is shown.
-        let unit = self.builder.unit_of(&self.options.units).flatten();
-        let mut entry = self.builder.finish(self.id);
-        entry.unit = unit;
         Ok(entry)
+    }
+
+    /// Keeps the cursors of the history's last [`tails::OVERLAP_US`] (at most
+    /// [`RECENT_MAX`]), so following can look back that far without sending twice.
+    fn remember(&mut self, realtime_us: u64, cursor: &Arc<str>) {
+        self.recent.push_back((realtime_us, Arc::clone(cursor)));
+        let newest = self.recent.back().map_or(0, |(t, _)| *t);
+        while self.recent.len() > RECENT_MAX
+            || self
+                .recent
+                .front()
+                .is_some_and(|(t, _)| *t + tails::OVERLAP_US < newest)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Follows the journal after the history (see `tails`): one handle per file, merged
+    /// by time. Returns like [`Reader::read`].
+    fn follow(&mut self) -> std::io::Result<Option<SourceMsg>> {
+        // The merged handle is done: let go of its mapped history (an empty journal in
+        // its place; keep it if even that cannot be opened).
+        if let Ok(empty) = OpenFilesOptions::default().open_files(std::iter::empty::<&str>()) {
+            self.journal = empty;
+        }
+        let mut tails = tails::Tails::default();
+        // The history's last seconds, by cursor: entries the overlap finds again. Kept
+        // until every file has certainly read past them.
+        self.overlap = self.recent.iter().map(|(_, c)| Arc::clone(c)).collect();
+        let overlap_until = Instant::now() + Duration::from_secs(30);
+        let mut first = true;
+        let mut dir_gone = false;
+        let mut last_rescan: Option<Instant> = None;
+        loop {
+            if last_rescan.is_none_or(|t| t.elapsed() >= tails::RESCAN_EVERY) {
+                last_rescan = Some(Instant::now());
+                let start = match (first, self.options.backlog_entries) {
+                    (true, Some(0)) => tails::Start::AtTail,
+                    (true, _) => tails::Start::AfterHistory,
+                    (false, _) => tails::Start::Head,
+                };
+                first = false;
+                if let JournalInput::Directory(dir) = &self.input {
+                    let is_there = dir.is_dir();
+                    if dir_gone == is_there {
+                        dir_gone = !is_there;
+                        let text = if dir_gone {
+                            "disappeared (removed or unmounted): waiting for it to come back"
+                        } else {
+                            "is back: reading its new files"
+                        };
+                        self.warn(format!("journal directory {} {text}", dir.display()))?;
+                    }
+                }
+                let added = self.rescan(&mut tails, start)?;
+                if self.scan_files(added).is_err() {
+                    return Ok(None);
+                }
+            }
+            // Send entries while any handle has one, oldest first; a bounded number per
+            // round so rescans and the receiver check still happen in a flood.
+            let mut sent = 0usize;
+            while sent < 4096 {
+                for tail in &mut tails.open {
+                    if tail.pending.is_none() && !tail.is_at_end {
+                        self.fill(tail)?;
+                    }
+                }
+                let Some(oldest) = tails
+                    .open
+                    .iter_mut()
+                    .filter(|t| t.pending.is_some())
+                    .min_by_key(|t| t.pending.as_ref().map(|e| e.realtime))
+                else {
+                    break;
+                };
+                let Some(entry) = oldest.pending.take() else {
+                    break;
+                };
+                if self
+                    .options
+                    .until
+                    .is_some_and(|u| entry.realtime.as_micros() > u.as_micros())
+                {
+                    if self.flush().is_none() {
+                        return Ok(None);
+                    }
+                    return Ok(Some(SourceMsg::Ended));
+                }
+                self.last_cursor = entry.cursor.as_ref().map(|c| c.0.clone());
+                if self.push(entry).is_none() {
+                    return Ok(None);
+                }
+                sent += 1;
+                self.read_count += 1;
+                let is_due = self.reopen_every.is_some_and(|n| self.read_count % n == 0)
+                    || (self.read_count % MAPPED_CHECK_EVERY == 0 && self.mapped.is_over());
+                if is_due {
+                    self.reopen_tails(&mut tails);
+                }
+            }
+            if self.tx.is_closed() {
+                return Ok(None);
+            }
+            if !self.overlap.is_empty() && Instant::now() > overlap_until {
+                self.overlap = std::collections::HashSet::new();
+                self.recent = std::collections::VecDeque::new();
+            }
+            if sent == 0 {
+                if self.flush().is_none() {
+                    return Ok(None);
+                }
+                std::thread::sleep(tails::POLL);
+            }
+            for tail in &mut tails.open {
+                tail.is_at_end = false;
+            }
+        }
+    }
+
+    /// Reads a handle's next entry (past `--since`) into its `pending`, or marks it at end.
+    fn fill(&mut self, tail: &mut tails::Tail) -> std::io::Result<()> {
+        loop {
+            if tail.journal.next()? == 0 {
+                tail.is_at_end = true;
+                return Ok(());
+            }
+            if self.take_current(tail)? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the entry a handle stands on into its `pending`; `false` when it is skipped
+    /// (before `--since`, or unreadable).
+    fn take_current(&mut self, tail: &mut tails::Tail) -> std::io::Result<bool> {
+        let realtime_us = match tail.journal.timestamp_usec() {
+            Ok(t) => t,
+            Err(e) => {
+                self.skip(&e)?;
+                return Ok(false);
+            }
+        };
+        if self
+            .options
+            .since
+            .is_some_and(|s| realtime_us < s.as_micros())
+        {
+            return Ok(false);
+        }
+        match read_entry(
+            &mut tail.journal,
+            &mut self.builder,
+            &self.options,
+            self.id,
+            realtime_us,
+        ) {
+            Ok(entry) => {
+                tail.last_cursor = entry.cursor.as_ref().map(|c| c.0.clone());
+                if tail
+                    .last_cursor
+                    .as_ref()
+                    .is_some_and(|c| self.overlap.contains(c))
+                {
+                    return Ok(false); // sent with the history
+                }
+                tail.pending = Some(entry);
+                Ok(true)
+            }
+            Err(e) => {
+                self.builder.discard();
+                self.skip(&e)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Opens handles for new files, follows renames, closes handles of files that are
+    /// finished and read to the end. Returns whether a file was added.
+    fn rescan(&mut self, all: &mut tails::Tails, start: tails::Start) -> std::io::Result<bool> {
+        let listed = tails::list(&self.input);
+        // Files read to the end and closed stay closed while they exist; once gone, their
+        // inode may come back as a new file.
+        all.done.retain(|id| listed.iter().any(|(_, l)| l == id));
+        let tails = &mut all.open;
+        for tail in tails.iter_mut() {
+            match listed.iter().find(|(_, id)| *id == tail.id) {
+                Some((path, _)) => {
+                    tail.path.clone_from(path);
+                    tail.is_finished = tails::is_archived_name(path);
+                }
+                None => tail.is_finished = true,
+            }
+        }
+        // A finished file read to its end has nothing more to give: its handle closes.
+        let mut i = 0;
+        while i < tails.len() {
+            if tails[i].is_finished && tails[i].pending.is_none() {
+                self.fill(&mut tails[i])?;
+                if tails[i].pending.is_none() {
+                    all.done.push(tails.remove(i).id);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        let mut added = false;
+        for (path, id) in listed {
+            if tails.iter().any(|t| t.id == id) || all.done.contains(&id) {
+                continue;
+            }
+            // Damaged files are named by the health scan; unreadable ones by the access
+            // check at start.
+            if let Ok(tail) = self.open_tail(&path, id, start, None) {
+                tails.push(tail);
+                added = true;
+            }
+        }
+        Ok(added)
+    }
+
+    fn open_tail(
+        &mut self,
+        path: &Path,
+        id: tails::FileId,
+        start: tails::Start,
+        own_cursor: Option<&Arc<str>>,
+    ) -> std::io::Result<tails::Tail> {
+        let mut journal = tails::open_file(path, &self.options).map_err(std::io::Error::other)?;
+        let since = self.options.since.map(super::Timestamp::as_micros);
+        let history_end = self.recent.back().map(|(t, _)| *t);
+        let (landed, last_cursor) = tails::position(
+            &mut journal,
+            start,
+            own_cursor.map(|c| &**c),
+            history_end,
+            since,
+        )?;
+        let mut tail = tails::Tail {
+            path: path.to_owned(),
+            id,
+            journal,
+            last_cursor,
+            pending: None,
+            is_at_end: false,
+            is_finished: tails::is_archived_name(path),
+        };
+        if let tails::Landed::OnUnread = landed {
+            if !self.take_current(&mut tail)? {
+                self.fill(&mut tail)?;
+            }
+        }
+        Ok(tail)
+    }
+
+    /// Reopens every handle at its own last cursor (mapped memory, see [`Mapped`]).
+    fn reopen_tails(&mut self, tails: &mut tails::Tails) {
+        for tail in &mut tails.open {
+            let start = tails::Start::Head;
+            let fresh = self.open_tail(&tail.path, tail.id, start, tail.last_cursor.as_ref());
+            let Ok(mut fresh) = fresh else { continue };
+            // An entry already read stays pending: the fresh handle stands on it (its
+            // cursor is the tail's last), so `next` gives the one after. (Should the
+            // fresh handle have read one too, the cursor was not found: keep the old
+            // handle rather than drop either entry.)
+            if tail.pending.is_some() {
+                if fresh.pending.is_some() {
+                    continue;
+                }
+                fresh.pending = tail.pending.take();
+            }
+            *tail = fresh;
+        }
+        self.mapped = Mapped::start();
     }
 
     /// Closes and reopens the journal, then goes on after the last entry read: the only
@@ -669,55 +922,6 @@ impl Reader {
             self.warn(problem)?;
         }
         Ok(())
-    }
-
-    /// Follows a `-D` directory that is removed (or unmounted) and comes back: sd-journal
-    /// keeps watching the old, gone directory, so the reader says so, waits for it, and
-    /// opens it again from the last cursor.
-    fn check_directory(&mut self) -> std::io::Result<DirectoryState> {
-        let Some(dir) = &self.directory else {
-            return Ok(DirectoryState::Same);
-        };
-        if dir.is_current() {
-            return Ok(DirectoryState::Same);
-        }
-        let path = dir.path.clone();
-        if !path.is_dir() {
-            self.warn(format!(
-                "journal directory {} disappeared (removed or unmounted): waiting for it to come back",
-                path.display()
-            ))?;
-            while !path.is_dir() {
-                std::thread::sleep(WAIT_SLICE);
-                if self.tx.is_closed() {
-                    return Ok(DirectoryState::ReceiverGone);
-                }
-            }
-        }
-        // Back (or replaced by another directory of the same name): open it afresh. A
-        // directory that is back but not readable yet is tried again next slice.
-        let journal = match open(&self.input, &self.options) {
-            Ok(j) => j,
-            Err(e) => {
-                self.warn(format!("reopening {}: {e}", path.display()))?;
-                std::thread::sleep(WAIT_SLICE);
-                return Ok(DirectoryState::Same);
-            }
-        };
-        self.journal = journal;
-        self.directory = Directory::of(&self.input);
-        self.health = health::Health::default();
-        self.scan_files(true)?;
-        self.warn(format!(
-            "journal directory {} is back: reading on from the last entry shown",
-            path.display()
-        ))?;
-        let step = if self.last_cursor.is_some() {
-            self.resume()?
-        } else {
-            self.position()?
-        };
-        Ok(DirectoryState::Reopened(step))
     }
 
     fn send_caught_up(&mut self) -> Option<()> {

@@ -41,6 +41,8 @@ fn entry(seq: u64, at_us: u64) -> Record {
 /// appends to `system.journal`.
 struct Writer {
     dir: PathBuf,
+    /// The active file's name without `.journal`.
+    name: String,
     remote: Child,
     seq: u64,
     /// Archived files so far (the rotation count).
@@ -49,10 +51,16 @@ struct Writer {
 
 impl Writer {
     fn start(dir: &Path) -> Writer {
+        Writer::named(dir, "live", 0)
+    }
+
+    /// A writer of `DIR/NAME.journal` whose entries are numbered from `first_seq + 1`.
+    fn named(dir: &Path, name: &str, first_seq: u64) -> Writer {
         Writer {
             dir: dir.to_owned(),
-            remote: spawn_remote(dir),
-            seq: 0,
+            name: name.to_owned(),
+            remote: spawn_remote(&dir.join(format!("{name}.journal"))),
+            seq: first_seq,
             rotations: 0,
         }
     }
@@ -96,20 +104,22 @@ impl Writer {
         self.close();
         self.rotations += 1;
         let archived = format!(
-            "live@{}-{:016x}-{:016x}.journal",
+            "{}@{}-{:016x}-{:016x}.journal",
+            self.name,
             "0123456789abcdef0123456789abcdef",
             self.rotations,
             now_us()
         );
-        std::fs::rename(self.dir.join("live.journal"), self.dir.join(archived)).unwrap();
-        self.remote = spawn_remote(&self.dir);
+        let active = self.dir.join(format!("{}.journal", self.name));
+        std::fs::rename(&active, self.dir.join(archived)).unwrap();
+        self.remote = spawn_remote(&active);
     }
 }
 
-fn spawn_remote(dir: &Path) -> Child {
+fn spawn_remote(file: &Path) -> Child {
     Command::new(JOURNAL_REMOTE)
         .arg("-o")
-        .arg(dir.join("live.journal"))
+        .arg(file)
         .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -126,9 +136,10 @@ struct Follower {
 }
 
 impl Follower {
-    fn start(args: &[&str]) -> Follower {
+    fn start(env: &[(&str, &str)], args: &[&str]) -> Follower {
         let mut child = Command::new(bin())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -180,26 +191,33 @@ impl Drop for Follower {
     }
 }
 
-fn follow(dir: &TempDir) -> Follower {
-    Follower::start(&[
-        "entries",
-        "-D",
-        dir.path().to_str().unwrap(),
-        "--follow",
-        "-o",
-        "json",
-    ])
+fn follow_with(dir: &TempDir, env: &[(&str, &str)]) -> Follower {
+    Follower::start(
+        env,
+        &[
+            "entries",
+            "-D",
+            dir.path().to_str().unwrap(),
+            "--follow",
+            "-o",
+            "json",
+        ],
+    )
 }
 
 /// A live journal with `n` entries and a follower that has printed them.
 fn following(n: u64) -> (TempDir, Writer, Follower) {
+    following_with(n, &[])
+}
+
+fn following_with(n: u64, env: &[(&str, &str)]) -> (TempDir, Writer, Follower) {
     let dir = TempDir::new().unwrap();
     let mut writer = Writer::start(dir.path());
     writer.write(n);
     wait_for(Duration::from_secs(10), "the first journal file", || {
         dir.path().join("live.journal").exists()
     });
-    let follower = follow(&dir);
+    let follower = follow_with(&dir, env);
     wait_for(Duration::from_secs(20), "the first entries", || {
         follower.count() >= usize::try_from(n).unwrap()
     });
@@ -216,7 +234,9 @@ fn archived_files(dir: &Path) -> usize {
 
 #[test]
 fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repeat_nothing() {
-    let (dir, mut writer, follower) = following(10);
+    // Every 1,000 entries the reader also reopens its handles (as it does past 64 MiB
+    // of mapped journal pages), so resuming each file at its cursor is tested too.
+    let (dir, mut writer, follower) = following_with(10, &[("SIGIL_TOP_REOPEN_EVERY", "1000")]);
     // Six rotations, each after ~0.8 s at 5,000 entries/s; from the third on, vacuuming
     // keeps the two newest archived files (what `journalctl --vacuum-files` does on a
     // host with SystemMaxFiles set).
@@ -292,7 +312,7 @@ fn a_directory_that_disappears_and_comes_back_is_read_again() {
         follower.stderr().contains("disappeared")
     });
     std::fs::create_dir(dir.path()).unwrap();
-    writer.remote = spawn_remote(dir.path());
+    writer.remote = spawn_remote(&dir.path().join("live.journal"));
     writer.write(100);
     writer.close();
     wait_for(
@@ -441,4 +461,43 @@ fn a_panic_in_a_reader_thread_restores_the_terminal_and_prints_the_error() {
         .find(|l| l.trim().ends_with("icanon"))
         .unwrap_or_default();
     assert_eq!(icanon.trim(), "icanon", "{screen}");
+}
+
+#[test]
+fn two_files_written_at_once_while_following_lose_nothing() {
+    // Two hosts' files in one journal-remote directory, written at the same time: an
+    // entry that lands in one file behind the position already reached in the other is
+    // still read (sd-journal's merged view, and `journalctl -f`, skip it).
+    let dir = TempDir::new().unwrap();
+    let mut a = Writer::named(dir.path(), "remote-a", 0);
+    let mut b = Writer::named(dir.path(), "remote-b", 1_000_000);
+    a.write(5);
+    b.write(5);
+    wait_for(Duration::from_secs(10), "both journal files", || {
+        ["remote-a", "remote-b"]
+            .iter()
+            .all(|n| dir.path().join(format!("{n}.journal")).exists())
+    });
+    let follower = follow_with(&dir, &[]);
+    wait_for(Duration::from_secs(20), "the first 10 entries", || {
+        follower.count() >= 10
+    });
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        a.write(40);
+        b.write(40);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    a.close();
+    b.close();
+    let total = usize::try_from(a.seq + (b.seq - 1_000_000)).unwrap();
+    wait_for(Duration::from_secs(30), "every entry of both files", || {
+        follower.count() >= total
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mut seqs = follower.seqs();
+    assert_eq!(seqs.len(), total, "printed vs written");
+    seqs.sort_unstable();
+    let want: Vec<u64> = (1..=a.seq).chain(1_000_001..=b.seq).collect();
+    assert_eq!(seqs, want);
 }

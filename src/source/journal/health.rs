@@ -117,6 +117,18 @@ pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
     Ok(None)
 }
 
+/// The file's `file_id` (random, written once when the file is created; kept through
+/// renames): with the inode, what tells a rotated file from a new one that reuses a
+/// vacuumed file's inode. `None` while the header is not written yet.
+pub fn file_id(path: &Path) -> Option<[u8; 16]> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = [0u8; 40];
+    if read_up_to(&mut file, &mut head).ok()? < head.len() || &head[..8] != SIGNATURE {
+        return None;
+    }
+    head[24..40].try_into().ok()
+}
+
 fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {

@@ -47,7 +47,8 @@ impl TerminalGuard {
         // raw; once the hook has run, the screen does not start at all.
         let mut state = lock_state();
         if state.is_stopping {
-            return Err(io::Error::other("stopping after a failure"));
+            drop(state);
+            return Err(stopping());
         }
         enable_raw_mode()?;
         state.is_active = true;
@@ -65,6 +66,13 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
     }
+}
+
+/// A panic on another thread is ending the program (its hook prints and exits 101): give
+/// it the time to, rather than race it with an error and another exit status.
+fn stopping() -> io::Error {
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    io::Error::other("stopping after a failure in another thread")
 }
 
 /// Who has the terminal.
@@ -129,7 +137,8 @@ fn put_back() {
 pub fn reenter(terminal: &mut Term) -> io::Result<()> {
     let mut state = lock_state();
     if state.is_stopping {
-        return Err(io::Error::other("stopping after a failure"));
+        drop(state);
+        return Err(stopping());
     }
     enable_raw_mode()?;
     state.is_active = true;
