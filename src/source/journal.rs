@@ -614,10 +614,11 @@ impl Reader {
     /// Follows the journal after the history (see `tails`): one handle per file, merged
     /// by time. Returns like [`Reader::read`].
     fn follow(&mut self) -> std::io::Result<Option<SourceMsg>> {
-        // The merged handle is done: let go of its mapped history (an empty journal in
-        // its place; keep it if even that cannot be opened).
-        if let Ok(empty) = OpenFilesOptions::default().open_files(std::iter::empty::<&str>()) {
-            self.journal = empty;
+        // The merged handle is done reading. A fresh one takes its place (letting go of
+        // the history's mapped pages) only to wake the reader: its `wait` returns as soon
+        // as inotify sees a file change, the handles then read.
+        if let Ok(waker) = open(&self.input, &self.options) {
+            self.journal = waker;
         }
         let mut tails = tails::Tails::default();
         // The history's last seconds, by cursor: entries the overlap finds again. Kept
@@ -646,6 +647,12 @@ impl Reader {
                             "is back: reading its new files"
                         };
                         self.warn(format!("journal directory {} {text}", dir.display()))?;
+                        if !dir_gone {
+                            // The old waker watches the directory that is gone.
+                            if let Ok(waker) = open(&self.input, &self.options) {
+                                self.journal = waker;
+                            }
+                        }
                     }
                 }
                 let added = self.rescan(&mut tails, start)?;
@@ -706,7 +713,9 @@ impl Reader {
                 if self.flush().is_none() {
                     return Ok(None);
                 }
-                std::thread::sleep(tails::POLL);
+                if self.journal.wait(Some(tails::POLL)).is_err() {
+                    std::thread::sleep(tails::POLL);
+                }
             }
             for tail in &mut tails.open {
                 tail.is_at_end = false;

@@ -16,7 +16,8 @@
 //! A handle is closed once its file is archived, vacuumed or gone and read to the end.
 //! The handles never use inotify (`sd_journal_get_fd` is not called): sd-journal then
 //! never drops a renamed or deleted file on its own, and each `next` re-reads the file's
-//! size when it needs to. The directory is listed again every [`RESCAN_EVERY`]; when it
+//! size when it needs to. A separate directory handle that never reads serves only to
+//! wake the reader when a file changes. The directory is listed again every [`RESCAN_EVERY`]; when it
 //! disappears the reader says so and, when it is back, reads its new files.
 //!
 //! Owns: the handles, each one's last cursor (for reopening, see `super::Mapped`) and the
@@ -34,7 +35,8 @@ use crate::source::{RawEntry, ReadOptions, SourceError};
 /// How often the directory is listed again for new, renamed and removed files.
 pub(super) const RESCAN_EVERY: Duration = Duration::from_millis(250);
 
-/// How long the reader sleeps when no file has anything new.
+/// How long the reader waits when no file has anything new (a change in the directory
+/// wakes it sooner: see `Reader::follow`).
 pub(super) const POLL: Duration = Duration::from_millis(50);
 
 /// One file's handle.
