@@ -406,6 +406,10 @@ pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// Which service wrote an entry, from its unit and process identity.
+///
+/// Runs once per entry: the unit is looked at first (it decides almost every entry), and
+/// the substring tests are byte loops, not `str::contains` (which builds a searcher on
+/// every call).
 pub fn service_of(entry: &RawEntry) -> Service {
     if entry.is_from_pid1() {
         return Service::Systemd;
@@ -416,17 +420,26 @@ pub fn service_of(entry: &RawEntry) -> Service {
         .map(crate::source::Unit::as_str)
         .or(entry.systemd_unit.as_deref())
         .unwrap_or("");
+    if has(unit, b"cloudflared") {
+        return Service::Cloudflared;
+    }
     let ident = entry
         .field_str("SYSLOG_IDENTIFIER")
         .or(entry.field_str("_COMM"))
         .unwrap_or("");
-    if unit.contains("cloudflared") || ident == "cloudflared" {
+    if ident == "cloudflared" {
         Service::Cloudflared
-    } else if unit.contains("sigil") || ident.starts_with("python") || ident.contains("sigil") {
+    } else if has(unit, b"sigil") || ident.starts_with("python") || has(ident, b"sigil") {
         Service::Sigil
     } else {
         Service::Other
     }
+}
+
+/// `haystack.contains(needle)` for a short needle and a short haystack (unit names,
+/// syslog identifiers).
+fn has<const N: usize>(haystack: &str, needle: &[u8; N]) -> bool {
+    haystack.as_bytes().windows(N).any(|w| w == needle)
 }
 
 impl Parser {
