@@ -31,10 +31,16 @@ pub struct RequestId(pub Box<str>);
 pub struct RayId(pub Box<str>);
 
 impl RayId {
-    /// The 16-hex part, lower-cased: the join key across both services.
-    pub fn key(&self) -> String {
+    /// The 16-hex part, lower-cased: the join key across both services. Borrowed when it
+    /// is lower case already (as cloudflared and the server log it), so a lookup does not
+    /// allocate.
+    pub fn key(&self) -> std::borrow::Cow<'_, str> {
         let hex = self.0.split('-').next().unwrap_or(&self.0);
-        hex.to_ascii_lowercase()
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(hex.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(hex)
+        }
     }
 }
 
