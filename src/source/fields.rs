@@ -317,6 +317,12 @@ fn field_of(name: &[u8]) -> Field {
     }
 }
 
+/// True when [`EntryBuilder::add`] keeps something of a field called `name` (a typed slot
+/// or a [`KEPT_FIELDS`] entry); adding any other field only marks the record as not empty.
+pub(crate) fn is_read(name: &[u8]) -> bool {
+    field_of(name) != Field::Ignored
+}
+
 /// `field` when `name` is `literal`. The length is a constant here, so the compare is a
 /// few word loads, not a call to `memcmp`.
 #[inline]
