@@ -24,6 +24,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use ahash::RandomState;
+
 use crate::parse::{
     Event, EventKind, OriginErrorCause, ProxyFailure, ProxyLine, RayId, RequestId, ServerEvent,
 };
@@ -252,18 +254,23 @@ impl OriginQueue {
     }
 }
 
+/// The maps are keyed by request ids, ray ids, pids and connection indexes, which come
+/// from log text strangers can influence (headers reach the logs): they hash with
+/// `ahash` under a per-process random seed, which is fast and still resists crafted
+/// collisions, unlike an unseeded hash such as `FxHash`. Every map is bounded anyway
+/// (`cap` open requests, each with a TTL).
 #[derive(Debug)]
 pub struct Correlator {
     next_id: u64,
-    open: HashMap<u64, Trace>,
-    by_request_id: HashMap<RequestId, u64>,
-    by_ray: HashMap<String, u64>,
+    open: HashMap<u64, Trace, RandomState>,
+    by_request_id: HashMap<RequestId, u64, RandomState>,
+    by_ray: HashMap<String, u64, RandomState>,
     /// Open origin requests per process, in arrival order.
-    origin_fifo: HashMap<u32, OriginQueue>,
+    origin_fifo: HashMap<u32, OriginQueue, RandomState>,
     /// Open tunnel requests per connection, in arrival order.
-    tunnel_fifo: HashMap<u8, VecDeque<u64>>,
+    tunnel_fifo: HashMap<u8, VecDeque<u64>, RandomState>,
     /// The last primary failure per connection (and overall), for follow-up lines.
-    last_failure: HashMap<Option<u8>, (u64, Timestamp)>,
+    last_failure: HashMap<Option<u8>, (u64, Timestamp), RandomState>,
     /// Completed traces waiting to be sealed, in completion order.
     completing: VecDeque<(Timestamp, u64)>,
     /// No open trace without an end started before this (a lower bound, `u64::MAX` when
@@ -302,12 +309,12 @@ impl Correlator {
     pub fn new(settings: &Settings) -> Correlator {
         Correlator {
             next_id: 1,
-            open: HashMap::new(),
-            by_request_id: HashMap::new(),
-            by_ray: HashMap::new(),
-            origin_fifo: HashMap::new(),
-            tunnel_fifo: HashMap::new(),
-            last_failure: HashMap::new(),
+            open: HashMap::default(),
+            by_request_id: HashMap::default(),
+            by_ray: HashMap::default(),
+            origin_fifo: HashMap::default(),
+            tunnel_fifo: HashMap::default(),
+            last_failure: HashMap::default(),
             completing: VecDeque::new(),
             open_start_floor: Timestamp(u64::MAX),
             sealed: Vec::new(),
@@ -543,7 +550,7 @@ impl Correlator {
         let existing = match ray {
             Some(r) => self
                 .by_ray
-                .get(&r.key())
+                .get(&*r.key())
                 .copied()
                 .filter(|id| self.open.get(id).is_some_and(|t| t.origin.is_none())),
             None => self.heuristic_tunnel_match(ts, method, path, client_ip),
@@ -587,7 +594,7 @@ impl Correlator {
             t.is_stream = is_stream_route(t.method.as_deref(), t.path.as_deref());
         }
         if let Some(r) = ray {
-            self.by_ray.insert(r.key(), id);
+            self.by_ray.insert(r.key().into_owned(), id);
         }
         if let Some(rid) = request_id {
             self.by_request_id.insert(rid.clone(), id);
@@ -823,7 +830,7 @@ impl Correlator {
         let ts = event.entry.realtime;
         // The server's Incoming is occasionally stamped before cloudflared's request line.
         let existing = ray
-            .and_then(|r| self.by_ray.get(&r.key()).copied())
+            .and_then(|r| self.by_ray.get(&*r.key()).copied())
             .filter(|id| self.open.get(id).is_some_and(|t| t.tunnel.is_none()));
         let id = if let Some(id) = existing {
             if let Some(t) = self.open.get_mut(&id) {
@@ -854,7 +861,7 @@ impl Correlator {
             }
         }
         if let Some(r) = ray {
-            self.by_ray.insert(r.key(), id);
+            self.by_ray.insert(r.key().into_owned(), id);
         }
         if let Some(c) = conn_index {
             self.tunnel_fifo.entry(c).or_default().push_back(id);
@@ -869,7 +876,7 @@ impl Correlator {
         conn_index: Option<u8>,
         ray: Option<&RayId>,
     ) {
-        let by_ray = ray.and_then(|r| self.by_ray.get(&r.key()).copied());
+        let by_ray = ray.and_then(|r| self.by_ray.get(&*r.key()).copied());
         let id = by_ray.or_else(|| self.response_candidate(status, conn_index?));
         let Some(id) = id else { return };
         if let Some(s) = self.open.get_mut(&id).and_then(|t| t.tunnel.as_mut()) {
@@ -1022,7 +1029,7 @@ impl Correlator {
         conn_index: Option<u8>,
         ray: Option<&RayId>,
     ) -> u64 {
-        if let Some(id) = ray.and_then(|r| self.by_ray.get(&r.key()).copied()) {
+        if let Some(id) = ray.and_then(|r| self.by_ray.get(&*r.key()).copied()) {
             if self.open.contains_key(&id) {
                 return id;
             }
@@ -1127,8 +1134,8 @@ impl Correlator {
         }
         if let Some(r) = &t.ray {
             let key = r.key();
-            if self.by_ray.get(&key) == Some(&id) {
-                self.by_ray.remove(&key);
+            if self.by_ray.get(&*key) == Some(&id) {
+                self.by_ray.remove(&*key);
             }
         }
         if let Some(pid) = t.origin.as_ref().map(|o| o.pid.unwrap_or(0)) {

@@ -9,6 +9,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use ahash::RandomState;
+
 use crate::parse::{Event, EventKind};
 use crate::source::Cursor;
 
@@ -30,7 +32,7 @@ pub struct Log {
     capacity: usize,
     next_seq: u64,
     /// Last record's sequence number per process, for grouping continuation lines.
-    last_by_pid: HashMap<u32, u64>,
+    last_by_pid: HashMap<u32, u64, RandomState>,
     pub dropped: u64,
 }
 
@@ -41,7 +43,7 @@ impl Log {
             records: VecDeque::new(),
             capacity,
             next_seq: 0,
-            last_by_pid: HashMap::new(),
+            last_by_pid: HashMap::default(),
             dropped: 0,
         }
     }

@@ -105,9 +105,15 @@ pub struct Stats {
     pub timeline: Timeline,
 }
 
-fn capped<K: Ord + Clone, V: Default>(map: &mut BTreeMap<K, V>, key: K, other: K) -> &mut V {
+/// `map[key]`, or `map[other()]` once the map holds [`MAX_KEYS`] other keys. The catch-all
+/// key is made only when it is used (it is a pair of `String`s for routes).
+fn capped<K: Ord + Clone, V: Default>(
+    map: &mut BTreeMap<K, V>,
+    key: K,
+    other: impl FnOnce() -> K,
+) -> &mut V {
     if !map.contains_key(&key) && map.len() >= MAX_KEYS {
-        return map.entry(other).or_default();
+        return map.entry(other()).or_default();
     }
     map.entry(key).or_default()
 }
@@ -138,7 +144,7 @@ impl Stats {
         let failed_in_tunnel = matches!(t.outcome, Outcome::BadGateway(_) | Outcome::EdgeTimeout);
         if !t.origin_answered() {
             if failed_in_tunnel {
-                capped(&mut self.by_route, route, ("?".into(), "(other)".into())).errors += 1;
+                capped(&mut self.by_route, route, || ("?".into(), "(other)".into())).errors += 1;
             }
             return;
         }
@@ -170,14 +176,14 @@ impl Stats {
             _ if !t.is_stream => self.latency_unknown += 1,
             _ => {}
         }
-        let r = capped(&mut self.by_route, route, ("?".into(), "(other)".into()));
+        let r = capped(&mut self.by_route, route, || ("?".into(), "(other)".into()));
         r.count += 1;
         r.errors += u64::from(is_5xx || tool_error);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             r.latency.record_us(us);
         }
         if let Some(tool) = &t.tool {
-            let k = capped(&mut self.by_tool, tool.to_string(), "(other)".into());
+            let k = capped(&mut self.by_tool, tool.to_string(), || "(other)".into());
             k.count += 1;
             k.errors += u64::from(is_5xx || tool_error);
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {

@@ -31,10 +31,16 @@ pub struct RequestId(pub Box<str>);
 pub struct RayId(pub Box<str>);
 
 impl RayId {
-    /// The 16-hex part, lower-cased: the join key across both services.
-    pub fn key(&self) -> String {
+    /// The 16-hex part, lower-cased: the join key across both services. Borrowed when it
+    /// is lower case already (as cloudflared and the server log it), so a lookup does not
+    /// allocate.
+    pub fn key(&self) -> std::borrow::Cow<'_, str> {
         let hex = self.0.split('-').next().unwrap_or(&self.0);
-        hex.to_ascii_lowercase()
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(hex.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(hex)
+        }
     }
 }
 
@@ -406,6 +412,10 @@ pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// Which service wrote an entry, from its unit and process identity.
+///
+/// Runs once per entry: the unit is looked at first (it decides almost every entry), and
+/// the substring tests are byte loops, not `str::contains` (which builds a searcher on
+/// every call).
 pub fn service_of(entry: &RawEntry) -> Service {
     if entry.is_from_pid1() {
         return Service::Systemd;
@@ -416,17 +426,26 @@ pub fn service_of(entry: &RawEntry) -> Service {
         .map(crate::source::Unit::as_str)
         .or(entry.systemd_unit.as_deref())
         .unwrap_or("");
+    if has(unit, b"cloudflared") {
+        return Service::Cloudflared;
+    }
     let ident = entry
         .field_str("SYSLOG_IDENTIFIER")
         .or(entry.field_str("_COMM"))
         .unwrap_or("");
-    if unit.contains("cloudflared") || ident == "cloudflared" {
+    if ident == "cloudflared" {
         Service::Cloudflared
-    } else if unit.contains("sigil") || ident.starts_with("python") || ident.contains("sigil") {
+    } else if has(unit, b"sigil") || ident.starts_with("python") || has(ident, b"sigil") {
         Service::Sigil
     } else {
         Service::Other
     }
+}
+
+/// `haystack.contains(needle)` for a short needle and a short haystack (unit names,
+/// syslog identifiers).
+fn has<const N: usize>(haystack: &str, needle: &[u8; N]) -> bool {
+    haystack.as_bytes().windows(N).any(|w| w == needle)
 }
 
 impl Parser {

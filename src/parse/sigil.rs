@@ -14,6 +14,9 @@
 //!
 //! Anything else is `Unparsed`. Parsing never fails and never panics.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use serde_json::Value;
 
 use super::{EventKind, Level, Parsed, RayId, RequestId, SecretKind, ServerEvent};
@@ -26,7 +29,7 @@ const ERROR_HANDLING: &str = "Error handling MCP request";
 /// Parses one line of the Sigil server's unit.
 pub fn parse(entry: &RawEntry) -> Parsed {
     let text = super::text_of(&entry.message);
-    if entry.field("REQUEST_ID").is_some() || entry.field_str("_TRANSPORT") == Some("journal") {
+    if entry.field("REQUEST_ID").is_some() || entry.field("_TRANSPORT") == Some(b"journal") {
         if let Some(parsed) = parse_native(entry, &text) {
             return parsed;
         }
@@ -299,28 +302,57 @@ fn parse_duration_ms(v: &str) -> Option<u64> {
 
 /// JSON-RPC tool failures are results with `"isError": true`; the body may be JSON text or
 /// its escaped form inside a quoted `response_body=` value.
+///
+/// Bodies can be kilobytes long (a tool's whole result), so this is one SIMD search for
+/// `isError` and a look at the bytes around each hit, not one substring search per form.
 fn body_has_tool_error(body: &str) -> bool {
-    body.contains("\"isError\":true")
-        || body.contains("\"isError\": true")
-        || body.contains("\\\"isError\\\":true")
-        || body.contains("\\\"isError\\\": true")
+    static IS_ERROR: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new("isError"));
+    let b = body.as_bytes();
+    IS_ERROR.find_iter(b).any(|at| {
+        let (before, after) = (&b[..at], &b[at + "isError".len()..]);
+        // `"isError":true` / `"isError": true`, or the same escaped inside a JSON string.
+        let plain = before.ends_with(b"\"") && after.starts_with(b"\":");
+        let escaped = before.ends_with(b"\\\"") && after.starts_with(b"\\\":");
+        let rest = if escaped {
+            &after[3..]
+        } else if plain {
+            &after[2..]
+        } else {
+            return false;
+        };
+        rest.starts_with(b"true") || rest.starts_with(b" true")
+    })
 }
 
 /// The MCP session manager's answer to a request with an unknown `mcp-session-id`.
 fn body_is_stale_session(body: &str) -> bool {
-    body.contains("No valid session ID provided")
+    static STALE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new("No valid session ID provided"));
+    STALE.find(body.as_bytes()).is_some()
 }
 
 /// The ` key=value` extras after a message, as the key=value formatter renders them:
 /// values are Python `str()`, so `None`, bare tokens, quoted strings with escapes, or a
 /// dict/JSON repr with spaces (balanced braces).
 struct KeyValues<'a> {
-    pairs: Vec<(&'a str, &'a str)>,
+    /// The first [`INLINE_PAIRS`] pairs, without an allocation (a record has 5 or 6).
+    inline: [(&'a str, &'a str); INLINE_PAIRS],
+    inline_len: usize,
+    /// Pairs after the first [`INLINE_PAIRS`], in order.
+    more: Vec<(&'a str, &'a str)>,
 }
+
+/// How many `key=value` pairs a [`KeyValues`] holds before it allocates.
+const INLINE_PAIRS: usize = 12;
 
 impl<'a> KeyValues<'a> {
     fn new(s: &'a str) -> KeyValues<'a> {
-        let mut pairs = Vec::new();
+        let mut kv = KeyValues {
+            inline: [("", ""); INLINE_PAIRS],
+            inline_len: 0,
+            more: Vec::new(),
+        };
         let b = s.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -349,16 +381,23 @@ impl<'a> KeyValues<'a> {
                 .and_then(|v| v.strip_suffix('"'))
                 .or_else(|| raw.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
                 .unwrap_or(raw);
-            pairs.push((key, value));
+            if kv.inline_len < INLINE_PAIRS {
+                kv.inline[kv.inline_len] = (key, value);
+                kv.inline_len += 1;
+            } else {
+                kv.more.push((key, value));
+            }
             i = end;
         }
-        KeyValues { pairs }
+        kv
     }
 
-    /// The value of `key`, `None` when absent or Python's `None`.
+    /// The value of `key`, `None` when absent or Python's `None`. The first pair with
+    /// that key wins.
     fn get(&self, key: &str) -> Option<&'a str> {
-        self.pairs
+        self.inline[..self.inline_len]
             .iter()
+            .chain(&self.more)
             .find(|(k, _)| *k == key)
             .map(|(_, v)| *v)
             .filter(|v| *v != "None" && !v.is_empty())
@@ -369,17 +408,21 @@ impl<'a> KeyValues<'a> {
 fn quoted_end(b: &[u8], start: usize) -> usize {
     let quote = b[start];
     let mut i = start + 1;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            c if c == quote => return i + 1,
-            _ => i += 1,
+    // Jump from one quote or backslash to the next: values such as `response_body` are
+    // long and mostly neither.
+    while let Some(k) = b
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(quote, b'\\', rest))
+    {
+        i += k;
+        if b[i] == quote {
+            return i + 1;
         }
+        i += 2;
     }
     b.len()
 }
 
-/// Index just past the bracket closing the one at `start`, skipping quoted strings.
 fn balanced_end(b: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
     let mut i = start;

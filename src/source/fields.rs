@@ -8,7 +8,8 @@
 //!
 //! A field that repeats keeps its first value, in the typed slots and in `fields` alike
 //! (sd-journal's `get_data` returns the first one too). Names are matched by `match` on
-//! byte strings, not through a map: this runs for every field of every entry.
+//! their length and first byte, then one compare of constant length ([`field_of`]), not
+//! through a map: this runs for every field of every entry.
 //!
 //! # Speed (see `scripts/bench`)
 //! This is the hottest code of every input, so it allocates as little as it can:
@@ -57,6 +58,8 @@ pub(crate) struct EntryBuilder {
     header_cursor: Option<Arc<str>>,
     /// Kept fields by their index in [`KEPT_FIELDS`], in the order read.
     kept: Vec<(usize, Span)>,
+    /// Bit `i` set: `KEPT_FIELDS[i]` is in `kept` (a repeat keeps its first value).
+    kept_seen: u32,
     field_count: usize,
     interner: Interner,
 }
@@ -69,41 +72,47 @@ impl EntryBuilder {
 
     /// Adds one field. Unknown names are ignored (counted as seen, so the record is not
     /// empty); values are copied (into the scratch buffer) only when kept.
+    #[inline]
     pub(crate) fn add(&mut self, name: &[u8], value: &[u8]) {
         self.field_count += 1;
-        let slot = match name {
-            b"MESSAGE" => &mut self.message,
-            b"__REALTIME_TIMESTAMP" => {
-                set_once_opt(&mut self.realtime_us, || parse_u64(value));
+        let slot = match field_of(name) {
+            Field::Ignored => return,
+            Field::Message => &mut self.message,
+            Field::Realtime => {
+                if self.realtime_us.is_none() {
+                    self.realtime_us = parse_u64(value);
+                }
                 return;
             }
-            b"__MONOTONIC_TIMESTAMP" => {
-                set_once_opt(&mut self.monotonic_us, || parse_u64(value));
+            Field::Monotonic => {
+                if self.monotonic_us.is_none() {
+                    self.monotonic_us = parse_u64(value);
+                }
                 return;
             }
-            b"__CURSOR" => &mut self.cursor,
-            b"_BOOT_ID" => &mut self.boot_id,
-            b"_SYSTEMD_UNIT" => &mut self.systemd_unit,
-            b"UNIT" => &mut self.about_unit,
-            b"_HOSTNAME" => &mut self.hostname,
-            b"_PID" => {
-                set_once_opt(&mut self.pid, || {
-                    parse_u64(value).and_then(|v| u32::try_from(v).ok())
-                });
+            Field::Cursor => &mut self.cursor,
+            Field::BootId => &mut self.boot_id,
+            Field::SystemdUnit => &mut self.systemd_unit,
+            Field::AboutUnit => &mut self.about_unit,
+            Field::Hostname => &mut self.hostname,
+            Field::Pid => {
+                if self.pid.is_none() {
+                    self.pid = parse_u64(value).and_then(|v| u32::try_from(v).ok());
+                }
                 return;
             }
-            b"PRIORITY" => {
-                set_once_opt(&mut self.priority, || {
-                    parse_u64(value).and_then(|v| u8::try_from(v).ok())
-                });
+            Field::Priority => {
+                if self.priority.is_none() {
+                    self.priority = parse_u64(value).and_then(|v| u8::try_from(v).ok());
+                }
                 return;
             }
-            _ => {
-                if let Some(i) = kept_index(name) {
-                    if !self.kept.iter().any(|&(k, _)| k == i) {
-                        let span = push(&mut self.scratch, value);
-                        self.kept.push((i, span));
-                    }
+            Field::Kept(i) => {
+                let bit = 1u32 << i;
+                if self.kept_seen & bit == 0 {
+                    self.kept_seen |= bit;
+                    let span = push(&mut self.scratch, value);
+                    self.kept.push((i, span));
                 }
                 return;
             }
@@ -194,6 +203,7 @@ impl EntryBuilder {
         self.message = None;
         self.header_cursor = None;
         self.kept.clear();
+        self.kept_seen = 0;
         self.field_count = 0;
     }
 
@@ -216,9 +226,15 @@ impl UnitFields for EntryBuilder {
     }
 
     fn kept_field(&self, name: &str) -> Option<&[u8]> {
+        let Field::Kept(i) = field_of(name.as_bytes()) else {
+            return None;
+        };
+        if self.kept_seen & (1 << i) == 0 {
+            return None;
+        }
         self.kept
             .iter()
-            .find(|&&(i, _)| KEPT_FIELDS[i] == name)
+            .find(|&&(k, _)| k == i)
             .and_then(|&(_, span)| self.value(Some(span)))
     }
 }
@@ -233,40 +249,97 @@ fn push(scratch: &mut Vec<u8>, value: &[u8]) -> Span {
     }
 }
 
-fn set_once_opt<T>(slot: &mut Option<T>, make: impl FnOnce() -> Option<T>) {
-    if slot.is_none() {
-        *slot = make();
+/// Where a field goes: a typed slot, a [`KEPT_FIELDS`] index, or nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Message,
+    Realtime,
+    Monotonic,
+    Cursor,
+    BootId,
+    SystemdUnit,
+    AboutUnit,
+    Hostname,
+    Pid,
+    Priority,
+    Kept(usize),
+    Ignored,
+}
+
+/// What `name` is. Runs for every field of every record, and most fields are ignored
+/// ones (`_CMDLINE`, `_EXE`, `_CAP_EFFECTIVE`, …): the length and the first byte (the
+/// second for a few) pick the one name it can be before any bytes are compared, so an
+/// ignored name usually costs a jump and no compare. Tests check it against
+/// [`KEPT_FIELDS`] and the typed slots.
+#[inline]
+fn field_of(name: &[u8]) -> Field {
+    let Some(&first) = name.first() else {
+        return Field::Ignored;
+    };
+    match (name.len(), first) {
+        (4, b'U') => is(name, b"UNIT", Field::AboutUnit),
+        (4, b'P') => is(name, b"PATH", Field::Kept(19)),
+        (4, b'_') => match name.get(1) {
+            Some(b'P') => is(name, b"_PID", Field::Pid),
+            _ => is(name, b"_UID", Field::Kept(3)),
+        },
+        (5, b'_') => is(name, b"_COMM", Field::Kept(1)),
+        (6, b'L') => is(name, b"LOGGER", Field::Kept(13)),
+        (6, b'C') => is(name, b"CF_RAY", Field::Kept(17)),
+        (6, b'M') => is(name, b"METHOD", Field::Kept(20)),
+        (7, b'M') => is(name, b"MESSAGE", Field::Message),
+        (8, b'_') => match name.get(1) {
+            Some(b'_') => is(name, b"__CURSOR", Field::Cursor),
+            _ => is(name, b"_BOOT_ID", Field::BootId),
+        },
+        (8, b'P') => is(name, b"PRIORITY", Field::Priority),
+        (8, b'J') => is(name, b"JOB_TYPE", Field::Kept(9)),
+        (9, b'_') => is(name, b"_HOSTNAME", Field::Hostname),
+        (9, b'E') => is(name, b"EXIT_CODE", Field::Kept(11)),
+        (9, b'C') => is(name, b"CLIENT_IP", Field::Kept(18)),
+        (10, b'_') => is(name, b"_TRANSPORT", Field::Kept(2)),
+        (10, b'M') => is(name, b"MESSAGE_ID", Field::Kept(4)),
+        (10, b'J') => is(name, b"JOB_RESULT", Field::Kept(10)),
+        (10, b'R') => is(name, b"REQUEST_ID", Field::Kept(14)),
+        (11, b'E') => is(name, b"EXIT_STATUS", Field::Kept(12)),
+        (11, b'S') => is(name, b"STATUS_CODE", Field::Kept(15)),
+        (11, b'D') => is(name, b"DURATION_MS", Field::Kept(16)),
+        (13, b'_') => is(name, b"_SYSTEMD_UNIT", Field::SystemdUnit),
+        (13, b'C') => is(name, b"COREDUMP_UNIT", Field::Kept(5)),
+        (13, b'I') => is(name, b"INVOCATION_ID", Field::Kept(8)),
+        (13, b'R') => is(name, b"RESPONSE_BODY", Field::Kept(21)),
+        (17, b'S') => is(name, b"SYSLOG_IDENTIFIER", Field::Kept(0)),
+        (19, b'O') => is(name, b"OBJECT_SYSTEMD_UNIT", Field::Kept(6)),
+        (20, b'_') => is(name, b"__REALTIME_TIMESTAMP", Field::Realtime),
+        (21, b'_') => is(name, b"__MONOTONIC_TIMESTAMP", Field::Monotonic),
+        (22, b'_') => is(name, b"_SYSTEMD_INVOCATION_ID", Field::Kept(7)),
+        _ => Field::Ignored,
     }
 }
 
-/// The index in [`KEPT_FIELDS`] of `name`, if it is kept. A `match` (the compiler
-/// switches on the length first), checked against the list by a test.
+/// True when [`EntryBuilder::add`] keeps something of a field called `name` (a typed slot
+/// or a [`KEPT_FIELDS`] entry); adding any other field only marks the record as not empty.
+pub(crate) fn is_read(name: &[u8]) -> bool {
+    field_of(name) != Field::Ignored
+}
+
+/// `field` when `name` is `literal`. The length is a constant here, so the compare is a
+/// few word loads, not a call to `memcmp`.
+#[inline]
+fn is<const N: usize>(name: &[u8], literal: &[u8; N], field: Field) -> Field {
+    match <&[u8; N]>::try_from(name) {
+        Ok(n) if n == literal => field,
+        _ => Field::Ignored,
+    }
+}
+
+/// The index in [`KEPT_FIELDS`] of `name`, if it is kept.
+#[cfg(test)]
 fn kept_index(name: &[u8]) -> Option<usize> {
-    Some(match name {
-        b"SYSLOG_IDENTIFIER" => 0,
-        b"_COMM" => 1,
-        b"_TRANSPORT" => 2,
-        b"_UID" => 3,
-        b"MESSAGE_ID" => 4,
-        b"COREDUMP_UNIT" => 5,
-        b"OBJECT_SYSTEMD_UNIT" => 6,
-        b"_SYSTEMD_INVOCATION_ID" => 7,
-        b"INVOCATION_ID" => 8,
-        b"JOB_TYPE" => 9,
-        b"JOB_RESULT" => 10,
-        b"EXIT_CODE" => 11,
-        b"EXIT_STATUS" => 12,
-        b"LOGGER" => 13,
-        b"REQUEST_ID" => 14,
-        b"STATUS_CODE" => 15,
-        b"DURATION_MS" => 16,
-        b"CF_RAY" => 17,
-        b"CLIENT_IP" => 18,
-        b"PATH" => 19,
-        b"METHOD" => 20,
-        b"RESPONSE_BODY" => 21,
-        _ => return None,
-    })
+    match field_of(name) {
+        Field::Kept(i) => Some(i),
+        _ => None,
+    }
 }
 
 /// A value as text; invalid UTF-8 is replaced, which only affects identifiers (units,
@@ -426,6 +499,48 @@ mod tests {
         }
         for other in ["MESSAGE", "_PID", "_CMDLINE", "_uid", "PATH_", ""] {
             assert_eq!(kept_index(other.as_bytes()), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn field_of_names_exactly_the_typed_slots() {
+        let typed = [
+            ("MESSAGE", Field::Message),
+            ("__REALTIME_TIMESTAMP", Field::Realtime),
+            ("__MONOTONIC_TIMESTAMP", Field::Monotonic),
+            ("__CURSOR", Field::Cursor),
+            ("_BOOT_ID", Field::BootId),
+            ("_SYSTEMD_UNIT", Field::SystemdUnit),
+            ("UNIT", Field::AboutUnit),
+            ("_HOSTNAME", Field::Hostname),
+            ("_PID", Field::Pid),
+            ("PRIORITY", Field::Priority),
+        ];
+        for (name, field) in typed {
+            assert_eq!(field_of(name.as_bytes()), field, "{name}");
+        }
+        for other in [
+            "_PIE",
+            "_UIE",
+            "__CURSOS",
+            "_BOOT_IE",
+            "UNIX",
+            "MESSAGF",
+            "_CMDLINE",
+            "_EXE",
+            "_GID",
+            "TID",
+            "_CAP_EFFECTIVE",
+            "_SYSTEMD_SLICE",
+            "_MACHINE_ID",
+            "_STREAM_ID",
+            "SYSLOG_FACILITY",
+            "CODE_FILE",
+            "_SYSTEMD_CGROUP",
+            "",
+            "_",
+        ] {
+            assert_eq!(field_of(other.as_bytes()), Field::Ignored, "{other}");
         }
     }
 

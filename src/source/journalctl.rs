@@ -26,10 +26,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 use tokio::sync::mpsc::Sender;
 
 use super::fields::EntryBuilder;
+
+mod json;
 use super::{InputId, RawEntry, ReadOptions, SourceMsg, UnitFilter};
 
 /// Longest field (or JSON line) we buffer; longer ones are skipped. journald itself caps
@@ -81,6 +83,9 @@ pub struct Decoder {
     pos: usize,
     /// Where to resume looking for a newline (everything in `pos..scan` has none).
     scan: usize,
+    /// Where the name of the export line at `pos` ends (its first `=`), once the scan
+    /// has passed it; the value's newline is then looked for from `scan` on.
+    name_end: Option<usize>,
     /// Inside an oversized line: drop bytes up to and including the next newline.
     is_discarding: bool,
     entry: EntryBuilder,
@@ -98,6 +103,7 @@ impl Decoder {
             end: 0,
             pos: 0,
             scan: 0,
+            name_end: None,
             is_discarding: false,
             entry: EntryBuilder::default(),
             counts: DecodeCounts::default(),
@@ -157,6 +163,7 @@ impl Decoder {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.scan -= self.pos;
+            self.name_end = self.name_end.map(|e| e - self.pos);
             self.pos = 0;
         }
         let want = self.end + n;
@@ -198,6 +205,7 @@ impl Decoder {
         self.end = 0;
         self.pos = 0;
         self.scan = 0;
+        self.name_end = None;
         self.is_discarding = false;
     }
 
@@ -261,6 +269,34 @@ impl Decoder {
         if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
             return Some(self.scan + i);
         }
+        self.incomplete_line()
+    }
+
+    /// The export line starting at `pos`, found in one pass over its bytes: where its name
+    /// ends (its first `=`, `None` when the newline comes first: a binary field header or
+    /// garbage) and where the line ends (exclusive, before `\n`). `None` when the line is
+    /// not complete yet, as for [`Decoder::line_end`]; the scan resumes where it stopped.
+    fn export_line(&mut self) -> Option<(Option<usize>, usize)> {
+        if self.name_end.is_none() {
+            let Some(i) = memchr2(b'=', b'\n', &self.buf[self.scan..self.end]) else {
+                return self.incomplete_line();
+            };
+            let at = self.scan + i;
+            if self.buf[at] == b'\n' {
+                return Some((None, at));
+            }
+            self.name_end = Some(at);
+            self.scan = at + 1;
+        }
+        if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
+            return Some((self.name_end.take(), self.scan + i));
+        }
+        self.incomplete_line()
+    }
+
+    /// No newline in `pos..end` yet: the next scan starts at `end`, and a line longer
+    /// than [`MAX_FIELD_BYTES`] switches to discarding.
+    fn incomplete_line<T>(&mut self) -> Option<T> {
         self.scan = self.end;
         if self.end - self.pos > MAX_FIELD_BYTES {
             self.counts.oversized += 1;
@@ -270,6 +306,7 @@ impl Decoder {
             });
             self.entry.discard();
             self.is_discarding = true;
+            self.name_end = None;
             self.pos = self.end;
             self.scan = self.pos;
         }
@@ -305,7 +342,7 @@ impl Decoder {
                 self.scan = self.pos;
                 continue;
             }
-            let Some(end) = self.line_end() else {
+            let Some((name_end, end)) = self.export_line() else {
                 if self.is_discarding {
                     // The oversized line is being dropped; its record is gone too.
                     self.discard_line();
@@ -313,14 +350,11 @@ impl Decoder {
                 return;
             };
             let line_start = self.pos;
-            if let Some(eq) = memchr(b'=', &self.buf[line_start..end]) {
-                if eq == 0 {
+            if let Some(eq) = name_end {
+                if eq == line_start {
                     self.skip_line(end, "a field with an empty name");
                 } else {
-                    let (name, value) = (
-                        &self.buf[line_start..line_start + eq],
-                        &self.buf[line_start + eq + 1..end],
-                    );
+                    let (name, value) = (&self.buf[line_start..eq], &self.buf[eq + 1..end]);
                     self.entry.add(name, value);
                     self.pos = end + 1;
                     self.scan = self.pos;
@@ -397,6 +431,17 @@ impl Decoder {
     fn decode_json_line(&mut self, line: &[u8], out: &mut Vec<RawEntry>) -> bool {
         let line = line.trim_ascii();
         if line.is_empty() {
+            return true;
+        }
+        // The fast path: fields borrowed from the line. Anything it does not take (not
+        // an object, not JSON) goes through `Value` below, which says what is wrong.
+        if let Some(fields) = json::Fields::parse(line) {
+            for (name, value) in fields.read_in_value_order() {
+                self.entry.add(name.as_bytes(), &value);
+            }
+            if !self.entry.is_empty() {
+                self.accept(out);
+            }
             return true;
         }
         let problem = match serde_json::from_slice::<serde_json::Value>(line) {
