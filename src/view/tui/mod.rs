@@ -42,19 +42,8 @@ impl TerminalGuard {
     /// Switches the terminal over and returns the guard with a terminal to draw on. On
     /// failure whatever was switched is switched back.
     pub fn enter() -> io::Result<(TerminalGuard, Term)> {
-        // Switching over happens under the lock the panic hook takes, so a worker thread
-        // that panics meanwhile cannot exit between the two steps and leave the terminal
-        // raw; once the hook has run, the screen does not start at all.
-        let mut state = lock_state();
-        if state.is_stopping {
-            drop(state);
-            return Err(stopping());
-        }
-        enable_raw_mode()?;
-        state.is_active = true;
+        take()?;
         let guard = TerminalGuard { _private: () };
-        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
-        drop(state);
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         terminal.clear()?;
         terminal.hide_cursor()?;
@@ -130,11 +119,11 @@ fn put_back() {
     );
 }
 
-/// Takes the terminal again after the process was stopped and continued (the shell had it
-/// meanwhile and may have drawn on it or changed its modes): raw mode, alternate screen,
-/// mouse capture, hidden cursor, and a cleared screen so the next draw repaints every
-/// cell. Idempotent, like [`restore`].
-pub fn reenter(terminal: &mut Term) -> io::Result<()> {
+/// Raw mode, alternate screen and mouse capture, switched under the lock the panic hook
+/// takes, so a worker thread that panics meanwhile cannot exit between the steps and
+/// leave the terminal raw; once the hook has run, the screen does not take it at all.
+/// On failure whatever was switched is switched back.
+fn take() -> io::Result<()> {
     let mut state = lock_state();
     if state.is_stopping {
         drop(state);
@@ -142,8 +131,20 @@ pub fn reenter(terminal: &mut Term) -> io::Result<()> {
     }
     enable_raw_mode()?;
     state.is_active = true;
-    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let switched = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
     drop(state);
+    if switched.is_err() {
+        restore();
+    }
+    switched
+}
+
+/// Takes the terminal again after the process was stopped and continued (the shell had it
+/// meanwhile and may have drawn on it or changed its modes): raw mode, alternate screen,
+/// mouse capture, hidden cursor, and a cleared screen so the next draw repaints every
+/// cell. Idempotent, like [`restore`].
+pub fn reenter(terminal: &mut Term) -> io::Result<()> {
+    take()?;
     terminal.hide_cursor()?;
     terminal.clear()
 }
