@@ -582,6 +582,7 @@ fn spawn_stream<R: Read + Send + 'static>(
                 batch: Vec::new(),
                 batch_started: None,
                 backlog: std::collections::VecDeque::new(),
+                sent_caught_up: false,
             };
             let finished = if is_pipe {
                 stream.read_piped(reader, &name)
@@ -589,8 +590,8 @@ fn spawn_stream<R: Read + Send + 'static>(
                 stream.read_all(reader, &name)
             };
             if let Some(final_msg) = finished {
-                // `CaughtUp` first: see `SourceMsg`'s contract.
-                if stream.tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
+                // `CaughtUp` first (once): see `SourceMsg`'s contract.
+                if stream.sent_caught_up || stream.tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
                     let _ = stream.tx.blocking_send(final_msg);
                 }
             }
@@ -671,11 +672,15 @@ impl Piped {
     /// Waits until there is a read's worth of bytes, the input ended, or the oldest
     /// byte (or the open batch, started at `batch_started`) has waited `max_wait`; then
     /// moves every byte into `out` and returns how the input ended, if it did.
+    ///
+    /// With `quiet`, an input that stays silent that long with nothing pending returns
+    /// nothing (no bytes, no end): the caller's cue that a live pipe has caught up.
     fn take(
         &self,
         out: &mut Vec<u8>,
         batch_started: Option<Instant>,
         max_wait: Duration,
+        quiet: Option<Duration>,
     ) -> Result<Option<std::io::Result<()>>, &'static str> {
         const POISONED: &str = "the reading thread failed";
         let mut s = self.state.lock().map_err(|_| POISONED)?;
@@ -685,7 +690,17 @@ impl Piped {
             }
             let due = [s.since, batch_started].into_iter().flatten().min();
             s = match due.map(|t| t + max_wait) {
-                None => self.has_data.wait(s).map_err(|_| POISONED)?,
+                None => match quiet {
+                    None => self.has_data.wait(s).map_err(|_| POISONED)?,
+                    Some(quiet) => {
+                        let (s, timeout) =
+                            self.has_data.wait_timeout(s, quiet).map_err(|_| POISONED)?;
+                        if timeout.timed_out() && s.data.is_empty() && s.end.is_none() {
+                            return Ok(None);
+                        }
+                        s
+                    }
+                },
                 Some(due) => {
                     let now = Instant::now();
                     if now >= due {
@@ -727,7 +742,13 @@ struct StreamReader {
     batch_started: Option<Instant>,
     /// With `-n N`: the last N entries, sent at end of input.
     backlog: std::collections::VecDeque<RawEntry>,
+    /// `CaughtUp` went out already (a quiet live pipe, see [`PIPE_QUIET`]).
+    sent_caught_up: bool,
 }
+
+/// How long a followed pipe must stay silent to count as caught up: `journalctl -f`
+/// writes its history at once, then only what is new.
+const PIPE_QUIET: Duration = Duration::from_secs(1);
 
 impl StreamReader {
     /// Reads to the end; returns the final message to send, or `None` when the receiver
@@ -803,11 +824,31 @@ impl StreamReader {
         let mut decoded = Vec::new();
         let mut local = Vec::new();
         loop {
-            let end = match shared.take(&mut local, self.batch_started, self.options.batch_max_wait)
-            {
+            // Following a live pipe (`journalctl -f` piped in): once it has been quiet for
+            // a while, the history it had is in; say so once (the screen goes live).
+            let quiet = (self.options.follow && !self.sent_caught_up).then_some(PIPE_QUIET);
+            let end = match shared.take(
+                &mut local,
+                self.batch_started,
+                self.options.batch_max_wait,
+                quiet,
+            ) {
                 Ok(end) => end,
                 Err(message) => return Some(stream_error(name, message)),
             };
+            if quiet.is_some() && local.is_empty() && end.is_none() {
+                // `-n N`: the last N so far go out now; what follows is live.
+                if self.options.backlog_entries.take().is_some() {
+                    let backlog: Vec<RawEntry> = self.backlog.drain(..).collect();
+                    for e in backlog {
+                        self.push(e)?;
+                    }
+                }
+                self.flush()?;
+                self.sent_caught_up = true;
+                self.tx.blocking_send(SourceMsg::CaughtUp).ok()?;
+                continue;
+            }
             if !local.is_empty() {
                 self.decoder.feed(&local, &mut decoded);
                 local.clear();

@@ -56,3 +56,19 @@ fn a_truncated_stream_keeps_complete_entries_and_warns() {
         "{n} entries from {records_before_cut} whole records"
     );
 }
+
+#[test]
+fn a_live_pipe_followed_goes_live_once_it_is_quiet() {
+    // `ssh host journalctl -f -o export | sigil-top - --follow`: the pipe never ends, so
+    // "caught up" comes from the pipe having been quiet for a second; the screen then says
+    // LIVE (and its clock, windows and expiries run on the wall clock).
+    let export = crate::util::data("real/kv-debug/export.txt");
+    let cmd = format!(
+        "(cat {}; sleep 600) | {} - --follow",
+        export.display(),
+        crate::util::bin().display()
+    );
+    let tmux = crate::util::Tmux::start(&cmd, 120, 40);
+    let screen = tmux.wait_for(&["LIVE", "Incidents"], std::time::Duration::from_secs(20));
+    assert!(!screen.contains("reading"), "{screen}");
+}
