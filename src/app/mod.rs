@@ -1,0 +1,326 @@
+//! Wiring: start the sources a [`Config`] names, collect what they send, and run the mode.
+//!
+//! Owns the source channel, its shutdown (dropping [`Inputs`] stops every source at its
+//! next send), and the order in which history from several inputs is merged. Key items:
+//! [`open_inputs`] → [`Inputs`] (one stream of [`SourceMsg`] for all inputs),
+//! [`drain_history`] (everything up to "caught up", merged in time order), [`run`].
+//! Does not own decoding (`source`), meaning (`parse`, `model`) or output formats (`view`).
+//! Each mode's run is in its own file: `report` (+ SLO gates), `watch` (+ `--exec`),
+//! `snapshot` (also the live screen's `e`); `entries` and `stats` are short and stay here.
+//!
+//! Runtime: sources are std threads (sd-journal's handle is not `Send`; stdin reads
+//! block) that `blocking_send` into one bounded tokio channel; the consumer is one task
+//! on a current-thread runtime.
+
+use std::collections::BinaryHeap;
+use std::io::{BufWriter, Write};
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use crate::cli::OutputFormat;
+use crate::config::{Config, Mode};
+use crate::source::{self, RawEntry, SourceMsg};
+use crate::view;
+
+mod report;
+mod snapshot;
+mod watch;
+
+use report::run_report;
+pub use report::{build_model, SloBreached};
+use snapshot::run_snapshot;
+pub use snapshot::{snapshot_live, write_snapshot};
+use watch::run_watch;
+
+/// All inputs of a run as one stream.
+///
+/// Per-input `CaughtUp` and `Ended` messages are combined: [`Inputs::recv`] yields one
+/// `CaughtUp` when every input has caught up and one `Ended` when every input has ended
+/// (or failed). Batches, warnings and errors pass through as they come; an entry's
+/// `input` field says where it came from (an index into [`Inputs::names`]).
+pub struct Inputs {
+    rx: mpsc::Receiver<SourceMsg>,
+    names: Vec<String>,
+    caught_up: usize,
+    ended: usize,
+    has_sent_ended: bool,
+}
+
+impl Inputs {
+    /// How each input is named (`journal directory /x`, `standard input`, …), by input id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Messages waiting in the channel (almost all of them batches). Cheap: a read of the
+    /// channel's counters.
+    pub fn queued_messages(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// The next message; `None` after the combined `Ended`.
+    pub async fn recv(&mut self) -> Option<SourceMsg> {
+        loop {
+            let msg = self.rx.recv().await;
+            match self.combine(msg) {
+                Combined::Hand(m) => return Some(m),
+                Combined::Swallow => {}
+                Combined::Closed => return None,
+            }
+        }
+    }
+
+    /// As [`Inputs::recv`], for a consumer that is not async (never call it inside a
+    /// runtime).
+    pub fn blocking_recv(&mut self) -> Option<SourceMsg> {
+        loop {
+            let msg = self.rx.blocking_recv();
+            match self.combine(msg) {
+                Combined::Hand(m) => return Some(m),
+                Combined::Swallow => {}
+                Combined::Closed => return None,
+            }
+        }
+    }
+
+    fn combine(&mut self, msg: Option<SourceMsg>) -> Combined {
+        let n = self.names.len();
+        match msg {
+            // Every sender is gone: every source has stopped.
+            None if self.has_sent_ended => Combined::Closed,
+            None => {
+                self.has_sent_ended = true;
+                Combined::Hand(SourceMsg::Ended)
+            }
+            Some(SourceMsg::CaughtUp) => {
+                self.caught_up += 1;
+                if self.caught_up == n {
+                    Combined::Hand(SourceMsg::CaughtUp)
+                } else {
+                    Combined::Swallow
+                }
+            }
+            Some(SourceMsg::Ended) => {
+                self.ended += 1;
+                if self.ended == n && !self.has_sent_ended {
+                    self.has_sent_ended = true;
+                    Combined::Hand(SourceMsg::Ended)
+                } else {
+                    Combined::Swallow
+                }
+            }
+            Some(SourceMsg::Error(e)) => {
+                self.ended += 1;
+                Combined::Hand(SourceMsg::Error(e))
+            }
+            Some(other) => Combined::Hand(other),
+        }
+    }
+}
+
+/// What [`Inputs::combine`] does with one raw message.
+enum Combined {
+    Hand(SourceMsg),
+    /// A per-input `CaughtUp`/`Ended` that is not the last one.
+    Swallow,
+    Closed,
+}
+
+/// Starts every input of `config` and returns their combined stream.
+///
+/// Opening errors (a missing `-D` directory, no permission to read the journal) are
+/// returned here with the input named; nothing has been read then.
+pub fn open_inputs(config: &Config) -> anyhow::Result<Inputs> {
+    let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
+    let mut names = Vec::with_capacity(config.inputs.len());
+    for (i, spec) in config.inputs.iter().enumerate() {
+        let id = u16::try_from(i).context("too many inputs (at most 65535)")?;
+        // Opening errors name their path already (and say what to do about it).
+        source::spawn(spec, config.read_options(), id, tx.clone())?;
+        names.push(spec.describe());
+    }
+    Ok(Inputs {
+        rx,
+        names,
+        caught_up: 0,
+        ended: 0,
+        has_sent_ended: false,
+    })
+}
+
+/// What the inputs held when they caught up.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Merged in time order; see [`merge_by_time`].
+    pub entries: Vec<RawEntry>,
+    pub warnings: Vec<String>,
+}
+
+/// Receives until every input has caught up (or ended) and returns what came.
+/// A source error ends the drain with that error.
+pub async fn drain_history(inputs: &mut Inputs) -> anyhow::Result<History> {
+    let mut history = History::default();
+    while let Some(msg) = inputs.recv().await {
+        match msg {
+            SourceMsg::Batch(batch) => history.entries.extend(batch),
+            SourceMsg::Warning(w) => history.warnings.push(w),
+            SourceMsg::Error(e) => return Err(e.into()),
+            SourceMsg::CaughtUp | SourceMsg::Ended => break,
+        }
+    }
+    history.entries = merge_by_time(std::mem::take(&mut history.entries));
+    Ok(history)
+}
+
+/// Merges entries from several inputs by realtime, keeping each input's own order
+/// (one input comes out exactly as it went in, which is `journalctl`'s order for a
+/// journal). Ties go to the lower input id.
+pub fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
+    let mut per_input: Vec<std::collections::VecDeque<RawEntry>> = Vec::new();
+    for e in entries {
+        let i = usize::from(e.input);
+        if per_input.len() <= i {
+            per_input.resize_with(i + 1, Default::default);
+        }
+        per_input[i].push_back(e);
+    }
+    let non_empty = per_input.iter().filter(|q| !q.is_empty()).count();
+    if non_empty <= 1 {
+        return per_input.into_iter().flatten().collect();
+    }
+    let total = per_input.iter().map(std::collections::VecDeque::len).sum();
+    let mut merged = Vec::with_capacity(total);
+    let mut heads: BinaryHeap<std::cmp::Reverse<(u64, usize)>> = per_input
+        .iter()
+        .enumerate()
+        .filter_map(|(i, q)| {
+            q.front()
+                .map(|e| std::cmp::Reverse((e.realtime.as_micros(), i)))
+        })
+        .collect();
+    while let Some(std::cmp::Reverse((_, i))) = heads.pop() {
+        if let Some(e) = per_input[i].pop_front() {
+            merged.push(e);
+        }
+        if let Some(next) = per_input[i].front() {
+            heads.push(std::cmp::Reverse((next.realtime.as_micros(), i)));
+        }
+    }
+    merged
+}
+
+/// Runs `config` to completion.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match config.mode.clone() {
+            Mode::Tui => crate::live::run(&config).await,
+            Mode::Entries { format } => run_entries(&config, format).await,
+            Mode::Stats => run_stats(&config).await,
+            Mode::Report { format, slo } => run_report(&config, format, slo).await,
+            Mode::Watch { format, exec } => run_watch(&config, format, exec.as_deref()).await,
+            Mode::Snapshot {
+                incident,
+                output,
+                archive,
+            } => run_snapshot(&config, incident, &output, archive).await,
+            Mode::PrintConfig { text } => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())
+                    .and_then(|()| out.flush())
+                    .context("writing to standard output")
+            }
+        }
+    })
+}
+
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("sigil-top: warning: {w}");
+    }
+}
+
+async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()> {
+    let mut inputs = open_inputs(config)?;
+    let history = drain_history(&mut inputs).await?;
+    print_warnings(&history.warnings);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let write = |out: &mut BufWriter<_>, e: &RawEntry| match format {
+        OutputFormat::Json => view::entries::write_json(out, e),
+        OutputFormat::Short => view::entries::write_short(out, e),
+    };
+    for e in &history.entries {
+        write(&mut out, e).context("writing to standard output")?;
+    }
+    out.flush().context("writing to standard output")?;
+    if !config.follow {
+        return Ok(());
+    }
+    while let Some(msg) = inputs.recv().await {
+        match msg {
+            SourceMsg::Batch(batch) => {
+                for e in &batch {
+                    write(&mut out, e).context("writing to standard output")?;
+                }
+                out.flush().context("writing to standard output")?;
+            }
+            SourceMsg::Warning(w) => print_warnings(&[w]),
+            SourceMsg::Error(e) => return Err(e.into()),
+            SourceMsg::CaughtUp => {}
+            SourceMsg::Ended => break,
+        }
+    }
+    Ok(())
+}
+
+async fn run_stats(config: &Config) -> anyhow::Result<()> {
+    let mut inputs = open_inputs(config)?;
+    let history = drain_history(&mut inputs).await?;
+    print_warnings(&history.warnings);
+    let mut counts = view::entries::Counts::new(inputs.names().len());
+    for e in &history.entries {
+        counts.add(e);
+    }
+    let watched: Vec<String> = config.units.units.iter().map(ToString::to_string).collect();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    view::entries::write_stats(&mut out, &counts, &watched, inputs.names())
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
+}
+
+/// As [`open_inputs`] for the demo played at `pace` (the live screen's `sigil-top demo`).
+/// A `--replay` file played at `pace` for the live screen, with its own timestamps.
+pub fn open_paced_replay(
+    config: &Config,
+    path: &std::path::Path,
+    pace: source::demo::Pace,
+) -> anyhow::Result<Inputs> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
+    source::demo::spawn_replay(text, config.read_options(), 0, tx, pace);
+    Ok(Inputs {
+        rx,
+        names: vec![format!("replay of {}", path.display())],
+        caught_up: 0,
+        ended: 0,
+        has_sent_ended: false,
+    })
+}
+
+pub fn open_paced_demo(config: &Config, pace: source::demo::Pace) -> Inputs {
+    let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
+    source::demo::spawn_paced(config.read_options(), 0, tx, pace);
+    Inputs {
+        rx,
+        names: vec![source::InputSpec::Demo.describe()],
+        caught_up: 0,
+        ended: 0,
+        has_sent_ended: false,
+    }
+}

@@ -1,0 +1,117 @@
+//! `report`: the inputs' history through the model, printed in a format, and the SLO
+//! gates that make it exit 1. [`build_model`] is the history-to-model step (public for
+//! the benches and tests).
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::{drain_history, open_inputs, print_warnings};
+use crate::cli::ReportFormat;
+use crate::config::{Config, Slo};
+use crate::model::Model;
+use crate::parse::Parser;
+use crate::source::SourceMsg;
+use crate::view;
+
+/// Reads the inputs' history into a model, through the parser, and returns it finished.
+///
+/// One input streams straight through (memory stays bounded by the model's limits); several
+/// inputs are first merged in time order, which holds their history in memory.
+pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
+    let mut inputs = open_inputs(config)?;
+    let mut parser = Parser::new();
+    let mut model = Model::new(config.model.clone());
+    let mut warnings = Vec::new();
+    if config.inputs.len() > 1 {
+        let history = drain_history(&mut inputs).await?;
+        warnings = history.warnings;
+        for e in history.entries {
+            model.apply(parser.parse(e));
+        }
+    } else {
+        while let Some(msg) = inputs.recv().await {
+            match msg {
+                SourceMsg::Batch(batch) => {
+                    for e in batch {
+                        model.apply(parser.parse(e));
+                    }
+                }
+                SourceMsg::Warning(w) => warnings.push(w),
+                SourceMsg::Error(e) => return Err(e.into()),
+                SourceMsg::CaughtUp | SourceMsg::Ended => break,
+            }
+        }
+    }
+    model.finish();
+    Ok((model, warnings))
+}
+
+/// A `report` gate was breached: exit status 1 (not an error, which is 2).
+#[derive(Debug, thiserror::Error)]
+#[error("SLO breached: {0}")]
+pub struct SloBreached(pub String);
+
+/// The gates `model` breaches, in words; empty when none.
+fn slo_breaches(model: &Model, slo: Slo) -> Vec<String> {
+    let s = &model.stats;
+    let mut out = Vec::new();
+    if let Some(max) = slo.max_p99_us {
+        let p99_us = if s.latency.count() == 0 {
+            0
+        } else {
+            s.latency.hist.value_at_percentile(99.0)
+        };
+        if p99_us > max {
+            out.push(format!(
+                "p99 {:.1} ms > {:.1} ms",
+                p99_us as f64 / 1000.0,
+                max as f64 / 1000.0
+            ));
+        }
+    }
+    if let Some(max) = slo.max_5xx_pct {
+        if s.requests > 0 {
+            let pct = s.errors_5xx as f64 * 100.0 / s.requests as f64;
+            if pct > max {
+                out.push(format!("5xx rate {pct:.2}% > {max}%"));
+            }
+        }
+    }
+    if let Some(max) = slo.max_502 {
+        if s.bad_gateway > max {
+            out.push(format!("{} 502s > {max}", s.bad_gateway));
+        }
+    }
+    out
+}
+
+pub(super) async fn run_report(
+    config: &Config,
+    format: ReportFormat,
+    slo: Slo,
+) -> anyhow::Result<()> {
+    let (model, warnings) = build_model(config).await?;
+    print_warnings(&warnings);
+    let text = match format {
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&view::report::to_json(&model))
+                .context("encoding the report")?;
+            s.push('\n');
+            s
+        }
+        ReportFormat::Text => view::report::to_text(&model),
+        ReportFormat::Markdown => view::report::to_markdown(&model),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to standard output")?;
+    let breaches = slo_breaches(&model, slo);
+    if breaches.is_empty() {
+        Ok(())
+    } else {
+        Err(SloBreached(breaches.join("; ")).into())
+    }
+}

@@ -1,0 +1,141 @@
+//! `snapshot` and the live screen's `e`: the window around an incident (or the whole
+//! run), rebuilt into a model of exactly those entries and written as a bundle.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::{drain_history, open_inputs, print_warnings};
+use crate::config::Config;
+use crate::model::Model;
+use crate::parse::Parser;
+use crate::source::{RawEntry, Timestamp};
+use crate::view;
+
+/// Margin kept around an incident in its snapshot, before its start and after its end.
+const SNAPSHOT_MARGIN_US: u64 = 60_000_000;
+
+/// A model of exactly `entries` (in time order), finished.
+fn model_of(entries: &[RawEntry], settings: &crate::model::Settings) -> Model {
+    let mut parser = Parser::new();
+    let mut model = Model::new(settings.clone());
+    for e in entries {
+        model.apply(parser.parse(e.clone()));
+    }
+    model.finish();
+    model
+}
+
+/// The window a snapshot covers: around `incident` (of `model`), else all of `model`.
+fn snapshot_window(
+    model: &Model,
+    incident: Option<u64>,
+) -> anyhow::Result<(Timestamp, Timestamp, Option<Timestamp>)> {
+    let (first, last) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
+    match incident {
+        None => Ok((first, last, None)),
+        Some(id) => {
+            let inc = model.detector.incident(id).with_context(|| {
+                let ids: Vec<String> = model
+                    .detector
+                    .incidents
+                    .iter()
+                    .map(|i| format!("#{} {}", i.id, i.kind.as_str()))
+                    .collect();
+                format!(
+                    "no incident {id} in this input (incidents: {})",
+                    if ids.is_empty() {
+                        "none".into()
+                    } else {
+                        ids.join(", ")
+                    }
+                )
+            })?;
+            let end = inc.end.unwrap_or(inc.last);
+            Ok((
+                Timestamp(inc.start.0.saturating_sub(SNAPSHOT_MARGIN_US)).max(first),
+                Timestamp(end.0.saturating_add(SNAPSHOT_MARGIN_US)).min(last),
+                Some(inc.start),
+            ))
+        }
+    }
+}
+
+/// Builds and writes the bundle for `entries` within `[start, end]`; the incident of the
+/// window's own model that started at `incident_start` is the one it is about.
+pub fn write_snapshot(
+    entries: &[RawEntry],
+    window: (Timestamp, Timestamp, Option<Timestamp>),
+    config: &Config,
+    output: &std::path::Path,
+    archive: bool,
+) -> anyhow::Result<std::path::PathBuf> {
+    let (start, end, incident_start) = window;
+    let in_window: Vec<RawEntry> = entries
+        .iter()
+        .filter(|e| (start..=end).contains(&e.realtime))
+        .cloned()
+        .collect();
+    let model = model_of(&in_window, &config.model);
+    let incident = incident_start.and_then(|at| {
+        model
+            .detector
+            .incidents
+            .iter()
+            .min_by_key(|i| i.start.0.abs_diff(at.0))
+            .map(|i| i.id)
+    });
+    let mut redactor = crate::text::Redactor::new(&config.redact_patterns)
+        .context("compiling the [redact] patterns")?;
+    let selection = view::export::Selection {
+        start,
+        end,
+        incident,
+    };
+    let bundle = view::export::build(&model, &in_window, &selection, &mut redactor);
+    Ok(view::export::write(&bundle, output, archive)?)
+}
+
+/// Snapshot of what a live model holds (the TUI's `e`): around `incident`, else the last
+/// 15 minutes kept in the log.
+pub fn snapshot_live(
+    model: &Model,
+    incident: Option<u64>,
+    config: &Config,
+) -> anyhow::Result<std::path::PathBuf> {
+    let (first, last) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
+    let window = match incident {
+        Some(_) => snapshot_window(model, incident)?,
+        None => (
+            Timestamp(last.0.saturating_sub(15 * 60 * 1_000_000)).max(first),
+            last,
+            None,
+        ),
+    };
+    let entries = model.log.raw_entries_between(window.0, window.1);
+    write_snapshot(
+        &entries,
+        window,
+        config,
+        &view::export::default_dir(),
+        false,
+    )
+}
+
+pub(super) async fn run_snapshot(
+    config: &Config,
+    incident: Option<u64>,
+    output: &std::path::Path,
+    archive: bool,
+) -> anyhow::Result<()> {
+    let mut inputs = open_inputs(config)?;
+    let history = drain_history(&mut inputs).await?;
+    print_warnings(&history.warnings);
+    let whole = model_of(&history.entries, &config.model);
+    let window = snapshot_window(&whole, incident)?;
+    let path = write_snapshot(&history.entries, window, config, output, archive)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", path.display())
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
+}
