@@ -1,6 +1,6 @@
 //! `report`: the inputs' history through the model, printed in a format, and the SLO
-//! gates that make it exit 1. [`build_model`] is the history-to-model step (public for
-//! the benches and tests).
+//! gates that make it exit 1. [`build_model`] is the history-to-model step (public: the
+//! library's way from a config to a finished model).
 
 use std::io::Write;
 
