@@ -50,6 +50,19 @@ pub enum JournalInput {
 }
 
 impl JournalInput {
+    /// The journal files it names now: the given files, or the `*.journal` files of the
+    /// directory (or the system journal's directories) and their machine-id subdirectories.
+    fn journal_files(&self) -> Vec<PathBuf> {
+        match self {
+            JournalInput::Files(files) => files.clone(),
+            JournalInput::Directory(dir) => health::journal_files(dir).unwrap_or_default(),
+            JournalInput::System => SYSTEM_DIRS
+                .iter()
+                .flat_map(|d| health::journal_files(Path::new(d)).unwrap_or_default())
+                .collect(),
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             JournalInput::System => "the system journal".to_owned(),
@@ -412,12 +425,9 @@ fn is_power_of_ten(mut n: u64) -> bool {
     n == 1
 }
 
-fn identity(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
-}
-
 struct Reader {
+    /// The merged view the history is read through; while following, a fresh handle on
+    /// the same input that never reads and only wakes the follower (see `follow`).
     journal: Journal,
     input: JournalInput,
     health: health::Health,
@@ -918,14 +928,7 @@ impl Reader {
             return Ok(());
         }
         self.last_scan = Some(Instant::now());
-        let files = match &self.input {
-            JournalInput::Files(files) => files.clone(),
-            JournalInput::Directory(dir) => health::journal_files(dir).unwrap_or_default(),
-            JournalInput::System => SYSTEM_DIRS
-                .iter()
-                .flat_map(|d| health::journal_files(Path::new(d)).unwrap_or_default())
-                .collect(),
-        };
+        let files = self.input.journal_files();
         let now = self.options.follow.then(std::time::SystemTime::now);
         for problem in self.health.scan(&files, now) {
             self.warn(problem)?;

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use systemd::journal::{Journal, OpenFilesOptions};
 
-use super::{add_unit_matches, health, io_error, JournalInput, SYSTEM_DIRS};
+use super::{add_unit_matches, health, io_error, JournalInput};
 use crate::source::{RawEntry, ReadOptions, SourceError};
 
 /// How often the directory is listed again for new, renamed and removed files.
@@ -151,26 +151,26 @@ pub(super) type FileId = (u64, u64, [u8; 16]);
 /// written yet wait for the next listing. The system journal's per-user files are left
 /// out, as `SD_JOURNAL_SYSTEM` does.
 pub(super) fn list(input: &JournalInput) -> Vec<(PathBuf, FileId)> {
-    let paths: Vec<PathBuf> = match input {
-        JournalInput::Files(files) => files.clone(),
-        JournalInput::Directory(dir) => health::journal_files(dir).unwrap_or_default(),
-        JournalInput::System => SYSTEM_DIRS
-            .iter()
-            .flat_map(|d| health::journal_files(Path::new(d)).unwrap_or_default())
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("user-"))
-            })
-            .collect(),
-    };
+    let mut paths = input.journal_files();
+    if *input == JournalInput::System {
+        paths.retain(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("user-"))
+        });
+    }
     paths
         .into_iter()
         .filter_map(|p| {
-            let (dev, ino) = super::identity(&p)?;
+            let (dev, ino) = identity(&p)?;
             let id = health::file_id(&p)?;
             Some((p, (dev, ino, id)))
         })
         .collect()
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Whether a file name is an archived journal file's (journald and journal-remote never
