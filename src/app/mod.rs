@@ -173,6 +173,56 @@ pub async fn drain_history(inputs: &mut Inputs) -> anyhow::Result<History> {
     Ok(history)
 }
 
+/// Hands every entry of the inputs' history to `each`, in time order (as
+/// [`drain_history`] merges them), and returns the warnings. For the headless modes that
+/// read history once (`report`, `snapshot`, `stats`, `entries` without `--follow`).
+///
+/// One text input (a file, or standard input) is read in place, on this thread
+/// ([`source::read_in_place`]): no reader thread, no channel, nothing held. One other
+/// input streams through the channel batch by batch; several are first drained and
+/// merged, which holds their history in memory. An `Err` from `each` stops the reading
+/// and is returned.
+pub async fn for_each_history_entry(
+    config: &Config,
+    mut each: impl FnMut(RawEntry) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    let options = config.read_options();
+    if let [spec] = config.inputs.as_slice() {
+        if source::reads_in_place(spec, &options) {
+            let mut failed = None;
+            source::read_in_place(spec, options, 0, |msg| {
+                let done = match msg {
+                    SourceMsg::Batch(batch) => batch.into_iter().try_for_each(&mut each),
+                    SourceMsg::Warning(w) => {
+                        warnings.push(w);
+                        Ok(())
+                    }
+                    SourceMsg::Error(e) => Err(e.into()),
+                    SourceMsg::CaughtUp | SourceMsg::Ended => Ok(()),
+                };
+                done.map_err(|e| failed = Some(e)).ok()
+            })?;
+            return failed.map_or(Ok(warnings), Err);
+        }
+    }
+    let mut inputs = open_inputs(config)?;
+    if config.inputs.len() > 1 {
+        let history = drain_history(&mut inputs).await?;
+        history.entries.into_iter().try_for_each(each)?;
+        return Ok(history.warnings);
+    }
+    while let Some(msg) = inputs.recv().await {
+        match msg {
+            SourceMsg::Batch(batch) => batch.into_iter().try_for_each(&mut each)?,
+            SourceMsg::Warning(w) => warnings.push(w),
+            SourceMsg::Error(e) => return Err(e.into()),
+            SourceMsg::CaughtUp | SourceMsg::Ended => break,
+        }
+    }
+    Ok(warnings)
+}
+
 /// Merges entries from several inputs by realtime, keeping each input's own order
 /// (one input comes out exactly as it went in, which is `journalctl`'s order for a
 /// journal). Ties go to the lower input id.
@@ -245,22 +295,28 @@ fn print_warnings(warnings: &[String]) {
 }
 
 async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()> {
-    let mut inputs = open_inputs(config)?;
-    let history = drain_history(&mut inputs).await?;
-    print_warnings(&history.warnings);
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let write = |out: &mut BufWriter<_>, e: &RawEntry| match format {
         OutputFormat::Json => view::entries::write_json(out, e),
         OutputFormat::Short => view::entries::write_short(out, e),
     };
+    if !config.follow {
+        // Streamed: warnings go out at the end, after the entries (as from a pipe).
+        let warnings = for_each_history_entry(config, |e| {
+            write(&mut out, &e).context("writing to standard output")
+        })
+        .await?;
+        print_warnings(&warnings);
+        return out.flush().context("writing to standard output");
+    }
+    let mut inputs = open_inputs(config)?;
+    let history = drain_history(&mut inputs).await?;
+    print_warnings(&history.warnings);
     for e in &history.entries {
         write(&mut out, e).context("writing to standard output")?;
     }
     out.flush().context("writing to standard output")?;
-    if !config.follow {
-        return Ok(());
-    }
     while let Some(msg) = inputs.recv().await {
         match msg {
             SourceMsg::Batch(batch) => {
@@ -279,17 +335,22 @@ async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()
 }
 
 async fn run_stats(config: &Config) -> anyhow::Result<()> {
-    let mut inputs = open_inputs(config)?;
-    let history = drain_history(&mut inputs).await?;
-    print_warnings(&history.warnings);
-    let mut counts = view::entries::Counts::new(inputs.names().len());
-    for e in &history.entries {
-        counts.add(e);
-    }
+    let mut counts = view::entries::Counts::new(config.inputs.len());
+    let warnings = for_each_history_entry(config, |e| {
+        counts.add(&e);
+        Ok(())
+    })
+    .await?;
+    print_warnings(&warnings);
+    let names: Vec<String> = config
+        .inputs
+        .iter()
+        .map(source::InputSpec::describe)
+        .collect();
     let watched: Vec<String> = config.units.units.iter().map(ToString::to_string).collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    view::entries::write_stats(&mut out, &counts, &watched, inputs.names())
+    view::entries::write_stats(&mut out, &counts, &watched, &names)
         .and_then(|()| out.flush())
         .context("writing to standard output")
 }

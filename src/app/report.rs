@@ -6,43 +6,24 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{drain_history, open_inputs, print_warnings};
+use super::{for_each_history_entry, print_warnings};
 use crate::cli::ReportFormat;
 use crate::config::{Config, Slo};
 use crate::model::Model;
 use crate::parse::Parser;
-use crate::source::SourceMsg;
 use crate::view;
 
-/// Reads the inputs' history into a model, through the parser, and returns it finished.
-///
-/// One input streams straight through (memory stays bounded by the model's limits); several
-/// inputs are first merged in time order, which holds their history in memory.
+/// Reads the inputs' history into a model, through the parser, and returns it finished,
+/// with the inputs' warnings. Memory stays bounded by the model's limits, except that
+/// several inputs are first merged in time order (see [`for_each_history_entry`]).
 pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
-    let mut inputs = open_inputs(config)?;
     let mut parser = Parser::new();
     let mut model = Model::new(config.model.clone());
-    let mut warnings = Vec::new();
-    if config.inputs.len() > 1 {
-        let history = drain_history(&mut inputs).await?;
-        warnings = history.warnings;
-        for e in history.entries {
-            model.apply(parser.parse(e));
-        }
-    } else {
-        while let Some(msg) = inputs.recv().await {
-            match msg {
-                SourceMsg::Batch(batch) => {
-                    for e in batch {
-                        model.apply(parser.parse(e));
-                    }
-                }
-                SourceMsg::Warning(w) => warnings.push(w),
-                SourceMsg::Error(e) => return Err(e.into()),
-                SourceMsg::CaughtUp | SourceMsg::Ended => break,
-            }
-        }
-    }
+    let warnings = for_each_history_entry(config, |e| {
+        model.apply(parser.parse(e));
+        Ok(())
+    })
+    .await?;
     model.finish();
     Ok((model, warnings))
 }

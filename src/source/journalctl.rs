@@ -575,28 +575,61 @@ fn spawn_stream<R: Read + Send + 'static>(
     std::thread::Builder::new()
         .name(format!("sigil-top {name}"))
         .spawn(move || {
-            let mut stream = StreamReader {
-                decoder: Decoder::new(options.units.clone(), input),
-                options,
-                tx,
-                batch: Vec::new(),
-                batch_started: None,
-                backlog: std::collections::VecDeque::new(),
-                sent_caught_up: false,
-            };
+            let mut stream = StreamReader::new(options, input, Channel(tx));
             let finished = if is_pipe {
                 stream.read_piped(reader, &name)
             } else {
                 stream.read_all(reader, &name)
             };
-            if let Some(final_msg) = finished {
-                // `CaughtUp` first (once): see `SourceMsg`'s contract.
-                if stream.sent_caught_up || stream.tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
-                    let _ = stream.tx.blocking_send(final_msg);
-                }
-            }
+            stream.end(finished);
         })
         .expect("spawning a reader thread")
+}
+
+/// Reads `reader` to its end on the calling thread, handing each message to `on_msg` as
+/// it is ready: the same messages, in the same order, as [`spawn_reader`] sends (batches,
+/// warnings, `CaughtUp`, then `Ended` or `Error`), with `--since`/`--until`/`-n` applied.
+/// `on_msg` returns `None` to stop reading.
+///
+/// For a headless run over one text input (`report FILE`, `journalctl … | sigil-top
+/// report -`): no second thread, no channel. Handing entries to another thread costs
+/// more than decoding them: allocator locks and wake-ups were a third of the CPU of
+/// `report FILE` (see docs/bench-results.md). Blocking reads are fine here, nobody else
+/// waits on this thread; a live pipe (`--follow`) still needs [`spawn_pipe_reader`].
+pub fn read_in_place<R: Read>(
+    reader: R,
+    name: &str,
+    options: ReadOptions,
+    input: InputId,
+    on_msg: impl FnMut(SourceMsg) -> Option<()>,
+) {
+    let mut stream = StreamReader::new(options, input, InPlace(on_msg));
+    let finished = stream.read_all(reader, name);
+    stream.end(finished);
+}
+
+/// Where a [`StreamReader`]'s messages go.
+trait Sink {
+    /// Hands one message on; `None` when the receiving side is gone (stop reading).
+    fn send(&mut self, msg: SourceMsg) -> Option<()>;
+}
+
+/// To the app loop, from a reader thread of its own.
+struct Channel(Sender<SourceMsg>);
+
+impl Sink for Channel {
+    fn send(&mut self, msg: SourceMsg) -> Option<()> {
+        self.0.blocking_send(msg).ok()
+    }
+}
+
+/// To the caller, on its own thread ([`read_in_place`]).
+struct InPlace<F>(F);
+
+impl<F: FnMut(SourceMsg) -> Option<()>> Sink for InPlace<F> {
+    fn send(&mut self, msg: SourceMsg) -> Option<()> {
+        (self.0)(msg)
+    }
 }
 
 fn stream_error(name: &str, message: &str) -> SourceMsg {
@@ -734,10 +767,10 @@ impl Drop for ClosePiped {
     }
 }
 
-struct StreamReader {
+struct StreamReader<S> {
     decoder: Decoder,
     options: ReadOptions,
-    tx: Sender<SourceMsg>,
+    sink: S,
     batch: Vec<RawEntry>,
     batch_started: Option<Instant>,
     /// With `-n N`: the last N entries, sent at end of input.
@@ -750,7 +783,30 @@ struct StreamReader {
 /// writes its history at once, then only what is new.
 const PIPE_QUIET: Duration = Duration::from_secs(1);
 
-impl StreamReader {
+impl<S: Sink> StreamReader<S> {
+    fn new(options: ReadOptions, input: InputId, sink: S) -> StreamReader<S> {
+        StreamReader {
+            decoder: Decoder::new(options.units.clone(), input),
+            options,
+            sink,
+            batch: Vec::new(),
+            batch_started: None,
+            backlog: std::collections::VecDeque::new(),
+            sent_caught_up: false,
+        }
+    }
+
+    /// Sends what ends the stream (`finished`, from a `read_*`; `None` when the receiver
+    /// went away), after `CaughtUp` unless that went out already: see `SourceMsg`'s
+    /// contract.
+    fn end(mut self, finished: Option<SourceMsg>) {
+        if let Some(final_msg) = finished {
+            if self.sent_caught_up || self.sink.send(SourceMsg::CaughtUp).is_some() {
+                let _ = self.sink.send(final_msg);
+            }
+        }
+    }
+
     /// Reads to the end; returns the final message to send, or `None` when the receiver
     /// went away.
     fn read_all<R: Read>(&mut self, mut reader: R, name: &str) -> Option<SourceMsg> {
@@ -846,7 +902,7 @@ impl StreamReader {
                 }
                 self.flush()?;
                 self.sent_caught_up = true;
-                self.tx.blocking_send(SourceMsg::CaughtUp).ok()?;
+                self.sink.send(SourceMsg::CaughtUp)?;
                 continue;
             }
             if !local.is_empty() {
@@ -886,7 +942,7 @@ impl StreamReader {
 
     fn take(&mut self, decoded: &mut Vec<RawEntry>) -> Option<()> {
         for w in self.decoder.take_warnings() {
-            self.tx.blocking_send(SourceMsg::Warning(w)).ok()?;
+            self.sink.send(SourceMsg::Warning(w))?;
         }
         for e in decoded.drain(..) {
             if self.options.since.is_some_and(|s| e.realtime < s)
@@ -930,7 +986,7 @@ impl StreamReader {
         // does not grow (and copy) its way up again.
         let room = self.batch.len();
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(room));
-        self.tx.blocking_send(SourceMsg::Batch(batch)).ok()
+        self.sink.send(SourceMsg::Batch(batch))
     }
 }
 
@@ -1207,6 +1263,71 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         }
         assert!(matches!(last, Some(SourceMsg::Ended)));
         handle.join().unwrap();
+    }
+
+    /// What a reader sends, as (kind, entries' times) in order.
+    fn shape(msgs: Vec<SourceMsg>) -> Vec<(&'static str, Vec<u64>)> {
+        msgs.into_iter()
+            .map(|m| match m {
+                SourceMsg::Batch(b) => ("batch", b.iter().map(|e| e.realtime.0).collect()),
+                SourceMsg::Warning(_) => ("warning", Vec::new()),
+                SourceMsg::CaughtUp => ("caught_up", Vec::new()),
+                SourceMsg::Error(_) => ("error", Vec::new()),
+                SourceMsg::Ended => ("ended", Vec::new()),
+            })
+            .collect()
+    }
+
+    /// Reading in place sends what the reader thread sends, in the same order: entries
+    /// (with `--since` and `-n` applied), the warning about a cut record, `CaughtUp`,
+    /// `Ended`.
+    #[test]
+    fn reading_in_place_sends_what_the_reader_thread_sends() {
+        let mut text = Vec::new();
+        for i in 0..5u64 {
+            text.extend_from_slice(
+                format!("__REALTIME_TIMESTAMP={}\nMESSAGE=m{i}\n\n", 1_000 + i).as_bytes(),
+            );
+        }
+        text.extend_from_slice(b"__REALTIME_TIMESTAMP=2000\nMESSAGE=cut");
+        let options = ReadOptions {
+            units: all(),
+            since: Some(Timestamp(1_001)),
+            backlog_entries: Some(3),
+            ..ReadOptions::default()
+        };
+        let mut in_place = Vec::new();
+        read_in_place(&text[..], "test", options.clone(), 0, |m| {
+            in_place.push(m);
+            Some(())
+        });
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let handle = spawn_reader(std::io::Cursor::new(text), "test".into(), options, 0, tx);
+        let mut threaded = Vec::new();
+        while let Some(m) = rx.blocking_recv() {
+            threaded.push(m);
+        }
+        handle.join().unwrap();
+        let want = vec![
+            ("warning", vec![]),
+            ("batch", vec![1_002, 1_003, 1_004]),
+            ("caught_up", vec![]),
+            ("ended", vec![]),
+        ];
+        assert_eq!(shape(in_place), want);
+        assert_eq!(shape(threaded), want);
+    }
+
+    /// The caller stops reading in place by returning `None`: nothing more is sent.
+    #[test]
+    fn reading_in_place_stops_when_the_caller_says_so() {
+        let text = b"__REALTIME_TIMESTAMP=1\nMESSAGE=a\n\n".repeat(5000);
+        let mut got = Vec::new();
+        read_in_place(&text[..], "test", ReadOptions::default(), 0, |m| {
+            got.push(m);
+            None
+        });
+        assert_eq!(shape(got), vec![("batch", vec![1; 1024])]);
     }
 
     #[test]

@@ -429,18 +429,7 @@ pub fn spawn(
             tx,
         )),
         InputSpec::TextFile(path) => {
-            let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => SourceError::NotFound {
-                    path: path.display().to_string(),
-                },
-                std::io::ErrorKind::PermissionDenied => SourceError::PermissionDenied {
-                    path: Some(path.display().to_string()),
-                },
-                _ => SourceError::Stream {
-                    input: spec.describe(),
-                    message: e.to_string(),
-                },
-            })?;
+            let file = open_text_file(spec, path)?;
             // A named pipe (`report <(journalctl -o export -f)`) may pause like stdin.
             let is_regular = file.metadata().is_ok_and(|m| m.is_file());
             let spawn_stream = if is_regular {
@@ -451,4 +440,55 @@ pub fn spawn(
             Ok(spawn_stream(file, spec.describe(), options, input, tx))
         }
     }
+}
+
+/// Whether [`read_in_place`] can read `spec` with `options`: a text input (a file, or
+/// standard input) read once to its end, not followed.
+pub fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {
+    matches!(spec, InputSpec::Stdin | InputSpec::TextFile(_)) && !options.follow
+}
+
+/// Reads `spec` to its end on the calling thread (see [`journalctl::read_in_place`]):
+/// `on_msg` gets the messages [`spawn`] would send, and returns `None` to stop. Only for
+/// what [`reads_in_place`] accepts; anything else is read through [`spawn`].
+///
+/// Opening errors are returned, as by [`spawn`]; later ones arrive as messages.
+pub fn read_in_place(
+    spec: &InputSpec,
+    options: ReadOptions,
+    input: InputId,
+    on_msg: impl FnMut(SourceMsg) -> Option<()>,
+) -> Result<(), SourceError> {
+    let name = spec.describe();
+    match spec {
+        InputSpec::TextFile(path) => {
+            let file = open_text_file(spec, path)?;
+            journalctl::read_in_place(file, &name, options, input, on_msg);
+        }
+        InputSpec::Stdin => {
+            journalctl::read_in_place(std::io::stdin().lock(), &name, options, input, on_msg);
+        }
+        InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_) | InputSpec::Demo => {
+            return Err(SourceError::Stream {
+                input: name,
+                message: "not a text input: read it through spawn".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn open_text_file(spec: &InputSpec, path: &std::path::Path) -> Result<std::fs::File, SourceError> {
+    std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => SourceError::NotFound {
+            path: path.display().to_string(),
+        },
+        std::io::ErrorKind::PermissionDenied => SourceError::PermissionDenied {
+            path: Some(path.display().to_string()),
+        },
+        _ => SourceError::Stream {
+            input: spec.describe(),
+            message: e.to_string(),
+        },
+    })
 }
