@@ -143,43 +143,57 @@ fn parse_python_record(line: &str) -> Option<Parsed> {
 /// What an application record says, given its logger and message (extras may follow the
 /// message as ` key=value`).
 fn classify_message(level: Option<Level>, logger: &str, message: &str) -> Parsed {
-    if let Some(extras) = message.strip_prefix(INCOMING) {
-        let kv = KeyValues::new(extras);
+    if let Some(rest) = message.strip_prefix(INCOMING) {
+        let [request_id, method, path, client_ip, cf_ray] = extras(
+            rest,
+            ["request_id", "method", "path", "client_ip", "cf_ray"],
+        );
         return Parsed::new(
             level,
             EventKind::SigilIncoming {
-                request_id: kv.get("request_id").map(|v| RequestId(v.into())),
-                method: kv.get("method").map(Box::from),
-                path: kv.get("path").map(Box::from),
-                client_ip: kv.get("client_ip").map(Box::from),
-                cf_ray: kv.get("cf_ray").map(|v| RayId(v.into())),
+                request_id: request_id.map(|v| RequestId(v.into())),
+                method: method.map(Box::from),
+                path: path.map(Box::from),
+                client_ip: client_ip.map(Box::from),
+                cf_ray: cf_ray.map(|v| RayId(v.into())),
             },
         );
     }
-    if let Some(extras) = message.strip_prefix(OUTGOING) {
-        let kv = KeyValues::new(extras);
+    if let Some(rest) = message.strip_prefix(OUTGOING) {
+        let [request_id, status, duration_ms, method, path, body] = extras(
+            rest,
+            [
+                "request_id",
+                "status_code",
+                "duration_ms",
+                "method",
+                "path",
+                "response_body",
+            ],
+        );
         return Parsed::new(
             level,
             EventKind::SigilOutgoing {
-                request_id: kv.get("request_id").map(|v| RequestId(v.into())),
-                status: kv.get("status_code").and_then(|v| v.parse().ok()),
-                duration_ms: kv.get("duration_ms").and_then(parse_duration_ms),
-                method: kv.get("method").map(Box::from),
-                path: kv.get("path").map(Box::from),
-                tool_error: kv.get("response_body").is_some_and(body_has_tool_error),
-                stale_session: kv.get("response_body").is_some_and(body_is_stale_session),
+                request_id: request_id.map(|v| RequestId(v.into())),
+                status: status.and_then(|v| v.parse().ok()),
+                duration_ms: duration_ms.and_then(parse_duration_ms),
+                method: method.map(Box::from),
+                path: path.map(Box::from),
+                tool_error: body.is_some_and(body_has_tool_error),
+                stale_session: body.is_some_and(body_is_stale_session),
             },
         );
     }
-    if let Some(extras) = message.strip_prefix(ERROR_HANDLING) {
-        let kv = KeyValues::new(extras);
+    if let Some(rest) = message.strip_prefix(ERROR_HANDLING) {
+        let [request_id, duration_ms, method, path] =
+            extras(rest, ["request_id", "duration_ms", "method", "path"]);
         return Parsed::new(
             level,
             EventKind::SigilError {
-                request_id: kv.get("request_id").map(|v| RequestId(v.into())),
-                duration_ms: kv.get("duration_ms").and_then(parse_duration_ms),
-                method: kv.get("method").map(Box::from),
-                path: kv.get("path").map(Box::from),
+                request_id: request_id.map(|v| RequestId(v.into())),
+                duration_ms: duration_ms.and_then(parse_duration_ms),
+                method: method.map(Box::from),
+                path: path.map(Box::from),
             },
         );
     }
@@ -332,75 +346,72 @@ fn body_is_stale_session(body: &str) -> bool {
     STALE.find(body.as_bytes()).is_some()
 }
 
-/// The ` key=value` extras after a message, as the key=value formatter renders them:
-/// values are Python `str()`, so `None`, bare tokens, quoted strings with escapes, or a
-/// dict/JSON repr with spaces (balanced braces).
-struct KeyValues<'a> {
-    /// The first [`INLINE_PAIRS`] pairs, without an allocation (a record has 5 or 6).
-    inline: [(&'a str, &'a str); INLINE_PAIRS],
-    inline_len: usize,
-    /// Pairs after the first [`INLINE_PAIRS`], in order.
-    more: Vec<(&'a str, &'a str)>,
+/// The values of `keys` among the ` key=value` extras after a message, as the key=value
+/// formatter renders them: values are Python `str()`, so `None`, bare tokens, quoted
+/// strings with escapes, or a dict/JSON repr with spaces (balanced braces).
+///
+/// The first pair with a key wins; a value is `None` when the key is absent, or its value
+/// is empty or Python's `None`. The scan stops once every key has been seen, so what
+/// follows them is never walked: an incoming request's `headers={…}` (hundreds of bytes
+/// of quoted strings) comes after everything that is asked of it.
+fn extras<'a, const N: usize>(s: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
+    let mut found: [Option<&'a str>; N] = [None; N];
+    let mut missing = N;
+    for (key, value) in (Pairs { s, i: 0 }) {
+        if let Some(j) = keys.iter().position(|k| *k == key) {
+            if found[j].is_none() {
+                found[j] = Some(value);
+                missing -= 1;
+                if missing == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    found.map(|v| v.filter(|v| *v != "None" && !v.is_empty()))
 }
 
-/// How many `key=value` pairs a [`KeyValues`] holds before it allocates.
-const INLINE_PAIRS: usize = 12;
+/// The ` key=value` pairs of [`extras`], in order; values without their quotes.
+struct Pairs<'a> {
+    s: &'a str,
+    /// Where the next pair (or the spaces before it) starts.
+    i: usize,
+}
 
-impl<'a> KeyValues<'a> {
-    fn new(s: &'a str) -> KeyValues<'a> {
-        let mut kv = KeyValues {
-            inline: [("", ""); INLINE_PAIRS],
-            inline_len: 0,
-            more: Vec::new(),
-        };
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            while i < b.len() && b[i] == b' ' {
-                i += 1;
-            }
-            let key_start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            if i >= b.len() || b[i] != b'=' || i == key_start {
-                break;
-            }
-            let key = &s[key_start..i];
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        let (s, b) = (self.s, self.s.as_bytes());
+        let mut i = self.i;
+        while i < b.len() && b[i] == b' ' {
             i += 1;
-            let value_start = i;
-            let end = match b.get(i) {
-                Some(b'"' | b'\'') => quoted_end(b, i),
-                Some(b'{' | b'[') => balanced_end(b, i),
-                _ => memchr::memchr(b' ', &b[i..]).map_or(b.len(), |n| i + n),
-            };
-            let end = end.min(b.len());
-            let raw = s.get(value_start..end).unwrap_or("");
-            let value = raw
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| raw.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(raw);
-            if kv.inline_len < INLINE_PAIRS {
-                kv.inline[kv.inline_len] = (key, value);
-                kv.inline_len += 1;
-            } else {
-                kv.more.push((key, value));
-            }
-            i = end;
         }
-        kv
-    }
-
-    /// The value of `key`, `None` when absent or Python's `None`. The first pair with
-    /// that key wins.
-    fn get(&self, key: &str) -> Option<&'a str> {
-        self.inline[..self.inline_len]
-            .iter()
-            .chain(&self.more)
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-            .filter(|v| *v != "None" && !v.is_empty())
+        let key_start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        if i >= b.len() || b[i] != b'=' || i == key_start {
+            self.i = b.len();
+            return None;
+        }
+        let key = &s[key_start..i];
+        i += 1;
+        let value_start = i;
+        let end = match b.get(i) {
+            Some(b'"' | b'\'') => quoted_end(b, i),
+            Some(b'{' | b'[') => balanced_end(b, i),
+            _ => memchr::memchr(b' ', &b[i..]).map_or(b.len(), |n| i + n),
+        };
+        let end = end.min(b.len());
+        let raw = s.get(value_start..end).unwrap_or("");
+        let value = raw
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .or_else(|| raw.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(raw);
+        self.i = end;
+        Some((key, value))
     }
 }
 
@@ -645,6 +656,21 @@ mod tests {
 
     fn kind(line: &str) -> EventKind {
         parse_text(line).kind
+    }
+
+    /// The first pair with a key wins, `None` and empty values read as absent, and a key
+    /// after a dict value is still found (the scan only stops once every key was seen).
+    #[test]
+    fn extras_take_the_first_pair_of_each_key_wherever_it_is() {
+        let line = r#" a=1 b=None c="x y" d={"k": "v w", "n": [1, {"z": "}"}]} a=2 e='q' f="""#;
+        assert_eq!(
+            extras(line, ["a", "b", "c", "e", "f", "g"]),
+            [Some("1"), None, Some("x y"), Some("q"), None, None]
+        );
+        assert_eq!(
+            extras(line, ["d"]),
+            [Some(r#"{"k": "v w", "n": [1, {"z": "}"}]}"#)]
+        );
     }
 
     #[test]
