@@ -429,6 +429,7 @@ impl Config {
         if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
             model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
             model.trace_capacity = HEADLESS_TRACE_CAPACITY;
+            model.keep_timeline = false;
         }
         let ScreenArgs { theme, speed } = screen;
         let is_replay = input_replay && mode == Mode::Tui;
@@ -507,11 +508,15 @@ mod tests {
     }
 
     #[test]
-    fn headless_modes_keep_no_log_or_traces_and_the_live_screen_keeps_the_configured_ones() {
+    fn headless_modes_keep_no_log_traces_or_timeline_and_the_live_screen_keeps_them() {
         let default = Settings::default().log_capacity_events;
         assert_eq!(config(&["report"]).unwrap().model.log_capacity_events, 0);
         assert_eq!(config(&["report"]).unwrap().model.trace_capacity, 0);
         assert_eq!(config(&["watch"]).unwrap().model.log_capacity_events, 0);
+        assert!(!config(&["report"]).unwrap().model.keep_timeline);
+        assert!(!config(&["watch"]).unwrap().model.keep_timeline);
+        assert!(config(&[]).unwrap().model.keep_timeline);
+        assert!(config(&["snapshot"]).unwrap().model.keep_timeline);
         assert_eq!(config(&[]).unwrap().model.log_capacity_events, default);
         assert_eq!(
             config(&["snapshot"]).unwrap().model.log_capacity_events,

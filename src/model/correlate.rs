@@ -1221,6 +1221,15 @@ impl Correlator {
         std::mem::take(&mut self.sealed)
     }
 
+    /// Gives back the vector [`Correlator::take_sealed`] returned, emptied, so the next
+    /// traces reuse its room instead of growing a new one (once per entry in a flood).
+    pub fn recycle_sealed(&mut self, mut emptied: Vec<Trace>) {
+        emptied.clear();
+        if self.sealed.is_empty() && emptied.capacity() > self.sealed.capacity() {
+            self.sealed = emptied;
+        }
+    }
+
     /// Keeps a sealed trace in the bounded ring for views (none with a capacity of 0).
     pub fn keep(&mut self, trace: Trace) {
         if self.trace_capacity == 0 {

@@ -24,6 +24,9 @@ pub struct Settings {
     /// Sealed traces kept for the request view and snapshots; 0 keeps none (headless
     /// modes: every trace is still counted in `stats` and judged by `detect`).
     pub trace_capacity: usize,
+    /// Whether the statistics keep the rolling 10 s timeline (rates and windowed
+    /// percentiles for the live screen); the headless modes never show it.
+    pub keep_timeline: bool,
     /// Open (unanswered) requests tracked at most; the oldest is expired beyond this.
     pub pending_cap_requests: usize,
     /// An open request with no answer after this long is expired (a finding, not a leak).
@@ -60,6 +63,7 @@ impl Default for Settings {
         Settings {
             log_capacity_events: 100_000,
             trace_capacity: 50_000,
+            keep_timeline: true,
             pending_cap_requests: 10_000,
             pending_ttl_us: 15 * 60 * 1_000_000,
             seal_after_us: 3_000_000,
@@ -107,7 +111,14 @@ impl Model {
         Model {
             log: log::Log::new(settings.log_capacity_events),
             correlator: correlate::Correlator::new(&settings),
-            stats: stats::Stats::default(),
+            stats: stats::Stats {
+                timeline: if settings.keep_timeline {
+                    stats::Timeline::default()
+                } else {
+                    stats::Timeline::off()
+                },
+                ..stats::Stats::default()
+            },
             detector: detect::Detector::new(&settings),
             entries: EntryCounts::default(),
             window: None,
@@ -155,11 +166,13 @@ impl Model {
             self.detector.on_cancel(&cancel);
         }
         self.correlator.seal_due(now);
-        for trace in self.correlator.take_sealed() {
+        let mut sealed = self.correlator.take_sealed();
+        for trace in sealed.drain(..) {
             self.stats.record(&trace);
             self.detector.on_trace(&trace);
             self.correlator.keep(trace);
         }
+        self.correlator.recycle_sealed(sealed);
     }
 
     fn count(&mut self, event: &Event) {

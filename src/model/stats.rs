@@ -215,6 +215,9 @@ pub struct Bucket {
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     buckets: std::collections::VecDeque<Bucket>,
+    /// Records nothing (the headless modes, which never show it: a 10 s bucket's
+    /// histogram is 188 KB to zero, 3% of `report`'s CPU over a day of history).
+    is_off: bool,
 }
 
 impl Timeline {
@@ -229,12 +232,27 @@ impl Timeline {
             // Skip straight to `index` when the gap is wider than the ring.
             let start = start.max(index.saturating_sub(BUCKETS as u64 - 1));
             for i in start..=index {
-                if self.buckets.len() >= BUCKETS {
-                    self.buckets.pop_front();
-                }
+                // The bucket that leaves the ring lends its histogram (188 KB) to the new
+                // one: allocating and zeroing a fresh one every 10 s of history was 3% of
+                // `report`'s CPU.
+                let latency = if self.buckets.len() >= BUCKETS {
+                    self.buckets.pop_front().map(|old| {
+                        let mut latency = old.latency;
+                        if !latency.hist.is_empty() {
+                            latency.hist.reset();
+                        }
+                        latency
+                    })
+                } else {
+                    None
+                };
                 self.buckets.push_back(Bucket {
                     index: i,
-                    ..Bucket::default()
+                    requests: 0,
+                    errors_5xx: 0,
+                    bad_gateway: 0,
+                    timeouts: 0,
+                    latency: latency.unwrap_or_default(),
                 });
             }
         }
@@ -246,6 +264,9 @@ impl Timeline {
     /// Counts a sealed trace in the slice of its end time. Traces older than the ring
     /// (out-of-order history) are not in the timeline; the whole-run stats still count them.
     pub fn record(&mut self, t: &Trace) {
+        if self.is_off {
+            return;
+        }
         let at = t.end.unwrap_or(t.start);
         let Some(b) = self.bucket_mut(at.0 / BUCKET_US) else {
             return;
@@ -263,6 +284,14 @@ impl Timeline {
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {
                 b.latency.record_us(us);
             }
+        }
+    }
+
+    /// A timeline that records nothing (see `Settings::keep_timeline`).
+    pub fn off() -> Timeline {
+        Timeline {
+            buckets: std::collections::VecDeque::new(),
+            is_off: true,
         }
     }
 
@@ -296,6 +325,25 @@ mod tests {
     use super::*;
     use crate::model::correlate::{LatencySource, Link, OriginSide};
     use crate::source::Timestamp;
+
+    /// A timeline that is off counts nothing, and the run's totals are the same.
+    #[test]
+    fn a_timeline_that_is_off_records_nothing_and_the_totals_do_not_change() {
+        let mut on = Stats::default();
+        let mut off = Stats {
+            timeline: Timeline::off(),
+            ..Stats::default()
+        };
+        for i in 0..100 {
+            on.record(&served(i, 5, 200));
+            off.record(&served(i, 5, 200));
+        }
+        assert_eq!(on.timeline.buckets().count(), 10);
+        assert_eq!(on.timeline.window(60_000_000).requests, 60);
+        assert_eq!(off.timeline.buckets().count(), 0);
+        assert_eq!((on.requests, off.requests), (100, 100));
+        assert_eq!(on.latency.count(), off.latency.count());
+    }
 
     fn served(at_s: u64, latency_ms: u64, status: u16) -> Trace {
         let end = Timestamp(at_s * 1_000_000);
