@@ -638,10 +638,20 @@ pub fn read_in_place<R: Read>(
     input: InputId,
     on_msg: impl FnMut(SourceMsg) -> Option<()>,
 ) {
+    // Small batches: nothing waits on them here, and a batch of 1024 entries is a
+    // 200 KB vector that the allocator takes from the system and gives back each time
+    // (page faults were 8% of `report FILE`'s CPU).
+    let options = ReadOptions {
+        batch_max_entries: options.batch_max_entries.min(IN_PLACE_BATCH_ENTRIES),
+        ..options
+    };
     let mut stream = StreamReader::new(options, input, InPlace(on_msg));
     let finished = stream.read_all(reader, name);
     stream.end(finished);
 }
+
+/// The most entries [`read_in_place`] hands over at once.
+const IN_PLACE_BATCH_ENTRIES: usize = 64;
 
 /// Where a [`StreamReader`]'s messages go.
 trait Sink {
@@ -1362,7 +1372,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
             got.push(m);
             None
         });
-        assert_eq!(shape(got), vec![("batch", vec![1; 1024])]);
+        assert_eq!(shape(got), vec![("batch", vec![1; IN_PLACE_BATCH_ENTRIES])]);
     }
 
     /// The name ends at the first `=`, however long the name and wherever the word
