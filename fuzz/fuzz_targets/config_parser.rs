@@ -24,7 +24,7 @@ fn entry(at_us: u64, unit: &str, pid: u32, message: &str) -> RawEntry {
         pid: Some(pid),
         priority: Some(6),
         message: message.as_bytes().into(),
-        fields: Vec::new(),
+        fields: sigil_top::source::KeptFields::default(),
         input: 0,
     }
 }

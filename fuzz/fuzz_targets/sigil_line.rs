@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         pid: Some(13607),
         priority: Some(shape >> 5),
         message: message.into(),
-        fields,
+        fields: fields.into(),
         input: 0,
     };
     let _ = Parser::new().parse(entry);

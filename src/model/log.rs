@@ -183,7 +183,7 @@ mod tests {
                 pid: Some(pid),
                 priority: None,
                 message: Box::from(&b"x"[..]),
-                fields: Vec::new(),
+                fields: crate::source::KeptFields::default(),
                 input: 0,
             },
             service: Service::Other,

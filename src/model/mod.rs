@@ -267,7 +267,7 @@ mod tests {
             pid: Some(pid),
             priority: Some(6),
             message: message.as_bytes().into(),
-            fields: Vec::new(),
+            fields: crate::source::KeptFields::default(),
             input: 0,
         }
     }

@@ -29,7 +29,9 @@
 
 use std::sync::Arc;
 
-use super::{Cursor, InputId, RawEntry, Timestamp, Unit, UnitFields, UnitFilter, KEPT_FIELDS};
+use super::{
+    Cursor, InputId, KeptFields, RawEntry, Timestamp, Unit, UnitFields, UnitFilter, KEPT_FIELDS,
+};
 
 /// Where one value sits in [`EntryBuilder`]'s scratch buffer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -165,11 +167,7 @@ impl EntryBuilder {
             Some(c) => Some(Cursor(c)),
             None => get(self.cursor).map(|v| Cursor(text(v))),
         };
-        let mut fields = Vec::with_capacity(self.kept.len());
-        for &(i, span) in &self.kept {
-            let value = &s[span.start..span.start + span.len];
-            fields.push((KEPT_FIELDS[i], interner.kept(i, value)));
-        }
+        let fields = interner.kept_set(s, &self.kept);
         let entry = RawEntry {
             realtime: Timestamp(self.realtime_us.unwrap_or(0)),
             monotonic_us: self.monotonic_us,
@@ -374,6 +372,8 @@ enum TextSlot {
 struct Interner {
     texts: [Ring<Arc<str>>; 4],
     kept: Vec<Ring<Arc<[u8]>>>,
+    /// Whole kept-field sets, most often the previous entry's (see [`KeptFields`]).
+    sets: Ring<KeptFields>,
 }
 
 #[derive(Debug)]
@@ -388,6 +388,33 @@ impl<T> Default for Ring<T> {
             values: Vec::new(),
             next: 0,
         }
+    }
+}
+
+impl Interner {
+    /// The entry's kept fields (`kept`: indexes into [`KEPT_FIELDS`] and spans of
+    /// `scratch`) as a shared set: a remembered one when it has the same names and
+    /// values in the same order (a compare of a few short values and one reference
+    /// count), else a new one built of interned values.
+    fn kept_set(&mut self, scratch: &[u8], kept: &[(usize, Span)]) -> KeptFields {
+        let value = |span: Span| &scratch[span.start..span.start + span.len];
+        let is_same = |set: &KeptFields| {
+            set.len() == kept.len()
+                && set
+                    .iter()
+                    .zip(kept)
+                    .all(|((name, v), &(i, span))| *name == KEPT_FIELDS[i] && **v == *value(span))
+        };
+        if let Some(hit) = self.sets.values.iter().find(|set| is_same(set)) {
+            return hit.clone();
+        }
+        let made = KeptFields::from(
+            kept.iter()
+                .map(|&(i, span)| (KEPT_FIELDS[i], self.kept(i, value(span))))
+                .collect::<Vec<_>>(),
+        );
+        self.sets.remember(made.clone());
+        made
     }
 }
 
@@ -417,13 +444,20 @@ impl<T: AsBytes + Clone> Ring<T> {
             return hit.clone();
         }
         let made = make(value);
+        self.remember(made.clone());
+        made
+    }
+}
+
+impl<T> Ring<T> {
+    /// Keeps `value`, in place of the oldest once the ring is full.
+    fn remember(&mut self, value: T) {
         if self.values.len() < INTERNED_PER_SLOT {
-            self.values.push(made.clone());
+            self.values.push(value);
         } else {
-            self.values[self.next] = made.clone();
+            self.values[self.next] = value;
             self.next = (self.next + 1) % INTERNED_PER_SLOT;
         }
-        made
     }
 }
 
@@ -563,6 +597,35 @@ mod tests {
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(e.field_str("REQUEST_ID"), Some(format!("req-{i}").as_str()));
         }
+    }
+
+    /// Entries of two processes, interleaved: each process's entries share one set of
+    /// kept fields; a set that differs in one value, in order, or in a field is its own.
+    #[test]
+    fn equal_kept_field_sets_are_shared_and_different_ones_are_not() {
+        let mut b = EntryBuilder::default();
+        let mut finish = |fields: &[(&[u8], &[u8])]| {
+            for (name, value) in fields {
+                b.add(name, value);
+            }
+            b.add(b"MESSAGE", b"m");
+            b.finish(0)
+        };
+        let py: &[(&[u8], &[u8])] = &[(b"_COMM", b"python"), (b"_UID", b"998")];
+        let cf: &[(&[u8], &[u8])] = &[(b"_COMM", b"cloudflared"), (b"_UID", b"997")];
+        let (a, c, a2) = (finish(py), finish(cf), finish(py));
+        assert!(std::ptr::eq(a.fields.as_ptr(), a2.fields.as_ptr()), "{a:?}");
+        assert!(!std::ptr::eq(a.fields.as_ptr(), c.fields.as_ptr()));
+        assert_eq!(c.field_str("_COMM"), Some("cloudflared"));
+        let other_uid = finish(&[(b"_COMM", b"python"), (b"_UID", b"0")]);
+        let swapped = finish(&[(b"_UID", b"998"), (b"_COMM", b"python")]);
+        let fewer = finish(&[(b"_COMM", b"python")]);
+        for e in [&other_uid, &swapped, &fewer] {
+            assert!(!std::ptr::eq(a.fields.as_ptr(), e.fields.as_ptr()), "{e:?}");
+        }
+        assert_eq!(other_uid.field_str("_UID"), Some("0"));
+        assert_eq!(swapped.fields[0].0, "_UID");
+        assert_eq!((fewer.fields.len(), finish(&[]).fields.len()), (1, 0));
     }
 
     #[test]

@@ -180,8 +180,51 @@ pub struct RawEntry {
     pub message: Box<[u8]>,
     /// Other kept fields ([`KEPT_FIELDS`]) in the order they were read. Names are the
     /// `KEPT_FIELDS` entries themselves.
-    pub fields: Vec<(&'static str, Arc<[u8]>)>,
+    pub fields: KeptFields,
     pub input: InputId,
+}
+
+/// The kept fields of an entry ([`KEPT_FIELDS`]), in the order they were read.
+///
+/// Shared (`Arc`) as a whole: the lines of one process carry the same ones (identifier,
+/// command, transport, uid, invocation), so the decoders hand consecutive entries one
+/// copy of the set (a reference count) instead of a vector and a count per value each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeptFields(Arc<[KeptField]>);
+
+/// One kept field: its name (a [`KEPT_FIELDS`] entry) and its value.
+pub type KeptField = (&'static str, Arc<[u8]>);
+
+impl KeptFields {
+    /// Adds a field (copying the set: for entries built by hand, not by decoders).
+    pub fn push(&mut self, name: &'static str, value: Arc<[u8]>) {
+        let mut all = self.0.to_vec();
+        all.push((name, value));
+        self.0 = all.into();
+    }
+}
+
+impl From<Vec<KeptField>> for KeptFields {
+    fn from(fields: Vec<KeptField>) -> KeptFields {
+        KeptFields(fields.into())
+    }
+}
+
+impl std::ops::Deref for KeptFields {
+    type Target = [KeptField];
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a KeptFields {
+    type Item = &'a KeptField;
+    type IntoIter = std::slice::Iter<'a, KeptField>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 impl RawEntry {

@@ -202,7 +202,7 @@ mod tests {
             pid: Some(13607),
             priority: Some(6),
             message: message.into(),
-            fields: Vec::new(),
+            fields: crate::source::KeptFields::default(),
             input: 0,
         }
     }
@@ -257,7 +257,7 @@ mod tests {
         let mut e = entry("evil\u{202e}gpj.exe\u{200b}".as_bytes());
         e.hostname = Some("h\u{1b}]0;x\u{7}".into());
         e.fields
-            .push(("SYSLOG_IDENTIFIER", b"py\x1b[2J\xc2\x9b".to_vec().into()));
+            .push("SYSLOG_IDENTIFIER", b"py\x1b[2J\xc2\x9b".to_vec().into());
         let mut out = Vec::new();
         write_short(&mut out, &e).unwrap();
         let line = String::from_utf8(out).unwrap();
