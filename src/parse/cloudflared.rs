@@ -173,14 +173,21 @@ impl ProcState {
         // DBG request lines print every request header: an Authorization or Cookie
         // header is a credential in the journal (named, never copied).
         if let Some(headers) = rec.fields.headers {
+            // Searchers built once: `str::contains` built one per call and header, and
+            // every DBG request line has a header map of about a kilobyte.
+            static CREDENTIALS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+                std::sync::LazyLock::new(|| {
+                    [
+                        "\"Authorization\":[",
+                        "\"Cookie\":[",
+                        "\"Proxy-Authorization\":[",
+                    ]
+                    .map(memchr::memmem::Finder::new)
+                });
             let text = headers.text();
-            if [
-                "\"Authorization\":[",
-                "\"Cookie\":[",
-                "\"Proxy-Authorization\":[",
-            ]
-            .iter()
-            .any(|k| text.contains(k))
+            if CREDENTIALS
+                .iter()
+                .any(|f| f.find(text.as_bytes()).is_some())
             {
                 parsed
                     .also

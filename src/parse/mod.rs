@@ -35,7 +35,10 @@ impl RayId {
     /// is lower case already (as cloudflared and the server log it), so a lookup does not
     /// allocate.
     pub fn key(&self) -> std::borrow::Cow<'_, str> {
-        let hex = self.0.split('-').next().unwrap_or(&self.0);
+        let hex = match memchr::memchr(b'-', self.0.as_bytes()) {
+            Some(dash) => &self.0[..dash],
+            None => &self.0,
+        };
         if hex.bytes().any(|b| b.is_ascii_uppercase()) {
             std::borrow::Cow::Owned(hex.to_ascii_lowercase())
         } else {
@@ -400,6 +403,34 @@ pub struct ParseStats {
 pub struct Parser {
     cloudflared: cloudflared::State,
     pub stats: ParseStats,
+    /// The last two writers' services (the server's and the tunnel's lines interleave).
+    services: [Option<Writer>; 2],
+}
+
+/// What [`service_of`] decides by, and what it decided. The shared values are held
+/// (cloned), so their addresses cannot be reused while they are compared by address.
+#[derive(Debug)]
+struct Writer {
+    unit: Option<crate::source::Unit>,
+    systemd_unit: Option<std::sync::Arc<str>>,
+    fields: crate::source::KeptFields,
+    service: Service,
+}
+
+impl Writer {
+    fn wrote(&self, entry: &RawEntry) -> bool {
+        let same_unit = match (&self.unit, &entry.unit) {
+            (Some(a), Some(b)) => a.is_same(b),
+            (None, None) => true,
+            _ => false,
+        };
+        let same_systemd_unit = match (&self.systemd_unit, &entry.systemd_unit) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_unit && same_systemd_unit && self.fields.is_same(&entry.fields)
+    }
 }
 
 /// Bytes as text for parsing: borrowed when they are UTF-8 (`str::from_utf8` validates
@@ -453,9 +484,30 @@ impl Parser {
         Parser::default()
     }
 
+    /// [`service_of`], remembered for the last two writers: consecutive entries of one
+    /// process share their unit and kept fields (the same `Arc`s), so this is usually
+    /// three pointer compares instead of substring tests and field lookups.
+    fn service_of(&mut self, entry: &RawEntry) -> Service {
+        if entry.is_from_pid1() {
+            return Service::Systemd;
+        }
+        if let Some(w) = self.services.iter().flatten().find(|w| w.wrote(entry)) {
+            return w.service;
+        }
+        let service = service_of(entry);
+        self.services.swap(0, 1);
+        self.services[0] = Some(Writer {
+            unit: entry.unit.clone(),
+            systemd_unit: entry.systemd_unit.clone(),
+            fields: entry.fields.clone(),
+            service,
+        });
+        service
+    }
+
     /// Parses one entry. Total: never fails, never panics on any bytes.
     pub fn parse(&mut self, entry: RawEntry) -> Event {
-        let service = service_of(&entry);
+        let service = self.service_of(&entry);
         let parsed = match service {
             Service::Systemd => systemd::parse(&entry),
             Service::Cloudflared => {
@@ -476,5 +528,77 @@ impl Parser {
             kind: parsed.kind,
             also: parsed.also,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::{KeptFields, Timestamp, Unit};
+
+    fn entry(unit: Option<&Unit>, systemd_unit: &Arc<str>, fields: &KeptFields) -> RawEntry {
+        RawEntry {
+            realtime: Timestamp(1),
+            monotonic_us: None,
+            boot_id: None,
+            cursor: None,
+            unit: unit.cloned(),
+            systemd_unit: Some(Arc::clone(systemd_unit)),
+            about_unit: None,
+            hostname: None,
+            pid: Some(7),
+            priority: Some(6),
+            message: b"x".as_slice().into(),
+            fields: fields.clone(),
+            input: 0,
+        }
+    }
+
+    /// The remembered services give what `service_of` gives for every entry: writers
+    /// interleaved, one unit whose entries change identifier, no unit, and PID 1.
+    #[test]
+    fn remembered_services_agree_with_service_of() {
+        let field = |v: &str| -> KeptFields {
+            vec![("SYSLOG_IDENTIFIER", Arc::<[u8]>::from(v.as_bytes()))].into()
+        };
+        let (sigil, tunnel) = (Unit::new("sigil-mcp"), Unit::new("cloudflared"));
+        let (s_name, t_name, other): (Arc<str>, Arc<str>, Arc<str>) = (
+            "sigil-mcp.service".into(),
+            "cloudflared.service".into(),
+            "app.service".into(),
+        );
+        let (python, cf) = (field("python3"), field("cloudflared"));
+        let mut pid1 = entry(Some(&sigil), &"init.scope".into(), &KeptFields::default());
+        pid1.pid = Some(1);
+        let entries = [
+            entry(Some(&sigil), &s_name, &python),
+            entry(Some(&tunnel), &t_name, &cf),
+            entry(Some(&sigil), &s_name, &python),
+            pid1,
+            entry(None, &other, &python),
+            entry(None, &other, &cf),
+            entry(None, &other, &KeptFields::default()),
+            entry(Some(&tunnel), &t_name, &cf),
+            entry(None, &other, &cf),
+            entry(Some(&sigil), &s_name, &python),
+        ];
+        let mut parser = Parser::new();
+        let got: Vec<Service> = entries.iter().map(|e| parser.service_of(e)).collect();
+        let want: Vec<Service> = entries.iter().map(service_of).collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            &want[..7],
+            &[
+                Service::Sigil,
+                Service::Cloudflared,
+                Service::Sigil,
+                Service::Systemd,
+                Service::Sigil,
+                Service::Cloudflared,
+                Service::Other
+            ]
+        );
     }
 }

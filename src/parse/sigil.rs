@@ -110,6 +110,23 @@ fn level_word(word: &str) -> Option<Level> {
     })
 }
 
+/// `s.split_once(pat)` for a short ASCII `pat`: a `memchr` for its first byte and a
+/// compare, where std builds a substring searcher per call (which cost more than the
+/// search on every record line). An ASCII byte never falls inside a multi-byte
+/// character, so both halves are on character boundaries.
+fn split_ascii<'a>(s: &'a str, pat: &[u8]) -> Option<(&'a str, &'a str)> {
+    let (b, first) = (s.as_bytes(), *pat.first()?);
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(first, &b[from..]) {
+        let at = from + i;
+        if b[at..].starts_with(pat) {
+            return Some((s.get(..at)?, s.get(at + pat.len()..)?));
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// `2026-11-24 10:15:02 [INFO] logger - message…` (optionally `,mmm` after the seconds).
 fn parse_python_record(line: &str) -> Option<Parsed> {
     let b = line.as_bytes();
@@ -129,9 +146,9 @@ fn parse_python_record(line: &str) -> Option<Parsed> {
         None => rest,
     };
     let rest = rest.strip_prefix(" [")?;
-    let (word, rest) = rest.split_once("] ")?;
+    let (word, rest) = split_ascii(rest, b"] ")?;
     let level = level_word(word);
-    let (logger, message) = match rest.split_once(" - ") {
+    let (logger, message) = match split_ascii(rest, b" - ") {
         Some((l, m)) => (l, m),
         // `logger - ` with an empty message keeps its trailing space; without it there is
         // no separator at all.
@@ -416,22 +433,37 @@ impl<'a> Iterator for Pairs<'a> {
 }
 
 /// Index just past the closing quote of the string starting at `start`.
+///
+/// Looks at eight bytes at a time for the quote or a backslash, then steps over what it
+/// found: a `response_body` is JSON whose quotes are all escaped, a hit every few bytes,
+/// where a search call per hit (`memchr2`) cost a tenth of all the work of a report.
 fn quoted_end(b: &[u8], start: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // High bit of each byte of `x` that is zero; the lowest flagged byte is exact.
+    let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let quote = b[start];
     let mut i = start + 1;
-    // Jump from one quote or backslash to the next: values such as `response_body` are
-    // long and mostly neither.
-    while let Some(k) = b
-        .get(i..)
-        .and_then(|rest| memchr::memchr2(quote, b'\\', rest))
-    {
-        i += k;
-        if b[i] == quote {
-            return i + 1;
+    loop {
+        while let Some(word) = b.get(i..i + 8) {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(word);
+            let x = u64::from_le_bytes(bytes);
+            let hits = zeros(x ^ (ONES * u64::from(quote))) | zeros(x ^ (ONES * u64::from(b'\\')));
+            if hits != 0 {
+                i += (hits.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
         }
-        i += 2;
+        match b.get(i) {
+            None => return b.len(),
+            Some(&c) if c == quote => return i + 1,
+            // A backslash escapes the byte after it, whatever it is.
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
+        }
     }
-    b.len()
 }
 
 fn balanced_end(b: &[u8], start: usize) -> usize {
@@ -568,7 +600,7 @@ fn parse_uvicorn(line: &str) -> Option<Parsed> {
 
 /// `203.0.113.45:0 - "POST /x?y HTTP/1.1" 200 OK`.
 fn parse_access(text: &str) -> Option<EventKind> {
-    let (client, rest) = text.split_once(" - \"")?;
+    let (client, rest) = split_ascii(text, b" - \"")?;
     let (request, after) = rest.rsplit_once("\" ")?;
     let mut parts = request.split(' ');
     let method = parts.next()?;
@@ -656,6 +688,61 @@ mod tests {
 
     fn kind(line: &str) -> EventKind {
         parse_text(line).kind
+    }
+
+    /// `split_ascii` splits where `str::split_once` does, next to multi-byte text too.
+    #[test]
+    fn split_ascii_agrees_with_split_once() {
+        for s in [
+            "a] b",
+            "é] ] x",
+            "]] ",
+            "no",
+            "x - y - z",
+            "日本 - 語",
+            " -  - ",
+            "-",
+        ] {
+            for pat in ["] ", " - ", " - \""] {
+                assert_eq!(
+                    split_ascii(s, pat.as_bytes()),
+                    s.split_once(pat),
+                    "{s:?} {pat:?}"
+                );
+            }
+        }
+    }
+
+    /// The word-at-a-time quote search ends a quoted value where a byte-by-byte walk
+    /// does, wherever quotes and backslashes fall relative to the eight-byte words.
+    #[test]
+    fn quoted_end_agrees_with_a_byte_walk() {
+        fn walk(b: &[u8], start: usize) -> usize {
+            let mut i = start + 1;
+            while i < b.len() {
+                match b[i] {
+                    c if c == b[start] => return i + 1,
+                    b'\\' => i += 2,
+                    _ => i += 1,
+                }
+            }
+            b.len()
+        }
+        let pieces: [&[u8]; 6] = [b"ab", b"\\\"", b"\\\\", b"'", b"\"", b"xyz\\"];
+        let mut state = 7u32;
+        for _ in 0..2000 {
+            let mut b = vec![b'"'];
+            for _ in 0..(state % 13) {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                b.extend_from_slice(pieces[(state >> 16) as usize % pieces.len()]);
+            }
+            assert_eq!(
+                quoted_end(&b, 0),
+                walk(&b, 0),
+                "{:?}",
+                String::from_utf8_lossy(&b)
+            );
+        }
     }
 
     /// The first pair with a key wins, `None` and empty values read as absent, and a key

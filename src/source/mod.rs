@@ -101,6 +101,11 @@ impl Unit {
         &self.0
     }
 
+    /// Whether both are the same shared name (not just equal names): a pointer compare.
+    pub fn is_same(&self, other: &Unit) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The name without its `.service` suffix, for compact display.
     pub fn short(&self) -> &str {
         self.0.strip_suffix(".service").unwrap_or(&self.0)
@@ -201,6 +206,13 @@ impl KeptFields {
         let mut all = self.0.to_vec();
         all.push((name, value));
         self.0 = all.into();
+    }
+}
+
+impl KeptFields {
+    /// Whether both are the same shared set (not just equal sets): a pointer compare.
+    pub fn is_same(&self, other: &KeptFields) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
