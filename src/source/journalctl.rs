@@ -989,6 +989,24 @@ impl<S: Sink> StreamReader<S> {
         for w in self.decoder.take_warnings() {
             self.sink.send(SourceMsg::Warning(w))?;
         }
+        let takes_all = self.options.since.is_none()
+            && self.options.until.is_none()
+            && self.options.backlog_entries.is_none();
+        if takes_all && !decoded.is_empty() {
+            // Every entry goes: the read's entries become (or join) the batch as a whole
+            // instead of being moved one by one (an entry is 168 bytes). A batch may so
+            // exceed `batch_max_entries` by at most one read's entries.
+            if self.batch.is_empty() {
+                self.batch_started = Some(Instant::now());
+                std::mem::swap(&mut self.batch, decoded);
+            } else {
+                self.batch.append(decoded);
+            }
+            if self.batch.len() >= self.options.batch_max_entries {
+                self.flush()?;
+            }
+            return Some(());
+        }
         for e in decoded.drain(..) {
             if self.options.since.is_some_and(|s| e.realtime < s)
                 || self.options.until.is_some_and(|u| e.realtime > u)
@@ -1363,16 +1381,56 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         assert_eq!(shape(threaded), want);
     }
 
-    /// The caller stops reading in place by returning `None`: nothing more is sent.
+    /// The caller stops reading in place by returning `None`: nothing more is sent (the
+    /// first batch is the first read's entries, fewer than the whole input).
     #[test]
     fn reading_in_place_stops_when_the_caller_says_so() {
-        let text = b"__REALTIME_TIMESTAMP=1\nMESSAGE=a\n\n".repeat(5000);
+        let text = b"__REALTIME_TIMESTAMP=1\nMESSAGE=a\n\n".repeat(20_000);
         let mut got = Vec::new();
         read_in_place(&text[..], "test", ReadOptions::default(), 0, |m| {
             got.push(m);
             None
         });
-        assert_eq!(shape(got), vec![("batch", vec![1; IN_PLACE_BATCH_ENTRIES])]);
+        let got = shape(got);
+        assert_eq!(
+            got.len(),
+            1,
+            "{:?}",
+            got.iter().map(|m| m.0).collect::<Vec<_>>()
+        );
+        assert_eq!(got[0].0, "batch");
+        assert!((IN_PLACE_BATCH_ENTRIES..20_000).contains(&got[0].1.len()));
+    }
+
+    /// Whole reads become batches, and every entry arrives once, in order, whatever
+    /// the read sizes: with and without the time and count filters (which take the
+    /// entries one by one).
+    #[test]
+    fn reading_in_place_hands_over_every_entry_once_in_order() {
+        let mut text = Vec::new();
+        for i in 0..30_000u64 {
+            text.extend_from_slice(
+                format!(
+                    "__REALTIME_TIMESTAMP={i}\nMESSAGE={}\n\n",
+                    "x".repeat((i % 97) as usize)
+                )
+                .as_bytes(),
+            );
+        }
+        for (since, want) in [(None, 0..30_000u64), (Some(Timestamp(10)), 10..30_000)] {
+            let options = ReadOptions {
+                since,
+                ..ReadOptions::default()
+            };
+            let mut times = Vec::new();
+            read_in_place(&text[..], "test", options, 0, |m| {
+                if let SourceMsg::Batch(b) = m {
+                    times.extend(b.iter().map(|e| e.realtime.0));
+                }
+                Some(())
+            });
+            assert_eq!(times, want.collect::<Vec<_>>());
+        }
     }
 
     /// The name ends at the first `=`, however long the name and wherever the word
