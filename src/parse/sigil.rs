@@ -434,35 +434,84 @@ impl<'a> Iterator for Pairs<'a> {
 
 /// Index just past the closing quote of the string starting at `start`.
 ///
-/// Looks at eight bytes at a time for the quote or a backslash, then steps over what it
-/// found: a `response_body` is JSON whose quotes are all escaped, a hit every few bytes,
-/// where a search call per hit (`memchr2`) cost a tenth of all the work of a report.
+/// A `response_body` is JSON whose quotes are all escaped (a quote or backslash every few
+/// bytes, kilobytes long): walking it byte by byte, or a search call per hit, was the
+/// largest single cost of parsing. So long strings are read 64 bytes at a time as bit
+/// masks of quotes and backslashes, and which bytes are escaped is worked out for the
+/// whole block at once ([`Escapes`]); the first quote that is not escaped ends it.
 fn quoted_end(b: &[u8], start: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // High bit of each byte of `x` that is zero; the lowest flagged byte is exact.
-    let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let quote = b[start];
     let mut i = start + 1;
-    loop {
-        while let Some(word) = b.get(i..i + 8) {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(word);
-            let x = u64::from_le_bytes(bytes);
-            let hits = zeros(x ^ (ONES * u64::from(quote))) | zeros(x ^ (ONES * u64::from(b'\\')));
-            if hits != 0 {
-                i += (hits.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
+    let mut escapes = Escapes::default();
+    while let Some(block) = b.get(i..i + 64) {
+        let (quotes, backslashes) = block_masks(block, quote);
+        let ends = quotes & !escapes.next(backslashes);
+        if ends != 0 {
+            return i + ends.trailing_zeros() as usize + 1;
         }
-        match b.get(i) {
-            None => return b.len(),
-            Some(&c) if c == quote => return i + 1,
-            // A backslash escapes the byte after it, whatever it is.
-            Some(b'\\') => i += 2,
-            Some(_) => i += 1,
+        i += 64;
+    }
+    // The rest, under 64 bytes, one at a time: a backslash escapes the byte after it,
+    // whatever it is (also across the last block's end).
+    if escapes.next_is_escaped != 0 {
+        i += 1;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == quote {
+            return i + 1;
         }
+        i += if c == b'\\' { 2 } else { 1 };
+    }
+    b.len()
+}
+
+/// Masks of the bytes of a 64-byte block equal to `quote` and to a backslash (bit `i` is
+/// byte `i`), eight bytes at a time.
+fn block_masks(block: &[u8], quote: u8) -> (u64, u64) {
+    let (mut quotes, mut backslashes) = (0u64, 0u64);
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        quotes |= u64::from(equal_bytes(word, quote)) << (8 * k);
+        backslashes |= u64::from(equal_bytes(word, b'\\')) << (8 * k);
+    }
+    (quotes, backslashes)
+}
+
+/// Bit `i` set exactly where byte `i` of `word` is `byte`.
+fn equal_bytes(word: u64, byte: u8) -> u8 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
+    // High bit of each byte that is zero (no carry crosses bytes: 0x7f + 0x7f < 0x100).
+    let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+    // Gathers the eight high bits into one byte, byte 0 → bit 0.
+    ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
+}
+
+/// Which bytes of consecutive 64-byte blocks a backslash escapes: the byte after a run
+/// of an odd number of backslashes (simdjson's escape scanner, in plain integers).
+#[derive(Default)]
+struct Escapes {
+    /// 1 when the last block ended in an odd run: the next block's first byte is escaped.
+    next_is_escaped: u64,
+}
+
+impl Escapes {
+    /// The escaped bytes of the next block, given its backslashes.
+    fn next(&mut self, backslashes: u64) -> u64 {
+        const EVEN: u64 = 0x5555_5555_5555_5555;
+        let escaped = std::mem::take(&mut self.next_is_escaped);
+        if backslashes == 0 {
+            return escaped;
+        }
+        // A backslash that is itself escaped escapes nothing.
+        let backslashes = backslashes & !escaped;
+        let follows_escape = (backslashes << 1) | escaped;
+        let odd_starts = backslashes & !EVEN & !follows_escape;
+        let (even_starts, overflow) = odd_starts.overflowing_add(backslashes);
+        self.next_is_escaped = u64::from(overflow);
+        (EVEN ^ (even_starts << 1)) & follows_escape
     }
 }
 
@@ -728,14 +777,42 @@ mod tests {
             }
             b.len()
         }
-        let pieces: [&[u8]; 6] = [b"ab", b"\\\"", b"\\\\", b"'", b"\"", b"xyz\\"];
+        let pieces: [&[u8]; 8] = [
+            b"ab",
+            b"\\\"",
+            b"\\\\",
+            b"'",
+            b"\"",
+            b"xyz\\",
+            b"\\\\\\",
+            b"0123456789abcdefghijklmnopqrstuvwxyz",
+        ];
         let mut state = 7u32;
-        for _ in 0..2000 {
+        let mut next = |n: usize| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) as usize % n
+        };
+        let mut longest = 0;
+        for round in 0..6000 {
             let mut b = vec![b'"'];
-            for _ in 0..(state % 13) {
-                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                b.extend_from_slice(pieces[(state >> 16) as usize % pieces.len()]);
+            // Short strings with any piece; long ones (up to ~1 KB) where a bare quote is
+            // rare, so that they end far in, after runs of backslashes across the blocks.
+            let (n, kinds) = if round % 3 == 0 {
+                (next(13), pieces.len())
+            } else {
+                (20 + next(80), pieces.len() - 1)
+            };
+            for _ in 0..n {
+                let piece = match next(kinds) {
+                    4 => pieces[7],
+                    k => pieces[k],
+                };
+                b.extend_from_slice(piece);
             }
+            if round % 2 == 0 {
+                b.push(b'"');
+            }
+            longest = longest.max(walk(&b, 0));
             assert_eq!(
                 quoted_end(&b, 0),
                 walk(&b, 0),
@@ -743,6 +820,7 @@ mod tests {
                 String::from_utf8_lossy(&b)
             );
         }
+        assert!(longest > 500, "{longest}");
     }
 
     /// The first pair with a key wins, `None` and empty values read as absent, and a key
