@@ -631,8 +631,12 @@ fn spawn_stream<R: Read + Send + 'static>(
 /// more than decoding them: allocator locks and wake-ups were a third of the CPU of
 /// `report FILE` (see docs/bench-results.md). Blocking reads are fine here, nobody else
 /// waits on this thread; a live pipe (`--follow`) still needs [`spawn_pipe_reader`].
+///
+/// `is_pipe`: the reader may pause (standard input, a named pipe); its small reads are
+/// then gathered by waiting a little between them (see [`Patient`]).
 pub fn read_in_place<R: Read>(
     reader: R,
+    is_pipe: bool,
     name: &str,
     options: ReadOptions,
     input: InputId,
@@ -646,8 +650,48 @@ pub fn read_in_place<R: Read>(
         ..options
     };
     let mut stream = StreamReader::new(options, input, InPlace(on_msg));
-    let finished = stream.read_all(reader, name);
+    let finished = if is_pipe {
+        stream.read_all(
+            Patient {
+                inner: reader,
+                was_short: false,
+            },
+            name,
+        )
+    } else {
+        stream.read_all(reader, name)
+    };
     stream.end(finished);
+}
+
+/// A pipe read in place: after a read that took in less than [`PIPE_FILL_BYTES`], the
+/// next read waits [`PIPE_PATIENCE`] first.
+///
+/// `journalctl -o export` writes a few KiB at a time, and a reader that is faster than
+/// it (sigil-top is, twenty times over) wakes for every write: ~300,000 reads for a
+/// 1.2 GB export, which cost sigil-top three times the CPU of decoding it. Nobody waits
+/// on a report's entries, so the reader lets the pipe fill instead: a millisecond is
+/// ~45 KB of journalctl's output, and less than a 64 KiB pipe takes to fill at that
+/// rate, so journalctl is not held up. A fast writer (`cat FILE |`) fills the pipe
+/// between reads and is never waited for.
+struct Patient<R> {
+    inner: R,
+    was_short: bool,
+}
+
+/// See [`Patient`].
+const PIPE_FILL_BYTES: usize = 32 * 1024;
+const PIPE_PATIENCE: Duration = Duration::from_millis(1);
+
+impl<R: Read> Read for Patient<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.was_short {
+            std::thread::sleep(PIPE_PATIENCE);
+        }
+        let n = self.inner.read(buf)?;
+        self.was_short = n > 0 && n < PIPE_FILL_BYTES.min(buf.len());
+        Ok(n)
+    }
 }
 
 /// The most entries [`read_in_place`] hands over at once.
@@ -1360,7 +1404,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
             ..ReadOptions::default()
         };
         let mut in_place = Vec::new();
-        read_in_place(&text[..], "test", options.clone(), 0, |m| {
+        read_in_place(&text[..], false, "test", options.clone(), 0, |m| {
             in_place.push(m);
             Some(())
         });
@@ -1387,7 +1431,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
     fn reading_in_place_stops_when_the_caller_says_so() {
         let text = b"__REALTIME_TIMESTAMP=1\nMESSAGE=a\n\n".repeat(20_000);
         let mut got = Vec::new();
-        read_in_place(&text[..], "test", ReadOptions::default(), 0, |m| {
+        read_in_place(&text[..], false, "test", ReadOptions::default(), 0, |m| {
             got.push(m);
             None
         });
@@ -1400,6 +1444,44 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         );
         assert_eq!(got[0].0, "batch");
         assert!((IN_PLACE_BATCH_ENTRIES..20_000).contains(&got[0].1.len()));
+    }
+
+    /// A pipe read in place waits before the next read only after a small one (so a
+    /// slow writer's few KiB gather), never after a full one (a fast writer is not held
+    /// up); the bytes come through unchanged.
+    #[test]
+    fn a_patient_pipe_waits_only_after_small_reads() {
+        let mut data = vec![b'a'; PIPE_FILL_BYTES * 3];
+        data.extend_from_slice(b"tail");
+        let mut p = Patient {
+            inner: &data[..],
+            was_short: false,
+        };
+        let mut buf = vec![0u8; PIPE_FILL_BYTES * 2];
+        let mut got = Vec::new();
+        let mut shorts = Vec::new();
+        loop {
+            let n = p.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            shorts.push(p.was_short);
+        }
+        assert_eq!(got, data);
+        // Full, then the rest (more than PIPE_FILL_BYTES), then nothing left.
+        assert_eq!(shorts, vec![false, false]);
+        let mut p = Patient {
+            inner: &b"small"[..],
+            was_short: false,
+        };
+        assert_eq!(p.read(&mut buf).unwrap(), 5);
+        assert!(p.was_short);
+        assert_eq!(p.read(&mut buf).unwrap(), 0);
+        assert!(
+            !p.was_short,
+            "end of input is not a short read to wait after"
+        );
     }
 
     /// Whole reads become batches, and every entry arrives once, in order, whatever
@@ -1423,7 +1505,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
                 ..ReadOptions::default()
             };
             let mut times = Vec::new();
-            read_in_place(&text[..], "test", options, 0, |m| {
+            read_in_place(&text[..], false, "test", options, 0, |m| {
                 if let SourceMsg::Batch(b) = m {
                     times.extend(b.iter().map(|e| e.realtime.0));
                 }

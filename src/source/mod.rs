@@ -518,10 +518,17 @@ pub fn read_in_place(
     match spec {
         InputSpec::TextFile(path) => {
             let file = open_text_file(spec, path)?;
-            journalctl::read_in_place(file, &name, options, input, on_msg);
+            let is_pipe = !file.metadata().is_ok_and(|m| m.is_file());
+            journalctl::read_in_place(file, is_pipe, &name, options, input, on_msg);
         }
         InputSpec::Stdin => {
-            journalctl::read_in_place(std::io::stdin().lock(), &name, options, input, on_msg);
+            let stdin = std::io::stdin();
+            // Standard input redirected from a file is read as a file.
+            let is_pipe = !std::os::fd::AsFd::as_fd(&stdin)
+                .try_clone_to_owned()
+                .and_then(|fd| std::fs::File::from(fd).metadata())
+                .is_ok_and(|m| m.is_file());
+            journalctl::read_in_place(stdin.lock(), is_pipe, &name, options, input, on_msg);
         }
         InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_) | InputSpec::Demo => {
             return Err(SourceError::Stream {
