@@ -11,6 +11,7 @@
 //! Imports only point upstream (left in the diagram): see `../shared/STYLE.md` §1.4.
 
 pub mod app;
+mod bytes;
 pub mod cli;
 pub mod config;
 pub mod config_file;

@@ -20,6 +20,7 @@ use memchr::memmem;
 use serde_json::Value;
 
 use super::{EventKind, Level, Parsed, RayId, RequestId, SecretKind, ServerEvent};
+use crate::bytes::{block_masks, Escapes};
 use crate::source::RawEntry;
 
 const INCOMING: &str = "Incoming MCP HTTP request";
@@ -443,8 +444,8 @@ fn quoted_end(b: &[u8], start: usize) -> usize {
     let quote = b[start];
     let mut i = start + 1;
     let mut escapes = Escapes::default();
-    while let Some(block) = b.get(i..i + 64) {
-        let (quotes, backslashes) = block_masks(block, quote);
+    while let Some(block) = b.get(i..i + 64).and_then(|s| <&[u8; 64]>::try_from(s).ok()) {
+        let (quotes, backslashes) = block_masks(block, quote, b'\\');
         let ends = quotes & !escapes.next(backslashes);
         if ends != 0 {
             return i + ends.trailing_zeros() as usize + 1;
@@ -453,7 +454,7 @@ fn quoted_end(b: &[u8], start: usize) -> usize {
     }
     // The rest, under 64 bytes, one at a time: a backslash escapes the byte after it,
     // whatever it is (also across the last block's end).
-    if escapes.next_is_escaped != 0 {
+    if escapes.next_is_escaped() {
         i += 1;
     }
     while let Some(&c) = b.get(i) {
@@ -463,56 +464,6 @@ fn quoted_end(b: &[u8], start: usize) -> usize {
         i += if c == b'\\' { 2 } else { 1 };
     }
     b.len()
-}
-
-/// Masks of the bytes of a 64-byte block equal to `quote` and to a backslash (bit `i` is
-/// byte `i`), eight bytes at a time.
-fn block_masks(block: &[u8], quote: u8) -> (u64, u64) {
-    let (mut quotes, mut backslashes) = (0u64, 0u64);
-    for (k, chunk) in block.chunks_exact(8).enumerate() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(bytes);
-        quotes |= u64::from(equal_bytes(word, quote)) << (8 * k);
-        backslashes |= u64::from(equal_bytes(word, b'\\')) << (8 * k);
-    }
-    (quotes, backslashes)
-}
-
-/// Bit `i` set exactly where byte `i` of `word` is `byte`.
-fn equal_bytes(word: u64, byte: u8) -> u8 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
-    // High bit of each byte that is zero (no carry crosses bytes: 0x7f + 0x7f < 0x100).
-    let zero = !(((x & LOW7) + LOW7) | x | LOW7);
-    // Gathers the eight high bits into one byte, byte 0 → bit 0.
-    ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
-}
-
-/// Which bytes of consecutive 64-byte blocks a backslash escapes: the byte after a run
-/// of an odd number of backslashes (simdjson's escape scanner, in plain integers).
-#[derive(Default)]
-struct Escapes {
-    /// 1 when the last block ended in an odd run: the next block's first byte is escaped.
-    next_is_escaped: u64,
-}
-
-impl Escapes {
-    /// The escaped bytes of the next block, given its backslashes.
-    fn next(&mut self, backslashes: u64) -> u64 {
-        const EVEN: u64 = 0x5555_5555_5555_5555;
-        let escaped = std::mem::take(&mut self.next_is_escaped);
-        if backslashes == 0 {
-            return escaped;
-        }
-        // A backslash that is itself escaped escapes nothing.
-        let backslashes = backslashes & !escaped;
-        let follows_escape = (backslashes << 1) | escaped;
-        let odd_starts = backslashes & !EVEN & !follows_escape;
-        let (even_starts, overflow) = odd_starts.overflowing_add(backslashes);
-        self.next_is_escaped = u64::from(overflow);
-        (EVEN ^ (even_starts << 1)) & follows_escape
-    }
 }
 
 fn balanced_end(b: &[u8], start: usize) -> usize {

@@ -30,6 +30,7 @@ use memchr::memchr;
 use tokio::sync::mpsc::Sender;
 
 use super::fields::EntryBuilder;
+use crate::bytes::{first_flagged, splat, word_at, zero_bytes};
 
 mod json;
 use super::{InputId, RawEntry, ReadOptions, SourceMsg, UnitFilter};
@@ -477,20 +478,14 @@ enum Binary {
 /// `memchr`. The lowest flagged byte of the word test is always exact.
 #[inline]
 fn name_end(line: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const EQUALS: u64 = 0x3d3d_3d3d_3d3d_3d3d;
     let mut i = 0;
     while i < 64 {
-        let Some(word) = line.get(i..i + 8) else {
+        let Some(word) = word_at(line, i) else {
             break;
         };
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let x = u64::from_le_bytes(bytes) ^ EQUALS;
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        let found = zero_bytes(word ^ splat(b'='));
         if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
+            return Some(i + first_flagged(found));
         }
         i += 8;
     }

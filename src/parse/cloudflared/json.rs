@@ -12,6 +12,8 @@
 
 use std::borrow::Cow;
 
+use crate::bytes::{first_flagged, splat, word_at, zero_bytes};
+
 /// Deepest nesting accepted. cloudflared's records nest three levels at most (`headers`
 /// → list → string); the pushed `config` is decoded separately and nests about five.
 pub(super) const MAX_DEPTH: u32 = 64;
@@ -85,31 +87,6 @@ pub(super) fn space_or_end(s: &[u8], from: usize) -> usize {
 
 /// How many bytes the SWAR loops look at before switching to `memchr`.
 const SWAR_BYTES: usize = 64;
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-fn splat(b: u8) -> u64 {
-    ONES * u64::from(b)
-}
-
-/// The eight bytes at `i`, little-endian; `None` near the end of `s`, where the callers
-/// finish with `memchr`.
-fn word_at(s: &[u8], i: usize) -> Option<u64> {
-    let bytes = s.get(i..i.checked_add(8)?)?;
-    <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
-}
-
-/// Flags (high bit) the zero bytes of `x`. The lowest flag is always exact; flags above a
-/// true zero byte can be wrong, which is why only the lowest is used.
-fn zero_bytes(x: u64) -> u64 {
-    x.wrapping_sub(ONES) & !x & HIGHS
-}
-
-/// Byte offset of the lowest flag (`flags != 0`).
-fn first_flagged(flags: u64) -> usize {
-    // trailing_zeros() / 8 is at most 7.
-    usize::try_from(flags.trailing_zeros() / 8).unwrap_or(0)
-}
 
 /// Index just past the object or array opening at `start`, found by matching brackets
 /// outside strings, without checking the syntax in between. For console values
