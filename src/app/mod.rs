@@ -175,7 +175,7 @@ pub async fn drain_history(inputs: &mut Inputs) -> anyhow::Result<History> {
 
 /// Hands every entry of the inputs' history to `each`, in time order (as
 /// [`drain_history`] merges them), and returns the warnings. For the headless modes that
-/// read history once (`report`, `snapshot`, `stats`, `entries` without `--follow`).
+/// read history once (`report`, `stats`, `entries` without `--follow`).
 ///
 /// One text input (a file, or standard input) is read in place, on this thread
 /// ([`source::read_in_place`]): no reader thread, no channel, nothing held. One other

@@ -24,8 +24,12 @@
 //! - Text is checked with `str::from_utf8` (fast) and decoded lossily only when that
 //!   fails.
 //!
-//! So a kept entry costs three allocations: its message, its cursor and its `fields`
-//! vector (sized exactly), plus one per value the interner has not seen recently.
+//! - The kept fields of an entry are one shared set ([`KeptFields`]): the lines of one
+//!   process repeat them, so an entry usually takes a remembered set (a compare of a few
+//!   short values and one reference count).
+//!
+//! So a kept entry costs two allocations, its message and its cursor, plus a set and a
+//! value for what the interner has not seen recently.
 
 use std::sync::Arc;
 
@@ -355,6 +359,8 @@ fn text(value: &[u8]) -> Arc<str> {
 const INTERNED_PER_SLOT: usize = 8;
 /// Longer values are never interned: they rarely repeat, and comparing them costs.
 const MAX_INTERNED_BYTES: usize = 128;
+/// Kept-field sets whose values add up to more are never remembered (same reasons).
+const MAX_INTERNED_SET_BYTES: usize = 1024;
 
 /// The typed text slots the interner keeps a cache for.
 #[derive(Debug, Clone, Copy)]
@@ -413,7 +419,12 @@ impl Interner {
                 .map(|&(i, span)| (KEPT_FIELDS[i], self.kept(i, value(span))))
                 .collect::<Vec<_>>(),
         );
-        self.sets.remember(made.clone());
+        // A set with long values (a native journald record's RESPONSE_BODY) is not kept:
+        // it will not repeat, and the ring must stay small however large fields are.
+        let bytes: usize = kept.iter().map(|&(_, span)| span.len).sum();
+        if bytes <= MAX_INTERNED_SET_BYTES {
+            self.sets.remember(made.clone());
+        }
         made
     }
 }
@@ -626,6 +637,14 @@ mod tests {
         assert_eq!(other_uid.field_str("_UID"), Some("0"));
         assert_eq!(swapped.fields[0].0, "_UID");
         assert_eq!((fewer.fields.len(), finish(&[]).fields.len()), (1, 0));
+        // Sets with long values are not remembered (bounded memory), yet are whole.
+        let body = vec![b'x'; 4096];
+        let long: &[(&[u8], &[u8])] = &[(b"_COMM", b"python"), (b"RESPONSE_BODY", &body)];
+        let (l1, l2) = (finish(long), finish(long));
+        assert!(!std::ptr::eq(l1.fields.as_ptr(), l2.fields.as_ptr()));
+        assert_eq!(l2.field("RESPONSE_BODY"), Some(&body[..]));
+        let mut remembered = b.interner.sets.values.iter().flat_map(|set| set.iter());
+        assert!(remembered.all(|(name, _)| *name != "RESPONSE_BODY"));
     }
 
     #[test]
