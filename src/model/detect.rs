@@ -179,6 +179,10 @@ pub enum OriginState {
 pub struct Detector {
     settings: Settings,
     latency_rule: LatencyRule,
+    /// No open incident can close quietly at or before this time (µs): the earliest
+    /// `last + incident_quiet_us` of the open ones. Lets [`Detector::close_quiet`], which
+    /// runs for every entry, skip its walk over the incidents.
+    quiet_check_after: u64,
     /// Incident changes since the last [`Detector::take_changes`], for `watch`.
     changes: Vec<IncidentChange>,
     pub origin_state: OriginState,
@@ -235,6 +239,7 @@ impl Detector {
         Detector {
             settings: settings.clone(),
             latency_rule: LatencyRule::default(),
+            quiet_check_after: 0,
             changes: Vec::new(),
             origin_state: OriginState::Unknown,
             restarts: 0,
@@ -891,6 +896,9 @@ impl Detector {
         }
         let id = self.next_incident;
         self.next_incident += 1;
+        self.quiet_check_after = self
+            .quiet_check_after
+            .min(at.0.saturating_add(self.settings.incident_quiet_us));
         self.incidents.push(Incident {
             id,
             kind,
@@ -988,21 +996,30 @@ impl Detector {
     }
 
     fn close_quiet(&mut self, now: Timestamp) {
+        // An incident's `last` only moves later, and a new one lowers the bound when it
+        // opens (`upsert`): until the bound passes, nothing can close.
+        if now.0 <= self.quiet_check_after {
+            return;
+        }
         let quiet = self.settings.incident_quiet_us;
+        let mut next = u64::MAX;
         for inc in &mut self.incidents {
             // The latency rule closes its own incidents, by windows.
-            if inc.kind != IncidentKind::Latency
-                && inc.end.is_none()
-                && now.saturating_since_us(inc.last) > quiet
-            {
+            if inc.kind == IncidentKind::Latency || inc.end.is_some() {
+                continue;
+            }
+            if now.saturating_since_us(inc.last) > quiet {
                 inc.end = Some(inc.last);
                 self.changes.push(IncidentChange {
                     kind: ChangeKind::Close,
                     incident: inc.id,
                     at: now,
                 });
+            } else {
+                next = next.min(inc.last.0.saturating_add(quiet));
             }
         }
+        self.quiet_check_after = next;
     }
 
     /// Time passes with no entry (live mode): incidents may close.

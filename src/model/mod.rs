@@ -385,6 +385,51 @@ mod tests {
         assert_eq!((model.stats.edge_timeout, model.stats.client_abort), (2, 0));
     }
 
+    /// Incidents close at the first line more than the quiet period (60 s) after their
+    /// last signal, each at its own time; an incident opened after every earlier one
+    /// closed still closes. (The detector skips its walk over the incidents until the
+    /// earliest of them could close.)
+    #[test]
+    fn incidents_close_at_the_first_line_after_their_quiet_period() {
+        let refused = r#"2026-11-25T17:05:44Z ERR  error="Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"#;
+        let five = "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=x status_code=500 duration_ms=3 path=/ method=POST";
+        let noise = "INFO:     Started server process [1]";
+        let mut parser = Parser::new();
+        let mut model = Model::new(Settings::default());
+        let mut closes = Vec::new();
+        let lines = [
+            (0.0, C, refused),
+            (10.0, C, refused),
+            (30.0, S, five),
+            (70.0, S, noise),    // 60 s after the last 502: not more than 60 s yet
+            (70.5, S, noise),    // 60.5 s: the 502 incident closes here
+            (89.0, S, noise),    // 59 s after the 500
+            (91.0, S, noise),    // 61 s: the 500 incident closes here
+            (200.0, C, refused), // opens again after every incident closed
+            (259.0, S, noise),
+            (261.0, S, noise), // and closes
+        ];
+        for (at, unit, msg) in lines {
+            model.apply(parser.parse(entry(at, unit, if unit == C { 20 } else { 10 }, msg)));
+            for change in model.detector.take_changes() {
+                if change.kind == detect::ChangeKind::Close {
+                    closes.push((change.incident, (change.at.0 - T0) / 1_000_000));
+                }
+            }
+        }
+        let kinds: Vec<_> = model.detector.incidents.iter().map(|i| i.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                detect::IncidentKind::BadGateway,
+                detect::IncidentKind::OriginErrors,
+                detect::IncidentKind::BadGateway
+            ]
+        );
+        let ids: Vec<u64> = model.detector.incidents.iter().map(|i| i.id).collect();
+        assert_eq!(closes, [(ids[0], 70), (ids[1], 91), (ids[2], 261)]);
+    }
+
     /// An idle server (no traffic at all) is not stalled, however long it is quiet.
     #[test]
     fn a_quiet_idle_server_is_not_a_stall() {
