@@ -3,7 +3,8 @@
 //! Owns the source channel, its shutdown (dropping [`Inputs`] stops every source at its
 //! next send), and the order in which history from several inputs is merged. Key items:
 //! [`open_inputs`] → [`Inputs`] (one stream of [`SourceMsg`] for all inputs),
-//! [`drain_history`] (everything up to "caught up", merged in time order), [`run`].
+//! [`drain_history`] (everything up to "caught up", merged in time order),
+//! [`for_each_history_entry`] (the same, streamed; one text input read in place), [`run`].
 //! Does not own decoding (`source`), meaning (`parse`, `model`) or output formats (`view`).
 //! Each mode's run is in its own file: `report` (+ SLO gates), `watch` (+ `--exec`),
 //! `snapshot` (also the live screen's `e`); `entries` and `stats` are short and stay here.

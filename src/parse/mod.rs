@@ -12,7 +12,7 @@
 //!
 //! The [`Parser`] keeps a little state per process (bounded): cloudflared `--output json`
 //! lines can be torn across two entries, and a record whose head and tail were split is
-//! stitched back when its tail arrives.
+//! stitched back when its tail arrives; and which service the last two writers are.
 
 pub mod cloudflared;
 pub mod sigil;
@@ -419,17 +419,22 @@ struct Writer {
 
 impl Writer {
     fn wrote(&self, entry: &RawEntry) -> bool {
-        let same_unit = match (&self.unit, &entry.unit) {
-            (Some(a), Some(b)) => a.is_same(b),
-            (None, None) => true,
-            _ => false,
-        };
-        let same_systemd_unit = match (&self.systemd_unit, &entry.systemd_unit) {
-            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        };
-        same_unit && same_systemd_unit && self.fields.is_same(&entry.fields)
+        /// Both absent, or both the same shared value.
+        fn same<T>(a: Option<&T>, b: Option<&T>, is_same: impl Fn(&T, &T) -> bool) -> bool {
+            match (a, b) {
+                (Some(a), Some(b)) => is_same(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
+        }
+        same(
+            self.unit.as_ref(),
+            entry.unit.as_ref(),
+            crate::source::Unit::is_same,
+        ) && same(
+            self.systemd_unit.as_ref(),
+            entry.systemd_unit.as_ref(),
+            std::sync::Arc::ptr_eq,
+        ) && self.fields.is_same(&entry.fields)
     }
 }
 

@@ -1,10 +1,12 @@
 //! Decoding `journalctl -o export` and `journalctl -o json` byte streams (stdin or a file).
 //!
-//! Owns the framing of both formats and the reader thread that turns a `Read` into
-//! [`SourceMsg`]s. Key types: [`Decoder`] (sync, incremental: feed it any chunking of the
-//! bytes and get the same entries, so it can be fuzzed and benchmarked) and
-//! [`spawn_reader`]. Does not own what a field means: that is `fields::EntryBuilder`,
-//! shared with the sd-journal reader.
+//! Owns the framing of both formats and the readers that turn a `Read` into
+//! [`SourceMsg`]s: on a thread of their own ([`spawn_reader`], [`spawn_pipe_reader`]), or
+//! on the caller's thread for a headless run read once to its end ([`read_in_place`]; a
+//! pipe read that way waits a little between small reads). Key type: [`Decoder`] (sync,
+//! incremental: feed it any chunking of the bytes and get the same entries, so it can be
+//! fuzzed and benchmarked). Does not own what a field means: that is
+//! `fields::EntryBuilder`, shared with the sd-journal reader.
 //!
 //! Formats (see systemd's `JOURNAL_EXPORT_FORMATS` document):
 //! - export: records separated by a blank line; a text field is `KEY=value\n`; a binary
@@ -639,7 +641,8 @@ pub fn read_in_place<R: Read>(
 ) {
     // Small batches: nothing waits on them here, and a batch of 1024 entries is a
     // 200 KB vector that the allocator takes from the system and gives back each time
-    // (page faults were 8% of `report FILE`'s CPU).
+    // (page faults were 8% of `report FILE`'s CPU). Without --since/--until/-n a batch
+    // is simply one read's entries (see `StreamReader::take`).
     let options = ReadOptions {
         batch_max_entries: options.batch_max_entries.min(IN_PLACE_BATCH_ENTRIES),
         ..options

@@ -12,7 +12,8 @@
 //! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
 //! - `demo`: the embedded scenario in `assets/`, re-timed to now.
 //!
-//! [`spawn`] starts any [`InputSpec`] on its own thread with [`ReadOptions`]; `since`
+//! [`spawn`] starts any [`InputSpec`] on its own thread with [`ReadOptions`];
+//! [`read_in_place`] reads a text input to its end on the caller's thread instead; `since`
 //! parses the `--since`/`--until` forms (a pure function, here because time is a source
 //! concern: sd-journal seeks by it).
 
@@ -207,9 +208,7 @@ impl KeptFields {
         all.push((name, value));
         self.0 = all.into();
     }
-}
 
-impl KeptFields {
     /// Whether both are the same shared set (not just equal sets): a pointer compare.
     pub fn is_same(&self, other: &KeptFields) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -486,8 +485,7 @@ pub fn spawn(
         InputSpec::TextFile(path) => {
             let file = open_text_file(spec, path)?;
             // A named pipe (`report <(journalctl -o export -f)`) may pause like stdin.
-            let is_regular = file.metadata().is_ok_and(|m| m.is_file());
-            let spawn_stream = if is_regular {
+            let spawn_stream = if is_regular_file(&file) {
                 journalctl::spawn_reader
             } else {
                 journalctl::spawn_pipe_reader
@@ -518,7 +516,7 @@ pub fn read_in_place(
     match spec {
         InputSpec::TextFile(path) => {
             let file = open_text_file(spec, path)?;
-            let is_pipe = !file.metadata().is_ok_and(|m| m.is_file());
+            let is_pipe = !is_regular_file(&file);
             journalctl::read_in_place(file, is_pipe, &name, options, input, on_msg);
         }
         InputSpec::Stdin => {
@@ -526,8 +524,7 @@ pub fn read_in_place(
             // Standard input redirected from a file is read as a file.
             let is_pipe = !std::os::fd::AsFd::as_fd(&stdin)
                 .try_clone_to_owned()
-                .and_then(|fd| std::fs::File::from(fd).metadata())
-                .is_ok_and(|m| m.is_file());
+                .is_ok_and(|fd| is_regular_file(&std::fs::File::from(fd)));
             journalctl::read_in_place(stdin.lock(), is_pipe, &name, options, input, on_msg);
         }
         InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_) | InputSpec::Demo => {
@@ -538,6 +535,12 @@ pub fn read_in_place(
         }
     }
     Ok(())
+}
+
+/// A regular file is read to its end without pauses; anything else (a pipe, a terminal)
+/// may pause between writes.
+fn is_regular_file(file: &std::fs::File) -> bool {
+    file.metadata().is_ok_and(|m| m.is_file())
 }
 
 fn open_text_file(spec: &InputSpec, path: &std::path::Path) -> Result<std::fs::File, SourceError> {
