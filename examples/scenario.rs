@@ -2323,7 +2323,7 @@ fn unit_description(unit: &str) -> &'static str {
 fn go_duration(seconds: u64) -> String {
     if seconds < 60 {
         format!("{seconds}s")
-    } else if seconds % 60 == 0 {
+    } else if seconds.is_multiple_of(60) {
         format!("{}m0s", seconds / 60)
     } else {
         format!("{}m{}s", seconds / 60, seconds % 60)

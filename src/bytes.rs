@@ -2,17 +2,18 @@
 //!
 //! Owns the bit tricks, nothing else: eight bytes at a time in a `u64` (SWAR) for the
 //! short spans where a `memchr` call costs more to set up than the search itself (field
-//! names, header strings, bare values), and 64-byte masks with escape tracking for long
-//! strings dense with quotes and backslashes (a JSON body quoted inside a log line).
-//! Plain integer arithmetic: no `unsafe`, no intrinsics. Used by `source` and `parse`;
-//! imports nothing of the crate.
+//! names, header strings, bare values); 64-byte masks ([`block_mask`], 16-byte compares
+//! through `wide`, SSE2 on `x86_64`) for every newline of a buffer ([`Positions`]) and for
+//! long strings dense with quotes and backslashes, with escape tracking ([`Escapes`]).
+//! No `unsafe`: `wide` wraps the intrinsics. Used by `source` and `parse`; imports
+//! nothing of the crate.
+
+use wide::u8x16;
 
 /// `0x01` in every byte.
 const ONES: u64 = 0x0101_0101_0101_0101;
 /// `0x80` in every byte.
 const HIGHS: u64 = 0x8080_8080_8080_8080;
-/// `0x7f` in every byte.
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// `b` in every byte.
 pub(crate) fn splat(b: u8) -> u64 {
@@ -37,28 +38,117 @@ pub(crate) fn first_flagged(flags: u64) -> usize {
     usize::try_from(flags.trailing_zeros() / 8).unwrap_or(0)
 }
 
-/// Bit `i` set exactly where byte `i` of `word` is `byte` (every flag exact, unlike
-/// [`zero_bytes`]).
-pub(crate) fn equal_bytes(word: u64, byte: u8) -> u8 {
-    let x = word ^ splat(byte);
-    // High bit of each byte that is zero (no carry crosses bytes: 0x7f + 0x7f < 0x100).
-    let zero = !(((x & LOW7) + LOW7) | x | LOW7);
-    // Gathers the eight high bits into one byte, byte 0 → bit 0; the top byte of the
-    // product holds them, so the shift leaves at most eight bits.
-    u8::try_from((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56).unwrap_or(0)
+/// `a == b`, inline for the short values the decoders compare per entry (ids, units,
+/// hosts, identifiers: a few to a few dozen bytes), where a call to `memcmp` costs more
+/// than the compare: words of eight bytes, the last one overlapping.
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    if n > 64 {
+        return a == b;
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word_at(a, i) != word_at(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word_at(a, n - 8) == word_at(b, n - 8)
+}
+
+/// Whether `bytes` are UTF-8, as text: SIMD validation (`simdutf8`), several times
+/// faster than `str::from_utf8` on long ASCII lines. `None` when they are not UTF-8
+/// (callers then decode lossily).
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
+/// Bit `i` set exactly where byte `i` of the block is `byte`: four 16-byte compares and
+/// their byte masks (pcmpeqb + pmovmskb on `x86_64`).
+#[inline]
+pub(crate) fn block_mask(block: &[u8; 64], byte: u8) -> u64 {
+    let needle = u8x16::splat(byte);
+    let mut mask = 0;
+    for (k, chunk) in block.chunks_exact(16).enumerate() {
+        let lanes = <[u8; 16]>::try_from(chunk).unwrap_or_default();
+        let bits = u8x16::from(lanes).simd_eq(needle).to_bitmask() & 0xffff;
+        mask |= u64::from(bits) << (16 * k);
+    }
+    mask
 }
 
 /// Masks of the bytes of a 64-byte block equal to `a` and to `b` (bit `i` is byte `i`).
+#[inline]
 pub(crate) fn block_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
-    let (mut mask_a, mut mask_b) = (0u64, 0u64);
-    for (k, chunk) in block.chunks_exact(8).enumerate() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(bytes);
-        mask_a |= u64::from(equal_bytes(word, a)) << (8 * k);
-        mask_b |= u64::from(equal_bytes(word, b)) << (8 * k);
+    (block_mask(block, a), block_mask(block, b))
+}
+
+/// [`block_mask`] of the 64 bytes of `hay` from `at`; past its end, bytes that are not
+/// `byte` (so a short last block flags only what is there).
+#[inline]
+fn mask_from(hay: &[u8], at: usize, byte: u8) -> u64 {
+    if let Some(block) = hay
+        .get(at..at + 64)
+        .and_then(|s| <&[u8; 64]>::try_from(s).ok())
+    {
+        return block_mask(block, byte);
     }
-    (mask_a, mask_b)
+    let rest = hay.get(at..).unwrap_or_default();
+    let mut block = [!byte; 64];
+    block[..rest.len()].copy_from_slice(rest);
+    block_mask(&block, byte)
+}
+
+/// The offsets of every `byte` in a slice, in order (an iterator like
+/// `memchr::memchr_iter`). Compares 64 bytes at a time and then takes the hits from the
+/// mask, a trailing-zeros count each: for hits a few dozen bytes apart (the lines of an
+/// export stream) that is several times cheaper than a `memchr` call per hit, whose setup
+/// costs more than its search.
+#[derive(Debug, Clone)]
+pub(crate) struct Positions<'a> {
+    hay: &'a [u8],
+    byte: u8,
+    /// Offset of the block `mask` describes.
+    base: usize,
+    /// The hits of that block not yet returned.
+    mask: u64,
+}
+
+impl<'a> Positions<'a> {
+    pub(crate) fn new(hay: &'a [u8], byte: u8) -> Self {
+        Self {
+            hay,
+            byte,
+            base: 0,
+            mask: mask_from(hay, 0, byte),
+        }
+    }
+}
+
+impl Iterator for Positions<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            if self.base + 64 >= self.hay.len() {
+                return None;
+            }
+            self.base += 64;
+            self.mask = mask_from(self.hay, self.base, self.byte);
+        }
+        let i = self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(self.base + i)
+    }
 }
 
 /// Which bytes of consecutive 64-byte blocks a backslash escapes: the byte after a run
@@ -97,20 +187,85 @@ impl Escapes {
 mod tests {
     use super::*;
 
-    /// Every byte value at every position: the exact mask flags exactly the equal
-    /// bytes, and the lowest flag of `zero_bytes` is the first equal byte.
+    /// Every position of the needle in slices of every length around the block size,
+    /// with hits at block edges and in the padding's place: the same as a byte walk.
     #[test]
-    fn masks_flag_exactly_the_equal_bytes() {
+    fn positions_are_every_hit_in_order() {
+        let mut state = 11u32;
+        let mut next = |n: u32| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 16) % n
+        };
+        for len in 0..300usize {
+            for density in [2, 7, 60] {
+                let hay: Vec<u8> = (0..len)
+                    .map(|_| if next(density) == 0 { b'\n' } else { 0xf5 })
+                    .collect();
+                let want: Vec<usize> = (0..len).filter(|&i| hay[i] == b'\n').collect();
+                assert_eq!(
+                    Positions::new(&hay, b'\n').collect::<Vec<_>>(),
+                    want,
+                    "{len}"
+                );
+                let all = vec![0xf5u8; len];
+                let want: Vec<usize> = (0..len).collect();
+                assert_eq!(Positions::new(&all, 0xf5).collect::<Vec<_>>(), want);
+            }
+        }
+    }
+
+    /// The SIMD mask against a byte-by-byte one, for every byte value as needle and as
+    /// neighbour.
+    #[test]
+    fn block_mask_flags_exactly_the_equal_bytes() {
+        for needle in 0..=255u8 {
+            let mut block = [0u8; 64];
+            for (i, b) in block.iter_mut().enumerate() {
+                *b = u8::try_from(i * 37 % 256).unwrap() ^ needle.rotate_left(3);
+            }
+            block[0] = needle;
+            block[63] = needle;
+            let want = (0..64)
+                .filter(|&i| block[i] == needle)
+                .fold(0u64, |m, i| m | 1 << i);
+            assert_eq!(block_mask(&block, needle), want, "{needle}");
+        }
+    }
+
+    /// `same` against `==` for every length up to past its word path, with the one
+    /// differing byte at every position.
+    #[test]
+    fn same_is_byte_equality() {
+        for n in 0..80usize {
+            let a: Vec<u8> = (0..n).map(|i| u8::try_from(i % 251).unwrap()).collect();
+            assert!(same(&a, &a.clone()), "{n}");
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same(&a, &b), "{n} {at}");
+            }
+            assert!(!same(&a, &a[..n.saturating_sub(1)]) || n == 0);
+        }
+    }
+
+    #[test]
+    fn utf8_accepts_text_and_refuses_the_rest() {
+        assert_eq!(utf8("héllo wörld ✓".as_bytes()), Some("héllo wörld ✓"));
+        assert_eq!(utf8(&[b'a'; 200]).map(str::len), Some(200));
+        assert_eq!(utf8(b"ab\xffcd"), None);
+        assert_eq!(utf8(&[0xe2, 0x9c]), None);
+    }
+
+    /// Every byte value at every position: the lowest flag of `zero_bytes` is the first
+    /// equal byte.
+    #[test]
+    fn zero_bytes_first_flag_is_the_first_equal_byte() {
         for target in [0u8, b'"', b'\\', b'=', 0x80, 0xff] {
             for other in 0..=255u8 {
                 for at in 0..8 {
                     let mut bytes = [other; 8];
                     bytes[at] = target;
                     let word = u64::from_le_bytes(bytes);
-                    let want: u8 = (0..8)
-                        .filter(|&i| bytes[i] == target)
-                        .fold(0, |m, i| m | 1 << i);
-                    assert_eq!(equal_bytes(word, target), want, "{target} {other} {at}");
                     let first = bytes.iter().position(|&b| b == target).unwrap();
                     assert_eq!(first_flagged(zero_bytes(word ^ splat(target))), first);
                 }

@@ -438,12 +438,13 @@ impl Writer {
     }
 }
 
-/// Bytes as text for parsing: borrowed when they are UTF-8 (`str::from_utf8` validates
-/// much faster than the lossy decoder walks), a lossy copy only when they are not.
+/// Bytes as text for parsing: borrowed when they are UTF-8 (SIMD validation,
+/// [`crate::bytes::utf8`], much faster than the lossy decoder walks), a lossy copy only
+/// when they are not.
 pub(crate) fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
+    match crate::bytes::utf8(bytes) {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => String::from_utf8_lossy(bytes),
     }
 }
 

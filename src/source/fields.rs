@@ -21,7 +21,7 @@
 //!   come from a bounded cache of `Arc`s per slot ([`Interner`]): a hit is a compare and a
 //!   reference count, not an allocation, and the entries share one copy in memory.
 //! - Field names are `&'static str` (the [`KEPT_FIELDS`] entries themselves).
-//! - Text is checked with `str::from_utf8` (fast) and decoded lossily only when that
+//! - Text is checked with SIMD UTF-8 validation (`bytes::utf8`) and decoded lossily only when that
 //!   fails.
 //!
 //! - The kept fields of an entry are one shared set ([`KeptFields`]): the lines of one
@@ -32,6 +32,8 @@
 //! value for what the interner has not seen recently.
 
 use std::sync::Arc;
+
+use crate::bytes::{same, utf8};
 
 use super::{
     Cursor, InputId, KeptFields, RawEntry, Timestamp, Unit, UnitFields, UnitFilter, KEPT_FIELDS,
@@ -347,9 +349,9 @@ fn kept_index(name: &[u8]) -> Option<usize> {
 /// A value as text; invalid UTF-8 is replaced, which only affects identifiers (units,
 /// host names, cursors), never the message.
 fn text(value: &[u8]) -> Arc<str> {
-    match std::str::from_utf8(value) {
-        Ok(s) => Arc::from(s),
-        Err(_) => Arc::from(String::from_utf8_lossy(value).as_ref()),
+    match utf8(value) {
+        Some(s) => Arc::from(s),
+        None => Arc::from(String::from_utf8_lossy(value).as_ref()),
     }
 }
 
@@ -406,10 +408,9 @@ impl Interner {
         let value = |span: Span| &scratch[span.start..span.start + span.len];
         let is_same = |set: &KeptFields| {
             set.len() == kept.len()
-                && set
-                    .iter()
-                    .zip(kept)
-                    .all(|((name, v), &(i, span))| *name == KEPT_FIELDS[i] && **v == *value(span))
+                && set.iter().zip(kept).all(|((name, v), &(i, span))| {
+                    same(name.as_bytes(), KEPT_FIELDS[i].as_bytes()) && same(v, value(span))
+                })
         };
         if let Some(hit) = self.sets.values.iter().find(|set| is_same(set)) {
             return hit.clone();
@@ -451,7 +452,7 @@ impl<T: AsBytes + Clone> Ring<T> {
         if value.len() > MAX_INTERNED_BYTES {
             return make(value);
         }
-        if let Some(hit) = self.values.iter().find(|v| v.as_bytes() == value) {
+        if let Some(hit) = self.values.iter().find(|v| same(v.as_bytes(), value)) {
             return hit.clone();
         }
         let made = make(value);

@@ -419,7 +419,7 @@ fn read_entry(
 }
 
 fn is_power_of_ten(mut n: u64) -> bool {
-    while n >= 10 && n % 10 == 0 {
+    while n >= 10 && n.is_multiple_of(10) {
         n /= 10;
     }
     n == 1
@@ -531,8 +531,11 @@ impl Reader {
                         !self.inject_panic,
                         "injected fault (SIGIL_TOP_FAULT=reader-panic)"
                     );
-                    let is_due = self.reopen_every.is_some_and(|n| self.read_count % n == 0)
-                        || (self.read_count % MAPPED_CHECK_EVERY == 0 && self.mapped.is_over());
+                    let is_due = self
+                        .reopen_every
+                        .is_some_and(|n| self.read_count.is_multiple_of(n))
+                        || (self.read_count.is_multiple_of(MAPPED_CHECK_EVERY)
+                            && self.mapped.is_over());
                     if is_due {
                         step = self.reopen()?;
                     }
@@ -706,8 +709,11 @@ impl Reader {
                 }
                 sent += 1;
                 self.read_count += 1;
-                let is_due = self.reopen_every.is_some_and(|n| self.read_count % n == 0)
-                    || (self.read_count % MAPPED_CHECK_EVERY == 0 && self.mapped.is_over());
+                let is_due = self
+                    .reopen_every
+                    .is_some_and(|n| self.read_count.is_multiple_of(n))
+                    || (self.read_count.is_multiple_of(MAPPED_CHECK_EVERY)
+                        && self.mapped.is_over());
                 if is_due {
                     self.reopen_tails(&mut tails);
                 }
