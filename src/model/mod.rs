@@ -11,8 +11,9 @@ pub mod detect;
 pub mod log;
 pub mod stats;
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use crate::bytes::same;
 use crate::parse::{Event, EventKind, Service};
 use crate::source::{Timestamp, Unit};
 
@@ -86,11 +87,94 @@ impl Default for Settings {
 #[derive(Debug, Clone, Default)]
 pub struct EntryCounts {
     pub total: u64,
-    pub by_unit: BTreeMap<String, u64>,
+    pub by_unit: Tally,
     pub unparsed: u64,
     /// Continuation lines grouped with the record before them (not records of their own).
     pub continuation: u64,
-    pub by_host: BTreeMap<String, u64>,
+    pub by_host: Tally,
+}
+
+/// Distinct keys beyond this are counted together under `(other)`.
+const TALLY_MAX_KEYS: usize = 256;
+
+/// Entries per key (unit, host): a count for every entry, so the per-entry path is a
+/// pointer compare with the key the entry shares with its neighbours (units and hosts are
+/// `Arc`s the decoders hand out), not a map lookup with string compares. Keys are kept
+/// as those `Arc`s, so a remembered pointer always still means the same text. Read
+/// sorted by key; at most [`TALLY_MAX_KEYS`] keys, then `(other)`.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    counts: Vec<(Arc<str>, u64)>,
+    /// Index of the key counted last: the next entry usually has the same.
+    last: usize,
+}
+
+impl Tally {
+    /// Counts one entry under `key`.
+    pub fn add(&mut self, key: &Arc<str>) {
+        if let Some((k, n)) = self.counts.get_mut(self.last) {
+            if Arc::ptr_eq(k, key) {
+                *n += 1;
+                return;
+            }
+        }
+        let found = match self.counts.iter().position(|(k, _)| Arc::ptr_eq(k, key)) {
+            Some(i) => Some(i),
+            None => {
+                let i = self.counts.iter().position(|(k, _)| **k == **key);
+                if let Some(i) = i {
+                    // The same text in a new allocation (the interner moved on): keep the
+                    // new one so the next entries match by pointer.
+                    self.counts[i].0 = Arc::clone(key);
+                }
+                i
+            }
+        };
+        let i = match found {
+            Some(i) => i,
+            None if self.counts.len() < TALLY_MAX_KEYS => {
+                self.counts.push((Arc::clone(key), 0));
+                self.counts.len() - 1
+            }
+            None => match self.counts.iter().position(|(k, _)| &**k == "(other)") {
+                Some(i) => i,
+                None => {
+                    self.counts.push((Arc::from("(other)"), 0));
+                    self.counts.len() - 1
+                }
+            },
+        };
+        self.counts[i].1 += 1;
+        self.last = i;
+    }
+
+    /// `(key, count)` sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        let mut all: Vec<(&str, u64)> = self.counts.iter().map(|(k, n)| (&**k, *n)).collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// The count of `key` (0 when never seen).
+    pub fn get(&self, key: &str) -> u64 {
+        self.counts
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
 }
 
 /// Everything known so far.
@@ -104,6 +188,8 @@ pub struct Model {
     pub detector: detect::Detector,
     /// First and last journal time seen.
     pub window: Option<(Timestamp, Timestamp)>,
+    /// The key entries without any unit are counted under.
+    no_unit: Arc<str>,
 }
 
 impl Model {
@@ -122,6 +208,7 @@ impl Model {
             detector: detect::Detector::new(&settings),
             entries: EntryCounts::default(),
             window: None,
+            no_unit: Arc::from("(none)"),
             settings,
         }
     }
@@ -177,28 +264,14 @@ impl Model {
 
     fn count(&mut self, event: &Event) {
         self.entries.total += 1;
-        let unit = event
-            .entry
-            .unit
-            .as_ref()
-            .map(Unit::as_str)
-            .or(event.entry.systemd_unit.as_deref())
-            .unwrap_or("(none)");
-        // Look up before inserting: the key is allocated only the first time it is seen.
-        if let Some(n) = self.entries.by_unit.get_mut(unit) {
-            *n += 1;
-        } else {
-            self.entries.by_unit.insert(unit.to_owned(), 1);
-        }
+        let unit = match (&event.entry.unit, &event.entry.systemd_unit) {
+            (Some(u), _) => u.shared(),
+            (None, Some(u)) => u,
+            (None, None) => &self.no_unit,
+        };
+        self.entries.by_unit.add(unit);
         if let Some(host) = &event.entry.hostname {
-            if let Some(n) = self.entries.by_host.get_mut(&**host) {
-                *n += 1;
-            } else if self.entries.by_host.len() >= 256 {
-                // A cap on distinct keys: hosts beyond it are counted together.
-                *self.entries.by_host.entry("(other)".into()).or_default() += 1;
-            } else {
-                self.entries.by_host.insert(host.to_string(), 1);
-            }
+            self.entries.by_host.add(host);
         }
         match event.kind {
             EventKind::Unparsed => self.entries.unparsed += 1,
@@ -221,8 +294,12 @@ impl Model {
                     event.entry.systemd_unit.as_deref()
                 });
         match unit {
-            Some(u) if u == self.settings.origin_unit.as_str() => Role::Origin,
-            Some(u) if u == self.settings.tunnel_unit.as_str() => Role::Tunnel,
+            Some(u) if same(u.as_bytes(), self.settings.origin_unit.as_str().as_bytes()) => {
+                Role::Origin
+            }
+            Some(u) if same(u.as_bytes(), self.settings.tunnel_unit.as_str().as_bytes()) => {
+                Role::Tunnel
+            }
             _ => match event.service {
                 Service::Sigil => Role::Origin,
                 Service::Cloudflared => Role::Tunnel,
@@ -252,6 +329,31 @@ mod tests {
     use crate::source::RawEntry;
 
     const T0: u64 = 1_795_626_316_000_000;
+
+    /// Counts by text whatever the allocation (the interner re-makes values), sorted
+    /// reads, and the cap: keys past it are counted together under `(other)`.
+    #[test]
+    fn tally_counts_by_text_sorted_and_capped() {
+        let mut t = Tally::default();
+        let b: Arc<str> = Arc::from("b.service");
+        let a: Arc<str> = Arc::from("a.service");
+        for key in [&b, &a, &b, &Arc::from("b.service"), &b] {
+            t.add(key);
+        }
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            [("a.service", 1), ("b.service", 4)]
+        );
+        for i in 0..(TALLY_MAX_KEYS + 10) {
+            t.add(&Arc::from(format!("host-{i:04}")));
+        }
+        assert_eq!(t.len(), TALLY_MAX_KEYS + 1);
+        assert_eq!(t.get("(other)"), 12);
+        assert_eq!(t.get("b.service"), 4);
+        let total: u64 = t.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 5 + TALLY_MAX_KEYS as u64 + 10);
+        assert!(t.keys().collect::<Vec<_>>().is_sorted());
+    }
 
     fn entry(at_s: f64, unit: &str, pid: u32, message: &str) -> RawEntry {
         let offset_us = format!("{:.0}", at_s * 1e6).parse::<u64>().unwrap();

@@ -107,6 +107,11 @@ impl Unit {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
+    /// The shared name itself (to count or compare entries by pointer).
+    pub fn shared(&self) -> &Arc<str> {
+        &self.0
+    }
+
     /// The name without its `.service` suffix, for compact display.
     pub fn short(&self) -> &str {
         self.0.strip_suffix(".service").unwrap_or(&self.0)

@@ -119,7 +119,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         Span::styled(format!("  {}", units.join(" · ")), t.dim()),
     ]);
     if model.entries.by_host.len() > 1 {
-        let hosts: Vec<&str> = model.entries.by_host.keys().map(String::as_str).collect();
+        let hosts: Vec<&str> = model.entries.by_host.keys().collect();
         first.push(Span::styled(
             format!("  hosts {}", text::sanitize(&hosts.join(","))),
             t.dim(),
