@@ -118,31 +118,25 @@ impl Tally {
                 return;
             }
         }
-        let found = match self.counts.iter().position(|(k, _)| Arc::ptr_eq(k, key)) {
-            Some(i) => Some(i),
-            None => {
-                let i = self.counts.iter().position(|(k, _)| **k == **key);
-                if let Some(i) = i {
-                    // The same text in a new allocation (the interner moved on): keep the
-                    // new one so the next entries match by pointer.
-                    self.counts[i].0 = Arc::clone(key);
-                }
+        let i = if let Some(i) = self.counts.iter().position(|(k, _)| Arc::ptr_eq(k, key)) {
+            i
+        } else if let Some(i) = self.counts.iter().position(|(k, _)| **k == **key) {
+            // The same text in a new allocation (the interner moved on): keep the new
+            // one so the next entries match by pointer.
+            self.counts[i].0 = Arc::clone(key);
+            i
+        } else {
+            let key = if self.counts.len() < TALLY_MAX_KEYS {
+                Arc::clone(key)
+            } else {
+                Arc::from("(other)")
+            };
+            if let Some(i) = self.counts.iter().position(|(k, _)| **k == *key) {
                 i
-            }
-        };
-        let i = match found {
-            Some(i) => i,
-            None if self.counts.len() < TALLY_MAX_KEYS => {
-                self.counts.push((Arc::clone(key), 0));
+            } else {
+                self.counts.push((key, 0));
                 self.counts.len() - 1
             }
-            None => match self.counts.iter().position(|(k, _)| &**k == "(other)") {
-                Some(i) => i,
-                None => {
-                    self.counts.push((Arc::from("(other)"), 0));
-                    self.counts.len() - 1
-                }
-            },
         };
         self.counts[i].1 += 1;
         self.last = i;

@@ -412,8 +412,8 @@ fn read_entry(
     // The sd-journal matches already selected the entry; the filter only finds its
     // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's
     // answer, the entry is shown.
-    let unit = builder.unit_of(&options.units).flatten();
-    let mut entry = builder.finish(id);
+    let unit = builder.unit_of(&options.units, &[]).flatten();
+    let mut entry = builder.finish(id, &[]);
     entry.unit = unit;
     Ok(entry)
 }

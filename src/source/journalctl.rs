@@ -150,6 +150,12 @@ impl Decoder {
     /// Makes `buf[end..]` at least `n` bytes long: first by moving the unread tail (at
     /// most one record part, usually a few hundred bytes) to the front, then by growing.
     fn make_room(&mut self, n: usize) {
+        // The record being built may have values in place in what was read so far,
+        // which is about to be moved or overwritten: they are copied out first (one
+        // record per read, at most).
+        if !self.entry.is_empty() {
+            self.entry.spill(&self.buf);
+        }
         if self.pos == self.end {
             self.pos = 0;
             self.end = 0;
@@ -189,7 +195,9 @@ impl Decoder {
             }
             Some(Format::Export) => {
                 if rest_is_blank {
-                    self.end_record(out);
+                    let buf = std::mem::take(&mut self.buf);
+                    self.end_record(&buf, out);
+                    self.buf = buf;
                 } else {
                     self.entry.discard();
                     self.report_cut("an export record");
@@ -287,18 +295,20 @@ impl Decoder {
         None
     }
 
-    fn end_record(&mut self, out: &mut Vec<RawEntry>) {
+    /// `buf`: where the record's values were added in place from (the read buffer).
+    fn end_record(&mut self, buf: &[u8], out: &mut Vec<RawEntry>) {
         if self.entry.is_empty() {
             return;
         }
-        self.accept(out);
+        self.accept(buf, out);
     }
 
     /// Ends the record being built: the unit filter decides first, so a dropped entry is
-    /// never built (no allocation).
-    fn accept(&mut self, out: &mut Vec<RawEntry>) {
-        if let Some(unit) = self.entry.unit_of(&self.filter) {
-            let mut entry = self.entry.finish(self.input);
+    /// never built (no allocation). `buf`: as for [`Decoder::end_record`] (empty when
+    /// every value was copied).
+    fn accept(&mut self, buf: &[u8], out: &mut Vec<RawEntry>) {
+        if let Some(unit) = self.entry.unit_of(&self.filter, buf) {
+            let mut entry = self.entry.finish(self.input, buf);
             entry.unit = unit;
             self.counts.entries += 1;
             out.push(entry);
@@ -328,13 +338,13 @@ impl Decoder {
             for nl in Positions::new(&buf[from..self.end], b'\n').map(|i| from + i) {
                 let start = self.pos;
                 if nl == start {
-                    self.end_record(out);
+                    self.end_record(buf, out);
                 } else if let Some(eq) = name_end(&buf[start..nl]).map(|i| start + i) {
                     if eq == start {
                         self.skip_line(buf, nl, "a field with an empty name");
                         continue;
                     }
-                    self.entry.add(&buf[start..eq], &buf[eq + 1..nl]);
+                    self.entry.add_in_place(&buf[start..eq], buf, eq + 1, nl);
                 } else {
                     // No '=': a binary field header, or garbage.
                     match self.binary_field(buf, start, nl) {
@@ -390,7 +400,7 @@ impl Decoder {
             return Binary::Skipped;
         }
         self.entry
-            .add(&buf[start..nl], &buf[data_at..data_at + len]);
+            .add_in_place(&buf[start..nl], buf, data_at, data_at + len);
         self.pos = data_at + len + 1;
         self.scan = self.pos;
         Binary::Done
@@ -435,7 +445,7 @@ impl Decoder {
                 self.entry.add(name.as_bytes(), &value);
             }
             if !self.entry.is_empty() {
-                self.accept(out);
+                self.accept(&[], out);
             }
             return true;
         }
@@ -449,7 +459,7 @@ impl Decoder {
                     }
                 }
                 if !self.entry.is_empty() {
-                    self.accept(out);
+                    self.accept(&[], out);
                 }
                 return true;
             }
@@ -1125,6 +1135,31 @@ mod tests {
             assert_eq!(out, whole, "split at {cut}");
         }
         whole
+    }
+
+    /// Values are kept in place in the read buffer until their record ends: fed a few
+    /// bytes at a time (the buffer moved or refilled between every line, mid-value and
+    /// mid-binary-field), the entries are the same as from one read.
+    #[test]
+    fn records_fed_a_few_bytes_at_a_time_keep_every_value() {
+        let mut input = TWO.to_vec();
+        input.extend_from_slice(b"__CURSOR=s=1;i=3\n_SYSTEMD_UNIT=cloudflared.service\n");
+        input.extend_from_slice(&binary_field("MESSAGE", b"bin\x00ary \xff message"));
+        input.extend_from_slice(b"SYSLOG_IDENTIFIER=cloudflared\n_COMM=cloudflared\n\n");
+        input.extend_from_slice(TWO);
+        let (whole, _) = decode(&input, all());
+        assert_eq!(whole.len(), 5);
+        assert_eq!(&*whole[2].message, b"bin\x00ary \xff message");
+        assert_eq!(whole[2].field_str("_COMM"), Some("cloudflared"));
+        for size in 1..=9 {
+            let mut d = Decoder::new(all(), 0);
+            let mut out = Vec::new();
+            for chunk in input.chunks(size) {
+                d.feed(chunk, &mut out);
+            }
+            d.finish(&mut out);
+            assert_eq!(out, whole, "chunks of {size}");
+        }
     }
 
     fn binary_field(name: &str, value: &[u8]) -> Vec<u8> {
