@@ -102,7 +102,7 @@ impl EntryBuilder {
     /// For the export decoder, whose values already sit in its read buffer: copying each
     /// kept value into the scratch buffer (a `memcpy` call per ~30-byte value) was 5% of
     /// a report's CPU.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_in_place(&mut self, name: &[u8], buf: &[u8], start: usize, end: usize) {
         self.add_with(name, &buf[start..end], |_| Span {
             start,
@@ -138,7 +138,7 @@ impl EntryBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn add_with(&mut self, name: &[u8], value: &[u8], store: impl FnOnce(&mut Vec<u8>) -> Span) {
         self.field_count += 1;
         let slot = match field_of(name) {
@@ -346,7 +346,7 @@ enum Field {
 /// second for a few) pick the one name it can be before any bytes are compared, so an
 /// ignored name usually costs a jump and no compare. Tests check it against
 /// [`KEPT_FIELDS`] and the typed slots.
-#[inline]
+#[inline(always)]
 fn field_of(name: &[u8]) -> Field {
     let Some(&first) = name.first() else {
         return Field::Ignored;
