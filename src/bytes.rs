@@ -2,7 +2,7 @@
 //!
 //! Owns the bit tricks, nothing else: eight bytes at a time in a `u64` (SWAR) for the
 //! short spans where a `memchr` call costs more to set up than the search itself (field
-//! names, header strings, bare values); 64-byte masks ([`block_mask`], 16-byte compares
+//! names, header strings, bare values); 64-byte masks ([`Block`], 16-byte compares
 //! through `wide`, SSE2 on `x86_64`) for every newline of a buffer ([`Positions`]) and for
 //! long strings dense with quotes and backslashes, with escape tracking ([`Escapes`]).
 //! No `unsafe`: `wide` wraps the intrinsics. Used by `source` and `parse`; imports
@@ -71,40 +71,73 @@ pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
     simdutf8::basic::from_utf8(bytes).ok()
 }
 
-/// Bit `i` set exactly where byte `i` of the block is `byte`: four 16-byte compares and
-/// their byte masks (pcmpeqb + pmovmskb on `x86_64`).
-#[inline]
-pub(crate) fn block_mask(block: &[u8; 64], byte: u8) -> u64 {
-    let needle = u8x16::splat(byte);
-    let mut mask = 0;
-    for (k, chunk) in block.chunks_exact(16).enumerate() {
-        let lanes = <[u8; 16]>::try_from(chunk).unwrap_or_default();
-        let bits = u8x16::from(lanes).simd_eq(needle).to_bitmask() & 0xffff;
-        mask |= u64::from(bits) << (16 * k);
+/// 64 bytes loaded once as four 16-byte lanes, to be compared with several bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Block([u8x16; 4]);
+
+impl Block {
+    #[inline]
+    pub(crate) fn load(block: &[u8; 64]) -> Block {
+        let lane = |k: usize| {
+            u8x16::from(<[u8; 16]>::try_from(&block[16 * k..16 * k + 16]).unwrap_or_default())
+        };
+        Block([lane(0), lane(1), lane(2), lane(3)])
     }
-    mask
+
+    /// The 64 bytes of `s` from `at`; past its end, `pad`.
+    #[inline]
+    pub(crate) fn load_padded(s: &[u8], at: usize, pad: u8) -> Block {
+        if let Some(block) = s
+            .get(at..at + 64)
+            .and_then(|b| <&[u8; 64]>::try_from(b).ok())
+        {
+            return Block::load(block);
+        }
+        let rest = s.get(at..).unwrap_or_default();
+        let mut block = [pad; 64];
+        block[..rest.len()].copy_from_slice(rest);
+        Block::load(&block)
+    }
+
+    /// Bit `i` set exactly where byte `i` is `byte`: a compare and a byte mask per lane
+    /// (pcmpeqb + pmovmskb on `x86_64`).
+    #[inline]
+    pub(crate) fn eq(&self, byte: u8) -> u64 {
+        let needle = u8x16::splat(byte);
+        let mut mask = 0;
+        for (k, lane) in self.0.iter().enumerate() {
+            let bits = lane.simd_eq(needle).to_bitmask() & 0xffff;
+            mask |= u64::from(bits) << (16 * k);
+        }
+        mask
+    }
+}
+
+/// Bit `i` is the XOR of bits `0..=i` of `x`: from the quotes of a block, which bytes
+/// are inside a string (the opening quote counts as inside, the closing one not).
+#[inline]
+pub(crate) fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
 }
 
 /// Masks of the bytes of a 64-byte block equal to `a` and to `b` (bit `i` is byte `i`).
 #[inline]
 pub(crate) fn block_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
-    (block_mask(block, a), block_mask(block, b))
+    let block = Block::load(block);
+    (block.eq(a), block.eq(b))
 }
 
-/// [`block_mask`] of the 64 bytes of `hay` from `at`; past its end, bytes that are not
+/// [`Block::eq`] of the 64 bytes of `hay` from `at`; past its end, bytes that are not
 /// `byte` (so a short last block flags only what is there).
 #[inline]
 fn mask_from(hay: &[u8], at: usize, byte: u8) -> u64 {
-    if let Some(block) = hay
-        .get(at..at + 64)
-        .and_then(|s| <&[u8; 64]>::try_from(s).ok())
-    {
-        return block_mask(block, byte);
-    }
-    let rest = hay.get(at..).unwrap_or_default();
-    let mut block = [!byte; 64];
-    block[..rest.len()].copy_from_slice(rest);
-    block_mask(&block, byte)
+    Block::load_padded(hay, at, !byte).eq(byte)
 }
 
 /// The offsets of every `byte` in a slice, in order (an iterator like
@@ -228,8 +261,16 @@ mod tests {
             let want = (0..64)
                 .filter(|&i| block[i] == needle)
                 .fold(0u64, |m, i| m | 1 << i);
-            assert_eq!(block_mask(&block, needle), want, "{needle}");
+            assert_eq!(Block::load(&block).eq(needle), want, "{needle}");
         }
+    }
+
+    #[test]
+    fn prefix_xor_marks_what_lies_between_quotes() {
+        let quotes = 0b1000_1001_0000_0010u64;
+        assert_eq!(prefix_xor(quotes), 0b0111_1000_1111_1110);
+        assert_eq!(prefix_xor(1), u64::MAX);
+        assert_eq!(prefix_xor(1 << 63), 1 << 63);
     }
 
     /// `same` against `==` for every length up to past its word path, with the one
