@@ -225,7 +225,10 @@ impl Model {
             self.detector.apply_kind(&event, kind, role);
         }
         self.drain_sealed(ts);
-        self.log.push(event);
+        // Headless modes keep no log: the event is dropped where it is, not moved.
+        if self.settings.log_capacity_events > 0 {
+            self.log.push(event);
+        }
     }
 
     /// Advances time with no new entry: seals and expires requests whose time has come.

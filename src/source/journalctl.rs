@@ -875,6 +875,9 @@ struct StreamReader<S> {
     backlog: std::collections::VecDeque<RawEntry>,
     /// `CaughtUp` went out already (a quiet live pipe, see [`PIPE_QUIET`]).
     sent_caught_up: bool,
+    /// The most entries a batch has had: a new batch starts with room for them (and a
+    /// quarter more), so it rarely grows (and copies itself) on the way.
+    most_batched: usize,
 }
 
 /// How long a followed pipe must stay silent to count as caught up: `journalctl -f`
@@ -891,6 +894,7 @@ impl<S: Sink> StreamReader<S> {
             batch_started: None,
             backlog: std::collections::VecDeque::new(),
             sent_caught_up: false,
+            most_batched: 0,
         }
     }
 
@@ -1098,9 +1102,11 @@ impl<S: Sink> StreamReader<S> {
         if self.batch.is_empty() {
             return Some(());
         }
-        // The next batch starts with room for as many entries as this one had, so it
-        // does not grow (and copy) its way up again.
-        let room = self.batch.len();
+        // The next batch starts with room for the most entries one has had, so it does
+        // not grow (and copy) its way up again: without --since/--until/-n, a read's
+        // entries are the batch (see `take`), and reads vary in how many they hold.
+        self.most_batched = self.most_batched.max(self.batch.len());
+        let room = self.most_batched + self.most_batched / 4;
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(room));
         self.sink.send(SourceMsg::Batch(batch))
     }
