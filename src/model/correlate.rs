@@ -586,7 +586,7 @@ impl Correlator {
             if let Some(c) = client_ip {
                 t.client_ip = Some(c.into());
             }
-            t.host.clone_from(&event.entry.hostname);
+            t.host.clone_from(&event.entry.origin.hostname);
             if let Some(r) = ray {
                 t.ray = Some(r.clone());
             }
@@ -746,7 +746,7 @@ impl Correlator {
             if !rid.0.is_empty() {
                 t.request_id = Some(rid.clone());
             }
-            t.host.clone_from(&event.entry.hostname);
+            t.host.clone_from(&event.entry.origin.hostname);
         }
         id
     }
@@ -844,7 +844,7 @@ impl Correlator {
                 t.method = Some(method.into());
                 t.path = Some(path.into());
                 t.client_ip = connecting_ip.map(Box::from);
-                t.host.clone_from(&event.entry.hostname);
+                t.host.clone_from(&event.entry.origin.hostname);
             }
             id
         };

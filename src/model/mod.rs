@@ -261,13 +261,13 @@ impl Model {
 
     fn count(&mut self, event: &Event) {
         self.entries.total += 1;
-        let unit = match (&event.entry.unit, &event.entry.systemd_unit) {
+        let unit = match (&event.entry.unit, &event.entry.origin.systemd_unit) {
             (Some(u), _) => u.shared(),
             (None, Some(u)) => u,
             (None, None) => &self.no_unit,
         };
         self.entries.by_unit.add(unit);
-        if let Some(host) = &event.entry.hostname {
+        if let Some(host) = &event.entry.origin.hostname {
             self.entries.by_host.add(host);
         }
         match event.kind {
@@ -288,7 +288,7 @@ impl Model {
                 .or(if event.service == Service::Systemd {
                     event.entry.about_unit.as_deref()
                 } else {
-                    event.entry.systemd_unit.as_deref()
+                    event.entry.origin.systemd_unit.as_deref()
                 });
         match unit {
             Some(u) if same(u.as_bytes(), self.settings.origin_unit.as_str().as_bytes()) => {
@@ -357,16 +357,18 @@ mod tests {
         RawEntry {
             realtime: Timestamp(T0 + offset_us),
             monotonic_us: None,
-            boot_id: None,
+            origin: std::sync::Arc::new(crate::source::Origin {
+                boot_id: None,
+                systemd_unit: Some(unit.into()),
+                hostname: Some("h".into()),
+                fields: crate::source::KeptFields::default(),
+            }),
             cursor: None,
             unit: Some(Unit::new(unit)),
-            systemd_unit: Some(unit.into()),
             about_unit: None,
-            hostname: Some("h".into()),
             pid: Some(pid),
             priority: Some(6),
             message: message.as_bytes().into(),
-            fields: crate::source::KeptFields::default(),
             input: 0,
         }
     }
@@ -377,7 +379,7 @@ mod tests {
         for (at, unit, msg) in lines {
             let e = if let Some(about) = unit.strip_prefix("pid1:") {
                 let mut e = entry(*at, about, 1, msg);
-                e.systemd_unit = Some("init.scope".into());
+                std::sync::Arc::make_mut(&mut e.origin).systemd_unit = Some("init.scope".into());
                 e.about_unit = Some(about.into());
                 e
             } else {

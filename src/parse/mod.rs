@@ -412,8 +412,7 @@ pub struct Parser {
 #[derive(Debug)]
 struct Writer {
     unit: Option<crate::source::Unit>,
-    systemd_unit: Option<std::sync::Arc<str>>,
-    fields: crate::source::KeptFields,
+    origin: std::sync::Arc<crate::source::Origin>,
     service: Service,
 }
 
@@ -430,11 +429,7 @@ impl Writer {
             self.unit.as_ref(),
             entry.unit.as_ref(),
             crate::source::Unit::is_same,
-        ) && same(
-            self.systemd_unit.as_ref(),
-            entry.systemd_unit.as_ref(),
-            std::sync::Arc::ptr_eq,
-        ) && self.fields.is_same(&entry.fields)
+        ) && std::sync::Arc::ptr_eq(&self.origin, &entry.origin)
     }
 }
 
@@ -461,7 +456,7 @@ pub fn service_of(entry: &RawEntry) -> Service {
         .unit
         .as_ref()
         .map(crate::source::Unit::as_str)
-        .or(entry.systemd_unit.as_deref())
+        .or(entry.origin.systemd_unit.as_deref())
         .unwrap_or("");
     if has(unit, b"cloudflared") {
         return Service::Cloudflared;
@@ -504,8 +499,7 @@ impl Parser {
         self.services.swap(0, 1);
         self.services[0] = Some(Writer {
             unit: entry.unit.clone(),
-            systemd_unit: entry.systemd_unit.clone(),
-            fields: entry.fields.clone(),
+            origin: std::sync::Arc::clone(&entry.origin),
             service,
         });
         service
@@ -548,16 +542,18 @@ mod tests {
         RawEntry {
             realtime: Timestamp(1),
             monotonic_us: None,
-            boot_id: None,
+            origin: std::sync::Arc::new(crate::source::Origin {
+                boot_id: None,
+                systemd_unit: Some(Arc::clone(systemd_unit)),
+                hostname: None,
+                fields: fields.clone(),
+            }),
             cursor: None,
             unit: unit.cloned(),
-            systemd_unit: Some(Arc::clone(systemd_unit)),
             about_unit: None,
-            hostname: None,
             pid: Some(7),
             priority: Some(6),
             message: b"x".as_slice().into(),
-            fields: fields.clone(),
             input: 0,
         }
     }

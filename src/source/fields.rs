@@ -36,7 +36,8 @@ use std::sync::Arc;
 use crate::bytes::{same, utf8};
 
 use super::{
-    Cursor, InputId, KeptFields, RawEntry, Timestamp, Unit, UnitFields, UnitFilter, KEPT_FIELDS,
+    Cursor, InputId, KeptFields, Origin, RawEntry, Timestamp, Unit, UnitFields, UnitFilter,
+    KEPT_FIELDS,
 };
 
 /// Where one value sits: in [`EntryBuilder`]'s scratch buffer, or in the caller's
@@ -237,20 +238,25 @@ impl EntryBuilder {
             Some(c) => Some(Cursor(c)),
             None => get(self.cursor).map(|v| Cursor(text(v))),
         };
-        let fields = interner.kept_set(|span| bytes_of(s, buf, span), &self.kept);
+        let origin = interner.origin(
+            [
+                get(self.boot_id),
+                get(self.systemd_unit),
+                get(self.hostname),
+            ],
+            |span| bytes_of(s, buf, span),
+            &self.kept,
+        );
         let entry = RawEntry {
             realtime: Timestamp(self.realtime_us.unwrap_or(0)),
             monotonic_us: self.monotonic_us,
-            boot_id: get(self.boot_id).map(|v| interner.text(TextSlot::BootId, v)),
             cursor,
             unit: None,
-            systemd_unit: get(self.systemd_unit).map(|v| interner.text(TextSlot::SystemdUnit, v)),
+            origin,
             about_unit: get(self.about_unit).map(|v| interner.text(TextSlot::AboutUnit, v)),
-            hostname: get(self.hostname).map(|v| interner.text(TextSlot::Hostname, v)),
             pid: self.pid,
             priority: self.priority,
             message: get(self.message).map(Box::from).unwrap_or_default(),
-            fields,
             input,
         };
         self.reset();
@@ -458,6 +464,9 @@ struct Interner {
     kept: Vec<Ring<Arc<[u8]>>>,
     /// Whole kept-field sets, most often the previous entry's (see [`KeptFields`]).
     sets: Ring<KeptFields>,
+    /// Whole origins (see [`Origin`]), and which one the last entry had.
+    origins: Ring<Arc<Origin>>,
+    last_origin: usize,
 }
 
 #[derive(Debug)]
@@ -485,12 +494,7 @@ impl Interner {
         value: impl Fn(Span) -> &'v [u8],
         kept: &[(usize, Span)],
     ) -> KeptFields {
-        let is_same = |set: &KeptFields| {
-            set.len() == kept.len()
-                && set.iter().zip(kept).all(|((name, v), &(i, span))| {
-                    same(name.as_bytes(), KEPT_FIELDS[i].as_bytes()) && same(v, value(span))
-                })
-        };
+        let is_same = |set: &KeptFields| is_same_set(set, &value, kept);
         if let Some(hit) = self.sets.values.iter().find(|set| is_same(set)) {
             return hit.clone();
         }
@@ -503,10 +507,23 @@ impl Interner {
         // it will not repeat, and the ring must stay small however large fields are.
         let bytes: usize = kept.iter().map(|&(_, span)| span.len).sum();
         if bytes <= MAX_INTERNED_SET_BYTES {
-            self.sets.remember(made.clone());
+            let _ = self.sets.remember(made.clone());
         }
         made
     }
+}
+
+/// Whether `set` has the names and values of `kept` (spans read through `value`), in
+/// the same order.
+fn is_same_set<'v>(
+    set: &KeptFields,
+    value: impl Fn(Span) -> &'v [u8],
+    kept: &[(usize, Span)],
+) -> bool {
+    set.len() == kept.len()
+        && set.iter().zip(kept).all(|((name, v), &(i, span))| {
+            same(name.as_bytes(), KEPT_FIELDS[i].as_bytes()) && same(v, value(span))
+        })
 }
 
 /// What a [`Ring`] compares by.
@@ -541,18 +558,65 @@ impl<T: AsBytes + Clone> Ring<T> {
 }
 
 impl<T> Ring<T> {
-    /// Keeps `value`, in place of the oldest once the ring is full.
-    fn remember(&mut self, value: T) {
+    /// Keeps `value`, in place of the oldest once the ring is full; says where.
+    fn remember(&mut self, value: T) -> usize {
         if self.values.len() < INTERNED_PER_SLOT {
             self.values.push(value);
+            self.values.len() - 1
         } else {
-            self.values[self.next] = value;
+            let at = self.next;
+            self.values[at] = value;
             self.next = (self.next + 1) % INTERNED_PER_SLOT;
+            at
         }
     }
 }
 
 impl Interner {
+    /// The entry's origin from its boot id, systemd unit and host name (`ids`) and its
+    /// kept fields (as for [`Interner::kept_set`]): the last entry's when they are the
+    /// same (a few short compares and one reference count), else a remembered one, else
+    /// a new one built of interned values.
+    fn origin<'v>(
+        &mut self,
+        ids: [Option<&[u8]>; 3],
+        value: impl Fn(Span) -> &'v [u8] + Copy,
+        kept: &[(usize, Span)],
+    ) -> Arc<Origin> {
+        let text_is = |have: &Option<Arc<str>>, want: Option<&[u8]>| match (have, want) {
+            (Some(h), Some(w)) => same(h.as_bytes(), w),
+            (h, w) => h.is_none() && w.is_none(),
+        };
+        let is_same = |o: &Origin| {
+            text_is(&o.boot_id, ids[0])
+                && text_is(&o.systemd_unit, ids[1])
+                && text_is(&o.hostname, ids[2])
+                && is_same_set(&o.fields, value, kept)
+        };
+        let found = match self.origins.values.get(self.last_origin) {
+            Some(o) if is_same(o) => Some(self.last_origin),
+            _ => self.origins.values.iter().position(|o| is_same(o)),
+        };
+        if let Some(i) = found {
+            self.last_origin = i;
+            return Arc::clone(&self.origins.values[i]);
+        }
+        let [boot_id, systemd_unit, hostname] = ids;
+        let made = Arc::new(Origin {
+            boot_id: boot_id.map(|v| self.text(TextSlot::BootId, v)),
+            systemd_unit: systemd_unit.map(|v| self.text(TextSlot::SystemdUnit, v)),
+            hostname: hostname.map(|v| self.text(TextSlot::Hostname, v)),
+            fields: self.kept_set(value, kept),
+        });
+        // Long kept values (a native journald record's RESPONSE_BODY) will not repeat,
+        // and the ring must stay small however large fields are.
+        let bytes: usize = kept.iter().map(|&(_, span)| span.len).sum();
+        if bytes <= MAX_INTERNED_SET_BYTES {
+            self.last_origin = self.origins.remember(Arc::clone(&made));
+        }
+        made
+    }
+
     fn text(&mut self, slot: TextSlot, value: &[u8]) -> Arc<str> {
         self.texts[slot as usize].get_or_make(value, text)
     }
@@ -615,8 +679,8 @@ mod tests {
         b.add_in_place(b"_COMM", b"xx _COMM=py", 9, 11);
         let e = b.finish(0, b"xx _COMM=py");
         assert_eq!(&*e.message, b"hello");
-        assert_eq!(e.systemd_unit.as_deref(), Some("a.service"));
-        assert_eq!(e.hostname.as_deref(), Some("h1"));
+        assert_eq!(e.origin.systemd_unit.as_deref(), Some("a.service"));
+        assert_eq!(e.origin.hostname.as_deref(), Some("h1"));
         assert_eq!(e.field_str("_COMM"), Some("py"));
     }
 
@@ -636,7 +700,7 @@ mod tests {
         b.add(b"_CMDLINE", b"/usr/bin/python");
         b.add(b"SYSLOG_IDENTIFIER", b"python");
         let e = b.finish(3, &[]);
-        assert_eq!(e.fields.len(), 1);
+        assert_eq!(e.origin.fields.len(), 1);
         assert_eq!(e.input, 3);
     }
 
@@ -704,8 +768,8 @@ mod tests {
         }
         let (a, z) = (&entries[0], &entries[39]);
         assert!(Arc::ptr_eq(
-            a.hostname.as_ref().unwrap(),
-            z.hostname.as_ref().unwrap()
+            a.origin.hostname.as_ref().unwrap(),
+            z.origin.hostname.as_ref().unwrap()
         ));
         assert_eq!(z.field_str("_COMM"), Some("cloudflared"));
         for (i, e) in entries.iter().enumerate() {
@@ -728,23 +792,38 @@ mod tests {
         let py: &[(&[u8], &[u8])] = &[(b"_COMM", b"python"), (b"_UID", b"998")];
         let cf: &[(&[u8], &[u8])] = &[(b"_COMM", b"cloudflared"), (b"_UID", b"997")];
         let (a, c, a2) = (finish(py), finish(cf), finish(py));
-        assert!(std::ptr::eq(a.fields.as_ptr(), a2.fields.as_ptr()), "{a:?}");
-        assert!(!std::ptr::eq(a.fields.as_ptr(), c.fields.as_ptr()));
+        assert!(
+            std::ptr::eq(a.origin.fields.as_ptr(), a2.origin.fields.as_ptr()),
+            "{a:?}"
+        );
+        assert!(!std::ptr::eq(
+            a.origin.fields.as_ptr(),
+            c.origin.fields.as_ptr()
+        ));
         assert_eq!(c.field_str("_COMM"), Some("cloudflared"));
         let other_uid = finish(&[(b"_COMM", b"python"), (b"_UID", b"0")]);
         let swapped = finish(&[(b"_UID", b"998"), (b"_COMM", b"python")]);
         let fewer = finish(&[(b"_COMM", b"python")]);
         for e in [&other_uid, &swapped, &fewer] {
-            assert!(!std::ptr::eq(a.fields.as_ptr(), e.fields.as_ptr()), "{e:?}");
+            assert!(
+                !std::ptr::eq(a.origin.fields.as_ptr(), e.origin.fields.as_ptr()),
+                "{e:?}"
+            );
         }
         assert_eq!(other_uid.field_str("_UID"), Some("0"));
-        assert_eq!(swapped.fields[0].0, "_UID");
-        assert_eq!((fewer.fields.len(), finish(&[]).fields.len()), (1, 0));
+        assert_eq!(swapped.origin.fields[0].0, "_UID");
+        assert_eq!(
+            (fewer.origin.fields.len(), finish(&[]).origin.fields.len()),
+            (1, 0)
+        );
         // Sets with long values are not remembered (bounded memory), yet are whole.
         let body = vec![b'x'; 4096];
         let long: &[(&[u8], &[u8])] = &[(b"_COMM", b"python"), (b"RESPONSE_BODY", &body)];
         let (l1, l2) = (finish(long), finish(long));
-        assert!(!std::ptr::eq(l1.fields.as_ptr(), l2.fields.as_ptr()));
+        assert!(!std::ptr::eq(
+            l1.origin.fields.as_ptr(),
+            l2.origin.fields.as_ptr()
+        ));
         assert_eq!(l2.field("RESPONSE_BODY"), Some(&body[..]));
         let mut remembered = b.interner.sets.values.iter().flat_map(|set| set.iter());
         assert!(remembered.all(|(name, _)| *name != "RESPONSE_BODY"));
@@ -756,7 +835,7 @@ mod tests {
         b.add(b"_HOSTNAME", b"h\xffst");
         b.add(b"__CURSOR", b"s=1;\xfe");
         let e = b.finish(0, &[]);
-        assert_eq!(e.hostname.as_deref(), Some("h\u{fffd}st"));
+        assert_eq!(e.origin.hostname.as_deref(), Some("h\u{fffd}st"));
         assert_eq!(
             e.cursor.map(|c| c.0.to_string()),
             Some("s=1;\u{fffd}".into())
@@ -772,6 +851,6 @@ mod tests {
         assert!(b.is_empty());
         b.add(b"__REALTIME_TIMESTAMP", b"5");
         let e = b.finish(0, &[]);
-        assert_eq!((&*e.message, e.fields.len()), (&b""[..], 0));
+        assert_eq!((&*e.message, e.origin.fields.len()), (&b""[..], 0));
     }
 }

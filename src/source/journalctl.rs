@@ -1192,13 +1192,13 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         let e = &out[0];
         assert_eq!(e.realtime, Timestamp(1_795_626_316_372_083));
         assert_eq!(e.monotonic_us, Some(43_741_381_131));
-        assert_eq!(e.boot_id.as_deref(), Some("755d"));
+        assert_eq!(e.origin.boot_id.as_deref(), Some("755d"));
         assert_eq!(e.cursor.as_ref().map(|c| &*c.0), Some("s=1;i=1"));
         assert_eq!(e.pid, Some(1));
         assert_eq!(e.priority, Some(6));
-        assert_eq!(e.systemd_unit.as_deref(), Some("init.scope"));
+        assert_eq!(e.origin.systemd_unit.as_deref(), Some("init.scope"));
         assert_eq!(e.about_unit.as_deref(), Some("sigil-mcp.service"));
-        assert_eq!(e.hostname.as_deref(), Some("mcp-host"));
+        assert_eq!(e.origin.hostname.as_deref(), Some("mcp-host"));
         assert_eq!(e.field_str("_UID"), Some("0"));
         assert_eq!(
             &*e.message,

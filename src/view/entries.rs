@@ -60,13 +60,13 @@ pub fn write_json(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
         ts: entry.realtime.to_rfc3339(),
         realtime_us: entry.realtime.as_micros(),
         unit: entry.unit.as_ref().map(crate::source::Unit::as_str),
-        systemd_unit: entry.systemd_unit.as_deref(),
-        host: entry.hostname.as_deref(),
+        systemd_unit: entry.origin.systemd_unit.as_deref(),
+        host: entry.origin.hostname.as_deref(),
         pid: entry.pid,
         priority: entry.priority,
         message: Message::of(&entry.message),
         cursor: entry.cursor.as_ref().map(|c| &*c.0),
-        boot_id: entry.boot_id.as_deref(),
+        boot_id: entry.origin.boot_id.as_deref(),
         input: entry.input,
     };
     serde_json::to_writer(&mut *out, &json)?;
@@ -91,7 +91,7 @@ pub fn write_short(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
         .or_else(|| entry.field_str("_COMM"))
         .or_else(|| entry.unit.as_ref().map(crate::source::Unit::short))
         .unwrap_or("?");
-    let host = entry.hostname.as_deref().unwrap_or("localhost");
+    let host = entry.origin.hostname.as_deref().unwrap_or("localhost");
     write!(
         out,
         "{time} {} {}",
@@ -193,16 +193,18 @@ mod tests {
         RawEntry {
             realtime: Timestamp(1_795_626_317_811_775),
             monotonic_us: None,
-            boot_id: None,
+            origin: std::sync::Arc::new(crate::source::Origin {
+                boot_id: None,
+                systemd_unit: Some("sigil-mcp.service".into()),
+                hostname: Some("mcp-host".into()),
+                fields: crate::source::KeptFields::default(),
+            }),
             cursor: Some(Cursor("s=1".into())),
             unit: Some(Unit::new("sigil-mcp")),
-            systemd_unit: Some("sigil-mcp.service".into()),
             about_unit: None,
-            hostname: Some("mcp-host".into()),
             pid: Some(13607),
             priority: Some(6),
             message: message.into(),
-            fields: crate::source::KeptFields::default(),
             input: 0,
         }
     }
@@ -255,8 +257,10 @@ mod tests {
     #[test]
     fn issue_8_short_lines_escape_bidi_invisible_host_and_identifier() {
         let mut e = entry("evil\u{202e}gpj.exe\u{200b}".as_bytes());
-        e.hostname = Some("h\u{1b}]0;x\u{7}".into());
-        e.fields
+        let origin = std::sync::Arc::make_mut(&mut e.origin);
+        origin.hostname = Some("h\u{1b}]0;x\u{7}".into());
+        origin
+            .fields
             .push("SYSLOG_IDENTIFIER", b"py\x1b[2J\xc2\x9b".to_vec().into());
         let mut out = Vec::new();
         write_short(&mut out, &e).unwrap();

@@ -54,7 +54,7 @@ pub fn build(
     let kind = incident.map_or("window", |i| i.kind.as_str());
     let host = entries
         .iter()
-        .find_map(|e| e.hostname.as_deref())
+        .find_map(|e| e.origin.hostname.as_deref())
         .unwrap_or("host");
     let name = format!(
         "sigil-top-{}-{}-{}",
@@ -190,7 +190,7 @@ fn journal_export(entries: &[RawEntry], redactor: &mut Redactor) -> Vec<u8> {
         if let Some(m) = e.monotonic_us {
             put(&mut out, "__MONOTONIC_TIMESTAMP", m.to_string().as_bytes());
         }
-        if let Some(b) = &e.boot_id {
+        if let Some(b) = &e.origin.boot_id {
             put(&mut out, "_BOOT_ID", b.as_bytes());
         }
         if let Some(p) = e.priority {
@@ -199,16 +199,16 @@ fn journal_export(entries: &[RawEntry], redactor: &mut Redactor) -> Vec<u8> {
         if let Some(p) = e.pid {
             put(&mut out, "_PID", p.to_string().as_bytes());
         }
-        if let Some(u) = &e.systemd_unit {
+        if let Some(u) = &e.origin.systemd_unit {
             put(&mut out, "_SYSTEMD_UNIT", u.as_bytes());
         }
         if let Some(u) = &e.about_unit {
             put(&mut out, "UNIT", u.as_bytes());
         }
-        if let Some(h) = &e.hostname {
+        if let Some(h) = &e.origin.hostname {
             put(&mut out, "_HOSTNAME", h.as_bytes());
         }
-        for (k, v) in &e.fields {
+        for (k, v) in &e.origin.fields {
             if KEPT_FIELDS.contains(&&**k) {
                 let v = redactor.redact_bytes(v);
                 put(&mut out, k, &v);

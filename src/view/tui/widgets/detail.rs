@@ -134,7 +134,7 @@ impl RecordFields for Record {
     fn entry_fields(&self) -> EntryFields {
         let en = &self.event.entry;
         let unit = en.unit.as_ref().map_or_else(
-            || en.systemd_unit.as_deref().unwrap_or("-").to_owned(),
+            || en.origin.systemd_unit.as_deref().unwrap_or("-").to_owned(),
             ToString::to_string,
         );
         let comm = en
@@ -147,7 +147,7 @@ impl RecordFields for Record {
             process: text::sanitize(&format!(
                 "{comm} pid {} on {}",
                 en.pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
-                en.hostname.as_deref().unwrap_or("?")
+                en.origin.hostname.as_deref().unwrap_or("?")
             ))
             .into_owned(),
             cursor: en
