@@ -208,12 +208,6 @@ impl Escapes {
         self.next_is_escaped = u64::from(overflow);
         (EVEN ^ (even_starts << 1)) & follows_escape
     }
-
-    /// Whether the byte after the last block is escaped (the last block ended in an
-    /// odd run of backslashes).
-    pub(crate) fn next_is_escaped(&self) -> bool {
-        self.next_is_escaped != 0
-    }
 }
 
 #[cfg(test)]
