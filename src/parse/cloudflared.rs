@@ -174,21 +174,20 @@ impl ProcState {
         // header is a credential in the journal (named, never copied).
         if let Some(headers) = rec.fields.headers {
             // Searchers built once: `str::contains` built one per call and header, and
-            // every DBG request line has a header map of about a kilobyte.
-            static CREDENTIALS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+            // every DBG request line has a header map of about a kilobyte. Two searches
+            // for three headers: `Authorization":[` ends `"Proxy-Authorization":[` too.
+            static CREDENTIALS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
                 std::sync::LazyLock::new(|| {
-                    [
-                        "\"Authorization\":[",
-                        "\"Cookie\":[",
-                        "\"Proxy-Authorization\":[",
-                    ]
-                    .map(memchr::memmem::Finder::new)
+                    ["Authorization\":[", "\"Cookie\":["].map(memchr::memmem::Finder::new)
                 });
             let text = headers.text();
-            if CREDENTIALS
-                .iter()
-                .any(|f| f.find(text.as_bytes()).is_some())
-            {
+            let b = text.as_bytes();
+            let is_credential_header = |at: usize| {
+                let head = &b[..at];
+                head.ends_with(b"\"") || head.ends_with(b"\"Proxy-")
+            };
+            let authorization = CREDENTIALS[0].find_iter(b).any(is_credential_header);
+            if authorization || CREDENTIALS[1].find(b).is_some() {
                 parsed
                     .also
                     .push(EventKind::Server(ServerEvent::SecretLogged {

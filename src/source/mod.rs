@@ -310,7 +310,7 @@ impl UnitFilter {
             name.and_then(|n| {
                 self.units
                     .iter()
-                    .find(|u| u.as_str().as_bytes() == n)
+                    .find(|u| crate::bytes::same(u.as_str().as_bytes(), n))
                     .cloned()
             })
         };

@@ -1231,6 +1231,21 @@ fn authorization_header_in_a_debug_request_line_is_a_named_secret() {
         r#"2026-08-20T15:41:17Z DBG GET https://a.example.com/x HTTP/1.1 connIndex=0 headers={"Cf-Ray":["8f3a6c1d2b4e5f70-DFW"]} path=/x"#,
     );
     assert!(without.also.is_empty());
+    // The other credential headers count; a header that only ends in the name does not.
+    let headers = |h: &str| {
+        one(&format!(
+            r#"2026-08-20T15:41:17Z DBG GET https://a.example.com/x HTTP/1.1 connIndex=0 headers={{{h},"Cf-Ray":["8f3a6c1d2b4e5f70-DFW"]}} path=/x"#
+        ))
+        .also
+        .len()
+    };
+    assert_eq!(headers(r#""Proxy-Authorization":["Basic eA=="]"#), 1);
+    assert_eq!(headers(r#""Cookie":["s=1"]"#), 1);
+    assert_eq!(headers(r#""X-Authorization":["v"]"#), 0);
+    assert_eq!(
+        headers(r#""X-Authorization":["v"],"Authorization":["w"]"#),
+        1
+    );
 }
 
 /// issue 8 (found by the `cloudflared_line` fuzz target): one torn line can hold several
