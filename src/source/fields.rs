@@ -464,9 +464,9 @@ struct Interner {
     kept: Vec<Ring<Arc<[u8]>>>,
     /// Whole kept-field sets, most often the previous entry's (see [`KeptFields`]).
     sets: Ring<KeptFields>,
-    /// Whole origins (see [`Origin`]), and which one the last entry had.
+    /// Whole origins (see [`Origin`]), and which ones the last two writers had.
     origins: Ring<Arc<Origin>>,
-    last_origin: usize,
+    last_origins: [usize; 2],
 }
 
 #[derive(Debug)]
@@ -515,15 +515,26 @@ impl Interner {
 
 /// Whether `set` has the names and values of `kept` (spans read through `value`), in
 /// the same order.
+#[inline]
 fn is_same_set<'v>(
     set: &KeptFields,
     value: impl Fn(Span) -> &'v [u8],
     kept: &[(usize, Span)],
 ) -> bool {
-    set.len() == kept.len()
-        && set.iter().zip(kept).all(|((name, v), &(i, span))| {
-            same(name.as_bytes(), KEPT_FIELDS[i].as_bytes()) && same(v, value(span))
-        })
+    if set.len() != kept.len() {
+        return false;
+    }
+    for (&(name, ref v), &(i, span)) in set.iter().zip(kept) {
+        // Names are the `KEPT_FIELDS` entries themselves: the same pointer is the same
+        // name (the text compare is for another copy of the literal).
+        let want = KEPT_FIELDS[i];
+        let same_name = (std::ptr::eq(name.as_ptr(), want.as_ptr()) && name.len() == want.len())
+            || same(name.as_bytes(), want.as_bytes());
+        if !same_name || !same(v, value(span)) {
+            return false;
+        }
+    }
+    true
 }
 
 /// What a [`Ring`] compares by.
@@ -587,18 +598,24 @@ impl Interner {
             (Some(h), Some(w)) => same(h.as_bytes(), w),
             (h, w) => h.is_none() && w.is_none(),
         };
+        // The unit and the number of kept fields tell writers apart soonest.
         let is_same = |o: &Origin| {
-            text_is(&o.boot_id, ids[0])
+            o.fields.len() == kept.len()
                 && text_is(&o.systemd_unit, ids[1])
                 && text_is(&o.hostname, ids[2])
+                && text_is(&o.boot_id, ids[0])
                 && is_same_set(&o.fields, value, kept)
         };
-        let found = match self.origins.values.get(self.last_origin) {
-            Some(o) if is_same(o) => Some(self.last_origin),
-            _ => self.origins.values.iter().position(|o| is_same(o)),
-        };
+        // The last two writers first: the server's and the tunnel's lines interleave.
+        let [last, before] = self.last_origins;
+        let found = [last, before]
+            .into_iter()
+            .find(|&i| self.origins.values.get(i).is_some_and(|o| is_same(o)))
+            .or_else(|| self.origins.values.iter().position(|o| is_same(o)));
         if let Some(i) = found {
-            self.last_origin = i;
+            if i != last {
+                self.last_origins = [i, last];
+            }
             return Arc::clone(&self.origins.values[i]);
         }
         let [boot_id, systemd_unit, hostname] = ids;
@@ -612,7 +629,8 @@ impl Interner {
         // and the ring must stay small however large fields are.
         let bytes: usize = kept.iter().map(|&(_, span)| span.len).sum();
         if bytes <= MAX_INTERNED_SET_BYTES {
-            self.last_origin = self.origins.remember(Arc::clone(&made));
+            let at = self.origins.remember(Arc::clone(&made));
+            self.last_origins = [at, self.last_origins[0]];
         }
         made
     }
