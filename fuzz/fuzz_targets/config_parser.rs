@@ -15,16 +15,18 @@ fn entry(at_us: u64, unit: &str, pid: u32, message: &str) -> RawEntry {
     RawEntry {
         realtime: Timestamp(at_us),
         monotonic_us: None,
-        boot_id: None,
+        origin: std::sync::Arc::new(sigil_top::source::Origin {
+            boot_id: None,
+            systemd_unit: Some(unit.into()),
+            hostname: Some("h".into()),
+            fields: sigil_top::source::KeptFields::default(),
+        }),
         cursor: None,
         unit: Some(Unit::new(unit)),
-        systemd_unit: Some(unit.into()),
         about_unit: None,
-        hostname: Some("h".into()),
         pid: Some(pid),
         priority: Some(6),
         message: message.as_bytes().into(),
-        fields: sigil_top::source::KeptFields::default(),
         input: 0,
     }
 }

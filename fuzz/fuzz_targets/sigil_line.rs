@@ -44,16 +44,18 @@ fuzz_target!(|data: &[u8]| {
     let entry = RawEntry {
         realtime: Timestamp(1_795_626_317_811_775),
         monotonic_us: None,
-        boot_id: None,
+        origin: std::sync::Arc::new(sigil_top::source::Origin {
+            boot_id: None,
+            systemd_unit: Some("sigil-mcp.service".into()),
+            hostname: None,
+            fields: fields.into(),
+        }),
         cursor: None,
         unit: Some(Unit::new("sigil-mcp.service")),
-        systemd_unit: Some("sigil-mcp.service".into()),
         about_unit: None,
-        hostname: None,
         pid: Some(13607),
         priority: Some(shape >> 5),
         message: message.into(),
-        fields: fields.into(),
         input: 0,
     };
     let _ = Parser::new().parse(entry);
