@@ -210,6 +210,16 @@ impl Escapes {
     }
 }
 
+/// A small deterministic generator for randomized tests: `next(n)` is in `0..n`.
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u32) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (state >> 16) as usize % n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,11 +228,7 @@ mod tests {
     /// with hits at block edges and in the padding's place: the same as a byte walk.
     #[test]
     fn positions_are_every_hit_in_order() {
-        let mut state = 11u32;
-        let mut next = |n: u32| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            (state >> 16) % n
-        };
+        let mut next = test_rng(11);
         for len in 0..300usize {
             for density in [2, 7, 60] {
                 let hay: Vec<u8> = (0..len)

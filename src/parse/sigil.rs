@@ -752,11 +752,7 @@ mod tests {
             b"\\\\\\",
             b"0123456789abcdefghijklmnopqrstuvwxyz",
         ];
-        let mut state = 7u32;
-        let mut next = |n: usize| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            (state >> 16) as usize % n
-        };
+        let mut next = crate::bytes::test_rng(7);
         let mut longest = 0;
         for round in 0..6000 {
             let mut b = vec![b'"'];

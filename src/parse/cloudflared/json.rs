@@ -397,11 +397,7 @@ mod tests {
             b":",
             b"\"Accept-Encoding\":[\"gzip, deflate, br\"]",
         ];
-        let mut state = 5u32;
-        let mut next = |n: usize| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            (state >> 16) as usize % n
-        };
+        let mut next = crate::bytes::test_rng(5);
         let mut found = 0;
         for round in 0..20_000 {
             let mut s = b"headers=".to_vec();
