@@ -128,6 +128,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         last_batch_entries: 0,
         frame_gap: Duration::from_secs(1) / config.screen.frames_per_sec.max(1),
         config: config.clone(),
+        snapshot: None,
     }
     .run(terminal, &mut signals)
     .await;
@@ -173,6 +174,8 @@ struct Loop {
     frame_gap: Duration,
     /// For snapshots (`e`): limits, redaction patterns.
     config: Config,
+    /// A snapshot being written on a blocking thread (one at a time).
+    snapshot: Option<tokio::task::JoinHandle<anyhow::Result<std::path::PathBuf>>>,
 }
 
 impl Loop {
@@ -228,15 +231,7 @@ impl Loop {
                             match self.ui.update(action, &self.model) {
                                 Some(Command::Quit) => break,
                                 Some(Command::Suspend) => self.suspend(&mut terminal)?,
-                                Some(Command::Export(incident)) => {
-                                    // A few MB written at most: done in the loop, and the
-                                    // result (path or error) shown in the status line.
-                                    let text = match app::snapshot_live(&self.model, incident, &self.config) {
-                                        Ok(path) => format!("snapshot written to {}", path.display()),
-                                        Err(e) => format!("snapshot failed: {e:#}"),
-                                    };
-                                    self.ui.notify(crate::text::sanitize(&text).into_owned());
-                                }
+                                Some(Command::Export(incident)) => self.start_snapshot(incident),
                                 None => {}
                             }
                         }
@@ -245,6 +240,18 @@ impl Loop {
                     // The terminal is gone: nothing left to show.
                     None => break,
                 },
+                done = async { self.snapshot.as_mut().expect("guarded by is_some").await },
+                    if self.snapshot.is_some() =>
+                {
+                    self.snapshot = None;
+                    let text = match done {
+                        Ok(Ok(path)) => format!("snapshot written to {}", path.display()),
+                        Ok(Err(e)) => format!("snapshot failed: {e:#}"),
+                        Err(e) => format!("snapshot failed: {e}"),
+                    };
+                    self.ui.notify(crate::text::sanitize(&text).into_owned());
+                    is_urgent = true;
+                }
                 () = tokio::time::sleep_until(draw_at.into()), if is_dirty => {}
                 _ = tick.tick() => {
                     // Redraw only if the clock shown or the model moved (an idle screen over
@@ -267,6 +274,26 @@ impl Loop {
             }
         }
         Ok(())
+    }
+
+    /// `e`: the window's entries are copied out here; the snapshot is built and written on
+    /// a blocking thread, and its result (path or error) shown in the status line when it
+    /// is done. The screen keeps drawing and reading meanwhile.
+    fn start_snapshot(&mut self, incident: Option<u64>) {
+        if self.snapshot.is_some() {
+            self.ui.notify("a snapshot is being written already");
+            return;
+        }
+        match app::snapshot_live(&self.model, incident, &self.config) {
+            Ok(job) => {
+                self.snapshot = Some(tokio::task::spawn_blocking(move || job.write()));
+                self.ui.notify("writing snapshot…");
+            }
+            Err(e) => {
+                let text = format!("snapshot failed: {e:#}");
+                self.ui.notify(crate::text::sanitize(&text).into_owned());
+            }
+        }
     }
 
     /// Gives the terminal back to the shell and stops the process; returns once it is

@@ -31,7 +31,7 @@ mod watch;
 use report::run_report;
 pub use report::{build_model, SloBreached};
 use snapshot::run_snapshot;
-pub use snapshot::{snapshot_live, write_snapshot};
+pub use snapshot::{snapshot_live, write_snapshot, LiveSnapshot};
 use watch::run_watch;
 
 /// All inputs of a run as one stream.

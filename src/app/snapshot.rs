@@ -96,13 +96,32 @@ pub fn write_snapshot(
     Ok(view::export::write(&bundle, output, archive)?)
 }
 
+/// A snapshot of what a live model holds, taken out of it and ready to be written (the
+/// TUI's `e`): the entries of its window, owned, so that the slow part (a model of the
+/// window rebuilt, redaction, compression: up to a few hundred ms for a full log) runs
+/// on another thread while the screen goes on ([`LiveSnapshot::write`]).
+#[derive(Debug)]
+pub struct LiveSnapshot {
+    entries: Vec<RawEntry>,
+    window: (Timestamp, Timestamp, Option<Timestamp>),
+    config: Config,
+    dir: std::path::PathBuf,
+}
+
+impl LiveSnapshot {
+    /// Writes it to the default snapshot directory; the path written.
+    pub fn write(self) -> anyhow::Result<std::path::PathBuf> {
+        write_snapshot(&self.entries, self.window, &self.config, &self.dir, false)
+    }
+}
+
 /// Snapshot of what a live model holds (the TUI's `e`): around `incident`, else the last
-/// 15 minutes kept in the log.
+/// 15 minutes kept in the log. Only copies the window's entries out; see [`LiveSnapshot`].
 pub fn snapshot_live(
     model: &Model,
     incident: Option<u64>,
     config: &Config,
-) -> anyhow::Result<std::path::PathBuf> {
+) -> anyhow::Result<LiveSnapshot> {
     let (first, last) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
     let window = match incident {
         Some(_) => snapshot_window(model, incident)?,
@@ -112,14 +131,12 @@ pub fn snapshot_live(
             None,
         ),
     };
-    let entries = model.log.raw_entries_between(window.0, window.1);
-    write_snapshot(
-        &entries,
+    Ok(LiveSnapshot {
+        entries: model.log.raw_entries_between(window.0, window.1),
         window,
-        config,
-        &view::export::default_dir(),
-        false,
-    )
+        config: config.clone(),
+        dir: view::export::default_dir(),
+    })
 }
 
 pub(super) async fn run_snapshot(
