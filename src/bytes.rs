@@ -126,13 +126,6 @@ pub(crate) fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// Masks of the bytes of a 64-byte block equal to `a` and to `b` (bit `i` is byte `i`).
-#[inline]
-pub(crate) fn block_masks(block: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
-    let block = Block::load(block);
-    (block.eq(a), block.eq(b))
-}
-
 /// [`Block::eq`] of the 64 bytes of `hay` from `at`; past its end, bytes that are not
 /// `byte` (so a short last block flags only what is there).
 #[inline]

@@ -20,7 +20,7 @@ use memchr::memmem;
 use serde_json::Value;
 
 use super::{EventKind, Level, Parsed, RayId, RequestId, SecretKind, ServerEvent};
-use crate::bytes::{block_masks, Block, Escapes};
+use crate::bytes::{Block, Escapes};
 use crate::source::RawEntry;
 
 const INCOMING: &str = "Incoming MCP HTTP request";
@@ -453,29 +453,20 @@ impl<'a> Iterator for Pairs<'a> {
 /// bytes, kilobytes long): walking it byte by byte, or a search call per hit, was the
 /// largest single cost of parsing. So long strings are read 64 bytes at a time as bit
 /// masks of quotes and backslashes, and which bytes are escaped is worked out for the
-/// whole block at once ([`Escapes`]); the first quote that is not escaped ends it.
+/// whole block at once ([`Escapes`]); the first quote that is not escaped ends it. A last
+/// block shorter than 64 bytes (all of most values) is padded with spaces, which are
+/// neither quotes nor backslashes.
 fn quoted_end(b: &[u8], start: usize) -> usize {
     let quote = b[start];
     let mut i = start + 1;
     let mut escapes = Escapes::default();
-    while let Some(block) = b.get(i..i + 64).and_then(|s| <&[u8; 64]>::try_from(s).ok()) {
-        let (quotes, backslashes) = block_masks(block, quote, b'\\');
-        let ends = quotes & !escapes.next(backslashes);
+    while i < b.len() {
+        let block = Block::load_padded(b, i, b' ');
+        let ends = block.eq(quote) & !escapes.next(block.eq(b'\\'));
         if ends != 0 {
             return i + ends.trailing_zeros() as usize + 1;
         }
         i += 64;
-    }
-    // The rest, under 64 bytes (most values are shorter than a block): one more block,
-    // padded with spaces, and only its real bytes looked at.
-    let rest = b.len().saturating_sub(i);
-    if rest == 0 {
-        return b.len();
-    }
-    let block = Block::load_padded(b, i, b' ');
-    let ends = block.eq(quote) & !escapes.next(block.eq(b'\\')) & ((1u64 << rest) - 1);
-    if ends != 0 {
-        return i + ends.trailing_zeros() as usize + 1;
     }
     b.len()
 }
