@@ -418,18 +418,11 @@ struct Writer {
 
 impl Writer {
     fn wrote(&self, entry: &RawEntry) -> bool {
-        /// Both absent, or both the same shared value.
-        fn same<T>(a: Option<&T>, b: Option<&T>, is_same: impl Fn(&T, &T) -> bool) -> bool {
-            match (a, b) {
-                (Some(a), Some(b)) => is_same(a, b),
-                (a, b) => a.is_none() && b.is_none(),
-            }
-        }
-        same(
-            self.unit.as_ref(),
-            entry.unit.as_ref(),
-            crate::source::Unit::is_same,
-        ) && std::sync::Arc::ptr_eq(&self.origin, &entry.origin)
+        let same_unit = match (&self.unit, &entry.unit) {
+            (Some(a), Some(b)) => a.is_same(b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        same_unit && std::sync::Arc::ptr_eq(&self.origin, &entry.origin)
     }
 }
 

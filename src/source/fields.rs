@@ -446,7 +446,7 @@ fn text(value: &[u8]) -> Arc<str> {
 const INTERNED_PER_SLOT: usize = 8;
 /// Longer values are never interned: they rarely repeat, and comparing them costs.
 const MAX_INTERNED_BYTES: usize = 128;
-/// Kept-field sets whose values add up to more are never remembered (same reasons).
+/// Origins whose kept values add up to more are never remembered (same reasons).
 const MAX_INTERNED_SET_BYTES: usize = 1024;
 
 /// The typed text slots the interner keeps a cache for.
@@ -465,8 +465,6 @@ enum TextSlot {
 struct Interner {
     texts: [Ring<Arc<str>>; 4],
     kept: Vec<Ring<Arc<[u8]>>>,
-    /// Whole kept-field sets, most often the previous entry's (see [`KeptFields`]).
-    sets: Ring<KeptFields>,
     /// Whole origins (see [`Origin`]), and which ones the last two writers had.
     origins: Ring<Arc<Origin>>,
     last_origins: [usize; 2],
@@ -488,31 +486,18 @@ impl<T> Default for Ring<T> {
 }
 
 impl Interner {
-    /// The entry's kept fields (`kept`: indexes into [`KEPT_FIELDS`] and spans of
-    /// `value`) as a shared set: a remembered one when it has the same names and
-    /// values in the same order (a compare of a few short values and one reference
-    /// count), else a new one built of interned values.
+    /// A new set of the entry's kept fields (`kept`: indexes into [`KEPT_FIELDS`] and
+    /// spans of `value`), of interned values; sets are shared through their [`Origin`].
     fn kept_set<'v>(
         &mut self,
         value: impl Fn(Span) -> &'v [u8],
         kept: &[(usize, Span)],
     ) -> KeptFields {
-        let is_same = |set: &KeptFields| is_same_set(set, &value, kept);
-        if let Some(hit) = self.sets.values.iter().find(|set| is_same(set)) {
-            return hit.clone();
-        }
-        let made = KeptFields::from(
+        KeptFields::from(
             kept.iter()
                 .map(|&(i, span)| (KEPT_FIELDS[i], self.kept(i, value(span))))
                 .collect::<Vec<_>>(),
-        );
-        // A set with long values (a native journald record's RESPONSE_BODY) is not kept:
-        // it will not repeat, and the ring must stay small however large fields are.
-        let bytes: usize = kept.iter().map(|&(_, span)| span.len).sum();
-        if bytes <= MAX_INTERNED_SET_BYTES {
-            let _ = self.sets.remember(made.clone());
-        }
-        made
+        )
     }
 }
 
@@ -629,7 +614,8 @@ impl Interner {
             fields: self.kept_set(value, kept),
         });
         // Long kept values (a native journald record's RESPONSE_BODY) will not repeat,
-        // and the ring must stay small however large fields are.
+        // and the ring must stay small however large fields are: such origins are not
+        // remembered.
         let bytes: usize = kept.iter().map(|&(_, span)| span.len).sum();
         if bytes <= MAX_INTERNED_SET_BYTES {
             let at = self.origins.remember(Arc::clone(&made));
@@ -846,7 +832,12 @@ mod tests {
             l2.origin.fields.as_ptr()
         ));
         assert_eq!(l2.field("RESPONSE_BODY"), Some(&body[..]));
-        let mut remembered = b.interner.sets.values.iter().flat_map(|set| set.iter());
+        let mut remembered = b
+            .interner
+            .origins
+            .values
+            .iter()
+            .flat_map(|o| o.fields.iter());
         assert!(remembered.all(|(name, _)| *name != "RESPONSE_BODY"));
     }
 

@@ -210,9 +210,9 @@ pub struct Origin {
 
 /// The kept fields of an entry ([`KEPT_FIELDS`]), in the order they were read.
 ///
-/// Shared (`Arc`) as a whole: the lines of one process carry the same ones (identifier,
-/// command, transport, uid, invocation), so the decoders hand consecutive entries one
-/// copy of the set (a reference count) instead of a vector and a count per value each.
+/// Part of an entry's [`Origin`]: the lines of one process carry the same ones
+/// (identifier, command, transport, uid, invocation), so consecutive entries share one
+/// copy through their origin. A clone is a reference count (`Arc`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeptFields(Arc<[KeptField]>);
 
@@ -225,11 +225,6 @@ impl KeptFields {
         let mut all = self.0.to_vec();
         all.push((name, value));
         self.0 = all.into();
-    }
-
-    /// Whether both are the same shared set (not just equal sets): a pointer compare.
-    pub fn is_same(&self, other: &KeptFields) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 
