@@ -48,6 +48,13 @@ impl Log {
         }
     }
 
+    /// Whether it keeps anything (a capacity of 0, the headless modes, keeps nothing):
+    /// callers with nothing else to do with an event can drop it where it is rather than
+    /// move it here.
+    pub fn keeps_events(&self) -> bool {
+        self.capacity > 0
+    }
+
     pub fn push(&mut self, event: Event) {
         if self.capacity == 0 {
             return;

@@ -107,6 +107,8 @@ pub struct Tally {
     counts: Vec<(Arc<str>, u64)>,
     /// Index of the key counted last: the next entry usually has the same.
     last: usize,
+    /// Index of `(other)`, once keys went past the cap.
+    other: Option<usize>,
 }
 
 impl Tally {
@@ -125,18 +127,14 @@ impl Tally {
             // one so the next entries match by pointer.
             self.counts[i].0 = Arc::clone(key);
             i
+        } else if self.counts.len() < TALLY_MAX_KEYS {
+            self.counts.push((Arc::clone(key), 0));
+            self.counts.len() - 1
         } else {
-            let key = if self.counts.len() < TALLY_MAX_KEYS {
-                Arc::clone(key)
-            } else {
-                Arc::from("(other)")
-            };
-            if let Some(i) = self.counts.iter().position(|(k, _)| **k == *key) {
-                i
-            } else {
-                self.counts.push((key, 0));
+            *self.other.get_or_insert_with(|| {
+                self.counts.push((Arc::from("(other)"), 0));
                 self.counts.len() - 1
-            }
+            })
         };
         self.counts[i].1 += 1;
         self.last = i;
@@ -225,8 +223,7 @@ impl Model {
             self.detector.apply_kind(&event, kind, role);
         }
         self.drain_sealed(ts);
-        // Headless modes keep no log: the event is dropped where it is, not moved.
-        if self.settings.log_capacity_events > 0 {
+        if self.log.keeps_events() {
             self.log.push(event);
         }
     }
