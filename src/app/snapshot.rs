@@ -1,5 +1,7 @@
 //! `snapshot` and the live screen's `e`: the window around an incident (or the whole
-//! run), rebuilt into a model of exactly those entries and written as a bundle.
+//! run), rebuilt into a model of exactly those entries and written as a bundle. For the
+//! live screen the window's entries are copied out first ([`LiveSnapshot`]), so the
+//! rebuilding and writing can run off the screen's loop.
 
 use std::io::Write;
 

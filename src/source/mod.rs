@@ -1,7 +1,7 @@
 //! Sources: where raw journal entries come from, and the types every later stage reads.
 //!
-//! Owns: [`RawEntry`] (one journal record, bytes as stored), the identities [`Unit`],
-//! [`Cursor`], [`Timestamp`], the unit selection with `journalctl -u` semantics
+//! Owns: [`RawEntry`] (one journal record, bytes as stored) and who wrote it ([`Origin`],
+//! shared by a writer's entries), the identities [`Unit`], [`Cursor`], [`Timestamp`], the unit selection with `journalctl -u` semantics
 //! ([`UnitFilter`]), and the messages a source sends ([`SourceMsg`], [`SourceError`]).
 //! Does not own: what a message *means* (that is `parse`), nor any I/O policy of the
 //! app loop. Nothing here imports from another stage of the crate.
