@@ -101,7 +101,7 @@ const TALLY_MAX_KEYS: usize = 256;
 /// pointer compare with the key the entry shares with its neighbours (units and hosts are
 /// `Arc`s the decoders hand out), not a map lookup with string compares. Keys are kept
 /// as those `Arc`s, so a remembered pointer always still means the same text. Read
-/// sorted by key; at most [`TALLY_MAX_KEYS`] keys, then `(other)`.
+/// sorted by key; at most 256 keys (`TALLY_MAX_KEYS`), then `(other)`.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     counts: Vec<(Arc<str>, u64)>,
