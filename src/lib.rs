@@ -18,6 +18,7 @@ pub mod config_file;
 pub mod live;
 pub mod model;
 pub mod parse;
+pub mod redact;
 pub mod source;
 pub mod text;
 pub mod view;

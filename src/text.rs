@@ -9,9 +9,6 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 /// True for characters that must never reach a terminal raw.
 fn is_unsafe(c: char) -> bool {
@@ -100,104 +97,23 @@ pub fn markdown_cell(s: &str) -> String {
     sanitize(s).replace('|', "\\|").replace('\n', " ")
 }
 
-/// Replaces secrets in text with `<redacted>` and counts what it replaced.
-///
-/// Built-in patterns cover what the real programs log: bearer tokens; `authorization`,
-/// `cookie` and API-key header values (dict, JSON and Go-map shapes); OAuth `code=`,
-/// `access_token=`, `refresh_token=`, `client_secret=`, `token=` and similar query or form
-/// values; `Client Secret:` / `Authorization code:` lines. More come from the config.
-#[derive(Debug)]
-pub struct Redactor {
-    rules: Vec<Regex>,
-    /// Values replaced so far.
-    pub count: u64,
-}
-
-const BUILT_IN: &[&str] = &[
-    // `Bearer abc.def` anywhere.
-    r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{4,})",
-    // Header values: 'authorization': 'x', "Authorization":["x"], authorization=x, Cookie: x
-    r#"(?i)(["']?\b(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|x-admin-key|api-key|apikey|x-openai-session(?:-token)?)["']?\s*(?:[:=]\s*\[?\s*["']?|:\s*))([^"'\]\[,}\s][^"'\],}]*)"#,
-    // Query and form values.
-    r"(?i)(\b(?:code|access_token|refresh_token|id_token|client_secret|token|api_key|apikey|password|passwd|secret|session_id|sessionid|key)=)([^&\s,;'\x22\]}]+)",
-    // The server's own lines.
-    r"(?i)(\b(?:client secret|authorization code|api key|access token|refresh token)\s*:\s*)(\S+)",
-];
-
-impl Redactor {
-    /// The built-in rules plus `extra` regexes (whole matches are replaced).
-    pub fn new(extra: &[String]) -> Result<Redactor, regex::Error> {
-        let mut rules = BUILT_IN_RULES.clone();
-        for p in extra {
-            // An extra pattern replaces its whole match: wrap it as group 2 after an empty 1.
-            rules.push(Regex::new(&format!("()({p})"))?);
-        }
-        Ok(Redactor { rules, count: 0 })
-    }
-
-    /// `s` with every secret value replaced by `<redacted>`.
-    pub fn redact<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(s);
-        for rule in &self.rules {
-            let mut replaced = 0u64;
-            let next = rule.replace_all(&out, |c: &regex::Captures<'_>| {
-                let value = c.get(2).map_or("", |m| m.as_str());
-                let keep = value.is_empty()
-                    || value == "<redacted>"
-                    || value.eq_ignore_ascii_case("none")
-                    || value.eq_ignore_ascii_case("none...")
-                    || value == "*****";
-                if keep {
-                    c[0].to_owned()
-                } else {
-                    replaced += 1;
-                    format!("{}<redacted>", c.get(1).map_or("", |m| m.as_str()))
-                }
-            });
-            if replaced > 0 {
-                self.count += replaced;
-                out = Cow::Owned(next.into_owned());
-            }
-        }
-        out
-    }
-
-    /// Bytes: redacted when UTF-8 (lossy otherwise, so nothing unredacted slips through).
-    pub fn redact_bytes(&mut self, b: &[u8]) -> Vec<u8> {
-        let s = String::from_utf8_lossy(b);
-        self.redact(&s).into_owned().into_bytes()
-    }
-}
-
-/// The built-in rules, compiled once.
-static BUILT_IN_RULES: LazyLock<Vec<Regex>> =
-    LazyLock::new(|| BUILT_IN.iter().filter_map(|p| Regex::new(p).ok()).collect());
+pub use crate::redact::Redactor;
 
 /// Text safe to show on screen: control sequences made visible, then secrets replaced by
 /// `<redacted>` (the screen is shared, screenshots end up in tickets). Not counted.
 pub fn display_bytes(b: &[u8]) -> Cow<'_, str> {
-    let safe = sanitize_bytes(b);
-    if !BUILT_IN_RULES.iter().any(|r| r.is_match(&safe)) {
-        return safe;
+    match sanitize_bytes(b) {
+        Cow::Borrowed(safe) => crate::redact::for_display(safe),
+        Cow::Owned(safe) => Cow::Owned(crate::redact::for_display(&safe).into_owned()),
     }
-    let mut r = Redactor {
-        rules: BUILT_IN_RULES.clone(),
-        count: 0,
-    };
-    Cow::Owned(r.redact(&safe).into_owned())
 }
 
 /// As [`display_bytes`], for text.
 pub fn display(s: &str) -> Cow<'_, str> {
-    let safe = sanitize(s);
-    if !BUILT_IN_RULES.iter().any(|r| r.is_match(&safe)) {
-        return safe;
+    match sanitize(s) {
+        Cow::Borrowed(safe) => crate::redact::for_display(safe),
+        Cow::Owned(safe) => Cow::Owned(crate::redact::for_display(&safe).into_owned()),
     }
-    let mut r = Redactor {
-        rules: BUILT_IN_RULES.clone(),
-        count: 0,
-    };
-    Cow::Owned(r.redact(&safe).into_owned())
 }
 
 #[cfg(test)]
