@@ -390,7 +390,8 @@ impl Config {
         }
         let input_replay = input.replay.is_some();
         if let Some(path) = &input.replay {
-            // A bundle is a directory holding journal.export; anything else is export text.
+            // A bundle is a directory holding journal.export; anything else is export text,
+            // or a bundle's .tar.gz (recognised by its bytes when it is opened).
             let file = if path.is_dir() {
                 path.join("journal.export")
             } else {

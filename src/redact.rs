@@ -800,4 +800,24 @@ mod tests {
             "10.255.0.1 then 10.255.0.2 then 10.255.0.1 via 127.0.0.1 v2025.11.1"
         );
     }
+
+    /// The table of secret shapes both programs log (tests/data/hostile/secrets.tsv):
+    /// no secret survives, and each line keeps its non-secret text.
+    #[test]
+    fn every_secret_in_the_table_is_redacted() {
+        let table = include_str!("../tests/data/hostile/secrets.tsv");
+        let mut rows = 0;
+        for row in table.lines().filter(|l| !l.starts_with('#')) {
+            let cols: Vec<&str> = row.splitn(4, '\t').collect();
+            let [_, secret, shape, line] = cols[..] else {
+                panic!("bad row {row:?}");
+            };
+            let mut r = Redactor::new(&[]).unwrap();
+            let out = r.redact(line);
+            assert!(!out.contains(secret), "{shape}: {line}\n→ {out}");
+            assert!(r.count >= 1, "{shape}");
+            rows += 1;
+        }
+        assert!(rows >= 50, "{rows} rows");
+    }
 }

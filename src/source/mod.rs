@@ -17,6 +17,7 @@
 //! parses the `--since`/`--until` forms (a pure function, here because time is a source
 //! concern: sd-journal seeks by it).
 
+mod archive;
 pub mod demo;
 mod fields;
 pub mod journal;
@@ -498,6 +499,16 @@ pub fn spawn(
         )),
         InputSpec::TextFile(path) => {
             let file = open_text_file(spec, path)?;
+            if archive::is_gzip(&file) {
+                let pipe = open_archive(spec, file)?;
+                return Ok(journalctl::spawn_pipe_reader(
+                    pipe,
+                    spec.describe(),
+                    options,
+                    input,
+                    tx,
+                ));
+            }
             // A named pipe (`report <(journalctl -o export -f)`) may pause like stdin.
             let spawn_stream = if is_regular_file(&file) {
                 journalctl::spawn_reader
@@ -530,6 +541,11 @@ pub fn read_in_place(
     match spec {
         InputSpec::TextFile(path) => {
             let file = open_text_file(spec, path)?;
+            if archive::is_gzip(&file) {
+                let pipe = open_archive(spec, file)?;
+                journalctl::read_in_place(pipe, true, &name, options, input, on_msg);
+                return Ok(());
+            }
             let is_pipe = !is_regular_file(&file);
             journalctl::read_in_place(file, is_pipe, &name, options, input, on_msg);
         }
@@ -555,6 +571,14 @@ pub fn read_in_place(
 /// may pause between writes.
 fn is_regular_file(file: &std::fs::File) -> bool {
     file.metadata().is_ok_and(|m| m.is_file())
+}
+
+/// A snapshot's `.tar.gz` (`snapshot --archive`), read as its `journal.export`.
+fn open_archive(spec: &InputSpec, file: std::fs::File) -> Result<std::io::PipeReader, SourceError> {
+    archive::journal_export_of(file).map_err(|message| SourceError::Stream {
+        input: spec.describe(),
+        message,
+    })
 }
 
 fn open_text_file(spec: &InputSpec, path: &std::path::Path) -> Result<std::fs::File, SourceError> {

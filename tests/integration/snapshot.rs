@@ -310,3 +310,168 @@ fn summary_md_snapshot() {
     let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
     insta::assert_snapshot!("restart_502_summary", summary);
 }
+
+/// One row of `tests/data/hostile/secrets.tsv`: the program that logs it, the secret, what
+/// shape it is, and the line as the program writes it.
+struct SecretRow {
+    program: String,
+    secret: String,
+    shape: String,
+    line: String,
+}
+
+fn secret_table() -> Vec<SecretRow> {
+    let table = std::fs::read_to_string(data("hostile/secrets.tsv")).unwrap();
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.splitn(4, '\t').collect();
+            SecretRow {
+                program: cols[0].to_owned(),
+                secret: cols[1].to_owned(),
+                shape: cols[2].to_owned(),
+                line: cols[3].to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// The crash scenario (a SIGKILL, `code=killed, status=9/KILL`, 502s while it restarts)
+/// with every row of the secret table logged by its program in the middle of the window.
+fn crash_journal_with_secret_table(dir: &Path) -> Vec<SecretRow> {
+    let scenario = std::fs::read(data("scenarios/crash_502.export")).unwrap();
+    make_journal(dir, "scenario", &scenario);
+    let rows = secret_table();
+    let planted: Vec<Record> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let at = T0 + 20_000_000 + i as u64 * 10_000;
+            if row.program == "cloudflared" {
+                Record::service(
+                    at,
+                    "mcp-host",
+                    "cloudflared.service",
+                    13612,
+                    "cloudflared",
+                    &row.line,
+                )
+            } else {
+                Record::service(
+                    at,
+                    "mcp-host",
+                    "sigil-mcp.service",
+                    13731,
+                    "python",
+                    &row.line,
+                )
+            }
+        })
+        .collect();
+    make_journal(dir, "planted", &export_text(&planted));
+    rows
+}
+
+fn assert_no_secret(what: &str, bytes: &[u8], rows: &[SecretRow]) {
+    let text = String::from_utf8_lossy(bytes);
+    let leaks: Vec<String> = rows
+        .iter()
+        .filter(|r| text.contains(&r.secret))
+        .map(|r| format!("{} ({})", r.secret, r.shape))
+        .collect();
+    assert!(leaks.is_empty(), "{what} leaks:\n{}", leaks.join("\n"));
+}
+
+/// See: issue 17. Every secret shape of the table (≥ 50, both programs' real formats)
+/// reaches no file of the bundle, as a directory or as `--archive`; what is evidence and
+/// not a secret (systemd's `code=killed, status=9/KILL`) is still there.
+#[test]
+fn issue_17_no_secret_of_the_table_reaches_any_bundle_file() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let rows = crash_journal_with_secret_table(journal.path());
+    assert!(rows.len() >= 50, "{} rows", rows.len());
+    let bundle = snapshot(journal.path(), out.path(), &[]);
+    for f in FILES {
+        let bytes = std::fs::read(bundle.join(f)).unwrap();
+        assert_no_secret(f, &bytes, &rows);
+    }
+    let export = std::fs::read_to_string(bundle.join("journal.export")).unwrap();
+    assert!(
+        export.contains("Main process exited, code=killed, status=9/KILL"),
+        "the crash line is kept whole"
+    );
+    let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
+    let redacted: u64 = summary
+        .split("## Redaction\n\n")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(redacted >= rows.len() as u64, "{redacted} redactions");
+
+    // The archive holds the same files, as redacted.
+    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
+    let unpacked = TempDir::new().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut seen = 0;
+    for dir in std::fs::read_dir(unpacked.path()).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let f = f.unwrap();
+            assert_no_secret(
+                &f.file_name().to_string_lossy(),
+                &std::fs::read(f.path()).unwrap(),
+                &rows,
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, FILES.len());
+}
+
+/// See: issue 17. The report of a replayed bundle is the report of the original window,
+/// count for count and incident for incident, although every secret was redacted: a rule
+/// that ate the crash line (`code=killed`), a restart or a 502's cause would fail here.
+#[test]
+fn issue_17_a_replayed_bundle_tells_the_same_story() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    crash_journal_with_secret_table(journal.path());
+    let d = journal.path().to_str().unwrap();
+    let original: Value = serde_json::from_slice(&sigil_top_ok(
+        &["report", "-D", d, "--format", "json"],
+        None,
+    ))
+    .unwrap();
+    let kinds: Vec<&str> = original["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"crash") || original.to_string().contains("crash"),
+        "the scenario has a crash: {kinds:?}"
+    );
+    for extra in [&[][..], &["--archive"][..]] {
+        let bundle = snapshot(journal.path(), out.path(), extra);
+        let replayed: Value = serde_json::from_slice(&sigil_top_ok(
+            &[
+                "report",
+                "--replay",
+                bundle.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            None,
+        ))
+        .unwrap();
+        assert_eq!(original, replayed, "replay of {}", bundle.display());
+    }
+}
