@@ -196,6 +196,10 @@ pub enum Command {
         /// Write one .tar.gz instead of a directory
         #[arg(long)]
         archive: bool,
+        /// Also replace IP addresses (not loopback) by stand-ins, the same stand-in for the
+        /// same address within the bundle
+        #[arg(long = "anonymize-ip")]
+        anonymize_ip: bool,
         #[command(flatten)]
         input: InputArgs,
         #[command(flatten)]

@@ -138,6 +138,8 @@ pub struct Config {
     pub model: Settings,
     /// Extra redaction regexes for snapshots (config file `[redact] patterns`).
     pub redact_patterns: Vec<String>,
+    /// `snapshot --anonymize-ip`: IP addresses in the bundle are replaced by stand-ins.
+    pub anonymize_ips: bool,
     /// The live screen's look and pace.
     pub screen: ScreenSettings,
 }
@@ -233,6 +235,7 @@ impl Config {
             _ => CommandKind::Other,
         };
         let mut text_inputs: Vec<PathBuf> = streams.inputs;
+        let mut anonymize_ips = false;
         let (mode, input) = match command {
             None => (Mode::Tui, input),
             Some(Command::Entries {
@@ -287,11 +290,13 @@ impl Config {
                 incident,
                 output,
                 archive,
+                anonymize_ip,
                 input: later,
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
                 let output = output.unwrap_or_else(crate::view::export::default_dir);
+                anonymize_ips = anonymize_ip;
                 (
                     Mode::Snapshot {
                         incident,
@@ -463,6 +468,7 @@ impl Config {
             batch_max_wait: Duration::from_millis(10),
             model,
             redact_patterns,
+            anonymize_ips,
             screen,
         })
     }

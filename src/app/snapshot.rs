@@ -89,6 +89,9 @@ pub fn write_snapshot(
     });
     let mut redactor = crate::text::Redactor::new(&config.redact_patterns)
         .context("compiling the [redact] patterns")?;
+    if config.anonymize_ips {
+        redactor = redactor.anonymizing_ips();
+    }
     let selection = view::export::Selection {
         start,
         end,

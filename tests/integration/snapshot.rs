@@ -475,3 +475,47 @@ fn issue_17_a_replayed_bundle_tells_the_same_story() {
         assert_eq!(original, replayed, "replay of {}", bundle.display());
     }
 }
+
+/// See: issue 17. `--anonymize-ip` replaces every client address in every file by a
+/// stand-in, the same one for the same address, and keeps loopback (the origin's
+/// `127.0.0.1:8000` is a diagnosis, not a person); the bundle still replays to the same
+/// request counts.
+#[test]
+fn issue_17_anonymize_ip_leaves_no_client_address() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    crash_journal_with_secret_table(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &["--anonymize-ip"]);
+    let scenario = std::fs::read_to_string(data("scenarios/crash_502.export")).unwrap();
+    let clients: std::collections::BTreeSet<&str> = scenario
+        .split("client_ip=")
+        .skip(1)
+        .filter_map(|s| s.split([' ', '\n']).next())
+        .filter(|ip| ip.contains('.'))
+        .chain(["203.0.113.9"])
+        .collect();
+    assert!(clients.len() > 1, "{clients:?}");
+    let mut loopback = false;
+    for f in FILES {
+        let text = String::from_utf8_lossy(&std::fs::read(bundle.join(f)).unwrap()).into_owned();
+        for ip in &clients {
+            assert!(!text.contains(ip), "{f} has {ip}");
+        }
+        loopback |= text.contains("127.0.0.1");
+    }
+    assert!(loopback, "loopback addresses are kept");
+    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
+        &[
+            "report",
+            "--replay",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
+    assert_eq!(replayed["requests"], report["requests"]);
+    assert_eq!(replayed["incidents"], report["incidents"]);
+}
