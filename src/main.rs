@@ -23,7 +23,12 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("sigil-top: {e:#}");
+            // Errors name files and quote input: escaped, never raw (a file name can hold
+            // an escape sequence).
+            eprintln!(
+                "sigil-top: {}",
+                sigil_top::text::sanitize_lines(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

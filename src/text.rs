@@ -10,17 +10,50 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// True for characters that must never reach a terminal raw.
-fn is_unsafe(c: char) -> bool {
+/// True for characters that must never reach a terminal or a document raw: controls
+/// (C0, DEL, C1), line and paragraph separators, and every invisible format character
+/// (Unicode's `Cf`: zero-width and joiners, bidi marks, embeddings, overrides and
+/// isolates, tag characters, …) plus the invisible Hangul fillers and the combining
+/// grapheme joiner, which can hide or reorder text.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM/RLM
-            | '\u{202a}'..='\u{202e}' // bidi embeddings and overrides
-            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}' // bidi isolates
-            | '\u{feff}'              // BOM / zero-width no-break space
-            | '\u{fff9}'..='\u{fffb}' // interlinear annotations
+            '\u{00ad}'                   // soft hyphen
+            | '\u{034f}'                 // combining grapheme joiner
+            | '\u{0600}'..='\u{0605}'     // Arabic number signs
+            | '\u{061c}'                 // Arabic letter mark (bidi)
+            | '\u{06dd}' | '\u{070f}' | '\u{0890}' | '\u{0891}' | '\u{08e2}'
+            | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}' // Hangul fillers
+            | '\u{180e}'                 // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}'     // zero-width space/joiners, LRM/RLM
+            | '\u{2028}' | '\u{2029}'     // line and paragraph separators
+            | '\u{202a}'..='\u{202e}'     // bidi embeddings and overrides
+            | '\u{2060}'..='\u{2064}'     // word joiner, invisible operators
+            | '\u{2066}'..='\u{206f}'     // bidi isolates, deprecated format characters
+            | '\u{feff}'                 // BOM / zero-width no-break space
+            | '\u{fff9}'..='\u{fffb}'     // interlinear annotations
+            | '\u{110bd}' | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'   // Egyptian hieroglyph format controls
+            | '\u{1bca0}'..='\u{1bca3}'   // shorthand format controls
+            | '\u{1d173}'..='\u{1d17a}'   // musical symbol format controls
+            | '\u{e0000}'..='\u{e007f}'   // tag characters
         )
+}
+
+/// True when `s` holds nothing [`is_unsafe`]: what every output of the program must be
+/// (the fuzz oracle and the hostile-input tests check it).
+pub fn is_safe_text(s: &str) -> bool {
+    !s.chars().any(|c| is_unsafe(c) && c != '\n')
+}
+
+/// Each line of `s` made safe (for messages printed to a terminal: errors and warnings,
+/// whose line breaks are the program's own).
+pub fn sanitize_lines(s: &str) -> Cow<'_, str> {
+    if is_safe_text(s) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<'_, str>> = s.split('\n').map(sanitize).collect();
+    Cow::Owned(lines.join("\n"))
 }
 
 /// Safe display text from a string: unsafe characters become visible escapes.
@@ -92,9 +125,41 @@ pub fn redact_query(path: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{base}?{}", redacted.join("&")))
 }
 
-/// Text safe inside a Markdown table cell.
+/// Text from a log made inert in Markdown, in a table cell or in running text: unsafe
+/// characters and line breaks escaped ([`sanitize`]), and every character Markdown
+/// gives a meaning escaped with a backslash (`\\ ` ` * [ ] < > | & ~ # @`, and `_` at a word's edge), so no
+/// HTML, link, image, emphasis or table cell comes from a log. URL and e-mail autolinks
+/// are defused too (`https\://`, `www\.`, `\@`): a log's URL is shown, never linked.
+pub fn markdown_text(s: &str) -> String {
+    let safe = sanitize(s);
+    let mut out = String::with_capacity(safe.len() + 8);
+    let mut prev: [char; 3] = [' '; 3];
+    let mut chars = safe.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // `_` emphasises only at a word's edge (`_i_`), never inside (`read_repo_file`).
+            '_' if !prev[2].is_alphanumeric()
+                || !chars.peek().is_some_and(|n| n.is_alphanumeric()) =>
+            {
+                out.push_str("\\_");
+            }
+            ':' if chars.peek() == Some(&'/') => out.push_str("\\:"),
+            '.' if prev.iter().all(|p| p.eq_ignore_ascii_case(&'w')) => out.push_str("\\."),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+        prev = [prev[1], prev[2], c];
+    }
+    out
+}
+
+/// Text safe inside a Markdown table cell (see [`markdown_text`]).
 pub fn markdown_cell(s: &str) -> String {
-    sanitize(s).replace('|', "\\|").replace('\n', " ")
+    markdown_text(s)
 }
 
 pub use crate::redact::Redactor;

@@ -291,7 +291,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 
 fn print_warnings(warnings: &[String]) {
     for w in warnings {
-        eprintln!("sigil-top: warning: {w}");
+        // Warnings name files and quote log text: escaped, never raw.
+        eprintln!("sigil-top: warning: {}", crate::text::sanitize_lines(w));
     }
 }
 

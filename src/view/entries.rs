@@ -174,12 +174,12 @@ pub fn write_stats(
         units.insert(u, *n);
     }
     for (u, n) in units {
-        writeln!(out, "  {n:>8}  {u}")?;
+        writeln!(out, "  {n:>8}  {}", crate::text::sanitize(u))?;
     }
     writeln!(out, "per input:")?;
     for (i, name) in input_names.iter().enumerate() {
         let n = counts.per_input.get(i).copied().unwrap_or(0);
-        writeln!(out, "  {n:>8}  {name}")?;
+        writeln!(out, "  {n:>8}  {}", crate::text::sanitize(name))?;
     }
     Ok(())
 }

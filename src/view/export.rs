@@ -138,21 +138,21 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
         let v = json!({
             "start": t.start.to_rfc3339(),
             "end": t.end.map(Timestamp::to_rfc3339),
-            "method": t.method.as_deref(),
-            "path": t.path.as_deref().map(|p| redactor.redact(&text::redact_query(p)).into_owned()),
-            "tool": t.tool.as_deref(),
+            "method": t.method.as_deref().map(text::sanitize),
+            "path": t.path.as_deref().map(|p| text::sanitize(&redactor.redact(&text::redact_query(p))).into_owned()),
+            "tool": t.tool.as_deref().map(text::sanitize),
             "status": t.origin_status(),
             "outcome": outcome_str(t),
             "latency_ms": t.latency.map(|(us, _)| ms(us)),
             "latency_source": t.latency.map(|(_, s)| match s { LatencySource::Exact => "exact", LatencySource::Derived => "derived" }),
             "stream": t.is_stream,
             "abandoned": t.abandoned,
-            "ray": t.ray.as_ref().map(|r| r.0.to_string()),
-            "request_id": t.request_id.as_ref().map(|r| r.0.to_string()),
-            "client_ip": t.client_ip.as_deref(),
+            "ray": t.ray.as_ref().map(|r| text::sanitize(&r.0).into_owned()),
+            "request_id": t.request_id.as_ref().map(|r| text::sanitize(&r.0).into_owned()),
+            "client_ip": t.client_ip.as_deref().map(text::sanitize),
             "link": t.link.as_str(),
             "conn_index": t.tunnel.as_ref().and_then(|s| s.conn_index),
-            "cursors": t.cursors.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
+            "cursors": t.cursors.iter().map(|c| text::sanitize(&c.0).into_owned()).collect::<Vec<_>>(),
         });
         let line = redactor.redact(&v.to_string()).into_owned();
         out.push_str(&line);
@@ -493,7 +493,7 @@ fn summary_md(
         .entries
         .by_host
         .keys()
-        .map(|h| text::sanitize(h).into_owned())
+        .map(text::markdown_text)
         .collect();
     let _ = writeln!(
         out,
@@ -508,7 +508,7 @@ fn summary_md(
         .entries
         .by_unit
         .iter()
-        .map(|(u, n)| format!("{} ({n} entries)", text::sanitize(u)))
+        .map(|(u, n)| format!("{} ({n} entries)", text::markdown_text(u)))
         .collect();
     let _ = writeln!(out, "- **Units:** {}", units.join(", "));
     let _ = writeln!(
@@ -516,7 +516,7 @@ fn summary_md(
         "- **Versions:** cloudflared {}; sigil-mcp listening on port {}",
         d.cloudflared_version
             .as_deref()
-            .unwrap_or("(not in the window)"),
+            .map_or_else(|| "(not in the window)".to_owned(), text::markdown_text),
         d.origin_listen_port
             .map_or_else(|| "(not in the window)".to_owned(), |p| p.to_string())
     );
@@ -643,7 +643,7 @@ fn summary_md(
         let _ = writeln!(
             out,
             "| tool {} | {} | {} | {:.1} |",
-            text::markdown_cell(tool),
+            text::markdown_cell(&redactor.redact(tool)),
             k.count,
             k.errors,
             k.latency.percentile_ms(99.0)
@@ -683,14 +683,21 @@ fn summary_md(
             "| {} | {}{} | {} | {} | {} | {} | {} |",
             t.start.to_rfc3339(),
             text::markdown_cell(&redactor.redact(&route)),
-            t.tool
-                .as_deref()
-                .map_or_else(String::new, |x| format!(" ({})", text::markdown_cell(x))),
+            t.tool.as_deref().map_or_else(String::new, |x| format!(
+                " ({})",
+                text::markdown_cell(&redactor.redact(x))
+            )),
             outcome_str(t),
             t.latency
                 .map_or_else(|| "-".to_owned(), |(us, _)| format!("{:.1}", ms(us))),
-            t.ray.as_ref().map_or("-", |r| &r.0),
-            t.request_id.as_ref().map_or("-", |r| &r.0),
+            t.ray.as_ref().map_or_else(
+                || "-".to_owned(),
+                |r| text::markdown_cell(&redactor.redact(&r.0))
+            ),
+            t.request_id.as_ref().map_or_else(
+                || "-".to_owned(),
+                |r| text::markdown_cell(&redactor.redact(&r.0))
+            ),
             t.link.as_str()
         );
     }
@@ -727,7 +734,7 @@ fn summary_md(
                 f.kind.as_str(),
                 f.count,
                 f.first_seen.to_rfc3339(),
-                text::sanitize(&f.unit),
+                text::markdown_text(&f.unit),
                 f.advice()
             );
         }

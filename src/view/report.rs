@@ -39,7 +39,7 @@ pub fn incident_json(i: &Incident) -> Value {
         "end": i.end.map(crate::source::Timestamp::to_rfc3339),
         "count": i.count,
         "cause": text::display(&i.cause),
-        "evidence": i.evidence.iter().map(|c| c.0.to_string()).collect::<Vec<_>>(),
+        "evidence": i.evidence.iter().map(|c| text::sanitize(&c.0).into_owned()).collect::<Vec<_>>(),
     })
 }
 
@@ -160,7 +160,7 @@ pub fn to_json(model: &Model) -> Value {
             "disconnects": d.disconnects,
             "down_seconds": round3(d.down_us as f64 / 1e6),
             "connection_state_known": d.tunnel_state_known,
-            "version": d.cloudflared_version,
+            "version": d.cloudflared_version.as_deref().map(text::sanitize),
             "restarts": d.tunnel_restarts,
         },
         "origin": {

@@ -695,3 +695,226 @@ fn timestamps_in_1970_and_2100_give_their_window() {
         );
     }
 }
+
+/// What no output may hold raw (issue 17): controls but newline (and tab, for the text
+/// forms), line and paragraph separators, every invisible format character (bidi marks,
+/// embeddings, overrides, isolates, zero-width, soft hyphen, tags), Hangul fillers.
+fn is_invisible_or_control(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c,
+            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}' | '\u{2029}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}')
+}
+
+fn assert_no_raw_control(what: &str, bytes: &[u8]) {
+    let text =
+        std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: output is not UTF-8 ({e})"));
+    for (n, line) in text.lines().enumerate() {
+        if let Some(c) = line.chars().find(|&c| is_invisible_or_control(c)) {
+            panic!(
+                "{what}: line {} holds U+{:04X} raw:\n{line:?}",
+                n + 1,
+                u32::from(c)
+            );
+        }
+    }
+}
+
+/// The lines of `md` outside fenced code blocks (whose fence is longer than any run of
+/// backticks inside, so a log line cannot close it).
+fn outside_code_fences(md: &str) -> String {
+    let mut fence: Option<&str> = None;
+    let mut out = String::new();
+    for line in md.lines() {
+        let ticks = &line[..line.len() - line.trim_start_matches('`').len()];
+        match fence {
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            Some(f) if ticks.len() >= f.len() && line.trim_start_matches('`').trim().is_empty() => {
+                fence = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Every Markdown table of `md` keeps its shape: each row has as many cell separators
+/// (unescaped `|`) as its header, so no `|` from a log splits a cell.
+fn assert_tables_keep_their_columns(what: &str, md: &str) {
+    let pipes = |line: &str| {
+        let b = line.as_bytes();
+        (0..b.len())
+            .filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\'))
+            .count()
+    };
+    let mut header: Option<usize> = None;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let n = pipes(line);
+            match header {
+                None => header = Some(n),
+                Some(h) => assert_eq!(n, h, "{what}: a row with {n} separators, not {h}:\n{line}"),
+            }
+        } else {
+            header = None;
+        }
+    }
+}
+
+/// See: issue 17. Escape sequences decoded from JSON (`\u001b` in cloudflared's JSON
+/// output), C1, bidi, U+2028, tag characters and soft hyphens in ids, versions, paths,
+/// hosts and tools; `|` in ids; HTML, links and autolinks in a request path. No output of
+/// any mode holds a raw control or invisible character (report text/Markdown/JSON,
+/// `entries -o short`, `stats`, and every file of a snapshot), every Markdown table keeps
+/// its columns, and no HTML or link from a log reaches Markdown.
+#[test]
+fn issue_17_no_control_byte_or_markup_from_a_log_reaches_any_output() {
+    let evil = "\u{1b}]0;pwned\u{7}\u{9b}31m\u{2028}\u{2029}\u{e0041}\u{e0042}\u{ad}\u{61c}\u{2067}\u{3164}";
+    let markup = "<img src=x onerror=alert(1)>[click me](https://evil.example/x)`code`*b*_i_www.evil.example";
+    let rid = format!("11111111-2222-3333-4444-55555555|{evil}|");
+    let ray = format!("8f3a6c1d2b4e5f70|{evil}-DFW");
+    let records = vec![
+        tunnel(
+            T0,
+            r#"{"level":"info","time":"2026-11-25T17:05:17Z","message":"Version 2026.8.2\u001b]52;c;cm0gLXJmIC8=\u0007\u202e"}"#,
+        ),
+        sigil(
+            T0 + 10,
+            format!(
+                "2026-11-25 17:05:17 [INFO] sigil_repos_mcp - Incoming MCP HTTP request \
+request_id={rid} method=GET path=/x{markup} client_ip=203.0.113.9 cf_ray={ray} headers={{'host': 'x'}}"
+            ),
+        ),
+        sigil(
+            T0 + 20,
+            format!(
+                "2026-11-25 17:05:17 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response \
+request_id={rid} status_code=500 duration_ms=3 path=/x{markup} method=GET"
+            ),
+        ),
+        tunnel(
+            T0 + 30,
+            format!(
+                "2026-11-25T17:05:18Z ERR  error=\"Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused{evil}\" cfRay={ray} connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"
+            ),
+        ),
+        tunnel(
+            T0 + 31,
+            format!(
+                "2026-11-25T17:05:18Z ERR Request failed error=\"Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused\" connIndex=0 dest=https://mcp.example.com/x{markup} event=0 ip=198.41.200.13 type=http cfRay={ray}"
+            ),
+        ),
+        Record::service(
+            T0 + 40,
+            &format!("host{evil}"),
+            &format!("sigil-mcp{evil}.service"),
+            13607,
+            &format!("py{evil}"),
+            format!("evil host, unit and identifier {evil}"),
+        ),
+    ];
+    let export = export_text(&records);
+    let dir = tempfile::tempdir().unwrap();
+    make_journal(dir.path(), "x", &export);
+    let d = dir.path().to_str().unwrap();
+    let units = ["-u", "sigil-mcp.service", "-u", "cloudflared.service"];
+    let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (input, args) in [("stdin", vec!["-"]), ("journal", vec!["-D", d])] {
+        let feed = (input == "stdin").then_some(&export[..]);
+        let runs: Vec<Vec<&str>> = vec![
+            vec!["report", "--format", "text"],
+            vec!["report", "--format", "markdown"],
+            vec!["report", "--format", "json"],
+            vec!["entries", "-o", "short"],
+            vec!["stats"],
+        ];
+        for mut a in runs {
+            let name = format!("{} ({input})", a.join(" "));
+            a.extend(&args);
+            if a[0] == "stats" {
+                a.extend(units);
+            }
+            let out = sigil_top(&a, feed);
+            assert_no_panic(&name, &out);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            outputs.push((format!("{name} stderr"), out.stderr));
+            outputs.push((name, out.stdout));
+        }
+    }
+    let snaps = tempfile::tempdir().unwrap();
+    let out = sigil_top(
+        &["snapshot", "-D", d, "-o", snaps.path().to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bundle = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    for f in [
+        "summary.md",
+        "report.json",
+        "traces.jsonl",
+        "histogram.hgrm",
+        "latency.svg",
+    ] {
+        outputs.push((f.to_owned(), std::fs::read(bundle.join(f)).unwrap()));
+    }
+    let mut saw_version = false;
+    for (what, bytes) in &outputs {
+        assert_no_raw_control(what, bytes);
+        let text = String::from_utf8_lossy(bytes);
+        saw_version |= text.contains("2026.8.2");
+        if what.contains("markdown") || what == "summary.md" {
+            assert_tables_keep_their_columns(what, &text);
+            // Inside a fenced code block text is literal; everywhere else it is Markdown.
+            let markdown = outside_code_fences(&text);
+            for raw in ["<img", "[click me](", "https://evil", "www.evil", "`code`"] {
+                let unescaped = markdown
+                    .match_indices(raw)
+                    .any(|(i, _)| !markdown[..i].ends_with('\\'));
+                assert!(!unescaped, "{what} holds {raw:?} raw:\n{markdown}");
+            }
+        }
+    }
+    assert!(saw_version, "the cloudflared version is shown (escaped)");
+    let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("\\<img"),
+        "the path is shown, escaped:\n{summary}"
+    );
+}
+
+/// See: issue 17. A file name with an escape sequence in it is shown escaped in the error
+/// that names it.
+#[test]
+fn issue_17_file_names_in_errors_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir.path().join("evil\u{1b}]0;pwned\u{7}\u{202e}.journal");
+    let out = sigil_top(&["report", "--file", name.to_str().unwrap()], None);
+    assert_no_panic("--file with an escape in its name", &out);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("evil\\x1b]0;pwned\\x07\\u{202e}.journal"),
+        "{stderr}"
+    );
+    assert_no_raw_control("stderr", stderr.as_bytes());
+}
