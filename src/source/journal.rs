@@ -173,12 +173,31 @@ fn check_access(input: &JournalInput) -> Result<Option<String>, SourceError> {
         JournalInput::System => SYSTEM_DIRS.iter().map(PathBuf::from).collect(),
         JournalInput::Directory(d) => {
             if !d.is_dir() {
+                if let Some(kind) = std::fs::metadata(d).ok().map(|m| file_kind(&m)) {
+                    return Err(SourceError::Journal(format!(
+                        "{} is {kind}, not a journal directory",
+                        d.display()
+                    )));
+                }
                 return Err(not_found_or_denied(d));
             }
             vec![d.clone()]
         }
         JournalInput::Files(files) => {
             for f in files {
+                // Checked with stat first: opening a FIFO would block until a writer
+                // came, and sd-journal maps journal files, which a FIFO or a device is not.
+                // See: issue 17.
+                if let Ok(meta) = std::fs::metadata(f) {
+                    if !meta.is_file() {
+                        return Err(SourceError::Journal(format!(
+                            "{} is {}, not a journal file (for a stream of `journalctl -o \
+                             export` text, give it as `-` or as a positional file)",
+                            f.display(),
+                            file_kind(&meta)
+                        )));
+                    }
+                }
                 if let Err(e) = std::fs::File::open(f) {
                     return Err(match e.kind() {
                         std::io::ErrorKind::PermissionDenied => SourceError::PermissionDenied {
@@ -215,6 +234,34 @@ fn check_access(input: &JournalInput) -> Result<Option<String>, SourceError> {
         )));
     }
     Ok(None)
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// A path as libsystemd takes it: its bytes, not a lossy UTF-8 copy, so a file name that
+/// is not UTF-8 is found. See: issue 17.
+pub(super) fn c_path(path: &Path) -> Result<std::ffi::CString, SourceError> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| SourceError::NotFound {
+        path: path.display().to_string(),
+    })
 }
 
 fn not_found_or_denied(path: &Path) -> SourceError {
@@ -283,15 +330,15 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
             .open()
             .map_err(|e| io_error("opening the system journal", &e))?,
         JournalInput::Directory(dir) => OpenDirectoryOptions::default()
-            .open_directory(dir.to_string_lossy().as_ref())
+            .open_directory(c_path(dir)?)
             .map_err(|e| io_error(&format!("opening journal directory {}", dir.display()), &e))?,
         JournalInput::Files(files) => {
-            let names: Vec<String> = files
+            let names = files
                 .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect();
+                .map(|p| c_path(p))
+                .collect::<Result<Vec<_>, _>>()?;
             OpenFilesOptions::default()
-                .open_files(names.iter().map(String::as_str))
+                .open_files(names.iter())
                 .map_err(|e| io_error("opening journal files", &e))?
         }
     };

@@ -918,3 +918,84 @@ fn issue_17_file_names_in_errors_are_escaped() {
     );
     assert_no_raw_control("stderr", stderr.as_bytes());
 }
+
+/// See: issue 17. A FIFO or a device given as `--file` (or `-D`) fails at once with a
+/// message that says what it is, instead of blocking on the FIFO forever.
+#[test]
+fn issue_17_a_fifo_or_device_as_a_journal_file_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("journal.fifo");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    for (args, kind) in [
+        (vec!["report", "--file", fifo.to_str().unwrap()], "FIFO"),
+        (vec!["report", "--file", "/dev/null"], "device"),
+        (vec!["report", "-D", fifo.to_str().unwrap()], "FIFO"),
+    ] {
+        let mut child = Command::new(bin())
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{args:?} still running after 10 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(kind), "{args:?}: {stderr}");
+    }
+}
+
+/// See: issue 17. Journal files and directories whose names are not UTF-8 are read (the
+/// path's bytes go to libsystemd as they are), as `-D`, `--file` and a text input.
+#[test]
+fn issue_17_paths_that_are_not_utf8_work() {
+    use std::os::unix::ffi::OsStrExt;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"journal-\xff\xfe-dir"));
+    std::fs::create_dir(&dir).unwrap();
+    let records: Vec<Record> = (0..5)
+        .map(|i| {
+            sigil(
+                T0 + i * 1000,
+                format!("INFO:     1.2.3.4:0 - \"GET /healthz HTTP/1.1\" 200 OK {i}"),
+            )
+        })
+        .collect();
+    let export = export_text(&records);
+    let journal = make_journal(&dir, "x", &export);
+    let text = dir.join(std::ffi::OsStr::from_bytes(b"export-\xff.txt"));
+    std::fs::write(&text, &export).unwrap();
+    for args in [
+        vec![std::ffi::OsStr::new("-D"), dir.as_os_str()],
+        vec![std::ffi::OsStr::new("--file"), journal.as_os_str()],
+        vec![text.as_os_str()],
+    ] {
+        let out = run(
+            Command::new(bin())
+                .args(["entries", "-o", "json"])
+                .args(&args),
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(json_lines(&out.stdout).len(), 5, "{args:?}");
+    }
+}

@@ -76,9 +76,9 @@ pub(super) enum Start {
 
 /// Opens one file with the unit matches.
 pub(super) fn open_file(path: &Path, options: &ReadOptions) -> Result<Journal, SourceError> {
-    let name = path.to_string_lossy().into_owned();
+    let name = super::c_path(path)?;
     let mut journal = OpenFilesOptions::default()
-        .open_files([name.as_str()])
+        .open_files([&name])
         .map_err(|e| io_error(&format!("opening journal file {}", path.display()), &e))?;
     journal
         .set_data_threshold(0)
