@@ -174,9 +174,10 @@ pub enum ConfigFileError {
 
 /// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml`.
 pub fn default_path() -> Option<PathBuf> {
+    // A relative XDG path is invalid and ignored, as the XDG spec says. See: issue 17.
     let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("sigil-top").join("config.toml"))
 }

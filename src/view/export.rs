@@ -776,8 +776,61 @@ fn effective_uid() -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
-/// Creates `dir` (0700) if missing, refusing a symlink or a directory owned by another user.
+/// Refuses `dir` when anything on its way could be changed by another user: a symlink
+/// owned by someone other than root or you (they could point it anywhere), or a
+/// world-writable directory without the sticky bit (anyone could swap what is in it). A
+/// sticky world-writable directory such as `/tmp` is fine, and so are root's and your own
+/// symlinks (`/var/run` → `/run`, a home on another disk). See: issue 17.
+fn check_ancestors(dir: &Path) -> Result<(), WriteError> {
+    let me = effective_uid();
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(io_err(dir))?.join(dir)
+    };
+    let mut at = PathBuf::new();
+    for part in abs.components() {
+        at.push(part);
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(meta) => meta,
+            // The rest is created by us, 0700.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(io_err(&at)(e)),
+        };
+        let refuse = |why: String| WriteError::Refused {
+            path: at.display().to_string(),
+            why,
+        };
+        let target = if meta.file_type().is_symlink() {
+            if meta.uid() != 0 && Some(meta.uid()) != me {
+                return Err(refuse(format!(
+                    "it is a symlink owned by uid {}, who could point it anywhere",
+                    meta.uid()
+                )));
+            }
+            match std::fs::metadata(&at) {
+                Ok(target) => target,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(io_err(&at)(e)),
+            }
+        } else {
+            meta
+        };
+        if target.is_dir() && target.mode() & 0o002 != 0 && target.mode() & 0o1000 == 0 {
+            return Err(refuse(
+                "it is a world-writable directory without the sticky bit, so anyone could \
+                 replace what is in it"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir` (0700) if missing, refusing a symlink or a directory owned by another user,
+/// and any path with an unsafe step on the way ([`check_ancestors`]).
 fn safe_dir(dir: &Path) -> Result<(), WriteError> {
+    check_ancestors(dir)?;
     let me = effective_uid();
     match std::fs::symlink_metadata(dir) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -903,9 +956,10 @@ fn write_archive(bundle: &Bundle, base: &Path, tmp: &Path) -> Result<PathBuf, Wr
 /// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`
 /// (`~/.local/state/sigil-top/snapshots`).
 pub fn default_dir() -> PathBuf {
+    // A relative XDG path is invalid and ignored, as the XDG spec says. See: issue 17.
     let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("sigil-top").join("snapshots")

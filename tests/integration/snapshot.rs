@@ -519,3 +519,85 @@ fn issue_17_anonymize_ip_leaves_no_client_address() {
     assert_eq!(replayed["requests"], report["requests"]);
     assert_eq!(replayed["incidents"], report["incidents"]);
 }
+
+/// See: issue 17. `snapshot -o` checks every step of the path, not only the last: a
+/// world-writable directory without the sticky bit, or a symlink owned by another user,
+/// anywhere on the way is refused and nothing is written; `/tmp`-like sticky directories
+/// are fine.
+#[test]
+fn issue_17_unsafe_steps_anywhere_in_the_output_path_are_refused() {
+    let journal = TempDir::new().unwrap();
+    journal_with_secrets(journal.path());
+    let d = journal.path().to_str().unwrap();
+    let root = TempDir::new().unwrap();
+    let open = root.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let target = open.join("team").join("snaps");
+    let out = sigil_top(&["snapshot", "-D", d, "-o", target.to_str().unwrap()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("world-writable directory without the sticky bit"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(open.to_str().unwrap()), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    let sticky = root.path().join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    snapshot(journal.path(), &sticky.join("mine").join("snaps"), &[]);
+
+    // A symlink another user owns, early in the path (needs root to make one).
+    let victim = root.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let link = root.path().join("link");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let chown = std::process::Command::new("chown")
+        .args(["-h", "65534", link.to_str().unwrap()])
+        .status();
+    if chown.is_ok_and(|s| s.success()) && std::fs::symlink_metadata(&link).unwrap().uid() == 65534
+    {
+        let target = link.join("a").join("snaps");
+        let out = sigil_top(&["snapshot", "-D", d, "-o", target.to_str().unwrap()], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("symlink owned by uid 65534"), "{stderr}");
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0);
+    }
+}
+
+/// See: issue 17. A relative `XDG_STATE_HOME` is ignored, as the XDG spec says: the
+/// default snapshot directory is then under `$HOME/.local/state`, never relative to
+/// wherever the command happened to run.
+#[test]
+fn issue_17_a_relative_xdg_state_home_is_ignored() {
+    let journal = TempDir::new().unwrap();
+    journal_with_secrets(journal.path());
+    let (home, cwd) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let out = crate::util::run(
+        std::process::Command::new(crate::util::bin())
+            .args(["snapshot", "-D", journal.path().to_str().unwrap()])
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", "relative/state")
+            .current_dir(cwd.path()),
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(
+        written.starts_with(home.path().join(".local/state/sigil-top/snapshots")),
+        "{written:?}"
+    );
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+}
