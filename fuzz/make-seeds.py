@@ -189,4 +189,52 @@ for recs in all_recs.values():
             pipe.append(SEED8 + e)
     g = groups(recs, 6, 1)[0]
     pipe.append(SEED8 + to_json(g))
+
+# Hostile inputs (issue 17): every secret shape of tests/data/hostile/secrets.tsv as its
+# program logs it, and control/invisible characters and Markdown in ids, versions, paths,
+# hosts and units (also as JSON escapes that decode to ESC).
+HOSTILE = ROOT / "tests" / "data" / "hostile" / "secrets.tsv"
+secret_rows = [l.split("\t", 3) for l in HOSTILE.read_text().splitlines() if l and not l.startswith("#")]
+EVIL = "\x1b]0;pwned\x07\u009b31m\u2028\u2029\U000e0041\u00ad\u061c\u2067\u202e\u3164\u200b\ufeff"
+MARKUP = "<img src=x onerror=alert(1)>[click me](https://evil.example/x)`code`*b*_i_www.evil.example|"
+
+
+def hostile_rec(i, unit, comm, message, host="mcp-host"):
+    return [("__REALTIME_TIMESTAMP", str(1795626316000000 + i * 1000).encode()),
+            ("_BOOT_ID", b"1eeaddfde42c4edeef3bb0adcf8d6ed7"), ("_HOSTNAME", host.encode()),
+            ("_SYSTEMD_UNIT", unit.encode()), ("_COMM", comm.encode()), ("_PID", b"7"),
+            ("PRIORITY", b"6"), ("MESSAGE", message.encode())]
+
+
+def program_rec(i, program, message, host="mcp-host"):
+    if program == "cloudflared":
+        return hostile_rec(i, "cloudflared.service", "cloudflared", message, host)
+    return hostile_rec(i, "sigil-mcp.service", "python", message, host)
+
+
+hostile = [program_rec(i, r[0], r[3]) for i, r in enumerate(secret_rows)]
+for k in range(0, len(hostile), 10):
+    pipe.append(SEED8 + export(hostile[k:k + 10]))
+rid = f"11111111-2222-3333-4444-5555|{EVIL}|"
+ray = f"8f3a6c1d2b4e5f70|{EVIL}-DFW"
+evil_recs = [
+    program_rec(0, "cloudflared", '{"level":"info","time":"2026-11-25T17:05:17Z","message":"Version 2026.8.2\\u001b]52;c;cm0=\\u0007\\u202e"}'),
+    program_rec(1, "sigil", f"2026-11-25 17:05:17 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id={rid} method=GET path=/x{MARKUP} client_ip=203.0.113.9 cf_ray={ray} headers={{'host': 'x'}}"),
+    program_rec(2, "sigil", f"2026-11-25 17:05:17 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id={rid} status_code=502 duration_ms=3 path=/x{MARKUP} method=GET"),
+    program_rec(3, "cloudflared", f'2026-11-25T17:05:18Z ERR  error="Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused{EVIL}" cfRay={ray} connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000'),
+    hostile_rec(4, f"sigil-mcp{EVIL}.service", f"py{EVIL}", f"evil host, unit and identifier {EVIL}", host=f"host{EVIL}"),
+    hostile_rec(5, "init.scope", "systemd", "sigil-mcp.service: Main process exited, code=killed, status=9/KILL") + [("UNIT", b"sigil-mcp.service")],
+]
+pipe.append(SEED8 + export(evil_recs))
+pipe.append(SEED8_NOFILTER + export(evil_recs))
 write("pipeline", pipe)
+
+# redactor: the secret table's lines, evidence that must survive, hostile text.
+write("redactor", [r[3].encode() for r in secret_rows] + [
+    b"sigil-mcp.service: Main process exited, code=killed, status=9/KILL",
+    b'{"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params"}}',
+    b"Bad Request: No valid session ID provided",
+    b'msg="{\\"password\\":\\"a\\\\\\"b\\",\\"x\\":1}"',
+    b"https://user:pa:ss@host/x?token=a&code=b#frag",
+    (EVIL + MARKUP).encode(),
+])

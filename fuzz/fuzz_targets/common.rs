@@ -83,17 +83,24 @@ pub fn take_seed(data: &[u8]) -> (u64, &[u8]) {
     (u64::from_le_bytes(b), rest)
 }
 
-/// Characters that must never reach a terminal raw: controls other than newline and tab (C0, DEL,
-/// C1), bidi embeddings/overrides/isolates, zero-width characters, the BOM.
+/// Characters that must never reach a terminal or a document raw (issue 17): controls other
+/// than newline and tab (C0, DEL, C1), line and paragraph separators, bidi marks,
+/// embeddings, overrides and isolates, zero-width and other invisible format characters,
+/// tag characters, the BOM, Hangul fillers. Written out here, not taken from the crate, so
+/// the oracle does not share a bug with what it checks.
 pub fn is_terminal_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
         || matches!(c,
-            '\u{200b}'..='\u{200f}'
+            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}' | '\u{2029}'
             | '\u{202a}'..='\u{202e}'
             | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{3164}' | '\u{ffa0}'
             | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}')
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}')
 }
 
 /// Panics when display text holds a character a terminal would act on.

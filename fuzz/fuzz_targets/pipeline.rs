@@ -2,10 +2,12 @@
 //! parse → `Model::apply` → `finish` → `report::to_json`, `to_text`, `to_markdown`, and
 //! `entries` short and JSON output.
 //!
-//! Oracles: no panic; the report JSON serialises and parses back; and no display output
-//! (report text and Markdown, `entries -o short`) holds a character a terminal would act
-//! on (ESC, CSI, other C0/C1 controls, bidi overrides, zero-width characters), whatever
-//! the log said.
+//! Oracles: no panic; the report JSON serialises and parses back; and no output of any
+//! mode (report text, Markdown and JSON, `entries -o short`, every text file of a
+//! snapshot bundle: summary.md, report.json, traces.jsonl, histogram.hgrm, latency.svg)
+//! holds a character a terminal would act on or that hides text (ESC, CSI, other C0/C1
+//! controls, U+2028/2029, bidi overrides and isolates, zero-width, tag characters),
+//! whatever the log said (issue 17).
 //!
 //! Input: the first 8 bytes seed the chunking (bit 0 also picks the unit filter); the
 //! rest is the stream.
@@ -18,7 +20,9 @@ use libfuzzer_sys::fuzz_target;
 use sigil_top::model::{Model, Settings};
 use sigil_top::parse::Parser;
 use sigil_top::source::{Unit, UnitFilter};
-use sigil_top::view::{entries, report};
+use sigil_top::source::Timestamp;
+use sigil_top::text::Redactor;
+use sigil_top::view::{entries, export, report};
 
 fuzz_target!(|data: &[u8]| {
     let (seed, stream) = common::take_seed(data);
@@ -41,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
     let short = String::from_utf8(short).expect("entries -o short is UTF-8");
     common::assert_terminal_safe("entries -o short", &short);
 
+    let kept = decoded.clone();
     let mut model = Model::new(Settings::default());
     let mut parser = Parser::new();
     for e in decoded {
@@ -52,4 +57,22 @@ fuzz_target!(|data: &[u8]| {
     serde_json::from_str::<serde_json::Value>(&text).expect("the report parses back");
     common::assert_terminal_safe("report --format text", &report::to_text(&model));
     common::assert_terminal_safe("report --format markdown", &report::to_markdown(&model));
+    common::assert_terminal_safe("report --format json", &text);
+
+    let (start, end) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
+    let selection = export::Selection {
+        start,
+        end,
+        incident: model.detector.incidents.first().map(|i| i.id),
+    };
+    let mut redactor = Redactor::new(&[]).expect("no extra patterns");
+    let bundle = export::build(&model, &kept, &selection, &mut redactor);
+    for (name, bytes) in &bundle.files {
+        if *name == "journal.export" {
+            // Export format: values with controls are length-framed, as journalctl writes.
+            continue;
+        }
+        let text = std::str::from_utf8(bytes).expect("bundle text files are UTF-8");
+        common::assert_terminal_safe(name, text);
+    }
 });
