@@ -66,7 +66,8 @@ fuzz_target!(|data: &[u8]| {
         incident: model.detector.incidents.first().map(|i| i.id),
     };
     let mut redactor = Redactor::new(&[]).expect("no extra patterns");
-    let bundle = export::build(&model, &kept, &selection, &mut redactor);
+    let kept: Vec<&_> = kept.iter().collect();
+    let bundle = export::build_in_memory(&model, &kept, &selection, &mut redactor);
     for (name, bytes) in &bundle.files {
         if *name == "journal.export" {
             // Export format: values with controls are length-framed, as journalctl writes.

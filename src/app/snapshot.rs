@@ -17,8 +17,12 @@ use crate::view;
 /// Margin kept around an incident in its snapshot, before its start and after its end.
 const SNAPSHOT_MARGIN_US: u64 = 60_000_000;
 
-/// A model of exactly `entries` (in time order), finished.
-fn model_of(entries: &[RawEntry], settings: &crate::model::Settings) -> Model {
+/// A model of exactly `entries` (in time order), finished. Each entry is copied only for
+/// as long as the model keeps its event.
+fn model_of<'a>(
+    entries: impl IntoIterator<Item = &'a RawEntry>,
+    settings: &crate::model::Settings,
+) -> Model {
     let mut parser = Parser::new();
     let mut model = Model::new(settings.clone());
     for e in entries {
@@ -73,12 +77,12 @@ pub fn write_snapshot(
     archive: bool,
 ) -> anyhow::Result<std::path::PathBuf> {
     let (start, end, incident_start) = window;
-    let in_window: Vec<RawEntry> = entries
+    // References, not copies: the window can be most of a large history.
+    let in_window: Vec<&RawEntry> = entries
         .iter()
         .filter(|e| (start..=end).contains(&e.realtime))
-        .cloned()
         .collect();
-    let model = model_of(&in_window, &config.model);
+    let model = model_of(in_window.iter().copied(), &config.model);
     let incident = incident_start.and_then(|at| {
         model
             .detector
@@ -97,8 +101,14 @@ pub fn write_snapshot(
         end,
         incident,
     };
-    let bundle = view::export::build(&model, &in_window, &selection, &mut redactor);
-    Ok(view::export::write(&bundle, output, archive)?)
+    Ok(view::export::write_bundle(
+        &model,
+        &in_window,
+        &selection,
+        &mut redactor,
+        output,
+        archive,
+    )?)
 }
 
 /// A snapshot of what a live model holds, taken out of it and ready to be written (the
@@ -155,6 +165,8 @@ pub(super) async fn run_snapshot(
     print_warnings(&history.warnings);
     let whole = model_of(&history.entries, &config.model);
     let window = snapshot_window(&whole, incident)?;
+    // The window's own model is built next; this one is not needed any more.
+    drop(whole);
     let path = write_snapshot(&history.entries, window, config, output, archive)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", path.display())

@@ -33,7 +33,8 @@ pub struct Selection {
     pub incident: Option<u64>,
 }
 
-/// The bundle's files, in memory, already redacted.
+/// The bundle's files, already redacted: all in memory but `journal.export`, which
+/// [`build`] streams to its sink (it is as large as the window; see [`write_bundle`]).
 #[derive(Debug)]
 pub struct Bundle {
     pub name: String,
@@ -41,13 +42,32 @@ pub struct Bundle {
     pub redactions: u64,
 }
 
-/// Builds the bundle for `model` (built from exactly `entries`, the window's raw entries).
-pub fn build(
+/// The whole bundle in memory, `journal.export` included (for tests and fuzzing; a real
+/// snapshot streams it: [`write_bundle`]).
+pub fn build_in_memory(
     model: &Model,
-    entries: &[RawEntry],
+    entries: &[&RawEntry],
     selection: &Selection,
     redactor: &mut Redactor,
 ) -> Bundle {
+    let mut journal = Vec::new();
+    let mut bundle = build(model, entries, selection, redactor, &mut journal)
+        .unwrap_or_else(|_| unreachable!("writing to a Vec cannot fail"));
+    bundle.files.push(("journal.export", journal));
+    bundle
+}
+
+/// Builds the bundle for `model` (built from exactly `entries`, the window's raw entries):
+/// `journal.export` is written to `journal` first (so the redaction count the summary
+/// gives covers it), the other files are returned.
+pub fn build(
+    model: &Model,
+    entries: &[&RawEntry],
+    selection: &Selection,
+    redactor: &mut Redactor,
+    journal: &mut dyn std::io::Write,
+) -> std::io::Result<Bundle> {
+    journal_export(entries, redactor, journal)?;
     let incident = selection
         .incident
         .and_then(|id| model.detector.incident(id));
@@ -67,11 +87,10 @@ pub fn build(
         .redact(&serde_json::to_string_pretty(&report).unwrap_or_default())
         .into_owned();
     let traces = traces_jsonl(model, redactor);
-    let journal = journal_export(entries, redactor);
     let hgrm = hgrm(&model.stats.latency);
     let svg = latency_svg(model, selection);
     let summary = summary_md(model, entries, selection, incident, redactor);
-    Bundle {
+    Ok(Bundle {
         name,
         files: vec![
             ("summary.md", summary.into_bytes()),
@@ -79,10 +98,9 @@ pub fn build(
             ("traces.jsonl", traces.into_bytes()),
             ("histogram.hgrm", hgrm.into_bytes()),
             ("latency.svg", svg.into_bytes()),
-            ("journal.export", journal),
         ],
         redactions: redactor.count,
-    }
+    })
 }
 
 fn sanitize_name(s: &str) -> String {
@@ -161,8 +179,13 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
     out
 }
 
-/// Journal export format with cursors, redacted, in the window's order.
-fn journal_export(entries: &[RawEntry], redactor: &mut Redactor) -> Vec<u8> {
+/// Journal export format with cursors, redacted, in the window's order, written entry by
+/// entry to `sink`.
+fn journal_export(
+    entries: &[&RawEntry],
+    redactor: &mut Redactor,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut out = Vec::new();
     let put = |out: &mut Vec<u8>, name: &str, value: &[u8]| {
         let is_text = std::str::from_utf8(value)
@@ -178,7 +201,7 @@ fn journal_export(entries: &[RawEntry], redactor: &mut Redactor) -> Vec<u8> {
         }
         out.push(b'\n');
     };
-    for e in entries {
+    for &e in entries {
         if let Some(c) = &e.cursor {
             put(&mut out, "__CURSOR", c.0.as_bytes());
         }
@@ -217,8 +240,10 @@ fn journal_export(entries: &[RawEntry], redactor: &mut Redactor) -> Vec<u8> {
         let message = redactor.redact_bytes(&e.message);
         put(&mut out, "MESSAGE", &message);
         out.push(b'\n');
+        sink.write_all(&out)?;
+        out.clear();
     }
-    out
+    Ok(())
 }
 
 /// HDR's standard percentile distribution text, values in milliseconds.
@@ -469,7 +494,7 @@ fn latency_row(label: &str, l: &Latency) -> String {
 
 fn summary_md(
     model: &Model,
-    entries: &[RawEntry],
+    entries: &[&RawEntry],
     sel: &Selection,
     incident: Option<&Incident>,
     redactor: &mut Redactor,
@@ -703,7 +728,7 @@ fn summary_md(
     }
     let by_cursor: HashMap<&str, &RawEntry> = entries
         .iter()
-        .filter_map(|e| e.cursor.as_ref().map(|c| (&*c.0, e)))
+        .filter_map(|&e| e.cursor.as_ref().map(|c| (&*c.0, e)))
         .collect();
     out.push_str("\n## Raw lines of the sample requests\n\n```text\n");
     for t in &samples {
@@ -883,21 +908,78 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .map_err(io_err(path))
 }
 
-/// Writes the bundle as a directory `base/NAME` (or `base/NAME.tar.gz` when `archive`),
-/// atomically: under a hidden temporary name first, renamed into place when complete.
-pub fn write(bundle: &Bundle, base: &Path, archive: bool) -> Result<PathBuf, WriteError> {
+/// Builds the bundle and writes it as a directory `base/NAME` (or `base/NAME.tar.gz` when
+/// `archive`), atomically: under a hidden temporary name first, renamed into place when
+/// complete. `journal.export` is streamed to its file entry by entry and never held in
+/// memory (a window can hold millions of entries); for an archive it is then copied from
+/// that file into the tar, and the temporary directory removed. See: issue 17.
+pub fn write_bundle(
+    model: &Model,
+    entries: &[&RawEntry],
+    selection: &Selection,
+    redactor: &mut Redactor,
+    base: &Path,
+    archive: bool,
+) -> Result<PathBuf, WriteError> {
     safe_dir(base)?;
-    let tmp = base.join(format!(".{}.partial-{}", bundle.name, std::process::id()));
-    let result = if archive {
-        write_archive(bundle, base, &tmp)
-    } else {
-        write_directory(bundle, base, &tmp)
-    };
+    let tmp = base.join(format!(
+        ".sigil-top-snapshot.partial-{}",
+        std::process::id()
+    ));
+    let tmp_archive = base.join(format!(
+        ".sigil-top-snapshot.partial-{}.tar.gz",
+        std::process::id()
+    ));
+    let archive = archive.then_some(tmp_archive.as_path());
+    let result = write_parts(model, entries, selection, redactor, base, &tmp, archive);
+    let _ = std::fs::remove_dir_all(&tmp);
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(&tmp_archive);
     }
     result
+}
+
+fn write_parts(
+    model: &Model,
+    entries: &[&RawEntry],
+    selection: &Selection,
+    redactor: &mut Redactor,
+    base: &Path,
+    tmp: &Path,
+    archive: Option<&Path>,
+) -> Result<PathBuf, WriteError> {
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(tmp)
+        .map_err(io_err(tmp))?;
+    let journal_path = tmp.join("journal.export");
+    let journal_file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&journal_path)
+        .map_err(io_err(&journal_path))?;
+    let mut journal = std::io::BufWriter::with_capacity(256 * 1024, journal_file);
+    let bundle =
+        build(model, entries, selection, redactor, &mut journal).map_err(io_err(&journal_path))?;
+    let journal_file = journal
+        .into_inner()
+        .map_err(|e| io_err(&journal_path)(e.into_error()))?;
+    journal_file.sync_all().map_err(io_err(&journal_path))?;
+    drop(journal_file);
+    for (name, bytes) in &bundle.files {
+        write_file(&tmp.join(name), bytes)?;
+    }
+    if let Some(tmp_archive) = archive {
+        write_archive(&bundle, tmp, tmp_archive)?;
+        let dest = unique(base, &bundle.name, ".tar.gz");
+        std::fs::rename(tmp_archive, &dest).map_err(io_err(&dest))?;
+        Ok(dest)
+    } else {
+        let dest = unique(base, &bundle.name, "");
+        std::fs::rename(tmp, &dest).map_err(io_err(&dest))?;
+        Ok(dest)
+    }
 }
 
 fn unique(base: &Path, name: &str, ext: &str) -> PathBuf {
@@ -910,47 +992,37 @@ fn unique(base: &Path, name: &str, ext: &str) -> PathBuf {
     p
 }
 
-fn write_directory(bundle: &Bundle, base: &Path, tmp: &Path) -> Result<PathBuf, WriteError> {
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(tmp)
-        .map_err(io_err(tmp))?;
-    for (name, bytes) in &bundle.files {
-        write_file(&tmp.join(name), bytes)?;
-    }
-    let dest = unique(base, &bundle.name, "");
-    std::fs::rename(tmp, &dest).map_err(io_err(&dest))?;
-    Ok(dest)
-}
-
-fn write_archive(bundle: &Bundle, base: &Path, tmp: &Path) -> Result<PathBuf, WriteError> {
+/// The files of `dir` (the bundle written as a directory) as one `.tar.gz` at `path`,
+/// each under `NAME/`, in the bundle's order with `journal.export` last.
+fn write_archive(bundle: &Bundle, dir: &Path, path: &Path) -> Result<(), WriteError> {
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(tmp)
-        .map_err(io_err(tmp))?;
+        .open(path)
+        .map_err(io_err(path))?;
     let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
-    for (name, bytes) in &bundle.files {
+    let names = bundle
+        .files
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["journal.export"]);
+    for name in names {
+        let member = dir.join(name);
+        let file = std::fs::File::open(&member).map_err(io_err(&member))?;
+        let len = file.metadata().map_err(io_err(&member))?.len();
         let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
+        header.set_size(len);
         header.set_mode(0o600);
         header.set_mtime(0);
         header.set_cksum();
-        tar.append_data(
-            &mut header,
-            format!("{}/{name}", bundle.name),
-            bytes.as_slice(),
-        )
-        .map_err(io_err(tmp))?;
+        tar.append_data(&mut header, format!("{}/{name}", bundle.name), file)
+            .map_err(io_err(path))?;
     }
-    let gz = tar.into_inner().map_err(io_err(tmp))?;
-    let file = gz.finish().map_err(io_err(tmp))?;
-    file.sync_all().map_err(io_err(tmp))?;
-    let dest = unique(base, &bundle.name, ".tar.gz");
-    std::fs::rename(tmp, &dest).map_err(io_err(&dest))?;
-    Ok(dest)
+    let gz = tar.into_inner().map_err(io_err(path))?;
+    let file = gz.finish().map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))
 }
 
 /// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`

@@ -195,8 +195,10 @@ fn an_unprivileged_user_can_run_every_headless_mode_and_only_snapshots_are_writt
     if is_root {
         // nobody must be able to reach and write its scratch tree, and read the journal
         // only through its group, as on a real host (journal files are 0640).
+        // Sticky, as /tmp is: `snapshot -o` refuses a world-writable directory without
+        // the sticky bit anywhere on its path (issue 17).
         for p in [root, &root.join("home"), &root.join("cwd")] {
-            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
                 .unwrap();
         }
         for entry in std::fs::read_dir(root.join("journal")).unwrap().flatten() {
