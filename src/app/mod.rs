@@ -364,7 +364,7 @@ pub fn open_paced_replay(
     path: &std::path::Path,
     pace: source::demo::Pace,
 ) -> anyhow::Result<Inputs> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = source::read_whole_text(path)?;
     let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
     source::demo::spawn_replay(text, config.read_options(), 0, tx, pace);
     Ok(Inputs {

@@ -573,6 +573,25 @@ fn is_regular_file(file: &std::fs::File) -> bool {
     file.metadata().is_ok_and(|m| m.is_file())
 }
 
+/// The whole text of a text input, for what reads it at once (the live screen's paced
+/// `--replay`); a snapshot's `.tar.gz` gives its `journal.export`.
+pub fn read_whole_text(path: &std::path::Path) -> Result<Vec<u8>, SourceError> {
+    use std::io::Read;
+    let spec = InputSpec::TextFile(path.to_path_buf());
+    let file = open_text_file(&spec, path)?;
+    let mut text = Vec::new();
+    let read = if archive::is_gzip(&file) {
+        open_archive(&spec, file)?.read_to_end(&mut text)
+    } else {
+        (&file).read_to_end(&mut text)
+    };
+    read.map_err(|e| SourceError::Stream {
+        input: spec.describe(),
+        message: e.to_string(),
+    })?;
+    Ok(text)
+}
+
 /// A snapshot's `.tar.gz` (`snapshot --archive`), read as its `journal.export`.
 fn open_archive(spec: &InputSpec, file: std::fs::File) -> Result<std::io::PipeReader, SourceError> {
     archive::journal_export_of(file).map_err(|message| SourceError::Stream {

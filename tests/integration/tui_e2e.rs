@@ -177,6 +177,42 @@ fn a_snapshot_bundle_replays_on_the_screen_at_a_chosen_speed() {
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
 
+/// See: issue 17. The `.tar.gz` that `snapshot --archive` writes replays on the screen
+/// just as the bundle's directory does.
+#[test]
+fn issue_17_an_archived_bundle_replays_on_the_screen() {
+    let journal = tempfile::TempDir::new().unwrap();
+    let export = std::fs::read(crate::util::data("scenarios/restart_502.export")).unwrap();
+    crate::util::make_journal(journal.path(), "s", &export);
+    let out = tempfile::TempDir::new().unwrap();
+    let archive = crate::util::sigil_top_ok(
+        &[
+            "snapshot",
+            "--archive",
+            "-D",
+            journal.path().to_str().unwrap(),
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    let archive = String::from_utf8(archive).unwrap();
+    assert!(archive.trim().ends_with(".tar.gz"), "{archive}");
+    let tmux = Tmux::start(
+        &format!(
+            "{} --replay {} --speed max; echo EXITED $?; sleep 600",
+            bin().display(),
+            archive.trim()
+        ),
+        120,
+        40,
+    );
+    let screen = tmux.wait_for(&["replay finished", "502 8"], WAIT);
+    assert!(screen.contains("bad_gatew"), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
+
 /// An interactive shell with job control, its prompt easy to find.
 const SHELL: &str = "env PS1='PROMPT$ ' HISTFILE=/dev/null bash --norc --noprofile -i";
 
