@@ -7,11 +7,11 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use super::{drain_history, open_inputs, print_warnings};
+use super::{drain_history, for_each_history_entry, open_inputs, print_warnings};
 use crate::config::Config;
 use crate::model::Model;
 use crate::parse::Parser;
-use crate::source::{RawEntry, Timestamp};
+use crate::source::{InputSpec, RawEntry, Timestamp};
 use crate::view;
 
 /// Margin kept around an incident in its snapshot, before its start and after its end.
@@ -67,6 +67,30 @@ fn snapshot_window(
     }
 }
 
+/// The redactor a snapshot uses: the built-in rules, `[redact] patterns`, and
+/// `--anonymize-ip`.
+fn redactor_for(config: &Config) -> anyhow::Result<crate::text::Redactor> {
+    let redactor = crate::text::Redactor::new(&config.redact_patterns)
+        .context("compiling the [redact] patterns")?;
+    Ok(if config.anonymize_ips {
+        redactor.anonymizing_ips()
+    } else {
+        redactor
+    })
+}
+
+/// The incident of the window's own model that started nearest `at` (the one the snapshot
+/// was asked for, renumbered in the window).
+fn nearest_incident(model: &Model, at: Option<Timestamp>) -> Option<u64> {
+    let at = at?;
+    model
+        .detector
+        .incidents
+        .iter()
+        .min_by_key(|i| i.start.0.abs_diff(at.0))
+        .map(|i| i.id)
+}
+
 /// Builds and writes the bundle for `entries` within `[start, end]`; the incident of the
 /// window's own model that started at `incident_start` is the one it is about.
 pub fn write_snapshot(
@@ -83,23 +107,11 @@ pub fn write_snapshot(
         .filter(|e| (start..=end).contains(&e.realtime))
         .collect();
     let model = model_of(in_window.iter().copied(), &config.model);
-    let incident = incident_start.and_then(|at| {
-        model
-            .detector
-            .incidents
-            .iter()
-            .min_by_key(|i| i.start.0.abs_diff(at.0))
-            .map(|i| i.id)
-    });
-    let mut redactor = crate::text::Redactor::new(&config.redact_patterns)
-        .context("compiling the [redact] patterns")?;
-    if config.anonymize_ips {
-        redactor = redactor.anonymizing_ips();
-    }
+    let mut redactor = redactor_for(config)?;
     let selection = view::export::Selection {
         start,
         end,
-        incident,
+        incident: nearest_incident(&model, incident_start),
     };
     Ok(view::export::write_bundle(
         &model,
@@ -160,6 +172,24 @@ pub(super) async fn run_snapshot(
     output: &std::path::Path,
     archive: bool,
 ) -> anyhow::Result<()> {
+    let path = if config.inputs.contains(&InputSpec::Stdin) {
+        snapshot_held(config, incident, output, archive).await?
+    } else {
+        snapshot_streamed(config, incident, output, archive).await?
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", path.display())
+        .and_then(|()| out.flush())
+        .context("writing to standard output")
+}
+
+/// Standard input cannot be read twice: its history is held, then windowed.
+async fn snapshot_held(
+    config: &Config,
+    incident: Option<u64>,
+    output: &std::path::Path,
+    archive: bool,
+) -> anyhow::Result<std::path::PathBuf> {
     let mut inputs = open_inputs(config)?;
     let history = drain_history(&mut inputs).await?;
     print_warnings(&history.warnings);
@@ -167,9 +197,53 @@ pub(super) async fn run_snapshot(
     let window = snapshot_window(&whole, incident)?;
     // The window's own model is built next; this one is not needed any more.
     drop(whole);
-    let path = write_snapshot(&history.entries, window, config, output, archive)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", path.display())
-        .and_then(|()| out.flush())
-        .context("writing to standard output")
+    write_snapshot(&history.entries, window, config, output, archive)
+}
+
+/// Two passes over inputs that can be read again (journals, files), holding no history:
+/// the first finds the window (the incident's, or all), the second writes each entry of
+/// the window to the bundle's `journal.export` as it comes and builds the window's model.
+/// Memory is the two bounded models, whatever the window's size. See: issue 17.
+async fn snapshot_streamed(
+    config: &Config,
+    incident: Option<u64>,
+    output: &std::path::Path,
+    archive: bool,
+) -> anyhow::Result<std::path::PathBuf> {
+    let window = {
+        // Only the incidents and the window's bounds are needed from the first pass.
+        let mut settings = config.model.clone();
+        settings.log_capacity_events = 0;
+        settings.trace_capacity = 0;
+        let mut parser = Parser::new();
+        let mut whole = Model::new(settings);
+        let warnings = for_each_history_entry(config, |e| {
+            whole.apply(parser.parse(e));
+            Ok(())
+        })
+        .await?;
+        print_warnings(&warnings);
+        whole.finish();
+        snapshot_window(&whole, incident)?
+    };
+    let (start, end, incident_start) = window;
+    let mut redactor = redactor_for(config)?;
+    let mut writer = view::export::BundleWriter::create(output)?;
+    let mut parser = Parser::new();
+    let mut model = Model::new(config.model.clone());
+    for_each_history_entry(config, |e| {
+        if (start..=end).contains(&e.realtime) {
+            writer.add(&e, &mut redactor)?;
+            model.apply(parser.parse(e));
+        }
+        Ok(())
+    })
+    .await?;
+    model.finish();
+    let selection = view::export::Selection {
+        start,
+        end,
+        incident: nearest_incident(&model, incident_start),
+    };
+    Ok(writer.finish(&model, &selection, &mut redactor, archive)?)
 }

@@ -67,18 +67,67 @@ pub fn build(
     redactor: &mut Redactor,
     journal: &mut dyn std::io::Write,
 ) -> std::io::Result<Bundle> {
-    journal_export(entries, redactor, journal)?;
+    let mut record = Vec::new();
+    for &e in entries {
+        export_record(e, redactor, &mut record);
+        journal.write_all(&record)?;
+        record.clear();
+    }
+    let host = entries.iter().find_map(|e| e.origin.hostname.as_deref());
+    let starts: Vec<String> = entries
+        .iter()
+        .filter_map(|&e| start_line(e))
+        .take(MAX_START_LINES)
+        .collect();
+    let by_cursor: HashMap<&str, &RawEntry> = entries
+        .iter()
+        .filter_map(|&e| e.cursor.as_ref().map(|c| (&*c.0, e)))
+        .collect();
+    Ok(other_files(
+        model,
+        selection,
+        redactor,
+        host,
+        &starts,
+        &|c| by_cursor.get(c).copied(),
+    ))
+}
+
+/// Start lines shown in the summary.
+const MAX_START_LINES: usize = 6;
+
+/// The summary's line for a (re)start of either program, if `e` is one.
+fn start_line(e: &RawEntry) -> Option<String> {
+    let m = String::from_utf8_lossy(&e.message);
+    let is_start = m.contains("Starting sigil_repos MCP server")
+        || m.contains("Sigil MCP starting")
+        || (e.is_from_pid1() && m.starts_with("Started "));
+    is_start.then(|| {
+        format!(
+            "{} {}",
+            e.realtime.to_rfc3339(),
+            text::sanitize_bytes(&e.message)
+        )
+    })
+}
+
+/// Every file but `journal.export`, from the window's model; `raw` finds a window entry
+/// by its cursor (for the sample requests' raw lines).
+fn other_files<'e>(
+    model: &Model,
+    selection: &Selection,
+    redactor: &mut Redactor,
+    host: Option<&str>,
+    starts: &[String],
+    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
+) -> Bundle {
     let incident = selection
         .incident
         .and_then(|id| model.detector.incident(id));
     let kind = incident.map_or("window", |i| i.kind.as_str());
-    let host = entries
-        .iter()
-        .find_map(|e| e.origin.hostname.as_deref())
-        .unwrap_or("host");
     let name = format!(
         "sigil-top-{}-{}-{}",
-        sanitize_name(host),
+        sanitize_name(host.unwrap_or("host")),
         utc_compact(selection.end),
         kind
     );
@@ -89,8 +138,8 @@ pub fn build(
     let traces = traces_jsonl(model, redactor);
     let hgrm = hgrm(&model.stats.latency);
     let svg = latency_svg(model, selection);
-    let summary = summary_md(model, entries, selection, incident, redactor);
-    Ok(Bundle {
+    let summary = summary_md(model, starts, raw, selection, incident, redactor);
+    Bundle {
         name,
         files: vec![
             ("summary.md", summary.into_bytes()),
@@ -100,7 +149,7 @@ pub fn build(
             ("latency.svg", svg.into_bytes()),
         ],
         redactions: redactor.count,
-    })
+    }
 }
 
 fn sanitize_name(s: &str) -> String {
@@ -179,14 +228,8 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
     out
 }
 
-/// Journal export format with cursors, redacted, in the window's order, written entry by
-/// entry to `sink`.
-fn journal_export(
-    entries: &[&RawEntry],
-    redactor: &mut Redactor,
-    sink: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let mut out = Vec::new();
+/// One entry in journal export format (cursor first), redacted, appended to `out`.
+fn export_record(e: &RawEntry, redactor: &mut Redactor, out: &mut Vec<u8>) {
     let put = |out: &mut Vec<u8>, name: &str, value: &[u8]| {
         let is_text = std::str::from_utf8(value)
             .is_ok_and(|s| !s.chars().any(|c| c.is_control() && c != '\t'));
@@ -201,49 +244,46 @@ fn journal_export(
         }
         out.push(b'\n');
     };
-    for &e in entries {
+    {
         if let Some(c) = &e.cursor {
-            put(&mut out, "__CURSOR", c.0.as_bytes());
+            put(out, "__CURSOR", c.0.as_bytes());
         }
         put(
-            &mut out,
+            out,
             "__REALTIME_TIMESTAMP",
             e.realtime.0.to_string().as_bytes(),
         );
         if let Some(m) = e.monotonic_us {
-            put(&mut out, "__MONOTONIC_TIMESTAMP", m.to_string().as_bytes());
+            put(out, "__MONOTONIC_TIMESTAMP", m.to_string().as_bytes());
         }
         if let Some(b) = &e.origin.boot_id {
-            put(&mut out, "_BOOT_ID", b.as_bytes());
+            put(out, "_BOOT_ID", b.as_bytes());
         }
         if let Some(p) = e.priority {
-            put(&mut out, "PRIORITY", p.to_string().as_bytes());
+            put(out, "PRIORITY", p.to_string().as_bytes());
         }
         if let Some(p) = e.pid {
-            put(&mut out, "_PID", p.to_string().as_bytes());
+            put(out, "_PID", p.to_string().as_bytes());
         }
         if let Some(u) = &e.origin.systemd_unit {
-            put(&mut out, "_SYSTEMD_UNIT", u.as_bytes());
+            put(out, "_SYSTEMD_UNIT", u.as_bytes());
         }
         if let Some(u) = &e.about_unit {
-            put(&mut out, "UNIT", u.as_bytes());
+            put(out, "UNIT", u.as_bytes());
         }
         if let Some(h) = &e.origin.hostname {
-            put(&mut out, "_HOSTNAME", h.as_bytes());
+            put(out, "_HOSTNAME", h.as_bytes());
         }
         for (k, v) in &e.origin.fields {
             if KEPT_FIELDS.contains(&&**k) {
                 let v = redactor.redact_bytes(v);
-                put(&mut out, k, &v);
+                put(out, k, &v);
             }
         }
         let message = redactor.redact_bytes(&e.message);
-        put(&mut out, "MESSAGE", &message);
+        put(out, "MESSAGE", &message);
         out.push(b'\n');
-        sink.write_all(&out)?;
-        out.clear();
     }
-    Ok(())
 }
 
 /// HDR's standard percentile distribution text, values in milliseconds.
@@ -492,9 +532,10 @@ fn latency_row(label: &str, l: &Latency) -> String {
     )
 }
 
-fn summary_md(
+fn summary_md<'e>(
     model: &Model,
-    entries: &[&RawEntry],
+    starts: &[String],
+    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
     sel: &Selection,
     incident: Option<&Incident>,
     redactor: &mut Redactor,
@@ -545,27 +586,10 @@ fn summary_md(
         d.origin_listen_port
             .map_or_else(|| "(not in the window)".to_owned(), |p| p.to_string())
     );
-    let starts: Vec<String> = entries
-        .iter()
-        .filter(|e| {
-            let m = String::from_utf8_lossy(&e.message);
-            m.contains("Starting sigil_repos MCP server")
-                || m.contains("Sigil MCP starting")
-                || (e.is_from_pid1() && m.starts_with("Started "))
-        })
-        .take(6)
-        .map(|e| {
-            format!(
-                "{} {}",
-                e.realtime.to_rfc3339(),
-                text::sanitize_bytes(&e.message)
-            )
-        })
-        .collect();
     if !starts.is_empty() {
         let _ = writeln!(out, "- **Start lines:**");
         for l in starts {
-            let _ = writeln!(out, "  - `{}`", redactor.redact(&l).replace('`', "'"));
+            let _ = writeln!(out, "  - `{}`", redactor.redact(l).replace('`', "'"));
         }
     }
     out.push_str("\n## Incidents\n\n");
@@ -726,14 +750,10 @@ fn summary_md(
             t.link.as_str()
         );
     }
-    let by_cursor: HashMap<&str, &RawEntry> = entries
-        .iter()
-        .filter_map(|&e| e.cursor.as_ref().map(|c| (&*c.0, e)))
-        .collect();
     out.push_str("\n## Raw lines of the sample requests\n\n```text\n");
     for t in &samples {
         for c in &t.cursors {
-            if let Some(e) = by_cursor.get(&*c.0) {
+            if let Some(e) = raw(&c.0) {
                 let unit = e.unit.as_ref().map_or("?", |u| u.short());
                 let line = format!(
                     "{} {unit}[{}]: {}",
@@ -908,11 +928,135 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .map_err(io_err(path))
 }
 
-/// Builds the bundle and writes it as a directory `base/NAME` (or `base/NAME.tar.gz` when
-/// `archive`), atomically: under a hidden temporary name first, renamed into place when
-/// complete. `journal.export` is streamed to its file entry by entry and never held in
-/// memory (a window can hold millions of entries); for an archive it is then copied from
-/// that file into the tar, and the temporary directory removed. See: issue 17.
+/// A bundle being written, for a window too large to hold: each entry's `journal.export`
+/// record is written as it comes ([`BundleWriter::add`]) into a hidden temporary directory
+/// in `base`; the other files are built from the window's model at the end
+/// ([`BundleWriter::finish`]), which renames the directory into place (or packs it as
+/// `.tar.gz`). Dropped unfinished, it removes what it wrote. See: issue 17.
+#[derive(Debug)]
+pub struct BundleWriter {
+    base: PathBuf,
+    tmp: PathBuf,
+    tmp_archive: PathBuf,
+    journal_path: PathBuf,
+    journal: Option<std::io::BufWriter<std::fs::File>>,
+    record: Vec<u8>,
+    host: Option<String>,
+    starts: Vec<String>,
+    is_finished: bool,
+}
+
+impl BundleWriter {
+    /// Checks `base` ([`safe_dir`]) and opens the temporary directory and its
+    /// `journal.export`.
+    pub fn create(base: &Path) -> Result<BundleWriter, WriteError> {
+        safe_dir(base)?;
+        let pid = std::process::id();
+        let tmp = base.join(format!(".sigil-top-snapshot.partial-{pid}"));
+        let mut writer = BundleWriter {
+            base: base.to_path_buf(),
+            tmp_archive: base.join(format!(".sigil-top-snapshot.partial-{pid}.tar.gz")),
+            journal_path: tmp.join("journal.export"),
+            tmp,
+            journal: None,
+            record: Vec::new(),
+            host: None,
+            starts: Vec::new(),
+            is_finished: false,
+        };
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&writer.tmp)
+            .map_err(io_err(&writer.tmp))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&writer.journal_path)
+            .map_err(io_err(&writer.journal_path))?;
+        writer.journal = Some(std::io::BufWriter::with_capacity(256 * 1024, file));
+        Ok(writer)
+    }
+
+    /// Writes `e` (an entry of the window, in order) to `journal.export`, redacted.
+    pub fn add(&mut self, e: &RawEntry, redactor: &mut Redactor) -> Result<(), WriteError> {
+        self.record.clear();
+        export_record(e, redactor, &mut self.record);
+        if let Some(journal) = &mut self.journal {
+            journal
+                .write_all(&self.record)
+                .map_err(io_err(&self.journal_path))?;
+        }
+        if self.host.is_none() {
+            self.host = e.origin.hostname.as_deref().map(str::to_owned);
+        }
+        if self.starts.len() < MAX_START_LINES {
+            self.starts.extend(start_line(e));
+        }
+        Ok(())
+    }
+
+    /// Writes the other files from `model` (the model of exactly the entries added) and
+    /// puts the bundle in place; the path written. The sample requests' raw lines come
+    /// from the model's log (every line is in `journal.export` in any case).
+    pub fn finish(
+        mut self,
+        model: &Model,
+        selection: &Selection,
+        redactor: &mut Redactor,
+        archive: bool,
+    ) -> Result<PathBuf, WriteError> {
+        if let Some(journal) = self.journal.take() {
+            let file = journal
+                .into_inner()
+                .map_err(|e| io_err(&self.journal_path)(e.into_error()))?;
+            file.sync_all().map_err(io_err(&self.journal_path))?;
+        }
+        let by_cursor: HashMap<&str, &RawEntry> = model
+            .log
+            .iter()
+            .flat_map(|r| std::iter::once(&r.event).chain(&r.continuation))
+            .filter_map(|ev| ev.entry.cursor.as_ref().map(|c| (&*c.0, &ev.entry)))
+            .collect();
+        let bundle = other_files(
+            model,
+            selection,
+            redactor,
+            self.host.as_deref(),
+            &self.starts,
+            &|c| by_cursor.get(c).copied(),
+        );
+        for (name, bytes) in &bundle.files {
+            write_file(&self.tmp.join(name), bytes)?;
+        }
+        let dest = if archive {
+            write_archive(&bundle, &self.tmp, &self.tmp_archive)?;
+            let dest = unique(&self.base, &bundle.name, ".tar.gz");
+            std::fs::rename(&self.tmp_archive, &dest).map_err(io_err(&dest))?;
+            let _ = std::fs::remove_dir_all(&self.tmp);
+            dest
+        } else {
+            let dest = unique(&self.base, &bundle.name, "");
+            std::fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
+            dest
+        };
+        self.is_finished = true;
+        Ok(dest)
+    }
+}
+
+impl Drop for BundleWriter {
+    fn drop(&mut self) {
+        if !self.is_finished {
+            self.journal = None;
+            let _ = std::fs::remove_dir_all(&self.tmp);
+            let _ = std::fs::remove_file(&self.tmp_archive);
+        }
+    }
+}
+
+/// Builds the bundle of `entries` (the window; `model` is the model of exactly them) and
+/// writes it with a [`BundleWriter`].
 pub fn write_bundle(
     model: &Model,
     entries: &[&RawEntry],
@@ -921,65 +1065,11 @@ pub fn write_bundle(
     base: &Path,
     archive: bool,
 ) -> Result<PathBuf, WriteError> {
-    safe_dir(base)?;
-    let tmp = base.join(format!(
-        ".sigil-top-snapshot.partial-{}",
-        std::process::id()
-    ));
-    let tmp_archive = base.join(format!(
-        ".sigil-top-snapshot.partial-{}.tar.gz",
-        std::process::id()
-    ));
-    let archive = archive.then_some(tmp_archive.as_path());
-    let result = write_parts(model, entries, selection, redactor, base, &tmp, archive);
-    let _ = std::fs::remove_dir_all(&tmp);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp_archive);
+    let mut writer = BundleWriter::create(base)?;
+    for &e in entries {
+        writer.add(e, redactor)?;
     }
-    result
-}
-
-fn write_parts(
-    model: &Model,
-    entries: &[&RawEntry],
-    selection: &Selection,
-    redactor: &mut Redactor,
-    base: &Path,
-    tmp: &Path,
-    archive: Option<&Path>,
-) -> Result<PathBuf, WriteError> {
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(tmp)
-        .map_err(io_err(tmp))?;
-    let journal_path = tmp.join("journal.export");
-    let journal_file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&journal_path)
-        .map_err(io_err(&journal_path))?;
-    let mut journal = std::io::BufWriter::with_capacity(256 * 1024, journal_file);
-    let bundle =
-        build(model, entries, selection, redactor, &mut journal).map_err(io_err(&journal_path))?;
-    let journal_file = journal
-        .into_inner()
-        .map_err(|e| io_err(&journal_path)(e.into_error()))?;
-    journal_file.sync_all().map_err(io_err(&journal_path))?;
-    drop(journal_file);
-    for (name, bytes) in &bundle.files {
-        write_file(&tmp.join(name), bytes)?;
-    }
-    if let Some(tmp_archive) = archive {
-        write_archive(&bundle, tmp, tmp_archive)?;
-        let dest = unique(base, &bundle.name, ".tar.gz");
-        std::fs::rename(tmp_archive, &dest).map_err(io_err(&dest))?;
-        Ok(dest)
-    } else {
-        let dest = unique(base, &bundle.name, "");
-        std::fs::rename(tmp, &dest).map_err(io_err(&dest))?;
-        Ok(dest)
-    }
+    writer.finish(model, selection, redactor, archive)
 }
 
 fn unique(base: &Path, name: &str, ext: &str) -> PathBuf {
