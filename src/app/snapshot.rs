@@ -1,7 +1,9 @@
 //! `snapshot` and the live screen's `e`: the window around an incident (or the whole
 //! run), rebuilt into a model of exactly those entries and written as a bundle. For the
 //! live screen the window's entries are copied out first ([`LiveSnapshot`]), so the
-//! rebuilding and writing can run off the screen's loop.
+//! rebuilding and writing can run off the screen's loop. `snapshot` over journals and
+//! files reads them twice and holds no history (the first pass finds the window, the
+//! second streams it into the bundle); over standard input it holds the history.
 
 use std::io::Write;
 

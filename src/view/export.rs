@@ -1,10 +1,14 @@
 //! Incident snapshots: the bundle an operator attaches to a ticket, and its redaction.
 //!
 //! Owns the bundle's format — `summary.md`, `report.json`, `traces.jsonl`,
-//! `histogram.hgrm`, `latency.svg`, `journal.export` — the [`Redactor`] every byte goes
-//! through before it is written, and writing safely: files `0600` in a `0700` directory,
-//! written under a temporary name and renamed into place, so a crash never leaves a
-//! half-written bundle that looks complete; symlinked or foreign-owned targets are refused.
+//! `histogram.hgrm`, `latency.svg`, `journal.export` — running every byte through the
+//! [`Redactor`] (`crate::redact`, which owns the rules) before it is written, escaping
+//! log text for Markdown (`text::markdown_text`), and writing safely: files `0600` in a
+//! `0700` directory, written under a temporary name and renamed into place, so a crash
+//! never leaves a half-written bundle that looks complete; a path with another user's
+//! symlink or a world-writable non-sticky directory anywhere in it is refused.
+//! `journal.export` is streamed entry by entry ([`BundleWriter`]): a window of any size
+//! is never held in memory.
 //!
 //! Does not own *which* entries make the window (the app selects them and builds the
 //! window's model); it reads `&Model` and the window's raw entries only.

@@ -601,3 +601,39 @@ fn issue_17_a_relative_xdg_state_home_is_ignored() {
     );
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
 }
+
+/// See: issue 17. Standard input cannot be read twice, so its snapshot holds the history
+/// instead of streaming it: the bundle still replays to the input's own report, and
+/// holds no secret of the table.
+#[test]
+fn issue_17_a_snapshot_of_standard_input_replays_to_its_report() {
+    let journal = TempDir::new().unwrap();
+    let rows = crash_journal_with_secret_table(journal.path());
+    let text = crate::util::journalctl(&["-D", journal.path().to_str().unwrap(), "-o", "export"]);
+    let out = TempDir::new().unwrap();
+    let stdout = sigil_top_ok(
+        &["snapshot", "-", "-o", out.path().to_str().unwrap()],
+        Some(&text),
+    );
+    let bundle = PathBuf::from(String::from_utf8(stdout).unwrap().trim());
+    for f in FILES {
+        assert_no_secret(f, &std::fs::read(bundle.join(f)).unwrap(), &rows);
+    }
+    let original: Value = serde_json::from_slice(&sigil_top_ok(
+        &["report", "-", "--format", "json"],
+        Some(&text),
+    ))
+    .unwrap();
+    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
+        &[
+            "report",
+            "--replay",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(original, replayed);
+}
