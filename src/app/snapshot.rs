@@ -174,10 +174,10 @@ pub(super) async fn run_snapshot(
     output: &std::path::Path,
     archive: bool,
 ) -> anyhow::Result<()> {
-    let path = if config.inputs.contains(&InputSpec::Stdin) {
-        snapshot_held(config, incident, output, archive).await?
-    } else {
+    let path = if config.inputs.iter().all(can_read_twice) {
         snapshot_streamed(config, incident, output, archive).await?
+    } else {
+        snapshot_held(config, incident, output, archive).await?
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", path.display())
@@ -185,7 +185,17 @@ pub(super) async fn run_snapshot(
         .context("writing to standard output")
 }
 
-/// Standard input cannot be read twice: its history is held, then windowed.
+/// Whether a second pass over `spec` sees the same entries: not standard input, nor a
+/// text input that is a pipe (`snapshot <(journalctl -o export)`).
+fn can_read_twice(spec: &InputSpec) -> bool {
+    match spec {
+        InputSpec::Stdin => false,
+        InputSpec::TextFile(path) => std::fs::metadata(path).is_ok_and(|m| m.is_file()),
+        InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_) | InputSpec::Demo => true,
+    }
+}
+
+/// Standard input and pipes cannot be read twice: their history is held, then windowed.
 async fn snapshot_held(
     config: &Config,
     incident: Option<u64>,

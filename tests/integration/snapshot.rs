@@ -637,3 +637,57 @@ fn issue_17_a_snapshot_of_standard_input_replays_to_its_report() {
     .unwrap();
     assert_eq!(original, replayed);
 }
+
+/// See: issue 17. A text input that is a pipe (`snapshot <(journalctl -o export)`) cannot
+/// be read twice either: it is held, not streamed, and the bundle has every entry.
+#[test]
+fn issue_17_a_snapshot_of_a_named_pipe_has_every_entry() {
+    let journal = TempDir::new().unwrap();
+    make_journal(
+        journal.path(),
+        "s",
+        &std::fs::read(data("scenarios/restart_502.export")).unwrap(),
+    );
+    let text = crate::util::journalctl(&["-D", journal.path().to_str().unwrap(), "-o", "export"]);
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("export.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let writer = {
+        let (fifo, text) = (fifo.clone(), text.clone());
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let out = TempDir::new().unwrap();
+    let stdout = sigil_top_ok(
+        &[
+            "snapshot",
+            fifo.to_str().unwrap(),
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    writer.join().unwrap();
+    let bundle = PathBuf::from(String::from_utf8(stdout).unwrap().trim());
+    let original: Value = serde_json::from_slice(&sigil_top_ok(
+        &["report", "-", "--format", "json"],
+        Some(&text),
+    ))
+    .unwrap();
+    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
+        &[
+            "report",
+            "--replay",
+            bundle.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert!(original["entries"]["total"].as_u64().unwrap() > 100);
+    assert_eq!(original, replayed);
+}
