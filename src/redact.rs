@@ -79,6 +79,11 @@ impl Redactor {
         self
     }
 
+    /// Whether IP addresses are replaced too ([`Redactor::anonymizing_ips`]).
+    pub fn is_anonymizing_ips(&self) -> bool {
+        self.ips.is_some()
+    }
+
     /// `s` with every secret value replaced by `<redacted>`.
     pub fn redact<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(s);

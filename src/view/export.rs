@@ -792,8 +792,13 @@ fn summary_md<'e>(
     // (they were built first).
     let _ = writeln!(
         out,
-        "\n## Redaction\n\n{} secret values were replaced by `<redacted>` in this bundle (bearer tokens, authorization/cookie/API-key headers, OAuth codes, tokens and client secrets, and configured patterns).",
-        redactor.count
+        "\n## Redaction\n\n{} secret values were replaced by `<redacted>` in this bundle (credential headers and every cookie, session ids, OAuth codes, tokens and client secrets in headers, JSON, query strings and forms, passwords in URLs, keys and tokens by their shape, and configured patterns).{}",
+        redactor.count,
+        if redactor.is_anonymizing_ips() {
+            " Client IP addresses were replaced by stand-ins (the same stand-in for the same address)."
+        } else {
+            ""
+        }
     );
     out
 }

@@ -503,6 +503,11 @@ fn issue_17_anonymize_ip_leaves_no_client_address() {
         loopback |= text.contains("127.0.0.1");
     }
     assert!(loopback, "loopback addresses are kept");
+    let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("Client IP addresses were replaced by stand-ins"),
+        "the summary says so:\n{summary}"
+    );
     let replayed: Value = serde_json::from_slice(&sigil_top_ok(
         &[
             "report",
