@@ -444,6 +444,9 @@ impl Config {
             }
             _ => since,
         };
+        // Several inputs may hold the same entries (`-D D -D D`, a directory and a file in
+        // it, an export of the journal also read): each entry is counted once.
+        model.dedupe = inputs.len() > 1;
         if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
             model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
             model.trace_capacity = HEADLESS_TRACE_CAPACITY;

@@ -31,6 +31,7 @@ lookback = "15m"               # before a --since window, read this much for sta
 
 [incidents]
 quiet = "60s"                   # an incident closes after this long without a new signal
+origin_errors_window = "15m"    # sporadic origin 5xx this close together are one incident (count, rate)
 stale_session_window = "60s"    # 400s on the MCP endpoint this soon after a restart are stale sessions
 stall = "10s"                   # the server silent this long while the tunnel sees traffic: stalled
 
@@ -107,6 +108,7 @@ struct WindowSection {
 #[serde(deny_unknown_fields)]
 struct IncidentsSection {
     quiet: Option<Duration>,
+    origin_errors_window: Option<Duration>,
     stale_session_window: Option<Duration>,
     stall: Option<Duration>,
 }
@@ -265,6 +267,10 @@ fn settings_of(file: File) -> Result<Settings, String> {
     set(&mut s.edge_timeout_us, file.edge.timeout);
     set(&mut s.lookback_us, file.window.lookback);
     set(&mut s.incident_quiet_us, file.incidents.quiet);
+    set(
+        &mut s.origin_errors_window_us,
+        file.incidents.origin_errors_window,
+    );
     set(
         &mut s.stale_session_window_us,
         file.incidents.stale_session_window,

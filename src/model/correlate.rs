@@ -247,6 +247,10 @@ pub struct Cancel {
     pub label: String,
     /// Inside the window (not a look-back line read for state).
     pub counted: bool,
+    /// When the request began, when known (its request line or Incoming).
+    pub started: Option<Timestamp>,
+    /// The lines of the request so far, the cancel line last: an incident's evidence.
+    pub cursors: Vec<Cursor>,
 }
 
 /// Counters that must be exact over the whole run, whatever the ring keeps.
@@ -1664,6 +1668,12 @@ impl Correlator {
                     .as_deref()
                     .map_or_else(|| t.route(), |tool| format!("tool {tool}")),
                 counted: ts >= self.count_from,
+                started: t
+                    .tunnel
+                    .as_ref()
+                    .and_then(|s| s.request)
+                    .or(t.origin.as_ref().and_then(|o| o.incoming)),
+                cursors: t.cursors.clone(),
             });
         }
         // A request the edge gave up on may still be running at the origin: it stays open

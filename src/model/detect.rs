@@ -315,7 +315,7 @@ impl Detector {
                 ServerEvent::Listening { port, .. } => {
                     self.origin_listen_port = *port;
                     self.origin_state = OriginState::Up;
-                    self.origin_back_up(ts);
+                    self.origin_back_up(ts, event);
                 }
                 // uvicorn stops accepting here, a little after PID 1's `Stopping`.
                 ServerEvent::ShuttingDown
@@ -555,6 +555,12 @@ impl Detector {
                 );
             }
             TunnelConnEvent::DialFailed { reason } if self.registered.is_empty() => {
+                // No connection registered and dialing fails: the tunnel is down from
+                // here (or from the window's start), also when it never connected.
+                if self.down_since.is_none() {
+                    self.down_since = Some(ts);
+                }
+                self.tunnel_state_known = true;
                 let cause = format!(
                     "cloudflared cannot reach the Cloudflare edge: {}",
                     reason.as_deref().unwrap_or("dial failed")
@@ -573,18 +579,41 @@ impl Detector {
 
     /// A cancel, as soon as it is read: an edge timeout is an incident signal.
     pub fn on_cancel(&mut self, cancel: &super::correlate::Cancel) {
+        // A stall is claimed only on requests that kept arriving during the silence: a
+        // cancel of a long call that began before it says nothing about the server now.
+        let during_silence = match (cancel.started, self.last_origin_line) {
+            (Some(began), Some(last)) => began >= last,
+            _ => true,
+        };
+        if during_silence {
+            self.tunnel_lines_in_silence += 1;
+        }
+        self.cancels_in_silence += 1;
         if cancel.outcome == Outcome::EdgeTimeout {
             let cause = format!(
                 "the edge gave up waiting for {} (visitors get 524): the origin took longer than the edge's {} s limit",
                 cancel.label,
                 self.settings.edge_timeout_us / 1_000_000
             );
-            self.upsert(
+            let id = self.upsert(
                 IncidentKind::EdgeTimeout,
                 Severity::Critical,
                 cancel.at,
                 cause,
             );
+            if let Some(inc) = self.incidents.iter_mut().find(|i| Some(i.id) == id) {
+                // The request's first line and the cancel line.
+                let lines = cancel
+                    .cursors
+                    .first()
+                    .into_iter()
+                    .chain(cancel.cursors.last());
+                for c in lines {
+                    if inc.evidence.len() < MAX_EVIDENCE && !inc.evidence.contains(c) {
+                        inc.evidence.push(c.clone());
+                    }
+                }
+            }
         }
     }
 
@@ -658,6 +687,17 @@ impl Detector {
         };
         let id = self.upsert(kind, severity, at, cause);
         if let Some(inc) = self.incidents.iter_mut().find(|i| Some(i.id) == id) {
+            if kind == IncidentKind::OriginErrors && inc.count > 1 {
+                // One incident for sporadic errors: say how many and how often.
+                let base = inc.cause.split(" — ").next().unwrap_or_default().to_owned();
+                let minutes = inc.last.saturating_since_us(inc.start) as f64 / 60e6;
+                inc.cause = format!(
+                    "{base} — {} times in {:.0} min ({:.1}/min)",
+                    inc.count,
+                    minutes.max(1.0),
+                    inc.count as f64 / minutes.max(1.0)
+                );
+            }
             for c in t.cursors.iter().take(2) {
                 if inc.evidence.len() < MAX_EVIDENCE {
                     inc.evidence.push(c.clone());
@@ -728,18 +768,10 @@ impl Detector {
                 self.tunnel_lines_in_silence = 0;
                 self.cancels_in_silence = 0;
             }
-            Role::Tunnel => match kind {
-                EventKind::TunnelRequest { .. } => self.tunnel_lines_in_silence += 1,
-                EventKind::ProxyError {
-                    line: ProxyLine::Primary,
-                    failure: ProxyFailure::Cancelled,
-                    ..
-                } => {
-                    self.tunnel_lines_in_silence += 1;
-                    self.cancels_in_silence += 1;
-                }
-                _ => {}
-            },
+            // Cancels are counted when attributed (`on_cancel`), with their start.
+            Role::Tunnel if matches!(kind, EventKind::TunnelRequest { .. }) => {
+                self.tunnel_lines_in_silence += 1;
+            }
             _ => {}
         }
     }
@@ -786,13 +818,34 @@ impl Detector {
     }
 
     /// The origin listens again: the open `origin down` 502 incident learns how long it was.
-    fn origin_back_up(&mut self, ts: Timestamp) {
+    fn origin_back_up(&mut self, ts: Timestamp, event: &Event) {
         let Some(began) = self.down_began.take() else {
             return;
         };
         let secs = ts.saturating_since_us(began) as f64 / 1e6;
         let held = self.stop_held_by.take();
         let killed = std::mem::take(&mut self.stop_timed_out);
+        let bad_gateway_open = self.incidents.iter().any(|i| {
+            i.kind == IncidentKind::BadGateway
+                && i.end.is_none()
+                && i.cause.starts_with("origin down")
+        });
+        if let (Some(what), false) = (held.as_ref(), bad_gateway_open) {
+            // Without cloudflared's lines (or with no request in that time) the held stop
+            // is still an outage: every connection was refused while it lasted.
+            let cause = format!(
+                "planned restart held {secs:.1} s by {what}: uvicorn refused every new connection while it waited{}",
+                if killed { "; systemd killed it after TimeoutStopSec" } else { "" }
+            );
+            self.signal(
+                IncidentKind::OriginDown,
+                Severity::Warning,
+                ts,
+                cause,
+                event,
+            );
+            return;
+        }
         if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
@@ -872,6 +925,9 @@ impl Detector {
         cause: String,
         event: &Event,
     ) {
+        if kind == IncidentKind::TunnelDown && self.counting(at) {
+            self.escalate_degraded(at, &cause);
+        }
         let id = self.upsert(kind, severity, at, cause);
         if let (Some(inc), Some(c)) = (
             self.incidents.iter_mut().find(|i| Some(i.id) == id),
@@ -880,6 +936,30 @@ impl Detector {
             if inc.evidence.len() < MAX_EVIDENCE {
                 inc.evidence.push(c.clone());
             }
+        }
+    }
+
+    /// A tunnel that loses one connection and then all is one incident that escalates:
+    /// the open `tunnel_degraded` incident becomes `tunnel_down` (the next signal then
+    /// updates it instead of opening another).
+    fn escalate_degraded(&mut self, at: Timestamp, cause: &str) {
+        let down_open = self
+            .incidents
+            .iter()
+            .any(|i| i.kind == IncidentKind::TunnelDown && i.end.is_none());
+        if down_open {
+            return;
+        }
+        if let Some(inc) = self
+            .incidents
+            .iter_mut()
+            .rev()
+            .find(|i| i.kind == IncidentKind::TunnelDegraded && i.end.is_none())
+        {
+            inc.kind = IncidentKind::TunnelDown;
+            inc.severity = Severity::Critical;
+            inc.cause = format!("degraded, then down: {cause}");
+            inc.last = inc.last.max(at);
         }
     }
 
@@ -1031,6 +1111,12 @@ impl Detector {
             if inc.kind == IncidentKind::Latency || inc.end.is_some() {
                 continue;
             }
+            // Sporadic 5xx on a route are one incident over a longer window.
+            let quiet = if inc.kind == IncidentKind::OriginErrors {
+                quiet.max(self.settings.origin_errors_window_us)
+            } else {
+                quiet
+            };
             if now.saturating_since_us(inc.last) > quiet {
                 inc.end = Some(inc.last);
                 self.changes.push(IncidentChange {

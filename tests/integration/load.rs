@@ -268,3 +268,45 @@ fn issue_16_a_window_cutting_into_an_incident_counts_the_failures_inside_it() {
         }
     }
 }
+
+/// One entry is counted once: the same journal given twice, a directory and a file in it,
+/// `journalctl -o export` of the journal and the journal all report what the journal alone reports
+/// (journalctl's identity of an entry: its cursor's sequence number id and number), and
+/// the report says how many duplicates it skipped.
+#[test]
+fn issue_16_a_journal_given_twice_reports_the_same_as_once() {
+    let export = std::fs::read(crate::util::data("scenarios/restart_502.export")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::util::make_journal(dir.path(), "x.journal", &export);
+    let d = dir.path().to_str().unwrap();
+    let f = file.to_str().unwrap();
+    // What `journalctl -o export` prints of that journal (its cursors are the journal's),
+    // kept outside the directory so that `-D` does not read it.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let export_path = elsewhere.path().join("copy.export");
+    let exported = crate::util::journalctl(&["-D", d, "-o", "export"]);
+    std::fs::write(&export_path, exported).unwrap();
+    let e = export_path.to_str().unwrap();
+    let report = |args: &[&str]| -> Value {
+        let mut all = vec!["report", "--format", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_slice(&crate::util::sigil_top_ok(&all, None)).unwrap()
+    };
+    let without_dup_count = |mut v: Value| {
+        let skipped = v["entries"]["duplicates_skipped"].take();
+        (v, skipped.as_u64().unwrap())
+    };
+    let (once, none) = without_dup_count(report(&["-D", d]));
+    assert_eq!(none, 0);
+    let total = once["entries"]["total"].as_u64().unwrap();
+    assert!(once["tunnel"]["bad_gateway"].as_u64().unwrap() > 0);
+    for args in [
+        vec!["-D", d, "-D", d],
+        vec!["-D", d, "--file", f],
+        vec!["-D", d, e],
+    ] {
+        let (twice, skipped) = without_dup_count(report(&args));
+        assert_eq!(twice, once, "{args:?}");
+        assert_eq!(skipped, total, "{args:?}: every entry was given twice");
+    }
+}
