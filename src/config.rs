@@ -128,6 +128,9 @@ pub struct Config {
     pub units: UnitFilter,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// Where reading starts when a window (`--since`) needs state from before it: the
+    /// look-back (`[window] lookback`), read for state only (`Settings::count_from`).
+    pub read_from: Option<Timestamp>,
     pub backlog_entries: Option<u64>,
     pub follow: bool,
     /// Capacity of the source channel, in batches (each up to `batch_max_entries`).
@@ -432,6 +435,24 @@ impl Config {
         }
 
         let mut model = model_settings(file_settings, &units);
+        // A window that starts inside a story needs the state before it: the tunnel's
+        // registrations, the origin's state, requests in flight. The model reads a bounded
+        // look-back for that and counts nothing from it. `-n` keeps journalctl's meaning
+        // (the first N entries from --since), so it reads no look-back.
+        let builds_model = matches!(
+            mode,
+            Mode::Tui | Mode::Report { .. } | Mode::Watch { .. } | Mode::Snapshot { .. }
+        );
+        let read_from = match since {
+            Some(s) if builds_model && input.lines.is_none() && model.lookback_us > 0 => {
+                model.count_from = Some(s);
+                Some(Timestamp(s.0.saturating_sub(model.lookback_us)))
+            }
+            _ => since,
+        };
+        // Several inputs may hold the same entries (`-D D -D D`, a directory and a file in
+        // it, an export of the journal also read): each entry is counted once.
+        model.dedupe = inputs.len() > 1;
         if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
             model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
             model.trace_capacity = HEADLESS_TRACE_CAPACITY;
@@ -461,6 +482,7 @@ impl Config {
             units: UnitFilter { units },
             since,
             until,
+            read_from,
             backlog_entries: input.lines,
             follow,
             channel_capacity_batches: CHANNEL_CAPACITY_BATCHES,
@@ -477,7 +499,7 @@ impl Config {
     pub fn read_options(&self) -> ReadOptions {
         ReadOptions {
             units: self.units.clone(),
-            since: self.since,
+            since: self.read_from,
             until: self.until,
             backlog_entries: self.backlog_entries,
             follow: self.follow,

@@ -25,8 +25,13 @@ tunnel = "cloudflared.service"  # cloudflared's unit (watched when no -u is give
 [edge]
 timeout = "100s"                # Cloudflare's proxy read timeout: a cancel after this long is an edge timeout (524)
 
+[window]
+lookback = "15m"               # before a --since window, read this much for state only (tunnel
+                                # connections, origin state, requests in flight); never counted
+
 [incidents]
 quiet = "60s"                   # an incident closes after this long without a new signal
+origin_errors_window = "15m"    # sporadic origin 5xx this close together are one incident (count, rate)
 stale_session_window = "60s"    # 400s on the MCP endpoint this soon after a restart are stale sessions
 stall = "10s"                   # the server silent this long while the tunnel sees traffic: stalled
 
@@ -54,6 +59,8 @@ struct File {
     units: UnitsSection,
     #[serde(default)]
     edge: EdgeSection,
+    #[serde(default)]
+    window: WindowSection,
     #[serde(default)]
     incidents: IncidentsSection,
     #[serde(default)]
@@ -93,8 +100,15 @@ struct EdgeSection {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct WindowSection {
+    lookback: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct IncidentsSection {
     quiet: Option<Duration>,
+    origin_errors_window: Option<Duration>,
     stale_session_window: Option<Duration>,
     stall: Option<Duration>,
 }
@@ -252,7 +266,12 @@ fn settings_of(file: File) -> Result<Settings, String> {
         }
     };
     set(&mut s.edge_timeout_us, file.edge.timeout);
+    set(&mut s.lookback_us, file.window.lookback);
     set(&mut s.incident_quiet_us, file.incidents.quiet);
+    set(
+        &mut s.origin_errors_window_us,
+        file.incidents.origin_errors_window,
+    );
     set(
         &mut s.stale_session_window_us,
         file.incidents.stale_session_window,

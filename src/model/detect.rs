@@ -232,6 +232,9 @@ pub struct Detector {
     stop_held_by: Option<String>,
     stop_timed_out: bool,
     latest: Timestamp,
+    /// Signals before this are the look-back before a window: they move state, never a
+    /// count or an incident (see `Settings::count_from`).
+    count_from: Timestamp,
 }
 
 impl Detector {
@@ -271,7 +274,13 @@ impl Detector {
             stop_held_by: None,
             stop_timed_out: false,
             latest: Timestamp(0),
+            count_from: settings.count_from.unwrap_or(Timestamp(0)),
         }
+    }
+
+    /// Whether a signal at `ts` is inside the window (counted), not look-back.
+    fn counting(&self, ts: Timestamp) -> bool {
+        ts >= self.count_from
     }
 
     pub fn apply(&mut self, event: &Event, role: Role) {
@@ -284,7 +293,7 @@ impl Detector {
         self.close_quiet(ts);
         self.watch_for_stall(event, kind, role);
         match (role, kind) {
-            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
+            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) if self.counting(ts) => {
                 let unit = event
                     .entry
                     .unit
@@ -302,11 +311,11 @@ impl Detector {
             }
             (Role::Origin, EventKind::Unit(u)) => self.origin_unit(event, u),
             (Role::Origin, EventKind::Server(s)) => match s {
-                ServerEvent::InvalidHttpRequest => self.invalid_http += 1,
+                ServerEvent::InvalidHttpRequest if self.counting(ts) => self.invalid_http += 1,
                 ServerEvent::Listening { port, .. } => {
                     self.origin_listen_port = *port;
                     self.origin_state = OriginState::Up;
-                    self.origin_back_up(ts);
+                    self.origin_back_up(ts, event);
                 }
                 // uvicorn stops accepting here, a little after PID 1's `Stopping`.
                 ServerEvent::ShuttingDown
@@ -378,7 +387,9 @@ impl Detector {
             // cloudflared's own unit: an exit systemd restarts over and over is a tunnel
             // that never comes up (no request can reach this host meanwhile).
             (Role::Tunnel, EventKind::Unit(UnitEvent::ScheduledRestart { counter })) => {
-                self.tunnel_restarts += 1;
+                if self.counting(ts) {
+                    self.tunnel_restarts += 1;
+                }
                 let cause = format!(
                     "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
                     counter.map_or_else(|| "?".to_owned(), |c| c.to_string())
@@ -423,7 +434,9 @@ impl Detector {
                 };
                 if crashed {
                     self.down_began.get_or_insert(ts);
-                    self.crashes += 1;
+                    if self.counting(ts) {
+                        self.crashes += 1;
+                    }
                     let cause = format!("sigil-mcp main process exited ({code}, status={status})");
                     self.signal(
                         IncidentKind::OriginDown,
@@ -451,7 +464,11 @@ impl Detector {
                     };
                 }
             }
-            UnitEvent::ScheduledRestart { .. } => self.auto_restarts += 1,
+            UnitEvent::ScheduledRestart { .. } => {
+                if self.counting(ts) {
+                    self.auto_restarts += 1;
+                }
+            }
             UnitEvent::StopTimedOut => {
                 self.stop_timed_out = true;
                 let cause = "sigil-mcp did not stop within TimeoutStopSec and was killed (an open stream held the shutdown)".to_owned();
@@ -466,7 +483,7 @@ impl Detector {
             UnitEvent::Started => {
                 let mut after_crash = false;
                 if let OriginState::Down { crashed, .. } = self.origin_state {
-                    if !crashed && self.stop_requested {
+                    if !crashed && self.stop_requested && self.counting(ts) {
                         self.restarts += 1;
                     }
                     after_crash = crashed;
@@ -491,13 +508,15 @@ impl Detector {
                 self.tunnel_state_known = true;
                 self.registered.insert(idx);
                 if let Some(since) = self.down_since.take() {
-                    self.down_us += ts.saturating_since_us(since);
+                    self.down_us += ts.saturating_since_us(since.max(self.count_from));
                 }
             }
             TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered
                 if self.registered.remove(&idx) =>
             {
-                self.disconnects += 1;
+                if self.counting(ts) {
+                    self.disconnects += 1;
+                }
                 if self.registered.is_empty() {
                     self.down_since = Some(ts);
                     let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
@@ -536,6 +555,12 @@ impl Detector {
                 );
             }
             TunnelConnEvent::DialFailed { reason } if self.registered.is_empty() => {
+                // No connection registered and dialing fails: the tunnel is down from
+                // here (or from the window's start), also when it never connected.
+                if self.down_since.is_none() {
+                    self.down_since = Some(ts);
+                }
+                self.tunnel_state_known = true;
                 let cause = format!(
                     "cloudflared cannot reach the Cloudflare edge: {}",
                     reason.as_deref().unwrap_or("dial failed")
@@ -554,18 +579,41 @@ impl Detector {
 
     /// A cancel, as soon as it is read: an edge timeout is an incident signal.
     pub fn on_cancel(&mut self, cancel: &super::correlate::Cancel) {
+        // A stall is claimed only on requests that kept arriving during the silence: a
+        // cancel of a long call that began before it says nothing about the server now.
+        let during_silence = match (cancel.started, self.last_origin_line) {
+            (Some(began), Some(last)) => began >= last,
+            _ => true,
+        };
+        if during_silence {
+            self.tunnel_lines_in_silence += 1;
+        }
+        self.cancels_in_silence += 1;
         if cancel.outcome == Outcome::EdgeTimeout {
             let cause = format!(
                 "the edge gave up waiting for {} (visitors get 524): the origin took longer than the edge's {} s limit",
                 cancel.label,
                 self.settings.edge_timeout_us / 1_000_000
             );
-            self.upsert(
+            let id = self.upsert(
                 IncidentKind::EdgeTimeout,
                 Severity::Critical,
                 cancel.at,
                 cause,
             );
+            if let Some(inc) = self.incidents.iter_mut().find(|i| Some(i.id) == id) {
+                // The request's first line and the cancel line.
+                let lines = cancel
+                    .cursors
+                    .first()
+                    .into_iter()
+                    .chain(cancel.cursors.last());
+                for c in lines {
+                    if inc.evidence.len() < MAX_EVIDENCE && !inc.evidence.contains(c) {
+                        inc.evidence.push(c.clone());
+                    }
+                }
+            }
         }
     }
 
@@ -638,7 +686,18 @@ impl Detector {
             _ => return,
         };
         let id = self.upsert(kind, severity, at, cause);
-        if let Some(inc) = self.incidents.iter_mut().find(|i| i.id == id) {
+        if let Some(inc) = self.incidents.iter_mut().find(|i| Some(i.id) == id) {
+            if kind == IncidentKind::OriginErrors && inc.count > 1 {
+                // One incident for sporadic errors: say how many and how often.
+                let base = inc.cause.split(" — ").next().unwrap_or_default().to_owned();
+                let minutes = inc.last.saturating_since_us(inc.start) as f64 / 60e6;
+                inc.cause = format!(
+                    "{base} — {} times in {:.0} min ({:.1}/min)",
+                    inc.count,
+                    minutes.max(1.0),
+                    inc.count as f64 / minutes.max(1.0)
+                );
+            }
             for c in t.cursors.iter().take(2) {
                 if inc.evidence.len() < MAX_EVIDENCE {
                     inc.evidence.push(c.clone());
@@ -709,18 +768,10 @@ impl Detector {
                 self.tunnel_lines_in_silence = 0;
                 self.cancels_in_silence = 0;
             }
-            Role::Tunnel => match kind {
-                EventKind::TunnelRequest { .. } => self.tunnel_lines_in_silence += 1,
-                EventKind::ProxyError {
-                    line: ProxyLine::Primary,
-                    failure: ProxyFailure::Cancelled,
-                    ..
-                } => {
-                    self.tunnel_lines_in_silence += 1;
-                    self.cancels_in_silence += 1;
-                }
-                _ => {}
-            },
+            // Cancels are counted when attributed (`on_cancel`), with their start.
+            Role::Tunnel if matches!(kind, EventKind::TunnelRequest { .. }) => {
+                self.tunnel_lines_in_silence += 1;
+            }
             _ => {}
         }
     }
@@ -767,13 +818,34 @@ impl Detector {
     }
 
     /// The origin listens again: the open `origin down` 502 incident learns how long it was.
-    fn origin_back_up(&mut self, ts: Timestamp) {
+    fn origin_back_up(&mut self, ts: Timestamp, event: &Event) {
         let Some(began) = self.down_began.take() else {
             return;
         };
         let secs = ts.saturating_since_us(began) as f64 / 1e6;
         let held = self.stop_held_by.take();
         let killed = std::mem::take(&mut self.stop_timed_out);
+        let bad_gateway_open = self.incidents.iter().any(|i| {
+            i.kind == IncidentKind::BadGateway
+                && i.end.is_none()
+                && i.cause.starts_with("origin down")
+        });
+        if let (Some(what), false) = (held.as_ref(), bad_gateway_open) {
+            // Without cloudflared's lines (or with no request in that time) the held stop
+            // is still an outage: every connection was refused while it lasted.
+            let cause = format!(
+                "planned restart held {secs:.1} s by {what}: uvicorn refused every new connection while it waited{}",
+                if killed { "; systemd killed it after TimeoutStopSec" } else { "" }
+            );
+            self.signal(
+                IncidentKind::OriginDown,
+                Severity::Warning,
+                ts,
+                cause,
+                event,
+            );
+            return;
+        }
         if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
@@ -853,14 +925,41 @@ impl Detector {
         cause: String,
         event: &Event,
     ) {
+        if kind == IncidentKind::TunnelDown && self.counting(at) {
+            self.escalate_degraded(at, &cause);
+        }
         let id = self.upsert(kind, severity, at, cause);
         if let (Some(inc), Some(c)) = (
-            self.incidents.iter_mut().find(|i| i.id == id),
+            self.incidents.iter_mut().find(|i| Some(i.id) == id),
             &event.entry.cursor,
         ) {
             if inc.evidence.len() < MAX_EVIDENCE {
                 inc.evidence.push(c.clone());
             }
+        }
+    }
+
+    /// A tunnel that loses one connection and then all is one incident that escalates:
+    /// the open `tunnel_degraded` incident becomes `tunnel_down` (the next signal then
+    /// updates it instead of opening another).
+    fn escalate_degraded(&mut self, at: Timestamp, cause: &str) {
+        let down_open = self
+            .incidents
+            .iter()
+            .any(|i| i.kind == IncidentKind::TunnelDown && i.end.is_none());
+        if down_open {
+            return;
+        }
+        if let Some(inc) = self
+            .incidents
+            .iter_mut()
+            .rev()
+            .find(|i| i.kind == IncidentKind::TunnelDegraded && i.end.is_none())
+        {
+            inc.kind = IncidentKind::TunnelDown;
+            inc.severity = Severity::Critical;
+            inc.cause = format!("degraded, then down: {cause}");
+            inc.last = inc.last.max(at);
         }
     }
 
@@ -871,7 +970,11 @@ impl Detector {
         severity: Severity,
         at: Timestamp,
         cause: String,
-    ) -> u64 {
+    ) -> Option<u64> {
+        if !self.counting(at) {
+            // The look-back only rebuilds state.
+            return None;
+        }
         if let Some(inc) = self
             .incidents
             .iter_mut()
@@ -887,7 +990,7 @@ impl Detector {
                 incident: id,
                 at,
             });
-            return id;
+            return Some(id);
         }
         if self.incidents.len() >= MAX_INCIDENTS {
             if let Some(pos) = self.incidents.iter().position(|i| i.end.is_some()) {
@@ -915,7 +1018,7 @@ impl Detector {
             incident: id,
             at,
         });
-        id
+        Some(id)
     }
 
     /// Incident changes since the last call (bounded: the caller drains it every batch).
@@ -966,7 +1069,7 @@ impl Detector {
                     self.settings.latency_p99_threshold_us as f64 / 1000.0
                 );
                 let id = self.upsert(IncidentKind::Latency, Severity::Warning, end, cause);
-                self.latency_rule.open = Some(id);
+                self.latency_rule.open = id;
             }
         } else {
             self.latency_rule.under += 1;
@@ -1008,6 +1111,12 @@ impl Detector {
             if inc.kind == IncidentKind::Latency || inc.end.is_some() {
                 continue;
             }
+            // Sporadic 5xx on a route are one incident over a longer window.
+            let quiet = if inc.kind == IncidentKind::OriginErrors {
+                quiet.max(self.settings.origin_errors_window_us)
+            } else {
+                quiet
+            };
             if now.saturating_since_us(inc.last) > quiet {
                 inc.end = Some(inc.last);
                 self.changes.push(IncidentChange {
@@ -1030,7 +1139,7 @@ impl Detector {
 
     pub fn finish(&mut self, end: Timestamp) {
         if let Some(since) = self.down_since {
-            self.down_us += end.saturating_since_us(since);
+            self.down_us += end.saturating_since_us(since.max(self.count_from));
             self.down_since = Some(end);
         }
         self.close_quiet(end);

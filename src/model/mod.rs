@@ -38,6 +38,9 @@ pub struct Settings {
     pub edge_timeout_us: u64,
     /// An incident closes after this long without a new matching signal.
     pub incident_quiet_us: u64,
+    /// Origin 5xx this close together (µs) are one `origin_errors` incident, with a count
+    /// and a rate, instead of one per burst.
+    pub origin_errors_window_us: u64,
     /// 400s on the MCP endpoint within this long after a restart are stale sessions.
     pub stale_session_window_us: u64,
     /// The server writing nothing this long while the tunnel still sees traffic is a stall
@@ -53,6 +56,17 @@ pub struct Settings {
     pub latency_windows_to_close: u32,
     /// Windows with fewer requests than this are not judged (too few for a p99).
     pub latency_min_requests: u64,
+    /// Entries before this are the look-back before a window (`--since`, `watch`'s
+    /// start): they rebuild state (tunnel connections, the origin's state, requests in
+    /// flight) but are not counted, open no incident and stay out of the log. `None`:
+    /// every entry counts.
+    pub count_from: Option<Timestamp>,
+    /// Skip entries already seen (several inputs that overlap: `-D D -D D`, a directory
+    /// and a file in it, an export and the journal it came from). Identity is journald's:
+    /// the cursor's sequence number id and sequence number.
+    pub dedupe: bool,
+    /// How far before a window's start (`--since`) to read for state (µs); 0 reads none.
+    pub lookback_us: u64,
     /// The Sigil server's unit (the origin).
     pub origin_unit: Unit,
     /// cloudflared's unit (the tunnel).
@@ -70,6 +84,7 @@ impl Default for Settings {
             seal_after_us: 3_000_000,
             edge_timeout_us: 100_000_000,
             incident_quiet_us: 60_000_000,
+            origin_errors_window_us: 15 * 60 * 1_000_000,
             stale_session_window_us: 60_000_000,
             stall_threshold_us: 10_000_000,
             latency_window_us: 60_000_000,
@@ -77,6 +92,9 @@ impl Default for Settings {
             latency_windows_to_open: 3,
             latency_windows_to_close: 2,
             latency_min_requests: 20,
+            count_from: None,
+            dedupe: false,
+            lookback_us: 15 * 60 * 1_000_000,
             origin_unit: Unit::new("sigil-mcp.service"),
             tunnel_unit: Unit::new("cloudflared.service"),
         }
@@ -92,6 +110,8 @@ pub struct EntryCounts {
     /// Continuation lines grouped with the record before them (not records of their own).
     pub continuation: u64,
     pub by_host: Tally,
+    /// Entries skipped because another input had already given them (`Settings::dedupe`).
+    pub duplicates: u64,
 }
 
 /// Distinct keys beyond this are counted together under `(other)`.
@@ -182,6 +202,48 @@ pub struct Model {
     pub window: Option<(Timestamp, Timestamp)>,
     /// The key entries without any unit are counted under.
     no_unit: Arc<str>,
+    /// Recent entries' identities, when deduplicating.
+    seen: Dedup,
+}
+
+/// Merged inputs give an entry twice within moments of journal time: remembering the
+/// identities of the last `DEDUP_WINDOW_US` is enough, and bounds the memory.
+const DEDUP_WINDOW_US: u64 = 10_000_000;
+
+/// The identities of recent entries (hashes of their cursor's `s=…;i=…`).
+#[derive(Debug, Default)]
+struct Dedup {
+    set: std::collections::HashSet<u64, ahash::RandomState>,
+    order: std::collections::VecDeque<(Timestamp, u64)>,
+    hasher: ahash::RandomState,
+}
+
+impl Dedup {
+    /// Whether an entry with this cursor at `ts` was seen already (and remembers it).
+    fn is_repeat(&mut self, cursor: &str, ts: Timestamp) -> bool {
+        // `s=<seqnum id>;i=<seqnum>;…`: journald's identity of an entry; the rest of a
+        // cursor (boot, monotonic and realtime stamps, xor hash) follows from it.
+        let end = cursor
+            .match_indices(';')
+            .nth(1)
+            .map_or(cursor.len(), |(i, _)| i);
+        let key = self.hasher.hash_one(&cursor.as_bytes()[..end]);
+        while self
+            .order
+            .front()
+            .is_some_and(|(t, _)| ts.saturating_since_us(*t) > DEDUP_WINDOW_US)
+        {
+            if let Some((_, k)) = self.order.pop_front() {
+                self.set.remove(&k);
+            }
+        }
+        if self.set.insert(key) {
+            self.order.push_back((ts, key));
+            false
+        } else {
+            true
+        }
+    }
 }
 
 impl Model {
@@ -201,6 +263,7 @@ impl Model {
             entries: EntryCounts::default(),
             window: None,
             no_unit: Arc::from("(none)"),
+            seen: Dedup::default(),
             settings,
         }
     }
@@ -208,11 +271,23 @@ impl Model {
     /// Feeds one event to every part, in order: counts, correlation, detection, log.
     pub fn apply(&mut self, event: Event) {
         let ts = event.entry.realtime;
-        self.window = Some(match self.window {
-            None => (ts, ts),
-            Some((a, b)) => (a.min(ts), b.max(ts)),
-        });
-        self.count(&event);
+        if self.settings.dedupe {
+            if let Some(c) = &event.entry.cursor {
+                if self.seen.is_repeat(&c.0, ts) {
+                    self.entries.duplicates += 1;
+                    return;
+                }
+            }
+        }
+        // The look-back before a window moves state only (`Settings::count_from`).
+        let counted = self.settings.count_from.is_none_or(|from| ts >= from);
+        if counted {
+            self.window = Some(match self.window {
+                None => (ts, ts),
+                Some((a, b)) => (a.min(ts), b.max(ts)),
+            });
+            self.count(&event);
+        }
         let role = self.role_of(&event);
         self.correlator.apply(&event, role);
         for kind in &event.also {
@@ -223,7 +298,7 @@ impl Model {
             self.detector.apply_kind(&event, kind, role);
         }
         self.drain_sealed(ts);
-        if self.log.keeps_events() {
+        if counted && self.log.keeps_events() {
             self.log.push(event);
         }
     }
@@ -244,11 +319,16 @@ impl Model {
 
     fn drain_sealed(&mut self, now: Timestamp) {
         for cancel in self.correlator.take_cancels() {
-            self.detector.on_cancel(&cancel);
+            if cancel.counted {
+                self.detector.on_cancel(&cancel);
+            }
         }
         self.correlator.seal_due(now);
         let mut sealed = self.correlator.take_sealed();
         for trace in sealed.drain(..) {
+            if trace.before_window {
+                continue;
+            }
             self.stats.record(&trace);
             self.detector.on_trace(&trace);
             self.correlator.keep(trace);
@@ -317,12 +397,71 @@ pub enum Role {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
     use crate::parse::Parser;
     use crate::source::RawEntry;
 
-    const T0: u64 = 1_795_626_316_000_000;
+    pub(super) const T0: u64 = 1_795_626_316_000_000;
+    pub(super) const S: &str = "sigil-mcp.service";
+    pub(super) const C: &str = "cloudflared.service";
+
+    pub(super) fn entry(at_s: f64, unit: &str, pid: u32, message: &str) -> RawEntry {
+        let offset_us = format!("{:.0}", at_s * 1e6).parse::<u64>().unwrap();
+        RawEntry {
+            realtime: Timestamp(T0 + offset_us),
+            monotonic_us: None,
+            origin: std::sync::Arc::new(crate::source::Origin {
+                boot_id: None,
+                systemd_unit: Some(unit.into()),
+                hostname: Some("h".into()),
+                fields: crate::source::KeptFields::default(),
+            }),
+            cursor: None,
+            unit: Some(Unit::new(unit)),
+            about_unit: None,
+            pid: Some(pid),
+            priority: Some(6),
+            message: message.as_bytes().into(),
+            input: 0,
+        }
+    }
+
+    /// Feeds lines (seconds from T0, unit or `pid1:UNIT`, message) through the parser and
+    /// a model with `settings`, then finishes it.
+    pub(super) fn run_with(settings: Settings, lines: &[(f64, &str, String)]) -> Model {
+        let mut parser = Parser::new();
+        let mut model = Model::new(settings);
+        for (at, unit, msg) in lines {
+            let e = if let Some(about) = unit.strip_prefix("pid1:") {
+                let mut e = entry(*at, about, 1, msg);
+                std::sync::Arc::make_mut(&mut e.origin).systemd_unit = Some("init.scope".into());
+                e.about_unit = Some(about.into());
+                e
+            } else {
+                let pid = if unit.starts_with("cloudflared") {
+                    20
+                } else {
+                    10
+                };
+                entry(*at, unit, pid, msg)
+            };
+            model.apply(parser.parse(e));
+        }
+        model.finish();
+        model
+    }
+
+    pub(super) fn run_owned(lines: &[(f64, &str, String)]) -> Model {
+        run_with(Settings::default(), lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::parse::Parser;
 
     /// Counts by text whatever the allocation (the interner re-makes values), sorted
     /// reads, and the cap: keys past it are counted together under `(other)`.
@@ -349,48 +488,12 @@ mod tests {
         assert!(t.keys().collect::<Vec<_>>().is_sorted());
     }
 
-    fn entry(at_s: f64, unit: &str, pid: u32, message: &str) -> RawEntry {
-        let offset_us = format!("{:.0}", at_s * 1e6).parse::<u64>().unwrap();
-        RawEntry {
-            realtime: Timestamp(T0 + offset_us),
-            monotonic_us: None,
-            origin: std::sync::Arc::new(crate::source::Origin {
-                boot_id: None,
-                systemd_unit: Some(unit.into()),
-                hostname: Some("h".into()),
-                fields: crate::source::KeptFields::default(),
-            }),
-            cursor: None,
-            unit: Some(Unit::new(unit)),
-            about_unit: None,
-            pid: Some(pid),
-            priority: Some(6),
-            message: message.as_bytes().into(),
-            input: 0,
-        }
-    }
-
     fn run(lines: &[(f64, &str, &str)]) -> Model {
-        let mut parser = Parser::new();
-        let mut model = Model::new(Settings::default());
-        for (at, unit, msg) in lines {
-            let e = if let Some(about) = unit.strip_prefix("pid1:") {
-                let mut e = entry(*at, about, 1, msg);
-                std::sync::Arc::make_mut(&mut e.origin).systemd_unit = Some("init.scope".into());
-                e.about_unit = Some(about.into());
-                e
-            } else {
-                let pid = if unit.starts_with("cloudflared") {
-                    20
-                } else {
-                    10
-                };
-                entry(*at, unit, pid, msg)
-            };
-            model.apply(parser.parse(e));
-        }
-        model.finish();
-        model
+        let owned: Vec<(f64, &str, String)> = lines
+            .iter()
+            .map(|(t, u, m)| (*t, *u, (*m).to_owned()))
+            .collect();
+        run_owned(&owned)
     }
 
     /// Access lines carry no request id: each pairs with the oldest open request of its
@@ -446,8 +549,6 @@ mod tests {
         assert_eq!(access, want);
     }
 
-    const S: &str = "sigil-mcp.service";
-    const C: &str = "cloudflared.service";
     const CANCEL: &str = r#"2026-11-25T17:05:44Z ERR  error="Incoming request ended abruptly: context canceled" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000"#;
     const CANCEL_FOLLOW: &str = r#"2026-11-25T17:05:44Z ERR Request failed error="Incoming request ended abruptly: context canceled" connIndex=0 dest=https://mcp.example.com/ event=0 ip=198.41.192.67 type=http"#;
 
@@ -493,7 +594,12 @@ mod tests {
         let five = "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=x status_code=500 duration_ms=3 path=/ method=POST";
         let noise = "INFO:     Started server process [1]";
         let mut parser = Parser::new();
-        let mut model = Model::new(Settings::default());
+        // Here every kind closes after the 60 s quiet period (origin errors have a
+        // longer window by default: see `sporadic_500s_are_one_incident_with_a_count`).
+        let mut model = Model::new(Settings {
+            origin_errors_window_us: 60_000_000,
+            ..Settings::default()
+        });
         let mut closes = Vec::new();
         let lines = [
             (0.0, C, refused),
@@ -593,5 +699,245 @@ mod tests {
             "{}",
             bg.cause
         );
+    }
+}
+
+/// Issue 16's rules, in process on hand-written lines shaped like the real programs'.
+#[cfg(test)]
+mod issue_16 {
+    use super::tests_support::*;
+    use super::*;
+
+    fn dbg_request(conn: u8, ray: &str) -> String {
+        format!(
+            r#"2026-11-25T17:05:44Z DBG POST https://mcp.example.com/ HTTP/1.1 connIndex={conn} content-length=54 event=1 headers={{"Cf-Connecting-Ip":["203.0.113.7"],"Cf-Ray":["{ray}-IAD"]}} host=mcp.example.com ingressRule=0 originService=http://localhost:8000 path=/"#
+        )
+    }
+
+    fn incoming(rid: &str, ray: &str) -> String {
+        format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id={rid} method=POST path=/ client_ip=203.0.113.7 cf_ray={ray}-IAD headers={{}}")
+    }
+
+    fn outgoing(rid: &str, ms: u64) -> String {
+        format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id={rid} status_code=200 duration_ms={ms} path=/ method=POST")
+    }
+
+    fn cancel(conn: u8) -> String {
+        format!(
+            r#"2026-11-25T17:05:44Z ERR  error="Incoming request ended abruptly: context canceled" connIndex={conn} event=1 ingressRule=0 originService=http://localhost:8000"#
+        )
+    }
+
+    fn cancel_follow(conn: u8) -> String {
+        format!(
+            r#"2026-11-25T17:05:44Z ERR Request failed error="Incoming request ended abruptly: context canceled" connIndex={conn} dest=https://mcp.example.com/ event=0 ip=198.41.192.67 type=http"#
+        )
+    }
+
+    fn stalled(model: &Model) -> Vec<&detect::Incident> {
+        model
+            .detector
+            .incidents
+            .iter()
+            .filter(|i| i.kind == detect::IncidentKind::OriginStalled)
+            .collect()
+    }
+
+    /// Long tools finishing while no new traffic arrives are not a stall: the server is
+    /// quiet because it has nothing else to do, and the cancels are of calls that began
+    /// before the silence.
+    #[test]
+    fn long_tools_in_a_quiet_spell_are_edge_timeouts_not_a_stall() {
+        let lines: Vec<(f64, &str, String)> = vec![
+            (0.0, C, dbg_request(0, "aaaaaaaaaaaaaaa1")),
+            (0.002, S, incoming("a", "aaaaaaaaaaaaaaa1")),
+            (1.0, C, dbg_request(1, "aaaaaaaaaaaaaaa2")),
+            (1.002, S, incoming("b", "aaaaaaaaaaaaaaa2")),
+            (100.0, C, cancel(0)),
+            (100.0002, C, cancel_follow(0)),
+            (101.0, C, cancel(1)),
+            (101.0002, C, cancel_follow(1)),
+            (110.0, S, outgoing("a", 110_000)),
+            (111.0, S, outgoing("b", 110_000)),
+        ];
+        let model = run_owned(&lines);
+        assert!(stalled(&model).is_empty(), "{:?}", model.detector.incidents);
+        assert_eq!((model.stats.edge_timeout, model.stats.client_abort), (2, 0));
+        let edge = model
+            .detector
+            .incidents
+            .iter()
+            .find(|i| i.kind == detect::IncidentKind::EdgeTimeout)
+            .expect("an edge-timeout incident");
+        assert_eq!(edge.count, 2);
+    }
+
+    /// Requests that keep arriving while the server logs nothing are what a stall is.
+    #[test]
+    fn requests_arriving_unlogged_during_the_silence_are_a_stall() {
+        let mut lines: Vec<(f64, &str, String)> = vec![
+            (0.0, C, dbg_request(0, "aaaaaaaaaaaaaaa1")),
+            (0.002, S, incoming("a", "aaaaaaaaaaaaaaa1")),
+        ];
+        for k in 1..6u8 {
+            lines.push((
+                f64::from(k) * 3.0,
+                C,
+                dbg_request(k % 4, &format!("bbbbbbbbbbbbbbb{k}")),
+            ));
+        }
+        lines.push((100.0, C, cancel(0)));
+        lines.push((100.0002, C, cancel_follow(0)));
+        lines.push((30.0 + 100.0, S, outgoing("a", 130_000)));
+        let model = run_owned(&lines);
+        assert_eq!(stalled(&model).len(), 1, "{:?}", model.detector.incidents);
+    }
+
+    /// Cancels under concurrency: four requests in flight on one connection, the edge
+    /// gives up on the 100 s one while younger ones are open, and a visitor aborts one
+    /// of the younger ones; follow-up lines of two failures interleave.
+    #[test]
+    fn a_cancel_goes_to_the_request_whose_age_fits_the_edge_limit() {
+        let mut lines: Vec<(f64, &str, String)> = Vec::new();
+        // The slow one, then three younger ones on the same connection.
+        for (k, at) in [0.0, 60.0, 80.0, 99.0].iter().enumerate() {
+            let ray = format!("cccccccccccccc{k:02}");
+            lines.push((*at, C, dbg_request(2, &ray)));
+            lines.push((*at + 0.002, S, incoming(&format!("r{k}"), &ray)));
+        }
+        // Both cancels' first lines, then both follow-ups (interleaved).
+        lines.push((100.0, C, cancel(2)));
+        lines.push((100.0001, C, cancel(2)));
+        lines.push((100.0002, C, cancel_follow(2)));
+        lines.push((100.0003, C, cancel_follow(2)));
+        for k in 0..4 {
+            lines.push((140.0 + f64::from(k), S, outgoing(&format!("r{k}"), 1)));
+        }
+        let model = run_owned(&lines);
+        assert_eq!(
+            (model.stats.edge_timeout, model.stats.client_abort),
+            (1, 1),
+            "one edge timeout (the 100 s request), one abort"
+        );
+        let links = &model.correlator.links;
+        assert_eq!(
+            links.exact + links.heuristic + links.tunnel_only + links.origin_only,
+            4,
+            "four requests, whatever the failure lines"
+        );
+    }
+
+    /// Sporadic 500s on the same route within the origin-errors window (15 min) are one
+    /// incident with a count and a rate, not one per burst.
+    #[test]
+    fn sporadic_500s_are_one_incident_with_a_count() {
+        let five = |rid: &str| {
+            format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id={rid} status_code=500 duration_ms=3 path=/ method=POST")
+        };
+        let noise = "INFO:     Started server process [1]".to_owned();
+        let lines: Vec<(f64, &str, String)> = vec![
+            (0.0, S, five("a")),
+            (300.0, S, noise.clone()),
+            (301.0, S, five("b")),
+            (720.0, S, five("c")),
+            (730.0, S, noise.clone()),
+            (2000.0, S, noise),
+        ];
+        let model = run_owned(&lines);
+        let errors: Vec<_> = model
+            .detector
+            .incidents
+            .iter()
+            .filter(|i| i.kind == detect::IncidentKind::OriginErrors)
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].count, 3);
+        assert!(
+            errors[0].cause.contains("3 times in 12 min"),
+            "{}",
+            errors[0].cause
+        );
+    }
+
+    /// A tunnel that loses one connection and then all is one incident that escalates.
+    #[test]
+    fn losing_one_connection_then_all_is_one_escalating_incident() {
+        let reg = |c: u8| {
+            format!("2026-11-25T17:05:20Z INF Registered tunnel connection connIndex={c} connection=0c8e3b52-91d4-4f0a-a6c7-3e5d2b9f1a04 event=0 ip=198.41.192.67 location=dfw08 protocol=quic")
+        };
+        let lost = |c: u8| {
+            format!(
+                r#"2026-11-25T17:05:40Z ERR Connection terminated error="timeout: no recent network activity" connIndex={c}"#
+            )
+        };
+        let mut lines: Vec<(f64, &str, String)> = (0..2).map(|c| (0.0, C, reg(c))).collect();
+        lines.push((10.0, C, lost(0)));
+        lines.push((20.0, C, lost(1)));
+        let model = run_owned(&lines);
+        let kinds: Vec<_> = model.detector.incidents.iter().map(|i| i.kind).collect();
+        assert_eq!(
+            kinds,
+            [detect::IncidentKind::TunnelDown],
+            "{:?}",
+            model.detector.incidents
+        );
+        assert_eq!(model.detector.incidents[0].count, 2);
+        assert!(model.detector.incidents[0]
+            .cause
+            .starts_with("degraded, then down"));
+    }
+
+    /// A planned restart held by an open stream, with no cloudflared line at all, is an
+    /// incident that names the stream and the time connections were refused.
+    #[test]
+    fn a_held_restart_is_visible_without_cloudflared() {
+        let lines: Vec<(f64, &str, String)> = vec![
+            (0.0, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=s1 method=GET path=/mcp/sse client_ip=5.6.7.8 cf_ray=None headers={}".to_owned()),
+            (10.0, "pid1:sigil-mcp.service", "Stopping sigil-mcp.service - Sigil MCP Server...".to_owned()),
+            (10.05, S, "INFO:     Shutting down".to_owned()),
+            (10.06, S, "INFO:     Waiting for connections to close. (CTRL+C to force quit)".to_owned()),
+            (40.0, S, "INFO:     Finished server process [10]".to_owned()),
+            (40.1, "pid1:sigil-mcp.service", "Stopped sigil-mcp.service - Sigil MCP Server.".to_owned()),
+            (40.2, "pid1:sigil-mcp.service", "Started sigil-mcp.service - Sigil MCP Server.".to_owned()),
+            (42.0, S, "INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)".to_owned()),
+        ];
+        let model = run_owned(&lines);
+        let down = model
+            .detector
+            .incidents
+            .iter()
+            .find(|i| i.kind == detect::IncidentKind::OriginDown)
+            .expect("an origin_down incident");
+        assert!(
+            down.cause
+                .starts_with("planned restart held 31.9 s by the stream GET /mcp/sse from 5.6.7.8"),
+            "{}",
+            down.cause
+        );
+    }
+
+    /// At the cap the oldest open request is settled and counted: the correlation
+    /// classes and `unanswered` still add up to the requests counted.
+    #[test]
+    fn counters_add_up_after_evictions() {
+        let settings = Settings {
+            pending_cap_requests: 10,
+            ..Settings::default()
+        };
+        let lines: Vec<(f64, &str, String)> = (0..50)
+            .map(|k| {
+                (
+                    f64::from(k) * 0.1,
+                    S,
+                    incoming(&format!("n{k}"), &format!("ddddddddddddd{k:03}")),
+                )
+            })
+            .collect();
+        let model = run_with(settings, &lines);
+        let links = &model.correlator.links;
+        let classes = links.exact + links.heuristic + links.tunnel_only + links.origin_only;
+        assert_eq!(classes, 50);
+        assert_eq!(model.stats.unanswered, 50);
+        assert_eq!(model.correlator.expired, 40, "evicted at the cap of 10");
     }
 }

@@ -128,6 +128,7 @@ pub fn to_json(model: &Model) -> Value {
             "by_unit": by_unit,
             "unparsed": model.entries.unparsed,
             "continuation": model.entries.continuation,
+            "duplicates_skipped": model.entries.duplicates,
         },
         "incidents": d.incidents.iter().map(incident_json).collect::<Vec<_>>(),
         "requests": {
@@ -263,8 +264,18 @@ pub fn to_text(model: &Model) -> String {
     );
     let _ = writeln!(
         out,
-        "entries: {} ({} unparsed, {} continuation lines)",
-        model.entries.total, model.entries.unparsed, model.entries.continuation
+        "entries: {} ({} unparsed, {} continuation lines{})",
+        model.entries.total,
+        model.entries.unparsed,
+        model.entries.continuation,
+        if model.entries.duplicates > 0 {
+            format!(
+                "; {} duplicates skipped (given by more than one input)",
+                model.entries.duplicates
+            )
+        } else {
+            String::new()
+        }
     );
     if !d.findings.is_empty() {
         let _ = writeln!(out);

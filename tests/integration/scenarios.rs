@@ -51,7 +51,8 @@ const SCENARIOS: &[Expect] = &[
     },
     Expect {
         name: "tunnel_down",
-        incidents: &["tunnel_degraded", "tunnel_down"],
+        // Issue 16: losing one connection and then all is one incident that escalates.
+        incidents: &["tunnel_down"],
         bad_gateway_cause: None,
     },
     Expect {
