@@ -117,6 +117,13 @@ pub struct Slo {
     pub max_502: Option<u64>,
 }
 
+impl Slo {
+    /// Whether any gate is set (`report` is then a check, not only a summary).
+    pub fn is_gate(&self) -> bool {
+        self.max_p99_us.is_some() || self.max_5xx_pct.is_some() || self.max_502.is_some()
+    }
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {

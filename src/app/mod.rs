@@ -29,7 +29,7 @@ mod snapshot;
 mod watch;
 
 use report::run_report;
-pub use report::{build_model, SloBreached};
+pub use report::{build_model, GateReadNothing, SloBreached};
 use snapshot::run_snapshot;
 pub use snapshot::{snapshot_live, write_snapshot, LiveSnapshot};
 use watch::run_watch;
