@@ -15,7 +15,7 @@ use crate::config_file::{self, ConfigFileError};
 use crate::model::Settings;
 use crate::source::demo::Pace;
 use crate::source::since::{parse_time, TimeError};
-use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
+use crate::source::{InputSpec, ReadOptions, StartAt, Timestamp, Unit, UnitFilter};
 
 /// Events the log keeps in the headless modes (`report`, `watch`): none, because they
 /// never show it. A log entry holds a whole `RawEntry` (message, cursor, fields), so the
@@ -98,6 +98,11 @@ pub enum Mode {
     Watch {
         format: WatchFormat,
         exec: Option<String>,
+        hooks: HookLimits,
+        /// `--cursor-file`: where the position (and open incidents, next to it) is kept.
+        cursor_file: Option<PathBuf>,
+        /// `--metrics`: where `/metrics` is served.
+        metrics: Option<std::net::SocketAddr>,
     },
     /// `config --default` / `config --check FILE`: print, and exit.
     PrintConfig { text: String },
@@ -108,6 +113,28 @@ pub enum Mode {
         archive: bool,
     },
 }
+
+/// How `watch` runs its `--exec` hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookLimits {
+    /// Hooks running at once, over all incidents.
+    pub max_running: usize,
+    /// A hook still running after this is killed and reported.
+    pub timeout: Duration,
+    /// On exit, how long `watch` waits for hooks still running or queued.
+    pub exit_grace: Duration,
+}
+
+/// `--exec-max-running` when not given.
+pub const DEFAULT_HOOKS_RUNNING: usize = 4;
+/// `--exec-timeout` when not given: enough for a pager's HTTP call with retries.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `watch` waits for hooks when it stops. systemd's default `TimeoutStopSec` is
+/// 90 s; this stays well under it.
+pub const HOOK_EXIT_GRACE: Duration = Duration::from_secs(10);
+/// How often `watch --cursor-file` saves its position while entries flow (and always on
+/// exit): a crash repeats at most this much work, and the disk sees one small write.
+pub const CURSOR_SAVE_EVERY: Duration = Duration::from_secs(2);
 
 /// Gates `report` checks for cron and CI: exit 1 when any is breached.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -137,6 +164,10 @@ pub struct Config {
     pub until: Option<Timestamp>,
     pub backlog_entries: Option<u64>,
     pub follow: bool,
+    /// Where journal inputs start when `--since`/`-n` do not say: their end for `watch`
+    /// (see [`StartAt`]), their head otherwise. `watch --cursor-file` replaces it with
+    /// the saved cursor when it reads one.
+    pub start: StartAt,
     /// Capacity of the source channel, in batches (each up to `batch_max_entries`).
     pub channel_capacity_batches: usize,
     pub batch_max_entries: usize,
@@ -203,6 +234,24 @@ pub enum ConfigError {
     ConfigWhat,
     #[error("--speed: cannot read {0:?}: give a whole multiple like 10x or 20x, or max")]
     Speed(String),
+    #[error("--exec-timeout: invalid duration {0:?}: use a number with ms, s or m, e.g. \"30s\"")]
+    ExecTimeout(String),
+    #[error("--exec-max-running: give at least 1")]
+    ExecMaxRunning,
+    #[error("--metrics: cannot read {0:?}: give HOST:PORT (\"127.0.0.1:9464\", \"[::1]:9464\") or a port")]
+    MetricsAddr(String),
+    #[error("--cursor-file needs one journal input (the system journal, one -D DIR, or --file): a cursor names a place in one journal, and {0} has none")]
+    CursorInput(String),
+}
+
+/// `--metrics`' address: `HOST:PORT` with a numeric host, or a bare port on loopback.
+fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    let t = text.trim();
+    if let Ok(port) = t.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    t.parse()
+        .map_err(|_| ConfigError::MetricsAddr(text.to_owned()))
 }
 
 impl Config {
@@ -284,11 +333,41 @@ impl Config {
             Some(Command::Watch {
                 format,
                 exec,
+                exec_timeout,
+                exec_max_running,
+                cursor_file,
+                metrics,
                 input: later,
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                (Mode::Watch { format, exec }, input.merge(later))
+                let timeout = match exec_timeout {
+                    Some(t) => config_file::parse_duration_us(&t)
+                        .filter(|&us| us > 0)
+                        .map(Duration::from_micros)
+                        .ok_or(ConfigError::ExecTimeout(t))?,
+                    None => DEFAULT_HOOK_TIMEOUT,
+                };
+                let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);
+                if max_running == 0 {
+                    return Err(ConfigError::ExecMaxRunning);
+                }
+                let metrics = metrics.as_deref().map(parse_metrics_addr).transpose()?;
+                let hooks = HookLimits {
+                    max_running,
+                    timeout,
+                    exit_grace: HOOK_EXIT_GRACE,
+                };
+                (
+                    Mode::Watch {
+                        format,
+                        exec,
+                        hooks,
+                        cursor_file,
+                        metrics,
+                    },
+                    input.merge(later),
+                )
             }
             Some(Command::Snapshot {
                 incident,
@@ -431,6 +510,43 @@ impl Config {
         if follow && mode == Mode::Stats {
             return Err(ConfigError::StatsFollow);
         }
+        // `watch` starts at now on a journal (as `journalctl -f`): what happened before it
+        // started was alerted by whoever watched then. `--since`/`-n` replay on purpose,
+        // and without following there would be nothing to read.
+        let is_journal = |i: &InputSpec| {
+            matches!(
+                i,
+                InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
+            )
+        };
+        let start = if matches!(mode, Mode::Watch { .. })
+            && follow
+            && since.is_none()
+            && input.lines.is_none()
+            && inputs.iter().all(is_journal)
+        {
+            StartAt::End
+        } else {
+            StartAt::Head
+        };
+        if let Mode::Watch {
+            cursor_file: Some(_),
+            ..
+        } = &mode
+        {
+            match inputs.as_slice() {
+                [one] if is_journal(one) => {}
+                [_, second, ..] if is_journal(second) => {
+                    return Err(ConfigError::CursorInput(format!(
+                        "{} and {}",
+                        inputs[0].describe(),
+                        second.describe()
+                    )))
+                }
+                [one, ..] => return Err(ConfigError::CursorInput(one.describe())),
+                [] => {}
+            }
+        }
 
         let mut model = model_settings(file_settings, &units);
         if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
@@ -464,6 +580,7 @@ impl Config {
             until,
             backlog_entries: input.lines,
             follow,
+            start,
             channel_capacity_batches: CHANNEL_CAPACITY_BATCHES,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
@@ -481,6 +598,7 @@ impl Config {
             until: self.until,
             backlog_entries: self.backlog_entries,
             follow: self.follow,
+            start: self.start.clone(),
             batch_max_entries: self.batch_max_entries,
             batch_max_wait: self.batch_max_wait,
         }

@@ -48,11 +48,17 @@ fn units_without_entries(config: &Config, model: &Model) -> Vec<String> {
     let from = config
         .since
         .or(model.window.map(|(start, _)| start))
-        .map_or_else(|| "the start of the input".to_owned(), |t| t.to_rfc3339());
+        .map_or_else(
+            || "the start of the input".to_owned(),
+            crate::source::Timestamp::to_rfc3339,
+        );
     let to = config
         .until
         .or(model.window.map(|(_, end)| end))
-        .map_or_else(|| "its end".to_owned(), |t| t.to_rfc3339());
+        .map_or_else(
+            || "its end".to_owned(),
+            crate::source::Timestamp::to_rfc3339,
+        );
     let inputs: Vec<String> = config
         .inputs
         .iter()
