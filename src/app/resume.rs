@@ -147,13 +147,13 @@ mod tests {
 
     #[test]
     fn cursors_are_taken_only_when_they_look_like_cursors() {
-        let real = "s=7f2a…;i=1;b=755d;m=10;t=5f;x=9";
+        let non_ascii = "s=7f2a…;i=1;b=755d;m=10;t=5f;x=9";
         let ascii = "s=7f2ab3;i=1a;b=755d2835;m=10;t=5f3;x=9c";
         assert_eq!(parse_cursor(ascii.as_bytes()).unwrap().0.as_ref(), ascii);
         let with_newline = format!("{ascii}\n");
         assert!(parse_cursor(with_newline.as_bytes()).is_some());
         for bad in [
-            real.as_bytes(),
+            non_ascii.as_bytes(),
             b"",
             b"\n",
             b"not a cursor",

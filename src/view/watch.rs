@@ -278,6 +278,7 @@ impl Announcer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::detect::IncidentKind;
 
     fn change(kind: ChangeKind, at_s: u64) -> IncidentChange {
         IncidentChange {
@@ -285,6 +286,89 @@ mod tests {
             incident: 7,
             at: Timestamp(at_s * 1_000_000),
         }
+    }
+
+    fn incident(id: u64, kind: IncidentKind, start_s: u64, count: u64) -> Incident {
+        Incident {
+            id,
+            kind,
+            severity: crate::model::detect::Severity::Critical,
+            start: Timestamp(start_s * 1_000_000),
+            last: Timestamp(start_s * 1_000_000),
+            end: None,
+            count,
+            cause: "origin down".into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    fn carried(id: u64, kind: &str, last_s: u64, count: u64) -> Announced {
+        Announced {
+            id,
+            kind: kind.into(),
+            severity: "critical".into(),
+            start_us: 10_000_000,
+            last_us: last_s * 1_000_000,
+            count,
+            cause: "origin down".into(),
+        }
+    }
+
+    #[test]
+    fn an_incident_left_open_goes_on_under_its_id_and_new_ones_number_after_it() {
+        let previous = AnnouncedState {
+            last_id: 41,
+            open: vec![carried(41, "bad_gateway", 100, 5)],
+        };
+        let mut a = Announcer::new(previous, 60_000_000, 5_000_000);
+        // The model's first bad_gateway, 30 s after the carried one's last signal.
+        let inc = incident(1, IncidentKind::BadGateway, 130, 2);
+        let got = a.announce(&change(ChangeKind::Open, 130), &inc).unwrap();
+        assert_eq!((got.kind, got.incident), (ChangeKind::Update, 41));
+        assert_eq!(got.json["event"], "update");
+        assert_eq!(got.json["incident"]["id"], 41);
+        assert_eq!(got.json["incident"]["count"], 7, "5 before the restart + 2");
+        assert_eq!(got.json["incident"]["start"], "1970-01-01T00:00:10.000000Z");
+        // Another kind is a new incident, numbered after the last one announced.
+        let other = incident(2, IncidentKind::EdgeTimeout, 131, 1);
+        let mut open = change(ChangeKind::Open, 131);
+        open.incident = 2;
+        let got = a.announce(&open, &other).unwrap();
+        assert_eq!((got.kind, got.incident), (ChangeKind::Open, 42));
+        assert_eq!(a.opened_by_kind.get("edge_timeout"), Some(&1));
+        assert_eq!(
+            a.opened_by_kind.get("bad_gateway"),
+            None,
+            "continued, not opened"
+        );
+        assert_eq!(a.state().last_id, 42);
+        assert_eq!(a.open_count(), 2);
+        // Its close is the carried id's close.
+        let got = a.announce(&change(ChangeKind::Close, 200), &inc).unwrap();
+        assert_eq!((got.kind, got.incident), (ChangeKind::Close, 41));
+        assert_eq!(a.state().open.len(), 1);
+    }
+
+    #[test]
+    fn a_carried_incident_closes_when_its_quiet_time_passes_and_a_late_one_opens_anew() {
+        let previous = AnnouncedState {
+            last_id: 3,
+            open: vec![carried(3, "bad_gateway", 100, 5)],
+        };
+        let mut a = Announcer::new(previous, 60_000_000, 5_000_000);
+        assert!(
+            a.expire(Timestamp(150_000_000)).is_empty(),
+            "still within quiet time"
+        );
+        let closed = a.expire(Timestamp(161_000_000));
+        assert_eq!(closed.len(), 1);
+        assert_eq!((closed[0].kind, closed[0].incident), (ChangeKind::Close, 3));
+        assert_eq!(closed[0].json["incident"]["count"], 5);
+        assert_eq!(a.open_count(), 0);
+        // A 502 after that is a new incident.
+        let inc = incident(1, IncidentKind::BadGateway, 170, 1);
+        let got = a.announce(&change(ChangeKind::Open, 170), &inc).unwrap();
+        assert_eq!((got.kind, got.incident), (ChangeKind::Open, 4));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! alert, `--exec` hooks under a storm, `/metrics` for Prometheus and the shipped systemd
 //! units. All through the real binary over real journal files.
 
+use std::time::Duration;
+
+use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::{data, journalctl, make_journal, sigil_top};
+use crate::util::{data, export_text, journalctl, make_journal, sigil_top, wait_for, Live, Record};
 
 /// Exit status of a gate that had nothing to judge (README, "Exit status").
 const GATE_READ_NOTHING: i32 = 3;
@@ -133,4 +136,332 @@ fn text_that_is_not_export_or_json_is_refused_with_the_flag_to_use() {
         "{}",
         stderr_of(&out)
     );
+}
+
+// ---- watch: start at now, --cursor-file, restarts ------------------------------------
+
+const HOST: &str = "mcp-host";
+
+fn now_us() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros(),
+    )
+    .unwrap()
+}
+
+fn cf(at: u64, msg: &str) -> Record {
+    Record::service(at, HOST, "cloudflared.service", 4242, "cloudflared", msg)
+}
+
+/// One request refused by the origin, as cloudflared logs it: two lines.
+fn refused_502(at: u64, conn: u64) -> Vec<Record> {
+    let err = "Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused";
+    vec![
+        cf(at, &format!("2026-11-25T17:05:44Z ERR  error=\"{err}\" connIndex={} event=1 ingressRule=0 originService=http://localhost:8000", conn % 4)),
+        cf(at + 7, &format!("2026-11-25T17:05:44Z ERR Request failed error=\"{err}\" connIndex={} dest=https://mcp.example.com/ event=0 ip=198.41.192.67 type=http", conn % 4)),
+    ]
+}
+
+/// `n` refused requests from `at`, 10 ms apart.
+fn burst(at: u64, n: u64) -> Vec<Record> {
+    (0..n)
+        .flat_map(|i| refused_502(at + i * 10_000, i))
+        .collect()
+}
+
+fn events(live: &Live) -> Vec<Value> {
+    live.lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("watch prints JSON lines"))
+        .collect()
+}
+
+fn wait_following(live: &Live) {
+    wait_for(Duration::from_secs(20), "watch to be following", || {
+        live.err_lines()
+            .iter()
+            .any(|l| l.contains("watch: following"))
+    });
+}
+
+/// SIGTERM, exit 0, and the number of entries the run says it processed.
+fn stop(live: &mut Live) -> u64 {
+    live.signal("TERM");
+    assert_eq!(
+        live.wait_exit(Duration::from_secs(20)),
+        Some(0),
+        "SIGTERM ends watch with 0:\n{}",
+        live.err_lines().join("\n")
+    );
+    // The stderr reader may still be reading the last line.
+    wait_for(Duration::from_secs(5), "the stop summary", || {
+        live.err_lines().iter().any(|l| l.contains("stopped after"))
+    });
+    let err = live.err_lines();
+    let line = err.iter().find(|l| l.contains("stopped after")).unwrap();
+    line.split("stopped after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {line:?}"))
+}
+
+/// Entries of the two default units in `args` (journal files), as journalctl counts them.
+fn journalctl_entries(args: &[&str]) -> u64 {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&[
+        "-u",
+        "sigil-mcp.service",
+        "-u",
+        "cloudflared.service",
+        "-o",
+        "export",
+    ]);
+    let text = journalctl(&all);
+    text.split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"__CURSOR="))
+        .count() as u64
+}
+
+/// The cursor of the last entry of the two units in `dir`, as journalctl sees it.
+fn journalctl_last_cursor(dir: &str) -> String {
+    let text = journalctl(&[
+        "-D",
+        dir,
+        "-u",
+        "sigil-mcp.service",
+        "-u",
+        "cloudflared.service",
+        "-n",
+        "1",
+        "-o",
+        "export",
+    ]);
+    String::from_utf8_lossy(&text)
+        .lines()
+        .find_map(|l| l.strip_prefix("__CURSOR="))
+        .expect("a cursor")
+        .to_owned()
+}
+
+/// A journal full of old incidents (the real capture's 21 502s, a day-old burst): `watch`
+/// without `--since` starts at the end and runs `--exec` for none of them; an incident
+/// that happens after it started runs the hook, once.
+#[test]
+fn watch_without_since_never_runs_exec_for_old_incidents() {
+    let dir = TempDir::new().unwrap();
+    make_journal(
+        dir.path(),
+        "capture",
+        &std::fs::read(data("real/kv-debug/export.txt")).unwrap(),
+    );
+    make_journal(
+        dir.path(),
+        "yesterday",
+        &export_text(&burst(now_us() - 86_400_000_000, 30)),
+    );
+    let d = dir.path().to_str().unwrap();
+    // The journal does hold incidents: replaying it on purpose finds them.
+    let replay = sigil_top(&["watch", "-D", d, "--no-follow"], None);
+    let opens = crate::util::json_lines(&replay.stdout)
+        .into_iter()
+        .filter(|e| e["event"] == "open")
+        .count();
+    assert!(opens >= 2, "the old journal has incidents: {opens} opens");
+
+    let hook_out = dir.path().join("hook.out");
+    let cmd = format!("cat >> '{}'", hook_out.display());
+    let mut live = Live::spawn(&["watch", "-D", d, "--exec", &cmd]);
+    wait_following(&live);
+    // Time for anything old to come through, if it were going to: one tick of the
+    // live loop closes quiet incidents, and opening any would print a line.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(live.lines().is_empty(), "{:?}", live.lines());
+    assert!(!hook_out.exists(), "a hook ran for an old incident");
+    let started_us = now_us();
+    make_journal(dir.path(), "now", &export_text(&burst(started_us, 3)));
+    wait_for(Duration::from_secs(10), "the new incident's hook", || {
+        std::fs::read_to_string(&hook_out).is_ok_and(|s| s.contains("\"event\":\"open\""))
+    });
+    live.signal("TERM");
+    assert_eq!(live.wait_exit(Duration::from_secs(20)), Some(0));
+    let hooks = std::fs::read_to_string(&hook_out).unwrap();
+    let hook_events: Vec<Value> = hooks
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        hook_events.iter().filter(|e| e["event"] == "open").count(),
+        1,
+        "{hooks}"
+    );
+    // The hook's incident is the new one (it started after the watch did).
+    for e in &hook_events {
+        assert_eq!(e["incident"]["kind"], "bad_gateway", "{hooks}");
+        let start = chrono::DateTime::parse_from_rfc3339(e["incident"]["start"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros();
+        assert!(u64::try_from(start).unwrap() >= started_us, "{hooks}");
+    }
+}
+
+/// `--cursor-file` across stops: run, stop, a new journal file, start again, a live burst
+/// stopped with SIGTERM in its middle, start again. Every entry written after the first
+/// start is processed exactly once over the runs (journalctl's count), the cursor saved
+/// last is journalctl's last entry, and the incident opens once: the later runs continue
+/// it (update/close under its id), they never open it again.
+#[test]
+fn cursor_file_restarts_lose_nothing_and_open_each_incident_once() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let state = TempDir::new().unwrap();
+    let cursor_file = state.path().join("watch.cursor");
+    let cf_arg = cursor_file.to_str().unwrap().to_owned();
+    // Old history the first run must not alert on.
+    make_journal(
+        dir.path(),
+        "old",
+        &export_text(&burst(now_us() - 3_600_000_000, 10)),
+    );
+    let args = ["watch", "-D", d.as_str(), "--cursor-file", cf_arg.as_str()];
+    let mut all_events: Vec<Value> = Vec::new();
+    let mut processed = 0;
+
+    // Run 1: no cursor file yet: it says so and starts at the end.
+    let mut live = Live::spawn(&args);
+    wait_following(&live);
+    assert!(
+        live.err_lines()
+            .iter()
+            .any(|l| l.contains("does not exist yet")),
+        "{:?}",
+        live.err_lines()
+    );
+    make_journal(dir.path(), "b", &export_text(&burst(now_us(), 5)));
+    wait_for(Duration::from_secs(10), "the open event", || {
+        events(&live).iter().any(|e| e["event"] == "open")
+    });
+    processed += stop(&mut live);
+    all_events.extend(events(&live));
+    assert!(std::fs::read_to_string(&cursor_file)
+        .unwrap()
+        .starts_with("s="));
+
+    // Stopped: more of the same outage is written.
+    make_journal(dir.path(), "c", &export_text(&burst(now_us(), 7)));
+
+    // Run 2: starts after the cursor, reads c, continues the incident.
+    let mut live = Live::spawn(&args);
+    wait_following(&live);
+    wait_for(Duration::from_secs(10), "the incident to go on", || {
+        events(&live).iter().any(|e| e["event"] == "update")
+    });
+    processed += stop(&mut live);
+    all_events.extend(events(&live));
+
+    // Run 3: SIGTERM while a live burst is being written.
+    let mut live = Live::spawn(&args);
+    wait_following(&live);
+    let mut writer = LiveJournal::start(&dir.path().join("live.journal"));
+    let mut written = 0;
+    let mut is_stopping = false;
+    while written < 300 {
+        writer.write(&burst(now_us(), 10));
+        written += 10;
+        std::thread::sleep(Duration::from_millis(20));
+        // Stopped once it has seen part of the burst (it printed the incident going on).
+        if !is_stopping && !live.lines().is_empty() {
+            live.signal("TERM");
+            is_stopping = true;
+        }
+    }
+    assert!(is_stopping, "run 3 never saw the burst");
+    let in_run_3 = stop(&mut live);
+    all_events.extend(events(&live));
+    writer.close();
+    let live_entries =
+        journalctl_entries(&["--file", dir.path().join("live.journal").to_str().unwrap()]);
+    assert!(
+        in_run_3 > 0 && in_run_3 < live_entries,
+        "SIGTERM came in the middle of the burst: {in_run_3} of {live_entries}"
+    );
+    processed += in_run_3;
+
+    // Run 4: reads the rest, saves the last cursor, and is stopped.
+    let mut live = Live::spawn(&args);
+    wait_following(&live);
+    let last = journalctl_last_cursor(&d);
+    wait_for(
+        Duration::from_secs(15),
+        "the last cursor to be saved",
+        || std::fs::read_to_string(&cursor_file).is_ok_and(|c| c.trim() == last),
+    );
+    processed += stop(&mut live);
+    all_events.extend(events(&live));
+    assert_eq!(std::fs::read_to_string(&cursor_file).unwrap().trim(), last);
+
+    // Every entry written after the first start, once.
+    let total = journalctl_entries(&["-D", &d]);
+    let before_start =
+        journalctl_entries(&["--file", dir.path().join("old.journal").to_str().unwrap()]);
+    assert_eq!(
+        processed,
+        total - before_start,
+        "entries processed over 4 runs"
+    );
+
+    // One open, and every later event is about the same incident.
+    let opens: Vec<&Value> = all_events.iter().filter(|e| e["event"] == "open").collect();
+    assert_eq!(opens.len(), 1, "{all_events:#?}");
+    let id = &opens[0]["incident"]["id"];
+    assert!(
+        all_events.iter().all(|e| &e["incident"]["id"] == id),
+        "{all_events:#?}"
+    );
+    // The count goes on from where the last run stopped (requests, not lines).
+    let last_count = all_events.last().unwrap()["incident"]["count"]
+        .as_u64()
+        .unwrap();
+    assert!(last_count >= 12, "{all_events:#?}");
+    // The incident is saved as open, for the next run.
+    let saved: Value = serde_json::from_slice(
+        &std::fs::read(state.path().join("watch.cursor.incidents.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["open"][0]["id"], *id, "{saved}");
+}
+
+/// `systemd-journal-remote` appending to one journal file from a pipe, as journald does.
+struct LiveJournal {
+    remote: std::process::Child,
+}
+
+impl LiveJournal {
+    fn start(file: &std::path::Path) -> LiveJournal {
+        let remote = std::process::Command::new(crate::util::JOURNAL_REMOTE)
+            .arg("-o")
+            .arg(file)
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("running systemd-journal-remote");
+        LiveJournal { remote }
+    }
+
+    fn write(&mut self, records: &[Record]) {
+        use std::io::Write;
+        let stdin = self.remote.stdin.as_mut().unwrap();
+        stdin.write_all(&export_text(records)).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn close(&mut self) {
+        drop(self.remote.stdin.take());
+        assert!(self.remote.wait().unwrap().success());
+    }
 }
