@@ -3,6 +3,7 @@
 //! alert, `--exec` hooks under a storm, `/metrics` for Prometheus and the shipped systemd
 //! units. All through the real binary over real journal files.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -464,4 +465,174 @@ impl LiveJournal {
         drop(self.remote.stdin.take());
         assert!(self.remote.wait().unwrap().success());
     }
+}
+
+// ---- --exec under a storm -------------------------------------------------------------
+
+/// The demo's 16 changes of 7 incidents, each hook taking 0.2 s: the hooks of one
+/// incident run one after another in the order printed, at most `--exec-max-running` run
+/// at once (and more than one does), and `watch` waits for all of them before it exits.
+#[test]
+fn hooks_run_in_order_per_incident_with_bounded_concurrency_and_are_waited_for() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().display();
+    let script = format!(
+        "echo \"start $SIGIL_TOP_INCIDENT $SIGIL_TOP_EVENT\" >> {d}/log; \
+         touch {d}/running.$$; ls {d} | grep -c '^running' >> {d}/concurrency; \
+         sleep 0.2; rm {d}/running.$$; \
+         echo \"end $SIGIL_TOP_INCIDENT $SIGIL_TOP_EVENT\" >> {d}/log"
+    );
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.export");
+    let out = sigil_top(
+        &[
+            "watch",
+            "--no-follow",
+            demo.to_str().unwrap(),
+            "--exec",
+            &script,
+            "--exec-max-running",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let printed: Vec<Value> = crate::util::json_lines(&out.stdout);
+    assert!(printed.len() >= 10, "a storm: {} changes", printed.len());
+    // Every hook has ended by the time watch has exited.
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("end ")).count(),
+        printed.len(),
+        "{log}"
+    );
+    // Per incident: the order printed, each hook after the one before it ended.
+    let mut ids: Vec<u64> = printed
+        .iter()
+        .map(|e| e["incident"]["id"].as_u64().unwrap())
+        .collect();
+    ids.dedup();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        let want: Vec<String> = printed
+            .iter()
+            .filter(|e| e["incident"]["id"] == id)
+            .flat_map(|e| {
+                let ev = e["event"].as_str().unwrap();
+                [format!("start {id} {ev}"), format!("end {id} {ev}")]
+            })
+            .collect();
+        let got: Vec<String> = lines
+            .iter()
+            .filter(|l| l.split(' ').nth(1) == Some(&id.to_string()))
+            .map(|l| (*l).to_owned())
+            .collect();
+        assert_eq!(got, want, "incident {id}:\n{log}");
+    }
+    let concurrency: Vec<u64> = std::fs::read_to_string(dir.path().join("concurrency"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    let max = concurrency.iter().max().copied().unwrap_or(0);
+    assert!(max <= 2, "at most 2 at once: {concurrency:?}");
+    assert_eq!(max, 2, "hooks of different incidents do run side by side");
+}
+
+/// A hook that hangs is killed with everything it started after `--exec-timeout`, and
+/// said on stderr; a hook that fails is said; both are counted in `/metrics`.
+#[test]
+fn hung_hooks_are_killed_and_failures_reported_and_counted() {
+    let dir = TempDir::new().unwrap();
+    make_journal(
+        dir.path(),
+        "demo",
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.export")).unwrap(),
+    );
+    let d = dir.path().display();
+    let script = format!(
+        "if [ \"$SIGIL_TOP_EVENT\" = open ]; then echo $$ > {d}/pid.$SIGIL_TOP_INCIDENT; \
+         sleep 1000; else exit 3; fi"
+    );
+    let mut live = Live::spawn(&[
+        "watch",
+        "-D",
+        &d.to_string(),
+        "--since",
+        "2000-01-01",
+        "--exec",
+        &script,
+        "--exec-timeout",
+        "300ms",
+        "--exec-max-running",
+        "8",
+        "--metrics=127.0.0.1:0",
+    ]);
+    let url = metrics_url(&live);
+    wait_following(&live);
+    let printed = events(&live);
+    let opens = printed.iter().filter(|e| e["event"] == "open").count() as u64;
+    let others = printed.len() as u64 - opens;
+    wait_for(Duration::from_secs(20), "every hook to end", || {
+        let m = scrape(&url);
+        metric(&m, "sigil_top_hooks_total{outcome=\"timeout\"}") == Some(opens)
+            && metric(&m, "sigil_top_hooks_total{outcome=\"failed\"}") == Some(others)
+    });
+    let err = live.err_lines().join("\n");
+    assert!(
+        err.contains("was still running after 300ms: killed"),
+        "{err}"
+    );
+    assert!(err.contains("failed: exit status: 3"), "{err}");
+    // The hung hooks' process groups (the shell and its sleep) are gone.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(_incident) = name.strip_prefix("pid.") {
+            let pgid = std::fs::read_to_string(dir.path().join(&name)).unwrap();
+            let ps = std::process::Command::new("ps")
+                .args(["-o", "pid=", "-g", pgid.trim()])
+                .output()
+                .unwrap();
+            assert!(
+                String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
+                "group {} still has processes",
+                pgid.trim()
+            );
+        }
+    }
+    live.signal("TERM");
+    assert_eq!(live.wait_exit(Duration::from_secs(20)), Some(0));
+}
+
+// ---- /metrics --------------------------------------------------------------------------
+
+/// The `http://…/metrics` address a watch printed on stderr.
+fn metrics_url(live: &Live) -> String {
+    let mut url = String::new();
+    wait_for(Duration::from_secs(20), "the metrics address", || {
+        let err = live.err_lines();
+        let found = err
+            .iter()
+            .find_map(|l| l.split("serving metrics on ").nth(1).map(str::to_owned));
+        found.map(|u| url = u).is_some()
+    });
+    url
+}
+
+/// A scrape with curl (a real HTTP client); the body, or "" when it fails.
+fn scrape(url: &str) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "5", url])
+        .output()
+        .expect("running curl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One sample's value by its full name with labels, as printed.
+fn metric(text: &str, series: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(series)?.strip_prefix(' ')?;
+        rest.parse::<u64>().ok()
+    })
 }
