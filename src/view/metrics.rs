@@ -325,3 +325,96 @@ impl Collector for Figures {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stats::KeyStats;
+    use crate::model::Settings;
+
+    fn key_stats(count: u64) -> KeyStats {
+        KeyStats {
+            count,
+            ..KeyStats::default()
+        }
+    }
+
+    fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        text.lines()
+            .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+            .collect()
+    }
+
+    #[test]
+    fn routes_and_tools_past_the_cap_add_up_under_other() {
+        let mut model = Model::new(Settings::default());
+        for i in 0..60u64 {
+            let path = format!("/scan/{i}");
+            model
+                .stats
+                .by_route
+                .insert(("GET".into(), path), key_stats(i + 1));
+            model
+                .stats
+                .by_tool
+                .insert(format!("tool_{i}"), key_stats(i + 1));
+        }
+        let text = Figures::of(&model, &WatchFigures::default()).to_text();
+        let routes = series(&text, "sigil_top_route_requests_total");
+        assert_eq!(routes.len(), ROUTE_SERIES_MAX + 1, "{routes:?}");
+        // The 10 quietest (1 + … + 10 requests) add up under "other".
+        assert!(
+            routes.contains(&"sigil_top_route_requests_total{method=\"other\",path=\"other\"} 55")
+        );
+        assert!(
+            routes.contains(&"sigil_top_route_requests_total{method=\"GET\",path=\"/scan/59\"} 60")
+        );
+        let tools = series(&text, "sigil_top_tool_calls_total");
+        assert_eq!(tools.len(), TOOL_SERIES_MAX + 1);
+        assert!(tools.contains(&"sigil_top_tool_calls_total{tool=\"other\"} 55"));
+    }
+
+    #[test]
+    fn label_values_from_logs_are_escaped_and_secrets_redacted() {
+        let mut model = Model::new(Settings::default());
+        let hostile = "/x\"}\nevil_total 1\n\u{1b}[2J?token=s3cr3t&a=1";
+        model
+            .stats
+            .by_route
+            .insert(("GET".into(), hostile.into()), key_stats(1));
+        let text = Figures::of(&model, &WatchFigures::default()).to_text();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("evil_total")), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let routes = series(&text, "sigil_top_route_requests_total");
+        assert_eq!(routes.len(), 1, "one line for the one route: {routes:?}");
+    }
+
+    #[test]
+    fn unknown_states_have_no_sample_and_latency_lands_in_fixed_buckets() {
+        let mut model = Model::new(Settings::default());
+        for us in [3_000, 7_000, 7_000, 200_000, 150_000_000] {
+            model.stats.latency.record_us(us);
+        }
+        let text = Figures::of(&model, &WatchFigures::default()).to_text();
+        assert!(
+            series(&text, "sigil_top_tunnel_connections_up").is_empty(),
+            "{text}"
+        );
+        assert!(series(&text, "sigil_top_origin_up").is_empty(), "{text}");
+        let buckets = series(&text, "sigil_top_request_duration_seconds_bucket");
+        assert_eq!(buckets.len(), LATENCY_BUCKETS_S.len() + 1);
+        for (bound, want) in [
+            ("0.005", 1),
+            ("0.01", 3),
+            ("0.25", 4),
+            ("120", 4),
+            ("+Inf", 5),
+        ] {
+            let line =
+                format!("sigil_top_request_duration_seconds_bucket{{le=\"{bound}\"}} {want}");
+            assert!(buckets.contains(&line.as_str()), "{line} in {buckets:?}");
+        }
+        assert!(text.contains("sigil_top_request_duration_seconds_count 5"));
+    }
+}
