@@ -45,13 +45,30 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     };
     let mut config = config.clone();
     let mut previous = view::watch::AnnouncedState::default();
+    // The position to save; from the start when the journal's end is where it starts.
+    let mut last_cursor: Option<Cursor> = None;
+    let mut start_text = start_words(&config);
+    let mut pinned = false;
     if let Some(path) = cursor_file {
         let resumed = resume::load(path);
         print_warnings(&resumed.notes);
         if let Some(cursor) = resumed.cursor {
             config.start = StartAt::AfterCursor(cursor);
+        } else if config.start == StartAt::End {
+            // Pinned now: a stop before the first entry still resumes from here, so what
+            // is written while it is down is not skipped by the next start at the end.
+            if let [spec] = config.inputs.as_slice() {
+                if let Some(cursor) = crate::source::last_cursor(spec, &config.read_options())? {
+                    config.start = StartAt::AfterCursor(cursor.clone());
+                    last_cursor = Some(cursor);
+                    pinned = true;
+                }
+            }
         }
         previous = resumed.state;
+        if !pinned {
+            start_text = start_words(&config);
+        }
     }
     let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
     let mut hup = signal(SignalKind::hangup()).context("installing a SIGHUP handler")?;
@@ -76,8 +93,7 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut caught_up = false;
     let mut entries_processed: u64 = 0;
-    let mut last_cursor: Option<Cursor> = None;
-    let mut unsaved = false;
+    let mut unsaved = last_cursor.is_some();
     let mut last_save = Instant::now();
     let stdout = std::io::stdout();
     let out = &mut Output {
@@ -116,7 +132,7 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
                             eprintln!(
                                 "sigil-top: watch: following {} from {}",
                                 inputs.names().join(", "),
-                                start_words(&config)
+                                start_text
                             );
                         }
                     }

@@ -303,6 +303,24 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
     Ok(journal)
 }
 
+/// The cursor of the last entry of `input` that `options` select, now; `None` when there
+/// is none. `watch --cursor-file` saves it before reading anything, so a watch that
+/// started at the end and is stopped before its first entry still resumes from there.
+pub fn last_cursor(
+    input: &JournalInput,
+    options: &ReadOptions,
+) -> Result<Option<super::Cursor>, SourceError> {
+    check_access(input)?;
+    let mut journal = open(input, options)?;
+    let failed = |e: std::io::Error| io_error("finding the end of the journal", &e);
+    journal.seek_tail().map_err(failed)?;
+    if journal.previous().map_err(failed)? == 0 {
+        return Ok(None);
+    }
+    let cursor = journal.cursor().map_err(failed)?;
+    Ok(Some(super::Cursor(cursor.into())))
+}
+
 /// The matches of `journalctl -u U1 -u U2 …` (systemd `src/shared/logs-show.c`,
 /// `add_matches_for_unit`, and `journalctl.c`'s `add_units`).
 fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Result<()> {

@@ -528,6 +528,19 @@ pub fn spawn(
     }
 }
 
+/// The cursor of the last entry of a journal input that `options` select, now (see
+/// [`journal::last_cursor`]); `None` for an empty journal and for inputs that are not
+/// journals.
+pub fn last_cursor(spec: &InputSpec, options: &ReadOptions) -> Result<Option<Cursor>, SourceError> {
+    let input = match spec {
+        InputSpec::System => journal::JournalInput::System,
+        InputSpec::Directory(dir) => journal::JournalInput::Directory(dir.clone()),
+        InputSpec::Files(files) => journal::JournalInput::Files(files.clone()),
+        InputSpec::Stdin | InputSpec::TextFile(_) | InputSpec::Demo => return Ok(None),
+    };
+    journal::last_cursor(&input, options)
+}
+
 /// Whether [`read_in_place`] can read `spec` with `options`: a text input (a file, or
 /// standard input) read once to its end, not followed.
 pub fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {

@@ -841,3 +841,135 @@ fn metrics_pass_promtool_and_agree_with_the_report() {
     live.signal("TERM");
     assert_eq!(live.wait_exit(Duration::from_secs(20)), Some(0));
 }
+
+// ---- shipped systemd units ------------------------------------------------------------
+
+/// `assets/systemd/` as an install would lay it out: `ExecStart=` pointed at the built
+/// binary (`systemd-analyze verify` checks that the command exists).
+fn installed_units() -> (TempDir, Vec<std::path::PathBuf>) {
+    let dir = TempDir::new().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/systemd");
+    let mut units = Vec::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "/usr/local/bin/sigil-top",
+            crate::util::bin().to_str().unwrap(),
+        );
+        let target = dir.path().join(path.file_name().unwrap());
+        std::fs::write(&target, text).unwrap();
+        units.push(target);
+    }
+    units.sort();
+    (dir, units)
+}
+
+/// The shipped units pass `systemd-analyze verify` with nothing to say (an unknown or
+/// misspelt key is only a warning there, so any output fails the test), and their
+/// sandbox scores at most 2.0 in `systemd-analyze security`.
+#[test]
+fn shipped_systemd_units_verify_clean_and_are_hardened() {
+    let (_dir, units) = installed_units();
+    let names: Vec<String> = units
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sigil-top-gate.service",
+            "sigil-top-gate.timer",
+            "sigil-top-watch.service"
+        ]
+    );
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+        .expect("running systemd-analyze");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    let watch = std::fs::read_to_string(&units[2]).unwrap();
+    for line in [
+        "SupplementaryGroups=systemd-journal",
+        "DynamicUser=yes",
+        "StateDirectory=sigil-top",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+    ] {
+        assert!(watch.lines().any(|l| l == line), "{line} in the watch unit");
+    }
+    let exec = watch.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(
+        exec.contains(" watch --cursor-file %S/sigil-top/watch.cursor --metrics=127.0.0.1:9464"),
+        "{exec}"
+    );
+    for unit in [&units[0], &units[2]] {
+        let out = std::process::Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--threshold=20"])
+            .arg(unit)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: exposure above 2.0:\n{}",
+            unit.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// The watch unit's command line is one `watch` accepts: run as written (with the state
+/// directory in a temp dir), it starts, serves metrics, saves its cursor on SIGTERM and
+/// exits 0. Stopped before it read a single entry, it still resumes where it started:
+/// what was written while it was down is alerted by the next start. Stopped before it read a single entry, it still resumes where it started:
+/// what was written while it was down is alerted by the next start.
+#[test]
+fn the_watch_units_command_line_runs() {
+    let (_dir, units) = installed_units();
+    let watch = std::fs::read_to_string(&units[2]).unwrap();
+    let exec = watch
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    let journal = TempDir::new().unwrap();
+    make_journal(journal.path(), "x", &export_text(&burst(now_us(), 2)));
+    let state = TempDir::new().unwrap();
+    let line = exec
+        .replace("%S", state.path().to_str().unwrap())
+        .replace("127.0.0.1:9464", "127.0.0.1:0");
+    std::fs::create_dir(state.path().join("sigil-top")).unwrap();
+    let mut argv: Vec<&str> = line.split(' ').skip(1).collect();
+    let d = journal.path().to_str().unwrap();
+    argv.extend_from_slice(&["-D", d]);
+    let mut live = Live::spawn(&argv);
+    let url = metrics_url(&live);
+    wait_following(&live);
+    assert!(scrape(&url).contains("sigil_top_entries_total"));
+    assert_eq!(stop(&mut live), 0);
+    assert!(live.lines().is_empty(), "the old burst is not alerted");
+    let saved = std::fs::read_to_string(state.path().join("sigil-top/watch.cursor")).unwrap();
+    assert_eq!(
+        saved,
+        journalctl_last_cursor(d),
+        "its starting point is saved"
+    );
+    make_journal(
+        journal.path(),
+        "while-down",
+        &export_text(&burst(now_us(), 2)),
+    );
+    let mut live = Live::spawn(&argv);
+    wait_following(&live);
+    wait_for(
+        Duration::from_secs(10),
+        "the incident written while down",
+        || events(&live).iter().any(|e| e["event"] == "open"),
+    );
+    assert_eq!(stop(&mut live), 4, "2 requests, 2 lines each");
+}
