@@ -413,6 +413,10 @@ fn cursor_file_restarts_lose_nothing_and_open_each_incident_once() {
         total - before_start,
         "entries processed over 4 runs"
     );
+    eprintln!(
+        "4 runs processed {processed} entries (run 3 stopped after {in_run_3} of the live \
+         file's {live_entries}); journalctl: {total} in all, {before_start} before the first start"
+    );
 
     // One open, and every later event is about the same incident.
     let opens: Vec<&Value> = all_events.iter().filter(|e| e["event"] == "open").collect();
@@ -433,6 +437,11 @@ fn cursor_file_restarts_lose_nothing_and_open_each_incident_once() {
     )
     .unwrap();
     assert_eq!(saved["open"][0]["id"], *id, "{saved}");
+    let kinds: Vec<String> = all_events
+        .iter()
+        .map(|e| format!("{}#{}", e["event"].as_str().unwrap(), e["incident"]["id"]))
+        .collect();
+    eprintln!("events over the 4 runs: {}", kinds.join(" "));
 }
 
 /// `systemd-journal-remote` appending to one journal file from a pipe, as journald does.
@@ -972,4 +981,37 @@ fn the_watch_units_command_line_runs() {
         || events(&live).iter().any(|e| e["event"] == "open"),
     );
     assert_eq!(stop(&mut live), 4, "2 requests, 2 lines each");
+}
+
+/// The shipped Prometheus files: the scrape config and the alert rules are valid for
+/// `promtool`, and the rules' own unit tests pass (the 502-rate and edge-timeout alerts
+/// fire on a broken host's series and not on a healthy one's).
+#[test]
+fn shipped_prometheus_config_and_alert_rules_pass_promtool() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/prometheus");
+    for args in [
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "sigil-top.rules.yml"],
+        ["test", "rules", "sigil-top.rules.test.yml"],
+    ] {
+        let out = std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("running promtool");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The rules use the names /metrics serves.
+    let rules = std::fs::read_to_string(dir.join("sigil-top.rules.yml")).unwrap();
+    for name in [
+        "sigil_top_bad_gateway_total",
+        "sigil_top_edge_timeouts_total",
+    ] {
+        assert!(rules.contains(name), "{name}");
+    }
 }
