@@ -786,6 +786,77 @@ mod tests {
     }
 
     #[test]
+    fn watch_starts_at_the_end_of_a_journal_unless_told_where() {
+        assert_eq!(config(&["watch"]).unwrap().start, StartAt::End);
+        assert_eq!(config(&["watch", "-D", "/d"]).unwrap().start, StartAt::End);
+        for argv in [
+            &["watch", "--since", "-1h"][..],
+            &["watch", "-n", "10"],
+            &["watch", "--no-follow"],
+            &["watch", "-"],
+            &["watch", "-D", "/d", "some.export"],
+            &["report"],
+            &[],
+        ] {
+            assert_eq!(config(argv).unwrap().start, StartAt::Head, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn watch_flags_are_read_and_checked() {
+        let c = config(&[
+            "watch",
+            "--cursor-file",
+            "/var/lib/x/c",
+            "--metrics",
+            "--exec-timeout",
+            "2s",
+            "--exec-max-running",
+            "3",
+        ])
+        .unwrap();
+        let Mode::Watch {
+            hooks,
+            cursor_file,
+            metrics,
+            ..
+        } = c.mode
+        else {
+            panic!("watch mode")
+        };
+        assert_eq!(
+            cursor_file.as_deref(),
+            Some(std::path::Path::new("/var/lib/x/c"))
+        );
+        assert_eq!(metrics, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(hooks.timeout, Duration::from_secs(2));
+        assert_eq!(hooks.max_running, 3);
+        let port = |arg: &str| match config(&["watch", arg]).map(|c| c.mode) {
+            Ok(Mode::Watch { metrics, .. }) => metrics.map(|a| a.to_string()),
+            _ => None,
+        };
+        assert_eq!(port("--metrics=9100").as_deref(), Some("127.0.0.1:9100"));
+        assert_eq!(port("--metrics=[::1]:9100").as_deref(), Some("[::1]:9100"));
+        let rows: [(&[&str], &str); 5] = [
+            (&["watch", "--metrics=localhost"], "--metrics: cannot read"),
+            (&["watch", "--exec-timeout", "soon"], "--exec-timeout"),
+            (&["watch", "--exec-max-running", "0"], "at least 1"),
+            (
+                &["watch", "--cursor-file", "c", "-D", "/a", "-D", "/b"],
+                "needs one journal input",
+            ),
+            (
+                &["watch", "--cursor-file", "c", "-"],
+                "needs one journal input",
+            ),
+        ];
+        for (argv, want) in rows {
+            let message = config(argv).unwrap_err().to_string();
+            assert!(message.contains(want), "{argv:?}: {message}");
+        }
+    }
+
+    #[test]
     fn bad_combinations_say_which_flag() {
         let rows: [(&[&str], &str); 5] = [
             (
