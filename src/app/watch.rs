@@ -124,6 +124,10 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
                             model.apply(parser.parse(e));
                         }
                         unsaved = true;
+                        // The batch's own changes first: a signal in it may continue an
+                        // incident carried over from the last run, which only then
+                        // expires (when its quiet time has passed by the batch's end).
+                        announce_changes(&mut model, &mut announcer, out, hooks.as_mut())?;
                         out.print(&announcer.expire(latest), hooks.as_mut())?;
                     }
                     Some(SourceMsg::CaughtUp) => {
