@@ -93,7 +93,12 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut caught_up = false;
     let mut entries_processed: u64 = 0;
-    let mut unsaved = last_cursor.is_some();
+    if let Some(path) = cursor_file {
+        // A place it cannot save to is found now, not at the first restart.
+        resume::save(path, last_cursor.as_ref(), &announcer.state())?;
+    }
+    let mut unsaved = false;
+    let mut is_save_failing = false;
     let mut last_save = Instant::now();
     let stdout = std::io::stdout();
     let out = &mut Output {
@@ -158,7 +163,22 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
             announce_changes(&mut model, &mut announcer, out, hooks.as_mut())?;
             if let Some(path) = cursor_file {
                 if unsaved && last_save.elapsed() >= CURSOR_SAVE_EVERY {
-                    resume::save(path, last_cursor.as_ref(), &announcer.state())?;
+                    // A failed save does not stop the alerts; it is said once, and again
+                    // when saving works again.
+                    match resume::save(path, last_cursor.as_ref(), &announcer.state()) {
+                        Ok(()) if is_save_failing => {
+                            is_save_failing = false;
+                            eprintln!("sigil-top: watch: {} is saved again", path.display());
+                        }
+                        Err(e) if !is_save_failing => {
+                            is_save_failing = true;
+                            eprintln!(
+                                "sigil-top: warning: {e:#}: a restart now would repeat what \
+                                 came since the last save"
+                            );
+                        }
+                        Ok(()) | Err(_) => {}
+                    }
                     unsaved = false;
                     last_save = Instant::now();
                 }

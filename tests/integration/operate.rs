@@ -1015,3 +1015,28 @@ fn shipped_prometheus_config_and_alert_rules_pass_promtool() {
         assert!(rules.contains(name), "{name}");
     }
 }
+
+/// A cursor file that cannot be written is an error at start (exit 2, naming the file),
+/// not a surprise at the first restart.
+#[test]
+fn a_cursor_file_that_cannot_be_saved_fails_at_start() {
+    let dir = TempDir::new().unwrap();
+    make_journal(dir.path(), "x", &export_text(&burst(now_us(), 1)));
+    let missing = dir.path().join("no/such/dir/watch.cursor");
+    let out = sigil_top(
+        &[
+            "watch",
+            "-D",
+            dir.path().to_str().unwrap(),
+            "--cursor-file",
+            missing.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("saving ") && err.contains("no/such/dir/watch.cursor"),
+        "{err}"
+    );
+}
