@@ -100,6 +100,10 @@ enum Preset {
     TunnelFlap,
     #[value(name = "tunnel_down")]
     TunnelDown,
+    /// A busy day: ~4 requests/s over the four connections, a slow spell with a dozen
+    /// overlapping 100–180 s tool calls (edge timeouts) and client aborts among the quick
+    /// traffic on the same connections, a restart and a crash (issue 16).
+    Busy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -501,6 +505,8 @@ struct Script {
     restart_at_s: Vec<f64>,
     crash_at_s: Vec<f64>,
     slow_at_s: Option<f64>,
+    /// A slow spell under load: many overlapping long tool calls (busy preset).
+    busy_slow_at_s: Option<f64>,
     flap_at_s: Option<f64>,
     down_at_s: Option<f64>,
     /// Keep going until the entry target is met (bench).
@@ -516,6 +522,7 @@ impl Script {
             restart_at_s: Vec::new(),
             crash_at_s: Vec::new(),
             slow_at_s: None,
+            busy_slow_at_s: None,
             flap_at_s: None,
             down_at_s: None,
             open_ended: false,
@@ -571,6 +578,15 @@ impl Script {
                 down_at_s: Some(25.0),
                 ..base
             },
+            Preset::Busy => Script {
+                duration_s: 600.0,
+                clients: 16,
+                sse_at_s: Some(40.0),
+                busy_slow_at_s: Some(120.0),
+                restart_at_s: vec![420.0],
+                crash_at_s: vec![520.0],
+                ..base
+            },
         }
     }
 }
@@ -580,6 +596,7 @@ enum Event {
     Restart,
     Crash,
     Slow,
+    BusySlow,
     Flap,
     Down,
     Sse,
@@ -1518,6 +1535,9 @@ impl Gen {
             let t4 = t3 + self.rng.us_between(4, 40);
             self.cf(t4, "ERR", "Request failed", &r4);
             self.truth.bad_gateway_refused += 1;
+            self.truth.events.push(json!({
+                "kind": "bad_gateway", "ray": ray, "request_line_us": t, "failed_us": t3,
+            }));
             return Outcome::BadGateway;
         };
         let p = self.epochs[ep].proc_.clone();
@@ -1909,6 +1929,43 @@ impl Gen {
         }
     }
 
+    /// A slow spell under load (busy preset): eight scripted clients start 14 long
+    /// `search_repo` calls over 40 s that the server answers after 100–180 s (the edge
+    /// gives up at 100 s), and 5 calls their visitors cancel after 1–30 s, while the
+    /// ordinary clients keep every connection busy with quick requests.
+    fn busy_slow_spell(&mut self, t_us: u64) {
+        let clients: Vec<usize> = (0..8)
+            .map(|k| {
+                let ip = format!("20.171.{}.{}", 200 + k / 4, 10 + k);
+                self.add_client(ClientKind::Scripted, &ip, "IAD", 0)
+            })
+            .collect();
+        for (k, &cl) in clients.iter().enumerate() {
+            let mut t = t_us - 3 * SEC + (k as u64) * 300 * MS;
+            for call in [Call::Initialize, Call::Initialized] {
+                if let Outcome::Answered { done_us } = self.request(t, cl, call, Mode::Normal) {
+                    t = done_us + self.rng.us_between(40 * MS, 200 * MS);
+                    self.clients[cl].rpc_id += 1;
+                }
+            }
+        }
+        for (i, &cl) in (0..19u64).zip(clients.iter().cycle()) {
+            let t = t_us + i * 2 * SEC + self.rng.us_between(0, 1_500 * MS);
+            let mode = if i % 4 == 3 {
+                Mode::Abort {
+                    after_us: self.rng.us_between(SEC, 30 * SEC),
+                    server_us: self.rng.us_between(35 * SEC, 90 * SEC),
+                }
+            } else {
+                Mode::EdgeTimeout {
+                    server_us: self.rng.us_between(101 * SEC, 180 * SEC),
+                }
+            };
+            self.request(t, cl, Call::Tool(Tool::SearchRepoMono), mode);
+            self.clients[cl].rpc_id += 1;
+        }
+    }
+
     fn run(&mut self, script: &Script, entry_target: usize) {
         let t0 = self.start_us;
         self.sigil_start(t0, false);
@@ -1950,6 +2007,7 @@ impl Gen {
         events.extend(script.restart_at_s.iter().map(|&s| (at(s), Event::Restart)));
         events.extend(script.crash_at_s.iter().map(|&s| (at(s), Event::Crash)));
         events.extend(script.slow_at_s.map(|s| (at(s), Event::Slow)));
+        events.extend(script.busy_slow_at_s.map(|s| (at(s), Event::BusySlow)));
         events.extend(script.flap_at_s.map(|s| (at(s), Event::Flap)));
         events.extend(script.down_at_s.map(|s| (at(s), Event::Down)));
         events.extend(script.sse_at_s.map(|s| (at(s), Event::Sse)));
@@ -1971,6 +2029,7 @@ impl Gen {
                     Event::Restart => self.restart(t),
                     Event::Crash => self.crash(t),
                     Event::Slow => self.slow_block(t),
+                    Event::BusySlow => self.busy_slow_spell(t),
                     Event::Flap => self.flap(t, 2),
                     Event::Down => self.tunnel_down(t, end),
                     Event::Sse => {

@@ -162,6 +162,9 @@ pub struct Config {
     pub units: UnitFilter,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// Where reading starts when a window (`--since`) needs state from before it: the
+    /// look-back (`[window] lookback`), read for state only (`Settings::count_from`).
+    pub read_from: Option<Timestamp>,
     pub backlog_entries: Option<u64>,
     pub follow: bool,
     /// Where journal inputs start when `--since`/`-n` do not say: their end for `watch`
@@ -549,6 +552,21 @@ impl Config {
         }
 
         let mut model = model_settings(file_settings, &units);
+        // A window that starts inside a story needs the state before it: the tunnel's
+        // registrations, the origin's state, requests in flight. The model reads a bounded
+        // look-back for that and counts nothing from it. `-n` keeps journalctl's meaning
+        // (the first N entries from --since), so it reads no look-back.
+        let builds_model = matches!(
+            mode,
+            Mode::Tui | Mode::Report { .. } | Mode::Watch { .. } | Mode::Snapshot { .. }
+        );
+        let read_from = match since {
+            Some(s) if builds_model && input.lines.is_none() && model.lookback_us > 0 => {
+                model.count_from = Some(s);
+                Some(Timestamp(s.0.saturating_sub(model.lookback_us)))
+            }
+            _ => since,
+        };
         if matches!(mode, Mode::Report { .. } | Mode::Watch { .. }) {
             model.log_capacity_events = HEADLESS_LOG_CAPACITY_EVENTS;
             model.trace_capacity = HEADLESS_TRACE_CAPACITY;
@@ -578,6 +596,7 @@ impl Config {
             units: UnitFilter { units },
             since,
             until,
+            read_from,
             backlog_entries: input.lines,
             follow,
             start,
@@ -594,7 +613,7 @@ impl Config {
     pub fn read_options(&self) -> ReadOptions {
         ReadOptions {
             units: self.units.clone(),
-            since: self.since,
+            since: self.read_from,
             until: self.until,
             backlog_entries: self.backlog_entries,
             follow: self.follow,

@@ -25,6 +25,10 @@ tunnel = "cloudflared.service"  # cloudflared's unit (watched when no -u is give
 [edge]
 timeout = "100s"                # Cloudflare's proxy read timeout: a cancel after this long is an edge timeout (524)
 
+[window]
+lookback = "15m"               # before a --since window, read this much for state only (tunnel
+                                # connections, origin state, requests in flight); never counted
+
 [incidents]
 quiet = "60s"                   # an incident closes after this long without a new signal
 stale_session_window = "60s"    # 400s on the MCP endpoint this soon after a restart are stale sessions
@@ -54,6 +58,8 @@ struct File {
     units: UnitsSection,
     #[serde(default)]
     edge: EdgeSection,
+    #[serde(default)]
+    window: WindowSection,
     #[serde(default)]
     incidents: IncidentsSection,
     #[serde(default)]
@@ -89,6 +95,12 @@ struct UnitsSection {
 #[serde(deny_unknown_fields)]
 struct EdgeSection {
     timeout: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowSection {
+    lookback: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,6 +263,7 @@ fn settings_of(file: File) -> Result<Settings, String> {
         }
     };
     set(&mut s.edge_timeout_us, file.edge.timeout);
+    set(&mut s.lookback_us, file.window.lookback);
     set(&mut s.incident_quiet_us, file.incidents.quiet);
     set(
         &mut s.stale_session_window_us,

@@ -22,7 +22,8 @@
 //! other stream can still join; then it is sealed and counted exactly once. An open request
 //! with no answer after [`Settings::pending_ttl_us`] is sealed as [`Outcome::Unanswered`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use ahash::RandomState;
 
@@ -94,6 +95,8 @@ pub struct OriginSide {
     pub duration_ms: Option<u64>,
     /// Status from uvicorn's access line (the only status in the stock format).
     pub access_status: Option<u16>,
+    /// When that access line was written.
+    pub access_at: Option<Timestamp>,
     pub pid: Option<u32>,
     /// `Error handling MCP request` was logged.
     pub error: bool,
@@ -117,10 +120,18 @@ pub struct TunnelSide {
     pub error: Option<Box<str>>,
     /// A follow-up failure line (`Request failed` / `failed to serve…`) was seen.
     pub followed_up: bool,
-    /// The server had written nothing for at least the edge limit when this request was
-    /// cancelled: with no start time known (cloudflared at info level), the cancel is
-    /// taken as the edge giving up on a stalled server.
-    pub origin_silent_past_edge_limit: bool,
+    /// What a cancel (`Incoming request ended abruptly`) meant, decided when it was
+    /// attributed to this request: the edge giving up (524) or the visitor leaving.
+    pub cancel: Option<CancelKind>,
+}
+
+/// Who ended a cancelled request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelKind {
+    /// The request had been in flight about the edge limit: the edge gave up (524).
+    EdgeTimeout,
+    /// Earlier than that: the visitor went away.
+    ClientAbort,
 }
 
 /// One request, as both services saw it.
@@ -137,6 +148,12 @@ pub struct Trace {
     pub client_ip: Option<Box<str>>,
     /// `_HOSTNAME` of the lines, shared with their entries.
     pub host: Option<std::sync::Arc<str>>,
+    /// The correlator's number for `host`: every index (connections, processes, failure
+    /// lines) is per host, so two hosts' `connIndex=0` never meet.
+    host_key: HostKey,
+    /// Its key in the correlator's index of tunnel requests not yet joined (by host and
+    /// path), while it is there.
+    path_key: Option<u64>,
     pub origin: Option<OriginSide>,
     pub tunnel: Option<TunnelSide>,
     pub link: Link,
@@ -151,10 +168,13 @@ pub struct Trace {
     pub abandoned: bool,
     /// Cursors of the lines that make this trace, for evidence and snapshots.
     pub cursors: Vec<Cursor>,
+    /// It ended before the window (`--since`): read in the look-back for state only, so it
+    /// is not counted.
+    pub before_window: bool,
 }
 
 impl Trace {
-    fn new(id: u64, start: Timestamp) -> Trace {
+    pub(crate) fn new(id: u64, start: Timestamp) -> Trace {
         Trace {
             id,
             start,
@@ -166,6 +186,8 @@ impl Trace {
             ray: None,
             client_ip: None,
             host: None,
+            host_key: 0,
+            path_key: None,
             origin: None,
             tunnel: None,
             link: Link::OriginOnly,
@@ -174,6 +196,7 @@ impl Trace {
             is_stream: false,
             abandoned: false,
             cursors: Vec::new(),
+            before_window: false,
         }
     }
 
@@ -219,6 +242,8 @@ pub struct Cancel {
     pub outcome: Outcome,
     /// The route or MCP tool, for the likely cause.
     pub label: String,
+    /// Inside the window (not a look-back line read for state).
+    pub counted: bool,
 }
 
 /// Counters that must be exact over the whole run, whatever the ring keeps.
@@ -254,23 +279,91 @@ impl OriginQueue {
     }
 }
 
+/// The correlator's number for a host (0: entries without `_HOSTNAME`).
+type HostKey = u16;
+/// Hosts given a number of their own; any further ones share the last (bounded memory).
+const MAX_HOSTS: usize = 1024;
+
+/// A primary failure line (R3) waiting for its follow-ups (R4/R5, then R10/R11).
+#[derive(Debug, Clone, Copy)]
+struct Primary {
+    id: u64,
+    at: Timestamp,
+    followed: bool,
+    torn_down: bool,
+}
+
+/// A ray-less response line (`200 OK connIndex=1`) not yet given to a request: it waits
+/// for the origin's answer to say whose it is.
+#[derive(Debug, Clone)]
+struct Unclaimed {
+    at: Timestamp,
+    host: HostKey,
+    conn: u8,
+    status: u16,
+    cursor: Option<Cursor>,
+}
+
+/// uvicorn's access line, waiting for the Outgoing it comes with.
+#[derive(Debug, Clone)]
+struct Access {
+    client: Box<str>,
+    method: Box<str>,
+    /// Without its query (the server logs `?<redacted>` or nothing).
+    path: Box<str>,
+    status: u16,
+    at: Timestamp,
+    cursor: Option<Cursor>,
+}
+
+impl Access {
+    /// Whether the request's method, path and client (where known) agree with the line.
+    fn fits(&self, t: &Trace) -> bool {
+        t.method.as_deref().is_none_or(|m| m == &*self.method)
+            && t.path
+                .as_deref()
+                .is_none_or(|p| p.split('?').next() == Some(&*self.path))
+    }
+}
+
 /// The maps are keyed by request ids, ray ids, pids and connection indexes, which come
 /// from log text strangers can influence (headers reach the logs): they hash with
 /// `ahash` under a per-process random seed, which is fast and still resists crafted
 /// collisions, unlike an unseeded hash such as `FxHash`. Every map is bounded anyway
-/// (`cap` open requests, each with a TTL).
+/// (`cap` open requests, each with a TTL). Connections, processes and failure lines are
+/// keyed per host: several hosts' journals (`systemd-journal-remote`) each have their own
+/// `connIndex` 0–3 and their own pids.
 #[derive(Debug)]
 pub struct Correlator {
     next_id: u64,
     open: HashMap<u64, Trace, RandomState>,
+    /// The open ids in creation order (ids only grow): the oldest is evicted at the cap
+    /// without a walk over every open request.
+    open_ids: BTreeSet<u64>,
     by_request_id: HashMap<RequestId, u64, RandomState>,
     by_ray: HashMap<String, u64, RandomState>,
-    /// Open origin requests per process, in arrival order.
-    origin_fifo: HashMap<u32, OriginQueue, RandomState>,
-    /// Open tunnel requests per connection, in arrival order.
-    tunnel_fifo: HashMap<u8, VecDeque<u64>, RandomState>,
-    /// The last primary failure per connection (and overall), for follow-up lines.
-    last_failure: HashMap<Option<u8>, (u64, Timestamp), RandomState>,
+    /// Open origin requests per host and process, in arrival order.
+    origin_fifo: HashMap<(HostKey, u32), OriginQueue, RandomState>,
+    /// Tunnel requests no origin line has joined yet, by host and path, in time order:
+    /// what a heuristic join looks through (only the same route, only near in time).
+    tunnel_by_path: HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>,
+    path_hasher: RandomState,
+    /// Open tunnel requests per host and connection, in arrival order.
+    tunnel_fifo: HashMap<(HostKey, u8), VecDeque<u64>, RandomState>,
+    /// Recent primary failure lines per host and connection (`None`: lines that name no
+    /// connection, cloudflared 2023.4.1–2024.2.0), oldest first, for their follow-ups.
+    primaries: HashMap<(HostKey, Option<u8>), VecDeque<Primary>, RandomState>,
+    /// Response lines waiting for the origin's answer, oldest first.
+    unclaimed: VecDeque<Unclaimed>,
+    /// The last access line of each host and process, until its Outgoing takes it.
+    pending_access: HashMap<(HostKey, u32), Access, RandomState>,
+    /// Open requests a client abort was attributed to, newest last (bounded).
+    tentative_aborts: VecDeque<u64>,
+    /// Hostnames by key - 1.
+    hosts: Vec<Arc<str>>,
+    /// The host of the line being applied.
+    host: HostKey,
+    last_host: Option<(Arc<str>, HostKey)>,
     /// Completed traces waiting to be sealed, in completion order.
     completing: VecDeque<(Timestamp, u64)>,
     /// No open trace without an end started before this (a lower bound, `u64::MAX` when
@@ -289,8 +382,11 @@ pub struct Correlator {
     /// Whether any access line was seen (if so, a served request without one was abandoned).
     pub access_log_seen: bool,
     latest: Timestamp,
-    /// The last line any origin process wrote (a stalled server writes nothing).
-    last_origin_line: Option<Timestamp>,
+    /// The last line any origin process of each host wrote (a stalled server writes nothing).
+    last_origin_line: HashMap<HostKey, Timestamp, RandomState>,
+    /// Requests that end before this are state only (the look-back before a window):
+    /// they join and settle like any other, but are not counted.
+    count_from: Timestamp,
     cap: usize,
     ttl_us: u64,
     seal_after_us: u64,
@@ -304,17 +400,52 @@ pub struct Correlator {
 const HEURISTIC_WINDOW_US: u64 = 2_000_000;
 /// A follow-up failure line belongs to a primary at most this long (µs) before it.
 const FOLLOW_UP_WINDOW_US: u64 = 1_000_000;
+/// Primary failure lines remembered per host and connection for their follow-ups.
+const MAX_PRIMARIES_PER_CONN: usize = 64;
+/// Response lines waiting for the origin's answer, at most.
+const MAX_UNCLAIMED: usize = 4096;
+/// A response line waits this long (µs) for the origin's answer to say whose it is.
+const CLAIM_WINDOW_US: u64 = 2_000_000;
+/// The edge limit is "about 100 s" (the edge starts its clock a little before cloudflared
+/// logs the request): a cancel this much (µs) earlier still fits it.
+const EDGE_EARLY_US: u64 = 2_000_000;
+/// Nobody aborts a request within this (µs) of sending it: an abort goes to the youngest
+/// request in flight at least this old, when there is one.
+const ABORT_MIN_AGE_US: u64 = 1_000_000;
+/// An access line and the Outgoing it comes with are this close (µs).
+const ACCESS_WINDOW_US: u64 = 1_000_000;
+/// Requests remembered as taken for an abort, at most.
+const MAX_TENTATIVE_ABORTS: usize = 256;
+/// With no request to attribute it to, a cancel is an edge timeout when the server had
+/// written nothing for the edge limit less this (µs): the stall tolerance.
+const STALL_TOLERANCE_US: u64 = 5_000_000;
+
+/// A request in flight when a cancel line came, and how long it had been.
+#[derive(Clone, Copy)]
+struct InFlight {
+    id: u64,
+    age_us: u64,
+}
 
 impl Correlator {
     pub fn new(settings: &Settings) -> Correlator {
         Correlator {
             next_id: 1,
             open: HashMap::default(),
+            open_ids: BTreeSet::new(),
             by_request_id: HashMap::default(),
             by_ray: HashMap::default(),
             origin_fifo: HashMap::default(),
+            tunnel_by_path: HashMap::default(),
+            path_hasher: RandomState::new(),
             tunnel_fifo: HashMap::default(),
-            last_failure: HashMap::default(),
+            primaries: HashMap::default(),
+            unclaimed: VecDeque::new(),
+            tentative_aborts: VecDeque::new(),
+            pending_access: HashMap::default(),
+            hosts: Vec::new(),
+            host: 0,
+            last_host: None,
             completing: VecDeque::new(),
             open_start_floor: Timestamp(u64::MAX),
             sealed: Vec::new(),
@@ -324,7 +455,8 @@ impl Correlator {
             expired: 0,
             access_log_seen: false,
             latest: Timestamp(0),
-            last_origin_line: None,
+            last_origin_line: HashMap::default(),
+            count_from: settings.count_from.unwrap_or(Timestamp(0)),
             cap: settings.pending_cap_requests.max(1),
             ttl_us: settings.pending_ttl_us,
             seal_after_us: settings.seal_after_us,
@@ -343,8 +475,30 @@ impl Correlator {
     pub fn open_streams(&self) -> usize {
         self.open
             .values()
-            .filter(|t| t.is_stream && t.end.is_none())
+            .filter(|t| t.is_stream && t.end.is_none() && t.start >= self.count_from)
             .count()
+    }
+
+    /// The key of a line's host: its number, found by pointer first (a host's lines share
+    /// one `Arc`), then by text.
+    fn host_key(&mut self, host: Option<&Arc<str>>) -> HostKey {
+        let Some(h) = host else { return 0 };
+        if let Some((last, k)) = &self.last_host {
+            if Arc::ptr_eq(last, h) || **last == **h {
+                return *k;
+            }
+        }
+        let n = match self.hosts.iter().position(|x| **x == **h) {
+            Some(i) => i + 1,
+            None if self.hosts.len() < MAX_HOSTS => {
+                self.hosts.push(Arc::clone(h));
+                self.hosts.len()
+            }
+            None => self.hosts.len(),
+        };
+        let k = HostKey::try_from(n).unwrap_or(HostKey::MAX);
+        self.last_host = Some((Arc::clone(h), k));
+        k
     }
 
     pub fn apply(&mut self, event: &Event, role: Role) {
@@ -354,8 +508,10 @@ impl Correlator {
     pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
+        self.host = self.host_key(event.entry.origin.hostname.as_ref());
         if role == Role::Origin && !event.entry.is_from_pid1() {
-            self.last_origin_line = Some(self.last_origin_line.map_or(ts, |t| t.max(ts)));
+            let last = self.last_origin_line.entry(self.host).or_insert(ts);
+            *last = (*last).max(ts);
         }
         match (role, kind) {
             (
@@ -443,7 +599,7 @@ impl Correlator {
                 if let Some(id) = event
                     .entry
                     .pid
-                    .and_then(|p| self.origin_fifo.get(&p))
+                    .and_then(|p| self.origin_fifo.get(&(self.host, p)))
                     .and_then(|q| q.ids.back().copied())
                 {
                     if let Some(t) = self.open.get_mut(&id) {
@@ -478,7 +634,7 @@ impl Correlator {
                     ray,
                 },
             ) => {
-                self.tunnel_response(ts, *status, *conn_index, ray.as_ref());
+                self.tunnel_response(event, *status, *conn_index, ray.as_ref());
             }
             (
                 Role::Tunnel,
@@ -512,23 +668,39 @@ impl Correlator {
         if self.open.len() >= self.cap {
             self.evict_oldest();
         }
-        self.open.insert(id, Trace::new(id, start));
+        let mut t = Trace::new(id, start);
+        t.host_key = self.host;
+        self.open.insert(id, t);
+        self.open_ids.insert(id);
         self.open_start_floor = self.open_start_floor.min(start);
         id
     }
 
+    /// At the cap the oldest open request is settled now (as unanswered, unless its lines
+    /// already say more) and counted like every other: the classes still add up.
     fn evict_oldest(&mut self) {
-        if let Some(&oldest) = self.open.keys().min() {
-            if let Some(mut t) = self.remove_open(oldest) {
-                self.expired += 1;
-                t.outcome = settle_unanswered(&t);
-                self.sealed.push(t);
-            }
+        if let Some(&oldest) = self.open_ids.first() {
+            self.expire(oldest);
+        }
+    }
+
+    /// Seals an open request that got no answer in time (TTL or cap).
+    fn expire(&mut self, id: u64) {
+        let before = self.sealed.len();
+        self.seal(id);
+        if self.sealed.get(before).is_some_and(|t| !t.before_window) {
+            self.expired += 1;
         }
     }
 
     fn add_cursor(&mut self, id: u64, event: &Event) {
-        if let (Some(t), Some(c)) = (self.open.get_mut(&id), &event.entry.cursor) {
+        if let Some(c) = &event.entry.cursor {
+            self.add_cursor_value(id, c);
+        }
+    }
+
+    fn add_cursor_value(&mut self, id: u64, c: &Cursor) {
+        if let Some(t) = self.open.get_mut(&id) {
             if t.cursors.len() < 16 {
                 t.cursors.push(c.clone());
             }
@@ -557,6 +729,7 @@ impl Correlator {
         };
         let id = match existing {
             Some(id) => {
+                self.unindex_joined(id);
                 if let Some(t) = self.open.get_mut(&id) {
                     t.link = if ray.is_some() {
                         Link::Exact
@@ -599,12 +772,56 @@ impl Correlator {
         if let Some(rid) = request_id {
             self.by_request_id.insert(rid.clone(), id);
         }
-        self.origin_fifo.entry(pid).or_default().ids.push_back(id);
+        self.origin_fifo
+            .entry((self.host, pid))
+            .or_default()
+            .ids
+            .push_back(id);
         self.add_cursor(id, event);
     }
 
-    /// An open tunnel-only request (DBG request line, no origin yet) close in time with the
-    /// same method and path, and the same client when both sides name one.
+    fn path_key(&self, host: HostKey, path: &str) -> u64 {
+        self.path_hasher
+            .hash_one((host, path.split('?').next().unwrap_or(path)))
+    }
+
+    /// Files a new tunnel request under its host and path until an origin line joins it.
+    fn index_unjoined(&mut self, id: u64, ts: Timestamp, path: &str) {
+        let key = self.path_key(self.host, path);
+        let q = self.tunnel_by_path.entry(key).or_default();
+        if q.back().is_none_or(|(t, _)| *t <= ts) {
+            q.push_back((ts, id));
+        } else {
+            let at = q.partition_point(|(t, _)| *t <= ts);
+            q.insert(at, (ts, id));
+        }
+        if let Some(t) = self.open.get_mut(&id) {
+            t.path_key = Some(key);
+        }
+    }
+
+    /// Takes a trace out of that index (joined, or sealed).
+    fn unindex_joined(&mut self, id: u64) {
+        let Some(key) = self.open.get_mut(&id).and_then(|t| t.path_key.take()) else {
+            return;
+        };
+        self.unindex_key(key, id);
+    }
+
+    fn unindex_key(&mut self, key: u64, id: u64) {
+        if let Some(q) = self.tunnel_by_path.get_mut(&key) {
+            if let Some(pos) = q.iter().position(|(_, x)| *x == id) {
+                q.remove(pos);
+            }
+            if q.is_empty() {
+                self.tunnel_by_path.remove(&key);
+            }
+        }
+    }
+
+    /// An open tunnel request of this host that no origin line has joined, on the same
+    /// path (and method, and client when both sides name one), within
+    /// `HEURISTIC_WINDOW_US` of `ts`: the closest in time.
     fn heuristic_tunnel_match(
         &self,
         ts: Timestamp,
@@ -612,34 +829,79 @@ impl Correlator {
         path: Option<&str>,
         client: Option<&str>,
     ) -> Option<u64> {
-        let path = path?;
-        let mut best: Option<(u64, u64)> = None;
-        for queue in self.tunnel_fifo.values() {
-            for id in queue {
-                let Some(t) = self.open.get(id) else { continue };
-                if t.origin.is_some() || t.tunnel.as_ref().is_some_and(|s| s.failure.is_some()) {
-                    continue;
-                }
-                let Some(req) = t.tunnel.as_ref().and_then(|s| s.request) else {
-                    continue;
-                };
-                let gap = req.0.abs_diff(ts.0);
-                let same_route = t.path.as_deref() == Some(path)
-                    && (method.is_none() || t.method.as_deref() == method);
-                let same_client = match (client, t.client_ip.as_deref()) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => true,
-                };
-                if gap <= HEURISTIC_WINDOW_US
-                    && same_route
-                    && same_client
-                    && best.is_none_or(|(g, _)| gap < g)
-                {
-                    best = Some((gap, *id));
-                }
-            }
+        let q = self.tunnel_by_path.get(&self.path_key(self.host, path?))?;
+        let fits = |id: u64| {
+            self.open.get(&id).is_some_and(|t| {
+                t.origin.is_none()
+                    && t.tunnel.as_ref().is_some_and(|s| s.failure.is_none())
+                    && (method.is_none() || t.method.as_deref() == method)
+                    && match (client, t.client_ip.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            })
+        };
+        let mid = q.partition_point(|(t, _)| *t < ts);
+        let after = q
+            .range(mid..)
+            .take_while(|(t, _)| t.0 - ts.0 <= HEURISTIC_WINDOW_US)
+            .find(|(_, id)| fits(*id));
+        let before = q
+            .range(..mid)
+            .rev()
+            .take_while(|(t, _)| ts.0 - t.0 <= HEURISTIC_WINDOW_US)
+            .find(|(_, id)| fits(*id));
+        match (before, after) {
+            (Some(b), Some(a)) => Some(if ts.0 - b.0 .0 <= a.0 .0 - ts.0 {
+                b.1
+            } else {
+                a.1
+            }),
+            (b, a) => b.or(a).map(|(_, id)| *id),
         }
-        best.map(|(_, id)| id)
+    }
+
+    /// The open request an id-less Outgoing (stock format) answers, and whether it was
+    /// one of several candidates. Nothing in the stock format says which request an
+    /// Outgoing ends, so the pairing keeps what can be known right: an Outgoing that
+    /// comes with an access line (the visitor got the answer) ends the youngest open
+    /// request that fits the line, so a long call in flight is not "answered" by the
+    /// quick ones finishing around it; one without (nobody received it: the visitor or
+    /// the edge had given up) ends the oldest request the tunnel saw cancelled, else the
+    /// oldest open one.
+    fn stock_outgoing_target(&self, pid: u32, at: Timestamp) -> Option<(u64, bool)> {
+        let key = (self.host, pid);
+        let queue = self.origin_fifo.get(&key)?;
+        let candidates: Vec<&Trace> = queue
+            .ids
+            .iter()
+            .filter_map(|id| self.open.get(id))
+            .filter(|t| {
+                !t.is_stream
+                    && t.origin
+                        .as_ref()
+                        .is_some_and(|o| o.outgoing.is_none() && !o.error)
+            })
+            .collect();
+        let access = self
+            .pending_access
+            .get(&key)
+            .filter(|a| at.saturating_since_us(a.at) <= ACCESS_WINDOW_US);
+        let cancelled = |t: &&&Trace| {
+            t.tunnel
+                .as_ref()
+                .is_some_and(|s| matches!(s.failure, Some(ProxyFailure::Cancelled)))
+        };
+        let chosen = match access {
+            Some(a) => candidates
+                .iter()
+                .rev()
+                .find(|t| a.fits(t) && !cancelled(t))
+                .or_else(|| candidates.iter().rev().find(|t| a.fits(t))),
+            None => candidates.iter().find(cancelled),
+        }
+        .or_else(|| candidates.first())?;
+        Some((chosen.id, candidates.len() > 1))
     }
 
     #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
@@ -661,40 +923,29 @@ impl Correlator {
                 Some(id) => (id, false),
                 None => (self.orphan_origin(event, rid), false),
             }
+        } else if let Some(found) = self.stock_outgoing_target(pid, ts) {
+            found
         } else {
-            // No id: the only open non-stream request of this process, else the oldest.
-            let queue = self.origin_fifo.get(&pid);
-            let candidates: Vec<u64> = queue
-                .map(|q| {
-                    q.ids
-                        .iter()
-                        .copied()
-                        .filter(|id| {
-                            self.open.get(id).is_some_and(|t| {
-                                !t.is_stream
-                                    && t.origin
-                                        .as_ref()
-                                        .is_some_and(|o| o.outgoing.is_none() && !o.error)
-                            })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let Some(&id) = candidates.first() {
-                (id, candidates.len() > 1)
-            } else {
-                // A stream ending, or an Outgoing whose Incoming we never saw.
-                let stream = queue.and_then(|q| {
-                    q.ids.iter().copied().find(|id| {
-                        self.open.get(id).is_some_and(|t| {
-                            t.is_stream && t.origin.as_ref().is_some_and(|o| o.outgoing.is_none())
-                        })
+            // A stream ending, or an Outgoing whose Incoming we never saw.
+            let stream = self.origin_fifo.get(&(self.host, pid)).and_then(|q| {
+                q.ids.iter().copied().find(|id| {
+                    self.open.get(id).is_some_and(|t| {
+                        t.is_stream && t.origin.as_ref().is_some_and(|o| o.outgoing.is_none())
                     })
-                });
-                let id = stream.unwrap_or_else(|| self.orphan_origin(event, &RequestId("".into())));
-                (id, false)
-            }
+                })
+            });
+            let id = stream.unwrap_or_else(|| self.orphan_origin(event, &RequestId("".into())));
+            (id, false)
         };
+        if let Some(t) = self.open.get_mut(&id) {
+            if t.method.is_none() {
+                t.method = method.map(Box::from);
+            }
+            if t.path.is_none() {
+                t.path = path.map(Box::from);
+            }
+        }
+        self.take_access((self.host, pid), id, ts);
         let Some(t) = self.open.get_mut(&id) else {
             return;
         };
@@ -721,6 +972,7 @@ impl Correlator {
         };
         t.end = Some(ts);
         self.add_cursor(id, event);
+        self.claim_response(id);
         self.complete(id, ts);
     }
 
@@ -751,6 +1003,10 @@ impl Correlator {
         id
     }
 
+    /// uvicorn's access line. It is written just before the middleware's Outgoing of the
+    /// same request (or just after an `Error handling MCP request`), so it waits for that
+    /// Outgoing to say whose it is ([`Correlator::take_access`]); an errored request of
+    /// its process without one takes it at once.
     fn origin_access(
         &mut self,
         event: &Event,
@@ -760,52 +1016,98 @@ impl Correlator {
         status: u16,
     ) {
         self.access_log_seen = true;
-        let pid = event.entry.pid.unwrap_or(0);
-        let path = target.split('?').next().unwrap_or(target);
-        let matches = |t: &Trace| {
-            t.origin.as_ref().is_some_and(|o| o.access_status.is_none())
-                && t.method.as_deref().is_none_or(|m| m == method)
-                // The server logs `?<redacted>` for a query; uvicorn logs the query itself.
-                && t.path.as_deref().is_none_or(|p| p.split('?').next() == Some(path))
+        let key = (self.host, event.entry.pid.unwrap_or(0));
+        let access = Access {
+            client: client_ip.into(),
+            method: method.into(),
+            path: target.split('?').next().unwrap_or(target).into(),
+            status,
+            at: event.entry.realtime,
+            cursor: event.entry.cursor.clone(),
         };
-        // Same client first (uvicorn's client is the X-Forwarded-For hop the server also
-        // logs): under concurrency the oldest open request is often a slow one still running.
-        let same_client = |t: &Trace| t.client_ip.as_deref() == Some(client_ip);
-        let found = self.origin_fifo.get(&pid).and_then(|q| {
-            // Requests before `answered` have their access line: none of them matches.
-            let unanswered = || q.ids.range(q.answered..).copied();
-            unanswered()
-                .find(|id| {
-                    self.open
-                        .get(id)
-                        .is_some_and(|t| matches(t) && same_client(t))
+        if let Some(earlier) = self.pending_access.remove(&key) {
+            self.place_access(key, &earlier);
+        }
+        // Requests before `answered` have their access line already: under a flood the
+        // front holds thousands waiting out the seal grace period, never walked here.
+        let errored = self.origin_fifo.get(&key).and_then(|q| {
+            q.ids.range(q.answered..).rev().copied().find(|id| {
+                self.open.get(id).is_some_and(|t| {
+                    t.origin.as_ref().is_some_and(|o| {
+                        o.error
+                            && o.access_status.is_none()
+                            && o.outgoing.is_some_and(|e| {
+                                access.at.saturating_since_us(e) <= ACCESS_WINDOW_US
+                            })
+                    }) && access.fits(t)
                 })
-                .or_else(|| {
-                    unanswered().find(|id| {
-                        self.open
-                            .get(id)
-                            .is_some_and(|t| matches(t) && t.client_ip.is_none())
-                    })
-                })
-                .or_else(|| unanswered().find(|id| self.open.get(id).is_some_and(matches)))
+            })
         });
-        let Some(id) = found else { return };
-        if let Some(t) = self.open.get_mut(&id) {
-            if t.method.is_none() {
-                t.method = Some(method.into());
-            }
-            if t.path.is_none() {
-                t.path = Some(path.into());
-            }
-            if t.client_ip.is_none() {
-                t.client_ip = Some(client_ip.into());
-            }
-            t.is_stream = t.is_stream || is_stream_route(Some(method), Some(path));
-            if let Some(o) = t.origin.as_mut() {
-                o.access_status = Some(status);
+        match errored {
+            Some(id) => self.give_access(id, key, &access),
+            None => {
+                self.pending_access.insert(key, access);
             }
         }
-        if let Some(q) = self.origin_fifo.get_mut(&pid) {
+    }
+
+    /// The access line waiting on this process, if it fits the request its Outgoing
+    /// answers: it is that request's.
+    fn take_access(&mut self, key: (HostKey, u32), id: u64, at: Timestamp) {
+        let Some(access) = self.pending_access.get(&key) else {
+            return;
+        };
+        let fits = at.saturating_since_us(access.at) <= ACCESS_WINDOW_US
+            && self.open.get(&id).is_some_and(|t| access.fits(t));
+        if fits {
+            if let Some(access) = self.pending_access.remove(&key) {
+                self.give_access(id, key, &access);
+            }
+        }
+    }
+
+    /// An access line no Outgoing took in time: the open request of its process without
+    /// one that fits it (same client first, then the youngest).
+    fn place_access(&mut self, key: (HostKey, u32), access: &Access) {
+        let found = self.origin_fifo.get(&key).and_then(|q| {
+            // Requests before `answered` have their access line: none of them matches.
+            let unanswered = || q.ids.range(q.answered..).rev().copied();
+            let fits = |id: &u64| {
+                self.open.get(id).is_some_and(|t| {
+                    t.origin.as_ref().is_some_and(|o| o.access_status.is_none()) && access.fits(t)
+                })
+            };
+            unanswered()
+                .find(|id| {
+                    fits(id)
+                        && self.open.get(id).and_then(|t| t.client_ip.as_deref())
+                            == Some(&*access.client)
+                })
+                .or_else(|| unanswered().find(fits))
+        });
+        if let Some(id) = found {
+            self.give_access(id, key, access);
+        }
+    }
+
+    fn give_access(&mut self, id: u64, key: (HostKey, u32), access: &Access) {
+        if let Some(t) = self.open.get_mut(&id) {
+            if t.method.is_none() {
+                t.method = Some(access.method.clone());
+            }
+            if t.path.is_none() {
+                t.path = Some(access.path.clone());
+            }
+            if t.client_ip.is_none() {
+                t.client_ip = Some(access.client.clone());
+            }
+            t.is_stream = t.is_stream || is_stream_route(Some(&access.method), Some(&access.path));
+            if let Some(o) = t.origin.as_mut() {
+                o.access_status = Some(access.status);
+                o.access_at = Some(access.at);
+            }
+        }
+        if let Some(q) = self.origin_fifo.get_mut(&key) {
             let open = &self.open;
             while q.ids.get(q.answered).is_some_and(|id| {
                 open.get(id)
@@ -815,7 +1117,63 @@ impl Correlator {
                 q.answered += 1;
             }
         }
-        self.add_cursor(id, event);
+        if let Some(c) = &access.cursor {
+            self.add_cursor_value(id, c);
+        }
+        self.join_by_access(id);
+        self.claim_response(id);
+    }
+
+    /// The stock format's Incoming names no method, path or client: its access line is
+    /// what joins it to cloudflared's request line (method, path, `Cf-Connecting-Ip`,
+    /// within `HEURISTIC_WINDOW_US` of the Incoming).
+    fn join_by_access(&mut self, id: u64) {
+        let Some(t) = self.open.get(&id) else { return };
+        if t.tunnel.is_some() {
+            return;
+        }
+        let at = t
+            .origin
+            .as_ref()
+            .and_then(|o| o.incoming)
+            .unwrap_or(t.start);
+        let (method, path, client) = (t.method.clone(), t.path.clone(), t.client_ip.clone());
+        let Some(from) =
+            self.heuristic_tunnel_match(at, method.as_deref(), path.as_deref(), client.as_deref())
+        else {
+            return;
+        };
+        self.unindex_joined(from);
+        let Some(mut tunnel_trace) = self.open.remove(&from) else {
+            return;
+        };
+        self.open_ids.remove(&from);
+        let host = tunnel_trace.host_key;
+        if let Some(c) = tunnel_trace.tunnel.as_ref().and_then(|s| s.conn_index) {
+            if let Some(slot) = self
+                .tunnel_fifo
+                .get_mut(&(host, c))
+                .and_then(|q| q.iter_mut().find(|x| **x == from))
+            {
+                *slot = id;
+            }
+        }
+        if let Some(r) = &tunnel_trace.ray {
+            self.by_ray.insert(r.key().into_owned(), id);
+        }
+        if let Some(t) = self.open.get_mut(&id) {
+            t.tunnel = tunnel_trace.tunnel.take();
+            t.link = Link::Heuristic;
+            t.start = t.start.min(tunnel_trace.start);
+            if t.ray.is_none() {
+                t.ray = tunnel_trace.ray.take();
+            }
+            for c in tunnel_trace.cursors {
+                if t.cursors.len() < 16 {
+                    t.cursors.push(c);
+                }
+            }
+        }
     }
 
     fn tunnel_request(
@@ -843,9 +1201,11 @@ impl Correlator {
                 t.link = Link::TunnelOnly;
                 t.method = Some(method.into());
                 t.path = Some(path.into());
+                t.is_stream = is_stream_route(Some(method), Some(path));
                 t.client_ip = connecting_ip.map(Box::from);
                 t.host.clone_from(&event.entry.origin.hostname);
             }
+            self.index_unjoined(id, ts, path);
             id
         };
         if let Some(t) = self.open.get_mut(&id) {
@@ -864,61 +1224,162 @@ impl Correlator {
             self.by_ray.insert(r.key().into_owned(), id);
         }
         if let Some(c) = conn_index {
-            self.tunnel_fifo.entry(c).or_default().push_back(id);
+            self.tunnel_fifo
+                .entry((self.host, c))
+                .or_default()
+                .push_back(id);
         }
         self.add_cursor(id, event);
     }
 
+    /// A response line (`200 OK`). With a ray it is exact. Without one (every version
+    /// since 2024.2.1) it belongs to one of its connection's requests in flight: the one
+    /// whose origin already answered with this status; else, when some of them still
+    /// wait for the origin's answer, the line waits (up to `CLAIM_WINDOW_US`) for that
+    /// answer to claim it — cloudflared writes it after copying the body, usually just
+    /// before the server's Outgoing; else (cloudflared alone) the youngest request in
+    /// flight, as under concurrency a quick answer is far likelier than the end of a long
+    /// call that began before it.
     fn tunnel_response(
         &mut self,
-        ts: Timestamp,
+        event: &Event,
         status: u16,
         conn_index: Option<u8>,
         ray: Option<&RayId>,
     ) {
-        let by_ray = ray.and_then(|r| self.by_ray.get(&*r.key()).copied());
-        let id = by_ray.or_else(|| self.response_candidate(status, conn_index?));
-        let Some(id) = id else { return };
-        if let Some(s) = self.open.get_mut(&id).and_then(|t| t.tunnel.as_mut()) {
+        let ts = event.entry.realtime;
+        let by_ray = ray
+            .and_then(|r| self.by_ray.get(&*r.key()).copied())
+            .filter(|id| self.open.contains_key(id));
+        if let Some(id) = by_ray {
+            self.set_response(id, ts, status, event.entry.cursor.as_ref());
+            return;
+        }
+        let Some(conn) = conn_index else { return };
+        let key = (self.host, conn);
+        let Some(q) = self.tunnel_fifo.get(&key) else {
+            return;
+        };
+        let in_flight = |t: &&Trace| {
+            t.tunnel
+                .as_ref()
+                .is_some_and(|s| s.response.is_none() && s.failure.is_none())
+                && t.start <= ts
+        };
+        let answered_so = q
+            .iter()
+            .filter_map(|id| self.open.get(id))
+            .filter(in_flight)
+            .find(|t| {
+                t.origin
+                    .as_ref()
+                    .is_some_and(|o| origin_said(o) == Some(status))
+            })
+            .map(|t| t.id);
+        if let Some(id) = answered_so {
+            self.set_response(id, ts, status, event.entry.cursor.as_ref());
+            return;
+        }
+        let origin_to_come = q
+            .iter()
+            .filter_map(|id| self.open.get(id))
+            .filter(in_flight)
+            .any(|t| t.origin.as_ref().is_some_and(|o| origin_said(o).is_none()));
+        if origin_to_come {
+            if self.unclaimed.len() >= MAX_UNCLAIMED {
+                if let Some(u) = self.unclaimed.pop_front() {
+                    self.settle_unclaimed(&u);
+                }
+            }
+            self.unclaimed.push_back(Unclaimed {
+                at: ts,
+                host: self.host,
+                conn,
+                status,
+                cursor: event.entry.cursor.clone(),
+            });
+            return;
+        }
+        let u = Unclaimed {
+            at: ts,
+            host: self.host,
+            conn,
+            status,
+            cursor: event.entry.cursor.clone(),
+        };
+        self.settle_unclaimed(&u);
+    }
+
+    /// A response line nobody's origin answer claimed: the youngest request in flight on
+    /// its connection that began before it and whose origin says nothing different.
+    fn settle_unclaimed(&mut self, u: &Unclaimed) {
+        let Some(q) = self.tunnel_fifo.get(&(u.host, u.conn)) else {
+            return;
+        };
+        let id = q
+            .iter()
+            .rev()
+            .filter_map(|id| self.open.get(id))
+            .find(|t| {
+                t.start <= u.at
+                    && t.tunnel
+                        .as_ref()
+                        .is_some_and(|s| s.response.is_none() && s.failure.is_none())
+                    && t.origin
+                        .as_ref()
+                        .and_then(origin_said)
+                        .is_none_or(|s| s == u.status)
+            })
+            .map(|t| t.id);
+        if let Some(id) = id {
+            self.set_response(id, u.at, u.status, u.cursor.as_ref());
+        }
+    }
+
+    /// The origin answered request `id`: a waiting response line on its connection with
+    /// the same status, written since the request began, is its.
+    fn claim_response(&mut self, id: u64) {
+        let Some(t) = self.open.get(&id) else { return };
+        let Some(s) = t.tunnel.as_ref() else { return };
+        if s.response.is_some() || s.failure.is_some() {
+            return;
+        }
+        let (Some(conn), Some(began)) = (s.conn_index, s.request) else {
+            return;
+        };
+        let status = t.origin.as_ref().and_then(origin_said);
+        let host = t.host_key;
+        let pos = self.unclaimed.iter().position(|u| {
+            u.host == host
+                && u.conn == conn
+                && u.at >= began
+                && status.is_none_or(|s| s == u.status)
+        });
+        if let Some(u) = pos.and_then(|p| self.unclaimed.remove(p)) {
+            self.set_response(id, u.at, u.status, u.cursor.as_ref());
+        }
+    }
+
+    fn set_response(&mut self, id: u64, ts: Timestamp, status: u16, cursor: Option<&Cursor>) {
+        let Some(t) = self.open.get_mut(&id) else {
+            return;
+        };
+        let key = t
+            .tunnel
+            .as_ref()
+            .and_then(|s| s.conn_index)
+            .map(|c| (t.host_key, c));
+        if let Some(s) = t.tunnel.as_mut() {
             s.response = Some(ts);
             s.status = Some(status);
         }
-        if let Some(c) = conn_index {
-            if let Some(q) = self.tunnel_fifo.get_mut(&c) {
-                q.retain(|x| *x != id);
-            }
+        if let Some(c) = cursor {
+            self.add_cursor_value(id, c);
+        }
+        if let Some(q) = key.and_then(|k| self.tunnel_fifo.get_mut(&k)) {
+            remove_id(q, id);
         }
         self.maybe_complete(id, ts);
-    }
-
-    /// The open request a ray-less response line (`200 OK`) most likely answers, on its
-    /// connection. Response lines come after the whole body was copied, so under concurrency
-    /// the oldest open request is often *not* the one answered (a slow tool call stays open
-    /// while quick ones finish). In order of preference: a request whose origin already
-    /// logged this status (uvicorn's access line comes first), one the origin has not
-    /// answered differently, then the oldest.
-    fn response_candidate(&self, status: u16, conn: u8) -> Option<u64> {
-        let q = self.tunnel_fifo.get(&conn)?;
-        let open = |id: &u64| {
-            self.open.get(id).filter(|t| {
-                t.tunnel
-                    .as_ref()
-                    .is_some_and(|s| s.response.is_none() && s.failure.is_none())
-            })
-        };
-        let origin_says = |t: &Trace| t.origin.as_ref().and_then(|o| o.access_status.or(o.status));
-        q.iter()
-            .copied()
-            .find(|id| open(id).is_some_and(|t| origin_says(t) == Some(status)))
-            .or_else(|| {
-                q.iter().copied().find(|id| {
-                    open(id).is_some_and(|t| {
-                        origin_says(t).is_none()
-                            && t.origin.as_ref().is_none_or(|o| o.outgoing.is_some())
-                    })
-                })
-            })
-            .or_else(|| q.iter().copied().find(|id| open(id).is_some()))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -934,16 +1395,7 @@ impl Correlator {
     ) {
         let ts = event.entry.realtime;
         if line != ProxyLine::Primary {
-            // Follow-ups belong to the last primary on this connection (or any, for the
-            // HTTP/2 line that carries no connection).
-            let last = self
-                .last_failure
-                .get(&conn_index)
-                .or_else(|| self.last_failure.get(&None))
-                .copied()
-                .filter(|(_, at)| ts.saturating_since_us(*at) <= FOLLOW_UP_WINDOW_US);
-            if let Some((id, _)) = last {
-                let teardown = line == ProxyLine::StreamTeardown;
+            if let Some(id) = self.follow_up_target(ts, conn_index, line) {
                 if let Some(t) = self.open.get_mut(&id) {
                     if let Some(d) = dest {
                         let path = url_path(d);
@@ -953,55 +1405,71 @@ impl Correlator {
                         }
                     }
                     if let Some(s) = t.tunnel.as_mut() {
-                        if teardown || !s.followed_up {
-                            s.followed_up = true;
-                            self.add_cursor(id, event);
-                            return;
-                        }
+                        s.followed_up = true;
                     }
                 }
+                self.add_cursor(id, event);
+                return;
             }
             if line == ProxyLine::StreamTeardown {
                 return;
             }
-            // A follow-up without its primary: it still stands for one request.
+            // A follow-up without its primary (before the window, or lost): it still
+            // stands for one request.
         }
-        let id = self.failed_request_for(ts, failure, conn_index, ray);
-        // The stall tolerance: an edge limit of 100 s is "about 100 s" (100–120 s seen).
-        let silent = self
-            .last_origin_line
-            .is_some_and(|t| ts.saturating_since_us(t) + 5_000_000 >= self.edge_timeout_us);
+        let (id, cancel) = match failure {
+            ProxyFailure::Cancelled => {
+                let (id, kind) = self.cancel_target(ts, conn_index, ray);
+                (id, Some(kind))
+            }
+            _ => (self.failed_request_for(ts, failure, conn_index, ray), None),
+        };
+        let host = self.host;
+        let mut unclaimed_key = None;
         if let Some(t) = self.open.get_mut(&id) {
             let s = t.tunnel.get_or_insert_with(TunnelSide::default);
-            s.origin_silent_past_edge_limit = silent;
             s.failure = Some(failure.clone());
             s.failure_at = Some(ts);
             s.error = Some(error.into());
             s.conn_index = s.conn_index.or(conn_index);
             s.followed_up = line != ProxyLine::Primary;
+            s.cancel = cancel;
+            unclaimed_key = s.conn_index;
             if let Some(d) = dest {
                 t.path.get_or_insert_with(|| url_path(d).into());
             }
             t.end = Some(ts);
         }
-        self.last_failure.insert(conn_index, (id, ts));
-        self.last_failure.insert(None, (id, ts));
+        let q = self.primaries.entry((host, conn_index)).or_default();
+        while q.front().is_some_and(|p| {
+            ts.saturating_since_us(p.at) > FOLLOW_UP_WINDOW_US || q.len() >= MAX_PRIMARIES_PER_CONN
+        }) {
+            q.pop_front();
+        }
+        q.push_back(Primary {
+            id,
+            at: ts,
+            followed: line != ProxyLine::Primary,
+            torn_down: false,
+        });
         self.add_cursor(id, event);
-        if let Some(c) = conn_index {
-            if let Some(q) = self.tunnel_fifo.get_mut(&c) {
-                q.retain(|x| *x != id);
-            }
+        if let Some(q) = unclaimed_key.and_then(|c| self.tunnel_fifo.get_mut(&(host, c))) {
+            remove_id(q, id);
         }
         let Some(t) = self.open.get(&id) else { return };
-        if matches!(failure, ProxyFailure::Cancelled) {
+        if let Some(kind) = cancel {
             // Known now, counted at seal: detection should not wait for the seal.
             self.cancels.push(Cancel {
                 at: ts,
-                outcome: self.outcome_of(t),
+                outcome: match kind {
+                    CancelKind::EdgeTimeout => Outcome::EdgeTimeout,
+                    CancelKind::ClientAbort => Outcome::ClientAbort,
+                },
                 label: t
                     .tool
                     .as_deref()
                     .map_or_else(|| t.route(), |tool| format!("tool {tool}")),
+                counted: t.start >= self.count_from || ts >= self.count_from,
             });
         }
         // A request the edge gave up on may still be running at the origin: it stays open
@@ -1016,12 +1484,321 @@ impl Correlator {
         }
     }
 
-    /// Cancellations seen since the last call, classified (edge timeout or client abort).
-    pub fn take_cancels(&mut self) -> Vec<Cancel> {
-        std::mem::take(&mut self.cancels)
+    /// The request a follow-up line (R4/R5, or the teardown R10/R11) is about: the oldest
+    /// primary on its host and connection within `FOLLOW_UP_WINDOW_US` that has not had
+    /// this kind of follow-up yet. cloudflared writes a failure's lines in order from one
+    /// goroutine, so when two failures' lines interleave (A, B, A's follow-up, B's) the
+    /// follow-ups still find their own primary. A line with no connection (HTTP/2's R5)
+    /// looks at every connection of its host.
+    fn follow_up_target(
+        &mut self,
+        ts: Timestamp,
+        conn: Option<u8>,
+        line: ProxyLine,
+    ) -> Option<u64> {
+        let host = self.host;
+        let wants = |p: &Primary| match line {
+            ProxyLine::RequestFailed => !p.followed,
+            _ => !p.torn_down,
+        };
+        let mut best: Option<((HostKey, Option<u8>), usize, Timestamp)> = None;
+        for (key, q) in &self.primaries {
+            if key.0 != host || (conn.is_some() && key.1.is_some() && key.1 != conn) {
+                continue;
+            }
+            let found = q
+                .iter()
+                .enumerate()
+                .find(|(_, p)| wants(p) && ts.saturating_since_us(p.at) <= FOLLOW_UP_WINDOW_US);
+            if let Some((i, p)) = found {
+                if best.is_none_or(|(_, _, at)| p.at < at) {
+                    best = Some((*key, i, p.at));
+                }
+            }
+        }
+        let (key, i, _) = best?;
+        let p = self.primaries.get_mut(&key)?.get_mut(i)?;
+        match line {
+            ProxyLine::RequestFailed => p.followed = true,
+            _ => p.torn_down = true,
+        }
+        let id = p.id;
+        self.open.contains_key(&id).then_some(id)
     }
 
-    /// The open request a primary failure line is about, or a new tunnel-only one.
+    /// Requests of this host in flight when a cancel came: on its connection (every
+    /// connection when the line names none), logged by cloudflared, not answered by the
+    /// origin (an origin that sent its headers cannot be "waited for" any more).
+    fn tunnel_in_flight(&self, ts: Timestamp, conn: Option<u8>) -> Vec<InFlight> {
+        let mut out = Vec::new();
+        for ((host, c), q) in &self.tunnel_fifo {
+            if *host != self.host || conn.is_some_and(|want| want != *c) {
+                continue;
+            }
+            for id in q {
+                let Some(t) = self.open.get(id) else { continue };
+                let Some(s) = t.tunnel.as_ref() else { continue };
+                let Some(began) = s.request else { continue };
+                let origin_answered = t
+                    .origin
+                    .as_ref()
+                    .is_some_and(|o| o.outgoing.is_some() || o.error || o.access_status.is_some());
+                if s.response.is_none() && s.failure.is_none() && !origin_answered && began <= ts {
+                    out.push(InFlight {
+                        id: *id,
+                        age_us: ts.saturating_since_us(began),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Requests of this host the origin logged and has not answered, that cloudflared
+    /// never logged (at info level it writes nothing for a request until it fails).
+    fn origin_in_flight(&self, ts: Timestamp) -> Vec<InFlight> {
+        let mut out = Vec::new();
+        for ((host, _), q) in &self.origin_fifo {
+            if *host != self.host {
+                continue;
+            }
+            for id in &q.ids {
+                let Some(t) = self.open.get(id) else { continue };
+                let Some(o) = t.origin.as_ref() else { continue };
+                let Some(began) = o.incoming else { continue };
+                if t.tunnel.is_none()
+                    && !t.is_stream
+                    && o.outgoing.is_none()
+                    && !o.error
+                    && o.access_status.is_none()
+                    && began <= ts
+                {
+                    out.push(InFlight {
+                        id: *id,
+                        age_us: ts.saturating_since_us(began),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The request in flight whose age fits the edge limit best, if any fits.
+    fn edge_fit(&self, candidates: &[InFlight]) -> Option<u64> {
+        let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
+        candidates
+            .iter()
+            .filter(|c| c.age_us >= lo)
+            .min_by_key(|c| (c.age_us.abs_diff(self.edge_timeout_us), c.id))
+            .map(|c| c.id)
+    }
+
+    /// The request a visitor most likely abandoned: the youngest in flight at least
+    /// `ABORT_MIN_AGE_US` old, else the youngest; never one old enough for the edge limit
+    /// (its own cancel is still to come).
+    fn abort_fit(&self, candidates: &[InFlight]) -> Option<u64> {
+        let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
+        let young = candidates.iter().filter(|c| c.age_us < lo);
+        young
+            .clone()
+            .filter(|c| c.age_us >= ABORT_MIN_AGE_US)
+            .min_by_key(|c| (c.age_us, std::cmp::Reverse(c.id)))
+            .or_else(|| young.min_by_key(|c| (c.age_us, std::cmp::Reverse(c.id))))
+            .map(|c| c.id)
+    }
+
+    /// The request a cancel (`Incoming request ended abruptly`) ended, and who ended it.
+    /// The edge gives up after its limit (100 s by default): a request in flight about
+    /// that long on the cancel's connection is an edge timeout (524); with cloudflared at
+    /// info level (no request lines) the origin's view decides: a request it logged and
+    /// has not answered, open about the edge limit. Otherwise the visitor left. With no
+    /// request in flight at all, the cancel still stands for one request; it is an edge
+    /// timeout when the server had been silent for the edge limit (a blocked event loop
+    /// logs nothing, not even the requests queued behind it).
+    fn cancel_target(
+        &mut self,
+        ts: Timestamp,
+        conn: Option<u8>,
+        ray: Option<&RayId>,
+    ) -> (u64, CancelKind) {
+        let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
+        let by_age = |age: u64| {
+            if age >= lo {
+                CancelKind::EdgeTimeout
+            } else {
+                CancelKind::ClientAbort
+            }
+        };
+        if let Some(id) = ray.and_then(|r| self.by_ray.get(&*r.key()).copied()) {
+            if let Some(t) = self.open.get(&id) {
+                let began = t
+                    .tunnel
+                    .as_ref()
+                    .and_then(|s| s.request)
+                    .or(t.origin.as_ref().and_then(|o| o.incoming))
+                    .unwrap_or(t.start);
+                return (id, by_age(ts.saturating_since_us(began)));
+            }
+        }
+        let tunnel = self.tunnel_in_flight(ts, conn);
+        if let Some(id) = self.edge_fit(&tunnel) {
+            return (id, CancelKind::EdgeTimeout);
+        }
+        let origin = self.origin_in_flight(ts);
+        if let Some(id) = self.edge_fit(&origin) {
+            self.join_tunnel_cancel(id, conn);
+            return (id, CancelKind::EdgeTimeout);
+        }
+        let abort_target = self
+            .abort_fit(&tunnel)
+            .map(|id| (id, false))
+            .or_else(|| self.abort_fit(&origin).map(|id| (id, true)));
+        // Which request a visitor abandoned is a guess under concurrency; the edge's
+        // cancel is not: when a request taken for an earlier abort is the one that fits
+        // the edge limit now, it was the edge's, and that abort moves to another request.
+        if let Some(old) = self.aborted_fitting_edge(ts, conn) {
+            self.move_abort(old, abort_target, conn);
+            return (old, CancelKind::EdgeTimeout);
+        }
+        if let Some((id, from_origin)) = abort_target {
+            if from_origin {
+                self.join_tunnel_cancel(id, conn);
+            }
+            self.remember_abort(id);
+            return (id, CancelKind::ClientAbort);
+        }
+        let silent = self.last_origin_line.get(&self.host).is_some_and(|t| {
+            ts.saturating_since_us(*t) + STALL_TOLERANCE_US >= self.edge_timeout_us
+        });
+        let id = self.new_trace(ts);
+        if let Some(t) = self.open.get_mut(&id) {
+            t.link = Link::TunnelOnly;
+        }
+        let kind = if silent {
+            CancelKind::EdgeTimeout
+        } else {
+            CancelKind::ClientAbort
+        };
+        (id, kind)
+    }
+
+    /// Remembers a request an abort was attributed to (bounded: the oldest go first).
+    fn remember_abort(&mut self, id: u64) {
+        let open = &self.open;
+        self.tentative_aborts.retain(|x| open.contains_key(x));
+        if self.tentative_aborts.len() >= MAX_TENTATIVE_ABORTS {
+            self.tentative_aborts.pop_front();
+        }
+        self.tentative_aborts.push_back(id);
+    }
+
+    /// A request of this host and connection taken for an abort, still open, whose age
+    /// fits the edge limit at `ts` best.
+    fn aborted_fitting_edge(&self, ts: Timestamp, conn: Option<u8>) -> Option<u64> {
+        let candidates: Vec<InFlight> = self
+            .tentative_aborts
+            .iter()
+            .filter_map(|id| self.open.get(id))
+            .filter(|t| {
+                t.host_key == self.host
+                    && t.tunnel.as_ref().is_some_and(|s| {
+                        // A request only the origin logged has no connection of its own.
+                        s.cancel == Some(CancelKind::ClientAbort)
+                            && (s.request.is_none()
+                                || conn.is_none()
+                                || s.conn_index.is_none()
+                                || s.conn_index == conn)
+                    })
+            })
+            .map(|t| {
+                let began = t
+                    .tunnel
+                    .as_ref()
+                    .and_then(|s| s.request)
+                    .or(t.origin.as_ref().and_then(|o| o.incoming))
+                    .unwrap_or(t.start);
+                InFlight {
+                    id: t.id,
+                    age_us: ts.saturating_since_us(began),
+                }
+            })
+            .collect();
+        self.edge_fit(&candidates)
+    }
+
+    /// Moves the abort attributed to `from` to `to` (a request in flight; `true` when only
+    /// the origin logged it), or to a request of its own when none is in flight. The abort
+    /// keeps its time and text; `from` is free for the cancel being attributed.
+    fn move_abort(&mut self, from: u64, to: Option<(u64, bool)>, conn: Option<u8>) {
+        self.tentative_aborts.retain(|x| *x != from);
+        let Some(t) = self.open.get_mut(&from) else {
+            return;
+        };
+        let Some(s) = t.tunnel.as_mut() else { return };
+        let (failure, at, error) = (s.failure.take(), s.failure_at.take(), s.error.take());
+        s.cancel = None;
+        s.followed_up = false;
+        if s.request.is_none() && t.link == Link::Heuristic {
+            // Joined to the tunnel only by that cancel.
+            t.tunnel = None;
+            t.link = Link::OriginOnly;
+        }
+        let (Some(failure), Some(at)) = (failure, at) else {
+            return;
+        };
+        let id = if let Some((id, from_origin)) = to {
+            if from_origin {
+                self.join_tunnel_cancel(id, conn);
+            }
+            id
+        } else {
+            let id = self.new_trace(at);
+            if let Some(t) = self.open.get_mut(&id) {
+                t.link = Link::TunnelOnly;
+            }
+            id
+        };
+        let host = self.host;
+        let mut key = None;
+        if let Some(t) = self.open.get_mut(&id) {
+            let s = t.tunnel.get_or_insert_with(TunnelSide::default);
+            s.failure = Some(failure);
+            s.failure_at = Some(at);
+            s.error = error;
+            s.conn_index = s.conn_index.or(conn);
+            s.followed_up = true;
+            s.cancel = Some(CancelKind::ClientAbort);
+            key = s.conn_index;
+            t.end = Some(at);
+        }
+        if let Some(q) = key.and_then(|c| self.tunnel_fifo.get_mut(&(host, c))) {
+            remove_id(q, id);
+        }
+        let origin_running = self.open.get(&id).is_some_and(|t| {
+            t.origin
+                .as_ref()
+                .is_some_and(|o| o.outgoing.is_none() && !o.error)
+        });
+        if !origin_running {
+            self.complete(id, at);
+        }
+        self.remember_abort(id);
+    }
+
+    /// A cancel attributed to a request only the origin logged: the two sides are joined
+    /// by time alone.
+    fn join_tunnel_cancel(&mut self, id: u64, conn: Option<u8>) {
+        if let Some(t) = self.open.get_mut(&id) {
+            t.link = Link::Heuristic;
+            t.tunnel.get_or_insert_with(|| TunnelSide {
+                conn_index: conn,
+                ..TunnelSide::default()
+            });
+        }
+    }
+
+    /// The open request a primary failure line (other than a cancel) is about, or a new
+    /// tunnel-only one.
     fn failed_request_for(
         &mut self,
         ts: Timestamp,
@@ -1036,14 +1813,16 @@ impl Correlator {
         }
         let unreachable = matches!(failure, ProxyFailure::OriginUnreachable(_));
         let found = conn_index
-            .and_then(|c| self.tunnel_fifo.get(&c))
+            .and_then(|c| self.tunnel_fifo.get(&(self.host, c)))
             .and_then(|q| {
                 let pending = |id: &u64| {
                     self.open.get(id).is_some_and(|t| {
-                    t.tunnel.as_ref().is_some_and(|s| s.response.is_none() && s.failure.is_none())
+                        t.tunnel.as_ref().is_some_and(|s| {
+                            s.response.is_none() && s.failure.is_none() && s.request.is_some_and(|r| r <= ts)
+                        })
                         // An unreachable origin never saw the request.
                         && (!unreachable || t.origin.is_none())
-                })
+                    })
                 };
                 if unreachable {
                     q.iter().rev().copied().find(pending)
@@ -1082,8 +1861,31 @@ impl Correlator {
         self.completing.push_back((ts, id));
     }
 
-    /// Seals completed traces older than the join grace period, and expires stale open ones.
+    /// Seals completed traces older than the join grace period, settles response lines
+    /// no origin answer claimed in time, and expires stale open requests.
     pub fn seal_due(&mut self, now: Timestamp) {
+        if !self.pending_access.is_empty() {
+            let stale: Vec<(HostKey, u32)> = self
+                .pending_access
+                .iter()
+                .filter(|(_, a)| now.saturating_since_us(a.at) > ACCESS_WINDOW_US)
+                .map(|(k, _)| *k)
+                .collect();
+            for key in stale {
+                if let Some(a) = self.pending_access.remove(&key) {
+                    self.place_access(key, &a);
+                }
+            }
+        }
+        while self
+            .unclaimed
+            .front()
+            .is_some_and(|u| now.saturating_since_us(u.at) >= CLAIM_WINDOW_US)
+        {
+            if let Some(u) = self.unclaimed.pop_front() {
+                self.settle_unclaimed(&u);
+            }
+        }
         while let Some(&(at, id)) = self.completing.front() {
             if now.saturating_since_us(at) < self.seal_after_us {
                 break;
@@ -1108,17 +1910,23 @@ impl Correlator {
                 }
             }
             self.open_start_floor = floor;
+            stale.sort_unstable();
             for id in stale {
-                self.expired += 1;
-                self.seal(id);
+                self.expire(id);
             }
         }
     }
 
-    /// End of input: seal everything.
+    /// End of input: settle every waiting response line, then seal everything.
     pub fn finish(&mut self) {
-        let mut ids: Vec<u64> = self.open.keys().copied().collect();
-        ids.sort_unstable();
+        let waiting: Vec<((HostKey, u32), Access)> = self.pending_access.drain().collect();
+        for (key, a) in waiting {
+            self.place_access(key, &a);
+        }
+        while let Some(u) = self.unclaimed.pop_front() {
+            self.settle_unclaimed(&u);
+        }
+        let ids: Vec<u64> = self.open_ids.iter().copied().collect();
         for id in ids {
             self.seal(id);
         }
@@ -1127,6 +1935,10 @@ impl Correlator {
 
     fn remove_open(&mut self, id: u64) -> Option<Trace> {
         let t = self.open.remove(&id)?;
+        self.open_ids.remove(&id);
+        if let Some(key) = t.path_key {
+            self.unindex_key(key, id);
+        }
         if let Some(rid) = &t.request_id {
             if self.by_request_id.get(rid) == Some(&id) {
                 self.by_request_id.remove(rid);
@@ -1139,16 +1951,17 @@ impl Correlator {
             }
         }
         if let Some(pid) = t.origin.as_ref().map(|o| o.pid.unwrap_or(0)) {
-            if let Some(q) = self.origin_fifo.get_mut(&pid) {
+            let key = (t.host_key, pid);
+            if let Some(q) = self.origin_fifo.get_mut(&key) {
                 q.remove(id);
                 if q.ids.is_empty() {
-                    self.origin_fifo.remove(&pid);
+                    self.origin_fifo.remove(&key);
                 }
             }
         }
         if let Some(c) = t.tunnel.as_ref().and_then(|s| s.conn_index) {
-            if let Some(q) = self.tunnel_fifo.get_mut(&c) {
-                q.retain(|x| *x != id);
+            if let Some(q) = self.tunnel_fifo.get_mut(&(t.host_key, c)) {
+                remove_id(q, id);
             }
         }
         Some(t)
@@ -1158,18 +1971,21 @@ impl Correlator {
         let Some(mut t) = self.remove_open(id) else {
             return;
         };
-        t.outcome = self.outcome_of(&t);
+        t.outcome = Self::outcome_of(&t);
         t.abandoned = self.access_log_seen
             && t.origin_answered()
             && !t.is_stream
             && t.origin
                 .as_ref()
                 .is_some_and(|o| o.access_status.is_none() && !o.error);
-        match t.link {
-            Link::Exact => self.links.exact += 1,
-            Link::Heuristic => self.links.heuristic += 1,
-            Link::TunnelOnly => self.links.tunnel_only += 1,
-            Link::OriginOnly => self.links.origin_only += 1,
+        t.before_window = t.end.unwrap_or(t.start) < self.count_from;
+        if !t.before_window {
+            match t.link {
+                Link::Exact => self.links.exact += 1,
+                Link::Heuristic => self.links.heuristic += 1,
+                Link::TunnelOnly => self.links.tunnel_only += 1,
+                Link::OriginOnly => self.links.origin_only += 1,
+            }
         }
         if t.is_stream {
             t.latency = None;
@@ -1177,43 +1993,34 @@ impl Correlator {
         self.sealed.push(t);
     }
 
-    fn outcome_of(&self, t: &Trace) -> Outcome {
-        if let Some(failure) = t.tunnel.as_ref().and_then(|s| s.failure.as_ref()) {
-            return match failure {
-                ProxyFailure::OriginUnreachable(cause) => Outcome::BadGateway(*cause),
-                ProxyFailure::Cancelled => {
-                    let at = t
-                        .tunnel
-                        .as_ref()
-                        .and_then(|s| s.failure_at)
-                        .unwrap_or(t.start);
-                    let started = t
-                        .tunnel
-                        .as_ref()
-                        .and_then(|s| s.request)
-                        .or(t.origin.as_ref().and_then(|o| o.incoming));
-                    let stalled = t
-                        .tunnel
-                        .as_ref()
-                        .is_some_and(|s| s.origin_silent_past_edge_limit);
-                    let waited_past_limit = match started {
-                        Some(s) => at.saturating_since_us(s) >= self.edge_timeout_us,
-                        None => stalled,
-                    };
-                    if waited_past_limit {
-                        Outcome::EdgeTimeout
-                    } else {
-                        Outcome::ClientAbort
-                    }
-                }
-                ProxyFailure::StreamCancelled => Outcome::StreamClosed,
-                ProxyFailure::Other => Outcome::ProxyFailed,
-            };
+    fn outcome_of(t: &Trace) -> Outcome {
+        if let Some(s) = t.tunnel.as_ref() {
+            if let Some(failure) = s.failure.as_ref() {
+                return match failure {
+                    ProxyFailure::OriginUnreachable(cause) => Outcome::BadGateway(*cause),
+                    ProxyFailure::Cancelled => match s.cancel {
+                        Some(CancelKind::EdgeTimeout) => Outcome::EdgeTimeout,
+                        _ => Outcome::ClientAbort,
+                    },
+                    ProxyFailure::StreamCancelled => Outcome::StreamClosed,
+                    ProxyFailure::Other => Outcome::ProxyFailed,
+                };
+            }
         }
         match t.origin_status() {
             Some(s) if t.origin_answered() => Outcome::Served(s),
-            _ => settle_unanswered(t),
+            // Only cloudflared's view (`-u cloudflared`, or the server's logs elsewhere):
+            // its response line is the answer.
+            _ => match t.tunnel.as_ref().and_then(|s| s.status) {
+                Some(s) if t.origin.is_none() => Outcome::Served(s),
+                _ => settle_unanswered(t),
+            },
         }
+    }
+
+    /// Cancellations seen since the last call, classified (edge timeout or client abort).
+    pub fn take_cancels(&mut self) -> Vec<Cancel> {
+        std::mem::take(&mut self.cancels)
     }
 
     /// Sealed traces since the last call, for the model to count.
@@ -1252,6 +2059,22 @@ impl Correlator {
     pub fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
         let idx = usize::try_from(n.checked_sub(self.first_recent_ordinal())?).ok()?;
         self.recent.get(idx)
+    }
+}
+
+/// The status the origin has given so far: its own `status_code`, else the access line's,
+/// else 500 for an error record; `None` while it has said nothing.
+fn origin_said(o: &OriginSide) -> Option<u16> {
+    o.status
+        .or(o.access_status)
+        .or(if o.error { Some(500) } else { None })
+}
+
+/// Removes `id` from a connection's queue; answers come roughly in order, so it is
+/// usually near the front.
+fn remove_id(q: &mut VecDeque<u64>, id: u64) {
+    if let Some(pos) = q.iter().position(|x| *x == id) {
+        q.remove(pos);
     }
 }
 

@@ -232,6 +232,9 @@ pub struct Detector {
     stop_held_by: Option<String>,
     stop_timed_out: bool,
     latest: Timestamp,
+    /// Signals before this are the look-back before a window: they move state, never a
+    /// count or an incident (see `Settings::count_from`).
+    count_from: Timestamp,
 }
 
 impl Detector {
@@ -271,7 +274,13 @@ impl Detector {
             stop_held_by: None,
             stop_timed_out: false,
             latest: Timestamp(0),
+            count_from: settings.count_from.unwrap_or(Timestamp(0)),
         }
+    }
+
+    /// Whether a signal at `ts` is inside the window (counted), not look-back.
+    fn counting(&self, ts: Timestamp) -> bool {
+        ts >= self.count_from
     }
 
     pub fn apply(&mut self, event: &Event, role: Role) {
@@ -284,7 +293,7 @@ impl Detector {
         self.close_quiet(ts);
         self.watch_for_stall(event, kind, role);
         match (role, kind) {
-            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) => {
+            (_, EventKind::Server(ServerEvent::SecretLogged { kind })) if self.counting(ts) => {
                 let unit = event
                     .entry
                     .unit
@@ -302,7 +311,7 @@ impl Detector {
             }
             (Role::Origin, EventKind::Unit(u)) => self.origin_unit(event, u),
             (Role::Origin, EventKind::Server(s)) => match s {
-                ServerEvent::InvalidHttpRequest => self.invalid_http += 1,
+                ServerEvent::InvalidHttpRequest if self.counting(ts) => self.invalid_http += 1,
                 ServerEvent::Listening { port, .. } => {
                     self.origin_listen_port = *port;
                     self.origin_state = OriginState::Up;
@@ -378,7 +387,9 @@ impl Detector {
             // cloudflared's own unit: an exit systemd restarts over and over is a tunnel
             // that never comes up (no request can reach this host meanwhile).
             (Role::Tunnel, EventKind::Unit(UnitEvent::ScheduledRestart { counter })) => {
-                self.tunnel_restarts += 1;
+                if self.counting(ts) {
+                    self.tunnel_restarts += 1;
+                }
                 let cause = format!(
                     "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
                     counter.map_or_else(|| "?".to_owned(), |c| c.to_string())
@@ -423,7 +434,9 @@ impl Detector {
                 };
                 if crashed {
                     self.down_began.get_or_insert(ts);
-                    self.crashes += 1;
+                    if self.counting(ts) {
+                        self.crashes += 1;
+                    }
                     let cause = format!("sigil-mcp main process exited ({code}, status={status})");
                     self.signal(
                         IncidentKind::OriginDown,
@@ -451,7 +464,11 @@ impl Detector {
                     };
                 }
             }
-            UnitEvent::ScheduledRestart { .. } => self.auto_restarts += 1,
+            UnitEvent::ScheduledRestart { .. } => {
+                if self.counting(ts) {
+                    self.auto_restarts += 1;
+                }
+            }
             UnitEvent::StopTimedOut => {
                 self.stop_timed_out = true;
                 let cause = "sigil-mcp did not stop within TimeoutStopSec and was killed (an open stream held the shutdown)".to_owned();
@@ -466,7 +483,7 @@ impl Detector {
             UnitEvent::Started => {
                 let mut after_crash = false;
                 if let OriginState::Down { crashed, .. } = self.origin_state {
-                    if !crashed && self.stop_requested {
+                    if !crashed && self.stop_requested && self.counting(ts) {
                         self.restarts += 1;
                     }
                     after_crash = crashed;
@@ -491,13 +508,15 @@ impl Detector {
                 self.tunnel_state_known = true;
                 self.registered.insert(idx);
                 if let Some(since) = self.down_since.take() {
-                    self.down_us += ts.saturating_since_us(since);
+                    self.down_us += ts.saturating_since_us(since.max(self.count_from));
                 }
             }
             TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered
                 if self.registered.remove(&idx) =>
             {
-                self.disconnects += 1;
+                if self.counting(ts) {
+                    self.disconnects += 1;
+                }
                 if self.registered.is_empty() {
                     self.down_since = Some(ts);
                     let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
@@ -638,7 +657,7 @@ impl Detector {
             _ => return,
         };
         let id = self.upsert(kind, severity, at, cause);
-        if let Some(inc) = self.incidents.iter_mut().find(|i| i.id == id) {
+        if let Some(inc) = self.incidents.iter_mut().find(|i| Some(i.id) == id) {
             for c in t.cursors.iter().take(2) {
                 if inc.evidence.len() < MAX_EVIDENCE {
                     inc.evidence.push(c.clone());
@@ -855,7 +874,7 @@ impl Detector {
     ) {
         let id = self.upsert(kind, severity, at, cause);
         if let (Some(inc), Some(c)) = (
-            self.incidents.iter_mut().find(|i| i.id == id),
+            self.incidents.iter_mut().find(|i| Some(i.id) == id),
             &event.entry.cursor,
         ) {
             if inc.evidence.len() < MAX_EVIDENCE {
@@ -871,7 +890,11 @@ impl Detector {
         severity: Severity,
         at: Timestamp,
         cause: String,
-    ) -> u64 {
+    ) -> Option<u64> {
+        if !self.counting(at) {
+            // The look-back only rebuilds state.
+            return None;
+        }
         if let Some(inc) = self
             .incidents
             .iter_mut()
@@ -887,7 +910,7 @@ impl Detector {
                 incident: id,
                 at,
             });
-            return id;
+            return Some(id);
         }
         if self.incidents.len() >= MAX_INCIDENTS {
             if let Some(pos) = self.incidents.iter().position(|i| i.end.is_some()) {
@@ -915,7 +938,7 @@ impl Detector {
             incident: id,
             at,
         });
-        id
+        Some(id)
     }
 
     /// Incident changes since the last call (bounded: the caller drains it every batch).
@@ -966,7 +989,7 @@ impl Detector {
                     self.settings.latency_p99_threshold_us as f64 / 1000.0
                 );
                 let id = self.upsert(IncidentKind::Latency, Severity::Warning, end, cause);
-                self.latency_rule.open = Some(id);
+                self.latency_rule.open = id;
             }
         } else {
             self.latency_rule.under += 1;
@@ -1030,7 +1053,7 @@ impl Detector {
 
     pub fn finish(&mut self, end: Timestamp) {
         if let Some(since) = self.down_since {
-            self.down_us += end.saturating_since_us(since);
+            self.down_us += end.saturating_since_us(since.max(self.count_from));
             self.down_since = Some(end);
         }
         self.close_quiet(end);

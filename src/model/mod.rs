@@ -53,6 +53,13 @@ pub struct Settings {
     pub latency_windows_to_close: u32,
     /// Windows with fewer requests than this are not judged (too few for a p99).
     pub latency_min_requests: u64,
+    /// Entries before this are the look-back before a window (`--since`, `watch`'s
+    /// start): they rebuild state (tunnel connections, the origin's state, requests in
+    /// flight) but are not counted, open no incident and stay out of the log. `None`:
+    /// every entry counts.
+    pub count_from: Option<Timestamp>,
+    /// How far before a window's start (`--since`) to read for state (µs); 0 reads none.
+    pub lookback_us: u64,
     /// The Sigil server's unit (the origin).
     pub origin_unit: Unit,
     /// cloudflared's unit (the tunnel).
@@ -77,6 +84,8 @@ impl Default for Settings {
             latency_windows_to_open: 3,
             latency_windows_to_close: 2,
             latency_min_requests: 20,
+            count_from: None,
+            lookback_us: 15 * 60 * 1_000_000,
             origin_unit: Unit::new("sigil-mcp.service"),
             tunnel_unit: Unit::new("cloudflared.service"),
         }
@@ -208,11 +217,15 @@ impl Model {
     /// Feeds one event to every part, in order: counts, correlation, detection, log.
     pub fn apply(&mut self, event: Event) {
         let ts = event.entry.realtime;
-        self.window = Some(match self.window {
-            None => (ts, ts),
-            Some((a, b)) => (a.min(ts), b.max(ts)),
-        });
-        self.count(&event);
+        // The look-back before a window moves state only (`Settings::count_from`).
+        let counted = self.settings.count_from.is_none_or(|from| ts >= from);
+        if counted {
+            self.window = Some(match self.window {
+                None => (ts, ts),
+                Some((a, b)) => (a.min(ts), b.max(ts)),
+            });
+            self.count(&event);
+        }
         let role = self.role_of(&event);
         self.correlator.apply(&event, role);
         for kind in &event.also {
@@ -223,7 +236,7 @@ impl Model {
             self.detector.apply_kind(&event, kind, role);
         }
         self.drain_sealed(ts);
-        if self.log.keeps_events() {
+        if counted && self.log.keeps_events() {
             self.log.push(event);
         }
     }
@@ -244,11 +257,16 @@ impl Model {
 
     fn drain_sealed(&mut self, now: Timestamp) {
         for cancel in self.correlator.take_cancels() {
-            self.detector.on_cancel(&cancel);
+            if cancel.counted {
+                self.detector.on_cancel(&cancel);
+            }
         }
         self.correlator.seal_due(now);
         let mut sealed = self.correlator.take_sealed();
         for trace in sealed.drain(..) {
+            if trace.before_window {
+                continue;
+            }
             self.stats.record(&trace);
             self.detector.on_trace(&trace);
             self.correlator.keep(trace);

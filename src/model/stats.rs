@@ -323,7 +323,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::correlate::{LatencySource, Link, OriginSide};
+    use crate::model::correlate::{LatencySource, OriginSide};
     use crate::source::Timestamp;
 
     /// A timeline that is off counts nothing, and the run's totals are the same.
@@ -347,31 +347,19 @@ mod tests {
 
     fn served(at_s: u64, latency_ms: u64, status: u16) -> Trace {
         let end = Timestamp(at_s * 1_000_000);
-        Trace {
-            id: 0,
-            start: end,
-            end: Some(end),
-            method: Some("POST".into()),
-            path: Some("/".into()),
-            tool: None,
-            request_id: None,
-            ray: None,
-            client_ip: None,
-            host: None,
-            origin: Some(OriginSide {
-                incoming: Some(end),
-                outgoing: Some(end),
-                status: Some(status),
-                ..OriginSide::default()
-            }),
-            tunnel: None,
-            link: Link::OriginOnly,
-            outcome: Outcome::Served(status),
-            latency: Some((latency_ms * 1000, LatencySource::Exact)),
-            is_stream: false,
-            abandoned: false,
-            cursors: Vec::new(),
-        }
+        let mut t = Trace::new(0, end);
+        t.end = Some(end);
+        t.method = Some("POST".into());
+        t.path = Some("/".into());
+        t.origin = Some(OriginSide {
+            incoming: Some(end),
+            outgoing: Some(end),
+            status: Some(status),
+            ..OriginSide::default()
+        });
+        t.outcome = Outcome::Served(status);
+        t.latency = Some((latency_ms * 1000, LatencySource::Exact));
+        t
     }
 
     #[test]
