@@ -261,28 +261,39 @@ impl Decoder {
             };
             let start = self.pos + first;
             let is_json = self.buf[start] == b'{';
-            if !is_json {
-                // The first line decides: export text starts with a field (`NAME=value`,
-                // or a binary field's bare name). Anything else is another text format,
-                // refused as a whole rather than skipped line by line into an empty result.
-                let rest = &self.buf[start..self.end];
-                let line = match memchr(b'\n', rest) {
-                    Some(nl) => &rest[..nl],
-                    None if rest.len() >= FIRST_LINE_PEEK_BYTES || self.is_ending => rest,
-                    None => return, // wait for the whole first line
-                };
+            // The first line decides: export text starts with a field (`NAME=value`, or a
+            // binary field's bare name), JSON with an object on one line. Anything else is
+            // another text format, refused as a whole rather than skipped line by line
+            // into an empty result.
+            let rest = &self.buf[start..self.end];
+            let line = match memchr(b'\n', rest) {
+                Some(nl) => &rest[..nl],
+                None if rest.len() >= FIRST_LINE_PEEK_BYTES || self.is_ending => rest,
+                None => return, // wait for the whole first line
+            };
+            let refusal = if is_json {
+                // `-o json-pretty` spreads an object over lines.
+                (line.trim_ascii() == b"{").then(|| {
+                    "this is `journalctl -o json-pretty` text, which is not read: pipe \
+                     `journalctl -o json …` (one object per line) or `-o export`"
+                        .to_owned()
+                })
+            } else {
                 let name = memchr(b'=', line).map_or(line, |eq| &line[..eq]);
-                if !is_field_name(name) {
+                (!is_field_name(name)).then(|| {
                     let shown = String::from_utf8_lossy(&line[..line.len().min(80)]);
-                    self.refusal = Some(format!(
+                    format!(
                         "this is not `journalctl -o export` or `-o json` text (it starts with {:?}): \
                          pipe `journalctl -o export …` (or `-o json`), not `-o short` or `-o cat`",
                         shown.escape_debug().to_string()
-                    ));
-                    self.pos = self.end;
-                    self.scan = self.end;
-                    return;
-                }
+                    )
+                })
+            };
+            if refusal.is_some() {
+                self.refusal = refusal;
+                self.pos = self.end;
+                self.scan = self.end;
+                return;
             }
             self.format = Some(if is_json {
                 Format::Json
@@ -1335,7 +1346,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
     #[test]
     fn other_text_formats_are_refused_by_their_first_line() {
         let short = b"Dec 06 04:00:01 host sigil-mcp[12]: INFO: 127.0.0.1 - \"POST /mcp\" 200\n";
-        let rows: [(&[u8], bool); 7] = [
+        let rows: [(&[u8], bool); 8] = [
             (short, true),
             (b"-- No entries --\n", true),
             (b"INFO:     Started server process [12]\n", true),
@@ -1343,6 +1354,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
             (b"\n\n__CURSOR=s=1\nMESSAGE=a\n\n", false),
             (b"MESSAGE\n\x01\x00\x00\x00\x00\x00\x00\x00a\n\n", false),
             (b" {\"MESSAGE\":\"x\"}\n", false),
+            (b"{\n\t\"MESSAGE\" : \"x\"\n}\n", true),
         ];
         for (input, is_refused) in rows {
             // Fed in two pieces: the first line may arrive split.
@@ -1356,7 +1368,7 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
             assert_eq!(d.refusal().is_some(), is_refused, "{text:?}");
             if is_refused {
                 assert!(out.is_empty(), "{text:?}");
-                assert!(d.refusal().unwrap().contains("-o export"), "{text:?}");
+                assert!(d.refusal().unwrap().contains("-o export`"), "{text:?}");
             } else {
                 assert_eq!(out.len(), 1, "{text:?}");
             }
