@@ -175,8 +175,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = WatchFormat::Json)]
         format: WatchFormat,
         /// Run this command for every event, with the event's JSON on its standard input
-        /// and `SIGIL_TOP_EVENT` / `SIGIL_TOP_KIND` / `SIGIL_TOP_SEVERITY` set; log text never
-        /// reaches its command line
+        /// and `SIGIL_TOP_EVENT` / `SIGIL_TOP_KIND` / `SIGIL_TOP_SEVERITY` /
+        /// `SIGIL_TOP_INCIDENT` set; log text never reaches its command line. Failures are
+        /// reported on stderr; on exit, running commands get up to 10 s
         #[arg(long, value_name = "CMD")]
         exec: Option<String>,
         /// Kill an `--exec` command still running after this long, and report it
