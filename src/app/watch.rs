@@ -119,11 +119,11 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
                 }
                 msg = inputs.recv() => match msg {
                     Some(SourceMsg::Batch(batch)) => {
+                        if let Some(c) = batch.iter().rev().find_map(|e| e.cursor.clone()) {
+                            last_cursor = Some(c);
+                        }
                         let mut latest = Timestamp(0);
                         for e in batch {
-                            if let Some(c) = &e.cursor {
-                                last_cursor = Some(c.clone());
-                            }
                             latest = latest.max(e.realtime);
                             entries_processed += 1;
                             model.apply(parser.parse(e));
