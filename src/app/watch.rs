@@ -48,27 +48,42 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     // The position to save; from the start when the journal's end is where it starts.
     let mut last_cursor: Option<Cursor> = None;
     let mut start_text = start_words(&config);
-    let mut pinned = false;
     if let Some(path) = cursor_file {
         let resumed = resume::load(path);
         print_warnings(&resumed.notes);
         if let Some(cursor) = resumed.cursor {
             config.start = StartAt::AfterCursor(cursor);
-        } else if config.start == StartAt::End {
-            // Pinned now: a stop before the first entry still resumes from here, so what
-            // is written while it is down is not skipped by the next start at the end.
-            if let [spec] = config.inputs.as_slice() {
-                if let Some(cursor) = crate::source::last_cursor(spec, &config.read_options())? {
-                    config.start = StartAt::AfterCursor(cursor.clone());
-                    last_cursor = Some(cursor);
-                    pinned = true;
-                }
-            }
-        }
-        previous = resumed.state;
-        if !pinned {
             start_text = start_words(&config);
         }
+        previous = resumed.state;
+    }
+    let mut looked_back = false;
+    if config.start == StartAt::End {
+        // Pinned now: a stop before the first entry still resumes from here (what is
+        // written while it is down is not skipped by the next start at the end), and the
+        // look-back below ends here.
+        let mut ends = Vec::new();
+        for spec in &config.inputs {
+            if let Some(cursor) = crate::source::last_cursor(spec, &config.read_options())? {
+                ends.push(cursor);
+            }
+        }
+        if let [cursor] = ends.as_slice() {
+            config.start = StartAt::AfterCursor(cursor.clone());
+            if cursor_file.is_some() {
+                last_cursor = Some(cursor.clone());
+            }
+        }
+        // The look-back ends at the latest end (several journals have no one cursor).
+        if let Some(end) = ends.iter().filter_map(cursor_time).max() {
+            looked_back = read_lookback(&mut config, end);
+        }
+    }
+    if looked_back {
+        start_text = format!(
+            "{start_text}, the {} s before read for state only",
+            config.model.lookback_us / 1_000_000
+        );
     }
     let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
     let mut hup = signal(SignalKind::hangup()).context("installing a SIGHUP handler")?;
@@ -93,6 +108,8 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut caught_up = false;
     let mut entries_processed: u64 = 0;
+    let mut entries_for_state: u64 = 0;
+    let count_from = config.model.count_from;
     if let Some(path) = cursor_file {
         // A place it cannot save to is found now, not at the first restart.
         resume::save(path, last_cursor.as_ref(), &announcer.state())?;
@@ -125,7 +142,11 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
                         let mut latest = Timestamp(0);
                         for e in batch {
                             latest = latest.max(e.realtime);
-                            entries_processed += 1;
+                            if count_from.is_some_and(|from| e.realtime < from) {
+                                entries_for_state += 1;
+                            } else {
+                                entries_processed += 1;
+                            }
                             model.apply(parser.parse(e));
                         }
                         unsaved = true;
@@ -192,12 +213,14 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
         let saved = resume::save(path, last_cursor.as_ref(), &announcer.state());
         match (&saved, &last_cursor) {
             (Ok(()), Some(c)) => eprintln!(
-                "sigil-top: watch: stopped after {entries_processed} entries; cursor {} saved to {}",
+                "sigil-top: watch: stopped after {entries_processed} entries (and \
+                 {entries_for_state} read for state only); cursor {} saved to {}",
                 c.0,
                 path.display()
             ),
             (Ok(()), None) => eprintln!(
-                "sigil-top: watch: stopped after {entries_processed} entries; no entry, the cursor in {} is unchanged",
+                "sigil-top: watch: stopped after {entries_processed} entries (and \
+                 {entries_for_state} read for state only); the cursor in {} is unchanged",
                 path.display()
             ),
             (Err(e), _) => eprintln!("sigil-top: warning: {e:#}"),
@@ -210,6 +233,40 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
         h.shutdown().await;
     }
     result
+}
+
+/// The journal time of the entry a cursor names (its `t=` part: sd-journal writes
+/// `s=…;i=…;b=…;m=…;t=<realtime, hex µs>;x=…`); `None` when it has none.
+fn cursor_time(cursor: &Cursor) -> Option<Timestamp> {
+    cursor
+        .0
+        .split(';')
+        .find_map(|part| part.strip_prefix("t="))
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .map(Timestamp)
+}
+
+/// A start at the end reads the model's look-back (`[window] lookback`) before `end`,
+/// the journal's last entry, for state only: the tunnel's connections, the origin's state
+/// and requests in flight are known from the start, and nothing from before is counted or
+/// opens an incident (`Settings::count_from`). The start becomes a time: entries after
+/// `end`'s time count. With no look-back configured, the start stays a position.
+///
+/// A resume after a saved cursor does not do this: the model counts by time, and an
+/// entry written after the cursor with an earlier time (another host's clock in a
+/// `systemd-journal-remote` directory, a clock stepped back) would be read for state
+/// only, so an alert could be lost. It starts after the cursor by position, and goes on
+/// with its open incidents from the incidents file (see `docs/operate.md`). Returns
+/// whether a look-back is read.
+fn read_lookback(config: &mut Config, end: Timestamp) -> bool {
+    let lookback_us = config.model.lookback_us;
+    if lookback_us == 0 {
+        return false;
+    }
+    config.model.count_from = Some(Timestamp(end.0.saturating_add(1)));
+    config.read_from = Some(Timestamp(end.0.saturating_sub(lookback_us)));
+    config.start = StartAt::Head;
+    true
 }
 
 /// Where the watch started, for the operator.

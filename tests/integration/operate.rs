@@ -1043,3 +1043,58 @@ fn a_cursor_file_that_cannot_be_saved_fails_at_start() {
         "{err}"
     );
 }
+
+/// A start at the end reads the look-back for state only: four tunnel connections
+/// registered a few minutes before the start are known at once (the gauge says 4, not
+/// "unknown"), while the 502 burst in the same minutes is neither counted nor alerted; a
+/// 502 after the start is both.
+#[test]
+fn a_start_at_the_end_knows_the_state_from_the_look_back_and_counts_nothing_from_it() {
+    let dir = TempDir::new().unwrap();
+    let t = now_us() - 120_000_000;
+    let mut before: Vec<Record> = (0..4)
+        .map(|i| {
+            cf(
+                t + i * 1000,
+                &format!("2026-11-25T17:05:18Z INF Registered tunnel connection connIndex={i} connection=85345010-b933-4c7f-8bc9-4a4c3d3f32e{i} event=0 ip=198.41.192.67 location=dfw08 protocol=quic"),
+            )
+        })
+        .collect();
+    before.extend(burst(t + 60_000_000, 5));
+    make_journal(dir.path(), "before", &export_text(&before));
+    let d = dir.path().to_str().unwrap();
+    let mut live = Live::spawn(&["watch", "-D", d, "--metrics=127.0.0.1:0"]);
+    let url = metrics_url(&live);
+    wait_following(&live);
+    assert!(
+        live.err_lines()
+            .iter()
+            .any(|l| l.contains("before read for state only")),
+        "{:?}",
+        live.err_lines()
+    );
+    let text = scrape(&url);
+    assert_eq!(
+        metric(&text, "sigil_top_tunnel_connections_up"),
+        Some(4),
+        "{text}"
+    );
+    assert_eq!(
+        metric(&text, "sigil_top_bad_gateway_total{cause=\"refused\"}"),
+        Some(0),
+        "{text}"
+    );
+    assert!(live.lines().is_empty(), "{:?}", live.lines());
+    make_journal(dir.path(), "after", &export_text(&burst(now_us(), 1)));
+    wait_for(Duration::from_secs(10), "the new 502 counted", || {
+        metric(
+            &scrape(&url),
+            "sigil_top_bad_gateway_total{cause=\"refused\"}",
+        ) == Some(1)
+    });
+    wait_for(Duration::from_secs(10), "the new incident", || {
+        events(&live).iter().any(|e| e["event"] == "open")
+    });
+    live.signal("TERM");
+    assert_eq!(live.wait_exit(Duration::from_secs(20)), Some(0));
+}
