@@ -1098,3 +1098,47 @@ fn a_start_at_the_end_knows_the_state_from_the_look_back_and_counts_nothing_from
     live.signal("TERM");
     assert_eq!(live.wait_exit(Duration::from_secs(20)), Some(0));
 }
+
+/// With `lookback = "0s"` a start at the end is a position: entries written after the
+/// start count whatever their time (here a day *older* than the journal's last entry, as
+/// from a remote host with a wrong clock), and the history before it is never sent.
+#[test]
+fn without_look_back_a_start_at_the_end_is_a_position() {
+    let dir = TempDir::new().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[window]\nlookback = \"0s\"\n").unwrap();
+    let journal = dir.path().join("j");
+    std::fs::create_dir(&journal).unwrap();
+    let t = now_us();
+    make_journal(&journal, "old", &export_text(&burst(t, 3)));
+    let j = journal.to_str().unwrap();
+    let mut live = Live::spawn(&["watch", "-D", j, "--config", cfg.to_str().unwrap()]);
+    wait_following(&live);
+    assert!(!live.err_lines().iter().any(|l| l.contains("state only")));
+    make_journal(
+        &journal,
+        "skewed",
+        &export_text(&burst(t - 86_400_000_000, 2)),
+    );
+    wait_for(
+        Duration::from_secs(10),
+        "the skewed burst's incident",
+        || events(&live).iter().any(|e| e["event"] == "open"),
+    );
+    let opens: Vec<Value> = events(&live)
+        .into_iter()
+        .filter(|e| e["event"] == "open")
+        .collect();
+    assert_eq!(opens.len(), 1, "{opens:?}");
+    // The skewed burst's, not the history's.
+    let start =
+        chrono::DateTime::parse_from_rfc3339(opens[0]["incident"]["start"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros();
+    assert!(
+        u64::try_from(start).unwrap() < t - 3_600_000_000,
+        "{opens:?}"
+    );
+    live.signal("TERM");
+    assert_eq!(live.wait_exit(Duration::from_secs(20)), Some(0));
+}
