@@ -154,6 +154,8 @@ pub struct Trace {
     /// Its key in the correlator's index of tunnel requests not yet joined (by host and
     /// path), while it is there.
     path_key: Option<u64>,
+    /// Its key in the index of origin requests not yet joined, while it is there.
+    origin_path_key: Option<u64>,
     pub origin: Option<OriginSide>,
     pub tunnel: Option<TunnelSide>,
     pub link: Link,
@@ -188,6 +190,7 @@ impl Trace {
             host: None,
             host_key: 0,
             path_key: None,
+            origin_path_key: None,
             origin: None,
             tunnel: None,
             link: Link::OriginOnly,
@@ -347,6 +350,9 @@ pub struct Correlator {
     /// Tunnel requests no origin line has joined yet, by host and path, in time order:
     /// what a heuristic join looks through (only the same route, only near in time).
     tunnel_by_path: HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>,
+    /// Origin requests no tunnel line has joined, by host and path, in Incoming order
+    /// (the tunnel's line may be read after the server's).
+    origin_by_path: HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>,
     path_hasher: RandomState,
     /// Open tunnel requests per host and connection, in arrival order.
     tunnel_fifo: HashMap<(HostKey, u8), VecDeque<u64>, RandomState>,
@@ -357,6 +363,9 @@ pub struct Correlator {
     unclaimed: VecDeque<Unclaimed>,
     /// The last access line of each host and process, until its Outgoing takes it.
     pending_access: HashMap<(HostKey, u32), Access, RandomState>,
+    /// Cancelled tunnel requests no origin line has joined, newest last (bounded): the
+    /// stock format's answer nobody received joins one of them.
+    cancelled_unjoined: VecDeque<u64>,
     /// Open requests a client abort was attributed to, newest last (bounded).
     tentative_aborts: VecDeque<u64>,
     /// Hostnames by key - 1.
@@ -366,6 +375,8 @@ pub struct Correlator {
     last_host: Option<(Arc<str>, HostKey)>,
     /// Completed traces waiting to be sealed, in completion order.
     completing: VecDeque<(Timestamp, u64)>,
+    /// Completed traces whose seal waits for the edge limit (see `seal_deadline`).
+    postponed: BTreeSet<(Timestamp, u64)>,
     /// No open trace without an end started before this (a lower bound, `u64::MAX` when
     /// unknown to be needed). [`Correlator::seal_due`] walks the open traces for stale
     /// ones only once the TTL cutoff passes it: it runs for every entry, and walking
@@ -414,6 +425,9 @@ const EDGE_EARLY_US: u64 = 2_000_000;
 const ABORT_MIN_AGE_US: u64 = 1_000_000;
 /// An access line and the Outgoing it comes with are this close (µs).
 const ACCESS_WINDOW_US: u64 = 1_000_000;
+/// The edge limit is "about 100 s"; 100–120 s has been seen: a cancel this much (µs) late
+/// still fits it when an answered request waits for it.
+const EDGE_LATE_US: u64 = 30_000_000;
 /// Requests remembered as taken for an abort, at most.
 const MAX_TENTATIVE_ABORTS: usize = 256;
 /// With no request to attribute it to, a cancel is an edge timeout when the server had
@@ -437,16 +451,19 @@ impl Correlator {
             by_ray: HashMap::default(),
             origin_fifo: HashMap::default(),
             tunnel_by_path: HashMap::default(),
+            origin_by_path: HashMap::default(),
             path_hasher: RandomState::new(),
             tunnel_fifo: HashMap::default(),
             primaries: HashMap::default(),
             unclaimed: VecDeque::new(),
             tentative_aborts: VecDeque::new(),
+            cancelled_unjoined: VecDeque::new(),
             pending_access: HashMap::default(),
             hosts: Vec::new(),
             host: 0,
             last_host: None,
             completing: VecDeque::new(),
+            postponed: BTreeSet::new(),
             open_start_floor: Timestamp(u64::MAX),
             sealed: Vec::new(),
             cancels: Vec::new(),
@@ -778,6 +795,7 @@ impl Correlator {
             .ids
             .push_back(id);
         self.add_cursor(id, event);
+        self.index_origin(id);
     }
 
     fn path_key(&self, host: HostKey, path: &str) -> u64 {
@@ -809,14 +827,73 @@ impl Correlator {
     }
 
     fn unindex_key(&mut self, key: u64, id: u64) {
-        if let Some(q) = self.tunnel_by_path.get_mut(&key) {
-            if let Some(pos) = q.iter().position(|(_, x)| *x == id) {
-                q.remove(pos);
-            }
-            if q.is_empty() {
-                self.tunnel_by_path.remove(&key);
-            }
+        unindex(&mut self.tunnel_by_path, key, id);
+    }
+
+    /// Files an origin request no tunnel line has joined under its host and path (once
+    /// both its Incoming and its path are known), until one joins it.
+    fn index_origin(&mut self, id: u64) {
+        let Some(t) = self.open.get(&id) else { return };
+        if t.tunnel.is_some() || t.origin_path_key.is_some() {
+            return;
         }
+        let (Some(path), Some(inc)) = (
+            t.path.as_deref(),
+            t.origin.as_ref().and_then(|o| o.incoming),
+        ) else {
+            return;
+        };
+        let key = self.path_key(t.host_key, path);
+        let q = self.origin_by_path.entry(key).or_default();
+        if q.back().is_none_or(|(at, _)| *at <= inc) {
+            q.push_back((inc, id));
+        } else {
+            let at = q.partition_point(|(at, _)| *at <= inc);
+            q.insert(at, (inc, id));
+        }
+        if let Some(t) = self.open.get_mut(&id) {
+            t.origin_path_key = Some(key);
+        }
+    }
+
+    fn unindex_origin(&mut self, id: u64) {
+        let Some(key) = self
+            .open
+            .get_mut(&id)
+            .and_then(|t| t.origin_path_key.take())
+        else {
+            return;
+        };
+        unindex(&mut self.origin_by_path, key, id);
+    }
+
+    /// An origin request of this host that no tunnel line has joined, on the same path
+    /// and method (and client when both name one, and ray when both log one), whose
+    /// Incoming is within `HEURISTIC_WINDOW_US` of `ts`: the closest in time.
+    fn origin_heuristic_match(
+        &self,
+        ts: Timestamp,
+        method: &str,
+        path: &str,
+        client: Option<&str>,
+        ray: Option<&RayId>,
+    ) -> Option<u64> {
+        let q = self.origin_by_path.get(&self.path_key(self.host, path))?;
+        let fits = |id: u64| {
+            self.open.get(&id).is_some_and(|t| {
+                t.tunnel.is_none()
+                    && t.method.as_deref().is_none_or(|m| m == method)
+                    && match (client, t.client_ip.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+                    && match (ray, t.ray.as_ref()) {
+                        (Some(a), Some(b)) => a.key() == b.key(),
+                        _ => true,
+                    }
+            })
+        };
+        nearest_fit(q, ts, fits)
     }
 
     /// An open tunnel request of this host that no origin line has joined, on the same
@@ -841,24 +918,7 @@ impl Correlator {
                     }
             })
         };
-        let mid = q.partition_point(|(t, _)| *t < ts);
-        let after = q
-            .range(mid..)
-            .take_while(|(t, _)| t.0 - ts.0 <= HEURISTIC_WINDOW_US)
-            .find(|(_, id)| fits(*id));
-        let before = q
-            .range(..mid)
-            .rev()
-            .take_while(|(t, _)| ts.0 - t.0 <= HEURISTIC_WINDOW_US)
-            .find(|(_, id)| fits(*id));
-        match (before, after) {
-            (Some(b), Some(a)) => Some(if ts.0 - b.0 .0 <= a.0 .0 - ts.0 {
-                b.1
-            } else {
-                a.1
-            }),
-            (b, a) => b.or(a).map(|(_, id)| *id),
-        }
+        nearest_fit(q, ts, fits)
     }
 
     /// The open request an id-less Outgoing (stock format) answers, and whether it was
@@ -946,6 +1006,16 @@ impl Correlator {
             }
         }
         self.take_access((self.host, pid), id, ts);
+        if request_id.is_none() && !is_error {
+            let unreceived = self
+                .open
+                .get(&id)
+                .and_then(|t| t.origin.as_ref())
+                .is_some_and(|o| o.access_status.is_none());
+            if unreceived && self.access_log_seen {
+                self.join_cancelled(id);
+            }
+        }
         let Some(t) = self.open.get_mut(&id) else {
             return;
         };
@@ -1121,6 +1191,7 @@ impl Correlator {
             self.add_cursor_value(id, c);
         }
         self.join_by_access(id);
+        self.index_origin(id);
         self.claim_response(id);
     }
 
@@ -1143,6 +1214,73 @@ impl Correlator {
         else {
             return;
         };
+        self.absorb_tunnel(id, from);
+    }
+
+    /// The stock format's Outgoing with no access line (nobody received the answer) for a
+    /// request no tunnel line has joined: it is the request cloudflared saw cancelled,
+    /// whose request line is closest to this Incoming.
+    fn join_cancelled(&mut self, id: u64) {
+        let Some(t) = self.open.get(&id) else { return };
+        if t.tunnel.is_some() {
+            return;
+        }
+        let at = t
+            .origin
+            .as_ref()
+            .and_then(|o| o.incoming)
+            .unwrap_or(t.start);
+        let host = t.host_key;
+        let from = self
+            .cancelled_unjoined
+            .iter()
+            .filter_map(|x| self.open.get(x))
+            .filter(|c| {
+                c.host_key == host
+                    && c.origin.is_none()
+                    && c.tunnel.as_ref().is_some_and(|s| {
+                        matches!(s.failure, Some(ProxyFailure::Cancelled))
+                            && s.request
+                                .is_some_and(|r| r.0.abs_diff(at.0) <= HEURISTIC_WINDOW_US)
+                    })
+            })
+            .min_by_key(|c| {
+                c.tunnel
+                    .as_ref()
+                    .and_then(|s| s.request)
+                    .map_or(u64::MAX, |r| r.0.abs_diff(at.0))
+            })
+            .map(|c| c.id);
+        if let Some(from) = from {
+            self.cancelled_unjoined.retain(|x| *x != from);
+            self.absorb_tunnel(id, from);
+        }
+    }
+
+    /// A cancelled tunnel request that no origin line joined (the stock format's Incoming
+    /// names no route): the origin request of its host, not joined to any tunnel line,
+    /// whose Incoming is closest to its request line (within `HEURISTIC_WINDOW_US`).
+    fn origin_for_cancel(&self, tunnel_id: u64) -> Option<u64> {
+        let t = self.open.get(&tunnel_id)?;
+        let began = t.tunnel.as_ref()?.request?;
+        self.origin_fifo
+            .iter()
+            .filter(|((host, _), _)| *host == t.host_key)
+            .flat_map(|(_, q)| q.ids.iter())
+            .filter_map(|id| self.open.get(id))
+            .filter(|o| o.tunnel.is_none() && !o.is_stream)
+            .filter_map(|o| {
+                let inc = o.origin.as_ref()?.incoming?;
+                let gap = inc.0.abs_diff(began.0);
+                (gap <= HEURISTIC_WINDOW_US).then_some((gap, o.id))
+            })
+            .min()
+            .map(|(_, id)| id)
+    }
+
+    /// Merges tunnel-only trace `from` into origin trace `id` (joined by time alone).
+    fn absorb_tunnel(&mut self, id: u64, from: u64) {
+        self.unindex_origin(id);
         self.unindex_joined(from);
         let Some(mut tunnel_trace) = self.open.remove(&from) else {
             return;
@@ -1174,6 +1312,16 @@ impl Correlator {
                 }
             }
         }
+        for x in &mut self.tentative_aborts {
+            if *x == from {
+                *x = id;
+            }
+        }
+        for p in self.primaries.values_mut().flat_map(|q| q.iter_mut()) {
+            if p.id == from {
+                p.id = id;
+            }
+        }
     }
 
     fn tunnel_request(
@@ -1190,9 +1338,22 @@ impl Correlator {
         let existing = ray
             .and_then(|r| self.by_ray.get(&*r.key()).copied())
             .filter(|id| self.open.get(id).is_some_and(|t| t.tunnel.is_none()));
+        // Or, by route and client, an origin request logged first (the tunnel's stream
+        // read behind the server's).
+        let heuristic = if existing.is_none() {
+            self.origin_heuristic_match(ts, method, path, connecting_ip, ray)
+        } else {
+            None
+        };
         let id = if let Some(id) = existing {
             if let Some(t) = self.open.get_mut(&id) {
                 t.link = Link::Exact;
+            }
+            id
+        } else if let Some(id) = heuristic {
+            self.unindex_origin(id);
+            if let Some(t) = self.open.get_mut(&id) {
+                t.link = Link::Heuristic;
             }
             id
         } else {
@@ -1274,6 +1435,7 @@ impl Correlator {
                 t.origin
                     .as_ref()
                     .is_some_and(|o| origin_said(o) == Some(status))
+                    && !self.undelivered(t)
             })
             .map(|t| t.id);
         if let Some(id) = answered_so {
@@ -1311,7 +1473,8 @@ impl Correlator {
     }
 
     /// A response line nobody's origin answer claimed: the youngest request in flight on
-    /// its connection that began before it and whose origin says nothing different.
+    /// its connection that began before it, that the origin either never logged or
+    /// answered with the same status (one it is still working on has no response yet).
     fn settle_unclaimed(&mut self, u: &Unclaimed) {
         let Some(q) = self.tunnel_fifo.get(&(u.host, u.conn)) else {
             return;
@@ -1322,13 +1485,15 @@ impl Correlator {
             .filter_map(|id| self.open.get(id))
             .find(|t| {
                 t.start <= u.at
+                    && !self.undelivered(t)
                     && t.tunnel
                         .as_ref()
                         .is_some_and(|s| s.response.is_none() && s.failure.is_none())
-                    && t.origin
+                    // A request the origin is still working on has no response yet.
+                    && t
+                        .origin
                         .as_ref()
-                        .and_then(origin_said)
-                        .is_none_or(|s| s == u.status)
+                        .is_none_or(|o| origin_said(o) == Some(u.status))
             })
             .map(|t| t.id);
         if let Some(id) = id {
@@ -1347,14 +1512,31 @@ impl Correlator {
         let (Some(conn), Some(began)) = (s.conn_index, s.request) else {
             return;
         };
+        // An answer nobody received (no access line while access lines are logged) got
+        // no response line: cloudflared writes one only after delivering the body.
+        if self.undelivered(t) {
+            return;
+        }
         let status = t.origin.as_ref().and_then(origin_said);
+        let answered_at = t
+            .origin
+            .as_ref()
+            .and_then(|o| o.outgoing.or(o.access_at))
+            .unwrap_or(self.latest);
         let host = t.host_key;
-        let pos = self.unclaimed.iter().position(|u| {
-            u.host == host
-                && u.conn == conn
-                && u.at >= began
-                && status.is_none_or(|s| s == u.status)
-        });
+        // The response line closest in time to the origin's answer.
+        let pos = self
+            .unclaimed
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| {
+                u.host == host
+                    && u.conn == conn
+                    && u.at >= began
+                    && status.is_none_or(|s| s == u.status)
+            })
+            .min_by_key(|(_, u)| u.at.0.abs_diff(answered_at.0))
+            .map(|(i, _)| i);
         if let Some(u) = pos.and_then(|p| self.unclaimed.remove(p)) {
             self.set_response(id, u.at, u.status, u.cursor.as_ref());
         }
@@ -1456,6 +1638,18 @@ impl Correlator {
         if let Some(q) = unclaimed_key.and_then(|c| self.tunnel_fifo.get_mut(&(host, c))) {
             remove_id(q, id);
         }
+        let mut id = id;
+        if cancel.is_some() && self.open.get(&id).is_some_and(|t| t.origin.is_none()) {
+            if let Some(origin) = self.origin_for_cancel(id) {
+                self.absorb_tunnel(origin, id);
+                id = origin;
+            } else {
+                if self.cancelled_unjoined.len() >= MAX_TENTATIVE_ABORTS {
+                    self.cancelled_unjoined.pop_front();
+                }
+                self.cancelled_unjoined.push_back(id);
+            }
+        }
         let Some(t) = self.open.get(&id) else { return };
         if let Some(kind) = cancel {
             // Known now, counted at seal: detection should not wait for the seal.
@@ -1469,7 +1663,7 @@ impl Correlator {
                     .tool
                     .as_deref()
                     .map_or_else(|| t.route(), |tool| format!("tool {tool}")),
-                counted: t.start >= self.count_from || ts >= self.count_from,
+                counted: ts >= self.count_from,
             });
         }
         // A request the edge gave up on may still be running at the origin: it stays open
@@ -1657,7 +1851,7 @@ impl Correlator {
         // cancel is not: when a request taken for an earlier abort is the one that fits
         // the edge limit now, it was the edge's, and that abort moves to another request.
         if let Some(old) = self.aborted_fitting_edge(ts, conn) {
-            self.move_abort(old, abort_target, conn);
+            self.move_abort(old, conn);
             return (old, CancelKind::EdgeTimeout);
         }
         if let Some((id, from_origin)) = abort_target {
@@ -1726,10 +1920,10 @@ impl Correlator {
         self.edge_fit(&candidates)
     }
 
-    /// Moves the abort attributed to `from` to `to` (a request in flight; `true` when only
-    /// the origin logged it), or to a request of its own when none is in flight. The abort
+    /// Moves the abort attributed to `from` to the request it most likely ended (see
+    /// [`Correlator::abort_owner`]), or to a request of its own when none fits. The abort
     /// keeps its time and text; `from` is free for the cancel being attributed.
-    fn move_abort(&mut self, from: u64, to: Option<(u64, bool)>, conn: Option<u8>) {
+    fn move_abort(&mut self, from: u64, conn: Option<u8>) {
         self.tentative_aborts.retain(|x| *x != from);
         let Some(t) = self.open.get_mut(&from) else {
             return;
@@ -1746,7 +1940,7 @@ impl Correlator {
         let (Some(failure), Some(at)) = (failure, at) else {
             return;
         };
-        let id = if let Some((id, from_origin)) = to {
+        let id = if let Some((id, from_origin)) = self.abort_owner(at, conn, from) {
             if from_origin {
                 self.join_tunnel_cancel(id, conn);
             }
@@ -1785,9 +1979,110 @@ impl Correlator {
         self.remember_abort(id);
     }
 
+    /// The origin answered and nobody received it: no access line while access lines are
+    /// logged. cloudflared writes a response line only after delivering the body, so such
+    /// a request never takes one.
+    fn undelivered(&self, t: &Trace) -> bool {
+        self.access_log_seen
+            && t.origin
+                .as_ref()
+                .is_some_and(|o| o.outgoing.is_some() && o.access_status.is_none() && !o.error)
+    }
+
+    /// The request an abort at `at` most likely ended, looking back from now: one that was
+    /// in flight then (on its connection, or only the origin's), too young for the edge
+    /// limit then, and not answered to the tunnel since. A request the origin answered
+    /// with no access line (nobody received it) is the strongest sign; then the youngest
+    /// at least `ABORT_MIN_AGE_US` old. `true`: only the origin logged it.
+    fn abort_owner(&self, at: Timestamp, conn: Option<u8>, exclude: u64) -> Option<(u64, bool)> {
+        let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
+        let abandoned = |t: &Trace| {
+            self.access_log_seen
+                && t.origin
+                    .as_ref()
+                    .is_some_and(|o| o.outgoing.is_some() && o.access_status.is_none() && !o.error)
+        };
+        let mut found: Vec<(InFlight, bool, bool)> = Vec::new();
+        for ((host, c), q) in &self.tunnel_fifo {
+            if *host != self.host || conn.is_some_and(|want| want != *c) {
+                continue;
+            }
+            for t in q.iter().filter_map(|id| self.open.get(id)) {
+                let Some(s) = t.tunnel.as_ref() else { continue };
+                let Some(began) = s.request else { continue };
+                if t.id != exclude
+                    && began <= at
+                    && s.response.is_none()
+                    && s.failure.is_none()
+                    && at.saturating_since_us(began) < lo
+                {
+                    let age_us = at.saturating_since_us(began);
+                    found.push((InFlight { id: t.id, age_us }, abandoned(t), false));
+                }
+            }
+        }
+        for ((host, _), q) in &self.origin_fifo {
+            if *host != self.host {
+                continue;
+            }
+            for t in q.ids.iter().filter_map(|id| self.open.get(id)) {
+                let Some(o) = t.origin.as_ref() else { continue };
+                let Some(began) = o.incoming else { continue };
+                if t.id != exclude
+                    && t.tunnel.is_none()
+                    && !t.is_stream
+                    && began <= at
+                    && o.access_status.is_none()
+                    && !o.error
+                    && at.saturating_since_us(began) < lo
+                {
+                    let age_us = at.saturating_since_us(began);
+                    found.push((InFlight { id: t.id, age_us }, abandoned(t), true));
+                }
+            }
+        }
+        let pick = |want_abandoned: bool| {
+            let set = found.iter().filter(|(_, a, _)| *a == want_abandoned);
+            set.clone()
+                .filter(|(c, _, _)| c.age_us >= ABORT_MIN_AGE_US)
+                .min_by_key(|(c, _, _)| (c.age_us, std::cmp::Reverse(c.id)))
+                .or_else(|| set.min_by_key(|(c, _, _)| (c.age_us, std::cmp::Reverse(c.id))))
+                .map(|(c, _, from_origin)| (c.id, *from_origin))
+        };
+        pick(true).or_else(|| pick(false))
+    }
+
+    /// When a request may be sealed: one the origin answered that nobody received (no
+    /// access line) and that the tunnel has not settled waits until the edge limit has
+    /// passed for it, so a cancel that comes later still finds it (an abort first taken
+    /// for another request moves to it, see [`Correlator::move_abort`]).
+    fn seal_deadline(&self, id: u64) -> Option<Timestamp> {
+        let t = self.open.get(&id)?;
+        let Some(o) = t.origin.as_ref() else {
+            // A cancel of a request no origin line has joined yet, while this host's
+            // origin logs: its answer (nobody's to receive) may still come and join it.
+            let s = t.tunnel.as_ref()?;
+            let waits = matches!(s.failure, Some(ProxyFailure::Cancelled))
+                && self.last_origin_line.contains_key(&t.host_key);
+            return waits.then(|| {
+                Timestamp(s.failure_at.unwrap_or(t.start).0 + self.edge_timeout_us + EDGE_LATE_US)
+            });
+        };
+        let waits = self.access_log_seen
+            && !t.is_stream
+            && o.outgoing.is_some()
+            && o.access_status.is_none()
+            && !o.error
+            && t.tunnel
+                .as_ref()
+                .is_none_or(|s| s.response.is_none() && s.failure.is_none());
+        waits.then(|| Timestamp(t.start.0 + self.edge_timeout_us + EDGE_LATE_US))
+    }
+
     /// A cancel attributed to a request only the origin logged: the two sides are joined
     /// by time alone.
     fn join_tunnel_cancel(&mut self, id: u64, conn: Option<u8>) {
+        self.unindex_origin(id);
         if let Some(t) = self.open.get_mut(&id) {
             t.link = Link::Heuristic;
             t.tunnel.get_or_insert_with(|| TunnelSide {
@@ -1832,6 +2127,34 @@ impl Correlator {
             });
         if let Some(id) = found {
             return id;
+        }
+        // A stream closed mid-body with cloudflared at info level (no request line): the
+        // origin's oldest open stream that the tunnel has not logged.
+        if matches!(failure, ProxyFailure::StreamCancelled) {
+            let stream = self
+                .origin_fifo
+                .iter()
+                .filter(|((host, _), _)| *host == self.host)
+                .flat_map(|(_, q)| q.ids.iter())
+                .filter_map(|id| self.open.get(id))
+                .filter(|t| {
+                    t.is_stream
+                        && t.tunnel.is_none()
+                        // Its end may be logged just before the tunnel's line about it
+                        // (two streams, read independently).
+                        && t.origin.as_ref().is_some_and(|o| {
+                            o.incoming.is_some_and(|i| i <= ts)
+                                && o.outgoing.is_none_or(|e| {
+                                    e.0.abs_diff(ts.0) <= HEURISTIC_WINDOW_US
+                                })
+                        })
+                })
+                .min_by_key(|t| t.id)
+                .map(|t| t.id);
+            if let Some(id) = stream {
+                self.join_tunnel_cancel(id, conn_index);
+                return id;
+            }
         }
         let id = self.new_trace(ts);
         if let Some(t) = self.open.get_mut(&id) {
@@ -1891,6 +2214,18 @@ impl Correlator {
                 break;
             }
             self.completing.pop_front();
+            match self.seal_deadline(id) {
+                Some(deadline) if deadline > now => {
+                    self.postponed.insert((deadline, id));
+                }
+                _ => self.seal(id),
+            }
+        }
+        while let Some(&(deadline, id)) = self.postponed.first() {
+            if deadline > now {
+                break;
+            }
+            self.postponed.pop_first();
             self.seal(id);
         }
         if self.open.len() > self.completing.len()
@@ -1931,6 +2266,7 @@ impl Correlator {
             self.seal(id);
         }
         self.completing.clear();
+        self.postponed.clear();
     }
 
     fn remove_open(&mut self, id: u64) -> Option<Trace> {
@@ -1938,6 +2274,9 @@ impl Correlator {
         self.open_ids.remove(&id);
         if let Some(key) = t.path_key {
             self.unindex_key(key, id);
+        }
+        if let Some(key) = t.origin_path_key {
+            unindex(&mut self.origin_by_path, key, id);
         }
         if let Some(rid) = &t.request_id {
             if self.by_request_id.get(rid) == Some(&id) {
@@ -1978,7 +2317,14 @@ impl Correlator {
             && t.origin
                 .as_ref()
                 .is_some_and(|o| o.access_status.is_none() && !o.error);
-        t.before_window = t.end.unwrap_or(t.start) < self.count_from;
+        // A failure counts when it happened (an abandoned request's answer comes later).
+        let settled = t
+            .tunnel
+            .as_ref()
+            .and_then(|s| s.failure_at)
+            .or(t.end)
+            .unwrap_or(t.start);
+        t.before_window = settled < self.count_from;
         if !t.before_window {
             match t.link {
                 Link::Exact => self.links.exact += 1,
@@ -2068,6 +2414,44 @@ fn origin_said(o: &OriginSide) -> Option<u16> {
     o.status
         .or(o.access_status)
         .or(if o.error { Some(500) } else { None })
+}
+
+/// A path index's entry closest in time to `ts` (within `HEURISTIC_WINDOW_US`) that fits.
+fn nearest_fit(
+    q: &VecDeque<(Timestamp, u64)>,
+    ts: Timestamp,
+    fits: impl Fn(u64) -> bool,
+) -> Option<u64> {
+    let mid = q.partition_point(|(t, _)| *t < ts);
+    let after = q
+        .range(mid..)
+        .take_while(|(t, _)| t.0 - ts.0 <= HEURISTIC_WINDOW_US)
+        .find(|(_, id)| fits(*id));
+    let before = q
+        .range(..mid)
+        .rev()
+        .take_while(|(t, _)| ts.0 - t.0 <= HEURISTIC_WINDOW_US)
+        .find(|(_, id)| fits(*id));
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if ts.0 - b.0 .0 <= a.0 .0 - ts.0 {
+            b.1
+        } else {
+            a.1
+        }),
+        (b, a) => b.or(a).map(|(_, id)| *id),
+    }
+}
+
+/// Removes `id` from a path index's entry `key`.
+fn unindex(index: &mut HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>, key: u64, id: u64) {
+    if let Some(q) = index.get_mut(&key) {
+        if let Some(pos) = q.iter().position(|(_, x)| *x == id) {
+            q.remove(pos);
+        }
+        if q.is_empty() {
+            index.remove(&key);
+        }
+    }
 }
 
 /// Removes `id` from a connection's queue; answers come roughly in order, so it is

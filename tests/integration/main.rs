@@ -34,6 +34,10 @@ mod operate;
 /// through real journal files, compared with the generator's truth.
 mod scenarios;
 
+/// Issue 16: a busy day in every format and level, in process against the generator's
+/// truth: timeouts, aborts and 502s under concurrency, stream reordering, windows.
+mod load;
+
 /// `snapshot`: bundle files, redaction, permissions, atomicity, archive, replay.
 mod snapshot;
 /// The live screen in a real terminal (tmux): panels, keys, a hostile line kept inert,

@@ -1,0 +1,270 @@
+//! Issue 16: right under real load and in every window. A busy day (the generator's `busy`
+//! preset: ~8 requests/s over four tunnel connections, a slow spell of overlapping
+//! 100–180 s tool calls the edge gives up on, client aborts among the quick traffic on the
+//! same connections, a restart and a crash) in every Sigil format and at cloudflared's
+//! debug and info levels, run through the model in process and compared with the
+//! generator's truth, which is written by `examples/scenario.rs` and never reads `src/`.
+//!
+//! Properties, each on every shape: counts equal the truth (edge timeouts, client aborts,
+//! 502s, requests); reordering the two units' streams within 1 s changes no count; a window
+//! that cuts into the slow spell or the outage counts exactly the failures inside it.
+//!
+//! The generator is the example binary `cargo test --all-targets` builds next to the tests
+//! (`target/debug/examples/scenario`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use sigil_top::model::{Model, Settings};
+use sigil_top::parse::Parser;
+use sigil_top::source::journalctl::Decoder;
+use sigil_top::source::{RawEntry, Timestamp, Unit, UnitFilter};
+
+/// The generator, built by `cargo test --all-targets` beside the test binaries.
+fn generator() -> PathBuf {
+    let bin = crate::util::bin();
+    let path = bin
+        .parent()
+        .expect("target dir")
+        .join("examples")
+        .join("scenario");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --all-targets` (it builds examples/scenario)",
+        path.display()
+    );
+    path
+}
+
+struct Run {
+    entries: Vec<RawEntry>,
+    truth: Value,
+}
+
+/// The busy preset in one Sigil format and cloudflared level, decoded into entries.
+fn busy(format: &str, level: &str, seed: u64) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("busy.export");
+    let truth = dir.path().join("busy.truth.json");
+    let status = Command::new(generator())
+        .args(["--preset", "busy", "--sigil-format", format])
+        .args(["--cloudflared-level", level, "--seed", &seed.to_string()])
+        .arg("-o")
+        .arg(&export)
+        .arg("--truth")
+        .arg(&truth)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read(&export).unwrap();
+    let filter = UnitFilter {
+        units: vec![
+            Unit::new("sigil-mcp.service"),
+            Unit::new("cloudflared.service"),
+        ],
+    };
+    let mut decoder = Decoder::new(filter, 0);
+    let mut entries = Vec::new();
+    decoder.feed(&text, &mut entries);
+    decoder.finish(&mut entries);
+    let truth = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
+    Run { entries, truth }
+}
+
+/// What the model counts.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+struct Counts {
+    edge_timeouts: u64,
+    client_aborts: u64,
+    bad_gateway: u64,
+    requests: u64,
+}
+
+fn model_of<'a>(entries: impl Iterator<Item = &'a RawEntry>, settings: Settings) -> Model {
+    let mut parser = Parser::new();
+    let mut model = Model::new(settings);
+    for e in entries {
+        model.apply(parser.parse(e.clone()));
+    }
+    model.finish();
+    model
+}
+
+fn headless() -> Settings {
+    Settings {
+        log_capacity_events: 0,
+        trace_capacity: 0,
+        keep_timeline: false,
+        ..Settings::default()
+    }
+}
+
+fn counts(model: &Model) -> Counts {
+    let s = &model.stats;
+    let links = &model.correlator.links;
+    Counts {
+        edge_timeouts: s.edge_timeout,
+        client_aborts: s.client_abort,
+        bad_gateway: s.bad_gateway,
+        requests: links.exact + links.heuristic + links.tunnel_only + links.origin_only,
+    }
+}
+
+fn truth_events<'a>(truth: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    truth["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(move |e| e["kind"] == kind)
+}
+
+const SHAPES: &[(&str, &str)] = &[
+    ("kv", "debug"),
+    ("kv", "info"),
+    ("json", "debug"),
+    ("json", "info"),
+    ("stock", "debug"),
+    ("stock", "info"),
+];
+
+/// The stock format has no request id and no ray: which anonymous Outgoing ends which
+/// anonymous Incoming is a guess (docs/correlation.md), so one failure may be classed as the
+/// other there; their sum is still exact.
+fn assert_failures(shape: &str, got: Counts, edge: u64, abort: u64, bad_gateway: u64) {
+    assert_eq!(got.bad_gateway, bad_gateway, "{shape}: 502s");
+    assert_eq!(
+        got.edge_timeouts + got.client_aborts,
+        edge + abort,
+        "{shape}: cancels"
+    );
+    if shape.starts_with("stock") {
+        assert!(
+            got.edge_timeouts.abs_diff(edge) <= 1,
+            "{shape}: edge timeouts {got:?}, truth {edge}"
+        );
+    } else {
+        assert_eq!(
+            (got.edge_timeouts, got.client_aborts),
+            (edge, abort),
+            "{shape}: edge timeouts and aborts"
+        );
+    }
+}
+
+/// Requests counted once each. In the stock format the Incoming names no route and the
+/// Outgoing no request, so its joins with cloudflared's lines are by time alone (reported as
+/// `heuristic`) and a few may fail to pair: within 0.2% there, exact everywhere else.
+fn assert_requests(shape: &str, got: u64, want: u64) {
+    if shape.starts_with("stock") {
+        assert!(
+            got.abs_diff(want) * 500 <= want,
+            "{shape}: {got} requests, truth {want}"
+        );
+    } else {
+        assert_eq!(got, want, "{shape}: every request the edge sent, once");
+    }
+}
+
+/// Every edge timeout of the slow spell is a 524, every abort an abort, every 502 one
+/// request, in each format and level: the cancel goes to the request in flight on its
+/// connection whose age fits the edge limit, not to the oldest or the youngest one.
+#[test]
+fn issue_16_a_busy_day_counts_every_timeout_abort_and_502_in_every_shape() {
+    for &(format, level) in SHAPES {
+        let run = busy(format, level, 1);
+        let t = &run.truth["tunnel"];
+        let got = counts(&model_of(run.entries.iter(), headless()));
+        let shape = format!("{format}-{level}");
+        assert_failures(
+            &shape,
+            got,
+            t["edge_timeout"].as_u64().unwrap(),
+            t["client_abort"].as_u64().unwrap(),
+            t["bad_gateway"].as_u64().unwrap(),
+        );
+        assert_requests(
+            &shape,
+            got.requests,
+            run.truth["requests"]["edge_received"].as_u64().unwrap(),
+        );
+    }
+}
+
+/// The two units are read as two streams: the tunnel's lines may arrive up to a second
+/// after the server's lines of the same moment (or before). No count may change.
+#[test]
+fn issue_16_reordering_the_two_streams_within_a_second_changes_no_count() {
+    for &(format, level) in &[("kv", "debug"), ("kv", "info"), ("stock", "debug")] {
+        let run = busy(format, level, 2);
+        let base = counts(&model_of(run.entries.iter(), headless()));
+        for skew_us in [-1_000_000_i64, -300_000, 400_000, 1_000_000] {
+            let mut order: Vec<&RawEntry> = run.entries.iter().collect();
+            let key = |e: &RawEntry| {
+                let tunnel = e
+                    .unit
+                    .as_ref()
+                    .is_some_and(|u| u.as_str().contains("cloudflared"));
+                let t = i64::try_from(e.realtime.0).unwrap();
+                if tunnel {
+                    t + skew_us
+                } else {
+                    t
+                }
+            };
+            order.sort_by_key(|e| key(e));
+            let got = counts(&model_of(order.into_iter(), headless()));
+            let shape = format!("{format}-{level}: skew {skew_us} µs");
+            assert_eq!(
+                (got.edge_timeouts, got.client_aborts, got.bad_gateway),
+                (base.edge_timeouts, base.client_aborts, base.bad_gateway),
+                "{shape}"
+            );
+            assert_requests(&shape, got.requests, base.requests);
+        }
+    }
+}
+
+/// A window (`--since`) that starts inside the slow spell or the outage counts exactly the
+/// failures whose lines fall inside it: a 524 whose request began before the window is
+/// still a 524, and nothing before the window (read for state) is counted.
+#[test]
+fn issue_16_a_window_cutting_into_an_incident_counts_the_failures_inside_it() {
+    for &(format, level) in &[("kv", "debug"), ("json", "info"), ("stock", "info")] {
+        let run = busy(format, level, 3);
+        let first = run.entries.first().unwrap().realtime.0;
+        let events = |kind: &str, field: &str, from: u64| {
+            truth_events(&run.truth, kind)
+                .filter(|e| e[field].as_u64().unwrap() >= from)
+                .count() as u64
+        };
+        // Into the slow spell (edge timeouts from ~222 s), into the restart's 502s, and
+        // just after the crash's.
+        let restart = truth_events(&run.truth, "restart").next().unwrap()["refusing_from_us"]
+            .as_u64()
+            .unwrap();
+        for from in [
+            first + 200_000_000,
+            first + 235_000_000,
+            restart + 1_000_000,
+        ] {
+            let settings = Settings {
+                count_from: Some(Timestamp(from)),
+                ..headless()
+            };
+            let read_from = from - settings.lookback_us;
+            let got = counts(&model_of(
+                run.entries.iter().filter(|e| e.realtime.0 >= read_from),
+                settings,
+            ));
+            let shape = format!("{format}-{level} from +{} s", (from - first) / 1_000_000);
+            assert_failures(
+                &shape,
+                got,
+                events("edge_timeout", "gave_up_us", from),
+                events("client_abort", "gave_up_us", from),
+                events("bad_gateway", "failed_us", from),
+            );
+        }
+    }
+}
