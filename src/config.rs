@@ -15,7 +15,7 @@ use crate::config_file::{self, ConfigFileError};
 use crate::model::Settings;
 use crate::source::demo::Pace;
 use crate::source::since::{parse_time, TimeError};
-use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
+use crate::source::{InputSpec, ReadOptions, StartAt, Timestamp, Unit, UnitFilter};
 
 /// Events the log keeps in the headless modes (`report`, `watch`): none, because they
 /// never show it. A log entry holds a whole `RawEntry` (message, cursor, fields), so the
@@ -98,6 +98,11 @@ pub enum Mode {
     Watch {
         format: WatchFormat,
         exec: Option<String>,
+        hooks: HookLimits,
+        /// `--cursor-file`: where the position (and open incidents, next to it) is kept.
+        cursor_file: Option<PathBuf>,
+        /// `--metrics`: where `/metrics` is served.
+        metrics: Option<std::net::SocketAddr>,
     },
     /// `config --default` / `config --check FILE`: print, and exit.
     PrintConfig { text: String },
@@ -109,12 +114,41 @@ pub enum Mode {
     },
 }
 
+/// How `watch` runs its `--exec` hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookLimits {
+    /// Hooks running at once, over all incidents.
+    pub max_running: usize,
+    /// A hook still running after this is killed and reported.
+    pub timeout: Duration,
+    /// On exit, how long `watch` waits for hooks still running or queued.
+    pub exit_grace: Duration,
+}
+
+/// `--exec-max-running` when not given.
+pub const DEFAULT_HOOKS_RUNNING: usize = 4;
+/// `--exec-timeout` when not given: enough for a pager's HTTP call with retries.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `watch` waits for hooks when it stops. systemd's default `TimeoutStopSec` is
+/// 90 s; this stays well under it.
+pub const HOOK_EXIT_GRACE: Duration = Duration::from_secs(10);
+/// How often `watch --cursor-file` saves its position while entries flow (and always on
+/// exit): a crash repeats at most this much work, and the disk sees one small write.
+pub const CURSOR_SAVE_EVERY: Duration = Duration::from_secs(2);
+
 /// Gates `report` checks for cron and CI: exit 1 when any is breached.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Slo {
     pub max_p99_us: Option<u64>,
     pub max_5xx_pct: Option<f64>,
     pub max_502: Option<u64>,
+}
+
+impl Slo {
+    /// Whether any gate is set (`report` is then a check, not only a summary).
+    pub fn is_gate(&self) -> bool {
+        self.max_p99_us.is_some() || self.max_5xx_pct.is_some() || self.max_502.is_some()
+    }
 }
 
 /// Everything a run needs, validated.
@@ -133,6 +167,10 @@ pub struct Config {
     pub read_from: Option<Timestamp>,
     pub backlog_entries: Option<u64>,
     pub follow: bool,
+    /// Where journal inputs start when `--since`/`-n` do not say: their end for `watch`
+    /// (see [`StartAt`]), their head otherwise. `watch --cursor-file` replaces it with
+    /// the saved cursor when it reads one.
+    pub start: StartAt,
     /// Capacity of the source channel, in batches (each up to `batch_max_entries`).
     pub channel_capacity_batches: usize,
     pub batch_max_entries: usize,
@@ -199,6 +237,24 @@ pub enum ConfigError {
     ConfigWhat,
     #[error("--speed: cannot read {0:?}: give a whole multiple like 10x or 20x, or max")]
     Speed(String),
+    #[error("--exec-timeout: invalid duration {0:?}: use a number with ms, s or m, e.g. \"30s\"")]
+    ExecTimeout(String),
+    #[error("--exec-max-running: give at least 1")]
+    ExecMaxRunning,
+    #[error("--metrics: cannot read {0:?}: give HOST:PORT (\"127.0.0.1:9464\", \"[::1]:9464\") or a port")]
+    MetricsAddr(String),
+    #[error("--cursor-file needs one journal input (the system journal, one -D DIR, or --file): a cursor names a place in one journal, and {0} has none")]
+    CursorInput(String),
+}
+
+/// `--metrics`' address: `HOST:PORT` with a numeric host, or a bare port on loopback.
+fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    let t = text.trim();
+    if let Ok(port) = t.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    t.parse()
+        .map_err(|_| ConfigError::MetricsAddr(text.to_owned()))
 }
 
 impl Config {
@@ -280,11 +336,41 @@ impl Config {
             Some(Command::Watch {
                 format,
                 exec,
+                exec_timeout,
+                exec_max_running,
+                cursor_file,
+                metrics,
                 input: later,
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                (Mode::Watch { format, exec }, input.merge(later))
+                let timeout = match exec_timeout {
+                    Some(t) => config_file::parse_duration_us(&t)
+                        .filter(|&us| us > 0)
+                        .map(Duration::from_micros)
+                        .ok_or(ConfigError::ExecTimeout(t))?,
+                    None => DEFAULT_HOOK_TIMEOUT,
+                };
+                let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);
+                if max_running == 0 {
+                    return Err(ConfigError::ExecMaxRunning);
+                }
+                let metrics = metrics.as_deref().map(parse_metrics_addr).transpose()?;
+                let hooks = HookLimits {
+                    max_running,
+                    timeout,
+                    exit_grace: HOOK_EXIT_GRACE,
+                };
+                (
+                    Mode::Watch {
+                        format,
+                        exec,
+                        hooks,
+                        cursor_file,
+                        metrics,
+                    },
+                    input.merge(later),
+                )
             }
             Some(Command::Snapshot {
                 incident,
@@ -427,6 +513,43 @@ impl Config {
         if follow && mode == Mode::Stats {
             return Err(ConfigError::StatsFollow);
         }
+        // `watch` starts at now on a journal (as `journalctl -f`): what happened before it
+        // started was alerted by whoever watched then. `--since`/`-n` replay on purpose,
+        // and without following there would be nothing to read.
+        let is_journal = |i: &InputSpec| {
+            matches!(
+                i,
+                InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
+            )
+        };
+        let start = if matches!(mode, Mode::Watch { .. })
+            && follow
+            && since.is_none()
+            && input.lines.is_none()
+            && inputs.iter().all(is_journal)
+        {
+            StartAt::End
+        } else {
+            StartAt::Head
+        };
+        if let Mode::Watch {
+            cursor_file: Some(_),
+            ..
+        } = &mode
+        {
+            match inputs.as_slice() {
+                [one] if is_journal(one) => {}
+                [_, second, ..] if is_journal(second) => {
+                    return Err(ConfigError::CursorInput(format!(
+                        "{} and {}",
+                        inputs[0].describe(),
+                        second.describe()
+                    )))
+                }
+                [one, ..] => return Err(ConfigError::CursorInput(one.describe())),
+                [] => {}
+            }
+        }
 
         let mut model = model_settings(file_settings, &units);
         // A window that starts inside a story needs the state before it: the tunnel's
@@ -479,6 +602,7 @@ impl Config {
             read_from,
             backlog_entries: input.lines,
             follow,
+            start,
             channel_capacity_batches: CHANNEL_CAPACITY_BATCHES,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
@@ -496,6 +620,7 @@ impl Config {
             until: self.until,
             backlog_entries: self.backlog_entries,
             follow: self.follow,
+            start: self.start.clone(),
             batch_max_entries: self.batch_max_entries,
             batch_max_wait: self.batch_max_wait,
         }
@@ -680,6 +805,77 @@ mod tests {
         );
         let err = config_on(&["demo", "--speed", "fast"], TTY).unwrap_err();
         assert!(err.to_string().contains("--speed"), "{err}");
+    }
+
+    #[test]
+    fn watch_starts_at_the_end_of_a_journal_unless_told_where() {
+        assert_eq!(config(&["watch"]).unwrap().start, StartAt::End);
+        assert_eq!(config(&["watch", "-D", "/d"]).unwrap().start, StartAt::End);
+        for argv in [
+            &["watch", "--since", "-1h"][..],
+            &["watch", "-n", "10"],
+            &["watch", "--no-follow"],
+            &["watch", "-"],
+            &["watch", "-D", "/d", "some.export"],
+            &["report"],
+            &[],
+        ] {
+            assert_eq!(config(argv).unwrap().start, StartAt::Head, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn watch_flags_are_read_and_checked() {
+        let c = config(&[
+            "watch",
+            "--cursor-file",
+            "/var/lib/x/c",
+            "--metrics",
+            "--exec-timeout",
+            "2s",
+            "--exec-max-running",
+            "3",
+        ])
+        .unwrap();
+        let Mode::Watch {
+            hooks,
+            cursor_file,
+            metrics,
+            ..
+        } = c.mode
+        else {
+            panic!("watch mode")
+        };
+        assert_eq!(
+            cursor_file.as_deref(),
+            Some(std::path::Path::new("/var/lib/x/c"))
+        );
+        assert_eq!(metrics, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(hooks.timeout, Duration::from_secs(2));
+        assert_eq!(hooks.max_running, 3);
+        let port = |arg: &str| match config(&["watch", arg]).map(|c| c.mode) {
+            Ok(Mode::Watch { metrics, .. }) => metrics.map(|a| a.to_string()),
+            _ => None,
+        };
+        assert_eq!(port("--metrics=9100").as_deref(), Some("127.0.0.1:9100"));
+        assert_eq!(port("--metrics=[::1]:9100").as_deref(), Some("[::1]:9100"));
+        let rows: [(&[&str], &str); 5] = [
+            (&["watch", "--metrics=localhost"], "--metrics: cannot read"),
+            (&["watch", "--exec-timeout", "soon"], "--exec-timeout"),
+            (&["watch", "--exec-max-running", "0"], "at least 1"),
+            (
+                &["watch", "--cursor-file", "c", "-D", "/a", "-D", "/b"],
+                "needs one journal input",
+            ),
+            (
+                &["watch", "--cursor-file", "c", "-"],
+                "needs one journal input",
+            ),
+        ];
+        for (argv, want) in rows {
+            let message = config(argv).unwrap_err().to_string();
+            assert!(message.contains(want), "{argv:?}: {message}");
+        }
     }
 
     #[test]

@@ -230,6 +230,7 @@ pub fn assert_same<T: PartialEq + std::fmt::Debug>(what: &str, expected: &[T], a
 pub struct Live {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    err_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Live {
@@ -239,19 +240,32 @@ impl Live {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawning sigil-top");
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let sink = std::sync::Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().expect("lines").push(line);
-            }
-        });
-        Live { child, lines }
+        let collect = |pipe: Box<dyn std::io::Read + Send>| {
+            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = std::sync::Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().expect("lines").push(line);
+                }
+            });
+            lines
+        };
+        let lines = collect(Box::new(child.stdout.take().expect("stdout")));
+        let err_lines = collect(Box::new(child.stderr.take().expect("stderr")));
+        Live {
+            child,
+            lines,
+            err_lines,
+        }
+    }
+
+    /// Lines written to standard error so far.
+    pub fn err_lines(&self) -> Vec<String> {
+        self.err_lines.lock().expect("lines").clone()
     }
 
     /// Lines printed so far.
