@@ -234,6 +234,14 @@ impl Loop {
                                 Some(Command::Quit) => break,
                                 Some(Command::Suspend) => self.suspend(&mut terminal)?,
                                 Some(Command::Export(incident)) => self.start_snapshot(incident),
+                                Some(Command::Copy(text)) => {
+                                    tui::copy_to_clipboard(&mut terminal, &text)
+                                        .context("writing the clipboard sequence")?;
+                                }
+                                Some(Command::SetMouseCapture(is_on)) => {
+                                    tui::set_mouse_capture(&mut terminal, is_on)
+                                        .context("switching mouse capture")?;
+                                }
                                 None => {}
                             }
                         }
