@@ -689,7 +689,7 @@ pub struct KeyRow {
 }
 
 /// One 10 s slice of the timeline, as the sparklines draw it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SparkPoint {
     pub requests: u64,
     pub p99_ms: f64,
@@ -743,13 +743,66 @@ fn key_rows<'a>(
         .collect()
 }
 
+/// The sparklines' slices, oldest first, ending at slice `end` (the clock's while live:
+/// quiet slices up to now are empty points, so silence shows as silence), at most 15
+/// minutes of them.
+fn spark_points(stats: &crate::model::stats::Stats, end: Option<u64>) -> Vec<SparkPoint> {
+    let Some(end) = end else {
+        return Vec::new();
+    };
+    // Slices before the first with data are not drawn: nothing was read then, so they
+    // are unknown, not quiet.
+    let oldest = stats.timeline.buckets().next().map_or(end, |b| b.index);
+    let first = (end + 1)
+        .saturating_sub(crate::model::stats::BUCKETS as u64)
+        .max(oldest.min(end));
+    let mut points = Vec::new();
+    let mut at = first;
+    for b in stats
+        .timeline
+        .buckets()
+        .filter(|b| b.index >= first && b.index <= end)
+    {
+        while at < b.index {
+            points.push(SparkPoint::default());
+            at += 1;
+        }
+        points.push(SparkPoint {
+            requests: b.requests,
+            p99_ms: b.latency.percentile_ms(99.0),
+            bad_gateway: b.bad_gateway,
+            timeouts: b.timeouts,
+        });
+        at = b.index + 1;
+    }
+    // Quiet slices after the newest with data, up to the clock.
+    while at <= end {
+        points.push(SparkPoint::default());
+        at += 1;
+    }
+    points
+}
+
 impl Derived {
     /// Computes the figures for `window` from the model (O(timeline + keys), ~1 ms).
-    pub fn compute(model: &Model, window: LatencyWindow) -> Derived {
+    ///
+    /// `now`: while following the live journal, the wall clock, and the window ends
+    /// there, not at the newest entry (issue 19: with nothing new, rates fall to 0 and old
+    /// 502s leave the window; the sparklines end at now). `None` for history and replays,
+    /// whose windows end at their newest entry.
+    pub fn compute(model: &Model, window: LatencyWindow, now: Option<Timestamp>) -> Derived {
         let stats = &model.stats;
         let run_s = model.window.map_or(1.0, |(a, b)| {
             (b.saturating_since_us(a) as f64 / 1e6).max(1.0)
         });
+        let newest_index = stats.timeline.buckets().next_back().map(|b| b.index);
+        let oldest_index = stats.timeline.buckets().next().map(|b| b.index);
+        // The slice the window ends in.
+        let end_index = match (now, newest_index) {
+            (Some(now), Some(newest)) => Some((now.0 / BUCKET_US).max(newest)),
+            (Some(now), None) => Some(now.0 / BUCKET_US),
+            (None, newest) => newest,
+        };
         let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
             u64,
             u64,
@@ -757,8 +810,8 @@ impl Derived {
             u64,
             f64,
             Latency,
-        ) = match window.span_us() {
-            None => (
+        ) = match (window.span_us(), end_index) {
+            (None, _) | (_, None) => (
                 stats.requests,
                 stats.errors_5xx,
                 stats.bad_gateway,
@@ -766,14 +819,25 @@ impl Derived {
                 run_s,
                 stats.latency.clone(),
             ),
-            Some(span) => {
-                let b = stats.timeline.window(span);
-                let covered = stats
+            (Some(span), Some(end)) => {
+                let n = (span / BUCKET_US).max(1);
+                let first = (end + 1).saturating_sub(n);
+                let mut b = crate::model::stats::Bucket::default();
+                for x in stats
                     .timeline
                     .buckets()
-                    .filter(|x| x.index >= b.index)
-                    .count();
-                let span_s = (covered as u64 * BUCKET_US).min(span) as f64 / 1e6;
+                    .filter(|x| x.index >= first && x.index <= end)
+                {
+                    b.requests += x.requests;
+                    b.errors_5xx += x.errors_5xx;
+                    b.bad_gateway += x.bad_gateway;
+                    b.timeouts += x.timeouts;
+                    let _ = b.latency.hist.add(&x.latency.hist);
+                }
+                // Seconds the window covers: from its start, or from the first slice
+                // with data when the run is younger than the window.
+                let covered = (end + 1).saturating_sub(first.max(oldest_index.unwrap_or(first)));
+                let span_s = (covered * BUCKET_US).min(span) as f64 / 1e6;
                 (
                     b.requests,
                     b.errors_5xx,
@@ -806,16 +870,7 @@ impl Derived {
                 latency.max_ms(),
             ],
             histogram,
-            spark: stats
-                .timeline
-                .buckets()
-                .map(|b| SparkPoint {
-                    requests: b.requests,
-                    p99_ms: b.latency.percentile_ms(99.0),
-                    bad_gateway: b.bad_gateway,
-                    timeouts: b.timeouts,
-                })
-                .collect(),
+            spark: spark_points(stats, end_index),
             routes: key_rows(
                 stats
                     .by_route
@@ -900,7 +955,12 @@ pub struct UiState {
     pub incident: Option<u64>,
     pub derived: Derived,
     /// What [`UiState::derived`] was computed from: entries, traces kept, window.
-    derived_stamp: Option<(u64, u64, LatencyWindow)>,
+    derived_stamp: Option<(u64, u64, LatencyWindow, Option<u64>)>,
+    /// The newest line read of each watched unit (as `options.units`), for "last line
+    /// 2.0 h ago" while live.
+    pub last_line_at: Vec<Option<Timestamp>>,
+    /// The log `seq` up to which [`UiState::last_line_at`] has looked.
+    last_line_seq: u64,
     pub input: InputState,
     /// One line for the hint bar (an export result, an input warning).
     pub notice: Option<String>,
@@ -937,6 +997,8 @@ impl UiState {
             incident: None,
             derived: Derived::default(),
             derived_stamp: None,
+            last_line_at: Vec::new(),
+            last_line_seq: 0,
             input: InputState::Reading,
             notice: None,
             warnings: 0,
@@ -960,10 +1022,39 @@ impl UiState {
     /// again soon). While paused nothing newer than the pause is taken in.
     pub fn sync(&mut self, model: &Model) -> bool {
         self.tunnel_peak = self.tunnel_peak.max(model.detector.registered.len());
+        self.note_last_lines(model);
         let (log_end, trace_end) = self.ends(model);
         let more_log = self.sync_log(model, log_end);
         let more_traces = self.sync_requests(model, trace_end);
         more_log || more_traces
+    }
+
+    /// Moves [`UiState::last_line_at`] on over the records added since the last call
+    /// (every record once; records that left the ring meanwhile were older anyway).
+    fn note_last_lines(&mut self, model: &Model) {
+        let units = &self.options.units;
+        self.last_line_at.resize(units.len(), None);
+        let end = model.log.next_seq();
+        let start = self
+            .last_line_seq
+            .max(model.log.iter().next().map_or(end, |r| r.seq));
+        for seq in start..end {
+            let Some(rec) = model.log.get(seq) else {
+                continue;
+            };
+            let e = &rec.event;
+            let Some(i) = e
+                .entry
+                .unit
+                .as_ref()
+                .and_then(|u| units.iter().position(|x| x == u))
+            else {
+                continue;
+            };
+            let at = &mut self.last_line_at[i];
+            *at = Some(at.map_or(e.entry.realtime, |t| t.max(e.entry.realtime)));
+        }
+        self.last_line_seq = end;
     }
 
     /// Where the lists end: the model's newest rows, or where they were at the pause.
@@ -1009,11 +1100,39 @@ impl UiState {
     /// Recomputes [`Derived`] (not while paused: the view is frozen), unless nothing it
     /// depends on changed since the last time (so an idle screen does no work per tick).
     pub fn refresh(&mut self, model: &Model) {
-        let stamp = (model.entries.total, Self::trace_end(model), self.window);
+        let clock = self.window_clock();
+        let stamp = (
+            model.entries.total,
+            Self::trace_end(model),
+            self.window,
+            clock.map(|t| t.0 / BUCKET_US),
+        );
         if self.paused.is_none() && self.derived_stamp != Some(stamp) {
-            self.derived = Derived::compute(model, self.window);
+            self.derived = Derived::compute(model, self.window, clock);
             self.derived_stamp = Some(stamp);
         }
+    }
+
+    /// Whether the screen is following the live journal now (caught up, not a replay):
+    /// then "now" is the wall clock and windows end there.
+    pub fn is_live(&self) -> bool {
+        self.options.feed == Feed::Live && self.input == InputState::Live
+    }
+
+    /// Where the windows end: the clock while live, else the newest entry (`None`).
+    fn window_clock(&self) -> Option<Timestamp> {
+        (self.is_live() && self.now.0 > 0).then_some(self.now)
+    }
+
+    /// How long ago each watched unit wrote its last line (in the order of
+    /// `options.units`; `None` when none was read), against the screen's clock.
+    pub fn unit_silences(&self) -> Vec<(&Unit, Option<u64>)> {
+        self.options
+            .units
+            .iter()
+            .zip(&self.last_line_at)
+            .map(|(u, at)| (u, at.map(|t| self.now.saturating_since_us(t))))
+            .collect()
     }
 
     /// Decides whether the screen is behind the live journal: `now` is the wall clock,
@@ -1251,7 +1370,7 @@ impl UiState {
             Action::CycleWindow => {
                 self.window = self.window.next();
                 // The new window is computed even while paused: it is what was asked for.
-                self.derived = Derived::compute(model, self.window);
+                self.derived = Derived::compute(model, self.window, self.window_clock());
                 self.derived_stamp = None;
             }
             Action::Export => {

@@ -1077,3 +1077,60 @@ fn issue_19_host_filter_cycles_through_the_hosts_in_the_inputs() {
     press(&mut ui, &model, &[Action::CycleHost]);
     assert!(ui.filter.host.is_none());
 }
+
+/// See: issue 19, point 6. Following a journal, windows end at the clock, not at the
+/// newest entry: two hours of silence after the capture bring the rates and the window's
+/// 502s to 0, the sparklines end in quiet slices, each unit says how long it has been
+/// silent, and the incidents are closed by the clock. The whole run keeps its counts.
+#[test]
+fn issue_19_live_windows_slide_with_the_clock_and_silence_shows() {
+    let mut model = model_of(entries());
+    let end = end_of(&model);
+    let mut ui = live_ui(&model, 160, 50);
+    assert!(ui.derived.bad_gateway > 0 && ui.derived.rate_per_s > 0.0);
+    let text = screen(&model, &ui);
+    assert!(!text.contains("last line"), "{text}");
+
+    // 30 s later: still in the 5 m window, no unit silent for a minute yet.
+    let at = |s: u64| Timestamp(end.0 + s * 1_000_000);
+    model.tick(at(30));
+    ui.update(Action::Tick(at(30)), &model);
+    assert_eq!(ui.derived.bad_gateway, 21);
+    assert!(!screen(&model, &ui).contains("last line"));
+
+    // Two hours of silence.
+    model.tick(at(7_200));
+    ui.update(Action::Tick(at(7_200)), &model);
+    let d = &ui.derived;
+    assert_eq!(
+        (d.requests, d.bad_gateway, d.timeouts, d.errors_5xx),
+        (0, 0, 0, 0)
+    );
+    assert!(d.rate_per_s.abs() < f64::EPSILON);
+    assert_eq!(d.latency_count, 0);
+    let quiet = d.spark.iter().rev().take(10);
+    assert!(quiet.clone().count() == 10 && quiet.clone().all(|p| p.requests == 0));
+    let text = screen(&model, &ui);
+    let header: String = text.lines().take(2).collect::<Vec<_>>().join("\n");
+    assert!(header.contains("0.0 req/s"), "{header}");
+    assert!(header.contains("origin 5xx 0 · 502 0 · 524 0"), "{header}");
+    assert!(
+        header.contains("sigil-mcp: last line 2.0 h ago")
+            && header.contains("cloudflared: last line 2.0 h ago"),
+        "{header}"
+    );
+    assert!(
+        text.contains("no latency measured in this window"),
+        "{text}"
+    );
+    assert!(
+        model.detector.incidents.iter().all(|i| i.end.is_some()),
+        "incidents close by the clock"
+    );
+    assert!(!text.contains("│● "), "no incident shown open:\n{text}");
+    // The whole run still counts everything (5m → 15m → all).
+    press(&mut ui, &model, &[Action::CycleWindow, Action::CycleWindow]);
+    assert_eq!(ui.window, LatencyWindow::All);
+    assert_eq!(ui.derived.requests, model.stats.requests);
+    assert_eq!(ui.derived.bad_gateway, 21);
+}

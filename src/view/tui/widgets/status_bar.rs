@@ -115,13 +115,25 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         ));
         first.push(Span::raw(" "));
     }
-    first.extend([
-        Span::styled(
+    if ui.is_live() {
+        // Following the journal: how long each unit has been silent comes first (silence
+        // is a symptom: cloudflared at info writes nothing for healthy requests, nothing
+        // at all when the edge cannot reach it).
+        first.extend(unit_silences(ui));
+        first.push(Span::raw("  "));
+        first.push(Span::styled(
             text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
             t.text(),
-        ),
-        Span::styled(format!("  {}", units.join(" · ")), t.dim()),
-    ]);
+        ));
+    } else {
+        first.extend([
+            Span::styled(
+                text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
+                t.text(),
+            ),
+            Span::styled(format!("  {}", units.join(" · ")), t.dim()),
+        ]);
+    }
     if model.entries.by_host.len() > 1 {
         let hosts: Vec<&str> = model.entries.by_host.keys().collect();
         first.push(Span::styled(
@@ -158,6 +170,31 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
             Rect::new(area.x, area.y + 1, area.width, 1),
         );
     }
+}
+
+/// A unit silent this long (or more) shows how long: `sigil-mcp: last line 2.0 h ago`.
+pub const SILENT_AFTER_US: u64 = 60_000_000;
+
+/// `sigil-mcp · cloudflared: last line 2.0 h ago`: each watched unit, with how long since
+/// its last line when that is [`SILENT_AFTER_US`] or more (or `no line read`).
+fn unit_silences(ui: &UiState) -> Vec<Span<'static>> {
+    let t = ui.theme();
+    let mut spans = Vec::new();
+    for (i, (unit, ago)) in ui.unit_silences().into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.dim()));
+        }
+        let name = unit.short().to_owned();
+        match ago {
+            None => spans.push(Span::styled(format!("{name}: no line read"), t.warn())),
+            Some(us) if us >= SILENT_AFTER_US => spans.push(Span::styled(
+                format!("{name}: last line {} ago", duration(us)),
+                t.warn(),
+            )),
+            Some(_) => spans.push(Span::styled(name, t.dim())),
+        }
+    }
+    spans
 }
 
 /// From this width the figures line spells things out (`origin down since 17:06:34 (2s)`).
