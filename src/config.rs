@@ -305,8 +305,13 @@ impl Config {
                 let text = match (default, check) {
                     (true, _) => config_file::DEFAULT_TOML.to_owned(),
                     (false, Some(path)) => {
+                        // TOML, so the output can be saved as a config file as is.
                         let s = config_file::load(Some(&path))?;
-                        format!("{path}: ok\n{s:#?}\n", path = path.display())
+                        format!(
+                            "# {path}: ok; the effective settings:\n{}",
+                            config_file::to_toml(&s),
+                            path = crate::text::sanitize(&path.display().to_string())
+                        )
                     }
                     (false, None) => return Err(ConfigError::ConfigWhat),
                 };
