@@ -58,6 +58,8 @@ fn main() {
         units,
         feed: Feed::History,
         utc_offset_s: 0,
+        reads_since: None,
+        lookback_us: None,
     });
     ui.update(Action::Resize(160, 50), &model);
     let t = Instant::now();

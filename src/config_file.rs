@@ -37,6 +37,9 @@ windows_to_open = 3             # consecutive windows over the threshold before 
 windows_to_close = 2            # consecutive windows under it before it closes
 min_requests = 20               # windows with fewer requests are not judged
 
+[screen]
+lookback = "15m"                # the live screen over the running journal starts this far back ("0s": the whole journal)
+
 [redact]                        # snapshots: extra regexes whose matches are replaced by <redacted>
 patterns = []                   # e.g. ["sk-[A-Za-z0-9]{20,}"]
 
@@ -62,7 +65,18 @@ struct File {
     limits: LimitsSection,
     #[serde(default)]
     redact: RedactSection,
+    #[serde(default)]
+    screen: ScreenSection,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScreenSection {
+    lookback: Option<Duration>,
+}
+
+/// How far back the live screen starts over the running journal, unless `--since` says.
+pub const DEFAULT_SCREEN_LOOKBACK_US: u64 = 15 * 60 * 1_000_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,11 +85,24 @@ struct RedactSection {
     patterns: Vec<String>,
 }
 
-/// What a config file gives: the model's settings and the snapshot redaction patterns.
-#[derive(Debug, Clone, Default)]
+/// What a config file gives: the model's settings, the snapshot redaction patterns and
+/// the live screen's look-back.
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub settings: Settings,
     pub redact_patterns: Vec<String>,
+    /// µs; 0 reads the whole journal.
+    pub screen_lookback_us: u64,
+}
+
+impl Default for Loaded {
+    fn default() -> Loaded {
+        Loaded {
+            settings: Settings::default(),
+            redact_patterns: Vec::new(),
+            screen_lookback_us: DEFAULT_SCREEN_LOOKBACK_US,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,10 +257,15 @@ pub fn parse_all(text: &str) -> Result<Loaded, String> {
             .map_err(|e| format!("[redact] patterns: {p:?} is not a valid regex: {e}"))?;
     }
     let redact_patterns = file.redact.patterns.clone();
+    let screen_lookback_us = file
+        .screen
+        .lookback
+        .map_or(DEFAULT_SCREEN_LOOKBACK_US, |Duration(us)| us);
     let settings = settings_of(file)?;
     Ok(Loaded {
         settings,
         redact_patterns,
+        screen_lookback_us,
     })
 }
 
@@ -273,6 +305,7 @@ pub fn to_toml(loaded: &Loaded) -> String {
 [edge]\ntimeout = \"{}\"\n\n\
 [incidents]\nquiet = \"{}\"\nstale_session_window = \"{}\"\nstall = \"{}\"\n\n\
 [latency]\nwindow = \"{}\"\np99_threshold = \"{}\"\nwindows_to_open = {}\nwindows_to_close = {}\nmin_requests = {}\n\n\
+[screen]\nlookback = \"{}\"\n\n\
 [redact]\npatterns = [{}]\n\n\
 [limits]\nlog_events = {}\ntraces = {}\npending_requests = {}\npending_ttl = \"{}\"\n",
         toml_string(s.origin_unit.as_str()),
@@ -286,6 +319,7 @@ pub fn to_toml(loaded: &Loaded) -> String {
         s.latency_windows_to_open,
         s.latency_windows_to_close,
         s.latency_min_requests,
+        d(loaded.screen_lookback_us),
         patterns.join(", "),
         s.log_capacity_events,
         s.trace_capacity,
@@ -388,7 +422,7 @@ mod tests {
             "",
             DEFAULT_TOML,
             "[edge]\ntimeout = \"1.5s\"\n[units]\norigin = \"we\\\"ird\\nname\"\n[limits]\npending_ttl = \"90m\"\n[redact]\npatterns = [\"sk-[a-z]+\", 'a\\b']\n",
-            "[latency]\nwindow = \"250ms\"\np99_threshold = 7\nmin_requests = 3\n",
+            "[latency]\nwindow = \"250ms\"\np99_threshold = 7\nmin_requests = 3\n[screen]\nlookback = \"2h\"\n",
         ] {
             let loaded = parse_all(text).unwrap();
             let printed = to_toml(&loaded);
@@ -396,6 +430,7 @@ mod tests {
             let (a, b) = (&loaded.settings, &again.settings);
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{printed}");
             assert_eq!(loaded.redact_patterns, again.redact_patterns, "{printed}");
+            assert_eq!(loaded.screen_lookback_us, again.screen_lookback_us, "{printed}");
         }
         let printed = to_toml(&parse_all("[edge]\ntimeout = \"120s\"\n").unwrap());
         assert!(printed.contains("[edge]\ntimeout = \"2m\"\n"), "{printed}");

@@ -117,6 +117,8 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         units: config.units.units.clone(),
         feed,
         utc_offset_s: i64::from(chrono::Local::now().offset().local_minus_utc()),
+        reads_since: config.since,
+        lookback_us: config.screen.lookback_us,
     });
     let mut signals = Signals::new().context("listening for signals")?;
     let (guard, terminal) = TerminalGuard::enter().context("setting up the terminal")?;

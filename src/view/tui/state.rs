@@ -672,6 +672,11 @@ pub struct UiOptions {
     pub feed: Feed,
     /// Local time's offset from UTC in seconds (fixed at start; 0 in tests).
     pub utc_offset_s: i64,
+    /// Where reading started (`--since`, or the look-back), for the header; `None`: the
+    /// inputs' beginning.
+    pub reads_since: Option<Timestamp>,
+    /// The bounded look-back (µs) that set `reads_since`, when it was the default.
+    pub lookback_us: Option<u64>,
 }
 
 /// One row of the per-route or per-tool table.
@@ -1516,7 +1521,13 @@ impl UiState {
             if let Some(&k) = index.keys.get(p) {
                 index.pos.top = k;
             }
-            if oldest.is_some_and(|o| target < o) {
+            if let Some(from) = self.options.reads_since.filter(|&f| target < f) {
+                // Earlier than reading started: say how to see it.
+                let from = super::widgets::clock_s_at(from, self.options.utc_offset_s);
+                self.notify(format!(
+                    "{when} is before reading started ({from}): showing the oldest; restart with --since to read earlier"
+                ));
+            } else if oldest.is_some_and(|o| target < o) {
                 let first = oldest.map_or_else(String::new, |o| {
                     super::widgets::clock_s_at(o, self.options.utc_offset_s)
                 });

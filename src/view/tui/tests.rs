@@ -107,6 +107,8 @@ fn ui_for(model: &Model, width: u16, height: u16) -> UiState {
         units: units(),
         feed: Feed::History,
         utc_offset_s: 0,
+        reads_since: None,
+        lookback_us: None,
     });
     ui.input = InputState::Ended;
     ui.update(Action::Resize(width, height), model);
@@ -1133,4 +1135,33 @@ fn issue_19_live_windows_slide_with_the_clock_and_silence_shows() {
     assert_eq!(ui.window, LatencyWindow::All);
     assert_eq!(ui.derived.requests, model.stats.requests);
     assert_eq!(ui.derived.bad_gateway, 21);
+}
+
+/// See: issue 19 (point 5). The header says how far back the screen reads, and `:` to a
+/// time before that says how to read earlier.
+#[test]
+fn issue_19_the_header_says_how_far_back_the_screen_reads() {
+    let model = model_of(entries());
+    let end = end_of(&model);
+    let mut ui = live_ui(&model, 160, 50);
+    ui.options.reads_since = Some(Timestamp(end.0 - 15 * 60 * 1_000_000));
+    ui.options.lookback_us = Some(15 * 60 * 1_000_000);
+    let text = screen(&model, &ui);
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.contains("since 16:51:34 (15 min look-back)"),
+        "{header}"
+    );
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "16:00");
+    let notice = ui.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("before reading started (16:51:34)") && notice.contains("--since"),
+        "{notice}"
+    );
+    ui.options.lookback_us = None;
+    let text = screen(&model, &ui);
+    assert!(
+        text.lines().next().unwrap().contains("since 16:51:34 "),
+        "{text}"
+    );
 }

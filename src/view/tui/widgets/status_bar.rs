@@ -115,22 +115,28 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         ));
         first.push(Span::raw(" "));
     }
+    // How far back reading started (the live screen's look-back, or --since).
+    let mut inputs = ui.options.inputs.join(", ");
+    if let Some(from) = ui.options.reads_since {
+        inputs = match ui.options.lookback_us {
+            Some(back) => format!(
+                "{inputs} since {} ({} look-back)",
+                clock_s(from, ui),
+                duration(back)
+            ),
+            None => format!("{inputs} since {}", clock_s(from, ui)),
+        };
+    }
     if ui.is_live() {
         // Following the journal: how long each unit has been silent comes first (silence
         // is a symptom: cloudflared at info writes nothing for healthy requests, nothing
         // at all when the edge cannot reach it).
         first.extend(unit_silences(ui));
         first.push(Span::raw("  "));
-        first.push(Span::styled(
-            text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
-            t.text(),
-        ));
+        first.push(Span::styled(text::sanitize(&inputs).into_owned(), t.text()));
     } else {
         first.extend([
-            Span::styled(
-                text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
-                t.text(),
-            ),
+            Span::styled(text::sanitize(&inputs).into_owned(), t.text()),
             Span::styled(format!("  {}", units.join(" · ")), t.dim()),
         ]);
     }
