@@ -150,7 +150,10 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
             };
             let mut cells = vec![
                 Cell::from(Span::styled(clock_ms(tr.start, ui), t.dim())),
-                Cell::from(text::sanitize(tr.method.as_deref().unwrap_or("?")).into_owned()),
+                Cell::from(cell(
+                    &text::sanitize(tr.method.as_deref().unwrap_or("?")),
+                    usize::from(METHOD_W),
+                )),
                 Cell::from(ratatui::text::Line::from(super::log_table::highlighted(
                     &cell(&text::display(&target(tr)), usize::from(target_w)),
                     ui.search.as_ref(),
@@ -174,14 +177,20 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
                     .ray
                     .as_ref()
                     .map_or_else(|| "-".into(), |r| text::sanitize(&r.0).into_owned());
-                cells.push(Cell::from(Span::styled(ray, t.dim())));
+                cells.push(Cell::from(Span::styled(
+                    cell(&ray, usize::from(RAY_W)),
+                    t.dim(),
+                )));
             }
             if has_rid {
                 let rid = tr
                     .request_id
                     .as_ref()
                     .map_or_else(|| "-".into(), |r| text::sanitize(&r.0).into_owned());
-                cells.push(Cell::from(Span::styled(rid, t.dim())));
+                cells.push(Cell::from(Span::styled(
+                    cell(&rid, usize::from(REQUEST_ID_W)),
+                    t.dim(),
+                )));
             }
             let mut row = Row::new(cells);
             if Some(i) == sel && (is_focused || !ui.requests.pos.follow) {
