@@ -60,6 +60,7 @@ fn main() {
         utc_offset_s: 0,
         reads_since: None,
         lookback_us: None,
+        can_read_earlier: false,
     });
     ui.update(Action::Resize(160, 50), &model);
     let t = Instant::now();

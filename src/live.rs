@@ -115,10 +115,17 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         theme: Theme::new(theme_kind(config.screen.theme)),
         inputs: inputs.names().to_vec(),
         units: config.units.units.clone(),
-        feed,
+        feed: feed.clone(),
         utc_offset_s: i64::from(chrono::Local::now().offset().local_minus_utc()),
         reads_since: config.since,
         lookback_us: config.screen.lookback_us,
+        can_read_earlier: !matches!(feed, Feed::Replay(_))
+            && config.inputs.iter().all(|i| {
+                matches!(
+                    i,
+                    InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
+                )
+            }),
     });
     let mut signals = Signals::new().context("listening for signals")?;
     let (guard, terminal) = TerminalGuard::enter().context("setting up the terminal")?;
@@ -244,6 +251,10 @@ impl Loop {
                                     tui::set_mouse_capture(&mut terminal, is_on)
                                         .context("switching mouse capture")?;
                                 }
+                                Some(Command::ReadFrom(from)) => {
+                                    self.read_from(from)?;
+                                    is_reading = true;
+                                }
                                 None => {}
                             }
                         }
@@ -306,6 +317,22 @@ impl Loop {
                 self.ui.notify(crate::text::sanitize(&text).into_owned());
             }
         }
+    }
+
+    /// `:` to a time before where reading started: the inputs are opened again from
+    /// `from` and everything is read anew into a fresh model (the old readers stop at
+    /// their next send, their channel being gone). The jump is made when they catch up.
+    fn read_from(&mut self, from: Timestamp) -> anyhow::Result<()> {
+        self.config.since = Some(from);
+        self.config.screen.lookback_us = None;
+        let inputs = app::open_inputs(&self.config)?;
+        self.inputs = inputs;
+        self.model = Model::new(self.config.model.clone());
+        self.parser = Parser::new();
+        self.pending = Vec::new().into_iter();
+        self.last_batch_entries = 0;
+        self.ui.restart_reading(from);
+        Ok(())
     }
 
     /// Gives the terminal back to the shell and stops the process; returns once it is
@@ -386,6 +413,7 @@ impl Loop {
                     self.ui.input = InputState::Live;
                 }
                 self.ui.refresh(&self.model);
+                self.ui.on_caught_up(&self.model);
             }
             SourceMsg::Warning(w) => {
                 self.ui.warnings += 1;
@@ -402,6 +430,7 @@ impl Loop {
                 }
                 let now = self.clock();
                 self.ui.update(Action::Tick(now), &self.model);
+                self.ui.on_caught_up(&self.model);
             }
         }
     }

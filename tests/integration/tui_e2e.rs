@@ -599,3 +599,33 @@ fn issue_19_y_copies_through_osc_52_and_m_toggles_mouse_capture() {
     tmux.send(&["q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
+
+/// See: issue 19 (point 5). Earlier history on demand: started with `--since`, `:` to a
+/// time before it reads the journal again from there and shows that time.
+#[test]
+fn issue_19_a_jump_before_the_start_reads_earlier_history() {
+    let dir = journal();
+    let tmux = Tmux::start(
+        &format!(
+            "TZ=UTC {} -D {} --since '2026-11-25 17:06:00'; echo EXITED $?; sleep 600",
+            bin().display(),
+            dir.path().display()
+        ),
+        120,
+        40,
+    );
+    let screen = tmux.wait_for(&["end of input", "since 17:06:00"], WAIT);
+    assert!(!screen.contains("┃17:05:"), "{screen}");
+    tmux.send(&[":"]);
+    tmux.command(&["send-keys", "-t", "main", "-l", "17:05:44"]);
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for(&["since 17:05:44", "end of input", "┃17:05:44."], WAIT);
+    let first_row = screen
+        .lines()
+        .skip_while(|l| !l.contains(" Log "))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(first_row.contains("17:05:44."), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}

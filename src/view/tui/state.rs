@@ -43,6 +43,8 @@ pub enum Command {
     Copy(String),
     /// Turn the terminal's mouse capture on (`true`) or off.
     SetMouseCapture(bool),
+    /// Read the inputs again from this time (`:` to before where reading started).
+    ReadFrom(Timestamp),
 }
 
 /// What a prompt typed after `/`, `&` or `:` is for.
@@ -677,6 +679,8 @@ pub struct UiOptions {
     pub reads_since: Option<Timestamp>,
     /// The bounded look-back (µs) that set `reads_since`, when it was the default.
     pub lookback_us: Option<u64>,
+    /// The inputs can be read again from an earlier time (journals; not pipes or replays).
+    pub can_read_earlier: bool,
 }
 
 /// One row of the per-route or per-tool table.
@@ -952,6 +956,8 @@ pub struct UiState {
     pub search: Option<TextFilter>,
     /// Whether the terminal's mouse capture is on (`m` toggles it).
     pub is_mouse_captured: bool,
+    /// A `:` jump waiting for the inputs to be read again from earlier.
+    pub pending_jump: Option<Timestamp>,
     pub paused: Option<Frozen>,
     pub window: LatencyWindow,
     pub log: Index,
@@ -995,6 +1001,7 @@ impl UiState {
             filter: Filter::default(),
             search: None,
             is_mouse_captured: true,
+            pending_jump: None,
             paused: None,
             window: LatencyWindow::FiveMinutes,
             log: Index::default(),
@@ -1295,7 +1302,7 @@ impl UiState {
                     match edit.kind {
                         PromptKind::Filter => {}
                         PromptKind::Search => self.find(Find::First, model),
-                        PromptKind::Jump => self.jump_to(&edit.buffer, model),
+                        PromptKind::Jump => return self.jump_to(&edit.buffer, model),
                     }
                 }
             }
@@ -1471,16 +1478,15 @@ impl UiState {
     /// `:` — parses `input` as `--since` does (relative to the screen's clock, local times
     /// in the screen's time zone) and selects the first row at or after that time in the
     /// focused list; says so when the time is outside what the list holds.
-    fn jump_to(&mut self, input: &str, model: &Model) {
-        let Some(tz) =
-            chrono::FixedOffset::east_opt(i32::try_from(self.options.utc_offset_s).unwrap_or(0))
-        else {
-            return;
-        };
+    ///
+    /// A time before reading started, on inputs that can be read again, asks the loop to
+    /// read from there ([`Command::ReadFrom`]); the jump is made once that is read
+    /// ([`UiState::on_caught_up`]).
+    fn jump_to(&mut self, input: &str, model: &Model) -> Option<Command> {
+        let tz =
+            chrono::FixedOffset::east_opt(i32::try_from(self.options.utc_offset_s).unwrap_or(0))?;
         let now_us = i64::try_from(self.now.0).unwrap_or(i64::MAX);
-        let Some(now) = chrono::DateTime::from_timestamp_micros(now_us) else {
-            return;
-        };
+        let now = chrono::DateTime::from_timestamp_micros(now_us)?;
         let target = match crate::source::since::parse_time(input, &now.with_timezone(&tz)) {
             Ok(t) => t,
             Err(e) => {
@@ -1489,9 +1495,50 @@ impl UiState {
                     text::sanitize(&e.input),
                     e.reason
                 ));
-                return;
+                return None;
             }
         };
+        if self.options.can_read_earlier
+            && self.options.reads_since.is_some_and(|from| target < from)
+        {
+            self.pending_jump = Some(target);
+            let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+            self.notify(format!("reading from {when}…"));
+            return Some(Command::ReadFrom(target));
+        }
+        self.jump_to_time(target, model);
+        None
+    }
+
+    /// Everything read is dropped (the loop reads again from `from`): lists, figures and
+    /// selections start over; the header says where reading now starts.
+    pub fn restart_reading(&mut self, from: Timestamp) {
+        self.options.reads_since = Some(from);
+        self.options.lookback_us = None;
+        self.log = Index::default();
+        self.requests = Index::default();
+        self.incident = None;
+        self.derived = Derived::default();
+        self.derived_stamp = None;
+        self.last_line_at.clear();
+        self.last_line_seq = 0;
+        self.tunnel_peak = 0;
+        self.behind = None;
+        self.paused = None;
+        self.overlay = Overlay::None;
+        self.input = InputState::Reading;
+    }
+
+    /// The inputs have caught up (or ended): a jump that waited for a re-read is made.
+    pub fn on_caught_up(&mut self, model: &Model) {
+        if let Some(target) = self.pending_jump.take() {
+            while self.sync(model) {}
+            self.jump_to_time(target, model);
+        }
+    }
+
+    /// Selects the first row at or after `target` in the focused list.
+    fn jump_to_time(&mut self, target: Timestamp, model: &Model) {
         let pane = self.list_pane();
         let rows = self.rows_of(pane);
         let time_of = |k: u64| -> Option<Timestamp> {

@@ -109,6 +109,7 @@ fn ui_for(model: &Model, width: u16, height: u16) -> UiState {
         utc_offset_s: 0,
         reads_since: None,
         lookback_us: None,
+        can_read_earlier: false,
     });
     ui.input = InputState::Ended;
     ui.update(Action::Resize(width, height), model);
@@ -1164,4 +1165,56 @@ fn issue_19_the_header_says_how_far_back_the_screen_reads() {
         text.lines().next().unwrap().contains("since 16:51:34 "),
         "{text}"
     );
+}
+
+/// See: issue 19 (point 5). Earlier history on demand: `:` to a time before where reading
+/// started asks the loop to read again from there, and once that is read the jump is made.
+#[test]
+fn issue_19_a_jump_before_the_start_reads_again_from_there() {
+    let from = Timestamp(1_795_626_360_000_000); // 17:06:00
+    let target = Timestamp(1_795_626_344_000_000); // 17:05:44
+    let since = |t: Timestamp| {
+        let mut model = model_of(entries().into_iter().filter(|e| e.realtime >= t).collect());
+        model.tick(end_of(&model));
+        model
+    };
+    let model = since(from);
+    let mut ui = live_ui(&model, 120, 40);
+    ui.options.reads_since = Some(from);
+    ui.options.can_read_earlier = true;
+    press(&mut ui, &model, &[Action::StartPrompt(PromptKind::Jump)]);
+    for c in "17:05:44".chars() {
+        press(&mut ui, &model, &[Action::PromptInput(c)]);
+    }
+    assert_eq!(
+        press(&mut ui, &model, &[Action::PromptCommit]),
+        [Command::ReadFrom(target)]
+    );
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap()
+        .contains("reading from 17:05:44"));
+    // What the loop does: a fresh model read from the target, then caught up.
+    ui.restart_reading(target);
+    assert!(ui.log.keys.is_empty() && ui.input == InputState::Reading);
+    let model = since(target);
+    ui.input = InputState::Live;
+    ui.on_caught_up(&model);
+    let sel = ui.log.selected_key(ui.viewport.log).unwrap();
+    assert_eq!(sel, ui.log.keys[0], "the first line read is the target's");
+    assert!(model.log.get(sel).unwrap().event.entry.realtime >= target);
+    assert!(screen(&model, &ui)
+        .lines()
+        .next()
+        .unwrap()
+        .contains("since 17:05:44"));
+    // Inputs that cannot be read again (a pipe, a replay) say so instead.
+    ui.options.can_read_earlier = false;
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "17:00");
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap()
+        .contains("before reading started"));
 }
