@@ -141,7 +141,8 @@ fn the_demo_plays_the_scenario_and_stays_open_when_it_ends() {
         120,
         40,
     );
-    tmux.wait_for(&["REPLAY 20x", "built-in demo"], WAIT);
+    // It says its times are not the capture's (issue 19, point 7).
+    tmux.wait_for(&["REPLAY 20x", "built-in demo (re-timed to now)"], WAIT);
     let screen = tmux.wait_for(&["replay finished", "502 33"], WAIT);
     assert!(has_incident_row(&screen, "502"), "{screen}");
     assert!(
