@@ -12,7 +12,9 @@
 //! Owns: the order of that select (signals and keys first, so they never wait behind a
 //! burst of entries), the redraw policy, job control, carrying out [`Command`]s (a
 //! snapshot, `e`, is written on tokio's blocking pool; its result is one more arm of the
-//! select, shown in the status line), and
+//! select, shown in the status line; `y` writes OSC 52 and `m` switches mouse capture
+//! through `view::tui`; `:` before the start opens the inputs again from that time into a
+//! fresh model), and
 //! leaving: `q`, SIGTERM, SIGHUP and SIGINT end the loop normally so the terminal guard
 //! restores the terminal; the loop never calls `process::exit`. When the input ends the
 //! screen stays up (history stays browsable; the demo shows "replay finished").

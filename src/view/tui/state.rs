@@ -2,8 +2,10 @@
 //! changes of UI state and, at most, a [`Command`] for the loop to carry out.
 //!
 //! Owns everything the screen remembers that the model does not: focus, the overlay on
-//! top ([`Overlay`]), filters ([`Filter`]), selections and scroll positions, pause, the
-//! latency window, and two kinds of derived data kept so a frame never walks the model:
+//! top ([`Overlay`]), filters ([`Filter`]), the search and the prompt being typed
+//! ([`Prompt`]: `/` search, `&` filter, `:` time), selections and scroll positions, pause,
+//! the latency window, each unit's last line, and two kinds of derived data kept so a
+//! frame never walks the model:
 //! - filtered indexes ([`Index`]) of log records (by `seq`) and traces (by ordinal),
 //!   extended as records arrive ([`UiState::sync`], bounded work per call) and rebuilt
 //!   only when a filter changes;
