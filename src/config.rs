@@ -50,6 +50,9 @@ pub struct ScreenSettings {
     pub frames_per_sec: u32,
     /// The demo's replay pace on the live screen; `None` for every other input.
     pub replay: Option<Pace>,
+    /// The bounded look-back the live screen started with over the running journal
+    /// (`[screen] lookback`, when no `--since` was given), in µs: the header says it.
+    pub lookback_us: Option<u64>,
 }
 
 /// What the terminal and environment say, read once ([`TerminalFacts::detect`]) so
@@ -394,8 +397,13 @@ impl Config {
                 let text = match (default, check) {
                     (true, _) => config_file::DEFAULT_TOML.to_owned(),
                     (false, Some(path)) => {
+                        // TOML, so the output can be saved as a config file as is.
                         let s = config_file::load(Some(&path))?;
-                        format!("{path}: ok\n{s:#?}\n", path = path.display())
+                        format!(
+                            "# {path}: ok; the effective settings:\n{}",
+                            config_file::to_toml(&s),
+                            path = crate::text::sanitize(&path.display().to_string())
+                        )
                     }
                     (false, None) => return Err(ConfigError::ConfigWhat),
                 };
@@ -421,6 +429,7 @@ impl Config {
             config_file::load(input.config.as_deref())?
         };
         let redact_patterns = loaded.redact_patterns;
+        let screen_lookback_us = loaded.screen_lookback_us;
         let file_settings = loaded.settings;
         let names: Vec<String> = if input.units.is_empty() {
             vec![
@@ -551,6 +560,26 @@ impl Config {
             }
         }
 
+        // The live screen over the running journal reads what it shows, not the whole
+        // retention (issue 19: 2.2 M entries took ~12 s before the screen was caught up):
+        // it starts `[screen] lookback` back (15 min) unless --since, -n or "0s" says
+        // otherwise.
+        let lookback_us = (mode == Mode::Tui
+            && inputs == [InputSpec::System]
+            && follow
+            && since.is_none()
+            && input.lines.is_none()
+            && screen_lookback_us > 0)
+            .then_some(screen_lookback_us);
+        let since = match lookback_us {
+            Some(back) => Some(Timestamp(
+                u64::try_from(now.timestamp_micros())
+                    .unwrap_or(0)
+                    .saturating_sub(back),
+            )),
+            None => since,
+        };
+
         let mut model = model_settings(file_settings, &units);
         // A window that starts inside a story needs the state before it: the tunnel's
         // registrations, the origin's state, requests in flight. The model reads a bounded
@@ -592,6 +621,7 @@ impl Config {
             }),
             frames_per_sec: DEFAULT_FRAMES_PER_SEC,
             replay,
+            lookback_us,
         };
         Ok(Config {
             mode,
@@ -734,6 +764,43 @@ mod tests {
             Some("2026-11-24T13:30:00.000000Z")
         );
         assert_eq!(c.backlog_entries, Some(5));
+    }
+
+    /// See: issue 19 (point 5). The live screen over the running journal starts 15 min
+    /// back (the header says so); `--since`, `-n`, `[screen] lookback` and recorded inputs
+    /// change that, and no other mode gets a look-back.
+    #[test]
+    fn issue_19_the_live_screen_starts_with_a_bounded_look_back() {
+        let now_us = 1_795_530_600_000_000; // 2026-11-24T14:30:00Z, the tests' "now"
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mode, Mode::Tui);
+        assert_eq!(c.since, Some(Timestamp(now_us - 15 * 60 * 1_000_000)));
+        assert_eq!(c.screen.lookback_us, Some(15 * 60 * 1_000_000));
+        let c = config(&["--since", "-1h"]).unwrap();
+        assert_eq!(c.since, Some(Timestamp(now_us - 3_600_000_000)));
+        assert_eq!(c.screen.lookback_us, None);
+        for argv in [
+            &["-n", "100"][..],
+            &["-D", "/tmp"],
+            &["--no-follow"],
+            &["report"],
+            &["entries"],
+        ] {
+            let c = config(argv).unwrap();
+            assert_eq!(c.screen.lookback_us, None, "{argv:?}");
+            assert_eq!(c.since, None, "{argv:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (text, want) in [
+            ("[screen]\nlookback = \"2h\"\n", Some(7_200_000_000)),
+            ("[screen]\nlookback = \"0s\"\n", None),
+        ] {
+            let file = dir.path().join("c.toml");
+            std::fs::write(&file, text).unwrap();
+            let c = config(&["--config", file.to_str().unwrap()]).unwrap();
+            assert_eq!(c.screen.lookback_us, want, "{text}");
+            assert_eq!(c.since, want.map(|w| Timestamp(now_us - w)), "{text}");
+        }
     }
 
     fn config_on(argv: &[&str], facts: TerminalFacts) -> Result<Config, ConfigError> {

@@ -425,7 +425,8 @@ impl InputSpec {
             }
             InputSpec::Stdin => "standard input".to_owned(),
             InputSpec::TextFile(p) => format!("journal text {}", p.display()),
-            InputSpec::Demo => "built-in demo".to_owned(),
+            // It says so: the demo's times are not the capture's (issue 19, point 7).
+            InputSpec::Demo => "built-in demo (re-timed to now)".to_owned(),
         }
     }
 }

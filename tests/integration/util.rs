@@ -342,6 +342,12 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs a tmux command against this server (`set -s set-clipboard on`,
+    /// `show-buffer`, `pipe-pane`); returns its output.
+    pub fn command(&self, args: &[&str]) -> String {
+        self.run(args)
+    }
+
     /// Sends keys as `tmux send-keys` names them (`q`, `Tab`, `Enter`, `Escape`, `Down`).
     pub fn send(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "main"];
