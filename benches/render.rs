@@ -15,7 +15,7 @@ use sigil_top::source::journalctl::Decoder;
 use sigil_top::source::{Timestamp, Unit, UnitFilter};
 use sigil_top::view::tui::action::Action;
 use sigil_top::view::tui::render::render;
-use sigil_top::view::tui::state::{Feed, UiOptions, UiState};
+use sigil_top::view::tui::state::{Feed, PromptKind, UiOptions, UiState};
 use sigil_top::view::tui::theme::{Theme, ThemeKind};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -58,6 +58,9 @@ fn main() {
         units,
         feed: Feed::History,
         utc_offset_s: 0,
+        reads_since: None,
+        lookback_us: None,
+        can_read_earlier: false,
     });
     ui.update(Action::Resize(160, 50), &model);
     let t = Instant::now();
@@ -105,11 +108,11 @@ fn main() {
     let t = Instant::now();
     ui.update(Action::CycleUnit, &model);
     println!("re-filter by unit (100k records): {:?}", t.elapsed());
-    ui.update(Action::StartFilter, &model);
+    ui.update(Action::StartPrompt(PromptKind::Filter), &model);
     let t = Instant::now();
-    ui.update(Action::FilterInput('5'), &model);
-    ui.update(Action::FilterInput('0'), &model);
-    ui.update(Action::FilterInput('2'), &model);
+    ui.update(Action::PromptInput('5'), &model);
+    ui.update(Action::PromptInput('0'), &model);
+    ui.update(Action::PromptInput('2'), &model);
     println!("re-filter by regex, 3 keys:        {:?}", t.elapsed());
     let t = Instant::now();
     ui.update(Action::CycleWindow, &model);

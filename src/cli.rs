@@ -175,10 +175,29 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = WatchFormat::Json)]
         format: WatchFormat,
         /// Run this command for every event, with the event's JSON on its standard input
-        /// and `SIGIL_TOP_EVENT` / `SIGIL_TOP_KIND` / `SIGIL_TOP_SEVERITY` set; log text never
-        /// reaches its command line
+        /// and `SIGIL_TOP_EVENT` / `SIGIL_TOP_KIND` / `SIGIL_TOP_SEVERITY` /
+        /// `SIGIL_TOP_INCIDENT` set; log text never reaches its command line. Failures are
+        /// reported on stderr; on exit, running commands get up to 10 s
         #[arg(long, value_name = "CMD")]
         exec: Option<String>,
+        /// Kill an `--exec` command still running after this long, and report it
+        /// ("500ms", "30s") [default: 30s]
+        #[arg(long = "exec-timeout", value_name = "DURATION")]
+        exec_timeout: Option<String>,
+        /// Run at most this many `--exec` commands at once (the events of one incident
+        /// always run one after another, in order) [default: 4]
+        #[arg(long = "exec-max-running", value_name = "N")]
+        exec_max_running: Option<usize>,
+        /// Start after the cursor saved in FILE, and save the cursor of the last entry
+        /// processed there (as `journalctl --cursor-file`); open incidents are saved next
+        /// to it (`FILE.incidents.json`), so a restart neither loses nor repeats an alert
+        #[arg(long = "cursor-file", value_name = "FILE")]
+        cursor_file: Option<PathBuf>,
+        /// Serve Prometheus metrics on `http://ADDR/metrics` [default ADDR: 127.0.0.1:9464;
+        /// a bare port means 127.0.0.1:PORT]
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true,
+              default_missing_value = "127.0.0.1:9464")]
+        metrics: Option<String>,
         #[command(flatten)]
         input: InputArgs,
         #[command(flatten)]

@@ -15,7 +15,7 @@ use crate::config_file::{self, ConfigFileError};
 use crate::model::Settings;
 use crate::source::demo::Pace;
 use crate::source::since::{parse_time, TimeError};
-use crate::source::{InputSpec, ReadOptions, Timestamp, Unit, UnitFilter};
+use crate::source::{InputSpec, ReadOptions, StartAt, Timestamp, Unit, UnitFilter};
 
 /// Events the log keeps in the headless modes (`report`, `watch`): none, because they
 /// never show it. A log entry holds a whole `RawEntry` (message, cursor, fields), so the
@@ -50,6 +50,9 @@ pub struct ScreenSettings {
     pub frames_per_sec: u32,
     /// The demo's replay pace on the live screen; `None` for every other input.
     pub replay: Option<Pace>,
+    /// The bounded look-back the live screen started with over the running journal
+    /// (`[screen] lookback`, when no `--since` was given), in µs: the header says it.
+    pub lookback_us: Option<u64>,
 }
 
 /// What the terminal and environment say, read once ([`TerminalFacts::detect`]) so
@@ -98,6 +101,11 @@ pub enum Mode {
     Watch {
         format: WatchFormat,
         exec: Option<String>,
+        hooks: HookLimits,
+        /// `--cursor-file`: where the position (and open incidents, next to it) is kept.
+        cursor_file: Option<PathBuf>,
+        /// `--metrics`: where `/metrics` is served.
+        metrics: Option<std::net::SocketAddr>,
     },
     /// `config --default` / `config --check FILE`: print, and exit.
     PrintConfig { text: String },
@@ -109,12 +117,41 @@ pub enum Mode {
     },
 }
 
+/// How `watch` runs its `--exec` hooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookLimits {
+    /// Hooks running at once, over all incidents.
+    pub max_running: usize,
+    /// A hook still running after this is killed and reported.
+    pub timeout: Duration,
+    /// On exit, how long `watch` waits for hooks still running or queued.
+    pub exit_grace: Duration,
+}
+
+/// `--exec-max-running` when not given.
+pub const DEFAULT_HOOKS_RUNNING: usize = 4;
+/// `--exec-timeout` when not given: enough for a pager's HTTP call with retries.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `watch` waits for hooks when it stops. systemd's default `TimeoutStopSec` is
+/// 90 s; this stays well under it.
+pub const HOOK_EXIT_GRACE: Duration = Duration::from_secs(10);
+/// How often `watch --cursor-file` saves its position while entries flow (and always on
+/// exit): a crash repeats at most this much work, and the disk sees one small write.
+pub const CURSOR_SAVE_EVERY: Duration = Duration::from_secs(2);
+
 /// Gates `report` checks for cron and CI: exit 1 when any is breached.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Slo {
     pub max_p99_us: Option<u64>,
     pub max_5xx_pct: Option<f64>,
     pub max_502: Option<u64>,
+}
+
+impl Slo {
+    /// Whether any gate is set (`report` is then a check, not only a summary).
+    pub fn is_gate(&self) -> bool {
+        self.max_p99_us.is_some() || self.max_5xx_pct.is_some() || self.max_502.is_some()
+    }
 }
 
 /// Everything a run needs, validated.
@@ -133,6 +170,10 @@ pub struct Config {
     pub read_from: Option<Timestamp>,
     pub backlog_entries: Option<u64>,
     pub follow: bool,
+    /// Where journal inputs start when `--since`/`-n` do not say: their end for `watch`
+    /// (see [`StartAt`]), their head otherwise. `watch --cursor-file` replaces it with
+    /// the saved cursor when it reads one.
+    pub start: StartAt,
     /// Capacity of the source channel, in batches (each up to `batch_max_entries`).
     pub channel_capacity_batches: usize,
     pub batch_max_entries: usize,
@@ -201,6 +242,24 @@ pub enum ConfigError {
     ConfigWhat,
     #[error("--speed: cannot read {0:?}: give a whole multiple like 10x or 20x, or max")]
     Speed(String),
+    #[error("--exec-timeout: invalid duration {0:?}: use a number with ms, s or m, e.g. \"30s\"")]
+    ExecTimeout(String),
+    #[error("--exec-max-running: give at least 1")]
+    ExecMaxRunning,
+    #[error("--metrics: cannot read {0:?}: give HOST:PORT (\"127.0.0.1:9464\", \"[::1]:9464\") or a port")]
+    MetricsAddr(String),
+    #[error("--cursor-file needs one journal input (the system journal, one -D DIR, or --file): a cursor names a place in one journal, and {0} has none")]
+    CursorInput(String),
+}
+
+/// `--metrics`' address: `HOST:PORT` with a numeric host, or a bare port on loopback.
+fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
+    let t = text.trim();
+    if let Ok(port) = t.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    t.parse()
+        .map_err(|_| ConfigError::MetricsAddr(text.to_owned()))
 }
 
 impl Config {
@@ -283,11 +342,41 @@ impl Config {
             Some(Command::Watch {
                 format,
                 exec,
+                exec_timeout,
+                exec_max_running,
+                cursor_file,
+                metrics,
                 input: later,
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                (Mode::Watch { format, exec }, input.merge(later))
+                let timeout = match exec_timeout {
+                    Some(t) => config_file::parse_duration_us(&t)
+                        .filter(|&us| us > 0)
+                        .map(Duration::from_micros)
+                        .ok_or(ConfigError::ExecTimeout(t))?,
+                    None => DEFAULT_HOOK_TIMEOUT,
+                };
+                let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);
+                if max_running == 0 {
+                    return Err(ConfigError::ExecMaxRunning);
+                }
+                let metrics = metrics.as_deref().map(parse_metrics_addr).transpose()?;
+                let hooks = HookLimits {
+                    max_running,
+                    timeout,
+                    exit_grace: HOOK_EXIT_GRACE,
+                };
+                (
+                    Mode::Watch {
+                        format,
+                        exec,
+                        hooks,
+                        cursor_file,
+                        metrics,
+                    },
+                    input.merge(later),
+                )
             }
             Some(Command::Snapshot {
                 incident,
@@ -313,8 +402,13 @@ impl Config {
                 let text = match (default, check) {
                     (true, _) => config_file::DEFAULT_TOML.to_owned(),
                     (false, Some(path)) => {
+                        // TOML, so the output can be saved as a config file as is.
                         let s = config_file::load(Some(&path))?;
-                        format!("{path}: ok\n{s:#?}\n", path = path.display())
+                        format!(
+                            "# {path}: ok; the effective settings:\n{}",
+                            config_file::to_toml(&s),
+                            path = crate::text::sanitize(&path.display().to_string())
+                        )
                     }
                     (false, None) => return Err(ConfigError::ConfigWhat),
                 };
@@ -340,6 +434,7 @@ impl Config {
             config_file::load(input.config.as_deref())?
         };
         let redact_patterns = loaded.redact_patterns;
+        let screen_lookback_us = loaded.screen_lookback_us;
         let file_settings = loaded.settings;
         let names: Vec<String> = if input.units.is_empty() {
             vec![
@@ -433,6 +528,63 @@ impl Config {
         if follow && mode == Mode::Stats {
             return Err(ConfigError::StatsFollow);
         }
+        // `watch` starts at now on a journal (as `journalctl -f`): what happened before it
+        // started was alerted by whoever watched then. `--since`/`-n` replay on purpose,
+        // and without following there would be nothing to read.
+        let is_journal = |i: &InputSpec| {
+            matches!(
+                i,
+                InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
+            )
+        };
+        let start = if matches!(mode, Mode::Watch { .. })
+            && follow
+            && since.is_none()
+            && input.lines.is_none()
+            && inputs.iter().all(is_journal)
+        {
+            StartAt::End
+        } else {
+            StartAt::Head
+        };
+        if let Mode::Watch {
+            cursor_file: Some(_),
+            ..
+        } = &mode
+        {
+            match inputs.as_slice() {
+                [one] if is_journal(one) => {}
+                [_, second, ..] if is_journal(second) => {
+                    return Err(ConfigError::CursorInput(format!(
+                        "{} and {}",
+                        inputs[0].describe(),
+                        second.describe()
+                    )))
+                }
+                [one, ..] => return Err(ConfigError::CursorInput(one.describe())),
+                [] => {}
+            }
+        }
+
+        // The live screen over the running journal reads what it shows, not the whole
+        // retention (issue 19: 2.2 M entries took ~12 s before the screen was caught up):
+        // it starts `[screen] lookback` back (15 min) unless --since, -n or "0s" says
+        // otherwise.
+        let lookback_us = (mode == Mode::Tui
+            && inputs == [InputSpec::System]
+            && follow
+            && since.is_none()
+            && input.lines.is_none()
+            && screen_lookback_us > 0)
+            .then_some(screen_lookback_us);
+        let since = match lookback_us {
+            Some(back) => Some(Timestamp(
+                u64::try_from(now.timestamp_micros())
+                    .unwrap_or(0)
+                    .saturating_sub(back),
+            )),
+            None => since,
+        };
 
         let mut model = model_settings(file_settings, &units);
         // A window that starts inside a story needs the state before it: the tunnel's
@@ -475,6 +627,7 @@ impl Config {
             }),
             frames_per_sec: DEFAULT_FRAMES_PER_SEC,
             replay,
+            lookback_us,
         };
         Ok(Config {
             mode,
@@ -485,6 +638,7 @@ impl Config {
             read_from,
             backlog_entries: input.lines,
             follow,
+            start,
             channel_capacity_batches: CHANNEL_CAPACITY_BATCHES,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
@@ -503,6 +657,7 @@ impl Config {
             until: self.until,
             backlog_entries: self.backlog_entries,
             follow: self.follow,
+            start: self.start.clone(),
             batch_max_entries: self.batch_max_entries,
             batch_max_wait: self.batch_max_wait,
         }
@@ -618,6 +773,43 @@ mod tests {
         assert_eq!(c.backlog_entries, Some(5));
     }
 
+    /// See: issue 19 (point 5). The live screen over the running journal starts 15 min
+    /// back (the header says so); `--since`, `-n`, `[screen] lookback` and recorded inputs
+    /// change that, and no other mode gets a look-back.
+    #[test]
+    fn issue_19_the_live_screen_starts_with_a_bounded_look_back() {
+        let now_us = 1_795_530_600_000_000; // 2026-11-24T14:30:00Z, the tests' "now"
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mode, Mode::Tui);
+        assert_eq!(c.since, Some(Timestamp(now_us - 15 * 60 * 1_000_000)));
+        assert_eq!(c.screen.lookback_us, Some(15 * 60 * 1_000_000));
+        let c = config(&["--since", "-1h"]).unwrap();
+        assert_eq!(c.since, Some(Timestamp(now_us - 3_600_000_000)));
+        assert_eq!(c.screen.lookback_us, None);
+        for argv in [
+            &["-n", "100"][..],
+            &["-D", "/tmp"],
+            &["--no-follow"],
+            &["report"],
+            &["entries"],
+        ] {
+            let c = config(argv).unwrap();
+            assert_eq!(c.screen.lookback_us, None, "{argv:?}");
+            assert_eq!(c.since, None, "{argv:?}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (text, want) in [
+            ("[screen]\nlookback = \"2h\"\n", Some(7_200_000_000)),
+            ("[screen]\nlookback = \"0s\"\n", None),
+        ] {
+            let file = dir.path().join("c.toml");
+            std::fs::write(&file, text).unwrap();
+            let c = config(&["--config", file.to_str().unwrap()]).unwrap();
+            assert_eq!(c.screen.lookback_us, want, "{text}");
+            assert_eq!(c.since, want.map(|w| Timestamp(now_us - w)), "{text}");
+        }
+    }
+
     fn config_on(argv: &[&str], facts: TerminalFacts) -> Result<Config, ConfigError> {
         let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
         let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
@@ -687,6 +879,77 @@ mod tests {
         );
         let err = config_on(&["demo", "--speed", "fast"], TTY).unwrap_err();
         assert!(err.to_string().contains("--speed"), "{err}");
+    }
+
+    #[test]
+    fn watch_starts_at_the_end_of_a_journal_unless_told_where() {
+        assert_eq!(config(&["watch"]).unwrap().start, StartAt::End);
+        assert_eq!(config(&["watch", "-D", "/d"]).unwrap().start, StartAt::End);
+        for argv in [
+            &["watch", "--since", "-1h"][..],
+            &["watch", "-n", "10"],
+            &["watch", "--no-follow"],
+            &["watch", "-"],
+            &["watch", "-D", "/d", "some.export"],
+            &["report"],
+            &[],
+        ] {
+            assert_eq!(config(argv).unwrap().start, StartAt::Head, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn watch_flags_are_read_and_checked() {
+        let c = config(&[
+            "watch",
+            "--cursor-file",
+            "/var/lib/x/c",
+            "--metrics",
+            "--exec-timeout",
+            "2s",
+            "--exec-max-running",
+            "3",
+        ])
+        .unwrap();
+        let Mode::Watch {
+            hooks,
+            cursor_file,
+            metrics,
+            ..
+        } = c.mode
+        else {
+            panic!("watch mode")
+        };
+        assert_eq!(
+            cursor_file.as_deref(),
+            Some(std::path::Path::new("/var/lib/x/c"))
+        );
+        assert_eq!(metrics, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(hooks.timeout, Duration::from_secs(2));
+        assert_eq!(hooks.max_running, 3);
+        let port = |arg: &str| match config(&["watch", arg]).map(|c| c.mode) {
+            Ok(Mode::Watch { metrics, .. }) => metrics.map(|a| a.to_string()),
+            _ => None,
+        };
+        assert_eq!(port("--metrics=9100").as_deref(), Some("127.0.0.1:9100"));
+        assert_eq!(port("--metrics=[::1]:9100").as_deref(), Some("[::1]:9100"));
+        let rows: [(&[&str], &str); 5] = [
+            (&["watch", "--metrics=localhost"], "--metrics: cannot read"),
+            (&["watch", "--exec-timeout", "soon"], "--exec-timeout"),
+            (&["watch", "--exec-max-running", "0"], "at least 1"),
+            (
+                &["watch", "--cursor-file", "c", "-D", "/a", "-D", "/b"],
+                "needs one journal input",
+            ),
+            (
+                &["watch", "--cursor-file", "c", "-"],
+                "needs one journal input",
+            ),
+        ];
+        for (argv, want) in rows {
+            let message = config(argv).unwrap_err().to_string();
+            assert!(message.contains(want), "{argv:?}: {message}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ windows_to_open = 3             # consecutive windows over the threshold before 
 windows_to_close = 2            # consecutive windows under it before it closes
 min_requests = 20               # windows with fewer requests are not judged
 
+[screen]
+lookback = "15m"                # the live screen over the running journal starts this far back ("0s": the whole journal)
+
 [redact]                        # snapshots: extra regexes whose matches are replaced by <redacted>
 patterns = []                   # e.g. ["sk-[A-Za-z0-9]{20,}"]
 
@@ -69,7 +72,18 @@ struct File {
     limits: LimitsSection,
     #[serde(default)]
     redact: RedactSection,
+    #[serde(default)]
+    screen: ScreenSection,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScreenSection {
+    lookback: Option<Duration>,
+}
+
+/// How far back the live screen starts over the running journal, unless `--since` says.
+pub const DEFAULT_SCREEN_LOOKBACK_US: u64 = 15 * 60 * 1_000_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,11 +92,24 @@ struct RedactSection {
     patterns: Vec<String>,
 }
 
-/// What a config file gives: the model's settings and the snapshot redaction patterns.
-#[derive(Debug, Clone, Default)]
+/// What a config file gives: the model's settings, the snapshot redaction patterns and
+/// the live screen's look-back.
+#[derive(Debug, Clone)]
 pub struct Loaded {
     pub settings: Settings,
     pub redact_patterns: Vec<String>,
+    /// µs; 0 reads the whole journal.
+    pub screen_lookback_us: u64,
+}
+
+impl Default for Loaded {
+    fn default() -> Loaded {
+        Loaded {
+            settings: Settings::default(),
+            redact_patterns: Vec::new(),
+            screen_lookback_us: DEFAULT_SCREEN_LOOKBACK_US,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,11 +272,75 @@ pub fn parse_all(text: &str) -> Result<Loaded, String> {
             .map_err(|e| format!("[redact] patterns: {p:?} is not a valid regex: {e}"))?;
     }
     let redact_patterns = file.redact.patterns.clone();
+    let screen_lookback_us = file
+        .screen
+        .lookback
+        .map_or(DEFAULT_SCREEN_LOOKBACK_US, |Duration(us)| us);
     let settings = settings_of(file)?;
     Ok(Loaded {
         settings,
         redact_patterns,
+        screen_lookback_us,
     })
+}
+
+/// A duration in the grammar the file reads (`"100s"`, `"15m"`, `"250ms"`, `"1h"`).
+fn duration_text(us: u64) -> String {
+    const H: u64 = 3_600_000_000;
+    const M: u64 = 60_000_000;
+    const S: u64 = 1_000_000;
+    match us {
+        0 => "0s".to_owned(),
+        _ if us.is_multiple_of(H) => format!("{}h", us / H),
+        _ if us.is_multiple_of(M) => format!("{}m", us / M),
+        _ if us.is_multiple_of(S) => format!("{}s", us / S),
+        _ if us.is_multiple_of(1000) => format!("{}ms", us / 1000),
+        _ => format!("{}s", us as f64 / 1e6),
+    }
+}
+
+/// A TOML string (quoted and escaped by the `toml` crate, so any unit name or pattern
+/// stays one valid value).
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The effective configuration as TOML, in the layout of [`DEFAULT_TOML`]: what
+/// `config --check FILE` prints (parsing it back gives the same settings).
+pub fn to_toml(loaded: &Loaded) -> String {
+    let s = &loaded.settings;
+    let d = duration_text;
+    let patterns: Vec<String> = loaded
+        .redact_patterns
+        .iter()
+        .map(|p| toml_string(p))
+        .collect();
+    format!(
+        "[units]\norigin = {}\ntunnel = {}\n\n\
+[edge]\ntimeout = \"{}\"\n\n\
+[incidents]\nquiet = \"{}\"\nstale_session_window = \"{}\"\nstall = \"{}\"\n\n\
+[latency]\nwindow = \"{}\"\np99_threshold = \"{}\"\nwindows_to_open = {}\nwindows_to_close = {}\nmin_requests = {}\n\n\
+[screen]\nlookback = \"{}\"\n\n\
+[redact]\npatterns = [{}]\n\n\
+[limits]\nlog_events = {}\ntraces = {}\npending_requests = {}\npending_ttl = \"{}\"\n",
+        toml_string(s.origin_unit.as_str()),
+        toml_string(s.tunnel_unit.as_str()),
+        d(s.edge_timeout_us),
+        d(s.incident_quiet_us),
+        d(s.stale_session_window_us),
+        d(s.stall_threshold_us),
+        d(s.latency_window_us),
+        d(s.latency_p99_threshold_us),
+        s.latency_windows_to_open,
+        s.latency_windows_to_close,
+        s.latency_min_requests,
+        d(loaded.screen_lookback_us),
+        patterns.join(", "),
+        s.log_capacity_events,
+        s.trace_capacity,
+        s.pending_cap_requests,
+        d(s.pending_ttl_us),
+    )
 }
 
 fn settings_of(file: File) -> Result<Settings, String> {
@@ -341,6 +432,29 @@ mod tests {
             err.contains("line 2") && err.contains("ms, s, m or h"),
             "{err}"
         );
+    }
+
+    /// See: issue 19 (point 7). `config --check` prints TOML: the effective settings,
+    /// which parse back to the same values, whatever the unit names hold.
+    #[test]
+    fn issue_19_the_effective_settings_print_as_toml_that_parses_back() {
+        for text in [
+            "",
+            DEFAULT_TOML,
+            "[edge]\ntimeout = \"1.5s\"\n[units]\norigin = \"we\\\"ird\\nname\"\n[limits]\npending_ttl = \"90m\"\n[redact]\npatterns = [\"sk-[a-z]+\", 'a\\b']\n",
+            "[latency]\nwindow = \"250ms\"\np99_threshold = 7\nmin_requests = 3\n[screen]\nlookback = \"2h\"\n",
+        ] {
+            let loaded = parse_all(text).unwrap();
+            let printed = to_toml(&loaded);
+            let again = parse_all(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+            let (a, b) = (&loaded.settings, &again.settings);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{printed}");
+            assert_eq!(loaded.redact_patterns, again.redact_patterns, "{printed}");
+            assert_eq!(loaded.screen_lookback_us, again.screen_lookback_us, "{printed}");
+        }
+        let printed = to_toml(&parse_all("[edge]\ntimeout = \"120s\"\n").unwrap());
+        assert!(printed.contains("[edge]\ntimeout = \"2m\"\n"), "{printed}");
+        assert!(!printed.contains("Settings {"), "{printed}");
     }
 
     #[test]

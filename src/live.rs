@@ -12,7 +12,9 @@
 //! Owns: the order of that select (signals and keys first, so they never wait behind a
 //! burst of entries), the redraw policy, job control, carrying out [`Command`]s (a
 //! snapshot, `e`, is written on tokio's blocking pool; its result is one more arm of the
-//! select, shown in the status line), and
+//! select, shown in the status line; `y` writes OSC 52 and `m` switches mouse capture
+//! through `view::tui`; `:` before the start opens the inputs again from that time into a
+//! fresh model), and
 //! leaving: `q`, SIGTERM, SIGHUP and SIGINT end the loop normally so the terminal guard
 //! restores the terminal; the loop never calls `process::exit`. When the input ends the
 //! screen stays up (history stays browsable; the demo shows "replay finished").
@@ -115,8 +117,17 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         theme: Theme::new(theme_kind(config.screen.theme)),
         inputs: inputs.names().to_vec(),
         units: config.units.units.clone(),
-        feed,
+        feed: feed.clone(),
         utc_offset_s: i64::from(chrono::Local::now().offset().local_minus_utc()),
+        reads_since: config.since,
+        lookback_us: config.screen.lookback_us,
+        can_read_earlier: !matches!(feed, Feed::Replay(_))
+            && config.inputs.iter().all(|i| {
+                matches!(
+                    i,
+                    InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
+                )
+            }),
     });
     let mut signals = Signals::new().context("listening for signals")?;
     let (guard, terminal) = TerminalGuard::enter().context("setting up the terminal")?;
@@ -234,6 +245,18 @@ impl Loop {
                                 Some(Command::Quit) => break,
                                 Some(Command::Suspend) => self.suspend(&mut terminal)?,
                                 Some(Command::Export(incident)) => self.start_snapshot(incident),
+                                Some(Command::Copy(text)) => {
+                                    tui::copy_to_clipboard(&mut terminal, &text)
+                                        .context("writing the clipboard sequence")?;
+                                }
+                                Some(Command::SetMouseCapture(is_on)) => {
+                                    tui::set_mouse_capture(&mut terminal, is_on)
+                                        .context("switching mouse capture")?;
+                                }
+                                Some(Command::ReadFrom(from)) => {
+                                    self.read_from(from)?;
+                                    is_reading = true;
+                                }
                                 None => {}
                             }
                         }
@@ -296,6 +319,22 @@ impl Loop {
                 self.ui.notify(crate::text::sanitize(&text).into_owned());
             }
         }
+    }
+
+    /// `:` to a time before where reading started: the inputs are opened again from
+    /// `from` and everything is read anew into a fresh model (the old readers stop at
+    /// their next send, their channel being gone). The jump is made when they catch up.
+    fn read_from(&mut self, from: Timestamp) -> anyhow::Result<()> {
+        self.config.since = Some(from);
+        self.config.screen.lookback_us = None;
+        let inputs = app::open_inputs(&self.config)?;
+        self.inputs = inputs;
+        self.model = Model::new(self.config.model.clone());
+        self.parser = Parser::new();
+        self.pending = Vec::new().into_iter();
+        self.last_batch_entries = 0;
+        self.ui.restart_reading(from);
+        Ok(())
     }
 
     /// Gives the terminal back to the shell and stops the process; returns once it is
@@ -376,6 +415,7 @@ impl Loop {
                     self.ui.input = InputState::Live;
                 }
                 self.ui.refresh(&self.model);
+                self.ui.on_caught_up(&self.model);
             }
             SourceMsg::Warning(w) => {
                 self.ui.warnings += 1;
@@ -392,6 +432,7 @@ impl Loop {
                 }
                 let now = self.clock();
                 self.ui.update(Action::Tick(now), &self.model);
+                self.ui.on_caught_up(&self.model);
             }
         }
     }

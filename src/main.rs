@@ -1,7 +1,8 @@
 //! The `sigil-top` binary: parse arguments, run, map the result to an exit code.
 //!
-//! Exit codes: 0 on success and on a closed pipe (`sigil-top entries | head`), 2 on any
-//! error, printed once with its context chain. Usage errors exit 2 through clap; a panic
+//! Exit codes: 0 on success and on a closed pipe (`sigil-top entries | head`), 1 when a
+//! `report` gate is breached, 3 when a gate had nothing to judge (a selected unit with no
+//! entries), 2 on any error, printed once with its context chain. Usage errors exit 2 through clap; a panic
 //! exits 101 (see [`install_panic_hook`]).
 
 use std::process::ExitCode;
@@ -21,6 +22,13 @@ fn main() -> ExitCode {
         Err(e) if e.downcast_ref::<sigil_top::app::SloBreached>().is_some() => {
             eprintln!("sigil-top: {e}");
             ExitCode::from(1)
+        }
+        Err(e)
+            if e.downcast_ref::<sigil_top::app::GateReadNothing>()
+                .is_some() =>
+        {
+            eprintln!("sigil-top: {e}");
+            ExitCode::from(3)
         }
         Err(e) => {
             // Errors name files and quote input: escaped, never raw (a file name can hold

@@ -6,8 +6,9 @@
 //! [`drain_history`] (everything up to "caught up", merged in time order),
 //! [`for_each_history_entry`] (the same, streamed; one text input read in place), [`run`].
 //! Does not own decoding (`source`), meaning (`parse`, `model`) or output formats (`view`).
-//! Each mode's run is in its own file: `report` (+ SLO gates), `watch` (+ `--exec`),
-//! `snapshot` (also the live screen's `e`); `entries` and `stats` are short and stay here.
+//! Each mode's run is in its own file: `report` (+ SLO gates), `watch` (with `hooks` for
+//! `--exec`, `resume` for `--cursor-file`, `metrics` for `--metrics`), `snapshot` (also
+//! the live screen's `e`); `entries` and `stats` are short and stay here.
 //!
 //! Runtime: sources are std threads (sd-journal's handle is not `Send`; stdin reads
 //! block) that `blocking_send` into one bounded tokio channel; the consumer is one task
@@ -24,12 +25,15 @@ use crate::config::{Config, Mode};
 use crate::source::{self, RawEntry, SourceMsg};
 use crate::view;
 
+mod hooks;
+mod metrics;
 mod report;
+mod resume;
 mod snapshot;
 mod watch;
 
 use report::run_report;
-pub use report::{build_model, SloBreached};
+pub use report::{build_model, GateReadNothing, SloBreached};
 use snapshot::run_snapshot;
 pub use snapshot::{snapshot_live, write_snapshot, LiveSnapshot};
 use watch::run_watch;
@@ -273,7 +277,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             Mode::Entries { format } => run_entries(&config, format).await,
             Mode::Stats => run_stats(&config).await,
             Mode::Report { format, slo } => run_report(&config, format, slo).await,
-            Mode::Watch { format, exec } => run_watch(&config, format, exec.as_deref()).await,
+            Mode::Watch { .. } => run_watch(&config).await,
             Mode::Snapshot {
                 incident,
                 output,

@@ -1,6 +1,8 @@
 //! `report`: the inputs' history through the model, printed in a format, and the SLO
-//! gates that make it exit 1. [`build_model`] is the history-to-model step (public: the
-//! library's way from a config to a finished model).
+//! gates that make it exit 1 ([`SloBreached`]) or 3 when they had nothing to judge
+//! ([`GateReadNothing`]: a selected unit without a single entry in the window).
+//! [`build_model`] is the history-to-model step (public: the library's way from a config
+//! to a finished model).
 
 use std::io::Write;
 
@@ -32,6 +34,49 @@ pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)
 #[derive(Debug, thiserror::Error)]
 #[error("SLO breached: {0}")]
 pub struct SloBreached(pub String);
+
+/// A `report` gate had nothing to judge: a selected unit had no entries in the window
+/// (wrong unit name, wrong directory or host, no permission, a pipe without `-o
+/// export`). Exit status 3, so a cron gate over nothing never passes.
+#[derive(Debug, thiserror::Error)]
+#[error("gate not judged: {0}")]
+pub struct GateReadNothing(pub String);
+
+/// One line per selected unit that has no entry in what was read: "0 entries for
+/// sigil-mcp.service between … and …: wrong unit name, or no permission?".
+fn units_without_entries(config: &Config, model: &Model) -> Vec<String> {
+    let from = config
+        .since
+        .or(model.window.map(|(start, _)| start))
+        .map_or_else(
+            || "the start of the input".to_owned(),
+            crate::source::Timestamp::to_rfc3339,
+        );
+    let to = config
+        .until
+        .or(model.window.map(|(_, end)| end))
+        .map_or_else(
+            || "its end".to_owned(),
+            crate::source::Timestamp::to_rfc3339,
+        );
+    let inputs: Vec<String> = config
+        .inputs
+        .iter()
+        .map(crate::source::InputSpec::describe)
+        .collect();
+    config
+        .units
+        .units
+        .iter()
+        .filter(|unit| model.entries.by_unit.get(unit.as_str()) == 0)
+        .map(|unit| {
+            format!(
+                "0 entries for {unit} between {from} and {to} in {}: wrong unit name, or no permission?",
+                inputs.join(", ")
+            )
+        })
+        .collect()
+}
 
 /// The gates `model` breaches, in words; empty when none.
 fn slo_breaches(model: &Model, slo: Slo) -> Vec<String> {
@@ -89,10 +134,19 @@ pub(super) async fn run_report(
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .context("writing to standard output")?;
+    let empty_units = units_without_entries(config, &model);
+    print_warnings(&empty_units);
     let breaches = slo_breaches(&model, slo);
-    if breaches.is_empty() {
-        Ok(())
-    } else {
-        Err(SloBreached(breaches.join("; ")).into())
+    if !breaches.is_empty() {
+        // A breach is a finding even when another unit read nothing.
+        return Err(SloBreached(breaches.join("; ")).into());
     }
+    if slo.is_gate() && !empty_units.is_empty() {
+        return Err(GateReadNothing(format!(
+            "{} of the selected units had no entries",
+            empty_units.len()
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -39,7 +39,7 @@ mod health;
 mod tails;
 
 use super::fields::EntryBuilder;
-use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, COREDUMP_MESSAGE_ID};
+use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, StartAt, COREDUMP_MESSAGE_ID};
 
 /// Which journal files to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,6 +350,24 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
     Ok(journal)
 }
 
+/// The cursor of the last entry of `input` that `options` select, now; `None` when there
+/// is none. `watch --cursor-file` saves it before reading anything, so a watch that
+/// started at the end and is stopped before its first entry still resumes from there.
+pub fn last_cursor(
+    input: &JournalInput,
+    options: &ReadOptions,
+) -> Result<Option<super::Cursor>, SourceError> {
+    check_access(input)?;
+    let mut journal = open(input, options)?;
+    let failed = |e: std::io::Error| io_error("finding the end of the journal", &e);
+    journal.seek_tail().map_err(failed)?;
+    if journal.previous().map_err(failed)? == 0 {
+        return Ok(None);
+    }
+    let cursor = journal.cursor().map_err(failed)?;
+    Ok(Some(super::Cursor(cursor.into())))
+}
+
 /// The matches of `journalctl -u U1 -u U2 …` (systemd `src/shared/logs-show.c`,
 /// `add_matches_for_unit`, and `journalctl.c`'s `add_units`).
 fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Result<()> {
@@ -600,6 +618,21 @@ impl Reader {
     /// entries (then, when following, everything after them): `since` wins the position,
     /// `-n` becomes a limit ([`Reader::limit`]).
     fn position(&mut self) -> std::io::Result<Step> {
+        match self.options.start.clone() {
+            StartAt::AfterCursor(cursor) => match self.position_after(&cursor.0) {
+                Ok(step) => return Ok(step),
+                Err(e) => {
+                    self.warn(format!(
+                        "cannot start after the saved cursor {:?} in {}: {e}; starting at the end instead",
+                        cursor.0.chars().take(120).collect::<String>(),
+                        self.input.describe()
+                    ))?;
+                    return self.position_at_end();
+                }
+            },
+            StartAt::End => return self.position_at_end(),
+            StartAt::Head => {}
+        }
         if let (Some(n), None) = (self.options.backlog_entries, self.options.since) {
             self.journal.seek_tail()?;
             if n == 0 {
@@ -618,6 +651,59 @@ impl Reader {
             self.journal.seek_head()?;
         }
         Ok(Step::Before)
+    }
+
+    /// [`StartAt::End`]: after the journal's last entry now (from its head when it is
+    /// empty: everything it will get is new).
+    fn position_at_end(&mut self) -> std::io::Result<Step> {
+        self.journal.seek_tail()?;
+        if self.journal.previous()? == 0 {
+            self.journal.seek_head()?;
+            return Ok(Step::Before);
+        }
+        let cursor = self.journal.cursor()?;
+        self.position_after(&cursor)
+    }
+
+    /// Stands after the entry `cursor` names (or, when it is gone, before the first entry
+    /// after where it was). When following, the entries of the [`tails::OVERLAP_US`]
+    /// before it count as read (`recent`), so the per-file handles that take over at the
+    /// end of the history do not send them again.
+    fn position_after(&mut self, cursor: &str) -> std::io::Result<Step> {
+        self.journal.seek_cursor(cursor)?;
+        if self.options.follow {
+            let mut before: Vec<(u64, Arc<str>)> = Vec::new();
+            let mut moved = self.journal.next()?;
+            if moved > 0 && !self.journal.test_cursor(cursor)? {
+                // Gone: we stand on the first entry after it, which is not read yet.
+                moved = self.journal.previous()?;
+            }
+            let mut newest = None;
+            while moved > 0 && before.len() < RECENT_MAX {
+                let realtime_us = self.journal.timestamp_usec()?;
+                let newest_us = *newest.get_or_insert(realtime_us);
+                if realtime_us + tails::OVERLAP_US < newest_us {
+                    break;
+                }
+                before.push((realtime_us, self.journal.cursor()?.into()));
+                moved = self.journal.previous()?;
+            }
+            for (realtime_us, c) in before.into_iter().rev() {
+                self.remember(realtime_us, &c);
+            }
+            self.journal.seek_cursor(cursor)?;
+        }
+        if self.journal.next()? == 0 {
+            return Ok(Step::Before);
+        }
+        // On the cursor's entry when it still exists (read: go on after it), else on the
+        // one after it (not read yet).
+        if self.journal.test_cursor(cursor)? {
+            self.last_cursor = Some(cursor.into());
+            Ok(Step::Before)
+        } else {
+            Ok(Step::OnUnread)
+        }
     }
 
     /// After rotation or vacuuming: go back to the last entry read and continue after it.

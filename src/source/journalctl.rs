@@ -91,7 +91,17 @@ pub struct Decoder {
     entry: EntryBuilder,
     counts: DecodeCounts,
     warnings: Vec<String>,
+    /// The stream's first line is neither a JSON object nor an export field: it is some
+    /// other text (`journalctl -o short`, `-o cat`, a plain log file). Holds why, for the
+    /// reader to stop with; nothing more is decoded.
+    refusal: Option<String>,
+    /// Set by [`Decoder::finish`]: a first line without a newline is whole.
+    is_ending: bool,
 }
+
+/// How much of a stream's first line [`Decoder`] needs to tell export text from other
+/// text when the line has no newline yet.
+const FIRST_LINE_PEEK_BYTES: usize = 4096;
 
 impl Decoder {
     pub fn new(filter: UnitFilter, input: InputId) -> Decoder {
@@ -107,7 +117,15 @@ impl Decoder {
             entry: EntryBuilder::default(),
             counts: DecodeCounts::default(),
             warnings: Vec::new(),
+            refusal: None,
+            is_ending: false,
         }
+    }
+
+    /// Why this stream is not `journalctl -o export` or `-o json` text, once its first
+    /// line has shown it (see [`Decoder::refusal`]'s field): the reader stops with this.
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
     }
 
     /// The format, once the first non-whitespace byte has been seen.
@@ -182,6 +200,7 @@ impl Decoder {
     /// Ends the stream: a last record without its closing blank line (or newline) is still
     /// taken when it is whole; a cut one is dropped and reported.
     pub fn finish(&mut self, out: &mut Vec<RawEntry>) {
+        self.is_ending = true;
         self.run(out);
         let rest_is_blank = self.buf[self.pos..self.end]
             .iter()
@@ -228,6 +247,11 @@ impl Decoder {
     }
 
     fn run(&mut self, out: &mut Vec<RawEntry>) {
+        if self.refusal.is_some() {
+            self.pos = self.end;
+            self.scan = self.end;
+            return;
+        }
         if self.format.is_none() {
             let Some(first) = self.buf[self.pos..self.end]
                 .iter()
@@ -235,13 +259,49 @@ impl Decoder {
             else {
                 return;
             };
-            self.format = Some(if self.buf[self.pos + first] == b'{' {
+            let start = self.pos + first;
+            let is_json = self.buf[start] == b'{';
+            // The first line decides: export text starts with a field (`NAME=value`, or a
+            // binary field's bare name), JSON with an object on one line. Anything else is
+            // another text format, refused as a whole rather than skipped line by line
+            // into an empty result.
+            let rest = &self.buf[start..self.end];
+            let line = match memchr(b'\n', rest) {
+                Some(nl) => &rest[..nl],
+                None if rest.len() >= FIRST_LINE_PEEK_BYTES || self.is_ending => rest,
+                None => return, // wait for the whole first line
+            };
+            let refusal = if is_json {
+                // `-o json-pretty` spreads an object over lines.
+                (line.trim_ascii() == b"{").then(|| {
+                    "this is `journalctl -o json-pretty` text, which is not read: pipe \
+                     `journalctl -o json …` (one object per line) or `-o export`"
+                        .to_owned()
+                })
+            } else {
+                let name = memchr(b'=', line).map_or(line, |eq| &line[..eq]);
+                (!is_field_name(name)).then(|| {
+                    let shown = String::from_utf8_lossy(&line[..line.len().min(80)]);
+                    format!(
+                        "this is not `journalctl -o export` or `-o json` text (it starts with {:?}): \
+                         pipe `journalctl -o export …` (or `-o json`), not `-o short` or `-o cat`",
+                        shown.escape_debug().to_string()
+                    )
+                })
+            };
+            if refusal.is_some() {
+                self.refusal = refusal;
+                self.pos = self.end;
+                self.scan = self.end;
+                return;
+            }
+            self.format = Some(if is_json {
                 Format::Json
             } else {
                 Format::Export
             });
             // Leading blank lines are not records; skip them once.
-            self.pos += first;
+            self.pos = start;
             self.scan = self.pos;
         }
         if self.is_discarding && !self.discard_line() {
@@ -927,6 +987,9 @@ impl<S: Sink> StreamReader<S> {
                 }
             };
             self.take(&mut decoded)?;
+            if let Some(refused) = self.refused(name) {
+                return Some(refused);
+            }
             // A short read: the writer has nothing more right now (a live pipe), so
             // what is batched goes out instead of waiting for the next read.
             let is_short_read = n < READ_CHUNK_BYTES;
@@ -937,7 +1000,7 @@ impl<S: Sink> StreamReader<S> {
                 self.flush()?;
             }
         }
-        self.end_of_input(&mut decoded)
+        self.end_of_input(&mut decoded, name)
     }
 
     /// As [`StreamReader::read_all`], with the reads on a thread of their own (see
@@ -1011,6 +1074,9 @@ impl<S: Sink> StreamReader<S> {
                 self.decoder.feed(&local, &mut decoded);
                 local.clear();
                 self.take(&mut decoded)?;
+                if let Some(refused) = self.refused(name) {
+                    return Some(refused);
+                }
             }
             match end {
                 Some(Ok(())) => break,
@@ -1027,12 +1093,20 @@ impl<S: Sink> StreamReader<S> {
                 self.flush()?;
             }
         }
-        self.end_of_input(&mut decoded)
+        self.end_of_input(&mut decoded, name)
+    }
+
+    /// The error that ends a stream which is not journal text (see [`Decoder::refusal`]).
+    fn refused(&self, name: &str) -> Option<SourceMsg> {
+        self.decoder.refusal().map(|why| stream_error(name, why))
     }
 
     /// The last record, the `-n` backlog and the last batch; then `Ended`.
-    fn end_of_input(&mut self, decoded: &mut Vec<RawEntry>) -> Option<SourceMsg> {
+    fn end_of_input(&mut self, decoded: &mut Vec<RawEntry>, name: &str) -> Option<SourceMsg> {
         self.decoder.finish(decoded);
+        if let Some(refused) = self.refused(name) {
+            return Some(refused);
+        }
         self.take(decoded)?;
         let backlog: Vec<RawEntry> = self.backlog.drain(..).collect();
         for e in backlog {
@@ -1267,6 +1341,38 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
     fn last_record_without_blank_line_is_kept() {
         let (out, d) = decode(b"__REALTIME_TIMESTAMP=1\nMESSAGE=a\n", all());
         assert_eq!((out.len(), d.counts().truncated), (1, 0));
+    }
+
+    #[test]
+    fn other_text_formats_are_refused_by_their_first_line() {
+        let short = b"Dec 06 04:00:01 host sigil-mcp[12]: INFO: 127.0.0.1 - \"POST /mcp\" 200\n";
+        let rows: [(&[u8], bool); 8] = [
+            (short, true),
+            (b"-- No entries --\n", true),
+            (b"INFO:     Started server process [12]\n", true),
+            (b"no newline at all", true),
+            (b"\n\n__CURSOR=s=1\nMESSAGE=a\n\n", false),
+            (b"MESSAGE\n\x01\x00\x00\x00\x00\x00\x00\x00a\n\n", false),
+            (b" {\"MESSAGE\":\"x\"}\n", false),
+            (b"{\n\t\"MESSAGE\" : \"x\"\n}\n", true),
+        ];
+        for (input, is_refused) in rows {
+            // Fed in two pieces: the first line may arrive split.
+            let mut d = Decoder::new(all(), 0);
+            let mut out = Vec::new();
+            let cut = input.len() / 2;
+            d.feed(&input[..cut], &mut out);
+            d.feed(&input[cut..], &mut out);
+            d.finish(&mut out);
+            let text = String::from_utf8_lossy(input);
+            assert_eq!(d.refusal().is_some(), is_refused, "{text:?}");
+            if is_refused {
+                assert!(out.is_empty(), "{text:?}");
+                assert!(d.refusal().unwrap().contains("-o export`"), "{text:?}");
+            } else {
+                assert_eq!(out.len(), 1, "{text:?}");
+            }
+        }
     }
 
     #[test]

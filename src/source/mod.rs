@@ -426,9 +426,24 @@ impl InputSpec {
             }
             InputSpec::Stdin => "standard input".to_owned(),
             InputSpec::TextFile(p) => format!("journal text {}", p.display()),
-            InputSpec::Demo => "built-in demo".to_owned(),
+            // It says so: the demo's times are not the capture's (issue 19, point 7).
+            InputSpec::Demo => "built-in demo (re-timed to now)".to_owned(),
         }
     }
+}
+
+/// Where a journal input starts reading (see [`ReadOptions::start`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartAt {
+    /// Its first entry (or `--since`, `-n`).
+    Head,
+    /// After its last entry when opened: only what is written from then on, as
+    /// `journalctl -f -n 0`, but positioned by that entry's cursor, so nothing written
+    /// between opening and following is missed.
+    End,
+    /// After this entry (`watch --cursor-file`). A cursor the journal cannot seek to
+    /// (not a cursor, or from another journal) is said in a warning, then [`StartAt::End`].
+    AfterCursor(Cursor),
 }
 
 /// How a source reads: which entries, from when, and how it batches them.
@@ -444,6 +459,10 @@ pub struct ReadOptions {
     /// Keep reading new entries after the history (`--follow`); otherwise send `Ended` at
     /// the end. Text streams always read to end of input.
     pub follow: bool,
+    /// Where a journal input starts when no `--since`/`-n` says (a cursor wins over
+    /// them, as `journalctl --cursor-file` does). Text streams start where they start:
+    /// their writer chose (`journalctl -f -n 0 -o export | …`).
+    pub start: StartAt,
     /// A batch is sent when it holds this many entries…
     pub batch_max_entries: usize,
     /// …or when its first entry has waited this long.
@@ -458,6 +477,7 @@ impl Default for ReadOptions {
             until: None,
             backlog_entries: None,
             follow: false,
+            start: StartAt::Head,
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
         }
@@ -518,6 +538,19 @@ pub fn spawn(
             Ok(spawn_stream(file, spec.describe(), options, input, tx))
         }
     }
+}
+
+/// The cursor of the last entry of a journal input that `options` select, now (see
+/// [`journal::last_cursor`]); `None` for an empty journal and for inputs that are not
+/// journals.
+pub fn last_cursor(spec: &InputSpec, options: &ReadOptions) -> Result<Option<Cursor>, SourceError> {
+    let input = match spec {
+        InputSpec::System => journal::JournalInput::System,
+        InputSpec::Directory(dir) => journal::JournalInput::Directory(dir.clone()),
+        InputSpec::Files(files) => journal::JournalInput::Files(files.clone()),
+        InputSpec::Stdin | InputSpec::TextFile(_) | InputSpec::Demo => return Ok(None),
+    };
+    journal::last_cursor(&input, options)
 }
 
 /// Whether [`read_in_place`] can read `spec` with `options`: a text input (a file, or

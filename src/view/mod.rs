@@ -6,11 +6,13 @@
 //! - `entries`: the headless `entries` and `stats` printers.
 //! - `export`: incident snapshot bundles, with redaction.
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
-//! - `watch`: incident change lines for `sigil-top watch`.
+//! - `watch`: incident change lines for `sigil-top watch`, and what it announced.
+//! - `metrics`: the Prometheus text of `watch --metrics`.
 //! - `tui`: the live screen (key map, UI state, layout and widgets).
 
 pub mod entries;
 pub mod export;
+pub mod metrics;
 pub mod report;
 pub mod tui;
 pub mod watch;

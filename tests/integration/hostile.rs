@@ -215,10 +215,8 @@ request_id={RID} method=POST path=/ client_ip=1.2.3.4"
         Row::stream(
             "an export stream of 100k '['",
             format!("{deep}\n").into_bytes(),
-            Want::Skipped {
-                entries: 0,
-                warning: "no '='",
-            },
+            // Not journal text at all: refused whole, naming the `-o` to use.
+            Want::Error("not `journalctl -o export` or `-o json` text"),
         ),
         Row::records(
             "messages nested 100k deep",

@@ -26,6 +26,10 @@ mod report;
 /// `watch` on a followed journal, `--exec` hooks, SLO exit codes, config file errors.
 mod watch;
 
+/// Operating it (issue 18): gates that read nothing fail, `watch` starts at now and
+/// resumes from `--cursor-file`, hooks under a storm, `/metrics`, systemd units.
+mod operate;
+
 /// Generated scenarios (restart, crash, edge timeouts, tunnel flap/outage, each format)
 /// through real journal files, compared with the generator's truth.
 mod scenarios;

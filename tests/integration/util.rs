@@ -230,6 +230,7 @@ pub fn assert_same<T: PartialEq + std::fmt::Debug>(what: &str, expected: &[T], a
 pub struct Live {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    err_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Live {
@@ -239,19 +240,32 @@ impl Live {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawning sigil-top");
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let sink = std::sync::Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().expect("lines").push(line);
-            }
-        });
-        Live { child, lines }
+        let collect = |pipe: Box<dyn std::io::Read + Send>| {
+            let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = std::sync::Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().expect("lines").push(line);
+                }
+            });
+            lines
+        };
+        let lines = collect(Box::new(child.stdout.take().expect("stdout")));
+        let err_lines = collect(Box::new(child.stderr.take().expect("stderr")));
+        Live {
+            child,
+            lines,
+            err_lines,
+        }
+    }
+
+    /// Lines written to standard error so far.
+    pub fn err_lines(&self) -> Vec<String> {
+        self.err_lines.lock().expect("lines").clone()
     }
 
     /// Lines printed so far.
@@ -326,6 +340,12 @@ impl Tmux {
     fn run(&self, args: &[&str]) -> String {
         let out = self.cmd().args(args).output().expect("running tmux");
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a tmux command against this server (`set -s set-clipboard on`,
+    /// `show-buffer`, `pipe-pane`); returns its output.
+    pub fn command(&self, args: &[&str]) -> String {
+        self.run(args)
     }
 
     /// Sends keys as `tmux send-keys` names them (`q`, `Tab`, `Enter`, `Escape`, `Down`).

@@ -43,6 +43,12 @@ fn watch_opens_an_incident_when_a_502_burst_arrives_in_a_followed_journal() {
     );
     make_journal(dir.path(), "a", &export_text(&[start]));
     let mut live = Live::spawn(&["watch", "-D", dir.path().to_str().unwrap()]);
+    // `watch` starts at the end of the journal: what is written from then on is new.
+    wait_for(Duration::from_secs(10), "watch to be following", || {
+        live.err_lines()
+            .iter()
+            .any(|l| l.contains("watch: following"))
+    });
     let mut burst = vec![Record::pid1(
         T0 + 1_000_000,
         HOST,

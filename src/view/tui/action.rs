@@ -8,10 +8,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent
 
 use crate::source::Timestamp;
 
+use super::state::PromptKind;
+
 /// An intent, from a key, the mouse, the terminal or the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// `q`: quit (in the help overlay, close it).
     Quit,
+    /// Ctrl-C: quit from anywhere, whatever is on top.
+    Interrupt,
     /// Ctrl-Z: give the terminal back to the shell and stop (`fg` resumes).
     Suspend,
     Help,
@@ -27,13 +32,25 @@ pub enum Action {
     Bottom,
     Open,
     Back,
-    StartFilter,
-    FilterInput(char),
-    FilterBackspace,
-    /// Keep the filter being typed.
-    FilterCommit,
-    /// Drop what was typed and go back to the filter before `/`.
-    FilterCancel,
+    /// Open the prompt for a search (`/`), a filter (`&`) or a time to jump to (`:`).
+    StartPrompt(PromptKind),
+    PromptInput(char),
+    PromptBackspace,
+    /// Enter: keep the filter or search typed (and jump to its match), or jump to the time.
+    PromptCommit,
+    /// Esc: drop what was typed and go back to the filter or search before the prompt.
+    PromptCancel,
+    /// `n` / `N`: the next match of the search, newer / older (wrapping).
+    SearchNext,
+    SearchPrev,
+    CycleHost,
+    /// `y`: copy the selected request's ray id (else its request id), the selected line,
+    /// or the selected incident, to the clipboard.
+    Copy,
+    /// `Y`: copy the selected request's request id (else its ray id).
+    CopyRequestId,
+    /// `m`: turn mouse capture off (the terminal selects text) or back on.
+    ToggleMouse,
     CycleUnit,
     CycleLevel,
     CycleStatus,
@@ -71,7 +88,15 @@ pub const KEYS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('G'), Action::Bottom),
     (KeyCode::Enter, Action::Open),
     (KeyCode::Esc, Action::Back),
-    (KeyCode::Char('/'), Action::StartFilter),
+    (KeyCode::Char('/'), Action::StartPrompt(PromptKind::Search)),
+    (KeyCode::Char('n'), Action::SearchNext),
+    (KeyCode::Char('N'), Action::SearchPrev),
+    (KeyCode::Char('&'), Action::StartPrompt(PromptKind::Filter)),
+    (KeyCode::Char(':'), Action::StartPrompt(PromptKind::Jump)),
+    (KeyCode::Char('H'), Action::CycleHost),
+    (KeyCode::Char('y'), Action::Copy),
+    (KeyCode::Char('Y'), Action::CopyRequestId),
+    (KeyCode::Char('m'), Action::ToggleMouse),
     (KeyCode::Char('u'), Action::CycleUnit),
     (KeyCode::Char('l'), Action::CycleLevel),
     (KeyCode::Char('s'), Action::CycleStatus),
@@ -82,11 +107,12 @@ pub const KEYS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('c'), Action::Clear),
 ];
 
-/// The help overlay's lines: keys as typed, what they do.
+/// The help overlay's key lines: keys as typed, what they do.
 pub const HELP: &[(&str, &str)] = &[
-    ("q  Ctrl-C", "quit"),
+    ("q", "quit (in this help: close it)"),
+    ("Ctrl-C", "quit from anywhere"),
     ("Ctrl-Z", "suspend to the shell (fg resumes)"),
-    ("?", "this help (any key closes it)"),
+    ("?", "this help; ↑↓ PgUp PgDn scroll it, ? Esc or q close it"),
     ("Tab  ← →", "next / previous panel"),
     ("↑ ↓  j k", "move the selection (leaves follow mode)"),
     ("PgUp PgDn", "move a page"),
@@ -101,22 +127,84 @@ pub const HELP: &[(&str, &str)] = &[
     ("Esc", "back: close the view on top"),
     (
         "/",
-        "filter log and requests by text or regex (live; Enter keeps, Esc undoes)",
+        "search the focused list (text or regex): matches are highlighted; Enter goes to the match at or after the selection (the newest while following)",
+    ),
+    ("n  N", "next (newer) / previous (older) match; wraps around"),
+    (
+        "&",
+        "filter log and requests by text or regex, live (Enter keeps, Esc undoes); &!text hides what matches",
+    ),
+    (
+        ":",
+        "jump to a time, as --since reads it: 17:05, 17:05:30, -10m, 1h ago, 2026-11-25 17:05, @EPOCH",
     ),
     ("u", "unit filter: all → each unit watched"),
+    ("H", "host filter (log lines), when the inputs hold several hosts"),
     (
         "l",
         "minimum level of log lines: all → debug → info → warn → error",
     ),
-    ("s", "status filter: all → 5xx → 502 → 4xx"),
+    (
+        "s",
+        "status filter: all → any 5xx (origin 5xx, 502, 524) → 502 → 4xx",
+    ),
     (
         "p  Space",
         "pause the view (reading continues; p again catches up)",
     ),
     ("w", "latency window: 1m → 5m → 15m → all"),
     ("e", "export a snapshot of the selected incident"),
-    ("c", "clear all filters"),
+    (
+        "y",
+        "copy (OSC 52): the request's ray id (else request id), the line, or the incident",
+    ),
+    ("Y", "copy the request's request id"),
+    (
+        "m",
+        "mouse capture off / on (off: the terminal selects and copies text)",
+    ),
+    ("c", "clear all filters and the search"),
     ("mouse wheel", "scroll the focused panel"),
+];
+
+/// What the screen's figures mean: shown in the help overlay below the keys.
+pub const DEFINITIONS: &[(&str, &str)] = &[
+    (
+        "origin 5xx",
+        "answers sigil-mcp gave with a status 500-599, in the window (w)",
+    ),
+    (
+        "502  524",
+        "what Cloudflare's edge gave visitors when the tunnel failed (bad gateway, timeout); the origin never saw those",
+    ),
+    (
+        "req/s",
+        "requests the origin answered per second, over the window",
+    ),
+    (
+        "err",
+        "(Routes, Tools) 5xx answers, tool errors inside 200s and 502/524 failures, whole run",
+    ),
+    (
+        "histogram",
+        "requests per latency bucket; labels are upper bounds (≤ 1ms, ≤ 10ms, …); bar heights on a log scale, the tallest count at the top left",
+    ),
+    (
+        "Incidents",
+        "start, sev (crit warn info), kind, count (×n events it counted), lasted (open: still going), likely cause; ● open, ○ closed",
+    ),
+    (
+        "kinds",
+        "502 bad gateway · 524 edge timeout · 5xx origin errors · down origin down · degr tunnel degraded · tunnel tunnel down · stale stale sessions · slow latency · stall origin stalled",
+    ),
+    (
+        "scroll-back",
+        "the screen holds the last N lines (oldest leave first); every figure counted them all",
+    ),
+    (
+        "gaps",
+        "lines no parser understood, and records the inputs skipped or cut",
+    ),
 ];
 
 /// The one-line hint bar: the keys a newcomer needs first.
@@ -126,7 +214,10 @@ pub const HINTS: &[(&str, &str)] = &[
     ("Tab", "panel"),
     ("↑↓", "move"),
     ("⏎", "open"),
-    ("/", "filter"),
+    ("/", "search"),
+    ("&", "filter"),
+    (":", "jump"),
+    ("y", "copy"),
     ("u", "unit"),
     ("l", "level"),
     ("s", "status"),
@@ -136,15 +227,15 @@ pub const HINTS: &[(&str, &str)] = &[
     ("c", "clear"),
 ];
 
-/// The action for a key press; `is_editing` while a filter is being typed (then printable
-/// keys are text). Key releases and repeats of releases are ignored.
+/// The action for a key press; `is_editing` while a prompt (search, filter, time) is being
+/// typed (then printable keys are text). Key releases are ignored.
 pub fn action_for_key(key: KeyEvent, is_editing: bool) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
-            KeyCode::Char('c') => Some(Action::Quit),
+            KeyCode::Char('c') => Some(Action::Interrupt),
             // In raw mode the terminal sends Ctrl-Z as a key, not as SIGTSTP.
             KeyCode::Char('z') => Some(Action::Suspend),
             _ => None,
@@ -152,10 +243,10 @@ pub fn action_for_key(key: KeyEvent, is_editing: bool) -> Option<Action> {
     }
     if is_editing {
         return match key.code {
-            KeyCode::Enter => Some(Action::FilterCommit),
-            KeyCode::Esc => Some(Action::FilterCancel),
-            KeyCode::Backspace => Some(Action::FilterBackspace),
-            KeyCode::Char(c) => Some(Action::FilterInput(c)),
+            KeyCode::Enter => Some(Action::PromptCommit),
+            KeyCode::Esc => Some(Action::PromptCancel),
+            KeyCode::Backspace => Some(Action::PromptBackspace),
+            KeyCode::Char(c) => Some(Action::PromptInput(c)),
             _ => None,
         };
     }
@@ -189,15 +280,15 @@ mod tests {
         );
         assert_eq!(
             action_for_key(key(KeyCode::Char('q')), true),
-            Some(Action::FilterInput('q'))
+            Some(Action::PromptInput('q'))
         );
         assert_eq!(
             action_for_key(key(KeyCode::Esc), true),
-            Some(Action::FilterCancel)
+            Some(Action::PromptCancel)
         );
         assert_eq!(action_for_key(key(KeyCode::Char('x')), false), None);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for_key(ctrl_c, true), Some(Action::Quit));
+        assert_eq!(action_for_key(ctrl_c, true), Some(Action::Interrupt));
         let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
         assert_eq!(action_for_key(ctrl_z, false), Some(Action::Suspend));
         assert_eq!(action_for_key(ctrl_z, true), Some(Action::Suspend));

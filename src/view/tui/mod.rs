@@ -12,6 +12,11 @@
 //! SIGTERM/SIGHUP and end of input all leave a usable terminal. For job control (Ctrl-Z,
 //! SIGTSTP, SIGCONT) [`restore`] gives the terminal back before the process stops and
 //! [`reenter`] takes it again when it is continued.
+//!
+//! Two deliberate writes of the program's own: [`copy_to_clipboard`] (`y`) writes an OSC 52
+//! sequence whose payload is base64 (so no byte of the copied text can end or change the
+//! sequence; log text itself is never written raw), and [`set_mouse_capture`] (`m`)
+//! lets the terminal select text; the choice is kept across Ctrl-Z/`fg`.
 
 pub mod action;
 pub mod render;
@@ -33,7 +38,8 @@ use ratatui::Terminal;
 /// The terminal as the live screen draws to it.
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
-/// Raw mode + alternate screen + mouse capture while alive; restored on `Drop`.
+/// Raw mode + alternate screen + mouse capture (unless turned off) while alive; restored
+/// on `Drop`.
 pub struct TerminalGuard {
     _private: (),
 }
@@ -70,11 +76,14 @@ struct TermState {
     is_active: bool,
     /// A panic hook ran: the screen must not take it again.
     is_stopping: bool,
+    /// Mouse capture is wanted (`m` turns it off so the terminal can select text).
+    is_mouse_captured: bool,
 }
 
 static STATE: Mutex<TermState> = Mutex::new(TermState {
     is_active: false,
     is_stopping: false,
+    is_mouse_captured: true,
 });
 
 fn lock_state() -> MutexGuard<'static, TermState> {
@@ -131,7 +140,13 @@ fn take() -> io::Result<()> {
     }
     enable_raw_mode()?;
     state.is_active = true;
-    let switched = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
+    let switched = execute!(io::stdout(), EnterAlternateScreen).and_then(|()| {
+        if state.is_mouse_captured {
+            execute!(io::stdout(), EnableMouseCapture)
+        } else {
+            Ok(())
+        }
+    });
     drop(state);
     if switched.is_err() {
         restore();
@@ -147,6 +162,54 @@ pub fn reenter(terminal: &mut Term) -> io::Result<()> {
     take()?;
     terminal.hide_cursor()?;
     terminal.clear()
+}
+
+/// Turns mouse capture on or off (and remembers it for [`reenter`]).
+pub fn set_mouse_capture(terminal: &mut Term, is_on: bool) -> io::Result<()> {
+    lock_state().is_mouse_captured = is_on;
+    if is_on {
+        execute!(terminal.backend_mut(), EnableMouseCapture)
+    } else {
+        execute!(terminal.backend_mut(), DisableMouseCapture)
+    }
+}
+
+/// Asks the terminal to put `text` on the clipboard (OSC 52, selection `c`).
+pub fn copy_to_clipboard(terminal: &mut Term, text: &str) -> io::Result<()> {
+    use std::io::Write;
+    let backend = terminal.backend_mut();
+    backend.write_all(&osc52(text))?;
+    backend.flush()
+}
+
+/// The OSC 52 sequence that sets the clipboard to `text`: `ESC ] 52 ; c ; base64 BEL`.
+pub fn osc52(text: &str) -> Vec<u8> {
+    let mut out = b"\x1b]52;c;".to_vec();
+    out.extend_from_slice(base64(text.as_bytes()).as_bytes());
+    out.push(0x07);
+    out
+}
+
+/// Standard base64 (RFC 4648, with padding): a few lines rather than a dependency.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

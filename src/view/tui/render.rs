@@ -6,11 +6,12 @@
 //!
 //! ```text
 //!  sigil-top  ● LIVE  journal directory /x  sigil-mcp · cloudflared        17:06:34   header
-//!  5m 3.6 req/s  5xx 0  502 21  524 0 │ tunnel 4/4 │ origin up │ gaps 0 │ ⚠ secrets    (2 rows)
+//!  5m 3.6 req/s  origin 5xx 0 · 502 21 · 524 0 │ tunnel 4/4 │ origin up │ no gaps │ ⚠  (2 rows)
 //! ┌ Latency 5m ───────────────┐┌ Routes (whole run) ─┐┌ Incidents ─────────────────┐
-//! │ p50 3.0  p90 5.0  p99 15  ││ POST /   250  3.0 …  ││ ● 17:05:44 crit bad_gatew… │
-//! │ ▁▃█▆▃▁   histogram (log)  ││ Tools               ││ ● 17:05:46 info stale_se…  │
-//! │ req/s ▂▃▅▇  p99 ▁▁█  ✕    ││ search_code  12 …   ││                            │
+//! │ p50 3.0 ms  p99 15 ms  max││ POST /   250  3.0 ms …││   start    kind   count    │
+//! │ 21 ▁▃█▆▃▁ (log count)     ││ Tools               ││ ● 17:05:44 502    ×21  or… │
+//! │  ≤ 1ms  10ms  100ms  1s   ││ search_code  12 …   ││ ○ 17:05:46 stale  ×6   40… │
+//! │ req/s ▂▃▅▇  p99 ▁▁█  ✕    ││                     ││                            │
 //! └───────────────────────────┘└─────────────────────┘└────────────────────────────┘
 //! ┌ Requests ───────────────────────────────────────────────────────────────────────┐
 //! │ time         method target           status     duration link        ray …      │
@@ -18,7 +19,7 @@
 //! ┌ Log ────────────────────────────────────────────────────────────────────────────┐
 //! │ 17:05:17.811 sigil-mcp   INFO Logging to file: /var/lib/sigil-mcp/logs/server…  │
 //! └─────────────────────────────────────────────────────────────────────────────────┘
-//!  q quit  ? help  Tab panel  ↑↓ move  ⏎ open  / filter  u unit  …                    hint
+//!  q quit  ? help  Tab panel  ↑↓ move  ⏎ open  / search  & filter  : jump  y copy  …   hint
 //! ```
 //!
 //! Compact layout (smaller, down to [`MIN_WIDTH`]×[`MIN_HEIGHT`]): the header, a band of
@@ -174,8 +175,9 @@ pub fn viewport(width: u16, height: u16, ui: &UiState) -> Viewport {
     Viewport {
         log: rows(a.log, LIST_CHROME_ROWS),
         requests: rows(a.requests, TABLE_CHROME_ROWS),
-        incidents: usize::from(a.incidents.height.saturating_sub(LIST_CHROME_ROWS)),
+        incidents: usize::from(a.incidents.height.saturating_sub(TABLE_CHROME_ROWS)),
         overlay: usize::from(a.overlay.height.saturating_sub(LIST_CHROME_ROWS)),
+        overlay_cols: usize::from(a.overlay.width.saturating_sub(2)),
     }
 }
 
@@ -201,7 +203,7 @@ pub fn render(frame: &mut Frame, model: &Model, ui: &UiState) {
     widgets::status_bar::render_hint(frame, a.hint, model, ui);
     match &ui.overlay {
         Overlay::None => {}
-        Overlay::Help => widgets::help::render_help(frame, a.overlay, model, ui),
+        Overlay::Help { .. } => widgets::help::render_help(frame, a.overlay, model, ui),
         Overlay::Record { .. } => widgets::detail::render_record(frame, a.overlay, model, ui),
         Overlay::Incident { .. } => widgets::detail::render_incident(frame, a.overlay, model, ui),
         Overlay::Trace { .. } => widgets::detail::render_trace(frame, a.overlay, model, ui),

@@ -2,8 +2,10 @@
 //! changes of UI state and, at most, a [`Command`] for the loop to carry out.
 //!
 //! Owns everything the screen remembers that the model does not: focus, the overlay on
-//! top ([`Overlay`]), filters ([`Filter`]), selections and scroll positions, pause, the
-//! latency window, and two kinds of derived data kept so a frame never walks the model:
+//! top ([`Overlay`]), filters ([`Filter`]), the search and the prompt being typed
+//! ([`Prompt`]: `/` search, `&` filter, `:` time), selections and scroll positions, pause,
+//! the latency window, each unit's last line, and two kinds of derived data kept so a
+//! frame never walks the model:
 //! - filtered indexes ([`Index`]) of log records (by `seq`) and traces (by ordinal),
 //!   extended as records arrive ([`UiState::sync`], bounded work per call) and rebuilt
 //!   only when a filter changes;
@@ -38,6 +40,35 @@ pub enum Command {
     Suspend,
     /// Write an incident snapshot: the selected incident, or `None` for "the current state".
     Export(Option<u64>),
+    /// Put this text on the clipboard (OSC 52, written by the loop). Already display
+    /// text: sanitized and redacted as the screen shows it.
+    Copy(String),
+    /// Turn the terminal's mouse capture on (`true`) or off.
+    SetMouseCapture(bool),
+    /// Read the inputs again from this time (`:` to before where reading started).
+    ReadFrom(Timestamp),
+}
+
+/// What a prompt typed after `/`, `&` or `:` is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/`: highlight matches in the focused list; Enter goes to one, `n`/`N` move.
+    Search,
+    /// `&`: keep only what matches (`!` first: hide what matches), live as it is typed.
+    Filter,
+    /// `:`: a time in the `--since` forms; Enter jumps the focused list to it.
+    Jump,
+}
+
+impl PromptKind {
+    /// The character the prompt shows (the key that opened it).
+    pub fn sigil(self) -> char {
+        match self {
+            PromptKind::Search => '/',
+            PromptKind::Filter => '&',
+            PromptKind::Jump => ':',
+        }
+    }
 }
 
 /// The panels that take focus, in `Tab` order.
@@ -52,7 +83,10 @@ pub enum Pane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help,
+    /// The keys and definitions, scrolled by this many rows.
+    Help {
+        scroll: u16,
+    },
     /// One log record in full, with its continuation lines.
     Record {
         seq: u64,
@@ -130,7 +164,7 @@ impl StatusFilter {
     pub fn label(self) -> &'static str {
         match self {
             StatusFilter::Any => "any",
-            StatusFilter::Server5xx => "5xx",
+            StatusFilter::Server5xx => "any 5xx",
             StatusFilter::BadGateway => "502",
             StatusFilter::Client4xx => "4xx",
         }
@@ -156,16 +190,61 @@ impl StatusFilter {
     }
 }
 
-/// The `/` filter: a regex when the pattern is one, else plain text (with the regex
-/// error kept to show). Lower-case patterns match either case.
+/// The pattern of a search (`/`) or a text filter (`&`): a regex when the pattern is
+/// one, else plain text (with the regex error kept to show). Lower-case patterns match
+/// either case. A filter typed as `!pattern` keeps what does *not* match.
 #[derive(Debug, Clone)]
 pub struct TextFilter {
+    /// As typed (with the `!` of a negated filter).
     pub pattern: String,
     regex: Option<Regex>,
     pub error: Option<String>,
+    /// Keep what does not match (`&!text`).
+    pub is_negated: bool,
 }
 
+/// Matches highlighted per line at most (a pattern such as `.` would match every
+/// character).
+const MAX_HIGHLIGHTS: usize = 64;
+
 impl TextFilter {
+    /// A filter: `!` first negates it.
+    pub fn filter(pattern: &str) -> TextFilter {
+        match pattern.strip_prefix('!') {
+            Some(rest) => TextFilter {
+                pattern: pattern.to_owned(),
+                is_negated: true,
+                ..TextFilter::new(rest)
+            },
+            None => TextFilter::new(pattern),
+        }
+    }
+
+    /// Keeps a line that matches (or, negated, one that does not).
+    pub fn keeps(&self, is_match: bool) -> bool {
+        is_match != self.is_negated
+    }
+
+    /// Byte ranges of the matches in `haystack` (non-empty ones, at most
+    /// [`MAX_HIGHLIGHTS`]), for highlighting.
+    pub fn ranges(&self, haystack: &str) -> Vec<(usize, usize)> {
+        match &self.regex {
+            Some(r) => r
+                .find_iter(haystack)
+                .filter(|m| !m.is_empty())
+                .take(MAX_HIGHLIGHTS)
+                .map(|m| (m.start(), m.end()))
+                .collect(),
+            None if self.pattern.is_empty() => Vec::new(),
+            None => haystack
+                .match_indices(self.pattern.as_str())
+                .take(MAX_HIGHLIGHTS)
+                .map(|(i, m)| (i, i + m.len()))
+                .collect(),
+        }
+    }
+
+    /// A search or a plain pattern (no negation).
     pub fn new(pattern: &str) -> TextFilter {
         let is_lower = !pattern.chars().any(char::is_uppercase);
         match RegexBuilder::new(pattern)
@@ -177,10 +256,12 @@ impl TextFilter {
                 pattern: pattern.to_owned(),
                 regex: Some(regex),
                 error: None,
+                is_negated: false,
             },
             Err(e) => TextFilter {
                 pattern: pattern.to_owned(),
                 regex: None,
+                is_negated: false,
                 // The regex crate's message spans lines with a caret diagram; keep its
                 // last line, which names the problem.
                 error: Some(
@@ -210,6 +291,8 @@ impl TextFilter {
 pub struct Filter {
     /// Only this unit's lines (and requests it saw).
     pub unit: Option<Unit>,
+    /// Only log lines from this host (`_HOSTNAME`); requests are not filtered by host.
+    pub host: Option<String>,
     /// Log lines at least this severe (requests have no level).
     pub min_level: Option<Level>,
     pub status: StatusFilter,
@@ -220,6 +303,7 @@ impl Default for Filter {
     fn default() -> Filter {
         Filter {
             unit: None,
+            host: None,
             min_level: None,
             status: StatusFilter::Any,
             text: None,
@@ -230,15 +314,13 @@ impl Default for Filter {
 impl Filter {
     pub fn is_active(&self) -> bool {
         self.unit.is_some()
+            || self.host.is_some()
             || self.min_level.is_some()
             || self.status != StatusFilter::Any
             || self.text.is_some()
     }
 
-    /// Whether the log view shows `rec`. Text is matched against what is drawn (each
-    /// line sanitized), so a filter never matches an invisible character; a record
-    /// matches when its head line or any of its continuation lines does (searching for
-    /// `ConnectionResetError` finds the traceback it ends).
+    /// Whether the log view shows `rec` (text as [`record_matches`] reads it).
     pub fn keeps_record(&self, rec: &Record) -> bool {
         let e = &rec.event;
         if let Some(u) = &self.unit {
@@ -254,11 +336,13 @@ impl Filter {
         if !self.status.keeps(event_status(&e.kind)) {
             return false;
         }
+        if let Some(host) = &self.host {
+            if e.entry.origin.hostname.as_deref() != Some(host.as_str()) {
+                return false;
+            }
+        }
         if let Some(t) = &self.text {
-            let is_match = std::iter::once(e)
-                .chain(&rec.continuation)
-                .any(|line| t.is_match(&text::sanitize_bytes(&line.entry.message)));
-            if !is_match {
+            if !t.keeps(record_matches(t, rec)) {
                 return false;
             }
         }
@@ -283,27 +367,42 @@ impl Filter {
             return false;
         }
         if let Some(f) = &self.text {
-            let mut hay = t.route();
-            for part in [
-                t.tool.as_deref(),
-                t.ray.as_ref().map(|r| &*r.0),
-                t.request_id.as_ref().map(|r| &*r.0),
-                Some(t.link.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                hay.push(' ');
-                hay.push_str(part);
-            }
-            hay.push(' ');
-            hay.push_str(&outcome_label(t.outcome));
-            if !f.is_match(&text::sanitize(&hay)) {
+            if !f.keeps(trace_matches(f, t)) {
                 return false;
             }
         }
         true
     }
+}
+
+/// Whether `pattern` matches `rec` as drawn (each line sanitized): its head line or any of
+/// its continuation lines (searching for `ConnectionResetError` finds the traceback it
+/// ends), so a pattern never matches an invisible character.
+pub fn record_matches(pattern: &TextFilter, rec: &Record) -> bool {
+    std::iter::once(&rec.event)
+        .chain(&rec.continuation)
+        .any(|line| pattern.is_match(&text::sanitize_bytes(&line.entry.message)))
+}
+
+/// Whether `pattern` matches a request: its route, tool, ray, request id, link and
+/// outcome as the request view shows them.
+pub fn trace_matches(pattern: &TextFilter, t: &Trace) -> bool {
+    let mut hay = t.route();
+    for part in [
+        t.tool.as_deref(),
+        t.ray.as_ref().map(|r| &*r.0),
+        t.request_id.as_ref().map(|r| &*r.0),
+        Some(t.link.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        hay.push(' ');
+        hay.push_str(part);
+    }
+    hay.push(' ');
+    hay.push_str(&outcome_label(t.outcome));
+    pattern.is_match(&text::sanitize(&hay))
 }
 
 /// The HTTP status a log line reports, if it reports one.
@@ -486,6 +585,41 @@ impl Index {
         };
     }
 
+    /// Selects a key for which `is_match` holds, from the selection in the direction
+    /// `how` asks, wrapping around once (O(list) at most, on a key press).
+    fn find(&mut self, how: Find, rows: usize, is_match: impl Fn(u64) -> bool) -> Found {
+        let len = self.keys.len();
+        if len == 0 {
+            return Found::Nothing;
+        }
+        let (top, sel) = visible(&self.keys, self.pos, rows);
+        let sel = sel.unwrap_or(len - 1);
+        // (start, step forward?, whether the start itself counts)
+        let (start, is_forward) = match how {
+            Find::First if self.pos.follow => (sel, false),
+            Find::First => (sel, true),
+            Find::Newer => ((sel + 1) % len, true),
+            Find::Older => ((sel + len - 1) % len, false),
+        };
+        for step in 0..len {
+            let i = if is_forward {
+                (start + step) % len
+            } else {
+                (start + len - step) % len
+            };
+            if is_match(self.keys[i]) {
+                let wrapped = if is_forward { i < start } else { i > start };
+                self.select_position(i, top, rows);
+                return if wrapped {
+                    Found::Wrapped
+                } else {
+                    Found::Match
+                };
+            }
+        }
+        Found::Nothing
+    }
+
     fn select_oldest(&mut self) {
         if let Some(&k) = self.keys.front() {
             self.pos = ListPos {
@@ -542,6 +676,13 @@ pub struct UiOptions {
     pub feed: Feed,
     /// Local time's offset from UTC in seconds (fixed at start; 0 in tests).
     pub utc_offset_s: i64,
+    /// Where reading started (`--since`, or the look-back), for the header; `None`: the
+    /// inputs' beginning.
+    pub reads_since: Option<Timestamp>,
+    /// The bounded look-back (µs) that set `reads_since`, when it was the default.
+    pub lookback_us: Option<u64>,
+    /// The inputs can be read again from an earlier time (journals; not pipes or replays).
+    pub can_read_earlier: bool,
 }
 
 /// One row of the per-route or per-tool table.
@@ -550,13 +691,16 @@ pub struct KeyRow {
     pub name: String,
     pub count: u64,
     pub rate_per_s: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
+    /// `None` when no latency was measured for it (streams only, or latency unknown).
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// 5xx answers, tool errors inside 200s, and requests that failed in the tunnel
+    /// (502/524): the tables' `err`.
     pub errors: u64,
 }
 
 /// One 10 s slice of the timeline, as the sparklines draw it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SparkPoint {
     pub requests: u64,
     pub p99_ms: f64,
@@ -603,20 +747,73 @@ fn key_rows<'a>(
             name,
             count: k.count,
             rate_per_s: k.count as f64 / run_s,
-            p50_ms: k.latency.percentile_ms(50.0),
-            p99_ms: k.latency.percentile_ms(99.0),
+            p50_ms: (k.latency.count() > 0).then(|| k.latency.percentile_ms(50.0)),
+            p99_ms: (k.latency.count() > 0).then(|| k.latency.percentile_ms(99.0)),
             errors: k.errors,
         })
         .collect()
 }
 
+/// The sparklines' slices, oldest first, ending at slice `end` (the clock's while live:
+/// quiet slices up to now are empty points, so silence shows as silence), at most 15
+/// minutes of them.
+fn spark_points(stats: &crate::model::stats::Stats, end: Option<u64>) -> Vec<SparkPoint> {
+    let Some(end) = end else {
+        return Vec::new();
+    };
+    // Slices before the first with data are not drawn: nothing was read then, so they
+    // are unknown, not quiet.
+    let oldest = stats.timeline.buckets().next().map_or(end, |b| b.index);
+    let first = (end + 1)
+        .saturating_sub(crate::model::stats::BUCKETS as u64)
+        .max(oldest.min(end));
+    let mut points = Vec::new();
+    let mut at = first;
+    for b in stats
+        .timeline
+        .buckets()
+        .filter(|b| b.index >= first && b.index <= end)
+    {
+        while at < b.index {
+            points.push(SparkPoint::default());
+            at += 1;
+        }
+        points.push(SparkPoint {
+            requests: b.requests,
+            p99_ms: b.latency.percentile_ms(99.0),
+            bad_gateway: b.bad_gateway,
+            timeouts: b.timeouts,
+        });
+        at = b.index + 1;
+    }
+    // Quiet slices after the newest with data, up to the clock.
+    while at <= end {
+        points.push(SparkPoint::default());
+        at += 1;
+    }
+    points
+}
+
 impl Derived {
     /// Computes the figures for `window` from the model (O(timeline + keys), ~1 ms).
-    pub fn compute(model: &Model, window: LatencyWindow) -> Derived {
+    ///
+    /// `now`: while following the live journal, the wall clock, and the window ends
+    /// there, not at the newest entry (issue 19: with nothing new, rates fall to 0 and old
+    /// 502s leave the window; the sparklines end at now). `None` for history and replays,
+    /// whose windows end at their newest entry.
+    pub fn compute(model: &Model, window: LatencyWindow, now: Option<Timestamp>) -> Derived {
         let stats = &model.stats;
         let run_s = model.window.map_or(1.0, |(a, b)| {
             (b.saturating_since_us(a) as f64 / 1e6).max(1.0)
         });
+        let newest_index = stats.timeline.buckets().next_back().map(|b| b.index);
+        let oldest_index = stats.timeline.buckets().next().map(|b| b.index);
+        // The slice the window ends in.
+        let end_index = match (now, newest_index) {
+            (Some(now), Some(newest)) => Some((now.0 / BUCKET_US).max(newest)),
+            (Some(now), None) => Some(now.0 / BUCKET_US),
+            (None, newest) => newest,
+        };
         let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
             u64,
             u64,
@@ -624,8 +821,8 @@ impl Derived {
             u64,
             f64,
             Latency,
-        ) = match window.span_us() {
-            None => (
+        ) = match (window.span_us(), end_index) {
+            (None, _) | (_, None) => (
                 stats.requests,
                 stats.errors_5xx,
                 stats.bad_gateway,
@@ -633,14 +830,25 @@ impl Derived {
                 run_s,
                 stats.latency.clone(),
             ),
-            Some(span) => {
-                let b = stats.timeline.window(span);
-                let covered = stats
+            (Some(span), Some(end)) => {
+                let n = (span / BUCKET_US).max(1);
+                let first = (end + 1).saturating_sub(n);
+                let mut b = crate::model::stats::Bucket::default();
+                for x in stats
                     .timeline
                     .buckets()
-                    .filter(|x| x.index >= b.index)
-                    .count();
-                let span_s = (covered as u64 * BUCKET_US).min(span) as f64 / 1e6;
+                    .filter(|x| x.index >= first && x.index <= end)
+                {
+                    b.requests += x.requests;
+                    b.errors_5xx += x.errors_5xx;
+                    b.bad_gateway += x.bad_gateway;
+                    b.timeouts += x.timeouts;
+                    let _ = b.latency.hist.add(&x.latency.hist);
+                }
+                // Seconds the window covers: from its start, or from the first slice
+                // with data when the run is younger than the window.
+                let covered = (end + 1).saturating_sub(first.max(oldest_index.unwrap_or(first)));
+                let span_s = (covered * BUCKET_US).min(span) as f64 / 1e6;
                 (
                     b.requests,
                     b.errors_5xx,
@@ -673,16 +881,7 @@ impl Derived {
                 latency.max_ms(),
             ],
             histogram,
-            spark: stats
-                .timeline
-                .buckets()
-                .map(|b| SparkPoint {
-                    requests: b.requests,
-                    p99_ms: b.latency.percentile_ms(99.0),
-                    bad_gateway: b.bad_gateway,
-                    timeouts: b.timeouts,
-                })
-                .collect(),
+            spark: spark_points(stats, end_index),
             routes: key_rows(
                 stats
                     .by_route
@@ -710,13 +909,16 @@ pub struct Viewport {
     pub requests: usize,
     pub incidents: usize,
     pub overlay: usize,
+    /// Columns inside the overlay's border (the help wraps its text to them).
+    pub overlay_cols: usize,
 }
 
-/// A filter being typed after `/`.
+/// A prompt being typed after `/`, `&` or `:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterEdit {
+pub struct Prompt {
+    pub kind: PromptKind,
     pub buffer: String,
-    /// The pattern before `/`, restored by `Esc`.
+    /// The search or filter before the prompt, restored by `Esc`.
     pub before: Option<String>,
 }
 
@@ -750,8 +952,14 @@ pub struct UiState {
     /// The list shown in the main area when only one fits (compact layout).
     pub main_list: Pane,
     pub overlay: Overlay,
-    pub editing: Option<FilterEdit>,
+    pub editing: Option<Prompt>,
     pub filter: Filter,
+    /// The `/` search: highlighted in the lists, `n`/`N` move between its matches.
+    pub search: Option<TextFilter>,
+    /// Whether the terminal's mouse capture is on (`m` toggles it).
+    pub is_mouse_captured: bool,
+    /// A `:` jump waiting for the inputs to be read again from earlier.
+    pub pending_jump: Option<Timestamp>,
     pub paused: Option<Frozen>,
     pub window: LatencyWindow,
     pub log: Index,
@@ -760,7 +968,12 @@ pub struct UiState {
     pub incident: Option<u64>,
     pub derived: Derived,
     /// What [`UiState::derived`] was computed from: entries, traces kept, window.
-    derived_stamp: Option<(u64, u64, LatencyWindow)>,
+    derived_stamp: Option<(u64, u64, LatencyWindow, Option<u64>)>,
+    /// The newest line read of each watched unit (as `options.units`), for "last line
+    /// 2.0 h ago" while live.
+    pub last_line_at: Vec<Option<Timestamp>>,
+    /// The log `seq` up to which [`UiState::last_line_at`] has looked.
+    last_line_seq: u64,
     pub input: InputState,
     /// One line for the hint bar (an export result, an input warning).
     pub notice: Option<String>,
@@ -788,6 +1001,9 @@ impl UiState {
             overlay: Overlay::None,
             editing: None,
             filter: Filter::default(),
+            search: None,
+            is_mouse_captured: true,
+            pending_jump: None,
             paused: None,
             window: LatencyWindow::FiveMinutes,
             log: Index::default(),
@@ -795,6 +1011,8 @@ impl UiState {
             incident: None,
             derived: Derived::default(),
             derived_stamp: None,
+            last_line_at: Vec::new(),
+            last_line_seq: 0,
             input: InputState::Reading,
             notice: None,
             warnings: 0,
@@ -818,10 +1036,39 @@ impl UiState {
     /// again soon). While paused nothing newer than the pause is taken in.
     pub fn sync(&mut self, model: &Model) -> bool {
         self.tunnel_peak = self.tunnel_peak.max(model.detector.registered.len());
+        self.note_last_lines(model);
         let (log_end, trace_end) = self.ends(model);
         let more_log = self.sync_log(model, log_end);
         let more_traces = self.sync_requests(model, trace_end);
         more_log || more_traces
+    }
+
+    /// Moves [`UiState::last_line_at`] on over the records added since the last call
+    /// (every record once; records that left the ring meanwhile were older anyway).
+    fn note_last_lines(&mut self, model: &Model) {
+        let units = &self.options.units;
+        self.last_line_at.resize(units.len(), None);
+        let end = model.log.next_seq();
+        let start = self
+            .last_line_seq
+            .max(model.log.iter().next().map_or(end, |r| r.seq));
+        for seq in start..end {
+            let Some(rec) = model.log.get(seq) else {
+                continue;
+            };
+            let e = &rec.event;
+            let Some(i) = e
+                .entry
+                .unit
+                .as_ref()
+                .and_then(|u| units.iter().position(|x| x == u))
+            else {
+                continue;
+            };
+            let at = &mut self.last_line_at[i];
+            *at = Some(at.map_or(e.entry.realtime, |t| t.max(e.entry.realtime)));
+        }
+        self.last_line_seq = end;
     }
 
     /// Where the lists end: the model's newest rows, or where they were at the pause.
@@ -867,11 +1114,39 @@ impl UiState {
     /// Recomputes [`Derived`] (not while paused: the view is frozen), unless nothing it
     /// depends on changed since the last time (so an idle screen does no work per tick).
     pub fn refresh(&mut self, model: &Model) {
-        let stamp = (model.entries.total, Self::trace_end(model), self.window);
+        let clock = self.window_clock();
+        let stamp = (
+            model.entries.total,
+            Self::trace_end(model),
+            self.window,
+            clock.map(|t| t.0 / BUCKET_US),
+        );
         if self.paused.is_none() && self.derived_stamp != Some(stamp) {
-            self.derived = Derived::compute(model, self.window);
+            self.derived = Derived::compute(model, self.window, clock);
             self.derived_stamp = Some(stamp);
         }
+    }
+
+    /// Whether the screen is following the live journal now (caught up, not a replay):
+    /// then "now" is the wall clock and windows end there.
+    pub fn is_live(&self) -> bool {
+        self.options.feed == Feed::Live && self.input == InputState::Live
+    }
+
+    /// Where the windows end: the clock while live, else the newest entry (`None`).
+    fn window_clock(&self) -> Option<Timestamp> {
+        (self.is_live() && self.now.0 > 0).then_some(self.now)
+    }
+
+    /// How long ago each watched unit wrote its last line (in the order of
+    /// `options.units`; `None` when none was read), against the screen's clock.
+    pub fn unit_silences(&self) -> Vec<(&Unit, Option<u64>)> {
+        self.options
+            .units
+            .iter()
+            .zip(&self.last_line_at)
+            .map(|(u, at)| (u, at.map(|t| self.now.saturating_since_us(t))))
+            .collect()
     }
 
     /// Decides whether the screen is behind the live journal: `now` is the wall clock,
@@ -948,19 +1223,39 @@ impl UiState {
         if !matches!(action, Action::Tick(_) | Action::Resize(..)) {
             self.notice = None;
         }
-        if self.overlay == Overlay::Help
-            && !matches!(
-                action,
-                Action::Tick(_) | Action::Resize(..) | Action::Quit | Action::Suspend
-            )
-        {
-            self.overlay = Overlay::None;
-            return None;
+        if let Overlay::Help { scroll } = &mut self.overlay {
+            // The help takes every key: it scrolls, `?`, Esc and `q` close it, Ctrl-C
+            // and Ctrl-Z keep their meaning, and the clock and resizes go on.
+            let rows = i64::try_from(self.viewport.overlay.max(1)).unwrap_or(1);
+            let delta = match action {
+                Action::Up | Action::ScrollUp(_) => -1,
+                Action::Down | Action::ScrollDown(_) => 1,
+                Action::PageUp => -(rows - 1).max(1),
+                Action::PageDown => (rows - 1).max(1),
+                Action::Top => i64::from(i16::MIN),
+                Action::Bottom => i64::from(i16::MAX),
+                Action::Help | Action::Back | Action::Quit => {
+                    self.overlay = Overlay::None;
+                    return None;
+                }
+                Action::Interrupt | Action::Suspend | Action::Tick(_) | Action::Resize(..) => 0,
+                _ => return None,
+            };
+            if delta != 0 {
+                let lines = super::widgets::help::help_lines(
+                    self.viewport.overlay_cols,
+                    self.options.theme,
+                )
+                .len();
+                let max = i64::try_from(lines.saturating_sub(self.viewport.overlay)).unwrap_or(0);
+                *scroll = u16::try_from((i64::from(*scroll) + delta).clamp(0, max)).unwrap_or(0);
+                return None;
+            }
         }
         match action {
-            Action::Quit => return Some(Command::Quit),
+            Action::Quit | Action::Interrupt => return Some(Command::Quit),
             Action::Suspend => return Some(Command::Suspend),
-            Action::Help => self.overlay = Overlay::Help,
+            Action::Help => self.overlay = Overlay::Help { scroll: 0 },
             Action::Back => self.overlay = Overlay::None,
             Action::FocusNext | Action::FocusPrev if self.overlay == Overlay::None => {
                 let order = [Pane::Log, Pane::Requests, Pane::Incidents];
@@ -981,32 +1276,72 @@ impl UiState {
             Action::PageDown => self.scroll(self.page(), model),
             Action::Top | Action::Bottom => self.jump(action == Action::Top, model),
             Action::Open => self.open(model),
-            Action::StartFilter => {
-                let before = self.filter.text.as_ref().map(|t| t.pattern.clone());
-                self.editing = Some(FilterEdit {
+            Action::StartPrompt(kind) => {
+                let before = match kind {
+                    PromptKind::Search => self.search.as_ref().map(|t| t.pattern.clone()),
+                    PromptKind::Filter => self.filter.text.as_ref().map(|t| t.pattern.clone()),
+                    PromptKind::Jump => None,
+                };
+                self.editing = Some(Prompt {
+                    kind,
                     buffer: before.clone().unwrap_or_default(),
                     before,
                 });
             }
-            Action::FilterInput(c) => {
+            Action::PromptInput(_) | Action::PromptBackspace => {
                 if let Some(edit) = &mut self.editing {
-                    edit.buffer.push(c);
-                    let pattern = edit.buffer.clone();
-                    self.set_text_filter(Some(&pattern), model);
+                    if let Action::PromptInput(c) = action {
+                        edit.buffer.push(c);
+                    } else {
+                        edit.buffer.pop();
+                    }
+                    let (kind, pattern) = (edit.kind, edit.buffer.clone());
+                    self.set_pattern(kind, Some(&pattern), model);
                 }
             }
-            Action::FilterBackspace => {
-                if let Some(edit) = &mut self.editing {
-                    edit.buffer.pop();
-                    let pattern = edit.buffer.clone();
-                    self.set_text_filter(Some(&pattern), model);
-                }
-            }
-            Action::FilterCommit => self.editing = None,
-            Action::FilterCancel => {
+            Action::PromptCommit => {
                 if let Some(edit) = self.editing.take() {
-                    self.set_text_filter(edit.before.as_deref(), model);
+                    match edit.kind {
+                        PromptKind::Filter => {}
+                        PromptKind::Search => self.find(Find::First, model),
+                        PromptKind::Jump => return self.jump_to(&edit.buffer, model),
+                    }
                 }
+            }
+            Action::PromptCancel => {
+                if let Some(edit) = self.editing.take() {
+                    self.set_pattern(edit.kind, edit.before.as_deref(), model);
+                }
+            }
+            Action::SearchNext => self.find(Find::Newer, model),
+            Action::SearchPrev => self.find(Find::Older, model),
+            Action::CycleHost => {
+                let hosts: Vec<&str> = model.entries.by_host.keys().collect();
+                if hosts.len() < 2 {
+                    self.notify("the inputs hold one host: nothing to filter by host");
+                } else {
+                    self.filter.host = match &self.filter.host {
+                        None => hosts.first().map(|h| (*h).to_owned()),
+                        Some(h) => hosts
+                            .iter()
+                            .position(|x| x == h)
+                            .and_then(|i| hosts.get(i + 1))
+                            .map(|h| (*h).to_owned()),
+                    };
+                    self.refilter(model);
+                }
+            }
+            Action::Copy | Action::CopyRequestId => {
+                return self.copy(action == Action::CopyRequestId, model);
+            }
+            Action::ToggleMouse => {
+                self.is_mouse_captured = !self.is_mouse_captured;
+                self.notify(if self.is_mouse_captured {
+                    "mouse capture on: the wheel scrolls (m turns it off)"
+                } else {
+                    "mouse capture off: the terminal selects and copies text (m turns it back on)"
+                });
+                return Some(Command::SetMouseCapture(self.is_mouse_captured));
             }
             Action::CycleUnit => {
                 let units = &self.options.units;
@@ -1049,7 +1384,7 @@ impl UiState {
             Action::CycleWindow => {
                 self.window = self.window.next();
                 // The new window is computed even while paused: it is what was asked for.
-                self.derived = Derived::compute(model, self.window);
+                self.derived = Derived::compute(model, self.window, self.window_clock());
                 self.derived_stamp = None;
             }
             Action::Export => {
@@ -1065,6 +1400,7 @@ impl UiState {
             }
             Action::Clear => {
                 self.filter = Filter::default();
+                self.search = None;
                 self.editing = None;
                 self.refilter(model);
             }
@@ -1080,9 +1416,262 @@ impl UiState {
         None
     }
 
-    fn set_text_filter(&mut self, pattern: Option<&str>, model: &Model) {
-        self.filter.text = pattern.filter(|p| !p.is_empty()).map(TextFilter::new);
-        self.refilter(model);
+    /// Sets the filter or search as typed so far (`None` or empty: none); a time being
+    /// typed changes nothing until Enter.
+    fn set_pattern(&mut self, kind: PromptKind, pattern: Option<&str>, model: &Model) {
+        let pattern = pattern.filter(|p| !p.is_empty() && *p != "!");
+        match kind {
+            PromptKind::Filter => {
+                self.filter.text = pattern.map(TextFilter::filter);
+                self.refilter(model);
+            }
+            PromptKind::Search => self.search = pattern.map(TextFilter::new),
+            PromptKind::Jump => {}
+        }
+    }
+
+    /// The list `n`, `N`, `:` and `y` work on: the focused one, or the main list when the
+    /// incidents have the focus.
+    fn list_pane(&self) -> Pane {
+        match self.focus {
+            Pane::Incidents => self.main_list,
+            p => p,
+        }
+    }
+
+    /// Moves the selection of the focused list to a match of the search, and says in the
+    /// status line what happened (wrapped, no match).
+    fn find(&mut self, how: Find, model: &Model) {
+        let Some(search) = self.search.clone() else {
+            self.notify("no search: / starts one");
+            return;
+        };
+        let pane = self.list_pane();
+        let rows = self.rows_of(pane);
+        let (index, is_match): (&mut Index, Box<dyn Fn(u64) -> bool>) = match pane {
+            Pane::Requests => (
+                &mut self.requests,
+                Box::new(|n| {
+                    model
+                        .correlator
+                        .recent_by_ordinal(n)
+                        .is_some_and(|t| trace_matches(&search, t))
+                }),
+            ),
+            _ => (
+                &mut self.log,
+                Box::new(|seq| {
+                    model
+                        .log
+                        .get(seq)
+                        .is_some_and(|r| record_matches(&search, r))
+                }),
+            ),
+        };
+        let found = index.find(how, rows, is_match);
+        let what = text::sanitize(&search.pattern).into_owned();
+        match found {
+            Found::Match => {}
+            Found::Wrapped => self.notify(format!("/{what}: wrapped around")),
+            Found::Nothing => self.notify(format!("/{what}: no match in this list")),
+        }
+    }
+
+    /// `:` — parses `input` as `--since` does (relative to the screen's clock, local times
+    /// in the screen's time zone) and selects the first row at or after that time in the
+    /// focused list; says so when the time is outside what the list holds.
+    ///
+    /// A time before reading started, on inputs that can be read again, asks the loop to
+    /// read from there ([`Command::ReadFrom`]); the jump is made once that is read
+    /// ([`UiState::on_caught_up`]).
+    fn jump_to(&mut self, input: &str, model: &Model) -> Option<Command> {
+        let tz =
+            chrono::FixedOffset::east_opt(i32::try_from(self.options.utc_offset_s).unwrap_or(0))?;
+        let now_us = i64::try_from(self.now.0).unwrap_or(i64::MAX);
+        let now = chrono::DateTime::from_timestamp_micros(now_us)?;
+        let target = match crate::source::since::parse_time(input, &now.with_timezone(&tz)) {
+            Ok(t) => t,
+            Err(e) => {
+                self.notify(format!(
+                    "cannot read {:?} as a time ({}): try 17:05, -10m, 1h ago, 2026-11-25 17:05",
+                    text::sanitize(&e.input),
+                    e.reason
+                ));
+                return None;
+            }
+        };
+        if self.options.can_read_earlier
+            && self.options.reads_since.is_some_and(|from| target < from)
+        {
+            self.pending_jump = Some(target);
+            let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+            self.notify(format!("reading from {when}…"));
+            return Some(Command::ReadFrom(target));
+        }
+        self.jump_to_time(target, model);
+        None
+    }
+
+    /// Everything read is dropped (the loop reads again from `from`): lists, figures and
+    /// selections start over; the header says where reading now starts.
+    pub fn restart_reading(&mut self, from: Timestamp) {
+        self.options.reads_since = Some(from);
+        self.options.lookback_us = None;
+        self.log = Index::default();
+        self.requests = Index::default();
+        self.incident = None;
+        self.derived = Derived::default();
+        self.derived_stamp = None;
+        self.last_line_at.clear();
+        self.last_line_seq = 0;
+        self.tunnel_peak = 0;
+        self.behind = None;
+        self.paused = None;
+        self.overlay = Overlay::None;
+        self.input = InputState::Reading;
+    }
+
+    /// The inputs have caught up (or ended): a jump that waited for a re-read is made.
+    pub fn on_caught_up(&mut self, model: &Model) {
+        if let Some(target) = self.pending_jump.take() {
+            while self.sync(model) {}
+            self.jump_to_time(target, model);
+        }
+    }
+
+    /// Selects the first row at or after `target` in the focused list.
+    fn jump_to_time(&mut self, target: Timestamp, model: &Model) {
+        let pane = self.list_pane();
+        let rows = self.rows_of(pane);
+        let time_of = |k: u64| -> Option<Timestamp> {
+            match pane {
+                Pane::Requests => model.correlator.recent_by_ordinal(k).map(|t| t.start),
+                _ => model.log.get(k).map(|r| r.event.entry.realtime),
+            }
+        };
+        let index = match pane {
+            Pane::Requests => &mut self.requests,
+            _ => &mut self.log,
+        };
+        if index.keys.is_empty() {
+            self.notify("nothing to jump in: the list is empty");
+            return;
+        }
+        let oldest = index.keys.iter().filter_map(|&k| time_of(k)).min();
+        let position = index
+            .keys
+            .iter()
+            .position(|&k| time_of(k).is_some_and(|t| t >= target));
+        let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+        if let Some(p) = position {
+            let (top, _) = visible(&index.keys, index.pos, rows);
+            index.select_position(p, top, rows);
+            // Show the row reached at the top of the view, as `less` does.
+            if let Some(&k) = index.keys.get(p) {
+                index.pos.top = k;
+            }
+            if let Some(from) = self.options.reads_since.filter(|&f| target < f) {
+                // Earlier than reading started: say how to see it.
+                let from = super::widgets::clock_s_at(from, self.options.utc_offset_s);
+                self.notify(format!(
+                    "{when} is before reading started ({from}): showing the oldest; restart with --since to read earlier"
+                ));
+            } else if oldest.is_some_and(|o| target < o) {
+                let first = oldest.map_or_else(String::new, |o| {
+                    super::widgets::clock_s_at(o, self.options.utc_offset_s)
+                });
+                self.notify(format!(
+                    "{when} is before the oldest row held ({first}): showing the oldest"
+                ));
+            } else {
+                self.notify(format!("jumped to {when}"));
+            }
+        } else {
+            index.follow_newest();
+            self.notify(format!("nothing at or after {when}: showing the newest"));
+        }
+    }
+
+    /// `y`/`Y`: what to copy from the selection (a request's id, a line, an incident),
+    /// with a status line that says what went to the clipboard.
+    fn copy(&mut self, prefer_request_id: bool, model: &Model) -> Option<Command> {
+        let trace_ordinal = match &self.overlay {
+            Overlay::Trace { ordinal, .. } => Some(*ordinal),
+            Overlay::None if self.focus == Pane::Requests => {
+                self.requests.selected_key(self.viewport.requests)
+            }
+            _ => None,
+        };
+        let record_seq = match &self.overlay {
+            Overlay::Record { seq, .. } => Some(*seq),
+            Overlay::None if self.focus == Pane::Log => self.log.selected_key(self.viewport.log),
+            _ => None,
+        };
+        let incident = match &self.overlay {
+            Overlay::Incident { id, .. } => Some(*id),
+            Overlay::None if self.focus == Pane::Incidents => self
+                .incidents(model)
+                .nth(self.incident_position(model))
+                .map(|i| i.id),
+            _ => None,
+        };
+        let (what, copied): (&str, String) = if let Some(n) = trace_ordinal {
+            let Some(t) = model.correlator.recent_by_ordinal(n) else {
+                self.notify("that request has left the screen's ring: nothing copied");
+                return None;
+            };
+            let ray = t.ray.as_ref().map(|r| ("ray id", r.0.to_string()));
+            let rid = t
+                .request_id
+                .as_ref()
+                .map(|r| ("request id", r.0.to_string()));
+            let pick = if prefer_request_id {
+                rid.or(ray)
+            } else {
+                ray.or(rid)
+            };
+            let Some((what, id)) = pick else {
+                self.notify("this request has no ray id or request id: nothing copied");
+                return None;
+            };
+            (what, text::display(&id).into_owned())
+        } else if let Some(seq) = record_seq {
+            let Some(rec) = model.log.get(seq) else {
+                self.notify("that line has left the scroll-back: nothing copied");
+                return None;
+            };
+            // The list copies the line; the record view copies every line it shows.
+            let lines: Vec<String> = if matches!(self.overlay, Overlay::Record { .. }) {
+                std::iter::once(&rec.event)
+                    .chain(&rec.continuation)
+                    .map(|e| text::display_bytes(&e.entry.message).into_owned())
+                    .collect()
+            } else {
+                vec![text::display_bytes(&rec.event.entry.message).into_owned()]
+            };
+            ("log line", lines.join("\n"))
+        } else if let Some(id) = incident {
+            let inc = model.detector.incidents.iter().find(|i| i.id == id)?;
+            let line = format!(
+                "{} {} {} ×{}: {}",
+                super::widgets::clock_s_at(inc.start, self.options.utc_offset_s),
+                inc.severity.as_str(),
+                inc.kind.as_str(),
+                inc.count,
+                inc.cause
+            );
+            ("incident", text::display(&line).into_owned())
+        } else {
+            self.notify("nothing selected to copy");
+            return None;
+        };
+        let (copied, was_cut) = cap_copy(copied);
+        let preview = text::fit_width(&copied, 48).0.into_owned();
+        self.notify(format!(
+            "copied {what}{}: {preview} (OSC 52: the terminal must allow clipboard writes)",
+            if was_cut { " (first 64 KiB)" } else { "" }
+        ));
+        Some(Command::Copy(copied))
     }
 
     fn page(&self) -> i64 {
@@ -1099,7 +1688,7 @@ impl UiState {
             u16::try_from(v.max(0)).unwrap_or(u16::MAX)
         };
         match &mut self.overlay {
-            Overlay::None | Overlay::Help => {}
+            Overlay::None | Overlay::Help { .. } => {}
             Overlay::Record { scroll, .. }
             | Overlay::Incident { scroll, .. }
             | Overlay::Trace { scroll, .. } => {
@@ -1198,6 +1787,41 @@ impl UiState {
             }
         }
     }
+}
+
+/// Copied text at most this long: terminals cap OSC 52 (xterm and tmux at about 100 kB
+/// of base64).
+const MAX_COPY_BYTES: usize = 64 * 1024;
+
+/// `text` cut to [`MAX_COPY_BYTES`] at a character boundary, and whether it was cut.
+fn cap_copy(mut text: String) -> (String, bool) {
+    if text.len() <= MAX_COPY_BYTES {
+        return (text, false);
+    }
+    let mut cut = MAX_COPY_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    (text, true)
+}
+
+/// Where `n`/`N` and the end of a search prompt look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Find {
+    /// Enter: the match at or after the selection, or the newest while following.
+    First,
+    Newer,
+    Older,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Match,
+    /// A match, after going round the end of the list.
+    Wrapped,
+    Nothing,
 }
 
 /// The log records holding `cursors`, and how many cursors were not found (their

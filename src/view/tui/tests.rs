@@ -15,7 +15,9 @@ use crate::source::{RawEntry, Timestamp, Unit, UnitFilter};
 
 use super::action::Action;
 use super::render::render;
-use super::state::{Command, Feed, InputState, LatencyWindow, Overlay, Pane, UiOptions, UiState};
+use super::state::{
+    Command, Feed, InputState, LatencyWindow, Overlay, Pane, PromptKind, UiOptions, UiState,
+};
 use super::theme::{Theme, ThemeKind};
 
 const CAPTURE: &str = concat!(
@@ -53,6 +55,46 @@ fn fixture() -> Model {
     model
 }
 
+/// `haystack` with every `from` replaced by `to`.
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(i) = rest.windows(from.len()).position(|w| w == from) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(to);
+        rest = &rest[i + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// The capture with long values: the 4 ms answers took 117,047 ms and the 1,860 ms one
+/// 41,714 ms (as in issue 19's journal), a tool with a long name, and eight copies 20
+/// minutes apart, so the incidents list is longer than any panel.
+fn long_fixture() -> Model {
+    let mut all = Vec::new();
+    for copy in 0..8u64 {
+        for mut e in entries() {
+            let mut m = replace_bytes(&e.message, b"duration_ms=4 ", b"duration_ms=117047 ");
+            m = replace_bytes(&m, b"duration_ms=1860 ", b"duration_ms=41714 ");
+            m = replace_bytes(
+                &m,
+                b"search_repo tool called",
+                b"search_repositories_by_content_and_path_glob tool called",
+            );
+            e.message = m.into_boxed_slice();
+            e.realtime = Timestamp(e.realtime.0 + copy * 1_200_000_000);
+            if copy > 0 {
+                e.cursor = None;
+            }
+            all.push(e);
+        }
+    }
+    let mut model = model_of(all);
+    model.finish();
+    model
+}
+
 fn end_of(model: &Model) -> Timestamp {
     model.window.map_or(Timestamp(0), |(_, b)| b)
 }
@@ -65,6 +107,9 @@ fn ui_for(model: &Model, width: u16, height: u16) -> UiState {
         units: units(),
         feed: Feed::History,
         utc_offset_s: 0,
+        reads_since: None,
+        lookback_us: None,
+        can_read_earlier: false,
     });
     ui.input = InputState::Ended;
     ui.update(Action::Resize(width, height), model);
@@ -103,6 +148,30 @@ fn press(ui: &mut UiState, model: &Model, actions: &[Action]) -> Vec<Command> {
 }
 
 #[test]
+fn osc52_is_base64_of_the_text_and_nothing_in_it_can_end_the_sequence() {
+    // RFC 4648's test vectors.
+    for (plain, encoded) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(super::base64(plain.as_bytes()), encoded);
+    }
+    let hostile = "ray \u{1b}]0;PWNED\u{7} \u{1b}[2J é…";
+    let seq = super::osc52(hostile);
+    assert!(seq.starts_with(b"\x1b]52;c;") && seq.ends_with(b"\x07"));
+    let payload = &seq[7..seq.len() - 1];
+    assert!(payload
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b)));
+    assert_eq!(payload.len() % 4, 0);
+}
+
+#[test]
 fn screen_80x24() {
     let model = fixture();
     let ui = ui_for(&model, 80, 24);
@@ -121,6 +190,60 @@ fn screen_160x50() {
     let model = fixture();
     let ui = ui_for(&model, 160, 50);
     insta::assert_snapshot!(screen(&model, &ui));
+}
+
+#[test]
+fn screen_60x15() {
+    let model = fixture();
+    let ui = ui_for(&model, 60, 15);
+    insta::assert_snapshot!(screen(&model, &ui));
+}
+
+/// See: issue 19. Long values at every size: durations keep their unit (`117 s`, never a
+/// cut `11`), every incident row shows its kind, the tables say their units, and what
+/// does not fit is cut with a visible `…`.
+#[test]
+fn issue_19_long_values_read_at_every_size() {
+    let model = long_fixture();
+    assert!(model.detector.incidents.len() > 8, "many incidents");
+    for (w, h) in [(60, 15), (80, 24), (120, 40), (160, 50)] {
+        let mut ui = ui_for(&model, w, h);
+        // The incidents focused and scrolled to the oldest, then back: rows at both ends.
+        let text = screen(&model, &ui);
+        insta::assert_snapshot!(format!("long_{w}x{h}"), text);
+        assert!(text.contains("117 s"), "{w}x{h}: the 117 s maximum\n{text}");
+        assert!(!text.contains("117047"), "{w}x{h}: raw ms\n{text}");
+        assert!(
+            text.contains("origin 5xx"),
+            "{w}x{h}: the 5xx's scope\n{text}"
+        );
+        // Every incident row names its kind.
+        let kinds = [
+            "502", "524", "5xx", "down", "degr", "tunnel", "stale", "slow", "stall",
+        ];
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("● ") || l.contains("○ "))
+            .collect();
+        assert!(!rows.is_empty(), "{w}x{h}\n{text}");
+        for row in rows {
+            let after_time = row.split_once(':').map_or("", |x| x.1);
+            assert!(
+                kinds.iter().any(|k| after_time.contains(&format!(" {k} "))),
+                "{w}x{h}: a row without its kind: {row}"
+            );
+        }
+        press(
+            &mut ui,
+            &model,
+            &[Action::FocusNext, Action::FocusNext, Action::Bottom],
+        );
+        let text = screen(&model, &ui);
+        assert!(
+            text.contains("○ "),
+            "{w}x{h}: closed incidents at the bottom\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -163,8 +286,55 @@ fn help_overlay_lists_the_keys_and_any_key_closes_it() {
     let text = screen(&model, &ui);
     insta::assert_snapshot!(text);
     assert!(text.contains("status filter"));
-    press(&mut ui, &model, &[Action::Down]);
-    assert_eq!(ui.overlay, Overlay::None);
+    // Other keys do nothing while the help is up…
+    press(
+        &mut ui,
+        &model,
+        &[Action::CycleUnit, Action::StartPrompt(PromptKind::Search)],
+    );
+    assert!(matches!(ui.overlay, Overlay::Help { .. }));
+    assert!(ui.filter.unit.is_none() && ui.editing.is_none());
+    // …and `?`, Esc and `q` close it (q does not quit from the help; Ctrl-C does).
+    for close in [Action::Help, Action::Back, Action::Quit] {
+        assert!(matches!(ui.overlay, Overlay::Help { .. }));
+        assert_eq!(press(&mut ui, &model, &[close]), []);
+        assert_eq!(ui.overlay, Overlay::None, "{close:?}");
+        press(&mut ui, &model, &[Action::Help]);
+    }
+    press(&mut ui, &model, &[Action::Help]);
+    assert_eq!(
+        press(&mut ui, &model, &[Action::Interrupt]),
+        [Command::Quit]
+    );
+}
+
+/// See: issue 19. At 60×15 the help does not fit: it scrolls to its last line (the
+/// definitions) and no further, and its title says how to scroll and close it.
+#[test]
+fn issue_19_help_scrolls_to_its_end_at_60x15() {
+    let model = fixture();
+    let mut ui = ui_for(&model, 60, 15);
+    press(&mut ui, &model, &[Action::Help]);
+    let first = screen(&model, &ui);
+    assert!(first.contains("? Esc q close"), "{first}");
+    assert!(first.contains("more below"), "{first}");
+    assert!(!first.contains("scroll-back"), "{first}");
+    let mut last = first.clone();
+    for _ in 0..200 {
+        press(&mut ui, &model, &[Action::Down]);
+        last = screen(&model, &ui);
+    }
+    assert!(last.contains("(end)"), "{last}");
+    assert!(last.contains("NO_COLOR"), "the last line is shown:\n{last}");
+    insta::assert_snapshot!(last);
+    let Overlay::Help { scroll } = ui.overlay else {
+        panic!("help closed");
+    };
+    // Scrolled no further than the last page, and back at the top with g.
+    press(&mut ui, &model, &[Action::Up]);
+    assert!(matches!(ui.overlay, Overlay::Help { scroll: s } if s + 1 == scroll));
+    press(&mut ui, &model, &[Action::Top]);
+    assert_eq!(screen(&model, &ui), first);
 }
 
 #[test]
@@ -236,14 +406,18 @@ fn opening_a_502_request_shows_only_the_tunnel_side() {
 fn opening_an_answered_request_shows_both_services_side_by_side() {
     let model = fixture();
     let mut ui = ui_for(&model, 160, 50);
-    press(&mut ui, &model, &[Action::FocusNext, Action::StartFilter]);
+    press(
+        &mut ui,
+        &model,
+        &[Action::FocusNext, Action::StartPrompt(PromptKind::Filter)],
+    );
     for c in "search_code".chars() {
-        press(&mut ui, &model, &[Action::FilterInput(c)]);
+        press(&mut ui, &model, &[Action::PromptInput(c)]);
     }
     press(
         &mut ui,
         &model,
-        &[Action::FilterCommit, Action::Top, Action::Open],
+        &[Action::PromptCommit, Action::Top, Action::Open],
     );
     let Overlay::Trace { origin, tunnel, .. } = &ui.overlay else {
         panic!("no request view: {:?}", ui.overlay);
@@ -313,11 +487,11 @@ fn a_text_filter_finds_a_record_by_a_line_of_its_traceback() {
             Some((r.seq, word))
         })
         .expect("the capture has a traceback with a word of its own");
-    press(&mut ui, &model, &[Action::StartFilter]);
+    press(&mut ui, &model, &[Action::StartPrompt(PromptKind::Filter)]);
     for c in word.chars() {
-        press(&mut ui, &model, &[Action::FilterInput(c)]);
+        press(&mut ui, &model, &[Action::PromptInput(c)]);
     }
-    press(&mut ui, &model, &[Action::FilterCommit]);
+    press(&mut ui, &model, &[Action::PromptCommit]);
     while ui.sync(&model) {}
     assert!(ui.log.keys.contains(&seq), "{word}: {:?}", ui.log.keys);
     assert!(ui
@@ -331,9 +505,9 @@ fn a_text_filter_finds_a_record_by_a_line_of_its_traceback() {
 fn a_bad_regex_shows_its_error_and_matches_as_text_until_fixed() {
     let model = fixture();
     let mut ui = ui_for(&model, 80, 24);
-    press(&mut ui, &model, &[Action::StartFilter]);
+    press(&mut ui, &model, &[Action::StartPrompt(PromptKind::Filter)]);
     for c in "origin(".chars() {
-        press(&mut ui, &model, &[Action::FilterInput(c)]);
+        press(&mut ui, &model, &[Action::PromptInput(c)]);
     }
     let f = ui.filter.text.as_ref().unwrap();
     assert!(f.error.is_some(), "origin( is not a regex");
@@ -342,7 +516,7 @@ fn a_bad_regex_shows_its_error_and_matches_as_text_until_fixed() {
     let text = screen(&model, &ui);
     assert!(text.contains("bad regex"), "{text}");
     insta::assert_snapshot!(text);
-    press(&mut ui, &model, &[Action::FilterInput(')')]);
+    press(&mut ui, &model, &[Action::PromptInput(')')]);
     let f = ui.filter.text.as_ref().unwrap();
     assert!(f.error.is_none());
     assert!(
@@ -350,7 +524,7 @@ fn a_bad_regex_shows_its_error_and_matches_as_text_until_fixed() {
         "origin() matches every line with 'origin'"
     );
     // Esc drops what was typed after `/`.
-    press(&mut ui, &model, &[Action::FilterCancel]);
+    press(&mut ui, &model, &[Action::PromptCancel]);
     assert!(ui.filter.text.is_none() && ui.editing.is_none());
 }
 
@@ -369,8 +543,13 @@ fn pause_freezes_the_view_while_the_model_changes() {
     ui.update(Action::Tick(end_of(&model)), &model);
     while ui.sync(&model) {}
     let after = screen(&model, &ui);
-    // Below the header (whose clock and unit state stay live) nothing moved.
-    let body = |s: &str| s.lines().skip(2).collect::<Vec<_>>().join("\n");
+    // Below the header (whose clock and unit state stay live) nothing moved but the
+    // incidents' counts (incidents are listed as they were, their figures stay live).
+    let body = |s: &str| {
+        let counts = regex::Regex::new(r"×[0-9]+").unwrap();
+        let rest = s.lines().skip(2).collect::<Vec<_>>().join("\n");
+        counts.replace_all(&rest, "×n").into_owned()
+    };
     assert_eq!(body(&before), body(&after));
     assert!(after.contains("PAUSED"));
     let frozen = ui.log.keys.len();
@@ -622,11 +801,420 @@ fn issue_8_the_header_shows_how_far_behind_and_how_much_is_queued() {
         let text = screen(&model, &ui);
         let header = text.lines().next().unwrap();
         assert!(
-            header.contains("● LIVE   behind 4.2 s · ≈9.2k queued "),
+            // (At 60 columns the header's cut mark `…` follows it.)
+            header.contains("● LIVE   behind 4.2 s · ≈9.2k queued"),
             "{width}x{height}:\n{text}"
         );
         ui.observe_lag(after(4_500), Some(after(4_200)), 0);
         ui.observe_lag(after(5_000), Some(after(4_900)), 0);
         assert!(!screen(&model, &ui).contains("behind"));
     }
+}
+
+/// Types `text` into the open prompt, then Enter.
+fn type_and_enter(ui: &mut UiState, model: &Model, kind: PromptKind, text: &str) {
+    press(ui, model, &[Action::StartPrompt(kind)]);
+    for c in text.chars() {
+        press(ui, model, &[Action::PromptInput(c)]);
+    }
+    press(ui, model, &[Action::PromptCommit]);
+}
+
+fn record_text(model: &Model, seq: u64) -> String {
+    let rec = model.log.get(seq).unwrap();
+    std::iter::once(&rec.event)
+        .chain(&rec.continuation)
+        .map(|e| crate::text::sanitize_bytes(&e.entry.message).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// See: issue 19. `/` searches without filtering: every line stays, the newest match is
+/// selected (the log was following), `N` goes to older matches and `n` back, each a
+/// line that matches, wrapping at the ends; matches are highlighted where drawn.
+#[test]
+fn issue_19_search_selects_matches_and_n_and_shift_n_move_between_them() {
+    let model = fixture();
+    let mut ui = ui_for(&model, 120, 40);
+    let all = ui.log.keys.len();
+    type_and_enter(&mut ui, &model, PromptKind::Search, "healthz");
+    assert_eq!(ui.log.keys.len(), all, "a search does not filter");
+    let matches: Vec<u64> = ui
+        .log
+        .keys
+        .iter()
+        .copied()
+        .filter(|&k| record_text(&model, k).to_lowercase().contains("healthz"))
+        .collect();
+    assert!(matches.len() > 3, "{matches:?}");
+    let selected = |ui: &UiState| ui.log.selected_key(ui.viewport.log).unwrap();
+    assert_eq!(selected(&ui), *matches.last().unwrap());
+    // N: older, one match at a time.
+    for want in matches.iter().rev().skip(1) {
+        press(&mut ui, &model, &[Action::SearchPrev]);
+        assert_eq!(selected(&ui), *want);
+    }
+    // Past the oldest: wraps to the newest, and says so.
+    press(&mut ui, &model, &[Action::SearchPrev]);
+    assert_eq!(selected(&ui), *matches.last().unwrap());
+    assert!(
+        ui.notice.as_deref().unwrap_or("").contains("wrapped"),
+        "{:?}",
+        ui.notice
+    );
+    // n: newer, wrapping to the oldest.
+    press(&mut ui, &model, &[Action::SearchNext]);
+    assert_eq!(selected(&ui), matches[0]);
+    press(&mut ui, &model, &[Action::SearchNext]);
+    assert_eq!(selected(&ui), matches[1]);
+    // The selected row shows the match highlighted (reversed colours), nowhere else.
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| render(f, &model, &ui)).unwrap();
+    let buf = terminal.backend().buffer();
+    let hit = ui.theme().search_match();
+    let mut highlighted = String::new();
+    for y in 0..40 {
+        for x in 0..120 {
+            if buf[(x, y)].bg == hit.bg.unwrap() {
+                highlighted.push_str(buf[(x, y)].symbol());
+            }
+        }
+        highlighted.push('|');
+    }
+    let words: Vec<&str> = highlighted.split('|').filter(|s| !s.is_empty()).collect();
+    assert!(!words.is_empty());
+    assert!(
+        words.iter().all(|w| w.eq_ignore_ascii_case("healthz")
+            || w.to_lowercase().matches("healthz").count() > 1),
+        "{words:?}"
+    );
+    // A search with no match says so and leaves the selection.
+    let before = selected(&ui);
+    type_and_enter(&mut ui, &model, PromptKind::Search, "no-such-text-anywhere");
+    assert_eq!(selected(&ui), before);
+    assert!(ui.notice.as_deref().unwrap_or("").contains("no match"));
+    // c clears the search with the filters.
+    press(&mut ui, &model, &[Action::Clear]);
+    assert!(ui.search.is_none());
+}
+
+/// See: issue 19. `&` filters; `&!text` keeps exactly the lines `&text` drops.
+#[test]
+fn issue_19_a_negated_filter_keeps_exactly_what_the_filter_drops() {
+    let model = fixture();
+    let mut ui = ui_for(&model, 120, 40);
+    let all: Vec<u64> = ui.log.keys.iter().copied().collect();
+    type_and_enter(&mut ui, &model, PromptKind::Filter, "healthz");
+    let kept: Vec<u64> = ui.log.keys.iter().copied().collect();
+    let requests_kept = ui.requests.keys.len();
+    press(&mut ui, &model, &[Action::Clear]);
+    type_and_enter(&mut ui, &model, PromptKind::Filter, "!healthz");
+    let negated: Vec<u64> = ui.log.keys.iter().copied().collect();
+    assert!(!kept.is_empty() && !negated.is_empty());
+    assert_eq!(kept.len() + negated.len(), all.len());
+    assert!(negated.iter().all(|k| !kept.contains(k)));
+    assert_eq!(
+        ui.requests.keys.len() + requests_kept,
+        model.correlator.recent.len()
+    );
+    assert!(screen(&model, &ui).contains("filter &!healthz"));
+}
+
+/// See: issue 19. `:` reads times as `--since` does (against the screen's clock) and
+/// selects the first line at or after that time; a time outside what is held, or one
+/// that cannot be read, is said in the status line.
+#[test]
+fn issue_19_colon_jumps_to_a_time_in_the_since_forms() {
+    let model = fixture();
+    let mut ui = ui_for(&model, 120, 40);
+    let time_of = |k: u64| model.log.get(k).unwrap().event.entry.realtime;
+    let end = end_of(&model);
+    // 17:06:34 is the capture's end (UTC, the tests' time zone).
+    for (input, target) in [
+        ("17:06", Timestamp(end.0 - (end.0 % 60_000_000))),
+        ("-30s", Timestamp(end.0 - 30_000_000)),
+        ("1 min ago", Timestamp(end.0 - 60_000_000)),
+        ("2026-11-25 17:05:44", Timestamp(1_795_626_344_000_000)),
+    ] {
+        type_and_enter(&mut ui, &model, PromptKind::Jump, input);
+        let sel = ui.log.selected_key(ui.viewport.log).unwrap();
+        let pos = ui.log.keys.iter().position(|&k| k == sel).unwrap();
+        assert!(time_of(sel) >= target, "{input}");
+        assert!(
+            ui.log.keys.iter().take(pos).all(|&k| time_of(k) < target),
+            "{input}: the first line at or after it"
+        );
+        assert!(!ui.log.pos.follow, "{input}");
+        assert!(
+            ui.notice.as_deref().unwrap_or("").starts_with("jumped to"),
+            "{:?}",
+            ui.notice
+        );
+    }
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "2020-01-01");
+    assert_eq!(
+        ui.log.selected_key(ui.viewport.log),
+        ui.log.keys.front().copied()
+    );
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap_or("")
+        .contains("before the oldest"));
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "+1h");
+    assert!(ui.log.pos.follow);
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap_or("")
+        .contains("showing the newest"));
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "soon");
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap_or("")
+        .contains("cannot read \"soon\""));
+    // The requests list jumps by its own times.
+    press(&mut ui, &model, &[Action::FocusNext]);
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "17:06");
+    let n = ui.requests.selected_key(ui.viewport.requests).unwrap();
+    assert!(model.correlator.recent_by_ordinal(n).unwrap().start.0 >= end.0 - (end.0 % 60_000_000));
+}
+
+/// See: issue 19. `y` copies the selected request's ray id (`Y` its request id), the
+/// selected log line, or the incident; the status line says what was copied.
+#[test]
+fn issue_19_y_copies_the_selection_and_says_what() {
+    let model = fixture();
+    let mut ui = ui_for(&model, 120, 40);
+    press(&mut ui, &model, &[Action::FocusNext]);
+    let n = ui.requests.selected_key(ui.viewport.requests).unwrap();
+    let trace = model.correlator.recent_by_ordinal(n).unwrap();
+    let ray = trace.ray.as_ref().unwrap().0.to_string();
+    let rid = trace.request_id.as_ref().unwrap().0.to_string();
+    assert_eq!(
+        press(&mut ui, &model, &[Action::Copy]),
+        [Command::Copy(ray.clone())]
+    );
+    let notice = ui.notice.clone().unwrap();
+    assert!(
+        notice.contains("copied ray id") && notice.contains(&ray),
+        "{notice}"
+    );
+    assert_eq!(
+        press(&mut ui, &model, &[Action::CopyRequestId]),
+        [Command::Copy(rid)]
+    );
+    // From the request view, too.
+    press(&mut ui, &model, &[Action::Open]);
+    assert_eq!(
+        press(&mut ui, &model, &[Action::Copy]),
+        [Command::Copy(ray)]
+    );
+    press(&mut ui, &model, &[Action::Back]);
+    // A log line: as the screen shows it.
+    press(&mut ui, &model, &[Action::FocusPrev]);
+    let seq = ui.log.selected_key(ui.viewport.log).unwrap();
+    let line =
+        crate::text::display_bytes(&model.log.get(seq).unwrap().event.entry.message).into_owned();
+    assert_eq!(
+        press(&mut ui, &model, &[Action::Copy]),
+        [Command::Copy(line)]
+    );
+    assert!(ui.notice.as_deref().unwrap().contains("copied log line"));
+    // An incident.
+    press(&mut ui, &model, &[Action::FocusPrev]);
+    let [Command::Copy(text)] = &press(&mut ui, &model, &[Action::Copy])[..] else {
+        panic!("no copy");
+    };
+    assert!(text.contains("stale_sessions"), "{text}");
+    // m: mouse capture off, then on.
+    assert_eq!(
+        press(&mut ui, &model, &[Action::ToggleMouse]),
+        [Command::SetMouseCapture(false)]
+    );
+    assert!(screen(&model, &ui).contains("mouse capture off"));
+    assert_eq!(
+        press(&mut ui, &model, &[Action::ToggleMouse]),
+        [Command::SetMouseCapture(true)]
+    );
+}
+
+/// See: issue 19. With two hosts in the inputs, `H` cycles through them (log lines of
+/// that host only) and back to all; with one, it says there is nothing to filter.
+#[test]
+fn issue_19_host_filter_cycles_through_the_hosts_in_the_inputs() {
+    let one = fixture();
+    let mut ui = ui_for(&one, 120, 40);
+    press(&mut ui, &one, &[Action::CycleHost]);
+    assert!(ui.filter.host.is_none());
+    assert!(ui.notice.as_deref().unwrap().contains("one host"));
+    // The same capture as if half of it came from a second machine.
+    let mut all = entries();
+    let half = all.len() / 2;
+    for e in &mut all[half..] {
+        let mut origin = (*e.origin).clone();
+        origin.hostname = Some("second-host".into());
+        e.origin = std::sync::Arc::new(origin);
+    }
+    let model = model_of(all);
+    let mut ui = ui_for(&model, 160, 50);
+    let total = ui.log.keys.len();
+    assert!(screen(&model, &ui).contains("(H filters)"));
+    let mut seen = 0;
+    for _ in 0..2 {
+        press(&mut ui, &model, &[Action::CycleHost]);
+        let host = ui.filter.host.clone().expect("a host");
+        assert!(!ui.log.keys.is_empty());
+        for &k in &ui.log.keys {
+            let rec = model.log.get(k).unwrap();
+            assert_eq!(
+                rec.event.entry.origin.hostname.as_deref(),
+                Some(host.as_str())
+            );
+        }
+        seen += ui.log.keys.len();
+        assert!(screen(&model, &ui).contains(&format!("host {host}")));
+    }
+    assert_eq!(seen, total);
+    press(&mut ui, &model, &[Action::CycleHost]);
+    assert!(ui.filter.host.is_none());
+}
+
+/// See: issue 19, point 6. Following a journal, windows end at the clock, not at the
+/// newest entry: two hours of silence after the capture bring the rates and the window's
+/// 502s to 0, the sparklines end in quiet slices, each unit says how long it has been
+/// silent, and the incidents are closed by the clock. The whole run keeps its counts.
+#[test]
+fn issue_19_live_windows_slide_with_the_clock_and_silence_shows() {
+    let mut model = model_of(entries());
+    let end = end_of(&model);
+    let mut ui = live_ui(&model, 160, 50);
+    assert!(ui.derived.bad_gateway > 0 && ui.derived.rate_per_s > 0.0);
+    let text = screen(&model, &ui);
+    assert!(!text.contains("last line"), "{text}");
+
+    // 30 s later: still in the 5 m window, no unit silent for a minute yet.
+    let at = |s: u64| Timestamp(end.0 + s * 1_000_000);
+    model.tick(at(30));
+    ui.update(Action::Tick(at(30)), &model);
+    assert_eq!(ui.derived.bad_gateway, 21);
+    assert!(!screen(&model, &ui).contains("last line"));
+
+    // Two hours of silence.
+    model.tick(at(7_200));
+    ui.update(Action::Tick(at(7_200)), &model);
+    let d = &ui.derived;
+    assert_eq!(
+        (d.requests, d.bad_gateway, d.timeouts, d.errors_5xx),
+        (0, 0, 0, 0)
+    );
+    assert!(d.rate_per_s.abs() < f64::EPSILON);
+    assert_eq!(d.latency_count, 0);
+    let quiet = d.spark.iter().rev().take(10);
+    assert!(quiet.clone().count() == 10 && quiet.clone().all(|p| p.requests == 0));
+    let text = screen(&model, &ui);
+    let header: String = text.lines().take(2).collect::<Vec<_>>().join("\n");
+    assert!(header.contains("0.0 req/s"), "{header}");
+    assert!(header.contains("origin 5xx 0 · 502 0 · 524 0"), "{header}");
+    assert!(
+        header.contains("sigil-mcp: last line 2.0 h ago")
+            && header.contains("cloudflared: last line 2.0 h ago"),
+        "{header}"
+    );
+    assert!(
+        text.contains("no latency measured in this window"),
+        "{text}"
+    );
+    assert!(
+        model.detector.incidents.iter().all(|i| i.end.is_some()),
+        "incidents close by the clock"
+    );
+    assert!(!text.contains("│● "), "no incident shown open:\n{text}");
+    // The whole run still counts everything (5m → 15m → all).
+    press(&mut ui, &model, &[Action::CycleWindow, Action::CycleWindow]);
+    assert_eq!(ui.window, LatencyWindow::All);
+    assert_eq!(ui.derived.requests, model.stats.requests);
+    assert_eq!(ui.derived.bad_gateway, 21);
+}
+
+/// See: issue 19 (point 5). The header says how far back the screen reads, and `:` to a
+/// time before that says how to read earlier.
+#[test]
+fn issue_19_the_header_says_how_far_back_the_screen_reads() {
+    let model = model_of(entries());
+    let end = end_of(&model);
+    let mut ui = live_ui(&model, 160, 50);
+    ui.options.reads_since = Some(Timestamp(end.0 - 15 * 60 * 1_000_000));
+    ui.options.lookback_us = Some(15 * 60 * 1_000_000);
+    let text = screen(&model, &ui);
+    let header = text.lines().next().unwrap();
+    assert!(
+        header.contains("since 16:51:34 (15 min look-back)"),
+        "{header}"
+    );
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "16:00");
+    let notice = ui.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("before reading started (16:51:34)") && notice.contains("--since"),
+        "{notice}"
+    );
+    ui.options.lookback_us = None;
+    let text = screen(&model, &ui);
+    assert!(
+        text.lines().next().unwrap().contains("since 16:51:34 "),
+        "{text}"
+    );
+}
+
+/// See: issue 19 (point 5). Earlier history on demand: `:` to a time before where reading
+/// started asks the loop to read again from there, and once that is read the jump is made.
+#[test]
+fn issue_19_a_jump_before_the_start_reads_again_from_there() {
+    let from = Timestamp(1_795_626_360_000_000); // 17:06:00
+    let target = Timestamp(1_795_626_344_000_000); // 17:05:44
+    let since = |t: Timestamp| {
+        let mut model = model_of(entries().into_iter().filter(|e| e.realtime >= t).collect());
+        model.tick(end_of(&model));
+        model
+    };
+    let model = since(from);
+    let mut ui = live_ui(&model, 120, 40);
+    ui.options.reads_since = Some(from);
+    ui.options.can_read_earlier = true;
+    press(&mut ui, &model, &[Action::StartPrompt(PromptKind::Jump)]);
+    for c in "17:05:44".chars() {
+        press(&mut ui, &model, &[Action::PromptInput(c)]);
+    }
+    assert_eq!(
+        press(&mut ui, &model, &[Action::PromptCommit]),
+        [Command::ReadFrom(target)]
+    );
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap()
+        .contains("reading from 17:05:44"));
+    // What the loop does: a fresh model read from the target, then caught up.
+    ui.restart_reading(target);
+    assert!(ui.log.keys.is_empty() && ui.input == InputState::Reading);
+    let model = since(target);
+    ui.input = InputState::Live;
+    ui.on_caught_up(&model);
+    let sel = ui.log.selected_key(ui.viewport.log).unwrap();
+    assert_eq!(sel, ui.log.keys[0], "the first line read is the target's");
+    assert!(model.log.get(sel).unwrap().event.entry.realtime >= target);
+    assert!(screen(&model, &ui)
+        .lines()
+        .next()
+        .unwrap()
+        .contains("since 17:05:44"));
+    // Inputs that cannot be read again (a pipe, a replay) say so instead.
+    ui.options.can_read_earlier = false;
+    type_and_enter(&mut ui, &model, PromptKind::Jump, "17:00");
+    assert!(ui
+        .notice
+        .as_deref()
+        .unwrap()
+        .contains("before reading started"));
 }

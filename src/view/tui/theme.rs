@@ -108,6 +108,16 @@ impl Theme {
             .add_modifier(Modifier::BOLD)
     }
 
+    /// A match of the `/` search (reversed in every palette, so it shows under `NO_COLOR`
+    /// and on a selected row alike).
+    pub fn search_match(self) -> Style {
+        match self.kind {
+            ThemeKind::Mono => Style::new().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
+            ThemeKind::Dark => Style::new().fg(Color::Black).bg(Color::Yellow),
+            ThemeKind::Light => Style::new().fg(Color::Black).bg(Color::LightYellow),
+        }
+    }
+
     /// Bars of the histogram and sparklines.
     pub fn chart(self) -> Style {
         self.fg(Color::Cyan, Color::Blue)

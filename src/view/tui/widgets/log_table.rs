@@ -11,13 +11,17 @@ use ratatui::Frame;
 use crate::model::Model;
 use crate::text;
 
-use super::super::state::{visible, Overlay, Pane, UiState};
+use ratatui::style::Style;
+
+use super::super::state::{visible, Overlay, Pane, TextFilter, UiState};
 use super::status_bar::filter_summary;
-use super::{cell, clock_ms, panel, selection_style, title, unit_style};
+use super::{cell, clock_ms, panel, selection_style, title_fit, unit_style};
 
 /// Columns before the message: time, unit, level and their spaces.
 const TIME_COLS: usize = 12;
 const UNIT_COLS: usize = 11;
+/// The unit's columns in a narrow panel (`sigil…`, `cloud…`).
+const NARROW_UNIT_COLS: usize = 6;
 const LEVEL_COLS: usize = 5;
 
 pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
@@ -30,17 +34,30 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
         "scrolled · G follow"
     };
     // While paused the title shows only what the frozen view holds.
-    let mut detail = if ui.paused.is_some() {
-        format!("{} lines · paused, p resumes", keys.len())
+    let count = if ui.paused.is_some() {
+        format!("{} lines", keys.len())
     } else {
-        format!("{} of {} lines · {mode}", keys.len(), model.log.len())
+        format!("{} of {} lines", keys.len(), model.log.len())
     };
+    let mode = if ui.paused.is_some() {
+        "paused, p resumes"
+    } else {
+        mode
+    };
+    let mut tail = ui.search.as_ref().map_or_else(String::new, |s| {
+        format!(" · search /{}/ n N", text::sanitize(&s.pattern))
+    });
     let filters = filter_summary(ui);
     if !filters.is_empty() {
-        detail.push_str(" · filter ");
-        detail.push_str(&filters);
+        tail.push_str(" · filter ");
+        tail.push_str(&filters);
     }
-    let block = panel(title("Log", detail, t), is_focused, t);
+    let details = [
+        format!("{count} · {mode}{tail}"),
+        format!("{count}{tail}"),
+        format!("{}{tail}", keys.len()),
+    ];
+    let block = panel(title_fit("Log", &details, area.width, t), is_focused, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = usize::from(inner.height);
@@ -65,17 +82,14 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
             t.dim(),
         )];
         let mut used = TIME_COLS + 1;
-        if narrow {
-            // A coloured bar instead of the unit's name.
-            spans.push(Span::styled("▌", ustyle));
-            used += 1;
-        } else {
-            spans.push(Span::styled(
-                format!("{} ", cell(&text::sanitize(unit), UNIT_COLS)),
-                ustyle,
-            ));
-            used += UNIT_COLS + 1;
-        }
+        // The unit's name in text at every width (colour alone says nothing under
+        // NO_COLOR or the mono theme); narrow panels cut it with a visible `…`.
+        let unit_cols = if narrow { NARROW_UNIT_COLS } else { UNIT_COLS };
+        spans.push(Span::styled(
+            format!("{} ", cell(&text::sanitize(unit), unit_cols)),
+            ustyle,
+        ));
+        used += unit_cols + 1;
         spans.push(Span::styled(
             cell(&e.level.as_str().to_uppercase(), LEVEL_COLS - 1),
             t.level(e.level),
@@ -91,9 +105,11 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
         let msg = text::display_bytes(&e.entry.message);
         let room = width.saturating_sub(used + marker.len());
         let (msg, _) = text::fit_width(&msg, room);
-        spans.push(Span::styled(
-            msg.into_owned(),
+        spans.extend(highlighted(
+            &msg,
+            ui.search.as_ref(),
             t.level(e.level).patch(t.text()),
+            t.search_match(),
         ));
         if !marker.is_empty() {
             spans.push(Span::styled(marker, t.key()));
@@ -113,4 +129,34 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
         lines.push(Line::styled(msg, t.dim()));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `shown` (display text, already cut to fit) as spans, the search's matches in
+/// `hit_style`. Matching the drawn text means a match is highlighted where it is seen.
+pub(crate) fn highlighted(
+    shown: &str,
+    search: Option<&TextFilter>,
+    style: Style,
+    hit_style: Style,
+) -> Vec<Span<'static>> {
+    let ranges = search.map(|s| s.ranges(shown)).unwrap_or_default();
+    if ranges.is_empty() {
+        return vec![Span::styled(shown.to_owned(), style)];
+    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (a, b) in ranges {
+        if a < at || !shown.is_char_boundary(a) || !shown.is_char_boundary(b) {
+            continue;
+        }
+        if a > at {
+            spans.push(Span::styled(shown[at..a].to_owned(), style));
+        }
+        spans.push(Span::styled(shown[a..b].to_owned(), hit_style));
+        at = b;
+    }
+    if at < shown.len() {
+        spans.push(Span::styled(shown[at..].to_owned(), style));
+    }
+    spans
 }

@@ -14,7 +14,7 @@ use crate::text;
 use super::super::state::{outcome_label, visible, Overlay, Pane, UiState};
 use super::super::theme::Theme;
 use super::status_bar::filter_summary;
-use super::{cell, clock_ms, duration, panel, selection_style, title};
+use super::{cell, clock_ms, duration, panel, selection_style, title_fit};
 
 /// Column widths; the target column takes what is left.
 const TIME_W: u16 = 12;
@@ -68,12 +68,12 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
     let is_focused = ui.focus == Pane::Requests && ui.overlay == Overlay::None;
     let keys = &ui.requests.keys;
     let links = &model.correlator.links;
-    let mut detail = if ui.paused.is_some() {
-        format!("{} shown · paused, p resumes", keys.len())
+    let count = format!("{} shown", keys.len());
+    let links_text = if ui.paused.is_some() {
+        "paused, p resumes".to_owned()
     } else {
         format!(
-            "{} shown · exact {} heuristic {} tunnel-only {} origin-only {} · open {} · expired {}",
-            keys.len(),
+            "exact {} heuristic {} tunnel-only {} origin-only {} · open {} · expired {}",
             links.exact,
             links.heuristic,
             links.tunnel_only,
@@ -82,12 +82,23 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
             model.correlator.expired
         )
     };
+    let mut tail = ui.search.as_ref().map_or_else(String::new, |s| {
+        format!(" · search /{}/", text::sanitize(&s.pattern))
+    });
     let filters = filter_summary(ui);
     if !filters.is_empty() {
-        detail.push_str(" · filter ");
-        detail.push_str(&filters);
+        tail.push_str(" · filter ");
+        tail.push_str(&filters);
     }
-    let block = panel(title("Requests", detail, t), is_focused, t);
+    let details = [
+        format!("{count} · {links_text}{tail}"),
+        format!("{count}{tail}"),
+    ];
+    let block = panel(
+        title_fit("Requests", &details, area.width, t),
+        is_focused,
+        t,
+    );
     let inner = block.inner(area);
     let width = inner.width;
     // Which optional columns fit, widest last.
@@ -139,8 +150,16 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
             };
             let mut cells = vec![
                 Cell::from(Span::styled(clock_ms(tr.start, ui), t.dim())),
-                Cell::from(text::sanitize(tr.method.as_deref().unwrap_or("?")).into_owned()),
-                Cell::from(cell(&text::display(&target(tr)), usize::from(target_w))),
+                Cell::from(cell(
+                    &text::sanitize(tr.method.as_deref().unwrap_or("?")),
+                    usize::from(METHOD_W),
+                )),
+                Cell::from(ratatui::text::Line::from(super::log_table::highlighted(
+                    &cell(&text::display(&target(tr)), usize::from(target_w)),
+                    ui.search.as_ref(),
+                    t.text(),
+                    t.search_match(),
+                ))),
                 Cell::from(Span::styled(
                     outcome_label(tr.outcome),
                     outcome_style(tr.outcome, t),
@@ -158,14 +177,20 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
                     .ray
                     .as_ref()
                     .map_or_else(|| "-".into(), |r| text::sanitize(&r.0).into_owned());
-                cells.push(Cell::from(Span::styled(ray, t.dim())));
+                cells.push(Cell::from(Span::styled(
+                    cell(&ray, usize::from(RAY_W)),
+                    t.dim(),
+                )));
             }
             if has_rid {
                 let rid = tr
                     .request_id
                     .as_ref()
                     .map_or_else(|| "-".into(), |r| text::sanitize(&r.0).into_owned());
-                cells.push(Cell::from(Span::styled(rid, t.dim())));
+                cells.push(Cell::from(Span::styled(
+                    cell(&rid, usize::from(REQUEST_ID_W)),
+                    t.dim(),
+                )));
             }
             let mut row = Row::new(cells);
             if Some(i) == sel && (is_focused || !ui.requests.pos.follow) {

@@ -12,8 +12,8 @@ use crate::model::Model;
 use crate::text;
 
 use super::super::action::HINTS;
-use super::super::state::{Behind, Feed, InputState, StatusFilter, UiState};
-use super::{clock_s, duration};
+use super::super::state::{Behind, Feed, InputState, PromptKind, StatusFilter, UiState};
+use super::{clock_s, duration, fit_spans};
 
 /// The state label: what the screen shows right now.
 fn state_label(ui: &UiState) -> (String, ratatui::style::Style) {
@@ -69,12 +69,15 @@ pub(crate) fn behind_label(b: Behind) -> String {
     format!(" behind {lag_s:.1} s{queued} ")
 }
 
-/// The active filters in a few words (`unit sigil-mcp · ≥warn · 502 · /err/`).
+/// The active filters in a few words (`unit sigil-mcp · ≥warn · 502 · &err`).
 pub(crate) fn filter_summary(ui: &UiState) -> String {
     let f = &ui.filter;
     let mut parts = Vec::new();
     if let Some(u) = &f.unit {
         parts.push(format!("unit {}", u.short()));
+    }
+    if let Some(h) = &f.host {
+        parts.push(format!("host {}", text::sanitize(h)));
     }
     if let Some(l) = f.min_level {
         parts.push(format!("≥{}", l.as_str()));
@@ -83,7 +86,8 @@ pub(crate) fn filter_summary(ui: &UiState) -> String {
         parts.push(f.status.label().to_owned());
     }
     if let Some(t) = &f.text {
-        parts.push(format!("/{}/", text::sanitize(&t.pattern)));
+        // As typed after `&` (`&!text` hides what matches).
+        parts.push(format!("&{}", text::sanitize(&t.pattern)));
     }
     parts.join(" · ")
 }
@@ -111,17 +115,35 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         ));
         first.push(Span::raw(" "));
     }
-    first.extend([
-        Span::styled(
-            text::sanitize(&ui.options.inputs.join(", ")).into_owned(),
-            t.text(),
-        ),
-        Span::styled(format!("  {}", units.join(" · ")), t.dim()),
-    ]);
+    // How far back reading started (the live screen's look-back, or --since).
+    let mut inputs = ui.options.inputs.join(", ");
+    if let Some(from) = ui.options.reads_since {
+        inputs = match ui.options.lookback_us {
+            Some(back) => format!(
+                "{inputs} since {} ({} look-back)",
+                clock_s(from, ui),
+                duration(back)
+            ),
+            None => format!("{inputs} since {}", clock_s(from, ui)),
+        };
+    }
+    if ui.is_live() {
+        // Following the journal: how long each unit has been silent comes first (silence
+        // is a symptom: cloudflared at info writes nothing for healthy requests, nothing
+        // at all when the edge cannot reach it).
+        first.extend(unit_silences(ui));
+        first.push(Span::raw("  "));
+        first.push(Span::styled(text::sanitize(&inputs).into_owned(), t.text()));
+    } else {
+        first.extend([
+            Span::styled(text::sanitize(&inputs).into_owned(), t.text()),
+            Span::styled(format!("  {}", units.join(" · ")), t.dim()),
+        ]);
+    }
     if model.entries.by_host.len() > 1 {
         let hosts: Vec<&str> = model.entries.by_host.keys().collect();
         first.push(Span::styled(
-            format!("  hosts {}", text::sanitize(&hosts.join(","))),
+            format!("  hosts {} (H filters)", text::sanitize(&hosts.join(","))),
             t.dim(),
         ));
     }
@@ -136,19 +158,49 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         format!(" {} ", clock_s(ui.now, ui))
     };
     let row0 = Rect::new(area.x, area.y, area.width, 1.min(area.height));
-    frame.render_widget(Paragraph::new(Line::from(first)).style(t.bar()), row0);
+    let room = usize::from(area.width).saturating_sub(clock.chars().count());
+    frame.render_widget(
+        Paragraph::new(Line::from(fit_spans(first, room))).style(t.bar()),
+        row0,
+    );
     frame.render_widget(
         Paragraph::new(Span::styled(clock, t.title())).alignment(Alignment::Right),
         row0,
     );
 
     let second = figures_line(model, ui, area.width < WIDE_HEADER_COLS);
+    let second = Line::from(fit_spans(second.spans, usize::from(area.width)));
     if area.height > 1 {
         frame.render_widget(
             Paragraph::new(second),
             Rect::new(area.x, area.y + 1, area.width, 1),
         );
     }
+}
+
+/// A unit silent this long (or more) shows how long: `sigil-mcp: last line 2.0 h ago`.
+pub const SILENT_AFTER_US: u64 = 60_000_000;
+
+/// `sigil-mcp · cloudflared: last line 2.0 h ago`: each watched unit, with how long since
+/// its last line when that is [`SILENT_AFTER_US`] or more (or `no line read`).
+fn unit_silences(ui: &UiState) -> Vec<Span<'static>> {
+    let t = ui.theme();
+    let mut spans = Vec::new();
+    for (i, (unit, ago)) in ui.unit_silences().into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.dim()));
+        }
+        let name = unit.short().to_owned();
+        match ago {
+            None => spans.push(Span::styled(format!("{name}: no line read"), t.warn())),
+            Some(us) if us >= SILENT_AFTER_US => spans.push(Span::styled(
+                format!("{name}: last line {} ago", duration(us)),
+                t.warn(),
+            )),
+            Some(_) => spans.push(Span::styled(name, t.dim())),
+        }
+    }
+    spans
 }
 
 /// From this width the figures line spells things out (`origin down since 17:06:34 (2s)`).
@@ -161,7 +213,7 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
     let sep = || Span::styled(" │ ", t.dim());
     let d = &ui.derived;
     let count = |n: u64, bad: ratatui::style::Style| if n > 0 { bad } else { t.dim() };
-    let gap = if is_narrow { " " } else { "  " };
+    let dot = if is_narrow { "·" } else { " · " };
     let mut spans = vec![
         Span::styled(format!(" {} ", ui.window.label()), t.title()),
         Span::styled(
@@ -169,16 +221,19 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
             t.text().add_modifier(Modifier::BOLD),
         ),
         Span::styled(if is_narrow { "/s " } else { " req/s  " }, t.dim()),
+        // Scopes in the words: the origin's own 5xx answers; the 502s and 524s the edge
+        // gave visitors when the tunnel failed (the origin never saw those).
+        Span::styled("origin ", t.dim()),
         Span::styled(
             format!("5xx {}", d.errors_5xx),
             count(d.errors_5xx, t.bad()),
         ),
-        Span::raw(gap),
+        Span::styled(dot, t.dim()),
         Span::styled(
             format!("502 {}", d.bad_gateway),
             count(d.bad_gateway, t.bad()),
         ),
-        Span::raw(gap),
+        Span::styled(dot, t.dim()),
         Span::styled(format!("524 {}", d.timeouts), count(d.timeouts, t.bad())),
         sep(),
     ];
@@ -226,12 +281,12 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
         ),
     };
     spans.push(Span::styled(origin, style));
-    // Gaps are shown, not hidden: lines no parser understood, lines that left the log
-    // ring, and problems the inputs reported (skipped or cut records).
+    // Gaps are shown, not hidden: lines no parser understood and problems the inputs
+    // reported (skipped or cut records). Lines that left the scroll-back ring are not
+    // lost (every figure counted them): the header says how much scroll-back there is.
     spans.push(sep());
     let gaps: Vec<String> = [
         (model.entries.unparsed, "unparsed"),
-        (model.log.dropped, "dropped"),
         (ui.warnings, "input warnings"),
     ]
     .iter()
@@ -242,6 +297,13 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
         spans.push(Span::styled("no gaps", t.dim()));
     } else {
         spans.push(Span::styled(format!("gaps: {}", gaps.join(", ")), t.warn()));
+    }
+    if model.log.dropped > 0 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("scroll-back holds the last {} lines", model.log.len()),
+            t.dim(),
+        ));
     }
     if !det.findings.is_empty() {
         spans.push(sep());
@@ -259,13 +321,23 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
 pub fn render_hint(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
     let t = ui.theme();
     let line = if let Some(edit) = &ui.editing {
+        let help = match edit.kind {
+            PromptKind::Search => "  Enter find · Esc undo · then n N",
+            PromptKind::Filter => "  Enter keep · Esc undo · !text hides matches",
+            PromptKind::Jump => "  Enter jump · Esc cancel · 17:05  -10m  1h ago  2026-11-25 17:05",
+        };
         let mut spans = vec![
-            Span::styled(" / ", t.key()),
+            Span::styled(format!(" {} ", edit.kind.sigil()), t.key()),
             Span::raw(text::sanitize(&edit.buffer).into_owned()),
             Span::styled("▏", t.key()),
-            Span::styled("  Enter keep · Esc undo", t.dim()),
+            Span::styled(help, t.dim()),
         ];
-        if let Some(err) = ui.filter.text.as_ref().and_then(|f| f.error.as_ref()) {
+        let pattern = match edit.kind {
+            PromptKind::Search => ui.search.as_ref(),
+            PromptKind::Filter => ui.filter.text.as_ref(),
+            PromptKind::Jump => None,
+        };
+        if let Some(err) = pattern.and_then(|f| f.error.as_ref()) {
             spans.push(Span::styled(
                 format!("  bad regex ({}), matching as text", text::sanitize(err)),
                 t.bad(),
@@ -282,7 +354,19 @@ pub fn render_hint(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) 
         if let InputState::Failed(e) = &ui.input {
             spans.push(Span::styled(format!(" {} ", text::sanitize(e)), t.bad()));
         }
+        // Whole hints only, as many as fit (the rest are in `?`, which always fits).
+        let mut room = usize::from(area.width).saturating_sub(
+            spans
+                .iter()
+                .map(|s| unicode_width::UnicodeWidthStr::width(s.content.as_ref()))
+                .sum(),
+        );
         for (key, what) in HINTS {
+            let w = unicode_width::UnicodeWidthStr::width(*key) + what.len() + 3;
+            if w > room {
+                break;
+            }
+            room -= w;
             spans.push(Span::styled(format!(" {key}"), t.key()));
             spans.push(Span::styled(format!(" {what} "), t.dim()));
         }
