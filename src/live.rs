@@ -116,7 +116,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         inputs: inputs.names().to_vec(),
         units: config.units.units.clone(),
         feed,
-        utc_offset_s: i64::from(chrono::Local::now().offset().local_minus_utc()),
+        // `--utc`: the screen's times in UTC, as journalctl's.
+        utc_offset_s: if config.output.utc {
+            0
+        } else {
+            i64::from(chrono::Local::now().offset().local_minus_utc())
+        },
     });
     let mut signals = Signals::new().context("listening for signals")?;
     let (guard, terminal) = TerminalGuard::enter().context("setting up the terminal")?;

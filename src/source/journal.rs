@@ -39,6 +39,7 @@ mod health;
 mod tails;
 
 use super::fields::EntryBuilder;
+use super::filter::Boot;
 use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, COREDUMP_MESSAGE_ID};
 
 /// Which journal files to open.
@@ -91,7 +92,9 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name(format!("sigil-top journal {id}"))
         .spawn(move || {
-            let journal = match open(&input, &options) {
+            let mut options = options;
+            let opened = resolve_boot(&input, &mut options).and_then(|()| open(&input, &options));
+            let journal = match opened {
                 Ok(j) => {
                     let _ = opened_tx.send(Ok(()));
                     j
@@ -106,9 +109,10 @@ pub fn spawn(
                     return;
                 }
             }
+            // With a start (--since, --cursor) -n N is a limit: the first N from there.
             let limit = options
-                .since
-                .and(options.backlog_entries)
+                .backlog_entries
+                .filter(|_| options.since.is_some() || options.filter.start.is_some())
                 .filter(|_| !options.follow);
             let mut reader = Reader {
                 journal,
@@ -303,29 +307,154 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
     Ok(journal)
 }
 
-/// The matches of `journalctl -u U1 -u U2 …` (systemd `src/shared/logs-show.c`,
-/// `add_matches_for_unit`, and `journalctl.c`'s `add_units`).
+/// The matches of `journalctl -u U1 -u U2 … -b ID -t T -p P` (systemd `src/shared/logs-show.c`,
+/// `add_matches_for_unit`, and `journalctl.c`'s `add_units`, `add_boot`,
+/// `add_syslog_identifier`, `add_priorities`): each group OR-ed within, the groups AND-ed.
+///
+/// Unit globs are not matches: the names they stand for are not known until read (journalctl
+/// asks sd-journal for every unit name the journal holds, which the `systemd` crate cannot
+/// do without `unsafe`), so with a glob every entry is read and [`Reader::is_shown`]
+/// decides by unit. `--grep` is tested per entry too, as journalctl does.
 fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Result<()> {
-    for unit in &options.units.units {
-        let u = unit.as_str();
-        // The unit's own processes.
-        journal.match_add("_SYSTEMD_UNIT", u)?;
-        // Its coredumps.
-        journal.match_or()?;
-        journal.match_add("MESSAGE_ID", COREDUMP_MESSAGE_ID)?;
-        journal.match_add("_UID", "0")?;
-        journal.match_add("COREDUMP_UNIT", u)?;
-        // PID 1 about it.
-        journal.match_or()?;
-        journal.match_add("_PID", "1")?;
-        journal.match_add("UNIT", u)?;
-        // Authorised daemons about it.
-        journal.match_or()?;
-        journal.match_add("_UID", "0")?;
-        journal.match_add("OBJECT_SYSTEMD_UNIT", u)?;
-        journal.match_or()?;
+    let mut has_group = false;
+    if !options.units.has_glob() {
+        for unit in &options.units.units {
+            let u = unit.as_str();
+            // The unit's own processes.
+            journal.match_add("_SYSTEMD_UNIT", u)?;
+            // Its coredumps.
+            journal.match_or()?;
+            journal.match_add("MESSAGE_ID", COREDUMP_MESSAGE_ID)?;
+            journal.match_add("_UID", "0")?;
+            journal.match_add("COREDUMP_UNIT", u)?;
+            // PID 1 about it.
+            journal.match_or()?;
+            journal.match_add("_PID", "1")?;
+            journal.match_add("UNIT", u)?;
+            // Authorised daemons about it.
+            journal.match_or()?;
+            journal.match_add("_UID", "0")?;
+            journal.match_add("OBJECT_SYSTEMD_UNIT", u)?;
+            journal.match_or()?;
+            has_group = true;
+        }
+    }
+    let filter = &options.filter;
+    let and = |journal: &mut Journal, has_group: &mut bool| -> std::io::Result<()> {
+        if *has_group {
+            journal.match_and()?;
+        }
+        *has_group = true;
+        Ok(())
+    };
+    if let Some(id) = filter.boot.as_ref().and_then(Boot::exact_id) {
+        and(journal, &mut has_group)?;
+        journal.match_add("_BOOT_ID", id)?;
+    }
+    if !filter.identifiers.is_empty() {
+        and(journal, &mut has_group)?;
+        for ident in &filter.identifiers {
+            journal.match_add("SYSLOG_IDENTIFIER", ident.as_str())?;
+        }
+    }
+    if let Some(mask) = filter.priorities {
+        and(journal, &mut has_group)?;
+        for p in (0..=7u8).filter(|p| mask & (1 << p) != 0) {
+            journal.match_add("PRIORITY", p.to_string())?;
+        }
     }
     Ok(())
+}
+
+/// The most boots [`resolve_boot`] lists (each costs a few seeks).
+const BOOTS_MAX: usize = 100_000;
+
+/// Turns `-b` with an offset (or no ID) into one boot ID, from the journal's boots in
+/// the order they appear, as journalctl's `journal_find_boot_by_offset` does: `1` the
+/// first, `0` the last (on the system journal, the running boot), `-1` the one before
+/// it; `ID±N` counts from that boot. An ID that the journal does not hold is an error,
+/// as in journalctl.
+fn resolve_boot(input: &JournalInput, options: &mut ReadOptions) -> Result<(), SourceError> {
+    let Some(boot) = options.filter.boot.clone() else {
+        return Ok(());
+    };
+    if boot.id.is_none() && boot.offset == 0 && *input == JournalInput::System {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map_err(|e| io_error("reading the current boot ID", &e))?;
+        options.filter.boot = Some(Boot {
+            id: Some(id.trim().replace('-', "")),
+            offset: 0,
+        });
+        return Ok(());
+    }
+    let plain = ReadOptions {
+        units: super::UnitFilter { units: Vec::new() },
+        filter: super::filter::EntryFilter::default(),
+        ..options.clone()
+    };
+    let mut journal = open(input, &plain)?;
+    let boots = list_boots(&mut journal).map_err(|e| io_error("listing boots", &e))?;
+    let index = match &boot.id {
+        Some(id) => {
+            let at = boots.iter().position(|b| b == id).ok_or_else(|| {
+                SourceError::Journal(format!("-b/--boot: no boot {id} in {}", input.describe()))
+            })?;
+            i64::try_from(at).unwrap_or(i64::MAX) + i64::from(boot.offset)
+        }
+        None if boot.offset > 0 => i64::from(boot.offset) - 1,
+        None => i64::try_from(boots.len()).unwrap_or(i64::MAX) - 1 + i64::from(boot.offset),
+    };
+    let id = usize::try_from(index)
+        .ok()
+        .and_then(|i| boots.get(i))
+        .ok_or_else(|| {
+            SourceError::Journal(format!(
+                "-b/--boot: no boot at {} in {} (it holds {} boots)",
+                match &boot.id {
+                    Some(id) => format!("{id}{:+}", boot.offset),
+                    None => format!("offset {}", boot.offset),
+                },
+                input.describe(),
+                boots.len()
+            ))
+        })?;
+    options.filter.boot = Some(Boot {
+        id: Some(id.clone()),
+        offset: 0,
+    });
+    Ok(())
+}
+
+/// The journal's boot IDs in the order their entries come, one hop per boot: the next
+/// entry's boot, then (matching only that boot) its last entry, then on from there.
+fn list_boots(journal: &mut Journal) -> std::io::Result<Vec<String>> {
+    let mut boots: Vec<String> = Vec::new();
+    journal.seek_head()?;
+    while boots.len() < BOOTS_MAX {
+        if journal.next()? == 0 {
+            break;
+        }
+        let Ok((_, id)) = journal.monotonic_timestamp() else {
+            continue;
+        };
+        let id = id.to_string();
+        journal.match_add("_BOOT_ID", id.as_str())?;
+        journal.seek_tail()?;
+        let last = if journal.previous()? > 0 {
+            journal.cursor().ok()
+        } else {
+            None
+        };
+        journal.match_flush()?;
+        if !boots.contains(&id) {
+            boots.push(id);
+        }
+        let Some(last) = last else { break };
+        journal.seek_cursor(last.as_str())?;
+        // Onto the boot's last entry; the loop's `next` then leaves it.
+        journal.next()?;
+    }
+    Ok(boots)
 }
 
 /// At most this many history cursors are kept for the start of following (~100 bytes
@@ -516,6 +645,7 @@ impl Reader {
                 }
             }
             match self.read_entry(realtime_us) {
+                Ok(entry) if !self.is_shown(&entry) => {}
                 Ok(entry) => {
                     if self.push(entry).is_none() {
                         return Ok(None);
@@ -553,10 +683,25 @@ impl Reader {
     /// entries (then, when following, everything after them): `since` wins the position,
     /// `-n` becomes a limit ([`Reader::limit`]).
     fn position(&mut self) -> std::io::Result<Step> {
+        if let Some(start) = self.options.filter.start.clone() {
+            // journalctl: `--cursor` lands on the cursor's entry (or where it would be),
+            // `--after-cursor` on the one after it.
+            self.journal.seek_cursor(start.cursor.as_str())?;
+            if self.journal.next()? == 0 {
+                return Ok(Step::Before);
+            }
+            if start.is_after && self.journal.test_cursor(start.cursor.as_str())? {
+                return Ok(Step::Before);
+            }
+            return Ok(Step::OnUnread);
+        }
         if let (Some(n), None) = (self.options.backlog_entries, self.options.since) {
             self.journal.seek_tail()?;
             if n == 0 {
                 return Ok(Step::Before);
+            }
+            if self.needs_entry_test() {
+                return self.back_over_shown(n);
             }
             let moved = self.journal.previous_skip(n)?;
             return Ok(if moved > 0 {
@@ -571,6 +716,45 @@ impl Reader {
             self.journal.seek_head()?;
         }
         Ok(Step::Before)
+    }
+
+    /// Whether entries are tested one by one after sd-journal's matches (a unit glob,
+    /// `--grep`; see [`add_unit_matches`]).
+    fn needs_entry_test(&self) -> bool {
+        self.options.units.has_glob() || self.options.filter.grep.is_some()
+    }
+
+    /// Whether an entry sd-journal's matches gave is shown: its unit when `-u` has a glob
+    /// (a glob gives the entry the unit it matched), and `--grep`.
+    fn is_shown(&self, entry: &RawEntry) -> bool {
+        (!self.options.units.has_glob() || entry.unit.is_some())
+            && self.options.filter.is_grep_match(entry)
+    }
+
+    /// `-n N` when entries are tested one by one: back from the tail until N shown
+    /// entries are behind the position (so `-n` counts what is shown, not what is read).
+    fn back_over_shown(&mut self, n: u64) -> std::io::Result<Step> {
+        let mut shown = 0;
+        let mut moved = false;
+        while shown < n && self.journal.previous()? > 0 {
+            moved = true;
+            let Ok(realtime_us) = self.journal.timestamp_usec() else {
+                continue;
+            };
+            let entry = read_entry(
+                &mut self.journal,
+                &mut self.builder,
+                &self.options,
+                self.id,
+                realtime_us,
+            );
+            match entry {
+                Ok(e) if self.is_shown(&e) => shown += 1,
+                Ok(_) => {}
+                Err(_) => self.builder.discard(),
+            }
+        }
+        Ok(if moved { Step::OnUnread } else { Step::Before })
     }
 
     /// After rotation or vacuuming: go back to the last entry read and continue after it.
@@ -784,6 +968,9 @@ impl Reader {
                     .is_some_and(|c| self.overlap.contains(c))
                 {
                     return Ok(false); // sent with the history
+                }
+                if !self.is_shown(&entry) {
+                    return Ok(false);
                 }
                 tail.pending = Some(entry);
                 Ok(true)
