@@ -379,9 +379,10 @@ pub fn manpage() -> Vec<u8> {
         let own: Vec<clap::Arg> = sub
             .get_arguments()
             .filter(|a| {
-                !command
-                    .get_arguments()
-                    .any(|top| top.get_id() == a.get_id())
+                a.get_id() != "help"
+                    && !command
+                        .get_arguments()
+                        .any(|top| top.get_id() == a.get_id())
             })
             .cloned()
             .collect();
@@ -409,7 +410,22 @@ pub fn manpage() -> Vec<u8> {
     }
     out.extend_from_slice(MANPAGE_TAIL.as_bytes());
     let _ = man.render_version_section(&mut out);
-    out
+    roff_ascii(&out)
+}
+
+/// Non-ASCII characters as roff's `\[uXXXX]` escapes, so the page renders the same under
+/// any locale and through `groff` without `preconv`.
+fn roff_ascii(roff: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(roff);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    out.into_bytes()
 }
 
 /// The man page's date: the release it documents (a fixed date keeps builds

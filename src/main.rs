@@ -1,7 +1,7 @@
 //! The `sigil-top` binary: parse arguments, run, map the result to an exit code.
 //!
-//! Exit codes: 0 on success and on a closed pipe (`sigil-top entries | head`), 2 on any
-//! error, printed once with its context chain. Usage errors exit 2 through clap; a panic
+//! Exit codes: 0 on success and on a closed pipe (`sigil-top entries | head`), 1 when a
+//! `report` gate is breached or `entries --grep` matched nothing, 2 on any error, printed once with its context chain. Usage errors exit 2 through clap; a panic
 //! exits 101 (see [`install_panic_hook`]).
 
 use std::process::ExitCode;
@@ -18,6 +18,8 @@ fn main() -> ExitCode {
     match sigil_top::run_args(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // `entries --grep` matched nothing (journalctl's and grep's exit status 1).
+        Err(e) if e.downcast_ref::<sigil_top::app::NothingMatched>().is_some() => ExitCode::from(1),
         Err(e) if e.downcast_ref::<sigil_top::app::SloBreached>().is_some() => {
             eprintln!("sigil-top: {e}");
             ExitCode::from(1)

@@ -321,8 +321,10 @@ async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()
         print_warnings(&warnings);
         reversed
             .write_to(&mut printer, &mut out)
+            .and_then(|()| printer.finish(&mut out))
             .context("writing to standard output")?;
-        return out.flush().context("writing to standard output");
+        out.flush().context("writing to standard output")?;
+        return nothing_matched(config, &printer);
     }
     if !config.follow {
         // Streamed: warnings go out at the end, after the entries (as from a pipe).
@@ -332,8 +334,12 @@ async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()
                 .context("writing to standard output")
         })
         .await?;
+        printer
+            .finish(&mut out)
+            .context("writing to standard output")?;
         print_warnings(&warnings);
-        return out.flush().context("writing to standard output");
+        out.flush().context("writing to standard output")?;
+        return nothing_matched(config, &printer);
     }
     let mut inputs = open_inputs(config)?;
     let history = drain_history(&mut inputs).await?;
@@ -359,6 +365,19 @@ async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()
             SourceMsg::CaughtUp => {}
             SourceMsg::Ended => break,
         }
+    }
+    Ok(())
+}
+
+/// `entries --grep` printed nothing: exit status 1 with no message, as journalctl (and
+/// grep) do, so scripts can test for a match.
+#[derive(Debug, thiserror::Error)]
+#[error("no entry matched --grep")]
+pub struct NothingMatched;
+
+fn nothing_matched(config: &Config, printer: &view::entries::Printer) -> anyhow::Result<()> {
+    if config.filter.grep.is_some() && !printer.has_printed() {
+        return Err(NothingMatched.into());
     }
     Ok(())
 }

@@ -366,14 +366,14 @@ fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Re
     Ok(())
 }
 
-/// The most boots [`resolve_boot`] lists (each costs a few seeks).
-const BOOTS_MAX: usize = 100_000;
+/// The most boots [`find_boot`] steps over (each costs a few seeks).
+const BOOTS_MAX: u32 = 100_000;
 
-/// Turns `-b` with an offset (or no ID) into one boot ID, from the journal's boots in
-/// the order they appear, as journalctl's `journal_find_boot_by_offset` does: `1` the
-/// first, `0` the last (on the system journal, the running boot), `-1` the one before
-/// it; `ID±N` counts from that boot. An ID that the journal does not hold is an error,
-/// as in journalctl.
+/// Turns `-b` with an offset (or no ID) into one boot ID, as journalctl's `get_boots`
+/// does (systemd 252): on the system journal `-b`/`-b 0` is the running boot; otherwise
+/// `0` is the last boot, `-1` the one before (walking back from the tail), `1` the first
+/// (walking on from the head), and `ID±N` walks from that boot. An ID that the journal
+/// does not hold, or an offset past its ends, is an error, as in journalctl.
 fn resolve_boot(input: &JournalInput, options: &mut ReadOptions) -> Result<(), SourceError> {
     let Some(boot) = options.filter.boot.clone() else {
         return Ok(());
@@ -393,68 +393,119 @@ fn resolve_boot(input: &JournalInput, options: &mut ReadOptions) -> Result<(), S
         ..options.clone()
     };
     let mut journal = open(input, &plain)?;
-    let boots = list_boots(&mut journal).map_err(|e| io_error("listing boots", &e))?;
-    let index = match &boot.id {
-        Some(id) => {
-            let at = boots.iter().position(|b| b == id).ok_or_else(|| {
-                SourceError::Journal(format!("-b/--boot: no boot {id} in {}", input.describe()))
-            })?;
-            i64::try_from(at).unwrap_or(i64::MAX) + i64::from(boot.offset)
-        }
-        None if boot.offset > 0 => i64::from(boot.offset) - 1,
-        None => i64::try_from(boots.len()).unwrap_or(i64::MAX) - 1 + i64::from(boot.offset),
+    let found = find_boot(&mut journal, boot.id.as_deref(), boot.offset)
+        .map_err(|e| io_error("looking for the boot", &e))?;
+    let Some(id) = found else {
+        let which = match &boot.id {
+            Some(id) => format!("{id}{:+}", boot.offset),
+            None => format!("{:+}", boot.offset),
+        };
+        return Err(SourceError::Journal(format!(
+            "-b/--boot: data from the specified boot ({which}) is not available in {}: no such \
+             boot ID in the journal",
+            input.describe()
+        )));
     };
-    let id = usize::try_from(index)
-        .ok()
-        .and_then(|i| boots.get(i))
-        .ok_or_else(|| {
-            SourceError::Journal(format!(
-                "-b/--boot: no boot at {} in {} (it holds {} boots)",
-                match &boot.id {
-                    Some(id) => format!("{id}{:+}", boot.offset),
-                    None => format!("offset {}", boot.offset),
-                },
-                input.describe(),
-                boots.len()
-            ))
-        })?;
     options.filter.boot = Some(Boot {
-        id: Some(id.clone()),
+        id: Some(id),
         offset: 0,
     });
     Ok(())
 }
 
-/// The journal's boot IDs in the order their entries come, one hop per boot: the next
-/// entry's boot, then (matching only that boot) its last entry, then on from there.
-fn list_boots(journal: &mut Journal) -> std::io::Result<Vec<String>> {
-    let mut boots: Vec<String> = Vec::new();
-    journal.seek_head()?;
-    while boots.len() < BOOTS_MAX {
-        if journal.next()? == 0 {
-            break;
-        }
-        let Ok((_, id)) = journal.monotonic_timestamp() else {
-            continue;
-        };
-        let id = id.to_string();
-        journal.match_add("_BOOT_ID", id.as_str())?;
-        journal.seek_tail()?;
-        let last = if journal.previous()? > 0 {
-            journal.cursor().ok()
+/// The boot ID of the entry `journal` stands on.
+fn boot_of_current(journal: &Journal) -> Option<String> {
+    journal
+        .monotonic_timestamp()
+        .ok()
+        .map(|(_, id)| id.to_string())
+}
+
+/// journalctl's `get_boots` for one boot: from the reference boot's earliest (walking
+/// back) or latest (walking on) entry, or from the tail or head, step from boot to boot
+/// until the offset is used up. `None`: no such boot.
+fn find_boot(
+    journal: &mut Journal,
+    id: Option<&str>,
+    offset: i32,
+) -> std::io::Result<Option<String>> {
+    let is_older = offset <= 0;
+    // Offset 0 is the last boot, 1 the first: walking back, the first boot found only
+    // says where the walk starts.
+    let mut skip_once = id.is_none() && is_older;
+    let mut offset = offset;
+    let mut previous: Option<String> = None;
+    if let Some(id) = id {
+        journal.match_add("_BOOT_ID", id)?;
+        let found = if is_older {
+            journal.seek_head()?;
+            journal.next()?
         } else {
-            None
+            journal.seek_tail()?;
+            journal.previous()?
         };
         journal.match_flush()?;
-        if !boots.contains(&id) {
-            boots.push(id);
+        if found == 0 {
+            return Ok(None);
         }
-        let Some(last) = last else { break };
-        journal.seek_cursor(last.as_str())?;
-        // Onto the boot's last entry; the loop's `next` then leaves it.
-        journal.next()?;
+        if offset == 0 {
+            return Ok(Some(id.to_owned()));
+        }
+        previous = Some(id.to_owned());
+    } else if is_older {
+        journal.seek_tail()?;
+    } else {
+        journal.seek_head()?;
     }
-    Ok(boots)
+    for _ in 0..BOOTS_MAX {
+        let Some(current) = next_boot(journal, previous.as_deref(), is_older)? else {
+            return Ok(None);
+        };
+        if !skip_once {
+            offset += if is_older { 1 } else { -1 };
+        }
+        skip_once = false;
+        if offset == 0 {
+            return Ok(Some(current));
+        }
+        previous = Some(current);
+    }
+    Ok(None)
+}
+
+/// journalctl's `discover_next_boot`: step (back or on) to the first entry of another
+/// boot than `previous`, then to that boot's far end in the walk's direction (its first
+/// entry walking back, its last walking on), so the next step leaves it.
+fn next_boot(
+    journal: &mut Journal,
+    previous: Option<&str>,
+    is_older: bool,
+) -> std::io::Result<Option<String>> {
+    journal.match_flush()?;
+    let id = loop {
+        let moved = if is_older {
+            journal.previous()?
+        } else {
+            journal.next()?
+        };
+        if moved == 0 {
+            return Ok(None);
+        }
+        match boot_of_current(journal) {
+            Some(id) if Some(id.as_str()) != previous => break id,
+            _ => {}
+        }
+    };
+    journal.match_add("_BOOT_ID", id.as_str())?;
+    if is_older {
+        journal.seek_head()?;
+        journal.next()?;
+    } else {
+        journal.seek_tail()?;
+        journal.previous()?;
+    }
+    journal.match_flush()?;
+    Ok(Some(id))
 }
 
 /// At most this many history cursors are kept for the start of following (~100 bytes

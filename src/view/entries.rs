@@ -182,6 +182,8 @@ pub struct Printer {
     is_quiet: bool,
     /// The boot of the last entry printed, for `-- Boot ID --` lines.
     last_boot: Option<std::sync::Arc<str>>,
+    /// Whether an entry has been printed (for `-- No entries --`).
+    has_printed: bool,
 }
 
 impl Printer {
@@ -191,7 +193,29 @@ impl Printer {
             is_utc,
             is_quiet,
             last_boot: None,
+            has_printed: false,
         }
+    }
+
+    fn is_short(&self) -> bool {
+        matches!(
+            self.format,
+            OutputFormat::Short | OutputFormat::ShortIso | OutputFormat::ShortPrecise
+        )
+    }
+
+    /// Whether an entry has been printed.
+    pub fn has_printed(&self) -> bool {
+        self.has_printed
+    }
+
+    /// After the history: `-- No entries --` when nothing was printed (short modes,
+    /// without `-q`), as journalctl says it.
+    pub fn finish(&self, out: &mut impl Write) -> io::Result<()> {
+        if !self.has_printed && self.is_short() && !self.is_quiet {
+            writeln!(out, "-- No entries --")?;
+        }
+        Ok(())
     }
 
     /// One entry, after a `-- Boot ID --` line when it starts another boot than the
@@ -208,11 +232,8 @@ impl Printer {
         out: &mut impl Write,
         boot: Option<&std::sync::Arc<str>>,
     ) -> io::Result<()> {
-        let is_short = matches!(
-            self.format,
-            OutputFormat::Short | OutputFormat::ShortIso | OutputFormat::ShortPrecise
-        );
-        if !is_short || self.is_quiet {
+        self.has_printed = true;
+        if !self.is_short() || self.is_quiet {
             return Ok(());
         }
         let Some(boot) = boot else {
@@ -311,7 +332,8 @@ fn write_short_as(
             writeln!(out)?;
             write!(out, "{:indent$}", "")?;
         }
-        out.write_all(escape_controls(line).as_bytes())?;
+        // journalctl's short modes show a tab as eight spaces (`cat` keeps it).
+        out.write_all(escape_controls(line).replace('\t', "        ").as_bytes())?;
     }
     out.write_all(b"\n")
 }
