@@ -362,7 +362,9 @@ pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
 /// then one section per subcommand with its own flags, exit status, files and see-also.
 pub fn manpage() -> Vec<u8> {
     use clap::CommandFactory;
-    let command = Args::command();
+    // The version without the commit: the page is packaged (assets/man) and must not
+    // change with every commit.
+    let command = Args::command().version(env!("CARGO_PKG_VERSION"));
     let man = clap_mangen::Man::new(command.clone()).date(MANPAGE_DATE);
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
