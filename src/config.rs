@@ -774,8 +774,64 @@ mod tests {
     }
 
     #[test]
+    fn journalctl_flags_resolve_and_may_come_before_or_after_the_subcommand() {
+        let c = config(&[
+            "-t",
+            "a",
+            "-p",
+            "err..warning",
+            "entries",
+            "-t",
+            "b",
+            "-g",
+            "Boom",
+            "-b",
+            "-1",
+            "--after-cursor",
+            "s=x;t=10",
+            "-q",
+            "--utc",
+            "--no-pager",
+            "-D",
+            "/d",
+        ])
+        .unwrap();
+        assert_eq!(c.filter.identifiers, ["a", "b"]);
+        assert_eq!(c.filter.priorities, Some(0b0001_1000));
+        assert!(c.filter.grep.as_ref().is_some_and(|g| !g.is_match(b"boom")));
+        assert_eq!(
+            c.filter.boot,
+            Some(filter::Boot {
+                id: None,
+                offset: -1
+            })
+        );
+        assert_eq!(
+            c.filter.start,
+            Some(StartCursor {
+                cursor: "s=x;t=10".into(),
+                is_after: true
+            })
+        );
+        assert!(c.output.quiet && c.output.utc && !c.output.reverse);
+        assert_eq!(c.read_options().filter.identifiers, ["a", "b"]);
+        // A bare -b after the subcommand is the current (or last) boot.
+        let c = config(&["entries", "-D", "/d", "-b"]).unwrap();
+        assert_eq!(c.filter.boot.map(|b| (b.id, b.offset)), Some((None, 0)));
+    }
+
+    #[test]
+    fn unit_globs_keep_the_configured_units_as_origin_and_tunnel() {
+        let c = config(&["entries", "-u", "cloudflared*", "-u", "sigil*"]).unwrap();
+        let names: Vec<&str> = c.units.units.iter().map(Unit::as_str).collect();
+        assert_eq!(names, ["cloudflared*", "sigil*"], "globs get no .service");
+        assert_eq!(c.model.tunnel_unit.as_str(), "cloudflared.service");
+        assert_eq!(c.model.origin_unit.as_str(), "sigil-mcp.service");
+    }
+
+    #[test]
     fn bad_combinations_say_which_flag() {
-        let rows: [(&[&str], &str); 5] = [
+        let rows: [(&[&str], &str); 10] = [
             (
                 &["entries", "--since", "soon"],
                 "--since: cannot read \"soon\"",
@@ -790,6 +846,14 @@ mod tests {
             ),
             (&["entries", "-", "-"], "standard input"),
             (&["stats", "--follow"], "drop --follow"),
+            (&["entries", "-p", "loud"], "-p/--priority"),
+            (
+                &["entries", "--cursor", "a", "--after-cursor", "b"],
+                "only one of --since, --cursor",
+            ),
+            (&["entries", "-", "-b"], "an offset needs journal files"),
+            (&["report", "-r"], "-r/--reverse"),
+            (&["entries", "-g", "a(", "-D", "/d"], "-g/--grep"),
         ];
         for (argv, want) in rows {
             let message = config(argv).unwrap_err().to_string();
