@@ -622,3 +622,31 @@ fn text_input_filters_agree_with_the_journal_source() {
         );
     }
 }
+
+#[test]
+fn filters_apply_to_the_live_screen() {
+    // The screen reads through the same filtered sources: with `-g`, every log line it
+    // shows matches; without, other lines are there.
+    let dir = journal_dir(31);
+    let screen_of = |extra: &str, wait: &str| {
+        let cmd = format!(
+            "{} -D {} {extra}; echo EXITED $?; sleep 600",
+            bin().display(),
+            dir.path().display()
+        );
+        let tmux = crate::util::Tmux::start(&cmd, 160, 50);
+        let screen = tmux.wait_for(&[wait, "end of input"], std::time::Duration::from_secs(20));
+        tmux.send(&["q"]);
+        screen
+    };
+    let all = screen_of("", "Registered tunnel connection");
+    assert!(all.contains("Registered tunnel connection"), "{all}");
+    let only = screen_of("-g 'Accepted publickey'", "Accepted publickey");
+    for other in [
+        "Registered tunnel connection",
+        "POST /mcp",
+        "session opened",
+    ] {
+        assert!(!only.contains(other), "{other} shown despite -g:\n{only}");
+    }
+}
