@@ -472,7 +472,15 @@ async fn run_stats(config: &Config) -> anyhow::Result<()> {
         .iter()
         .map(source::InputSpec::describe)
         .collect();
-    let watched: Vec<String> = config.units.units.iter().map(ToString::to_string).collect();
+    // Units listed even with no entries; a glob is not a unit (the units it matched
+    // are counted under their own names), so it gets no row of its own.
+    let watched: Vec<String> = config
+        .units
+        .units
+        .iter()
+        .filter(|u| !u.is_glob())
+        .map(ToString::to_string)
+        .collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     view::entries::write_stats(&mut out, &counts, &watched, &names)

@@ -542,6 +542,16 @@ fn filters_apply_to_stats_and_report_too() {
             "{filter:?} filters"
         );
     }
+    // A glob counts under the units it matched, and is no unit of its own (a 0 there
+    // would be a claim).
+    let glob = String::from_utf8(ok(&["stats", "-D", d, "-u", "cloudflared*"])).unwrap();
+    assert!(!glob.contains("cloudflared*"), "{glob}");
+    for unit in ["cloudflared.service", "cloudflared-update.service"] {
+        assert!(
+            glob.lines().any(|l| l.trim_end().ends_with(unit)),
+            "{unit}: {glob}"
+        );
+    }
     // The report reads the same filtered entries: no cloudflared line, no tunnel data.
     let report: serde_json::Value = serde_json::from_slice(&ok(&[
         "report",
