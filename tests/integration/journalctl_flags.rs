@@ -603,7 +603,23 @@ fn text_input_filters_agree_with_the_journal_source() {
     let dir = journal_dir(30);
     let export = journalctl_out(dir.path(), &["-o", "export"]).stdout;
     let boots = boot_ids(dir.path());
+    let cursors: Vec<String> = crate::util::json_lines(
+        &journalctl_out(
+            dir.path(),
+            &with_units(&["-o", "json"])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .stdout,
+    )
+    .iter()
+    .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
+    .collect();
+    let middle = &cursors[cursors.len() / 2];
     let rows: Vec<Vec<String>> = vec![
+        with_units(&["--cursor", middle]),
+        with_units(&["--after-cursor", middle]),
         with_units(&["-p", "err..warning"]),
         with_units(&["-g", "Error"]),
         with_units(&["-t", "sshd", "-t", "systemd"]),
