@@ -276,7 +276,7 @@ pub fn write_cat(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// One entry like `journalctl -o short`: local time, host, identifier[pid]: message.
+/// One entry like `journalctl -o short`: local time, host, `identifier[pid]: message`.
 /// Control characters, bidi overrides and invisible characters in the message, the host and
 /// the identifier are escaped so they cannot move or mislead the terminal; the lines of a
 /// multi-line message follow, indented under the first as journalctl does.
