@@ -400,7 +400,8 @@ pub fn manpage() -> Vec<u8> {
         if own.is_empty() {
             continue;
         }
-        let mut only = clap::Command::new("subcommand");
+        // Help is documented once, at the top.
+        let mut only = clap::Command::new("subcommand").disable_help_flag(true);
         for a in own {
             only = only.arg(a);
         }
@@ -437,7 +438,8 @@ const MANPAGE_DATE: &str = "2026-12-06";
 /// What the generated sections cannot say: exit status, files, see also.
 const MANPAGE_TAIL: &str = r#".SH "EXIT STATUS"
 0 on success (also when the output pipe closes early), 1 when a \fBreport\fR gate
-(\fB\-\-max\-p99\fR, \fB\-\-max\-5xx\-rate\fR, \fB\-\-max\-502\fR) is breached, 2 on error.
+(\fB\-\-max\-p99\fR, \fB\-\-max\-5xx\-rate\fR, \fB\-\-max\-502\fR) is breached or
+\fBentries \-\-grep\fR matched nothing, 2 on error.
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/sigil\-top/config.toml\fR
