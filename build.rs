@@ -17,8 +17,26 @@ fn git(args: &[&str]) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
+/// Whether the package root is the top of a git checkout: a source tarball unpacked
+/// inside some other repository must not claim that repository's commit.
+fn is_own_checkout() -> bool {
+    let (Some(top), Ok(root)) = (
+        git(&["rev-parse", "--show-toplevel"]),
+        std::env::var("CARGO_MANIFEST_DIR"),
+    ) else {
+        return false;
+    };
+    match (std::fs::canonicalize(top), std::fs::canonicalize(root)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 fn main() {
-    let build = match git(&["rev-parse", "--short=12", "HEAD"]) {
+    let commit = is_own_checkout()
+        .then(|| git(&["rev-parse", "--short=12", "HEAD"]))
+        .flatten();
+    let build = match commit {
         Some(commit) => {
             let date = git(&["log", "-1", "--format=%cs", "HEAD"])
                 .map(|d| format!(" ({d})"))
