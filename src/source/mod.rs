@@ -12,6 +12,9 @@
 //! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
 //! - `demo`: the embedded scenario in `assets/`, re-timed to now.
 //!
+//! `filter` holds journalctl's other filters (`-p`, `-t`, `-b`, `-g`, `--cursor`) and unit
+//! globs' matching; each input applies them (see [`ReadOptions::filter`]).
+//!
 //! [`spawn`] starts any [`InputSpec`] on its own thread with [`ReadOptions`];
 //! [`read_in_place`] reads a text input to its end on the caller's thread instead; `since`
 //! parses the `--since`/`--until` forms (a pure function, here because time is a source
