@@ -8,8 +8,8 @@
 //! Matches are the ones `journalctl -u UNIT` adds (systemd's `add_matches_for_unit`), one
 //! group per unit, OR-ed together, so the entries and their order are exactly what
 //! `journalctl -u A -u B` shows; `-b`, `-t` and `-p` add their groups as journalctl does
-//! (a `-b` offset is first resolved to a boot ID by journalctl's own walk, [`find_boot`]).
-//! Unit globs and `--grep` are tested per entry (see [`add_unit_matches`]).
+//! (a `-b` offset is first resolved to a boot ID by journalctl's own walk, `find_boot`).
+//! Unit globs and `--grep` are tested per entry (see `add_unit_matches`).
 //!
 //! Fields are read with one `sd_journal_enumerate_data` pass per entry, not one
 //! `sd_journal_get_data` call per wanted field: `get_data` walks the entry's items from
