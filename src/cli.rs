@@ -13,9 +13,18 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// What `--version` prints after the version number: the commit it was built from
+/// (`build.rs`).
+pub const BUILD: &str = env!("SIGIL_TOP_BUILD");
+
 /// Watch the Sigil MCP server and the Cloudflare tunnel in front of it, from their journald logs.
 #[derive(Debug, Parser)]
-#[command(name = "sigil-top", version, about, long_about = None)]
+#[command(
+    name = "sigil-top",
+    version = concat!(env!("CARGO_PKG_VERSION"), " ", env!("SIGIL_TOP_BUILD")),
+    about,
+    long_about = None
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -95,6 +104,83 @@ pub struct InputArgs {
     /// [default: $XDG_CONFIG_HOME/sigil-top/config.toml when it exists]
     #[arg(long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub journalctl: JournalctlArgs,
+}
+
+/// The flags `journalctl` users type, with `journalctl`'s meaning (systemd 252); they
+/// filter every mode, the live screen included. See README "journalctl's flags".
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JournalctlArgs {
+    /// Only entries of this priority or more important: a name (emerg, alert, crit, err,
+    /// warning, notice, info, debug), a number 0-7, or a range `err..warning`
+    #[arg(short = 'p', long = "priority", value_name = "PRIORITY")]
+    pub priority: Option<String>,
+    /// Only entries whose message matches this regular expression (case-insensitive unless
+    /// it has an upper-case letter, as journalctl does; see --case-sensitive)
+    #[arg(short = 'g', long = "grep", value_name = "PATTERN")]
+    pub grep: Option<String>,
+    /// Make --grep case-sensitive (`--case-sensitive=false`: insensitive)
+    #[arg(
+        long = "case-sensitive",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub case_sensitive: Option<bool>,
+    /// Only entries with this `SYSLOG_IDENTIFIER` (repeatable)
+    #[arg(short = 't', long = "identifier", value_name = "ID")]
+    pub identifiers: Vec<String>,
+    /// Only entries of one boot: `-b` the current (or, with -D/--file, the last) boot, `-b
+    /// -1` the one before, `-b 1` the first, `-b ID`, `-b ID+1`, … (put `-b` after the
+    /// subcommand, or give it a value)
+    #[arg(
+        short = 'b',
+        long = "boot",
+        value_name = "ID|±N",
+        num_args = 0..=1,
+        default_missing_value = "0",
+        allow_negative_numbers = true
+    )]
+    pub boot: Option<String>,
+    /// Start at the entry with this cursor (or the next one after where it would be)
+    #[arg(long = "cursor", value_name = "CURSOR")]
+    pub cursor: Option<String>,
+    /// Start after the entry with this cursor
+    #[arg(long = "after-cursor", value_name = "CURSOR")]
+    pub after_cursor: Option<String>,
+    /// Newest entries first (entries)
+    #[arg(short = 'r', long = "reverse")]
+    pub reverse: bool,
+    /// Show times in UTC (entries)
+    #[arg(long = "utc")]
+    pub utc: bool,
+    /// No informational messages and no warnings on standard error
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Accepted for journalctl's habit; sigil-top never pipes into a pager
+    #[arg(long = "no-pager")]
+    pub no_pager: bool,
+}
+
+impl JournalctlArgs {
+    /// `self` (given before the subcommand) with `later` (given after it) on top.
+    #[must_use]
+    pub fn merge(mut self, later: JournalctlArgs) -> JournalctlArgs {
+        self.identifiers.extend(later.identifiers);
+        self.priority = later.priority.or(self.priority);
+        self.grep = later.grep.or(self.grep);
+        self.case_sensitive = later.case_sensitive.or(self.case_sensitive);
+        self.boot = later.boot.or(self.boot);
+        self.cursor = later.cursor.or(self.cursor);
+        self.after_cursor = later.after_cursor.or(self.after_cursor);
+        self.reverse |= later.reverse;
+        self.utc |= later.utc;
+        self.quiet |= later.quiet;
+        self.no_pager |= later.no_pager;
+        self
+    }
 }
 
 impl InputArgs {
@@ -113,6 +199,7 @@ impl InputArgs {
         }
         self.config = later.config.or(self.config);
         self.replay = later.replay.or(self.replay);
+        self.journalctl = self.journalctl.merge(later.journalctl);
         self
     }
 }
@@ -130,8 +217,9 @@ pub struct StreamArgs {
 pub enum Command {
     /// Print the entries read from the inputs, merged in time order
     Entries {
-        /// `json`: one object per line (ts, unit, host, pid, priority, message, cursor, …);
-        /// `short`: like `journalctl -o short`
+        /// As `journalctl -o`: `short`, `short-iso`, `short-precise`, `cat`, `export`,
+        /// `json` and `json-pretty` (journalctl's fields that sigil-top reads, plus its own
+        /// lower-case keys: ts, unit, host, pid, priority, message, cursor, …)
         #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Short)]
         output: OutputFormat,
         #[command(flatten)]
@@ -240,6 +328,13 @@ pub enum Command {
         #[command(flatten)]
         streams: StreamArgs,
     },
+    /// Print a shell completion script (`sigil-top completions bash > …`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff: `sigil-top manpage | man -l -`)
+    Manpage,
 }
 
 /// How `watch` prints.
@@ -257,9 +352,135 @@ pub enum ReportFormat {
     Markdown,
 }
 
-/// How `entries` prints.
+/// How `entries` prints (`journalctl -o`'s modes of the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    Json,
+    /// `Nov 24 10:00:00 host ident[pid]: message`
     Short,
+    /// `2026-11-24T10:00:00+0100 host ident[pid]: message`
+    ShortIso,
+    /// `Nov 24 10:00:00.123456 host ident[pid]: message`
+    ShortPrecise,
+    /// The message alone
+    Cat,
+    /// journald's export format (`systemd-journal-remote` reads it back)
+    Export,
+    /// One JSON object per line
+    Json,
+    /// One indented JSON object per entry
+    JsonPretty,
+}
+
+/// The completion script for `shell`, generated from [`Args`] (so it never lags the
+/// flags).
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut command = Args::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "sigil-top", &mut out);
+    out
+}
+
+/// The man page, `sigil-top(1)` in roff, generated from [`Args`]: the top-level flags,
+/// then one section per subcommand with its own flags, exit status, files and see-also.
+pub fn manpage() -> Vec<u8> {
+    use clap::CommandFactory;
+    // The version without the commit: the page is packaged (assets/man) and must not
+    // change with every commit.
+    let command = Args::command().version(env!("CARGO_PKG_VERSION"));
+    let man = clap_mangen::Man::new(command.clone()).date(MANPAGE_DATE);
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = man.render_title(&mut out);
+    let _ = man.render_name_section(&mut out);
+    let _ = man.render_synopsis_section(&mut out);
+    let _ = man.render_description_section(&mut out);
+    let _ = man.render_options_section(&mut out);
+    let _ = man.render_subcommands_section(&mut out);
+    for sub in command.get_subcommands() {
+        let name = sub.get_name();
+        // Flags given to a subcommand: its own and the input flags it repeats. Input
+        // flags are documented once, above; the subcommand's section lists its own.
+        let own: Vec<clap::Arg> = sub
+            .get_arguments()
+            .filter(|a| {
+                a.get_id() != "help"
+                    && !command
+                        .get_arguments()
+                        .any(|top| top.get_id() == a.get_id())
+            })
+            .cloned()
+            .collect();
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        out.extend_from_slice(
+            format!(
+                ".SH \"SIGIL-TOP {}\"\n{}\n",
+                name.to_uppercase(),
+                roff_escape(&about)
+            )
+            .as_bytes(),
+        );
+        if own.is_empty() {
+            continue;
+        }
+        // Help is documented once, at the top.
+        let mut only = clap::Command::new("subcommand").disable_help_flag(true);
+        for a in own {
+            only = only.arg(a);
+        }
+        let mut section = Vec::new();
+        let _ = clap_mangen::Man::new(only).render_options_section(&mut section);
+        // Its options as a sub-heading of the subcommand's section.
+        let text = String::from_utf8_lossy(&section).replacen(".SH OPTIONS", ".SS OPTIONS", 1);
+        out.extend_from_slice(text.as_bytes());
+    }
+    out.extend_from_slice(MANPAGE_TAIL.as_bytes());
+    let _ = man.render_version_section(&mut out);
+    roff_ascii(&out)
+}
+
+/// Non-ASCII characters as roff's `\[uXXXX]` escapes, so the page renders the same under
+/// any locale and through `groff` without `preconv`.
+fn roff_ascii(roff: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(roff);
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\[u{:04X}]", u32::from(c)));
+        }
+    }
+    out.into_bytes()
+}
+
+/// The man page's date: the release it documents (a fixed date keeps builds
+/// reproducible).
+const MANPAGE_DATE: &str = "2026-12-06";
+
+/// What the generated sections cannot say: exit status, files, see also.
+const MANPAGE_TAIL: &str = r#".SH "EXIT STATUS"
+0 on success (also when the output pipe closes early), 1 when a \fBreport\fR gate
+(\fB\-\-max\-p99\fR, \fB\-\-max\-5xx\-rate\fR, \fB\-\-max\-502\fR) is breached or
+\fBentries \-\-grep\fR matched nothing, 2 on error.
+.SH FILES
+.TP
+\fI$XDG_CONFIG_HOME/sigil\-top/config.toml\fR
+Thresholds, windows, unit names, limits and redaction patterns
+(\fBsigil\-top config \-\-default\fR prints every key).
+.TP
+\fI$XDG_STATE_HOME/sigil\-top/snapshots/\fR
+Incident snapshot bundles.
+.SH "SEE ALSO"
+\fBjournalctl\fR(1), \fBsystemd.journal\-fields\fR(7), \fBsystemd\-journal\-remote\fR(8)
+"#;
+
+/// `text` safe as roff body text: a backslash doubled, a leading dot or quote escaped.
+fn roff_escape(text: &str) -> String {
+    let t = text.replace('\\', "\\\\");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
 }

@@ -14,6 +14,7 @@ use crate::cli::{Args, Command, OutputFormat, ReportFormat, ScreenArgs, ThemeNam
 use crate::config_file::{self, ConfigFileError};
 use crate::model::Settings;
 use crate::source::demo::Pace;
+use crate::source::filter::{self, EntryFilter, FilterError, Grep, StartCursor};
 use crate::source::since::{parse_time, TimeError};
 use crate::source::{InputSpec, ReadOptions, StartAt, Timestamp, Unit, UnitFilter};
 
@@ -107,8 +108,9 @@ pub enum Mode {
         /// `--metrics`: where `/metrics` is served.
         metrics: Option<std::net::SocketAddr>,
     },
-    /// `config --default` / `config --check FILE`: print, and exit.
-    PrintConfig { text: String },
+    /// `config --default` / `config --check FILE`, `completions SHELL`, `manpage`: print,
+    /// and exit.
+    PrintConfig { text: Vec<u8> },
     /// `snapshot`: write a bundle.
     Snapshot {
         incident: Option<u64>,
@@ -186,6 +188,22 @@ pub struct Config {
     pub anonymize_ips: bool,
     /// The live screen's look and pace.
     pub screen: ScreenSettings,
+    /// journalctl's filters besides units and times (`-p`, `-t`, `-b`, `-g`,
+    /// `--cursor`): every mode reads only what they let through.
+    pub filter: EntryFilter,
+    /// How entries and messages are printed (`-r`, `--utc`, `-q`).
+    pub output: OutputSettings,
+}
+
+/// journalctl's output flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutputSettings {
+    /// `-r`: `entries` prints the newest first.
+    pub reverse: bool,
+    /// `--utc`: times in UTC (`entries`, the live screen).
+    pub utc: bool,
+    /// `-q`: no warnings or informational lines (boot separators) are printed.
+    pub quiet: bool,
 }
 
 /// Whether the subcommand replaces the inputs (the demo reads only its own scenario).
@@ -198,16 +216,28 @@ enum CommandKind {
 /// units; when `-u` names others, the first unit that looks like cloudflared is the
 /// tunnel and the first other one the origin.
 fn model_settings(mut settings: Settings, units: &[Unit]) -> Settings {
-    if !units.contains(&settings.tunnel_unit) {
-        if let Some(t) = units.iter().find(|u| u.as_str().contains("cloudflared")) {
+    // A glob covers the configured unit when it matches its name (`-u 'cloudflared*'`
+    // keeps `cloudflared.service` as the tunnel); the names a glob stands for are known
+    // only as entries arrive, so a glob is never picked as a unit itself.
+    let covers = |name: &Unit| {
+        units.iter().any(|u| {
+            u == name
+                || (u.is_glob()
+                    && filter::glob_match(u.as_str().as_bytes(), name.as_str().as_bytes()))
+        })
+    };
+    if !covers(&settings.tunnel_unit) {
+        if let Some(t) = units
+            .iter()
+            .find(|u| !u.is_glob() && u.as_str().contains("cloudflared"))
+        {
             settings.tunnel_unit = t.clone();
         }
     }
-    if !units.contains(&settings.origin_unit) {
-        if let Some(o) = units
-            .iter()
-            .find(|u| **u != settings.tunnel_unit && !u.as_str().contains("cloudflared"))
-        {
+    if !covers(&settings.origin_unit) {
+        if let Some(o) = units.iter().find(|u| {
+            !u.is_glob() && **u != settings.tunnel_unit && !u.as_str().contains("cloudflared")
+        }) {
             settings.origin_unit = o.clone();
         }
     }
@@ -250,6 +280,17 @@ pub enum ConfigError {
     MetricsAddr(String),
     #[error("--cursor-file needs one journal input (the system journal, one -D DIR, or --file): a cursor names a place in one journal, and {0} has none")]
     CursorInput(String),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("give only one of --since, --cursor and --after-cursor (as journalctl)")]
+    StartTwice,
+    #[error(
+        "-b/--boot {0}: an offset needs journal files (the system journal, -D or --file); \
+         a text input holds no list of boots: give a boot ID"
+    )]
+    BootOffsetOnText(String),
+    #[error("-r/--reverse: only `entries` prints entries, and not with --follow")]
+    Reverse,
 }
 
 /// `--metrics`' address: `HOST:PORT` with a numeric host, or a bare port on loopback.
@@ -412,8 +453,25 @@ impl Config {
                     }
                     (false, None) => return Err(ConfigError::ConfigWhat),
                 };
-                (Mode::PrintConfig { text }, input)
+                (
+                    Mode::PrintConfig {
+                        text: text.into_bytes(),
+                    },
+                    input,
+                )
             }
+            Some(Command::Completions { shell }) => (
+                Mode::PrintConfig {
+                    text: crate::cli::completions(shell),
+                },
+                input,
+            ),
+            Some(Command::Manpage) => (
+                Mode::PrintConfig {
+                    text: crate::cli::manpage(),
+                },
+                input,
+            ),
             // The demo opens the live screen on a terminal unless a format is asked for.
             Some(Command::Demo { format: None, .. }) if facts.stdout_is_terminal => {
                 (Mode::Tui, input)
@@ -586,6 +644,58 @@ impl Config {
             None => since,
         };
 
+        let jc = input.journalctl;
+        let filter = EntryFilter {
+            priorities: jc
+                .priority
+                .as_deref()
+                .map(filter::parse_priorities)
+                .transpose()?,
+            identifiers: jc.identifiers,
+            boot: jc.boot.as_deref().map(filter::parse_boot).transpose()?,
+            grep: jc
+                .grep
+                .as_deref()
+                .map(|g| Grep::new(g, jc.case_sensitive))
+                .transpose()?,
+            start: match (jc.cursor, jc.after_cursor) {
+                (Some(_), Some(_)) => return Err(ConfigError::StartTwice),
+                (Some(cursor), None) => Some(StartCursor {
+                    cursor,
+                    is_after: false,
+                }),
+                (None, Some(cursor)) => Some(StartCursor {
+                    cursor,
+                    is_after: true,
+                }),
+                (None, None) => None,
+            },
+        };
+        if filter.start.is_some() && since.is_some() {
+            return Err(ConfigError::StartTwice);
+        }
+        if let Some(boot) = &filter.boot {
+            let is_text = |i: &InputSpec| {
+                matches!(
+                    i,
+                    InputSpec::Stdin | InputSpec::TextFile(_) | InputSpec::Demo
+                )
+            };
+            if boot.exact_id().is_none() && inputs.iter().any(is_text) {
+                return Err(ConfigError::BootOffsetOnText(
+                    jc.boot.clone().unwrap_or_default(),
+                ));
+            }
+        }
+        let output = OutputSettings {
+            reverse: jc.reverse,
+            utc: jc.utc,
+            quiet: jc.quiet,
+        };
+        if output.reverse && (!matches!(mode, Mode::Entries { .. }) || follow) {
+            return Err(ConfigError::Reverse);
+        }
+
         let mut model = model_settings(file_settings, &units);
         // A window that starts inside a story needs the state before it: the tunnel's
         // registrations, the origin's state, requests in flight. The model reads a bounded
@@ -646,6 +756,8 @@ impl Config {
             redact_patterns,
             anonymize_ips,
             screen,
+            filter,
+            output,
         })
     }
 
@@ -658,6 +770,7 @@ impl Config {
             backlog_entries: self.backlog_entries,
             follow: self.follow,
             start: self.start.clone(),
+            filter: self.filter.clone(),
             batch_max_entries: self.batch_max_entries,
             batch_max_wait: self.batch_max_wait,
         }
@@ -953,8 +1066,64 @@ mod tests {
     }
 
     #[test]
+    fn journalctl_flags_resolve_and_may_come_before_or_after_the_subcommand() {
+        let c = config(&[
+            "-t",
+            "a",
+            "-p",
+            "err..warning",
+            "entries",
+            "-t",
+            "b",
+            "-g",
+            "Boom",
+            "-b",
+            "-1",
+            "--after-cursor",
+            "s=x;t=10",
+            "-q",
+            "--utc",
+            "--no-pager",
+            "-D",
+            "/d",
+        ])
+        .unwrap();
+        assert_eq!(c.filter.identifiers, ["a", "b"]);
+        assert_eq!(c.filter.priorities, Some(0b0001_1000));
+        assert!(c.filter.grep.as_ref().is_some_and(|g| !g.is_match(b"boom")));
+        assert_eq!(
+            c.filter.boot,
+            Some(filter::Boot {
+                id: None,
+                offset: -1
+            })
+        );
+        assert_eq!(
+            c.filter.start,
+            Some(StartCursor {
+                cursor: "s=x;t=10".into(),
+                is_after: true
+            })
+        );
+        assert!(c.output.quiet && c.output.utc && !c.output.reverse);
+        assert_eq!(c.read_options().filter.identifiers, ["a", "b"]);
+        // A bare -b after the subcommand is the current (or last) boot.
+        let c = config(&["entries", "-D", "/d", "-b"]).unwrap();
+        assert_eq!(c.filter.boot.map(|b| (b.id, b.offset)), Some((None, 0)));
+    }
+
+    #[test]
+    fn unit_globs_keep_the_configured_units_as_origin_and_tunnel() {
+        let c = config(&["entries", "-u", "cloudflared*", "-u", "sigil*"]).unwrap();
+        let names: Vec<&str> = c.units.units.iter().map(Unit::as_str).collect();
+        assert_eq!(names, ["cloudflared*", "sigil*"], "globs get no .service");
+        assert_eq!(c.model.tunnel_unit.as_str(), "cloudflared.service");
+        assert_eq!(c.model.origin_unit.as_str(), "sigil-mcp.service");
+    }
+
+    #[test]
     fn bad_combinations_say_which_flag() {
-        let rows: [(&[&str], &str); 5] = [
+        let rows: [(&[&str], &str); 10] = [
             (
                 &["entries", "--since", "soon"],
                 "--since: cannot read \"soon\"",
@@ -969,6 +1138,14 @@ mod tests {
             ),
             (&["entries", "-", "-"], "standard input"),
             (&["stats", "--follow"], "drop --follow"),
+            (&["entries", "-p", "loud"], "-p/--priority"),
+            (
+                &["entries", "--cursor", "a", "--after-cursor", "b"],
+                "only one of --since, --cursor",
+            ),
+            (&["entries", "-", "-b"], "an offset needs journal files"),
+            (&["report", "-r"], "-r/--reverse"),
+            (&["entries", "-g", "a(", "-D", "/d"], "-g/--grep"),
         ];
         for (argv, want) in rows {
             let message = config(argv).unwrap_err().to_string();

@@ -118,7 +118,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         inputs: inputs.names().to_vec(),
         units: config.units.units.clone(),
         feed: feed.clone(),
-        utc_offset_s: i64::from(chrono::Local::now().offset().local_minus_utc()),
+        // `--utc`: the screen's times in UTC, as journalctl's.
+        utc_offset_s: if config.output.utc {
+            0
+        } else {
+            i64::from(chrono::Local::now().offset().local_minus_utc())
+        },
         reads_since: config.since,
         lookback_us: config.screen.lookback_us,
         can_read_earlier: !matches!(feed, Feed::Replay(_))

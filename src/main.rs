@@ -1,8 +1,8 @@
 //! The `sigil-top` binary: parse arguments, run, map the result to an exit code.
 //!
 //! Exit codes: 0 on success and on a closed pipe (`sigil-top entries | head`), 1 when a
-//! `report` gate is breached, 3 when a gate had nothing to judge (a selected unit with no
-//! entries), 2 on any error, printed once with its context chain. Usage errors exit 2 through clap; a panic
+//! `report` gate is breached or `entries --grep` matched nothing, 3 when a gate had nothing
+//! to judge (a selected unit with no entries), 2 on any error, printed once with its context chain. Usage errors exit 2 through clap; a panic
 //! exits 101 (see [`install_panic_hook`]).
 
 use std::process::ExitCode;
@@ -19,6 +19,8 @@ fn main() -> ExitCode {
     match sigil_top::run_args(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // `entries --grep` matched nothing (journalctl's and grep's exit status 1).
+        Err(e) if e.downcast_ref::<sigil_top::app::NothingMatched>().is_some() => ExitCode::from(1),
         Err(e) if e.downcast_ref::<sigil_top::app::SloBreached>().is_some() => {
             eprintln!("sigil-top: {e}");
             ExitCode::from(1)

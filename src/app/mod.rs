@@ -16,6 +16,7 @@
 
 use std::collections::BinaryHeap;
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 
 use anyhow::Context;
 use tokio::sync::mpsc;
@@ -267,6 +268,7 @@ pub fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
 
 /// Runs `config` to completion.
 pub fn run(config: Config) -> anyhow::Result<()> {
+    IS_QUIET.store(config.output.quiet, std::sync::atomic::Ordering::Relaxed);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -285,7 +287,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             } => run_snapshot(&config, incident, &output, archive).await,
             Mode::PrintConfig { text } => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())
+                out.write_all(&text)
                     .and_then(|()| out.flush())
                     .context("writing to standard output")
             }
@@ -293,7 +295,15 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     })
 }
 
+/// `-q`: warnings are not printed. A process-wide switch, set once by [`run`] before any
+/// mode starts, so every mode's printing (here and in the mode files) obeys it without
+/// each carrying the flag.
+static IS_QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn print_warnings(warnings: &[String]) {
+    if IS_QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     for w in warnings {
         // Warnings name files and quote log text: escaped, never raw.
         eprintln!("sigil-top: warning: {}", crate::text::sanitize_lines(w));
@@ -303,31 +313,55 @@ fn print_warnings(warnings: &[String]) {
 async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let write = |out: &mut BufWriter<_>, e: &RawEntry| match format {
-        OutputFormat::Json => view::entries::write_json(out, e),
-        OutputFormat::Short => view::entries::write_short(out, e),
-    };
-    if !config.follow {
-        // Streamed: warnings go out at the end, after the entries (as from a pipe).
+    let mut printer = view::entries::Printer::new(format, config.output.utc, config.output.quiet);
+    if config.output.reverse {
+        // `-r` (never with --follow, see config): the history printed newest first.
+        let mut reversed = Reversed::new().context("making a temporary file for --reverse")?;
         let warnings = for_each_history_entry(config, |e| {
-            write(&mut out, &e).context("writing to standard output")
+            reversed
+                .push(&printer, &e)
+                .context("writing a temporary file for --reverse")
         })
         .await?;
         print_warnings(&warnings);
-        return out.flush().context("writing to standard output");
+        reversed
+            .write_to(&mut printer, &mut out)
+            .and_then(|()| printer.finish(&mut out))
+            .context("writing to standard output")?;
+        out.flush().context("writing to standard output")?;
+        return nothing_matched(config, &printer);
+    }
+    if !config.follow {
+        // Streamed: warnings go out at the end, after the entries (as from a pipe).
+        let warnings = for_each_history_entry(config, |e| {
+            printer
+                .write(&mut out, &e)
+                .context("writing to standard output")
+        })
+        .await?;
+        printer
+            .finish(&mut out)
+            .context("writing to standard output")?;
+        print_warnings(&warnings);
+        out.flush().context("writing to standard output")?;
+        return nothing_matched(config, &printer);
     }
     let mut inputs = open_inputs(config)?;
     let history = drain_history(&mut inputs).await?;
     print_warnings(&history.warnings);
     for e in &history.entries {
-        write(&mut out, e).context("writing to standard output")?;
+        printer
+            .write(&mut out, e)
+            .context("writing to standard output")?;
     }
     out.flush().context("writing to standard output")?;
     while let Some(msg) = inputs.recv().await {
         match msg {
             SourceMsg::Batch(batch) => {
                 for e in &batch {
-                    write(&mut out, e).context("writing to standard output")?;
+                    printer
+                        .write(&mut out, e)
+                        .context("writing to standard output")?;
                 }
                 out.flush().context("writing to standard output")?;
             }
@@ -338,6 +372,96 @@ async fn run_entries(config: &Config, format: OutputFormat) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// `entries --grep` printed nothing: exit status 1 with no message, as journalctl (and
+/// grep) do, so scripts can test for a match.
+#[derive(Debug, thiserror::Error)]
+#[error("no entry matched --grep")]
+pub struct NothingMatched;
+
+fn nothing_matched(config: &Config, printer: &view::entries::Printer) -> anyhow::Result<()> {
+    if config.filter.grep.is_some() && !printer.has_printed() {
+        return Err(NothingMatched.into());
+    }
+    Ok(())
+}
+
+/// `entries -r`: each entry is printed (without boot lines) into an unlinked temporary
+/// file as it is read, and the file is then written out backwards, entry by entry. Memory
+/// holds 24 bytes per entry (where its text is, and its boot, shared with its origin),
+/// not the entries: reversing a journal of millions of entries needs disk, not RAM.
+struct Reversed {
+    file: std::fs::File,
+    /// Where each entry's text ends in `file`, and its boot.
+    ends: Vec<(u64, Option<std::sync::Arc<str>>)>,
+    written: u64,
+    scratch: Vec<u8>,
+}
+
+impl Reversed {
+    fn new() -> std::io::Result<Reversed> {
+        let dir = std::env::temp_dir();
+        let mut attempt = 0u32;
+        let (file, path) = loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let path = dir.join(format!(
+                "sigil-top-reverse-{}-{nanos}-{attempt}",
+                std::process::id()
+            ));
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(f) => break (f, path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        // Unlinked at once: the file lives as long as the handle, and nothing is left
+        // behind whatever way the run ends.
+        std::fs::remove_file(&path)?;
+        Ok(Reversed {
+            file,
+            ends: Vec::new(),
+            written: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, printer: &view::entries::Printer, e: &RawEntry) -> std::io::Result<()> {
+        self.scratch.clear();
+        printer.write_entry(&mut self.scratch, e)?;
+        self.file.write_all(&self.scratch)?;
+        self.written += self.scratch.len() as u64;
+        self.ends.push((self.written, e.origin.boot_id.clone()));
+        Ok(())
+    }
+
+    fn write_to(
+        &mut self,
+        printer: &mut view::entries::Printer,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        for i in (0..self.ends.len()).rev() {
+            let start = if i == 0 { 0 } else { self.ends[i - 1].0 };
+            let (end, boot) = &self.ends[i];
+            let len = usize::try_from(end - start).map_err(std::io::Error::other)?;
+            self.scratch.resize(len, 0);
+            self.file.read_exact_at(&mut self.scratch, start)?;
+            printer.boot_line(out, boot.as_ref())?;
+            out.write_all(&self.scratch)?;
+        }
+        Ok(())
+    }
 }
 
 async fn run_stats(config: &Config) -> anyhow::Result<()> {
@@ -353,7 +477,15 @@ async fn run_stats(config: &Config) -> anyhow::Result<()> {
         .iter()
         .map(source::InputSpec::describe)
         .collect();
-    let watched: Vec<String> = config.units.units.iter().map(ToString::to_string).collect();
+    // Units listed even with no entries; a glob is not a unit (the units it matched
+    // are counted under their own names), so it gets no row of its own.
+    let watched: Vec<String> = config
+        .units
+        .units
+        .iter()
+        .filter(|u| !u.is_glob())
+        .map(ToString::to_string)
+        .collect();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     view::entries::write_stats(&mut out, &counts, &watched, &names)

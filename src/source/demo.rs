@@ -17,7 +17,8 @@ pub const DEMO_EXPORT: &[u8] = include_bytes!("../../assets/demo.export");
 
 /// Decodes the demo, shifted so that its last entry is stamped `now` (µs since the epoch).
 pub fn entries(options: &ReadOptions, input: InputId, now: Timestamp) -> Vec<super::RawEntry> {
-    let mut decoder = Decoder::new(options.units.clone(), input);
+    let mut decoder =
+        Decoder::new(options.units.clone(), input).with_filter(options.filter.clone());
     let mut out = Vec::new();
     decoder.feed(DEMO_EXPORT, &mut out);
     decoder.finish(&mut out);
@@ -97,7 +98,8 @@ pub fn spawn_replay(
     pace: Pace,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
-        let mut decoder = Decoder::new(options.units.clone(), input);
+        let mut decoder =
+            Decoder::new(options.units.clone(), input).with_filter(options.filter.clone());
         let mut all = Vec::new();
         decoder.feed(&text, &mut all);
         decoder.finish(&mut all);

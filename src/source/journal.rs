@@ -7,7 +7,9 @@
 //!
 //! Matches are the ones `journalctl -u UNIT` adds (systemd's `add_matches_for_unit`), one
 //! group per unit, OR-ed together, so the entries and their order are exactly what
-//! `journalctl -u A -u B` shows.
+//! `journalctl -u A -u B` shows; `-b`, `-t` and `-p` add their groups as journalctl does
+//! (a `-b` offset is first resolved to a boot ID by journalctl's own walk, `find_boot`).
+//! Unit globs and `--grep` are tested per entry (see `add_unit_matches`).
 //!
 //! Fields are read with one `sd_journal_enumerate_data` pass per entry, not one
 //! `sd_journal_get_data` call per wanted field: `get_data` walks the entry's items from
@@ -39,6 +41,7 @@ mod health;
 mod tails;
 
 use super::fields::EntryBuilder;
+use super::filter::Boot;
 use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, StartAt, COREDUMP_MESSAGE_ID};
 
 /// Which journal files to open.
@@ -91,7 +94,9 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name(format!("sigil-top journal {id}"))
         .spawn(move || {
-            let journal = match open(&input, &options) {
+            let mut options = options;
+            let opened = resolve_boot(&input, &mut options).and_then(|()| open(&input, &options));
+            let journal = match opened {
                 Ok(j) => {
                     let _ = opened_tx.send(Ok(()));
                     j
@@ -106,9 +111,10 @@ pub fn spawn(
                     return;
                 }
             }
+            // With a start (--since, --cursor) -n N is a limit: the first N from there.
             let limit = options
-                .since
-                .and(options.backlog_entries)
+                .backlog_entries
+                .filter(|_| options.since.is_some() || options.filter.start.is_some())
                 .filter(|_| !options.follow);
             let mut reader = Reader {
                 journal,
@@ -368,29 +374,205 @@ pub fn last_cursor(
     Ok(Some(super::Cursor(cursor.into())))
 }
 
-/// The matches of `journalctl -u U1 -u U2 …` (systemd `src/shared/logs-show.c`,
-/// `add_matches_for_unit`, and `journalctl.c`'s `add_units`).
+/// The matches of `journalctl -u U1 -u U2 … -b ID -t T -p P` (systemd `src/shared/logs-show.c`,
+/// `add_matches_for_unit`, and `journalctl.c`'s `add_units`, `add_boot`,
+/// `add_syslog_identifier`, `add_priorities`): each group OR-ed within, the groups AND-ed.
+///
+/// Unit globs are not matches: the names they stand for are not known until read (journalctl
+/// asks sd-journal for every unit name the journal holds, which the `systemd` crate cannot
+/// do without `unsafe`), so with a glob every entry is read and [`Reader::is_shown`]
+/// decides by unit. `--grep` is tested per entry too, as journalctl does.
 fn add_unit_matches(journal: &mut Journal, options: &ReadOptions) -> std::io::Result<()> {
-    for unit in &options.units.units {
-        let u = unit.as_str();
-        // The unit's own processes.
-        journal.match_add("_SYSTEMD_UNIT", u)?;
-        // Its coredumps.
-        journal.match_or()?;
-        journal.match_add("MESSAGE_ID", COREDUMP_MESSAGE_ID)?;
-        journal.match_add("_UID", "0")?;
-        journal.match_add("COREDUMP_UNIT", u)?;
-        // PID 1 about it.
-        journal.match_or()?;
-        journal.match_add("_PID", "1")?;
-        journal.match_add("UNIT", u)?;
-        // Authorised daemons about it.
-        journal.match_or()?;
-        journal.match_add("_UID", "0")?;
-        journal.match_add("OBJECT_SYSTEMD_UNIT", u)?;
-        journal.match_or()?;
+    let mut has_group = false;
+    if !options.units.has_glob() {
+        for unit in &options.units.units {
+            let u = unit.as_str();
+            // The unit's own processes.
+            journal.match_add("_SYSTEMD_UNIT", u)?;
+            // Its coredumps.
+            journal.match_or()?;
+            journal.match_add("MESSAGE_ID", COREDUMP_MESSAGE_ID)?;
+            journal.match_add("_UID", "0")?;
+            journal.match_add("COREDUMP_UNIT", u)?;
+            // PID 1 about it.
+            journal.match_or()?;
+            journal.match_add("_PID", "1")?;
+            journal.match_add("UNIT", u)?;
+            // Authorised daemons about it.
+            journal.match_or()?;
+            journal.match_add("_UID", "0")?;
+            journal.match_add("OBJECT_SYSTEMD_UNIT", u)?;
+            journal.match_or()?;
+            has_group = true;
+        }
+    }
+    let filter = &options.filter;
+    let and = |journal: &mut Journal, has_group: &mut bool| -> std::io::Result<()> {
+        if *has_group {
+            journal.match_and()?;
+        }
+        *has_group = true;
+        Ok(())
+    };
+    if let Some(id) = filter.boot.as_ref().and_then(Boot::exact_id) {
+        and(journal, &mut has_group)?;
+        journal.match_add("_BOOT_ID", id)?;
+    }
+    if !filter.identifiers.is_empty() {
+        and(journal, &mut has_group)?;
+        for ident in &filter.identifiers {
+            journal.match_add("SYSLOG_IDENTIFIER", ident.as_str())?;
+        }
+    }
+    if let Some(mask) = filter.priorities {
+        and(journal, &mut has_group)?;
+        for p in (0..=7u8).filter(|p| mask & (1 << p) != 0) {
+            journal.match_add("PRIORITY", p.to_string())?;
+        }
     }
     Ok(())
+}
+
+/// The most boots [`find_boot`] steps over (each costs a few seeks).
+const BOOTS_MAX: u32 = 100_000;
+
+/// Turns `-b` with an offset (or no ID) into one boot ID, as journalctl's `get_boots`
+/// does (systemd 252): on the system journal `-b`/`-b 0` is the running boot; otherwise
+/// `0` is the last boot, `-1` the one before (walking back from the tail), `1` the first
+/// (walking on from the head), and `ID±N` walks from that boot. An ID that the journal
+/// does not hold, or an offset past its ends, is an error, as in journalctl.
+fn resolve_boot(input: &JournalInput, options: &mut ReadOptions) -> Result<(), SourceError> {
+    let Some(boot) = options.filter.boot.clone() else {
+        return Ok(());
+    };
+    if boot.id.is_none() && boot.offset == 0 && *input == JournalInput::System {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map_err(|e| io_error("reading the current boot ID", &e))?;
+        options.filter.boot = Some(Boot {
+            id: Some(id.trim().replace('-', "")),
+            offset: 0,
+        });
+        return Ok(());
+    }
+    let plain = ReadOptions {
+        units: super::UnitFilter { units: Vec::new() },
+        filter: super::filter::EntryFilter::default(),
+        ..options.clone()
+    };
+    let mut journal = open(input, &plain)?;
+    let found = find_boot(&mut journal, boot.id.as_deref(), boot.offset)
+        .map_err(|e| io_error("looking for the boot", &e))?;
+    let Some(id) = found else {
+        let which = match &boot.id {
+            Some(id) => format!("{id}{:+}", boot.offset),
+            None => format!("{:+}", boot.offset),
+        };
+        return Err(SourceError::Journal(format!(
+            "-b/--boot: data from the specified boot ({which}) is not available in {}: no such \
+             boot ID in the journal",
+            input.describe()
+        )));
+    };
+    options.filter.boot = Some(Boot {
+        id: Some(id),
+        offset: 0,
+    });
+    Ok(())
+}
+
+/// The boot ID of the entry `journal` stands on.
+fn boot_of_current(journal: &Journal) -> Option<String> {
+    journal
+        .monotonic_timestamp()
+        .ok()
+        .map(|(_, id)| id.to_string())
+}
+
+/// journalctl's `get_boots` for one boot: from the reference boot's earliest (walking
+/// back) or latest (walking on) entry, or from the tail or head, step from boot to boot
+/// until the offset is used up. `None`: no such boot.
+fn find_boot(
+    journal: &mut Journal,
+    id: Option<&str>,
+    offset: i32,
+) -> std::io::Result<Option<String>> {
+    let is_older = offset <= 0;
+    // Offset 0 is the last boot, 1 the first: walking back, the first boot found only
+    // says where the walk starts.
+    let mut skip_once = id.is_none() && is_older;
+    let mut offset = offset;
+    let mut previous: Option<String> = None;
+    if let Some(id) = id {
+        journal.match_add("_BOOT_ID", id)?;
+        let found = if is_older {
+            journal.seek_head()?;
+            journal.next()?
+        } else {
+            journal.seek_tail()?;
+            journal.previous()?
+        };
+        journal.match_flush()?;
+        if found == 0 {
+            return Ok(None);
+        }
+        if offset == 0 {
+            return Ok(Some(id.to_owned()));
+        }
+        previous = Some(id.to_owned());
+    } else if is_older {
+        journal.seek_tail()?;
+    } else {
+        journal.seek_head()?;
+    }
+    for _ in 0..BOOTS_MAX {
+        let Some(current) = next_boot(journal, previous.as_deref(), is_older)? else {
+            return Ok(None);
+        };
+        if !skip_once {
+            offset += if is_older { 1 } else { -1 };
+        }
+        skip_once = false;
+        if offset == 0 {
+            return Ok(Some(current));
+        }
+        previous = Some(current);
+    }
+    Ok(None)
+}
+
+/// journalctl's `discover_next_boot`: step (back or on) to the first entry of another
+/// boot than `previous`, then to that boot's far end in the walk's direction (its first
+/// entry walking back, its last walking on), so the next step leaves it.
+fn next_boot(
+    journal: &mut Journal,
+    previous: Option<&str>,
+    is_older: bool,
+) -> std::io::Result<Option<String>> {
+    journal.match_flush()?;
+    let id = loop {
+        let moved = if is_older {
+            journal.previous()?
+        } else {
+            journal.next()?
+        };
+        if moved == 0 {
+            return Ok(None);
+        }
+        match boot_of_current(journal) {
+            Some(id) if Some(id.as_str()) != previous => break id,
+            _ => {}
+        }
+    };
+    journal.match_add("_BOOT_ID", id.as_str())?;
+    if is_older {
+        journal.seek_head()?;
+        journal.next()?;
+    } else {
+        journal.seek_tail()?;
+        journal.previous()?;
+    }
+    journal.match_flush()?;
+    Ok(Some(id))
 }
 
 /// At most this many history cursors are kept for the start of following (~100 bytes
@@ -581,6 +763,7 @@ impl Reader {
                 }
             }
             match self.read_entry(realtime_us) {
+                Ok(entry) if !self.is_shown(&entry) => {}
                 Ok(entry) => {
                     if self.push(entry).is_none() {
                         return Ok(None);
@@ -618,6 +801,18 @@ impl Reader {
     /// entries (then, when following, everything after them): `since` wins the position,
     /// `-n` becomes a limit ([`Reader::limit`]).
     fn position(&mut self) -> std::io::Result<Step> {
+        if let Some(start) = self.options.filter.start.clone() {
+            // journalctl: `--cursor` lands on the cursor's entry (or where it would be),
+            // `--after-cursor` on the one after it.
+            self.journal.seek_cursor(start.cursor.as_str())?;
+            if self.journal.next()? == 0 {
+                return Ok(Step::Before);
+            }
+            if start.is_after && self.journal.test_cursor(start.cursor.as_str())? {
+                return Ok(Step::Before);
+            }
+            return Ok(Step::OnUnread);
+        }
         match self.options.start.clone() {
             StartAt::AfterCursor(cursor) => match self.position_after(&cursor.0) {
                 Ok(step) => return Ok(step),
@@ -637,6 +832,9 @@ impl Reader {
             self.journal.seek_tail()?;
             if n == 0 {
                 return Ok(Step::Before);
+            }
+            if self.needs_entry_test() {
+                return self.back_over_shown(n);
             }
             let moved = self.journal.previous_skip(n)?;
             return Ok(if moved > 0 {
@@ -704,6 +902,45 @@ impl Reader {
         } else {
             Ok(Step::OnUnread)
         }
+    }
+
+    /// Whether entries are tested one by one after sd-journal's matches (a unit glob,
+    /// `--grep`; see [`add_unit_matches`]).
+    fn needs_entry_test(&self) -> bool {
+        self.options.units.has_glob() || self.options.filter.grep.is_some()
+    }
+
+    /// Whether an entry sd-journal's matches gave is shown: its unit when `-u` has a glob
+    /// (a glob gives the entry the unit it matched), and `--grep`.
+    fn is_shown(&self, entry: &RawEntry) -> bool {
+        (!self.options.units.has_glob() || entry.unit.is_some())
+            && self.options.filter.is_grep_match(entry)
+    }
+
+    /// `-n N` when entries are tested one by one: back from the tail until N shown
+    /// entries are behind the position (so `-n` counts what is shown, not what is read).
+    fn back_over_shown(&mut self, n: u64) -> std::io::Result<Step> {
+        let mut shown = 0;
+        let mut moved = false;
+        while shown < n && self.journal.previous()? > 0 {
+            moved = true;
+            let Ok(realtime_us) = self.journal.timestamp_usec() else {
+                continue;
+            };
+            let entry = read_entry(
+                &mut self.journal,
+                &mut self.builder,
+                &self.options,
+                self.id,
+                realtime_us,
+            );
+            match entry {
+                Ok(e) if self.is_shown(&e) => shown += 1,
+                Ok(_) => {}
+                Err(_) => self.builder.discard(),
+            }
+        }
+        Ok(if moved { Step::OnUnread } else { Step::Before })
     }
 
     /// After rotation or vacuuming: go back to the last entry read and continue after it.
@@ -917,6 +1154,9 @@ impl Reader {
                     .is_some_and(|c| self.overlap.contains(c))
                 {
                     return Ok(false); // sent with the history
+                }
+                if !self.is_shown(&entry) {
+                    return Ok(false);
                 }
                 tail.pending = Some(entry);
                 Ok(true)

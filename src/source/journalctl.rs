@@ -35,6 +35,7 @@ use super::fields::EntryBuilder;
 use crate::bytes::{first_flagged, splat, word_at, zero_bytes, Positions};
 
 mod json;
+use super::filter::EntryFilter;
 use super::{InputId, RawEntry, ReadOptions, SourceMsg, UnitFilter};
 
 /// Longest field (or JSON line) we buffer; longer ones are skipped. journald itself caps
@@ -75,6 +76,8 @@ pub struct DecodeCounts {
 /// Incremental decoder of one export or JSON stream.
 pub struct Decoder {
     filter: UnitFilter,
+    /// journalctl's other filters, tested on each entry the unit filter keeps.
+    entry_filter: EntryFilter,
     input: InputId,
     format: Option<Format>,
     /// Bytes read and not yet consumed live in `buf[pos..end]`; `buf[end..]` is room to
@@ -107,6 +110,7 @@ impl Decoder {
     pub fn new(filter: UnitFilter, input: InputId) -> Decoder {
         Decoder {
             filter,
+            entry_filter: EntryFilter::default(),
             input,
             format: None,
             buf: Vec::new(),
@@ -126,6 +130,14 @@ impl Decoder {
     /// line has shown it (see [`Decoder::refusal`]'s field): the reader stops with this.
     pub fn refusal(&self) -> Option<&str> {
         self.refusal.as_deref()
+    }
+
+    /// Also applies journalctl's other filters (`-p`, `-t`, `-b ID`, `-g`); what they
+    /// drop counts as filtered out.
+    #[must_use]
+    pub fn with_filter(mut self, filter: EntryFilter) -> Decoder {
+        self.entry_filter = filter;
+        self
     }
 
     /// The format, once the first non-whitespace byte has been seen.
@@ -370,6 +382,10 @@ impl Decoder {
         if let Some(unit) = self.entry.unit_of(&self.filter, buf) {
             let mut entry = self.entry.finish(self.input, buf);
             entry.unit = unit;
+            if self.entry_filter.is_active() && !self.entry_filter.is_match(&entry) {
+                self.counts.filtered_out += 1;
+                return;
+            }
             self.counts.entries += 1;
             out.push(entry);
         } else {
@@ -626,6 +642,23 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// Where `--cursor`/`--after-cursor` puts a stream's start, entry by entry: `None` before
+/// it; `Some(true)`: this entry is the first shown; `Some(false)`: this entry is the
+/// cursor's own and `--after-cursor` starts after it.
+///
+/// A stream is read in its own order, so the start is the cursor's own entry, or, when
+/// the stream does not hold it, the first entry later than the cursor's time (`t=`);
+/// a cursor without a readable time starts only at its own entry.
+fn is_at_start(start: &super::filter::StartCursor, e: &RawEntry) -> Option<bool> {
+    if e.cursor.as_ref().is_some_and(|c| *c.0 == *start.cursor) {
+        return Some(!start.is_after);
+    }
+    start
+        .realtime_us()
+        .is_some_and(|t| e.realtime.as_micros() > t)
+        .then_some(true)
 }
 
 /// Reads `reader` to its end on a thread of its own, decoding and batching entries.
@@ -938,6 +971,8 @@ struct StreamReader<S> {
     /// The most entries a batch has had: a new batch starts with room for them (and a
     /// quarter more), so it rarely grows (and copies itself) on the way.
     most_batched: usize,
+    /// `--cursor`/`--after-cursor`: the start has not been reached yet.
+    is_before_start: bool,
 }
 
 /// How long a followed pipe must stay silent to count as caught up: `journalctl -f`
@@ -947,7 +982,8 @@ const PIPE_QUIET: Duration = Duration::from_secs(1);
 impl<S: Sink> StreamReader<S> {
     fn new(options: ReadOptions, input: InputId, sink: S) -> StreamReader<S> {
         StreamReader {
-            decoder: Decoder::new(options.units.clone(), input),
+            decoder: Decoder::new(options.units.clone(), input).with_filter(options.filter.clone()),
+            is_before_start: options.filter.start.is_some(),
             options,
             sink,
             batch: Vec::new(),
@@ -1122,7 +1158,8 @@ impl<S: Sink> StreamReader<S> {
         }
         let takes_all = self.options.since.is_none()
             && self.options.until.is_none()
-            && self.options.backlog_entries.is_none();
+            && self.options.backlog_entries.is_none()
+            && !self.is_before_start;
         if takes_all && !decoded.is_empty() {
             // Every entry goes: the read's entries become (or join) the batch as a whole
             // instead of being moved one by one (an entry is 168 bytes). A batch may so
@@ -1139,6 +1176,22 @@ impl<S: Sink> StreamReader<S> {
             return Some(());
         }
         for e in decoded.drain(..) {
+            if self.is_before_start {
+                match self
+                    .options
+                    .filter
+                    .start
+                    .as_ref()
+                    .map(|s| is_at_start(s, &e))
+                {
+                    Some(Some(true)) | None => self.is_before_start = false,
+                    Some(Some(false)) => {
+                        self.is_before_start = false;
+                        continue;
+                    }
+                    Some(None) => continue,
+                }
+            }
             if self.options.since.is_some_and(|s| e.realtime < s)
                 || self.options.until.is_some_and(|u| e.realtime > u)
             {

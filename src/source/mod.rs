@@ -12,6 +12,9 @@
 //! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
 //! - `demo`: the embedded scenario in `assets/`, re-timed to now.
 //!
+//! `filter` holds journalctl's other filters (`-p`, `-t`, `-b`, `-g`, `--cursor`) and unit
+//! globs' matching; each input applies them (see [`ReadOptions::filter`]).
+//!
 //! [`spawn`] starts any [`InputSpec`] on its own thread with [`ReadOptions`];
 //! [`read_in_place`] reads a text input to its end on the caller's thread instead; `since`
 //! parses the `--since`/`--until` forms (a pure function, here because time is a source
@@ -20,6 +23,7 @@
 mod archive;
 pub mod demo;
 mod fields;
+pub mod filter;
 pub mod journal;
 pub mod journalctl;
 pub mod since;
@@ -74,9 +78,13 @@ impl Timestamp {
 pub struct Unit(Arc<str>);
 
 impl Unit {
-    /// Normalises what a user types: a bare name gets `.service`, as `journalctl -u` does.
+    /// Normalises what a user types: a bare name gets `.service`, as `journalctl -u` does;
+    /// a glob (`cloudflared*`) is kept as typed and matches unit names ([`Unit::is_glob`]).
     pub fn new(name: &str) -> Unit {
         let name = name.trim();
+        if filter::is_glob(name) {
+            return Unit(name.into());
+        }
         let has_suffix = [
             ".service",
             ".socket",
@@ -101,6 +109,11 @@ impl Unit {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether this is a pattern (`-u 'cloudflared*'`) rather than one unit's name.
+    pub fn is_glob(&self) -> bool {
+        filter::is_glob(&self.0)
     }
 
     /// Whether both are the same shared name (not just equal names): a pointer compare.
@@ -283,6 +296,14 @@ pub struct UnitFilter {
     pub units: Vec<Unit>,
 }
 
+impl UnitFilter {
+    /// Whether a unit is a glob: the journal source cannot turn it into sd-journal
+    /// matches (the names it stands for are not known up front) and tests every entry.
+    pub fn has_glob(&self) -> bool {
+        self.units.iter().any(Unit::is_glob)
+    }
+}
+
 /// `MESSAGE_ID` of systemd-coredump's entries.
 pub const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
 
@@ -302,12 +323,18 @@ impl UnitFilter {
             return Some(None);
         }
         let is_root = entry.kept_field("_UID") == Some(b"0");
+        // A glob gives the unit it matched (`cloudflared*` → `cloudflared.service`), as
+        // journalctl expands it to the names the journal holds.
         let find = |name: Option<&[u8]>| {
             name.and_then(|n| {
-                self.units
-                    .iter()
-                    .find(|u| crate::bytes::same(u.as_str().as_bytes(), n))
-                    .cloned()
+                self.units.iter().find_map(|u| {
+                    if u.is_glob() {
+                        let name = std::str::from_utf8(n).ok()?;
+                        filter::glob_match(u.as_str().as_bytes(), n).then(|| Unit(name.into()))
+                    } else {
+                        crate::bytes::same(u.as_str().as_bytes(), n).then(|| u.clone())
+                    }
+                })
             })
         };
         if let Some(u) = find(entry.systemd_unit()) {
@@ -463,6 +490,8 @@ pub struct ReadOptions {
     /// them, as `journalctl --cursor-file` does). Text streams start where they start:
     /// their writer chose (`journalctl -f -n 0 -o export | …`).
     pub start: StartAt,
+    /// journalctl's other filters (`-p`, `-t`, `-b`, `-g`, `--cursor`).
+    pub filter: filter::EntryFilter,
     /// A batch is sent when it holds this many entries…
     pub batch_max_entries: usize,
     /// …or when its first entry has waited this long.
@@ -478,6 +507,7 @@ impl Default for ReadOptions {
             backlog_entries: None,
             follow: false,
             start: StartAt::Head,
+            filter: filter::EntryFilter::default(),
             batch_max_entries: 1024,
             batch_max_wait: Duration::from_millis(10),
         }

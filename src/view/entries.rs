@@ -1,11 +1,20 @@
-//! Printers for `sigil-top entries` (one line or one JSON object per entry) and
-//! `sigil-top stats` (counts per unit and per input).
+//! Printers for `sigil-top entries` (journalctl's `-o` modes: `short`, `short-iso`,
+//! `short-precise`, `cat`, `export`, `json`, `json-pretty`) and `sigil-top stats` (counts
+//! per unit and per input).
 //!
-//! Owns these output formats. Key items: [`write_json`], [`write_short`], [`Counts`],
-//! [`write_stats`]. The JSON form follows `journalctl -o json` where the two overlap: a
-//! message is a JSON string when it is printable UTF-8, else an array of byte numbers,
-//! by systemd's own rule (`utf8_is_printable`: no control characters except tab and
-//! newline), so scripts can treat both outputs alike.
+//! Owns these output formats. Key items: [`Printer`] (a mode with `--utc` and `-q`, and
+//! the `-- Boot ID --` lines between boots), [`write_json`], [`write_short`], [`Counts`],
+//! [`write_stats`]. Each mode prints what `journalctl -o MODE` prints for the fields
+//! sigil-top keeps (`source::KEPT_FIELDS` and the typed ones), with two deliberate
+//! differences, both for safety: a message that is not printable is shown escaped
+//! (`\u{1b}`) where journalctl prints `[N B blob data]` (short modes) or the raw bytes
+//! (`cat`), and host and identifier are escaped the same way.
+//!
+//! JSON: journalctl's field names and values (a value is a JSON string when it is
+//! printable UTF-8, else an array of byte numbers, by systemd's own rule
+//! `utf8_is_printable`: no control characters except tab and newline), plus sigil-top's
+//! own lower-case keys (`ts`, `unit`, `message`, …; journal field names are upper case,
+//! so the two never collide). Fields of any size are printed whole (journalctl's `-a`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +22,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::cli::OutputFormat;
 use crate::source::RawEntry;
 
 /// A message as `journalctl -o json` writes it.
@@ -38,6 +48,70 @@ fn is_printable(s: &str) -> bool {
         .any(|c| (c < ' ' && c != '\t' && c != '\n') || ('\u{7f}'..='\u{9f}').contains(&c))
 }
 
+/// journalctl's fields of an entry, as far as sigil-top keeps them, in the order
+/// journalctl's export writes the header ones.
+fn journal_fields(entry: &RawEntry) -> Vec<(&str, std::borrow::Cow<'_, [u8]>)> {
+    use std::borrow::Cow;
+    let mut fields: Vec<(&str, Cow<[u8]>)> = Vec::with_capacity(12 + entry.origin.fields.len());
+    if let Some(c) = &entry.cursor {
+        fields.push(("__CURSOR", Cow::Borrowed(c.0.as_bytes())));
+    }
+    fields.push((
+        "__REALTIME_TIMESTAMP",
+        Cow::Owned(entry.realtime.as_micros().to_string().into_bytes()),
+    ));
+    if let Some(m) = entry.monotonic_us {
+        fields.push((
+            "__MONOTONIC_TIMESTAMP",
+            Cow::Owned(m.to_string().into_bytes()),
+        ));
+    }
+    if let Some(b) = &entry.origin.boot_id {
+        fields.push(("_BOOT_ID", Cow::Borrowed(b.as_bytes())));
+    }
+    if let Some(p) = entry.priority {
+        fields.push(("PRIORITY", Cow::Owned(p.to_string().into_bytes())));
+    }
+    if let Some(p) = entry.pid {
+        fields.push(("_PID", Cow::Owned(p.to_string().into_bytes())));
+    }
+    if let Some(u) = &entry.origin.systemd_unit {
+        fields.push(("_SYSTEMD_UNIT", Cow::Borrowed(u.as_bytes())));
+    }
+    if let Some(u) = &entry.about_unit {
+        fields.push(("UNIT", Cow::Borrowed(u.as_bytes())));
+    }
+    if let Some(h) = &entry.origin.hostname {
+        fields.push(("_HOSTNAME", Cow::Borrowed(h.as_bytes())));
+    }
+    for (k, v) in &entry.origin.fields {
+        fields.push((k, Cow::Borrowed(&**v)));
+    }
+    fields.push(("MESSAGE", Cow::Borrowed(&entry.message)));
+    fields
+}
+
+/// One entry in journald's export format (`journalctl -o export`): `NAME=value` lines,
+/// or for a value that is not printable single-line UTF-8, the name, a newline, its
+/// length as a little-endian u64 and the bytes; a blank line ends the entry.
+pub fn write_export(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+    for (name, value) in journal_fields(entry) {
+        out.write_all(name.as_bytes())?;
+        let is_text =
+            std::str::from_utf8(&value).is_ok_and(|s| is_printable(s) && !s.contains('\n'));
+        if is_text {
+            out.write_all(b"=")?;
+            out.write_all(&value)?;
+        } else {
+            out.write_all(b"\n")?;
+            out.write_all(&(value.len() as u64).to_le_bytes())?;
+            out.write_all(&value)?;
+        }
+        out.write_all(b"\n")?;
+    }
+    out.write_all(b"\n")
+}
+
 #[derive(Serialize)]
 struct EntryJson<'a> {
     /// RFC 3339, UTC, microseconds.
@@ -54,9 +128,13 @@ struct EntryJson<'a> {
     input: u16,
 }
 
-/// One entry as one line of JSON.
+/// One entry as one line of JSON (`is_pretty`: indented, over several lines).
 pub fn write_json(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
-    let json = EntryJson {
+    write_json_as(out, entry, false)
+}
+
+fn write_json_as(out: &mut impl Write, entry: &RawEntry, is_pretty: bool) -> io::Result<()> {
+    let own = EntryJson {
         ts: entry.realtime.to_rfc3339(),
         realtime_us: entry.realtime.as_micros(),
         unit: entry.unit.as_ref().map(crate::source::Unit::as_str),
@@ -69,40 +147,194 @@ pub fn write_json(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
         boot_id: entry.origin.boot_id.as_deref(),
         input: entry.input,
     };
-    serde_json::to_writer(&mut *out, &json)?;
+    let mut json = match serde_json::to_value(&own)? {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    for (name, value) in journal_fields(entry) {
+        let value = serde_json::to_value(Message::of(&value))?;
+        json.insert(name.to_owned(), value);
+    }
+    if is_pretty {
+        serde_json::to_writer_pretty(&mut *out, &json)?;
+    } else {
+        serde_json::to_writer(&mut *out, &json)?;
+    }
     out.write_all(b"\n")
 }
 
-/// One entry like `journalctl -o short`: local time, host, identifier[pid]: message.
+/// How the short modes write the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeStyle {
+    /// `Nov 24 10:00:00`
+    Short,
+    /// `Nov 24 10:00:00.123456`
+    Precise,
+    /// `2026-11-24T10:00:00+0100`
+    Iso,
+}
+
+/// Prints entries in one of journalctl's modes, with `--utc` and `-q`.
+#[derive(Debug)]
+pub struct Printer {
+    format: OutputFormat,
+    is_utc: bool,
+    is_quiet: bool,
+    /// The boot of the last entry printed, for `-- Boot ID --` lines.
+    last_boot: Option<std::sync::Arc<str>>,
+    /// Whether an entry has been printed (for `-- No entries --`).
+    has_printed: bool,
+}
+
+impl Printer {
+    pub fn new(format: OutputFormat, is_utc: bool, is_quiet: bool) -> Printer {
+        Printer {
+            format,
+            is_utc,
+            is_quiet,
+            last_boot: None,
+            has_printed: false,
+        }
+    }
+
+    fn is_short(&self) -> bool {
+        matches!(
+            self.format,
+            OutputFormat::Short | OutputFormat::ShortIso | OutputFormat::ShortPrecise
+        )
+    }
+
+    /// Whether an entry has been printed.
+    pub fn has_printed(&self) -> bool {
+        self.has_printed
+    }
+
+    /// After the history: `-- No entries --` when nothing was printed (short modes,
+    /// without `-q`), as journalctl says it.
+    pub fn finish(&self, out: &mut impl Write) -> io::Result<()> {
+        if !self.has_printed && self.is_short() && !self.is_quiet {
+            writeln!(out, "-- No entries --")?;
+        }
+        Ok(())
+    }
+
+    /// One entry, after a `-- Boot ID --` line when it starts another boot than the
+    /// last one printed (short modes, without `-q`, as journalctl does).
+    pub fn write(&mut self, out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+        self.boot_line(out, entry.origin.boot_id.as_ref())?;
+        self.write_entry(out, entry)
+    }
+
+    /// The `-- Boot ID --` line due before an entry of `boot` (nothing when none is due).
+    /// `write` calls it; a printer that reorders entries (`-r`) calls it itself.
+    pub fn boot_line(
+        &mut self,
+        out: &mut impl Write,
+        boot: Option<&std::sync::Arc<str>>,
+    ) -> io::Result<()> {
+        self.has_printed = true;
+        if !self.is_short() || self.is_quiet {
+            return Ok(());
+        }
+        let Some(boot) = boot else {
+            return Ok(());
+        };
+        let is_new = self.last_boot.as_ref().is_some_and(|b| **b != **boot);
+        if is_new {
+            writeln!(out, "-- Boot {} --", escape_controls(boot))?;
+        }
+        self.last_boot = Some(std::sync::Arc::clone(boot));
+        Ok(())
+    }
+
+    /// One entry without a boot line.
+    pub fn write_entry(&self, out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+        match self.format {
+            OutputFormat::Short => write_short_as(out, entry, TimeStyle::Short, self.is_utc),
+            OutputFormat::ShortPrecise => {
+                write_short_as(out, entry, TimeStyle::Precise, self.is_utc)
+            }
+            OutputFormat::ShortIso => write_short_as(out, entry, TimeStyle::Iso, self.is_utc),
+            OutputFormat::Cat => write_cat(out, entry),
+            OutputFormat::Export => write_export(out, entry),
+            OutputFormat::Json => write_json_as(out, entry, false),
+            OutputFormat::JsonPretty => write_json_as(out, entry, true),
+        }
+    }
+}
+
+/// The message alone (`journalctl -o cat`), escaped as the short modes do but for its
+/// newlines, which stay.
+pub fn write_cat(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+    let text = String::from_utf8_lossy(&entry.message);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+        }
+        out.write_all(escape_controls(line).as_bytes())?;
+    }
+    out.write_all(b"\n")
+}
+
+/// One entry like `journalctl -o short`: local time, host, `identifier[pid]: message`.
 /// Control characters, bidi overrides and invisible characters in the message, the host and
-/// the identifier are escaped so they cannot move or mislead the terminal.
+/// the identifier are escaped so they cannot move or mislead the terminal; the lines of a
+/// multi-line message follow, indented under the first as journalctl does.
 pub fn write_short(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
-    let secs = i64::try_from(entry.realtime.as_micros() / 1_000_000).unwrap_or(i64::MAX);
-    let time = chrono::DateTime::from_timestamp(secs, 0).map_or_else(
+    write_short_as(out, entry, TimeStyle::Short, false)
+}
+
+fn write_short_as(
+    out: &mut impl Write,
+    entry: &RawEntry,
+    style: TimeStyle,
+    is_utc: bool,
+) -> io::Result<()> {
+    let us = entry.realtime.as_micros();
+    let secs = i64::try_from(us / 1_000_000).unwrap_or(i64::MAX);
+    let nanos = u32::try_from(us % 1_000_000).unwrap_or(0) * 1000;
+    let format = match style {
+        TimeStyle::Short => "%b %d %H:%M:%S",
+        TimeStyle::Precise => "%b %d %H:%M:%S%.6f",
+        TimeStyle::Iso => "%Y-%m-%dT%H:%M:%S%z",
+    };
+    let time = chrono::DateTime::from_timestamp(secs, nanos).map_or_else(
         || "?".to_owned(),
         |t| {
-            t.with_timezone(&chrono::Local)
-                .format("%b %d %H:%M:%S")
-                .to_string()
+            if is_utc {
+                t.format(format).to_string()
+            } else {
+                t.with_timezone(&chrono::Local).format(format).to_string()
+            }
         },
     );
+    // journalctl: SYSLOG_IDENTIFIER, else _COMM, else "unknown"; no host when none.
     let ident = entry
         .field_str("SYSLOG_IDENTIFIER")
         .or_else(|| entry.field_str("_COMM"))
-        .or_else(|| entry.unit.as_ref().map(crate::source::Unit::short))
-        .unwrap_or("?");
-    let host = entry.origin.hostname.as_deref().unwrap_or("localhost");
-    write!(
-        out,
-        "{time} {} {}",
-        escape_controls(host),
-        escape_controls(ident)
-    )?;
-    if let Some(pid) = entry.pid {
-        write!(out, "[{pid}]")?;
+        .unwrap_or("unknown");
+    let mut prefix = time;
+    if let Some(host) = entry.origin.hostname.as_deref() {
+        prefix.push(' ');
+        prefix.push_str(&escape_controls(host));
     }
-    out.write_all(b": ")?;
-    out.write_all(escape_controls(&String::from_utf8_lossy(&entry.message)).as_bytes())?;
+    prefix.push(' ');
+    prefix.push_str(&escape_controls(ident));
+    if let Some(pid) = entry.pid {
+        let _ = write!(prefix, "[{pid}]");
+    }
+    prefix.push_str(": ");
+    out.write_all(prefix.as_bytes())?;
+    let indent = unicode_width::UnicodeWidthStr::width(prefix.as_str());
+    let text = String::from_utf8_lossy(&entry.message);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+            write!(out, "{:indent$}", "")?;
+        }
+        // journalctl's short modes show a tab as eight spaces (`cat` keeps it).
+        out.write_all(escape_controls(line).replace('\t', "        ").as_bytes())?;
+    }
     out.write_all(b"\n")
 }
 
@@ -241,14 +473,68 @@ mod tests {
     }
 
     #[test]
-    fn short_lines_escape_control_characters() {
+    fn short_lines_escape_control_characters_and_indent_continuation_lines() {
         let mut out = Vec::new();
         write_short(&mut out, &entry(b"one\ntwo\x1b[2J")).unwrap();
-        let line = String::from_utf8(out).unwrap();
-        assert!(
-            line.ends_with("sigil-mcp[13607]: one\\ntwo\\u{1b}[2J\n"),
-            "{line}"
-        );
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        // No identifier or command: journalctl says "unknown".
+        assert!(lines[0].ends_with("mcp-host unknown[13607]: one"), "{text}");
+        let indent = lines[0].len() - "one".len();
+        assert_eq!(lines[1], format!("{:indent$}two\\u{{1b}}[2J", ""), "{text}");
+    }
+
+    #[test]
+    fn export_writes_binary_fields_for_newlines_and_controls_and_text_otherwise() {
+        let mut out = Vec::new();
+        write_export(&mut out, &entry(b"a\nb")).unwrap();
+        let text = out.clone();
+        assert!(text.starts_with(b"__CURSOR=s=1\n__REALTIME_TIMESTAMP=1795626317811775\n"));
+        let mut want = b"MESSAGE\n".to_vec();
+        want.extend_from_slice(&3u64.to_le_bytes());
+        want.extend_from_slice(b"a\nb\n\n");
+        assert!(text.ends_with(&want), "{}", String::from_utf8_lossy(&text));
+        let mut out = Vec::new();
+        write_export(&mut out, &entry(b"tab\there")).unwrap();
+        assert!(out.ends_with(b"MESSAGE=tab\there\n\n"));
+    }
+
+    #[test]
+    fn json_has_journalctl_field_names_with_string_values_beside_its_own_keys() {
+        let mut out = Vec::new();
+        write_json(&mut out, &entry(b"hi")).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["MESSAGE"], "hi");
+        assert_eq!(v["_PID"], "13607");
+        assert_eq!(v["PRIORITY"], "6");
+        assert_eq!(v["__REALTIME_TIMESTAMP"], "1795626317811775");
+        assert_eq!(v["_HOSTNAME"], "mcp-host");
+        assert_eq!(v["__CURSOR"], "s=1");
+        assert_eq!(v["message"], "hi");
+    }
+
+    #[test]
+    fn boot_lines_come_between_boots_in_short_modes_only_and_not_when_quiet() {
+        let boot = |b: &str| {
+            let mut e = entry(b"m");
+            std::sync::Arc::make_mut(&mut e.origin).boot_id = Some(b.into());
+            e
+        };
+        let run = |format, quiet| {
+            let mut p = Printer::new(format, true, quiet);
+            let mut out = Vec::new();
+            for b in ["a", "a", "b", "a"] {
+                p.write(&mut out, &boot(b)).unwrap();
+            }
+            String::from_utf8(out).unwrap()
+        };
+        let short = run(OutputFormat::Short, false);
+        let boots: Vec<&str> = short.lines().filter(|l| l.starts_with("-- Boot")).collect();
+        assert_eq!(boots, ["-- Boot b --", "-- Boot a --"], "{short}");
+        assert!(!run(OutputFormat::Short, true).contains("-- Boot"));
+        assert!(!run(OutputFormat::Cat, false).contains("-- Boot"));
+        assert!(run(OutputFormat::ShortIso, false).contains("+0000 mcp-host"));
     }
 
     /// Issue 8: `entries -o short` wrote bidi overrides and zero-width characters of the

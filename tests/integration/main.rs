@@ -52,3 +52,9 @@ mod formats;
 
 /// Hostile input (issue 8): a table of bad inputs through stdin and journal files, and terminal injection.
 mod hostile;
+
+/// journalctl's flags side by side with journalctl on the same generated journal files.
+mod journalctl_flags;
+
+/// Completions the shells accept, the man page through groff, `--version`'s commit.
+mod install;
