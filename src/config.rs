@@ -761,6 +761,19 @@ impl Config {
         })
     }
 
+    /// Moves the window's start to `from` (the screen's `:` to a time before where it
+    /// started): reading starts the look-back before it, counting at it.
+    pub fn start_window_at(&mut self, from: Timestamp) {
+        self.since = Some(from);
+        if self.model.lookback_us > 0 && self.backlog_entries.is_none() {
+            self.model.count_from = Some(from);
+            self.read_from = Some(Timestamp(from.0.saturating_sub(self.model.lookback_us)));
+        } else {
+            self.model.count_from = None;
+            self.read_from = Some(from);
+        }
+    }
+
     /// What every source is asked to read.
     pub fn read_options(&self) -> ReadOptions {
         ReadOptions {

@@ -330,7 +330,7 @@ impl Loop {
     /// `from` and everything is read anew into a fresh model (the old readers stop at
     /// their next send, their channel being gone). The jump is made when they catch up.
     fn read_from(&mut self, from: Timestamp) -> anyhow::Result<()> {
-        self.config.since = Some(from);
+        self.config.start_window_at(from);
         self.config.screen.lookback_us = None;
         let inputs = app::open_inputs(&self.config)?;
         self.inputs = inputs;

@@ -2320,6 +2320,12 @@ impl Correlator {
         let Some(mut t) = self.remove_open(id) else {
             return;
         };
+        // Only streams are streams: a GET on a stream route answered with an error (405,
+        // 400, 404…) is an ordinary request with a latency; one answered 200 (or still
+        // open) is a stream whose duration is a lifetime.
+        if t.is_stream && t.origin_status().is_some_and(|s| s >= 300) {
+            t.is_stream = false;
+        }
         t.outcome = Self::outcome_of(&t);
         t.abandoned = self.access_log_seen
             && t.origin_answered()

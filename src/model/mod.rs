@@ -916,6 +916,47 @@ mod issue_16 {
         );
     }
 
+    /// Only streams are streams: `GET /` answered 405 in milliseconds is an ordinary
+    /// request with a latency; `GET /mcp/sse` answered 200 and held open is a stream.
+    #[test]
+    fn a_get_answered_with_an_error_is_not_a_stream() {
+        let inc = |rid: &str, path: &str| {
+            format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id={rid} method=GET path={path} client_ip=1.2.3.4 cf_ray=None headers={{}}")
+        };
+        let out = |rid: &str, path: &str, status: u16, ms: u64| {
+            format!("2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id={rid} status_code={status} duration_ms={ms} path={path} method=GET")
+        };
+        let lines: Vec<(f64, &str, String)> = vec![
+            (0.0, S, inc("g", "/")),
+            (0.003, S, out("g", "/", 405, 3)),
+            (1.0, S, inc("s", "/mcp/sse")),
+            (31.0, S, out("s", "/mcp/sse", 200, 30_000)),
+        ];
+        let model = run_with(
+            Settings {
+                trace_capacity: 10,
+                ..Settings::default()
+            },
+            &lines,
+        );
+        let by_id = |rid: &str| {
+            model
+                .correlator
+                .recent
+                .iter()
+                .find(|t| t.request_id.as_ref().is_some_and(|r| &*r.0 == rid))
+                .unwrap()
+        };
+        assert!(!by_id("g").is_stream);
+        assert_eq!(by_id("g").latency.map(|(us, _)| us), Some(3_000));
+        assert!(by_id("s").is_stream);
+        assert_eq!(
+            by_id("s").latency,
+            None,
+            "a stream's lifetime is not latency"
+        );
+    }
+
     /// At the cap the oldest open request is settled and counted: the correlation
     /// classes and `unanswered` still add up to the requests counted.
     #[test]
