@@ -26,7 +26,7 @@ tunnel = "cloudflared.service"  # cloudflared's unit (watched when no -u is give
 timeout = "100s"                # Cloudflare's proxy read timeout: a cancel after this long is an edge timeout (524)
 
 [window]
-lookback = "15m"               # before a --since window, read this much for state only (tunnel
+lookback = "5m"                # before a --since window, read this much for state only (tunnel
                                 # connections, origin state, requests in flight); never counted
 
 [incidents]

@@ -94,7 +94,9 @@ impl Default for Settings {
             latency_min_requests: 20,
             count_from: None,
             dedupe: false,
-            lookback_us: 15 * 60 * 1_000_000,
+            // Covers every request a cancel or 502 inside the window can be about (the
+            // edge gives up after ~100–120 s) at ≤ 10% of a 1 h window's reading cost.
+            lookback_us: 5 * 60 * 1_000_000,
             origin_unit: Unit::new("sigil-mcp.service"),
             tunnel_unit: Unit::new("cloudflared.service"),
         }
