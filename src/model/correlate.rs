@@ -810,13 +810,7 @@ impl Correlator {
     /// Files a new tunnel request under its host and path until an origin line joins it.
     fn index_unjoined(&mut self, id: u64, ts: Timestamp, path: &str) {
         let key = self.path_key(self.host, path);
-        let q = self.tunnel_by_path.entry(key).or_default();
-        if q.back().is_none_or(|(t, _)| *t <= ts) {
-            q.push_back((ts, id));
-        } else {
-            let at = q.partition_point(|(t, _)| *t <= ts);
-            q.insert(at, (ts, id));
-        }
+        insert_in_time_order(self.tunnel_by_path.entry(key).or_default(), ts, id);
         if let Some(t) = self.open.get_mut(&id) {
             t.path_key = Some(key);
         }
@@ -848,13 +842,7 @@ impl Correlator {
             return;
         };
         let key = self.path_key(t.host_key, path);
-        let q = self.origin_by_path.entry(key).or_default();
-        if q.back().is_none_or(|(at, _)| *at <= inc) {
-            q.push_back((inc, id));
-        } else {
-            let at = q.partition_point(|(at, _)| *at <= inc);
-            q.insert(at, (inc, id));
-        }
+        insert_in_time_order(self.origin_by_path.entry(key).or_default(), inc, id);
         if let Some(t) = self.open.get_mut(&id) {
             t.origin_path_key = Some(key);
         }
@@ -2455,6 +2443,17 @@ fn nearest_fit(
             a.1
         }),
         (b, a) => b.or(a).map(|(_, id)| *id),
+    }
+}
+
+/// Adds `(at, id)` to a path index's entry, keeping it in time order (lines come almost in
+/// order: usually at the back).
+fn insert_in_time_order(q: &mut VecDeque<(Timestamp, u64)>, at: Timestamp, id: u64) {
+    if q.back().is_none_or(|(t, _)| *t <= at) {
+        q.push_back((at, id));
+    } else {
+        let pos = q.partition_point(|(t, _)| *t <= at);
+        q.insert(pos, (at, id));
     }
 }
 
