@@ -251,6 +251,8 @@ pub struct Cancel {
     pub started: Option<Timestamp>,
     /// The lines of the request so far, the cancel line last: an incident's evidence.
     pub cursors: Vec<Cursor>,
+    /// `_HOSTNAME` of the cancel line.
+    pub host: Option<Arc<str>>,
 }
 
 /// Counters that must be exact over the whole run, whatever the ring keeps.
@@ -347,8 +349,11 @@ pub struct Correlator {
     /// The open ids in creation order (ids only grow): the oldest is evicted at the cap
     /// without a walk over every open request.
     open_ids: BTreeSet<u64>,
-    by_request_id: HashMap<RequestId, u64, RandomState>,
-    by_ray: HashMap<String, u64, RandomState>,
+    /// Open requests by host and request id, and by host and CF-Ray: keyed by the
+    /// per-process seeded 64-bit hash of the pair (no allocation per lookup; two open
+    /// requests meet only by a collision of the seeded hash, which text cannot aim at).
+    by_request_id: HashMap<u64, u64, RandomState>,
+    by_ray: HashMap<u64, u64, RandomState>,
     /// Open origin requests per host and process, in arrival order.
     origin_fifo: HashMap<(HostKey, u32), OriginQueue, RandomState>,
     /// Tunnel requests no origin line has joined yet, by host and path, in time order:
@@ -691,6 +696,10 @@ impl Correlator {
         }
         let mut t = Trace::new(id, start);
         t.host_key = self.host;
+        t.host = usize::from(self.host)
+            .checked_sub(1)
+            .and_then(|i| self.hosts.get(i))
+            .cloned();
         self.open.insert(id, t);
         self.open_ids.insert(id);
         self.open_start_floor = self.open_start_floor.min(start);
@@ -743,7 +752,7 @@ impl Correlator {
         let existing = match ray {
             Some(r) => self
                 .by_ray
-                .get(&*r.key())
+                .get(&self.ray_key(self.host, r))
                 .copied()
                 .filter(|id| self.open.get(id).is_some_and(|t| t.origin.is_none())),
             None => self.heuristic_tunnel_match(ts, method, path, client_ip),
@@ -788,10 +797,10 @@ impl Correlator {
             t.is_stream = is_stream_route(t.method.as_deref(), t.path.as_deref());
         }
         if let Some(r) = ray {
-            self.by_ray.insert(r.key().into_owned(), id);
+            self.by_ray.insert(self.ray_key(self.host, r), id);
         }
         if let Some(rid) = request_id {
-            self.by_request_id.insert(rid.clone(), id);
+            self.by_request_id.insert(self.rid_key(self.host, rid), id);
         }
         self.origin_fifo
             .entry((self.host, pid))
@@ -800,6 +809,17 @@ impl Correlator {
             .push_back(id);
         self.add_cursor(id, event);
         self.index_origin(id);
+    }
+
+    /// The key of a request id on a host (ids repeat across hosts only by accident, but a
+    /// journal directory gathered from copies of one host would mix them).
+    fn rid_key(&self, host: HostKey, rid: &RequestId) -> u64 {
+        self.path_hasher.hash_one((host, 1u8, &*rid.0))
+    }
+
+    /// The key of a ray on a host: its 16-hex part, case-insensitively (`RayId::key`).
+    fn ray_key(&self, host: HostKey, ray: &RayId) -> u64 {
+        self.path_hasher.hash_one((host, 2u8, &*ray.key()))
     }
 
     fn path_key(&self, host: HostKey, path: &str) -> u64 {
@@ -971,7 +991,11 @@ impl Correlator {
         let ts = event.entry.realtime;
         let pid = event.entry.pid.unwrap_or(0);
         let (id, ambiguous) = if let Some(rid) = request_id {
-            match self.by_request_id.get(rid).copied() {
+            match self
+                .by_request_id
+                .get(&self.rid_key(self.host, rid))
+                .copied()
+            {
                 Some(id) => (id, false),
                 None => (self.orphan_origin(event, rid), false),
             }
@@ -1039,7 +1063,9 @@ impl Correlator {
     }
 
     fn mark_stale_session(&mut self, request_id: Option<&RequestId>) {
-        let id = request_id.and_then(|r| self.by_request_id.get(r)).copied();
+        let id = request_id
+            .and_then(|r| self.by_request_id.get(&self.rid_key(self.host, r)))
+            .copied();
         if let Some(o) = id
             .and_then(|id| self.open.get_mut(&id))
             .and_then(|t| t.origin.as_mut())
@@ -1289,7 +1315,7 @@ impl Correlator {
             }
         }
         if let Some(r) = &tunnel_trace.ray {
-            self.by_ray.insert(r.key().into_owned(), id);
+            self.by_ray.insert(self.ray_key(self.host, r), id);
         }
         if let Some(t) = self.open.get_mut(&id) {
             t.tunnel = tunnel_trace.tunnel.take();
@@ -1328,7 +1354,7 @@ impl Correlator {
         let ts = event.entry.realtime;
         // The server's Incoming is occasionally stamped before cloudflared's request line.
         let existing = ray
-            .and_then(|r| self.by_ray.get(&*r.key()).copied())
+            .and_then(|r| self.by_ray.get(&self.ray_key(self.host, r)).copied())
             .filter(|id| self.open.get(id).is_some_and(|t| t.tunnel.is_none()));
         // Or, by route and client, an origin request logged first (the tunnel's stream
         // read behind the server's).
@@ -1374,7 +1400,7 @@ impl Correlator {
             }
         }
         if let Some(r) = ray {
-            self.by_ray.insert(r.key().into_owned(), id);
+            self.by_ray.insert(self.ray_key(self.host, r), id);
         }
         if let Some(c) = conn_index {
             self.tunnel_fifo
@@ -1402,7 +1428,7 @@ impl Correlator {
     ) {
         let ts = event.entry.realtime;
         let by_ray = ray
-            .and_then(|r| self.by_ray.get(&*r.key()).copied())
+            .and_then(|r| self.by_ray.get(&self.ray_key(self.host, r)).copied())
             .filter(|id| self.open.contains_key(id));
         if let Some(id) = by_ray {
             self.set_response(id, ts, status, event.entry.cursor.as_ref());
@@ -1662,6 +1688,7 @@ impl Correlator {
                     .and_then(|s| s.request)
                     .or(t.origin.as_ref().and_then(|o| o.incoming)),
                 cursors: t.cursors.clone(),
+                host: t.host.clone(),
             });
         }
         // A request the edge gave up on may still be running at the origin: it stays open
@@ -1821,7 +1848,7 @@ impl Correlator {
                 CancelKind::ClientAbort
             }
         };
-        if let Some(id) = ray.and_then(|r| self.by_ray.get(&*r.key()).copied()) {
+        if let Some(id) = ray.and_then(|r| self.by_ray.get(&self.ray_key(self.host, r)).copied()) {
             if let Some(t) = self.open.get(&id) {
                 let began = t
                     .tunnel
@@ -2099,7 +2126,7 @@ impl Correlator {
         conn_index: Option<u8>,
         ray: Option<&RayId>,
     ) -> u64 {
-        if let Some(id) = ray.and_then(|r| self.by_ray.get(&*r.key()).copied()) {
+        if let Some(id) = ray.and_then(|r| self.by_ray.get(&self.ray_key(self.host, r)).copied()) {
             if self.open.contains_key(&id) {
                 return id;
             }
@@ -2277,14 +2304,15 @@ impl Correlator {
             unindex(&mut self.origin_by_path, key, id);
         }
         if let Some(rid) = &t.request_id {
-            if self.by_request_id.get(rid) == Some(&id) {
-                self.by_request_id.remove(rid);
+            let key = self.rid_key(t.host_key, rid);
+            if self.by_request_id.get(&key) == Some(&id) {
+                self.by_request_id.remove(&key);
             }
         }
         if let Some(r) = &t.ray {
-            let key = r.key();
-            if self.by_ray.get(&*key) == Some(&id) {
-                self.by_ray.remove(&*key);
+            let key = self.ray_key(t.host_key, r);
+            if self.by_ray.get(&key) == Some(&id) {
+                self.by_ray.remove(&key);
             }
         }
         if let Some(pid) = t.origin.as_ref().map(|o| o.pid.unwrap_or(0)) {

@@ -9,6 +9,7 @@
 //! Does not own correlation (it reads sealed traces) nor any output format.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::parse::{
     Event, EventKind, OriginErrorCause, ProxyFailure, ProxyLine, SecretKind, ServerEvent,
@@ -124,7 +125,77 @@ pub struct Incident {
     pub count: u64,
     pub cause: String,
     pub evidence: Vec<Cursor>,
+    /// The host whose lines raised it (`_HOSTNAME`): a journal directory gathered from
+    /// several hosts keeps each host's incidents apart.
+    pub host: Option<Arc<str>>,
 }
+
+/// What one host's own journal counts (the detector's totals add these up).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostCounts {
+    pub restarts: u64,
+    pub crashes: u64,
+    pub auto_restarts: u64,
+    pub tunnel_restarts: u64,
+    pub disconnects: u64,
+    pub down_us: u64,
+}
+
+/// One host's state while another host's lines are applied (see
+/// [`Detector::switch_host`]): everything a host's lines say about that host only.
+#[derive(Debug)]
+struct HostState {
+    counts: HostCounts,
+    origin_state: OriginState,
+    origin_listen_port: Option<u16>,
+    origin_services: Vec<String>,
+    cloudflared_version: Option<String>,
+    registered: BTreeSet<u8>,
+    tunnel_state_known: bool,
+    down_since: Option<Timestamp>,
+    stop_requested: bool,
+    saw_start_or_stop: bool,
+    last_restart_at: Option<Timestamp>,
+    down_began: Option<Timestamp>,
+    last_origin_line: Option<Timestamp>,
+    last_tool: Option<(Box<str>, Timestamp)>,
+    tunnel_lines_in_silence: u64,
+    cancels_in_silence: u64,
+    open_streams: Vec<(Box<str>, String)>,
+    last_exception: Option<(String, Timestamp)>,
+    stop_held_by: Option<String>,
+    stop_timed_out: bool,
+}
+
+impl Default for HostState {
+    fn default() -> HostState {
+        HostState {
+            counts: HostCounts::default(),
+            origin_state: OriginState::Unknown,
+            origin_listen_port: None,
+            origin_services: Vec::new(),
+            cloudflared_version: None,
+            registered: BTreeSet::new(),
+            tunnel_state_known: false,
+            down_since: None,
+            stop_requested: false,
+            saw_start_or_stop: false,
+            last_restart_at: None,
+            down_began: None,
+            last_origin_line: None,
+            last_tool: None,
+            tunnel_lines_in_silence: 0,
+            cancels_in_silence: 0,
+            open_streams: Vec::new(),
+            last_exception: None,
+            stop_held_by: None,
+            stop_timed_out: false,
+        }
+    }
+}
+
+/// Hosts kept apart, at most (further ones share the last state: bounded memory).
+const MAX_HOSTS: usize = 1024;
 
 /// A secret the logs contain: what, how often, first seen, where, and what to do.
 #[derive(Debug, Clone)]
@@ -232,6 +303,12 @@ pub struct Detector {
     stop_held_by: Option<String>,
     stop_timed_out: bool,
     latest: Timestamp,
+    /// The host whose state the fields above hold (`_HOSTNAME` of the line applied).
+    host: Option<Arc<str>>,
+    /// This host's counts (the totals above add up every host's).
+    counts: HostCounts,
+    /// The other hosts' states.
+    parked: Vec<(Option<Arc<str>>, HostState)>,
     /// Signals before this are the look-back before a window: they move state, never a
     /// count or an incident (see `Settings::count_from`).
     count_from: Timestamp,
@@ -274,8 +351,112 @@ impl Detector {
             stop_held_by: None,
             stop_timed_out: false,
             latest: Timestamp(0),
+            host: None,
+            counts: HostCounts::default(),
+            parked: Vec::new(),
             count_from: settings.count_from.unwrap_or(Timestamp(0)),
         }
+    }
+
+    /// Makes `host`'s state the current one. Every host has its own tunnel connections
+    /// (`connIndex` 0–3), origin state, stall watch and counts; a journal directory
+    /// gathered from several hosts must not mix them. Lines of one host usually follow
+    /// each other: the check is a pointer compare.
+    pub fn switch_host(&mut self, host: Option<&Arc<str>>) {
+        let same = match (&self.host, host) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        let target = self
+            .parked
+            .iter()
+            .position(|(h, _)| h.as_deref() == host.map(|h| &**h));
+        if target.is_none() && self.parked.len() + 1 >= MAX_HOSTS {
+            return;
+        }
+        let current = self.park();
+        let previous = std::mem::replace(&mut self.host, host.cloned());
+        self.parked.push((previous, current));
+        if let Some(i) = target {
+            let (_, state) = self.parked.swap_remove(i);
+            self.unpark(state);
+        }
+    }
+
+    fn park(&mut self) -> HostState {
+        HostState {
+            counts: std::mem::take(&mut self.counts),
+            origin_state: std::mem::replace(&mut self.origin_state, OriginState::Unknown),
+            origin_listen_port: self.origin_listen_port.take(),
+            origin_services: std::mem::take(&mut self.origin_services),
+            cloudflared_version: self.cloudflared_version.take(),
+            registered: std::mem::take(&mut self.registered),
+            tunnel_state_known: std::mem::take(&mut self.tunnel_state_known),
+            down_since: self.down_since.take(),
+            stop_requested: std::mem::take(&mut self.stop_requested),
+            saw_start_or_stop: std::mem::take(&mut self.saw_start_or_stop),
+            last_restart_at: self.last_restart_at.take(),
+            down_began: self.down_began.take(),
+            last_origin_line: self.last_origin_line.take(),
+            last_tool: self.last_tool.take(),
+            tunnel_lines_in_silence: std::mem::take(&mut self.tunnel_lines_in_silence),
+            cancels_in_silence: std::mem::take(&mut self.cancels_in_silence),
+            open_streams: std::mem::take(&mut self.open_streams),
+            last_exception: self.last_exception.take(),
+            stop_held_by: self.stop_held_by.take(),
+            stop_timed_out: std::mem::take(&mut self.stop_timed_out),
+        }
+    }
+
+    fn unpark(&mut self, s: HostState) {
+        self.counts = s.counts;
+        self.origin_state = s.origin_state;
+        self.origin_listen_port = s.origin_listen_port;
+        self.origin_services = s.origin_services;
+        self.cloudflared_version = s.cloudflared_version;
+        self.registered = s.registered;
+        self.tunnel_state_known = s.tunnel_state_known;
+        self.down_since = s.down_since;
+        self.stop_requested = s.stop_requested;
+        self.saw_start_or_stop = s.saw_start_or_stop;
+        self.last_restart_at = s.last_restart_at;
+        self.down_began = s.down_began;
+        self.last_origin_line = s.last_origin_line;
+        self.last_tool = s.last_tool;
+        self.tunnel_lines_in_silence = s.tunnel_lines_in_silence;
+        self.cancels_in_silence = s.cancels_in_silence;
+        self.open_streams = s.open_streams;
+        self.last_exception = s.last_exception;
+        self.stop_held_by = s.stop_held_by;
+        self.stop_timed_out = s.stop_timed_out;
+    }
+
+    /// Each host's own counts and tunnel state, sorted by host (`None`: lines without
+    /// `_HOSTNAME`): (host, counts, connections registered or `None` when unknown).
+    pub fn hosts(&self) -> Vec<(Option<&str>, &HostCounts, Option<usize>)> {
+        let known = |k: bool, n: usize| k.then_some(n);
+        let mut all: Vec<(Option<&str>, &HostCounts, Option<usize>)> = self
+            .parked
+            .iter()
+            .map(|(h, s)| {
+                (
+                    h.as_deref(),
+                    &s.counts,
+                    known(s.tunnel_state_known, s.registered.len()),
+                )
+            })
+            .collect();
+        all.push((
+            self.host.as_deref(),
+            &self.counts,
+            known(self.tunnel_state_known, self.registered.len()),
+        ));
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// Whether a signal at `ts` is inside the window (counted), not look-back.
@@ -289,6 +470,7 @@ impl Detector {
 
     pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
+        self.switch_host(event.entry.origin.hostname.as_ref());
         self.latest = self.latest.max(ts);
         self.close_quiet(ts);
         self.watch_for_stall(event, kind, role);
@@ -389,6 +571,7 @@ impl Detector {
             (Role::Tunnel, EventKind::Unit(UnitEvent::ScheduledRestart { counter })) => {
                 if self.counting(ts) {
                     self.tunnel_restarts += 1;
+                    self.counts.tunnel_restarts += 1;
                 }
                 let cause = format!(
                     "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
@@ -436,6 +619,7 @@ impl Detector {
                     self.down_began.get_or_insert(ts);
                     if self.counting(ts) {
                         self.crashes += 1;
+                        self.counts.crashes += 1;
                     }
                     let cause = format!("sigil-mcp main process exited ({code}, status={status})");
                     self.signal(
@@ -467,6 +651,7 @@ impl Detector {
             UnitEvent::ScheduledRestart { .. } => {
                 if self.counting(ts) {
                     self.auto_restarts += 1;
+                    self.counts.auto_restarts += 1;
                 }
             }
             UnitEvent::StopTimedOut => {
@@ -485,6 +670,7 @@ impl Detector {
                 if let OriginState::Down { crashed, .. } = self.origin_state {
                     if !crashed && self.stop_requested && self.counting(ts) {
                         self.restarts += 1;
+                        self.counts.restarts += 1;
                     }
                     after_crash = crashed;
                     self.last_restart_at = Some(ts);
@@ -508,7 +694,9 @@ impl Detector {
                 self.tunnel_state_known = true;
                 self.registered.insert(idx);
                 if let Some(since) = self.down_since.take() {
-                    self.down_us += ts.saturating_since_us(since.max(self.count_from));
+                    let us = ts.saturating_since_us(since.max(self.count_from));
+                    self.down_us += us;
+                    self.counts.down_us += us;
                 }
             }
             TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered
@@ -516,6 +704,7 @@ impl Detector {
             {
                 if self.counting(ts) {
                     self.disconnects += 1;
+                    self.counts.disconnects += 1;
                 }
                 if self.registered.is_empty() {
                     self.down_since = Some(ts);
@@ -579,6 +768,7 @@ impl Detector {
 
     /// A cancel, as soon as it is read: an edge timeout is an incident signal.
     pub fn on_cancel(&mut self, cancel: &super::correlate::Cancel) {
+        self.switch_host(cancel.host.as_ref());
         // A stall is claimed only on requests that kept arriving during the silence: a
         // cancel of a long call that began before it says nothing about the server now.
         let during_silence = match (cancel.started, self.last_origin_line) {
@@ -628,12 +818,9 @@ impl Detector {
                 .or_else(|| Some(o.outgoing?.saturating_since_us(o.incoming?)))?;
             Some((took_us, o.status))
         });
-        let Some(inc) = self
-            .incidents
-            .iter_mut()
-            .rev()
-            .find(|i| i.kind == IncidentKind::EdgeTimeout && i.end.is_none())
-        else {
+        let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
+            i.kind == IncidentKind::EdgeTimeout && i.end.is_none() && i.host == self.host
+        }) else {
             return;
         };
         if inc.cause.contains("the origin answered") || inc.cause.contains("still running") {
@@ -657,6 +844,7 @@ impl Detector {
 
     /// A sealed trace: stale sessions and origin 5xx become incident signals.
     pub fn on_trace(&mut self, t: &Trace) {
+        self.switch_host(t.host.as_ref());
         let at = t.end.unwrap_or(t.start);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             self.latency_sample(at, us);
@@ -828,6 +1016,7 @@ impl Detector {
         let bad_gateway_open = self.incidents.iter().any(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
+                && i.host == self.host
                 && i.cause.starts_with("origin down")
         });
         if let (Some(what), false) = (held.as_ref(), bad_gateway_open) {
@@ -849,6 +1038,7 @@ impl Detector {
         if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
+                && i.host == self.host
                 && i.cause.starts_with("origin down")
         }) {
             if !inc.cause.contains("not accepting") {
@@ -946,16 +1136,13 @@ impl Detector {
         let down_open = self
             .incidents
             .iter()
-            .any(|i| i.kind == IncidentKind::TunnelDown && i.end.is_none());
+            .any(|i| i.kind == IncidentKind::TunnelDown && i.end.is_none() && i.host == self.host);
         if down_open {
             return;
         }
-        if let Some(inc) = self
-            .incidents
-            .iter_mut()
-            .rev()
-            .find(|i| i.kind == IncidentKind::TunnelDegraded && i.end.is_none())
-        {
+        if let Some(inc) = self.incidents.iter_mut().rev().find(|i| {
+            i.kind == IncidentKind::TunnelDegraded && i.end.is_none() && i.host == self.host
+        }) {
             inc.kind = IncidentKind::TunnelDown;
             inc.severity = Severity::Critical;
             inc.cause = format!("degraded, then down: {cause}");
@@ -979,7 +1166,7 @@ impl Detector {
             .incidents
             .iter_mut()
             .rev()
-            .find(|i| i.kind == kind && i.end.is_none())
+            .find(|i| i.kind == kind && i.end.is_none() && i.host == self.host)
         {
             inc.count += 1;
             inc.last = inc.last.max(at);
@@ -1012,6 +1199,7 @@ impl Detector {
             count: 1,
             cause,
             evidence: Vec::new(),
+            host: self.host.clone(),
         });
         self.changes.push(IncidentChange {
             kind: ChangeKind::Open,
@@ -1138,9 +1326,19 @@ impl Detector {
     }
 
     pub fn finish(&mut self, end: Timestamp) {
-        if let Some(since) = self.down_since {
-            self.down_us += end.saturating_since_us(since.max(self.count_from));
-            self.down_since = Some(end);
+        let hosts: Vec<Option<Arc<str>>> = self.parked.iter().map(|(h, _)| h.clone()).collect();
+        for host in hosts
+            .iter()
+            .map(Option::as_ref)
+            .chain([self.host.clone().as_ref()])
+        {
+            self.switch_host(host);
+            if let Some(since) = self.down_since {
+                let us = end.saturating_since_us(since.max(self.count_from));
+                self.down_us += us;
+                self.counts.down_us += us;
+                self.down_since = Some(end);
+            }
         }
         self.close_quiet(end);
     }

@@ -206,7 +206,24 @@ pub struct Model {
     no_unit: Arc<str>,
     /// Recent entries' identities, when deduplicating.
     seen: Dedup,
+    /// Requests and failures per host (`_HOSTNAME`), in the order hosts were first seen.
+    pub per_host: Vec<HostTraffic>,
 }
+
+/// What one host's requests came to (the report's per-host figures; the detector has
+/// each host's tunnel and origin counts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostTraffic {
+    pub host: Option<Arc<str>>,
+    pub requests: u64,
+    pub bad_gateway: u64,
+    pub edge_timeout: u64,
+    pub client_abort: u64,
+    pub origin_5xx: u64,
+}
+
+/// Hosts given figures of their own, at most; the rest are counted under the last.
+const MAX_HOST_FIGURES: usize = 1024;
 
 /// Merged inputs give an entry twice within moments of journal time: remembering the
 /// identities of the last `DEDUP_WINDOW_US` is enough, and bounds the memory.
@@ -266,6 +283,7 @@ impl Model {
             window: None,
             no_unit: Arc::from("(none)"),
             seen: Dedup::default(),
+            per_host: Vec::new(),
             settings,
         }
     }
@@ -331,11 +349,40 @@ impl Model {
             if trace.before_window {
                 continue;
             }
+            self.count_host(&trace);
             self.stats.record(&trace);
             self.detector.on_trace(&trace);
             self.correlator.keep(trace);
         }
         self.correlator.recycle_sealed(sealed);
+    }
+
+    fn count_host(&mut self, t: &correlate::Trace) {
+        let same = |h: &HostTraffic| match (&h.host, &t.host) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            _ => false,
+        };
+        let i = match self.per_host.iter().position(same) {
+            Some(i) => i,
+            None if self.per_host.len() < MAX_HOST_FIGURES => {
+                self.per_host.push(HostTraffic {
+                    host: t.host.clone(),
+                    ..HostTraffic::default()
+                });
+                self.per_host.len() - 1
+            }
+            None => self.per_host.len() - 1,
+        };
+        let h = &mut self.per_host[i];
+        h.requests += 1;
+        match t.outcome {
+            correlate::Outcome::BadGateway(_) => h.bad_gateway += 1,
+            correlate::Outcome::EdgeTimeout => h.edge_timeout += 1,
+            correlate::Outcome::ClientAbort => h.client_abort += 1,
+            correlate::Outcome::Served(s) if (500..600).contains(&s) => h.origin_5xx += 1,
+            _ => {}
+        }
     }
 
     fn count(&mut self, event: &Event) {

@@ -40,6 +40,7 @@ pub fn incident_json(i: &Incident) -> Value {
         "count": i.count,
         "cause": text::display(&i.cause),
         "evidence": i.evidence.iter().map(|c| text::sanitize(&c.0).into_owned()).collect::<Vec<_>>(),
+        "host": i.host.as_deref().map(|h| text::sanitize(h).into_owned()),
     })
 }
 
@@ -130,6 +131,7 @@ pub fn to_json(model: &Model) -> Value {
             "continuation": model.entries.continuation,
             "duplicates_skipped": model.entries.duplicates,
         },
+        "hosts": hosts_json(model),
         "incidents": d.incidents.iter().map(incident_json).collect::<Vec<_>>(),
         "requests": {
             "total": s.requests,
@@ -335,4 +337,49 @@ pub fn to_markdown(model: &Model) -> String {
     out.push_str(&to_text(model));
     out.push_str("```\n");
     out
+}
+
+/// Each host's own figures (a journal directory gathered from several hosts): what that
+/// host's journal alone would report. The totals above add them up.
+fn hosts_json(model: &Model) -> Value {
+    let detector = model.detector.hosts();
+    let mut names: Vec<Option<&str>> = model
+        .per_host
+        .iter()
+        .map(|h| h.host.as_deref())
+        .chain(detector.iter().map(|(h, _, _)| *h))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        // The detector's state before the first line has no host: only a host with
+        // something to say is listed.
+        .filter(|name| {
+            name.is_some()
+                || model.per_host.iter().any(|h| h.host.is_none())
+                || detector.iter().any(|(h, c, r)| {
+                    h.is_none()
+                        && (**c != crate::model::detect::HostCounts::default() || r.is_some())
+                })
+        })
+        .map(|name| {
+            let traffic = model.per_host.iter().find(|h| h.host.as_deref() == name);
+            let state = detector.iter().find(|(h, _, _)| *h == name);
+            let n = |f: fn(&crate::model::HostTraffic) -> u64| traffic.map_or(0, f);
+            json!({
+                "host": name,
+                "requests": n(|h| h.requests),
+                "bad_gateway": n(|h| h.bad_gateway),
+                "edge_timeout": n(|h| h.edge_timeout),
+                "client_abort": n(|h| h.client_abort),
+                "origin_5xx": n(|h| h.origin_5xx),
+                "disconnects": state.map_or(0, |(_, c, _)| c.disconnects),
+                "down_seconds": state.map_or(0.0, |(_, c, _)| c.down_us as f64 / 1e6),
+                "origin_restarts": state.map_or(0, |(_, c, _)| c.restarts),
+                "origin_crashes": state.map_or(0, |(_, c, _)| c.crashes),
+                "tunnel_connections": state.and_then(|(_, _, r)| *r),
+            })
+        })
+        .collect()
 }

@@ -299,6 +299,7 @@ mod tests {
             count,
             cause: "origin down".into(),
             evidence: Vec::new(),
+            host: None,
         }
     }
 

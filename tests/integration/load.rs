@@ -310,3 +310,107 @@ fn issue_16_a_journal_given_twice_reports_the_same_as_once() {
         assert_eq!(skipped, total, "{args:?}: every entry was given twice");
     }
 }
+
+/// Hosts are kept apart: a journal directory gathered from two hosts with the same
+/// traffic at the same times (`connIndex` 0–3 and pids on both) reports, per host, what
+/// each host's journal alone reports, and their sum as the total.
+#[test]
+fn issue_16_several_hosts_report_each_what_its_own_journal_reports() {
+    let export = std::fs::read(crate::util::data("scenarios/crash_502.export")).unwrap();
+    let text = String::from_utf8(export).unwrap();
+    let as_host = |name: &str, boot: &str| {
+        text.replace("_HOSTNAME=mcp-host", &format!("_HOSTNAME={name}"))
+            .lines()
+            .map(|l| {
+                if l.starts_with("_BOOT_ID=") {
+                    format!("_BOOT_ID={boot}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let a = as_host("host-a", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let b = as_host("host-b", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    assert!(
+        a.contains("_HOSTNAME=host-a"),
+        "the scenario names its host"
+    );
+    let both = tempfile::tempdir().unwrap();
+    let only_a = tempfile::tempdir().unwrap();
+    let only_b = tempfile::tempdir().unwrap();
+    crate::util::make_journal(both.path(), "a", a.as_bytes());
+    crate::util::make_journal(both.path(), "b", b.as_bytes());
+    crate::util::make_journal(only_a.path(), "a", a.as_bytes());
+    crate::util::make_journal(only_b.path(), "b", b.as_bytes());
+    let report = |dir: &std::path::Path| -> Value {
+        let out = crate::util::sigil_top_ok(
+            &["report", "--format", "json", "-D", dir.to_str().unwrap()],
+            None,
+        );
+        serde_json::from_slice(&out).unwrap()
+    };
+    let (all, ra, rb) = (
+        report(both.path()),
+        report(only_a.path()),
+        report(only_b.path()),
+    );
+    let hosts = all["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2, "{hosts:?}");
+    for (host, alone) in [("host-a", &ra), ("host-b", &rb)] {
+        let h = hosts.iter().find(|h| h["host"] == host).unwrap();
+        let figures = [
+            ("bad_gateway", &alone["tunnel"]["bad_gateway"]),
+            ("edge_timeout", &alone["tunnel"]["edge_timeout"]),
+            ("client_abort", &alone["tunnel"]["client_abort"]),
+            ("disconnects", &alone["tunnel"]["disconnects"]),
+            ("origin_crashes", &alone["origin"]["crashes"]),
+            ("origin_restarts", &alone["origin"]["restarts"]),
+        ];
+        for (key, want) in figures {
+            assert_eq!(&h[key], want, "{host}: {key}");
+        }
+        let alone_requests: u64 = ["exact", "heuristic", "tunnel_only", "origin_only"]
+            .iter()
+            .map(|k| alone["correlation"][k].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            h["requests"].as_u64().unwrap(),
+            alone_requests,
+            "{host}: requests"
+        );
+        assert_eq!(
+            h["tunnel_connections"], 4,
+            "{host}: four connections registered"
+        );
+    }
+    for (section, key) in [
+        ("tunnel", "bad_gateway"),
+        ("tunnel", "edge_timeout"),
+        ("tunnel", "client_abort"),
+        ("tunnel", "disconnects"),
+        ("origin", "crashes"),
+        ("origin", "restarts"),
+    ] {
+        let sum = ra[section][key].as_u64().unwrap() + rb[section][key].as_u64().unwrap();
+        assert_eq!(
+            all[section][key].as_u64().unwrap(),
+            sum,
+            "total {section}.{key}"
+        );
+    }
+    assert!(ra["tunnel"]["bad_gateway"].as_u64().unwrap() > 0);
+    // Incidents name their host and are not merged across hosts.
+    let per_host_incidents = |r: &Value| r["incidents"].as_array().unwrap().len();
+    assert_eq!(
+        per_host_incidents(&all),
+        per_host_incidents(&ra) + per_host_incidents(&rb)
+    );
+    assert!(all["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["host"] == "host-a" || i["host"] == "host-b"));
+}
