@@ -368,7 +368,8 @@ fn hosts_json(model: &Model) -> Value {
             let state = detector.iter().find(|(h, _, _)| *h == name);
             let n = |f: fn(&crate::model::HostTraffic) -> u64| traffic.map_or(0, f);
             json!({
-                "host": name,
+                // Hostnames are log text (`_HOSTNAME`), shown safely like every other.
+                "host": name.map(|h| text::sanitize(h).into_owned()),
                 "requests": n(|h| h.requests),
                 "bad_gateway": n(|h| h.bad_gateway),
                 "edge_timeout": n(|h| h.edge_timeout),

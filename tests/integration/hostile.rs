@@ -820,6 +820,16 @@ request_id={rid} status_code=500 duration_ms=3 path=/x{markup} method=GET"
             &format!("py{evil}"),
             format!("evil host, unit and identifier {evil}"),
         ),
+        // A watched unit on an evil host: the host reaches the report's per-host figures
+        // and its incident (issue 16).
+        Record::service(
+            T0 + 50,
+            &format!("host{evil}"),
+            "cloudflared.service",
+            13612,
+            "cloudflared",
+            "2026-11-25T17:05:18Z ERR  error=\"Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: dial tcp 127.0.0.1:8000: connect: connection refused\" connIndex=0 event=1 ingressRule=0 originService=http://localhost:8000",
+        ),
     ];
     let export = export_text(&records);
     let dir = tempfile::tempdir().unwrap();
