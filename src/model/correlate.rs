@@ -1213,19 +1213,24 @@ impl Correlator {
         self.claim_response(id);
     }
 
-    /// The stock format's Incoming names no method, path or client: its access line is
-    /// what joins it to cloudflared's request line (method, path, `Cf-Connecting-Ip`,
-    /// within `HEURISTIC_WINDOW_US` of the Incoming).
-    fn join_by_access(&mut self, id: u64) {
-        let Some(t) = self.open.get(&id) else { return };
-        if t.tunnel.is_some() {
-            return;
-        }
+    /// An open request no tunnel line has joined, and when its Incoming was logged.
+    fn unjoined_origin(&self, id: u64) -> Option<(&Trace, Timestamp)> {
+        let t = self.open.get(&id).filter(|t| t.tunnel.is_none())?;
         let at = t
             .origin
             .as_ref()
             .and_then(|o| o.incoming)
             .unwrap_or(t.start);
+        Some((t, at))
+    }
+
+    /// The stock format's Incoming names no method, path or client: its access line is
+    /// what joins it to cloudflared's request line (method, path, `Cf-Connecting-Ip`,
+    /// within `HEURISTIC_WINDOW_US` of the Incoming).
+    fn join_by_access(&mut self, id: u64) {
+        let Some((t, at)) = self.unjoined_origin(id) else {
+            return;
+        };
         let (method, path, client) = (t.method.clone(), t.path.clone(), t.client_ip.clone());
         let Some(from) =
             self.heuristic_tunnel_match(at, method.as_deref(), path.as_deref(), client.as_deref())
@@ -1239,15 +1244,9 @@ impl Correlator {
     /// request no tunnel line has joined: it is the request cloudflared saw cancelled,
     /// whose request line is closest to this Incoming.
     fn join_cancelled(&mut self, id: u64) {
-        let Some(t) = self.open.get(&id) else { return };
-        if t.tunnel.is_some() {
+        let Some((t, at)) = self.unjoined_origin(id) else {
             return;
-        }
-        let at = t
-            .origin
-            .as_ref()
-            .and_then(|o| o.incoming)
-            .unwrap_or(t.start);
+        };
         let host = t.host_key;
         let from = self
             .cancelled_unjoined

@@ -81,17 +81,7 @@ fn journal_dir(seed: u64) -> tempfile::TempDir {
             let record = if rng.below(10) == 0 {
                 let (unit, _, _) = rng.pick(&WRITERS);
                 let verb = rng.pick(&["Started", "Stopping", "Stopped"]);
-                Record::at(t)
-                    .field("_TRANSPORT", "journal")
-                    .field("PRIORITY", "6")
-                    .field("SYSLOG_IDENTIFIER", "systemd")
-                    .field("_PID", "1")
-                    .field("_UID", "0")
-                    .field("_COMM", "systemd")
-                    .field("_SYSTEMD_UNIT", "init.scope")
-                    .field("UNIT", unit)
-                    .field("_HOSTNAME", host)
-                    .field("MESSAGE", format!("{verb} {unit}."))
+                Record::pid1(t, host, unit, &format!("{verb} {unit}."))
             } else {
                 let (unit, ident, comm) = rng.pick(&WRITERS);
                 let pid = 1000 + rng.below(5);
