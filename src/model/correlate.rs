@@ -249,7 +249,7 @@ pub struct Cancel {
     pub counted: bool,
     /// When the request began, when known (its request line or Incoming).
     pub started: Option<Timestamp>,
-    /// The lines of the request so far, the cancel line last: an incident's evidence.
+    /// The request's first line and the cancel line: an incident's evidence.
     pub cursors: Vec<Cursor>,
     /// `_HOSTNAME` of the cancel line.
     pub host: Option<Arc<str>>,
@@ -1686,7 +1686,14 @@ impl Correlator {
                     .as_ref()
                     .and_then(|s| s.request)
                     .or(t.origin.as_ref().and_then(|o| o.incoming)),
-                cursors: t.cursors.clone(),
+                // The request's first line and the cancel line (added last).
+                cursors: t
+                    .cursors
+                    .first()
+                    .into_iter()
+                    .chain(t.cursors.last())
+                    .cloned()
+                    .collect(),
                 host: t.host.clone(),
             });
         }

@@ -6,6 +6,10 @@
 //! count, a one-line likely cause and evidence cursors. Related signals merge: a 502 burst
 //! during a restart is one `bad_gateway` incident whose cause names the restart.
 //!
+//! State is per host (`HostState`: a journal directory gathered from several hosts keeps
+//! each host's connections, origin state and stall watch apart; the current host's is
+//! `Detector::state`); totals, findings and incidents (each naming its host) are shared.
+//!
 //! Does not own correlation (it reads sealed traces) nor any output format.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,30 +145,30 @@ pub struct HostCounts {
     pub down_us: u64,
 }
 
-/// One host's state while another host's lines are applied (see
-/// [`Detector::switch_host`]): everything a host's lines say about that host only.
+/// One host's state: everything a host's lines say about that host only (the current
+/// host's is `Detector::state`, the others' are parked, see [`Detector::switch_host`]).
 #[derive(Debug)]
-struct HostState {
-    counts: HostCounts,
-    origin_state: OriginState,
-    origin_listen_port: Option<u16>,
-    origin_services: Vec<String>,
-    cloudflared_version: Option<String>,
-    registered: BTreeSet<u8>,
-    tunnel_state_known: bool,
-    down_since: Option<Timestamp>,
-    stop_requested: bool,
-    saw_start_or_stop: bool,
-    last_restart_at: Option<Timestamp>,
-    down_began: Option<Timestamp>,
-    last_origin_line: Option<Timestamp>,
-    last_tool: Option<(Box<str>, Timestamp)>,
-    tunnel_lines_in_silence: u64,
-    cancels_in_silence: u64,
-    open_streams: Vec<(Box<str>, String)>,
-    last_exception: Option<(String, Timestamp)>,
-    stop_held_by: Option<String>,
-    stop_timed_out: bool,
+pub struct HostState {
+    pub counts: HostCounts,
+    pub origin_state: OriginState,
+    pub origin_listen_port: Option<u16>,
+    pub origin_services: Vec<String>,
+    pub cloudflared_version: Option<String>,
+    pub registered: BTreeSet<u8>,
+    pub tunnel_state_known: bool,
+    pub down_since: Option<Timestamp>,
+    pub stop_requested: bool,
+    pub saw_start_or_stop: bool,
+    pub last_restart_at: Option<Timestamp>,
+    pub down_began: Option<Timestamp>,
+    pub last_origin_line: Option<Timestamp>,
+    pub last_tool: Option<(Box<str>, Timestamp)>,
+    pub tunnel_lines_in_silence: u64,
+    pub cancels_in_silence: u64,
+    pub open_streams: Vec<(Box<str>, String)>,
+    pub last_exception: Option<(String, Timestamp)>,
+    pub stop_held_by: Option<String>,
+    pub stop_timed_out: bool,
 }
 
 impl Default for HostState {
@@ -256,7 +260,6 @@ pub struct Detector {
     quiet_check_after: u64,
     /// Incident changes since the last [`Detector::take_changes`], for `watch`.
     changes: Vec<IncidentChange>,
-    pub origin_state: OriginState,
     pub restarts: u64,
     pub crashes: u64,
     pub auto_restarts: u64,
@@ -264,49 +267,16 @@ pub struct Detector {
     pub tunnel_restarts: u64,
     /// `Invalid HTTP request received`: garbage rejected before routing (not requests).
     pub invalid_http: u64,
-    /// Port the server said it listens on (`Uvicorn running on …`).
-    pub origin_listen_port: Option<u16>,
-    /// Origin services from cloudflared's ingress.
-    pub origin_services: Vec<String>,
-    pub cloudflared_version: Option<String>,
-    /// Tunnel connections currently registered.
-    pub registered: BTreeSet<u8>,
-    /// Whether any registration was ever seen (without one, the state is unknown).
-    pub tunnel_state_known: bool,
     pub disconnects: u64,
     pub down_us: u64,
-    down_since: Option<Timestamp>,
     pub findings: BTreeMap<SecretKind, Finding>,
     pub incidents: Vec<Incident>,
     next_incident: u64,
-    /// A stop was requested (PID 1 `Stopping`) before the process went down.
-    stop_requested: bool,
-    saw_start_or_stop: bool,
-    /// When the origin unit last started after a stop (restart or crash recovery).
-    last_restart_at: Option<Timestamp>,
-    /// When the origin last stopped accepting (PID 1 `Stopping`, or the crash), until it
-    /// listens again.
-    down_began: Option<Timestamp>,
-    /// Stall watch: the last line a server process wrote, the last tool it started (and
-    /// when), and what the tunnel saw since that line.
-    last_origin_line: Option<Timestamp>,
-    last_tool: Option<(Box<str>, Timestamp)>,
-    tunnel_lines_in_silence: u64,
-    cancels_in_silence: u64,
-    /// Streams the server has open (request id → what and since when), for naming the
-    /// one that holds a shutdown. Bounded: the oldest go first.
-    open_streams: Vec<(Box<str>, String)>,
-    /// The last exception line of a server traceback (`KeyError: 'repo'`) and when, for
-    /// the cause of a 5xx.
-    last_exception: Option<(String, Timestamp)>,
-    /// The stream that held the current stop, and whether systemd had to kill it.
-    stop_held_by: Option<String>,
-    stop_timed_out: bool,
     latest: Timestamp,
     /// The host whose state the fields above hold (`_HOSTNAME` of the line applied).
     host: Option<Arc<str>>,
-    /// This host's counts (the totals above add up every host's).
-    counts: HostCounts,
+    /// The current host's state (see [`Detector::switch_host`]).
+    pub state: HostState,
     /// The other hosts' states.
     parked: Vec<(Option<Arc<str>>, HostState)>,
     /// Signals before this are the look-back before a window: they move state, never a
@@ -321,38 +291,19 @@ impl Detector {
             latency_rule: LatencyRule::default(),
             quiet_check_after: 0,
             changes: Vec::new(),
-            origin_state: OriginState::Unknown,
             restarts: 0,
             crashes: 0,
             auto_restarts: 0,
             tunnel_restarts: 0,
             invalid_http: 0,
-            origin_listen_port: None,
-            origin_services: Vec::new(),
-            cloudflared_version: None,
-            registered: BTreeSet::new(),
-            tunnel_state_known: false,
             disconnects: 0,
             down_us: 0,
-            down_since: None,
             findings: BTreeMap::new(),
             incidents: Vec::new(),
             next_incident: 1,
-            stop_requested: false,
-            saw_start_or_stop: false,
-            last_restart_at: None,
-            down_began: None,
-            last_origin_line: None,
-            last_tool: None,
-            tunnel_lines_in_silence: 0,
-            cancels_in_silence: 0,
-            open_streams: Vec::new(),
-            last_exception: None,
-            stop_held_by: None,
-            stop_timed_out: false,
             latest: Timestamp(0),
             host: None,
-            counts: HostCounts::default(),
+            state: HostState::default(),
             parked: Vec::new(),
             count_from: settings.count_from.unwrap_or(Timestamp(0)),
         }
@@ -378,61 +329,12 @@ impl Detector {
         if target.is_none() && self.parked.len() + 1 >= MAX_HOSTS {
             return;
         }
-        let current = self.park();
+        let current = std::mem::take(&mut self.state);
         let previous = std::mem::replace(&mut self.host, host.cloned());
         self.parked.push((previous, current));
         if let Some(i) = target {
-            let (_, state) = self.parked.swap_remove(i);
-            self.unpark(state);
+            self.state = self.parked.swap_remove(i).1;
         }
-    }
-
-    fn park(&mut self) -> HostState {
-        HostState {
-            counts: std::mem::take(&mut self.counts),
-            origin_state: std::mem::replace(&mut self.origin_state, OriginState::Unknown),
-            origin_listen_port: self.origin_listen_port.take(),
-            origin_services: std::mem::take(&mut self.origin_services),
-            cloudflared_version: self.cloudflared_version.take(),
-            registered: std::mem::take(&mut self.registered),
-            tunnel_state_known: std::mem::take(&mut self.tunnel_state_known),
-            down_since: self.down_since.take(),
-            stop_requested: std::mem::take(&mut self.stop_requested),
-            saw_start_or_stop: std::mem::take(&mut self.saw_start_or_stop),
-            last_restart_at: self.last_restart_at.take(),
-            down_began: self.down_began.take(),
-            last_origin_line: self.last_origin_line.take(),
-            last_tool: self.last_tool.take(),
-            tunnel_lines_in_silence: std::mem::take(&mut self.tunnel_lines_in_silence),
-            cancels_in_silence: std::mem::take(&mut self.cancels_in_silence),
-            open_streams: std::mem::take(&mut self.open_streams),
-            last_exception: self.last_exception.take(),
-            stop_held_by: self.stop_held_by.take(),
-            stop_timed_out: std::mem::take(&mut self.stop_timed_out),
-        }
-    }
-
-    fn unpark(&mut self, s: HostState) {
-        self.counts = s.counts;
-        self.origin_state = s.origin_state;
-        self.origin_listen_port = s.origin_listen_port;
-        self.origin_services = s.origin_services;
-        self.cloudflared_version = s.cloudflared_version;
-        self.registered = s.registered;
-        self.tunnel_state_known = s.tunnel_state_known;
-        self.down_since = s.down_since;
-        self.stop_requested = s.stop_requested;
-        self.saw_start_or_stop = s.saw_start_or_stop;
-        self.last_restart_at = s.last_restart_at;
-        self.down_began = s.down_began;
-        self.last_origin_line = s.last_origin_line;
-        self.last_tool = s.last_tool;
-        self.tunnel_lines_in_silence = s.tunnel_lines_in_silence;
-        self.cancels_in_silence = s.cancels_in_silence;
-        self.open_streams = s.open_streams;
-        self.last_exception = s.last_exception;
-        self.stop_held_by = s.stop_held_by;
-        self.stop_timed_out = s.stop_timed_out;
     }
 
     /// Each host's own counts and tunnel state, sorted by host (`None`: lines without
@@ -452,8 +354,8 @@ impl Detector {
             .collect();
         all.push((
             self.host.as_deref(),
-            &self.counts,
-            known(self.tunnel_state_known, self.registered.len()),
+            &self.state.counts,
+            known(self.state.tunnel_state_known, self.state.registered.len()),
         ));
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
@@ -495,24 +397,24 @@ impl Detector {
             (Role::Origin, EventKind::Server(s)) => match s {
                 ServerEvent::InvalidHttpRequest if self.counting(ts) => self.invalid_http += 1,
                 ServerEvent::Listening { port, .. } => {
-                    self.origin_listen_port = *port;
-                    self.origin_state = OriginState::Up;
+                    self.state.origin_listen_port = *port;
+                    self.state.origin_state = OriginState::Up;
                     self.origin_back_up(ts, event);
                 }
                 // uvicorn stops accepting here, a little after PID 1's `Stopping`.
                 ServerEvent::ShuttingDown
-                    if matches!(self.origin_state, OriginState::Stopping { .. })
-                        || self.down_began.is_none() =>
+                    if matches!(self.state.origin_state, OriginState::Stopping { .. })
+                        || self.state.down_began.is_none() =>
                 {
-                    self.down_began = Some(ts);
+                    self.state.down_began = Some(ts);
                 }
                 ServerEvent::WaitingForConnections => {
-                    self.stop_held_by = Some(self.open_streams.last().map_or_else(
+                    self.state.stop_held_by = Some(self.state.open_streams.last().map_or_else(
                         || "an open connection".to_owned(),
                         |(_, what)| format!("the stream {what}"),
                     ));
-                    if let OriginState::Stopping { since, .. } = self.origin_state {
-                        self.origin_state = OriginState::Stopping {
+                    if let OriginState::Stopping { since, .. } = self.state.origin_state {
+                        self.state.origin_state = OriginState::Stopping {
                             since,
                             blocked_by_stream: true,
                         };
@@ -548,9 +450,11 @@ impl Detector {
                 self.tunnel_conn(event, *conn_index, ce);
             }
             (Role::Tunnel, EventKind::TunnelProcess(p)) => match p {
-                TunnelProcessEvent::Version(v) => self.cloudflared_version = Some(v.to_string()),
+                TunnelProcessEvent::Version(v) => {
+                    self.state.cloudflared_version = Some(v.to_string());
+                }
                 TunnelProcessEvent::Config { origin_services } => {
-                    self.origin_services =
+                    self.state.origin_services =
                         origin_services.iter().map(ToString::to_string).collect();
                 }
                 TunnelProcessEvent::FatalShutdown { reason } => {
@@ -571,7 +475,7 @@ impl Detector {
             (Role::Tunnel, EventKind::Unit(UnitEvent::ScheduledRestart { counter })) => {
                 if self.counting(ts) {
                     self.tunnel_restarts += 1;
-                    self.counts.tunnel_restarts += 1;
+                    self.state.counts.tunnel_restarts += 1;
                 }
                 let cause = format!(
                     "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
@@ -593,10 +497,10 @@ impl Detector {
         let ts = event.entry.realtime;
         match u {
             UnitEvent::Stopping => {
-                self.down_began.get_or_insert(ts);
-                self.stop_requested = true;
-                self.saw_start_or_stop = true;
-                self.origin_state = OriginState::Stopping {
+                self.state.down_began.get_or_insert(ts);
+                self.state.stop_requested = true;
+                self.state.saw_start_or_stop = true;
+                self.state.origin_state = OriginState::Stopping {
                     since: ts,
                     blocked_by_stream: false,
                 };
@@ -610,16 +514,16 @@ impl Detector {
                 // asked for, not a crash.
                 let crashed = match &**code {
                     "killed" | "dumped" => {
-                        !(self.stop_requested && (clean_signal || self.stop_timed_out))
+                        !(self.state.stop_requested && (clean_signal || self.state.stop_timed_out))
                     }
                     "exited" => !(status.starts_with("0/") || &**status == "0"),
                     _ => false,
                 };
                 if crashed {
-                    self.down_began.get_or_insert(ts);
+                    self.state.down_began.get_or_insert(ts);
                     if self.counting(ts) {
                         self.crashes += 1;
-                        self.counts.crashes += 1;
+                        self.state.counts.crashes += 1;
                     }
                     let cause = format!("sigil-mcp main process exited ({code}, status={status})");
                     self.signal(
@@ -630,19 +534,22 @@ impl Detector {
                         event,
                     );
                 }
-                self.origin_state = OriginState::Down { since: ts, crashed };
+                self.state.origin_state = OriginState::Down { since: ts, crashed };
             }
             UnitEvent::Failed { .. } => {
-                if !matches!(self.origin_state, OriginState::Down { crashed: true, .. }) {
-                    self.origin_state = OriginState::Down {
+                if !matches!(
+                    self.state.origin_state,
+                    OriginState::Down { crashed: true, .. }
+                ) {
+                    self.state.origin_state = OriginState::Down {
                         since: ts,
                         crashed: true,
                     };
                 }
             }
             UnitEvent::Stopped | UnitEvent::Deactivated => {
-                if !matches!(self.origin_state, OriginState::Down { .. }) {
-                    self.origin_state = OriginState::Down {
+                if !matches!(self.state.origin_state, OriginState::Down { .. }) {
+                    self.state.origin_state = OriginState::Down {
                         since: ts,
                         crashed: false,
                     };
@@ -651,11 +558,11 @@ impl Detector {
             UnitEvent::ScheduledRestart { .. } => {
                 if self.counting(ts) {
                     self.auto_restarts += 1;
-                    self.counts.auto_restarts += 1;
+                    self.state.counts.auto_restarts += 1;
                 }
             }
             UnitEvent::StopTimedOut => {
-                self.stop_timed_out = true;
+                self.state.stop_timed_out = true;
                 let cause = "sigil-mcp did not stop within TimeoutStopSec and was killed (an open stream held the shutdown)".to_owned();
                 self.signal(
                     IncidentKind::OriginDown,
@@ -667,17 +574,17 @@ impl Detector {
             }
             UnitEvent::Started => {
                 let mut after_crash = false;
-                if let OriginState::Down { crashed, .. } = self.origin_state {
-                    if !crashed && self.stop_requested && self.counting(ts) {
+                if let OriginState::Down { crashed, .. } = self.state.origin_state {
+                    if !crashed && self.state.stop_requested && self.counting(ts) {
                         self.restarts += 1;
-                        self.counts.restarts += 1;
+                        self.state.counts.restarts += 1;
                     }
                     after_crash = crashed;
-                    self.last_restart_at = Some(ts);
+                    self.state.last_restart_at = Some(ts);
                 }
-                self.stop_requested = false;
-                self.saw_start_or_stop = true;
-                self.origin_state = OriginState::Starting {
+                self.state.stop_requested = false;
+                self.state.saw_start_or_stop = true;
+                self.state.origin_state = OriginState::Starting {
                     since: ts,
                     after_crash,
                 };
@@ -691,23 +598,23 @@ impl Detector {
         let idx = conn_index.unwrap_or(0);
         match ce {
             TunnelConnEvent::Registered { .. } => {
-                self.tunnel_state_known = true;
-                self.registered.insert(idx);
-                if let Some(since) = self.down_since.take() {
+                self.state.tunnel_state_known = true;
+                self.state.registered.insert(idx);
+                if let Some(since) = self.state.down_since.take() {
                     let us = ts.saturating_since_us(since.max(self.count_from));
                     self.down_us += us;
-                    self.counts.down_us += us;
+                    self.state.counts.down_us += us;
                 }
             }
             TunnelConnEvent::Lost { .. } | TunnelConnEvent::Unregistered
-                if self.registered.remove(&idx) =>
+                if self.state.registered.remove(&idx) =>
             {
                 if self.counting(ts) {
                     self.disconnects += 1;
-                    self.counts.disconnects += 1;
+                    self.state.counts.disconnects += 1;
                 }
-                if self.registered.is_empty() {
-                    self.down_since = Some(ts);
+                if self.state.registered.is_empty() {
+                    self.state.down_since = Some(ts);
                     let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
                     self.signal(
                         IncidentKind::TunnelDown,
@@ -719,7 +626,7 @@ impl Detector {
                 } else {
                     let cause = format!(
                         "tunnel connection {idx} lost; {} still registered",
-                        self.registered.len()
+                        self.state.registered.len()
                     );
                     self.signal(
                         IncidentKind::TunnelDegraded,
@@ -743,13 +650,13 @@ impl Detector {
                     event,
                 );
             }
-            TunnelConnEvent::DialFailed { reason } if self.registered.is_empty() => {
+            TunnelConnEvent::DialFailed { reason } if self.state.registered.is_empty() => {
                 // No connection registered and dialing fails: the tunnel is down from
                 // here (or from the window's start), also when it never connected.
-                if self.down_since.is_none() {
-                    self.down_since = Some(ts);
+                if self.state.down_since.is_none() {
+                    self.state.down_since = Some(ts);
                 }
-                self.tunnel_state_known = true;
+                self.state.tunnel_state_known = true;
                 let cause = format!(
                     "cloudflared cannot reach the Cloudflare edge: {}",
                     reason.as_deref().unwrap_or("dial failed")
@@ -771,14 +678,14 @@ impl Detector {
         self.switch_host(cancel.host.as_ref());
         // A stall is claimed only on requests that kept arriving during the silence: a
         // cancel of a long call that began before it says nothing about the server now.
-        let during_silence = match (cancel.started, self.last_origin_line) {
+        let during_silence = match (cancel.started, self.state.last_origin_line) {
             (Some(began), Some(last)) => began >= last,
             _ => true,
         };
         if during_silence {
-            self.tunnel_lines_in_silence += 1;
+            self.state.tunnel_lines_in_silence += 1;
         }
-        self.cancels_in_silence += 1;
+        self.state.cancels_in_silence += 1;
         if cancel.outcome == Outcome::EdgeTimeout {
             let cause = format!(
                 "the edge gave up waiting for {} (visitors get 524): the origin took longer than the edge's {} s limit",
@@ -864,7 +771,7 @@ impl Detector {
             Outcome::Served(s) if (500..600).contains(&s) => (
                 IncidentKind::OriginErrors,
                 Severity::Warning,
-                match self.last_exception.as_ref().filter(|(_, when)| {
+                match self.state.last_exception.as_ref().filter(|(_, when)| {
                     when.0.abs_diff(at.0) <= 5_000_000
                 }) {
                     Some((line, _)) => format!("sigil-mcp answered {s} on {}: {line}", t.route()),
@@ -917,20 +824,24 @@ impl Detector {
                         // redacted here, once (exception messages can carry secrets).
                         let safe = crate::text::display(line);
                         let short: String = safe.chars().take(160).collect();
-                        self.last_exception = Some((short, ts));
+                        self.state.last_exception = Some((short, ts));
                     }
                 }
                 if let EventKind::Server(ServerEvent::ToolCalled { tool }) = kind {
-                    self.last_tool = Some((tool.clone(), ts));
+                    self.state.last_tool = Some((tool.clone(), ts));
                 }
-                if let Some(last) = self.last_origin_line {
+                if let Some(last) = self.state.last_origin_line {
                     let gap = ts.saturating_since_us(last);
-                    let up = matches!(self.origin_state, OriginState::Up | OriginState::Unknown);
+                    let up = matches!(
+                        self.state.origin_state,
+                        OriginState::Up | OriginState::Unknown
+                    );
                     if gap >= self.settings.stall_threshold_us
-                        && self.tunnel_lines_in_silence > 0
+                        && self.state.tunnel_lines_in_silence > 0
                         && up
                     {
                         let tool = self
+                            .state
                             .last_tool
                             .as_ref()
                             .filter(|(_, at)| last.saturating_since_us(*at) <= 5_000_000)
@@ -941,7 +852,7 @@ impl Detector {
                         let cause = format!(
                             "server stalled {:.0} s in {tool}; {} requests timed out at the edge (visitors got 524) and answers logged afterwards reached nobody",
                             gap as f64 / 1e6,
-                            self.cancels_in_silence
+                            self.state.cancels_in_silence
                         );
                         self.signal(
                             IncidentKind::OriginStalled,
@@ -952,13 +863,14 @@ impl Detector {
                         );
                     }
                 }
-                self.last_origin_line = Some(self.last_origin_line.map_or(ts, |t| t.max(ts)));
-                self.tunnel_lines_in_silence = 0;
-                self.cancels_in_silence = 0;
+                self.state.last_origin_line =
+                    Some(self.state.last_origin_line.map_or(ts, |t| t.max(ts)));
+                self.state.tunnel_lines_in_silence = 0;
+                self.state.cancels_in_silence = 0;
             }
             // Cancels are counted when attributed (`on_cancel`), with their start.
             Role::Tunnel if matches!(kind, EventKind::TunnelRequest { .. }) => {
-                self.tunnel_lines_in_silence += 1;
+                self.state.tunnel_lines_in_silence += 1;
             }
             _ => {}
         }
@@ -980,8 +892,8 @@ impl Detector {
                 let is_stream = base.ends_with("/sse")
                     || (method.as_deref() == Some("GET") && (base == "/" || base == "/mcp"));
                 if is_stream {
-                    if self.open_streams.len() >= MAX_TRACKED_STREAMS {
-                        self.open_streams.remove(0);
+                    if self.state.open_streams.len() >= MAX_TRACKED_STREAMS {
+                        self.state.open_streams.remove(0);
                     }
                     let what = format!(
                         "{} {base} from {} open since {}",
@@ -989,7 +901,7 @@ impl Detector {
                         client_ip.as_deref().unwrap_or("?"),
                         ts.to_rfc3339()
                     );
-                    self.open_streams.push((id.0.clone(), what));
+                    self.state.open_streams.push((id.0.clone(), what));
                 }
             }
             EventKind::SigilOutgoing {
@@ -999,20 +911,20 @@ impl Detector {
             | EventKind::SigilError {
                 request_id: Some(id),
                 ..
-            } => self.open_streams.retain(|(s, _)| *s != id.0),
-            EventKind::Server(ServerEvent::ProcessStarted) => self.open_streams.clear(),
+            } => self.state.open_streams.retain(|(s, _)| *s != id.0),
+            EventKind::Server(ServerEvent::ProcessStarted) => self.state.open_streams.clear(),
             _ => {}
         }
     }
 
     /// The origin listens again: the open `origin down` 502 incident learns how long it was.
     fn origin_back_up(&mut self, ts: Timestamp, event: &Event) {
-        let Some(began) = self.down_began.take() else {
+        let Some(began) = self.state.down_began.take() else {
             return;
         };
         let secs = ts.saturating_since_us(began) as f64 / 1e6;
-        let held = self.stop_held_by.take();
-        let killed = std::mem::take(&mut self.stop_timed_out);
+        let held = self.state.stop_held_by.take();
+        let killed = std::mem::take(&mut self.state.stop_timed_out);
         let bad_gateway_open = self.incidents.iter().any(|i| {
             i.kind == IncidentKind::BadGateway
                 && i.end.is_none()
@@ -1059,7 +971,7 @@ impl Detector {
     /// A 400 on the MCP endpoint shortly after a restart: said so by the logged body when
     /// there is one, else inferred from the time since the restart alone.
     fn is_stale_session(&self, t: &Trace, at: Timestamp) -> bool {
-        let after_restart = self.last_restart_at.is_some_and(|r| {
+        let after_restart = self.state.last_restart_at.is_some_and(|r| {
             at >= r && at.saturating_since_us(r) <= self.settings.stale_session_window_us
         });
         let o = t.origin.as_ref();
@@ -1071,6 +983,7 @@ impl Detector {
             STALE_SESSION_GUESS_WINDOW_US
         };
         let recent = self
+            .state
             .last_restart_at
             .is_some_and(|r| at >= r && at.saturating_since_us(r) <= window_us);
         after_restart && recent && t.path.as_deref() == Some("/") && (body_says || !body_logged)
@@ -1078,10 +991,11 @@ impl Detector {
 
     fn bad_gateway_cause(&self, cause: OriginErrorCause) -> String {
         let service = self
+            .state
             .origin_services
             .first()
             .map_or("the origin service", String::as_str);
-        match (cause, self.origin_state) {
+        match (cause, self.state.origin_state) {
             (_, OriginState::Stopping { blocked_by_stream: true, .. }) => {
                 "origin down (restart blocked by an open stream: uvicorn refuses new connections while it waits)".into()
             }
@@ -1093,7 +1007,7 @@ impl Detector {
                 "origin down (restart)".into()
             }
             (OriginErrorCause::Refused, _) => {
-                let port_note = match (self.origin_listen_port, service_port(service)) {
+                let port_note = match (self.state.origin_listen_port, service_port(service)) {
                     (Some(a), Some(b)) if a != b => format!(" (server listens on port {a}, tunnel dials {b})"),
                     _ => String::new(),
                 };
@@ -1333,11 +1247,11 @@ impl Detector {
             .chain([self.host.clone().as_ref()])
         {
             self.switch_host(host);
-            if let Some(since) = self.down_since {
+            if let Some(since) = self.state.down_since {
                 let us = end.saturating_since_us(since.max(self.count_from));
                 self.down_us += us;
-                self.counts.down_us += us;
-                self.down_since = Some(end);
+                self.state.counts.down_us += us;
+                self.state.down_since = Some(end);
             }
         }
         self.close_quiet(end);

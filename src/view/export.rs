@@ -584,10 +584,12 @@ fn summary_md<'e>(
     let _ = writeln!(
         out,
         "- **Versions:** cloudflared {}; sigil-mcp listening on port {}",
-        d.cloudflared_version
+        d.state
+            .cloudflared_version
             .as_deref()
             .map_or_else(|| "(not in the window)".to_owned(), text::markdown_text),
-        d.origin_listen_port
+        d.state
+            .origin_listen_port
             .map_or_else(|| "(not in the window)".to_owned(), |p| p.to_string())
     );
     if !starts.is_empty() {

@@ -233,13 +233,13 @@ impl Figures {
         gauge(
             "sigil_top_tunnel_connections_up",
             "Tunnel connections registered now (no sample while unknown).",
-            if d.tunnel_state_known {
-                plain(d.registered.len() as u64)
+            if d.state.tunnel_state_known {
+                plain(d.state.registered.len() as u64)
             } else {
                 Vec::new()
             },
         );
-        let origin_up = match d.origin_state {
+        let origin_up = match d.state.origin_state {
             OriginState::Unknown => None,
             OriginState::Up => Some(1),
             OriginState::Stopping { .. }

@@ -162,8 +162,8 @@ pub fn to_json(model: &Model) -> Value {
             "client_abort": s.client_abort,
             "disconnects": d.disconnects,
             "down_seconds": round3(d.down_us as f64 / 1e6),
-            "connection_state_known": d.tunnel_state_known,
-            "version": d.cloudflared_version.as_deref().map(text::sanitize),
+            "connection_state_known": d.state.tunnel_state_known,
+            "version": d.state.cloudflared_version.as_deref().map(text::sanitize),
             "restarts": d.tunnel_restarts,
         },
         "origin": {
@@ -171,7 +171,7 @@ pub fn to_json(model: &Model) -> Value {
             "restarts": d.restarts,
             "crashes": d.crashes,
             "auto_restarts": d.auto_restarts,
-            "listen_port": d.origin_listen_port,
+            "listen_port": d.state.origin_listen_port,
         },
         "correlation": {
             "exact": links.exact,

@@ -1035,7 +1035,7 @@ impl UiState {
     /// filter change (bounded work; returns true when more is left, so the loop draws
     /// again soon). While paused nothing newer than the pause is taken in.
     pub fn sync(&mut self, model: &Model) -> bool {
-        self.tunnel_peak = self.tunnel_peak.max(model.detector.registered.len());
+        self.tunnel_peak = self.tunnel_peak.max(model.detector.state.registered.len());
         self.note_last_lines(model);
         let (log_end, trace_end) = self.ends(model);
         let more_log = self.sync_log(model, log_end);

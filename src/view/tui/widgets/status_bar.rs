@@ -237,7 +237,7 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
         Span::styled(format!("524 {}", d.timeouts), count(d.timeouts, t.bad())),
         sep(),
     ];
-    let det = &model.detector;
+    let det = &model.detector.state;
     if det.tunnel_state_known {
         let up = det.registered.len();
         let peak = ui.tunnel_peak.max(up);
@@ -305,9 +305,9 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
             t.dim(),
         ));
     }
-    if !det.findings.is_empty() {
+    if !model.detector.findings.is_empty() {
         spans.push(sep());
-        let kinds: Vec<&str> = det.findings.keys().map(|k| k.as_str()).collect();
+        let kinds: Vec<&str> = model.detector.findings.keys().map(|k| k.as_str()).collect();
         let text = if is_narrow {
             "⚠ secrets in logs".to_owned()
         } else {
