@@ -65,6 +65,20 @@ pub enum LatencySource {
     Exact,
     /// The journal's µs stamps of its unambiguously paired Incoming and Outgoing.
     Derived,
+    /// Only cloudflared saw it (no origin line): the time from its request line to its
+    /// response line, the latency the tunnel saw (the origin's plus the tunnel's own).
+    Tunnel,
+}
+
+impl LatencySource {
+    /// The name the report and the snapshot use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencySource::Exact => "exact",
+            LatencySource::Derived => "derived",
+            LatencySource::Tunnel => "tunnel",
+        }
+    }
 }
 
 /// How a request ended, as the visitor would have seen it.
@@ -209,6 +223,35 @@ impl Trace {
         o.status
             .or(o.access_status)
             .or(if o.error { Some(500) } else { None })
+    }
+
+    /// The status the request was answered with, and whether it was answered at all: the
+    /// origin's when it logged an answer (0 when its format names none), else, when no
+    /// origin line joined it, the status cloudflared relayed (its debug response line). A
+    /// request cloudflared saw answered is never "unanswered".
+    pub fn answered_status(&self) -> Option<u16> {
+        if self.origin_answered() {
+            return Some(self.origin_status().unwrap_or(0));
+        }
+        self.tunnel_answer()
+    }
+
+    /// cloudflared's relayed status for a request no origin line joined.
+    pub(crate) fn tunnel_answer(&self) -> Option<u16> {
+        if self.origin.is_some() {
+            return None;
+        }
+        let s = self.tunnel.as_ref()?;
+        if s.failure.is_some() {
+            return None;
+        }
+        s.status
+    }
+
+    /// The time the tunnel took (its request line to its response line), in µs.
+    pub fn tunnel_us(&self) -> Option<u64> {
+        let s = self.tunnel.as_ref()?;
+        Some(s.response?.saturating_since_us(s.request?))
     }
 
     /// True when the origin answered (Outgoing or an error record was logged).
@@ -1444,17 +1487,27 @@ impl Correlator {
                 .is_some_and(|s| s.response.is_none() && s.failure.is_none())
                 && t.start <= ts
         };
+        // Of the requests the origin answered so, the one answered closest to this line
+        // (cloudflared writes it once the body is copied, moments after the answer;
+        // cloudflared.md §2.2 R2): not the oldest, or one
+        // answer whose line never came (a body copy that failed) would take the next
+        // request's line, and that one the next, down the connection.
         let answered_so = q
             .iter()
             .filter_map(|id| self.open.get(id))
             .filter(in_flight)
-            .find(|t| {
-                t.origin
-                    .as_ref()
-                    .is_some_and(|o| origin_said(o) == Some(status))
-                    && !self.undelivered(t)
+            .filter_map(|t| {
+                let o = t.origin.as_ref()?;
+                // A stream's Outgoing is its start; its response line, if any, its end.
+                if t.is_stream || origin_said(o) != Some(status) || self.undelivered(t) {
+                    return None;
+                }
+                let answered_at = o.outgoing.or(o.access_at)?;
+                let gap = answered_at.0.abs_diff(ts.0);
+                (gap <= CLAIM_WINDOW_US).then_some((gap, t.id))
             })
-            .map(|t| t.id);
+            .min()
+            .map(|(_, id)| id);
         if let Some(id) = answered_so {
             self.set_response(id, ts, status, event.entry.cursor.as_ref());
             return;
@@ -2345,7 +2398,7 @@ impl Correlator {
         // Only streams are streams: a GET on a stream route answered with an error (405,
         // 400, 404…) is an ordinary request with a latency; one answered 200 (or still
         // open) is a stream whose duration is a lifetime.
-        if t.is_stream && t.origin_status().is_some_and(|s| s >= 300) {
+        if t.is_stream && t.answered_status().is_some_and(|s| s >= 300) {
             t.is_stream = false;
         }
         t.outcome = Self::outcome_of(&t);
@@ -2370,6 +2423,9 @@ impl Correlator {
                 Link::TunnelOnly => self.links.tunnel_only += 1,
                 Link::OriginOnly => self.links.origin_only += 1,
             }
+        }
+        if t.latency.is_none() && t.tunnel_answer().is_some() {
+            t.latency = t.tunnel_us().map(|us| (us, LatencySource::Tunnel));
         }
         if t.is_stream {
             t.latency = None;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::model::correlate::{LatencySource, Outcome, Trace};
+use crate::model::correlate::{Outcome, Trace};
 use crate::model::detect::Incident;
 use crate::model::stats::Latency;
 use crate::model::Model;
@@ -215,7 +215,7 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
             "status": t.origin_status(),
             "outcome": outcome_str(t),
             "latency_ms": t.latency.map(|(us, _)| ms(us)),
-            "latency_source": t.latency.map(|(_, s)| match s { LatencySource::Exact => "exact", LatencySource::Derived => "derived" }),
+            "latency_source": t.latency.map(|(_, s)| s.as_str()),
             "stream": t.is_stream,
             "abandoned": t.abandoned,
             "ray": t.ray.as_ref().map(|r| text::sanitize(&r.0).into_owned()),
