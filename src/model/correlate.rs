@@ -369,7 +369,7 @@ struct Access {
 }
 
 impl Access {
-    /// Whether the request's method, path and client (where known) agree with the line.
+    /// Whether the request's method and path (where known) agree with the line.
     fn fits(&self, t: &Trace) -> bool {
         t.method.as_deref().is_none_or(|m| m == &*self.method)
             && t.path
@@ -413,8 +413,10 @@ pub struct Correlator {
     primaries: HashMap<(HostKey, Option<u8>), VecDeque<Primary>, RandomState>,
     /// Response lines waiting for the origin's answer, oldest first.
     unclaimed: VecDeque<Unclaimed>,
-    /// The last access line of each host and process, until its Outgoing takes it.
-    pending_access: HashMap<(HostKey, u32), Access, RandomState>,
+    /// Access lines of each host and process waiting for their Outgoing, oldest first
+    /// (bounded by `MAX_PENDING_ACCESS`): under concurrency two requests' access lines can
+    /// both come before either Outgoing, and each Outgoing takes the oldest that fits.
+    pending_access: HashMap<(HostKey, u32), VecDeque<Access>, RandomState>,
     /// Cancelled tunnel requests no origin line has joined, newest last (bounded): the
     /// stock format's answer nobody received joins one of them.
     cancelled_unjoined: VecDeque<u64>,
@@ -477,6 +479,8 @@ const EDGE_EARLY_US: u64 = 2_000_000;
 const ABORT_MIN_AGE_US: u64 = 1_000_000;
 /// An access line and the Outgoing it comes with are this close (µs).
 const ACCESS_WINDOW_US: u64 = 1_000_000;
+/// Access lines that may wait on one process at once; more are placed at once (a guess).
+const MAX_PENDING_ACCESS: usize = 64;
 /// The edge limit is "about 100 s"; 100–120 s has been seen: a cancel this much (µs) late
 /// still fits it when an answered request waits for it.
 const EDGE_LATE_US: u64 = 30_000_000;
@@ -983,7 +987,7 @@ impl Correlator {
     /// request that fits the line, so a long call in flight is not "answered" by the
     /// quick ones finishing around it; one without (nobody received it: the visitor or
     /// the edge had given up) ends the oldest request the tunnel saw cancelled, else the
-    /// oldest open one.
+    /// oldest open past the edge limit, else the oldest not near it, else the oldest.
     fn stock_outgoing_target(&self, pid: u32, at: Timestamp) -> Option<(u64, bool)> {
         let key = (self.host, pid);
         let queue = self.origin_fifo.get(&key)?;
@@ -1001,6 +1005,7 @@ impl Correlator {
         let access = self
             .pending_access
             .get(&key)
+            .and_then(VecDeque::front)
             .filter(|a| at.saturating_since_us(a.at) <= ACCESS_WINDOW_US);
         let cancelled = |t: &&&Trace| {
             t.tunnel
@@ -1013,7 +1018,18 @@ impl Correlator {
                 .rev()
                 .find(|t| a.fits(t) && !cancelled(t))
                 .or_else(|| candidates.iter().rev().find(|t| a.fits(t))),
-            None => candidates.iter().find(cancelled),
+            None => candidates.iter().find(cancelled).or_else(|| {
+                // No cancelled request is open (the cancel went to another guess). One
+                // open past the edge limit was certainly given up on by the edge; else the
+                // oldest not yet near the limit (one at the limit may have its own cancel
+                // a moment away: taking it would turn its 524 into someone else's abort).
+                let age = |t: &&&Trace| at.saturating_since_us(t.start);
+                let near = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
+                candidates
+                    .iter()
+                    .find(|t| age(t) >= self.edge_timeout_us)
+                    .or_else(|| candidates.iter().find(|t| age(t) < near))
+            }),
         }
         .or_else(|| candidates.first())?;
         Some((chosen.id, candidates.len() > 1))
@@ -1101,8 +1117,44 @@ impl Correlator {
         };
         t.end = Some(ts);
         self.add_cursor(id, event);
+        self.reclaim_abort(id);
         self.claim_response(id);
         self.complete(id, ts);
+    }
+
+    /// The origin answered `id` and nobody received it (no access line while access lines
+    /// are logged), yet the tunnel never said it was cancelled: its visitor's abort was
+    /// taken, by the youngest-in-flight guess, for another request still in flight. The
+    /// first such abort since `id` began moves (see [`Correlator::move_abort`], which
+    /// prefers exactly such an abandoned request), so the request the guess took is free
+    /// for the cancel that is really its own.
+    fn reclaim_abort(&mut self, id: u64) {
+        let Some(t) = self.open.get(&id) else { return };
+        if t.tunnel.is_some() || t.is_stream || !self.undelivered(t) {
+            return;
+        }
+        let (host, began) = (t.host_key, t.origin.as_ref().and_then(|o| o.incoming));
+        let Some(began) = began else { return };
+        let taken = self.tentative_aborts.iter().copied().find(|x| {
+            *x != id
+                && self.open.get(x).is_some_and(|other| {
+                    other.host_key == host
+                        && !self.undelivered(other)
+                        && other.tunnel.as_ref().is_some_and(|s| {
+                            s.cancel == Some(CancelKind::ClientAbort)
+                                && s.request.is_none()
+                                && s.failure_at.is_some_and(|at| at >= began)
+                        })
+                })
+        });
+        if let Some(x) = taken {
+            let conn = self
+                .open
+                .get(&x)
+                .and_then(|t| t.tunnel.as_ref())
+                .and_then(|s| s.conn_index);
+            self.move_abort(x, conn);
+        }
     }
 
     fn mark_stale_session(&mut self, request_id: Option<&RequestId>) {
@@ -1156,7 +1208,18 @@ impl Correlator {
             at: event.entry.realtime,
             cursor: event.entry.cursor.clone(),
         };
-        if let Some(earlier) = self.pending_access.remove(&key) {
+        // A stream's access line is written when its response starts; its Outgoing comes
+        // when it ends, so it waits for none: it goes to the request just begun.
+        if status < 300 && is_stream_route(Some(&access.method), Some(&access.path)) {
+            self.place_access(key, &access);
+            return;
+        }
+        let full = self
+            .pending_access
+            .get_mut(&key)
+            .filter(|q| q.len() >= MAX_PENDING_ACCESS)
+            .and_then(VecDeque::pop_front);
+        if let Some(earlier) = full {
             self.place_access(key, &earlier);
         }
         // Requests before `answered` have their access line already: under a flood the
@@ -1176,24 +1239,33 @@ impl Correlator {
         });
         match errored {
             Some(id) => self.give_access(id, key, &access),
-            None => {
-                self.pending_access.insert(key, access);
-            }
+            None => self
+                .pending_access
+                .entry(key)
+                .or_default()
+                .push_back(access),
         }
     }
 
     /// The access line waiting on this process, if it fits the request its Outgoing
     /// answers: it is that request's.
     fn take_access(&mut self, key: (HostKey, u32), id: u64, at: Timestamp) {
-        let Some(access) = self.pending_access.get(&key) else {
+        let Some(q) = self.pending_access.get_mut(&key) else {
             return;
         };
-        let fits = at.saturating_since_us(access.at) <= ACCESS_WINDOW_US
-            && self.open.get(&id).is_some_and(|t| access.fits(t));
-        if fits {
-            if let Some(access) = self.pending_access.remove(&key) {
-                self.give_access(id, key, &access);
-            }
+        let Some(t) = self.open.get(&id) else { return };
+        let usable = |a: &Access| at.saturating_since_us(a.at) <= ACCESS_WINDOW_US && a.fits(t);
+        // The same client's line first, then the oldest that fits.
+        let pos = q
+            .iter()
+            .position(|a| usable(a) && t.client_ip.as_deref() == Some(&*a.client))
+            .or_else(|| q.iter().position(usable));
+        let access = pos.and_then(|p| q.remove(p));
+        if q.is_empty() {
+            self.pending_access.remove(&key);
+        }
+        if let Some(access) = access {
+            self.give_access(id, key, &access);
         }
     }
 
@@ -1834,7 +1906,7 @@ impl Correlator {
 
     /// Requests of this host the origin logged and has not answered, that cloudflared
     /// never logged (at info level it writes nothing for a request until it fails).
-    fn origin_in_flight(&self, ts: Timestamp) -> Vec<InFlight> {
+    fn origin_in_flight(&self, ts: Timestamp, guessed_answers: bool) -> Vec<InFlight> {
         let mut out = Vec::new();
         for ((host, _), q) in &self.origin_fifo {
             if *host != self.host {
@@ -1844,9 +1916,14 @@ impl Correlator {
                 let Some(t) = self.open.get(id) else { continue };
                 let Some(o) = t.origin.as_ref() else { continue };
                 let Some(began) = o.incoming else { continue };
+                // An anonymous answer nobody received, paired by a guess among several
+                // open requests (stock format), may be another request's: the edge's
+                // cancel, which knows the age, may take it back.
+                let unanswered = o.outgoing.is_none()
+                    || (guessed_answers && o.ambiguous && self.access_log_seen);
                 if t.tunnel.is_none()
                     && !t.is_stream
-                    && o.outgoing.is_none()
+                    && unanswered
                     && !o.error
                     && o.access_status.is_none()
                     && began <= ts
@@ -1922,11 +1999,11 @@ impl Correlator {
         if let Some(id) = self.edge_fit(&tunnel) {
             return (id, CancelKind::EdgeTimeout);
         }
-        let origin = self.origin_in_flight(ts);
-        if let Some(id) = self.edge_fit(&origin) {
+        if let Some(id) = self.edge_fit(&self.origin_in_flight(ts, true)) {
             self.join_tunnel_cancel(id, conn);
             return (id, CancelKind::EdgeTimeout);
         }
+        let origin = self.origin_in_flight(ts, false);
         let abort_target = self
             .abort_fit(&tunnel)
             .map(|id| (id, false))
@@ -1936,6 +2013,14 @@ impl Correlator {
         // the edge limit now, it was the edge's, and that abort moves to another request.
         if let Some(old) = self.aborted_fitting_edge(ts, conn) {
             self.move_abort(old, conn);
+            // Joined to the tunnel only by that abort, it is joined again by this cancel.
+            if self
+                .open
+                .get(&old)
+                .is_some_and(|t| t.link == Link::OriginOnly)
+            {
+                self.join_tunnel_cancel(old, conn);
+            }
             return (old, CancelKind::EdgeTimeout);
         }
         if let Some((id, from_origin)) = abort_target {
@@ -2272,15 +2357,29 @@ impl Correlator {
     /// no origin answer claimed in time, and expires stale open requests.
     pub fn seal_due(&mut self, now: Timestamp) {
         if !self.pending_access.is_empty() {
-            let stale: Vec<(HostKey, u32)> = self
+            let stale = |a: &Access| now.saturating_since_us(a.at) > ACCESS_WINDOW_US;
+            let keys: Vec<(HostKey, u32)> = self
                 .pending_access
                 .iter()
-                .filter(|(_, a)| now.saturating_since_us(a.at) > ACCESS_WINDOW_US)
+                .filter(|(_, q)| q.front().is_some_and(stale))
                 .map(|(k, _)| *k)
                 .collect();
-            for key in stale {
-                if let Some(a) = self.pending_access.remove(&key) {
+            for key in keys {
+                while let Some(a) = self.pending_access.get_mut(&key).and_then(|q| {
+                    if q.front().is_some_and(stale) {
+                        q.pop_front()
+                    } else {
+                        None
+                    }
+                }) {
                     self.place_access(key, &a);
+                }
+                if self
+                    .pending_access
+                    .get(&key)
+                    .is_some_and(VecDeque::is_empty)
+                {
+                    self.pending_access.remove(&key);
                 }
             }
         }
@@ -2338,9 +2437,12 @@ impl Correlator {
 
     /// End of input: settle every waiting response line, then seal everything.
     pub fn finish(&mut self) {
-        let waiting: Vec<((HostKey, u32), Access)> = self.pending_access.drain().collect();
-        for (key, a) in waiting {
-            self.place_access(key, &a);
+        let waiting: Vec<((HostKey, u32), VecDeque<Access>)> =
+            self.pending_access.drain().collect();
+        for (key, q) in waiting {
+            for a in q {
+                self.place_access(key, &a);
+            }
         }
         while let Some(u) = self.unclaimed.pop_front() {
             self.settle_unclaimed(&u);
@@ -2567,10 +2669,14 @@ fn remove_id(q: &mut VecDeque<u64>, id: u64) {
     }
 }
 
+/// A request the tunnel did not answer: served when the origin answered it (its status
+/// unknown, 0, when no line named one: the stock format without its access line), else
+/// unanswered.
 fn settle_unanswered(t: &Trace) -> Outcome {
-    match t.origin_status() {
-        Some(s) if t.origin_answered() => Outcome::Served(s),
-        _ => Outcome::Unanswered,
+    if t.origin_answered() {
+        Outcome::Served(t.origin_status().unwrap_or(0))
+    } else {
+        Outcome::Unanswered
     }
 }
 

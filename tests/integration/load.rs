@@ -128,9 +128,9 @@ const SHAPES: &[(&str, &str)] = &[
     ("stock", "info"),
 ];
 
-/// The stock format has no request id and no ray: which anonymous Outgoing ends which
-/// anonymous Incoming is a guess (docs/correlation.md), so one failure may be classed as the
-/// other there; their sum is still exact.
+/// Every failure class exact, in every format: even the stock format, whose lines name no
+/// request, has the evidence (the edge's cancel knows the request's age; an answer nobody
+/// received names the abort it ended).
 fn assert_failures(shape: &str, got: Counts, edge: u64, abort: u64, bad_gateway: u64) {
     assert_eq!(got.bad_gateway, bad_gateway, "{shape}: 502s");
     assert_eq!(
@@ -138,27 +138,26 @@ fn assert_failures(shape: &str, got: Counts, edge: u64, abort: u64, bad_gateway:
         edge + abort,
         "{shape}: cancels"
     );
-    if shape.starts_with("stock") {
-        assert!(
-            got.edge_timeouts.abs_diff(edge) <= 1,
-            "{shape}: edge timeouts {got:?}, truth {edge}"
-        );
-    } else {
-        assert_eq!(
-            (got.edge_timeouts, got.client_aborts),
-            (edge, abort),
-            "{shape}: edge timeouts and aborts"
-        );
-    }
+    assert_eq!(
+        (got.edge_timeouts, got.client_aborts),
+        (edge, abort),
+        "{shape}: edge timeouts and aborts"
+    );
 }
 
-/// Requests counted once each. In the stock format the Incoming names no route and the
-/// Outgoing no request, so its joins with cloudflared's lines are by time alone (reported as
-/// `heuristic`) and a few may fail to pair: within 0.2% there, exact everywhere else.
+/// Requests counted once each. The stock format's joins with cloudflared's lines are by
+/// time alone (reported as `heuristic`): on the busy days of seeds 1–8 they pair every
+/// request but for 2 of 5,243 (seed 1, cloudflared at debug), so it is held to 0.1%; every
+/// other format is exact.
 fn assert_requests(shape: &str, got: u64, want: u64) {
+    assert_requests_within(shape, got, want, 1000);
+}
+
+/// As [`assert_requests`], the stock format within `1/per` of the truth.
+fn assert_requests_within(shape: &str, got: u64, want: u64, per: u64) {
     if shape.starts_with("stock") {
         assert!(
-            got.abs_diff(want) * 500 <= want,
+            got.abs_diff(want) * per <= want,
             "{shape}: {got} requests, truth {want}"
         );
     } else {
@@ -171,11 +170,11 @@ fn assert_requests(shape: &str, got: u64, want: u64) {
 /// connection whose age fits the edge limit, not to the oldest or the youngest one.
 #[test]
 fn issue_16_a_busy_day_counts_every_timeout_abort_and_502_in_every_shape() {
-    for &(format, level) in SHAPES {
-        let run = busy(format, level, 1);
+    for (seed, &(format, level)) in (1..=3).flat_map(|seed| SHAPES.iter().map(move |s| (seed, s))) {
+        let run = busy(format, level, seed);
         let t = &run.truth["tunnel"];
         let got = counts(&model_of(run.entries.iter(), headless()));
-        let shape = format!("{format}-{level}");
+        let shape = format!("{format}-{level} seed {seed}");
         assert_failures(
             &shape,
             got,
@@ -220,7 +219,9 @@ fn issue_16_reordering_the_two_streams_within_a_second_changes_no_count() {
                 (base.edge_timeouts, base.client_aborts, base.bad_gateway),
                 "{shape}"
             );
-            assert_requests(&shape, got.requests, base.requests);
+            // Read a second apart, the stock format's time-only joins may miss a few more
+            // (9 of 5,202 at +1 s): 0.2%.
+            assert_requests_within(&shape, got.requests, base.requests, 500);
         }
     }
 }
