@@ -4,9 +4,11 @@
 //! `histogram.hgrm`, `latency.svg`, `journal.export` — running every byte through the
 //! [`Redactor`] (`crate::redact`, which owns the rules) before it is written, escaping
 //! log text for Markdown (`text::markdown_text`), and writing safely: files `0600` in a
-//! `0700` directory, written under a temporary name and renamed into place, so a crash
-//! never leaves a half-written bundle that looks complete; a path with another user's
-//! symlink or a world-writable non-sticky directory anywhere in it is refused.
+//! `0700` directory, assembled in a `tempfile` directory and moved into place without
+//! replacing anything (`RENAME_NOREPLACE`; an archive by `persist_noclobber`), so a crash
+//! never leaves a half-written bundle that looks complete and two snapshots never
+//! overwrite each other; a path with another user's symlink or a world-writable
+//! non-sticky directory anywhere in it is refused.
 //! `journal.export` is streamed entry by entry ([`BundleWriter`]): a window of any size
 //! is never held in memory.
 //!
@@ -16,7 +18,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -927,34 +929,94 @@ fn safe_dir(dir: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// A private (`0600`) temporary file in `dir`, through `tempfile` (an unpredictable name,
+/// opened `O_EXCL`), removed if it is dropped before it is persisted.
+fn temp_file_in(dir: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, WriteError> {
+    tempfile::Builder::new()
+        .prefix(".sigil-top-")
+        .suffix(suffix)
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io_err(dir))
+}
+
+/// Writes `bytes` to `path` atomically and without replacing anything: into a temporary
+/// file beside it, synced, then `persist_noclobber`ed (an existing `path` is an error).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = temp_file_in(dir, ".partial")?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
         .map_err(io_err(path))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(io_err(path))
+    tmp.persist_noclobber(path)
+        .map(drop)
+        .map_err(|e| io_err(path)(e.error))
+}
+
+/// How many names [`unique_candidates`] tries (`NAME`, `NAME-2`, … `NAME-1000`) before
+/// the snapshot gives up: a thousand bundles of the same host, second and kind.
+const MAX_NAME_TRIES: usize = 1000;
+
+/// The names a bundle may take in `base`, in order: `NAME.ext`, `NAME-2.ext`, ….
+fn unique_candidates<'a>(
+    base: &'a Path,
+    name: &'a str,
+    ext: &'a str,
+) -> impl Iterator<Item = PathBuf> + 'a {
+    (1..=MAX_NAME_TRIES).map(move |n| {
+        if n == 1 {
+            base.join(format!("{name}{ext}"))
+        } else {
+            base.join(format!("{name}-{n}{ext}"))
+        }
+    })
+}
+
+fn names_taken(base: &Path, name: &str) -> WriteError {
+    WriteError::Io {
+        path: base.join(name).display().to_string(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{MAX_NAME_TRIES} bundles of that name are already there"),
+        ),
+    }
+}
+
+/// Renames the directory `from` to `to` only if `to` does not exist, atomically
+/// (`renameat2` with `RENAME_NOREPLACE`): a plain `rename` would replace an empty
+/// directory that appeared at `to`. On a filesystem without it (`EINVAL`), the name is
+/// claimed by creating `to` (which fails if it exists) and our own empty directory is then
+/// replaced by the rename.
+fn rename_dir_noclobber(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {
+            std::fs::DirBuilder::new().mode(0o700).create(to)?;
+            std::fs::rename(from, to)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A bundle being written, for a window too large to hold: each entry's `journal.export`
-/// record is written as it comes ([`BundleWriter::add`]) into a hidden temporary directory
-/// in `base`; the other files are built from the window's model at the end
-/// ([`BundleWriter::finish`]), which renames the directory into place (or packs it as
-/// `.tar.gz`). Dropped unfinished, it removes what it wrote. See: issue 17.
+/// record is written as it comes ([`BundleWriter::add`]) into a private temporary
+/// directory in `base` (`tempfile`'s: an unpredictable name, `0700`); the other files are
+/// built from the window's model at the end ([`BundleWriter::finish`]), which renames the
+/// directory into place without replacing anything, or packs it as `.tar.gz` and persists
+/// that with `persist_noclobber`. Dropped unfinished, it removes what it wrote. See: issues
+/// 17 and 20.
 #[derive(Debug)]
 pub struct BundleWriter {
     base: PathBuf,
-    tmp: PathBuf,
-    tmp_archive: PathBuf,
     journal_path: PathBuf,
+    // Before `tmp`: fields drop in order, so the file is closed before its directory goes.
     journal: Option<std::io::BufWriter<std::fs::File>>,
+    tmp: tempfile::TempDir,
     record: Vec<u8>,
     host: Option<String>,
     starts: Vec<String>,
-    is_finished: bool,
 }
 
 impl BundleWriter {
@@ -962,31 +1024,28 @@ impl BundleWriter {
     /// `journal.export`.
     pub fn create(base: &Path) -> Result<BundleWriter, WriteError> {
         safe_dir(base)?;
-        let pid = std::process::id();
-        let tmp = base.join(format!(".sigil-top-snapshot.partial-{pid}"));
-        let mut writer = BundleWriter {
-            base: base.to_path_buf(),
-            tmp_archive: base.join(format!(".sigil-top-snapshot.partial-{pid}.tar.gz")),
-            journal_path: tmp.join("journal.export"),
-            tmp,
-            journal: None,
-            record: Vec::new(),
-            host: None,
-            starts: Vec::new(),
-            is_finished: false,
-        };
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&writer.tmp)
-            .map_err(io_err(&writer.tmp))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".sigil-top-snapshot.")
+            .suffix(".partial")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(base)
+            .map_err(io_err(base))?;
+        let journal_path = tmp.path().join("journal.export");
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&writer.journal_path)
-            .map_err(io_err(&writer.journal_path))?;
-        writer.journal = Some(std::io::BufWriter::with_capacity(256 * 1024, file));
-        Ok(writer)
+            .open(&journal_path)
+            .map_err(io_err(&journal_path))?;
+        Ok(BundleWriter {
+            base: base.to_path_buf(),
+            journal_path,
+            journal: Some(std::io::BufWriter::with_capacity(256 * 1024, file)),
+            tmp,
+            record: Vec::new(),
+            host: None,
+            starts: Vec::new(),
+        })
     }
 
     /// Writes `e` (an entry of the window, in order) to `journal.export`, redacted.
@@ -1038,30 +1097,41 @@ impl BundleWriter {
             &|c| by_cursor.get(c).copied(),
         );
         for (name, bytes) in &bundle.files {
-            write_file(&self.tmp.join(name), bytes)?;
+            write_file(&self.tmp.path().join(name), bytes)?;
         }
-        let dest = if archive {
-            write_archive(&bundle, &self.tmp, &self.tmp_archive)?;
-            let dest = unique(&self.base, &bundle.name, ".tar.gz");
-            std::fs::rename(&self.tmp_archive, &dest).map_err(io_err(&dest))?;
-            let _ = std::fs::remove_dir_all(&self.tmp);
-            dest
+        if archive {
+            let mut packed = temp_file_in(&self.base, ".tar.gz.partial")?;
+            write_archive(
+                &bundle,
+                self.tmp.path(),
+                &mut packed,
+                std::time::SystemTime::now(),
+            )
+            .map_err(io_err(packed.path()))?;
+            // `self.tmp` is removed when `self` drops, below.
+            for dest in unique_candidates(&self.base, &bundle.name, ".tar.gz") {
+                match packed.persist_noclobber(&dest) {
+                    Ok(_) => return Ok(dest),
+                    Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        packed = e.file;
+                    }
+                    Err(e) => return Err(io_err(&dest)(e.error)),
+                }
+            }
+            Err(names_taken(&self.base, &bundle.name))
         } else {
-            let dest = unique(&self.base, &bundle.name, "");
-            std::fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
-            dest
-        };
-        self.is_finished = true;
-        Ok(dest)
-    }
-}
-
-impl Drop for BundleWriter {
-    fn drop(&mut self) {
-        if !self.is_finished {
-            self.journal = None;
-            let _ = std::fs::remove_dir_all(&self.tmp);
-            let _ = std::fs::remove_file(&self.tmp_archive);
+            for dest in unique_candidates(&self.base, &bundle.name, "") {
+                match rename_dir_noclobber(self.tmp.path(), &dest) {
+                    Ok(()) => {
+                        // In place under its own name now: nothing is left to clean up.
+                        self.tmp.disable_cleanup(true);
+                        return Ok(dest);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_err(&dest)(e)),
+                }
+            }
+            Err(names_taken(&self.base, &bundle.name))
         }
     }
 }
@@ -1083,26 +1153,20 @@ pub fn write_bundle(
     writer.finish(model, selection, redactor, archive)
 }
 
-fn unique(base: &Path, name: &str, ext: &str) -> PathBuf {
-    let mut p = base.join(format!("{name}{ext}"));
-    let mut n = 2;
-    while p.exists() {
-        p = base.join(format!("{name}-{n}{ext}"));
-        n += 1;
-    }
-    p
-}
-
-/// The files of `dir` (the bundle written as a directory) as one `.tar.gz` at `path`,
-/// each under `NAME/`, in the bundle's order with `journal.export` last.
-fn write_archive(bundle: &Bundle, dir: &Path, path: &Path) -> Result<(), WriteError> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io_err(path))?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+/// The files of `dir` (the bundle written as a directory) as one `.tar.gz` written to
+/// `out`, each under `NAME/`, in the bundle's order with `journal.export` last. Every
+/// member is stamped `taken` (the time the snapshot was taken: tar's mtime is what
+/// `tar tv` and an unpacked file show), mode `0600`.
+fn write_archive(
+    bundle: &Bundle,
+    dir: &Path,
+    out: &mut tempfile::NamedTempFile,
+    taken: std::time::SystemTime,
+) -> std::io::Result<()> {
+    let mtime_s = taken
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let gz = flate2::write::GzEncoder::new(out.as_file_mut(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     let names = bundle
         .files
@@ -1110,20 +1174,18 @@ fn write_archive(bundle: &Bundle, dir: &Path, path: &Path) -> Result<(), WriteEr
         .map(|(name, _)| *name)
         .chain(["journal.export"]);
     for name in names {
-        let member = dir.join(name);
-        let file = std::fs::File::open(&member).map_err(io_err(&member))?;
-        let len = file.metadata().map_err(io_err(&member))?.len();
+        let file = std::fs::File::open(dir.join(name))?;
+        let len = file.metadata()?.len();
         let mut header = tar::Header::new_gnu();
         header.set_size(len);
         header.set_mode(0o600);
-        header.set_mtime(0);
+        header.set_mtime(mtime_s);
         header.set_cksum();
-        tar.append_data(&mut header, format!("{}/{name}", bundle.name), file)
-            .map_err(io_err(path))?;
+        tar.append_data(&mut header, format!("{}/{name}", bundle.name), file)?;
     }
-    let gz = tar.into_inner().map_err(io_err(path))?;
-    let file = gz.finish().map_err(io_err(path))?;
-    file.sync_all().map_err(io_err(path))
+    let gz = tar.into_inner()?;
+    let file = gz.finish()?;
+    file.sync_all()
 }
 
 /// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`

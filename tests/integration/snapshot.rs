@@ -247,6 +247,104 @@ fn archive_is_one_tar_gz_with_the_same_files() {
     }
 }
 
+/// Issue 19, point 7: `tar tv` and an unpacked bundle show when the snapshot was taken,
+/// not 1970.
+#[test]
+fn issue_19_archive_members_carry_the_snapshot_time() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let now_s = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now_s();
+    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
+    let after = now_s();
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap());
+    let mut tar = tar::Archive::new(gz);
+    let mut names = Vec::new();
+    for member in tar.entries().unwrap() {
+        let member = member.unwrap();
+        let header = member.header();
+        let mtime = header.mtime().unwrap();
+        let name = member.path().unwrap().display().to_string();
+        assert!(
+            (before..=after).contains(&mtime),
+            "{name}: mtime {mtime} not within the snapshot's run [{before}, {after}]"
+        );
+        assert_eq!(header.mode().unwrap(), 0o600, "{name}");
+        names.push(name);
+    }
+    assert_eq!(names.len(), FILES.len(), "{names:?}");
+    // And `tar` itself, unpacking, gives the files that time.
+    let unpacked = TempDir::new().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bundle = std::fs::read_dir(unpacked.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for f in FILES {
+        let mtime = std::fs::metadata(bundle.join(f)).unwrap().mtime();
+        let mtime = u64::try_from(mtime).unwrap();
+        assert!((before..=after).contains(&mtime), "{f}: {mtime}");
+    }
+}
+
+/// Issue 20, point 3: a bundle never replaces what is already there, not even an empty
+/// directory that took its name (a plain `rename` would), and leaves no temporary file
+/// behind; the archive likewise takes the next free name.
+#[test]
+fn issue_20_snapshots_never_replace_an_existing_bundle_name() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let first = snapshot(journal.path(), out.path(), &[]);
+    let name = first.file_name().unwrap().to_str().unwrap().to_owned();
+    // Move the first away and leave an empty directory squatting on its name.
+    let moved = out.path().join("moved");
+    std::fs::rename(&first, &moved).unwrap();
+    std::fs::create_dir(&first).unwrap();
+    let squatter_ino = std::fs::metadata(&first).unwrap().ino();
+    let second = snapshot(journal.path(), out.path(), &[]);
+    assert_eq!(second, out.path().join(format!("{name}-2")));
+    assert_eq!(std::fs::metadata(&first).unwrap().ino(), squatter_ino);
+    assert_eq!(std::fs::read_dir(&first).unwrap().count(), 0, "left alone");
+    for f in FILES {
+        assert!(second.join(f).is_file(), "{f}");
+    }
+    // An archive of the same name exists: the next one gets `-2`.
+    let a1 = snapshot(journal.path(), out.path(), &["--archive"]);
+    let a2 = snapshot(journal.path(), out.path(), &["--archive"]);
+    assert_eq!(a1, out.path().join(format!("{name}.tar.gz")));
+    assert_eq!(a2, out.path().join(format!("{name}-2.tar.gz")));
+    assert_ne!(std::fs::read(&a1).unwrap().len(), 0);
+    // Nothing temporary is left in the directory.
+    let mut left: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut expected = vec![
+        "moved".to_owned(),
+        name.clone(),
+        format!("{name}-2"),
+        format!("{name}.tar.gz"),
+        format!("{name}-2.tar.gz"),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+}
+
 #[test]
 fn unwritable_or_foreign_targets_fail_clearly_and_leave_nothing() {
     let journal = TempDir::new().unwrap();
