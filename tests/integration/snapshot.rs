@@ -73,6 +73,7 @@ const FILES: &[&str] = &[
     "report.json",
     "traces.jsonl",
     "histogram.hgrm",
+    "latency.hlog",
     "latency.svg",
     "journal.export",
 ];
@@ -793,4 +794,259 @@ fn issue_17_a_snapshot_of_a_named_pipe_has_every_entry() {
     .unwrap();
     assert!(original["entries"]["total"].as_u64().unwrap() > 100);
     assert_eq!(original, replayed);
+}
+
+/// The Python interpreter with the `hdrhistogram` package (`PyPI`) that `scripts/setup`
+/// installs into its own virtualenv: `SIGIL_TOP_HDRH_PYTHON`, else
+/// `${XDG_CACHE_HOME:-~/.cache}/sigil-top/py-hdrh/bin/python`. `None` (with the reason
+/// printed) only outside CI: in CI a missing package fails the test.
+fn hdrh_python() -> Option<PathBuf> {
+    let python = std::env::var_os("SIGIL_TOP_HDRH_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(cache.join("sigil-top/py-hdrh/bin/python"))
+        })?;
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import hdrh.log"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    let why = format!(
+        "{} cannot import hdrh (run scripts/setup, or set SIGIL_TOP_HDRH_PYTHON)",
+        python.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "in CI: {why}");
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// What the Python `hdrhistogram` package reads from an interval log (`tests/integration/hdrh_read.py`).
+fn hdrh_read(python: &Path, hlog: &Path) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/hdrh_read.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(hlog)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hdrh_read.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The one interval histogram of `latency.hlog`, decoded with the crate's own reader.
+fn hlog_histogram(text: &str) -> (hdrhistogram::Histogram<u64>, std::time::Duration, String) {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let mut intervals = Vec::new();
+    for entry in IntervalLogIterator::new(text.as_bytes()) {
+        if let LogEntry::Interval(i) = entry.expect("latency.hlog parses") {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(i.encoded_histogram())
+                .unwrap();
+            let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+                .deserialize(&mut bytes.as_slice())
+                .unwrap();
+            intervals.push((h, i.start_timestamp(), i.tag().unwrap().as_str().to_owned()));
+        }
+    }
+    assert_eq!(intervals.len(), 1, "{text}");
+    intervals.pop().unwrap()
+}
+
+/// A histogram spread like a bad day's: 1 ms to 117 s, most requests fast, a long tail.
+// The casts take non-negative values below 2^27 (µs of at most 117 s).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn heavy_tailed_latency(n: usize) -> sigil_top::model::stats::Latency {
+    let mut l = sigil_top::model::stats::Latency::default();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // log-uniform over 3 ms..117 s for 1 in 8 requests, else 1..40 ms
+        let f = (x % 10_000) as f64 / 10_000.0;
+        let us = if x.is_multiple_of(8) {
+            (3_000.0 * (117_000_000.0_f64 / 3_000.0).powf(f)) as u64
+        } else {
+            1_000 + (f * 39_000.0) as u64
+        };
+        l.record_us(us);
+    }
+    l.record_us(1_000);
+    l.record_us(117_047_000);
+    l
+}
+
+/// Issue 20, point 3: `latency.hlog` holds the window's histogram losslessly: decoded with
+/// the crate's own deserializer it is the histogram `histogram.hgrm` was written from
+/// (re-rendered, byte for byte the same file), tagged, starting at the window's start.
+#[test]
+fn issue_20_latency_hlog_round_trips_through_hdrhistograms_reader() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let text = std::fs::read_to_string(bundle.join("latency.hlog")).unwrap();
+    let (h, start, tag) = hlog_histogram(&text);
+    assert_eq!(tag, sigil_top::view::export::HLOG_TAG);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
+    let window_start =
+        chrono::DateTime::parse_from_rfc3339(report["window"]["start"].as_str().unwrap()).unwrap();
+    let window_start_ms = u64::try_from(window_start.timestamp_millis()).unwrap();
+    assert_eq!(
+        u64::try_from(start.as_millis()).unwrap(),
+        window_start_ms,
+        "{text}"
+    );
+    assert!(h.len() > 5, "the scenario's requests: {}", h.len());
+    let hgrm = std::fs::read_to_string(bundle.join("histogram.hgrm")).unwrap();
+    let again = sigil_top::view::export::hgrm(&sigil_top::model::stats::Latency { hist: h });
+    assert_eq!(hgrm, again, "the .hlog's histogram is the .hgrm's");
+
+    // And a 1 ms..117 s spread, through the same writer and reader.
+    let l = heavy_tailed_latency(20_000);
+    let sel = sigil_top::view::export::Selection {
+        start: sigil_top::source::Timestamp(T0),
+        end: sigil_top::source::Timestamp(T0 + 3_600_000_000),
+        incident: None,
+    };
+    let (h, start, _) = hlog_histogram(&sigil_top::view::export::hlog(&l, &sel));
+    assert_eq!(h, l.hist);
+    assert_eq!(u64::try_from(start.as_micros()).unwrap(), T0);
+}
+
+/// One `histogram.hgrm` row: value (ms), percentile (0–1), total count, 1/(1-p).
+fn hgrm_rows(text: &str) -> Vec<(f64, f64, u64, Option<f64>)> {
+    text.lines()
+        .skip(2)
+        .take_while(|l| !l.starts_with('#'))
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            assert!(cols.len() == 3 || cols.len() == 4, "{l:?}");
+            (
+                cols[0].parse().unwrap(),
+                cols[1].parse().unwrap(),
+                cols[2].parse().unwrap(),
+                cols.get(3).map(|c| c.parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Issue 19 point 7 and issue 20 point 3: `histogram.hgrm`'s footer is `HdrHistogram`'s own
+/// (mean, standard deviation, max, total count, buckets, sub-buckets as the `hdrhistogram`
+/// package from `PyPI`, an independent port of `HdrHistogram`, computes them for the histogram
+/// it decodes from `latency.hlog`), and every row's `TotalCount` is the real cumulative
+/// count at its value; the last row is the 100th percentile at the max.
+#[test]
+fn issue_20_hgrm_footer_and_rows_agree_with_the_python_hdrhistogram() {
+    let Some(python) = hdrh_python() else {
+        return;
+    };
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let sel = sigil_top::view::export::Selection {
+        start: sigil_top::source::Timestamp(T0),
+        end: sigil_top::source::Timestamp(T0 + 3_600_000_000),
+        incident: None,
+    };
+    let mut cases = vec![(
+        "bundle".to_owned(),
+        bundle.join("latency.hlog"),
+        std::fs::read_to_string(bundle.join("histogram.hgrm")).unwrap(),
+    )];
+    let mut one = sigil_top::model::stats::Latency::default();
+    one.record_us(41_714_000);
+    for (name, l) in [
+        ("1 ms..117 s", heavy_tailed_latency(20_000)),
+        ("one request", one),
+        ("empty", sigil_top::model::stats::Latency::default()),
+    ] {
+        let path = out.path().join(format!("{}.hlog", cases.len()));
+        std::fs::write(&path, sigil_top::view::export::hlog(&l, &sel)).unwrap();
+        cases.push((name.to_owned(), path, sigil_top::view::export::hgrm(&l)));
+    }
+    for (name, hlog, hgrm) in cases {
+        let read = hdrh_read(&python, &hlog);
+        let iv = &read["intervals"][0];
+        assert_eq!(iv["tag"], sigil_top::view::export::HLOG_TAG, "{name}");
+        assert_eq!(iv["significant_figures"], 3, "{name}");
+        let f = |k: &str| iv[k].as_f64().unwrap();
+        let u = |k: &str| iv[k].as_u64().unwrap();
+        // Python's port leaves its own footer's StdDeviation unscaled and prints the total
+        // count as a float: the figures are compared, in Java's layout.
+        let footer = format!(
+            "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n\
+             #[Max     = {:12.3}, Total count    = {:12}]\n\
+             #[Buckets = {:12}, SubBuckets     = {:12}]\n",
+            f("mean") / 1000.0,
+            f("stddev") / 1000.0,
+            f("max") / 1000.0,
+            u("total_count"),
+            u("bucket_count"),
+            u("sub_bucket_count"),
+        );
+        assert!(
+            hgrm.ends_with(&footer),
+            "{name}: footer\n{hgrm}\nexpected\n{footer}"
+        );
+        let recorded: Vec<(u64, u64)> = iv["recorded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap(), p[1].as_u64().unwrap()))
+            .collect();
+        let rows = hgrm_rows(&hgrm);
+        if u("total_count") == 0 {
+            assert!(rows.is_empty(), "{name}: {hgrm}");
+            continue;
+        }
+        for &(value_ms, q, total, inverse) in &rows {
+            // Printed with 3 decimals in ms: exactly the µs value.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let value_us = (value_ms * 1000.0).round() as u64;
+            assert!(
+                recorded.iter().any(|&(v, _)| v == value_us),
+                "{name}: {value_ms} ms is not a recorded value"
+            );
+            let cumulative: u64 = recorded
+                .iter()
+                .filter(|&&(v, _)| v <= value_us)
+                .map(|&(_, c)| c)
+                .sum();
+            assert_eq!(total, cumulative, "{name}: TotalCount at {value_ms} ms");
+            assert!(
+                total as f64 / u("total_count") as f64 >= q - 1e-12,
+                "{name}: {value_ms} ms reached percentile {q}"
+            );
+            match inverse {
+                Some(inv) => assert!((inv - 1.0 / (1.0 - q)).abs() < 0.01, "{name}"),
+                None => assert!(
+                    (q - 1.0).abs() < f64::EPSILON,
+                    "{name}: only 100 % has no 1/(1-p)"
+                ),
+            }
+        }
+        let last = rows.last().unwrap();
+        assert_eq!(last.3, None, "{name}");
+        assert!(
+            (last.0 - f("max") / 1000.0).abs() < 1e-9,
+            "{name}: last row at the max"
+        );
+        assert_eq!(last.2, u("total_count"), "{name}");
+        assert!(
+            rows.windows(2).all(|w| w[0].1 < w[1].1 && w[0].2 <= w[1].2),
+            "{name}: percentiles rise"
+        );
+    }
 }
