@@ -1,7 +1,8 @@
 //! Incident snapshots: the bundle an operator attaches to a ticket, and its redaction.
 //!
 //! Owns the bundle's format — `summary.md`, `report.json`, `traces.jsonl`,
-//! `histogram.hgrm`, `latency.svg`, `journal.export` — running every byte through the
+//! `histogram.hgrm`, `latency.hlog`, `latency.svg` (drawn by `view::svg` from the figures
+//! chosen here), `journal.export` — running every byte through the
 //! [`Redactor`] (`crate::redact`, which owns the rules) before it is written, escaping
 //! log text for Markdown (`text::markdown_text`), and writing safely: files `0600` in a
 //! `0700` directory, assembled in a `tempfile` directory and moved into place without
@@ -29,6 +30,8 @@ use crate::model::stats::Latency;
 use crate::model::Model;
 use crate::source::{RawEntry, Timestamp, KEPT_FIELDS};
 use crate::text::{self, Redactor};
+
+use super::svg;
 
 /// What the snapshot is about.
 #[derive(Debug, Clone)]
@@ -144,7 +147,7 @@ fn other_files<'e>(
     let traces = traces_jsonl(model, redactor);
     let hgrm = hgrm(&model.stats.latency);
     let hlog = hlog(&model.stats.latency, selection);
-    let svg = latency_svg(model, selection);
+    let chart = svg::render(&latency_chart(model, selection, redactor));
     let summary = summary_md(model, starts, raw, selection, incident, redactor);
     Bundle {
         name,
@@ -154,7 +157,7 @@ fn other_files<'e>(
             ("traces.jsonl", traces.into_bytes()),
             ("histogram.hgrm", hgrm.into_bytes()),
             ("latency.hlog", hlog.into_bytes()),
-            ("latency.svg", svg.into_bytes()),
+            ("latency.svg", chart.into_bytes()),
         ],
         redactions: redactor.count,
     }
@@ -433,187 +436,77 @@ pub fn hlog(l: &Latency, sel: &Selection) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A latency-over-time chart (p99 line, request bars, 502 and timeout marks, incident
-/// spans) above a distribution chart. Plain SVG 1.1, viewable in any browser.
-fn latency_svg(model: &Model, sel: &Selection) -> String {
-    const W: f64 = 960.0;
-    const TOP_H: f64 = 260.0;
-    const BOT_Y: f64 = 320.0;
-    const BOT_H: f64 = 150.0;
-    const COLS: usize = 60;
+/// The figures `latency.svg` draws ([`super::svg`]), from the window's model: per slice
+/// the requests the origin answered and the p99 of the measured ones, each 502 and edge
+/// timeout, the incidents, the latency histogram and the slowest tools. Tool names and
+/// incident causes are log text: sanitized and redacted here, as in `summary.md`.
+fn latency_chart<'m>(model: &'m Model, sel: &Selection, redactor: &mut Redactor) -> svg::Chart<'m> {
     let span = sel.end.0.saturating_sub(sel.start.0).max(1);
-    let col_of = |t: Timestamp| -> usize {
+    let slice_of = |t: Timestamp| -> usize {
         let off = t.0.saturating_sub(sel.start.0).min(span - 1);
-        usize::try_from(off * COLS as u64 / span)
+        usize::try_from(u128::from(off) * svg::SLICES as u128 / u128::from(span))
             .unwrap_or(0)
-            .min(COLS - 1)
+            .min(svg::SLICES - 1)
     };
-    let x_of = |t: Timestamp| {
-        40.0 + (t.0.saturating_sub(sel.start.0).min(span) as f64 / span as f64) * (W - 60.0)
-    };
-    let mut cols: Vec<Latency> = (0..COLS).map(|_| Latency::default()).collect();
-    let mut counts = vec![0u64; COLS];
-    let mut marks: Vec<(f64, &str)> = Vec::new();
+    let mut latencies: Vec<Latency> = (0..svg::SLICES).map(|_| Latency::default()).collect();
+    let mut slices = vec![svg::Slice::default(); svg::SLICES];
+    let (mut bad_gateway, mut edge_timeout) = (Vec::new(), Vec::new());
     for t in &model.correlator.recent {
         let at = t.end.unwrap_or(t.start);
-        let c = col_of(at);
         match t.outcome {
-            Outcome::BadGateway(_) => marks.push((x_of(at), "bad_gateway")),
-            Outcome::EdgeTimeout => marks.push((x_of(at), "edge_timeout")),
+            Outcome::BadGateway(_) => bad_gateway.push(at),
+            Outcome::EdgeTimeout => edge_timeout.push(at),
             _ => {}
         }
         if t.origin_answered() {
-            counts[c] += 1;
+            let c = slice_of(at);
+            slices[c].requests += 1;
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {
-                cols[c].record_us(us);
+                latencies[c].record_us(us);
             }
         }
     }
-    let max_p99 = cols
+    for (s, l) in slices.iter_mut().zip(&latencies) {
+        s.p99_us = (l.count() > 0).then(|| l.hist.value_at_quantile(0.99));
+    }
+    let incidents = model
+        .detector
+        .incidents
         .iter()
-        .map(|l| l.percentile_ms(99.0))
-        .fold(1.0_f64, f64::max);
-    let max_count = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let y_log = |v: f64| {
-        let top = (max_p99.max(1.0)).log10() + 0.2;
-        let bottom = -1.0_f64; // 0.1 ms
-        let f = ((v.max(0.1)).log10() - bottom) / (top - bottom);
-        30.0 + TOP_H - f.clamp(0.0, 1.0) * TOP_H
-    };
-    let col_w = (W - 60.0) / COLS as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r##"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{W}" height="500" viewBox="0 0 {W} 500" font-family="sans-serif" font-size="11">
-<title>sigil-top latency {} to {}</title>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="40" y="18" font-size="13">Origin latency p99 (ms, log scale), requests per slice, 502s and edge timeouts</text>
-"##,
-        sel.start.to_rfc3339(),
-        sel.end.to_rfc3339()
-    );
-    s.push_str("<g id=\"incidents\" fill=\"#f4c7c3\" fill-opacity=\"0.6\">\n");
-    for i in &model.detector.incidents {
-        let (a, b) = (
-            x_of(i.start),
-            x_of(i.end.unwrap_or(i.last)).max(x_of(i.start) + 2.0),
-        );
-        let _ = writeln!(
-            s,
-            "<rect x=\"{a:.1}\" y=\"30\" width=\"{:.1}\" height=\"{TOP_H}\"><title>#{} {}: {}</title></rect>",
-            b - a,
-            i.id,
-            i.kind.as_str(),
-            xml_escape(&text::display(&i.cause))
-        );
+        .map(|i| svg::IncidentSpan {
+            start: i.start,
+            end: i.end.unwrap_or(i.last),
+            label: format!(
+                "#{} {}: {}",
+                i.id,
+                i.kind.as_str(),
+                text::display(&redactor.redact(&i.cause))
+            ),
+        })
+        .collect();
+    let mut tools: Vec<svg::ToolRow> = model
+        .stats
+        .by_tool
+        .iter()
+        .filter(|(_, k)| k.latency.count() > 0)
+        .map(|(name, k)| svg::ToolRow {
+            name: text::sanitize(&redactor.redact(name)).into_owned(),
+            requests: k.count,
+            p99_us: k.latency.hist.value_at_quantile(0.99),
+        })
+        .collect();
+    tools.sort_by(|a, b| b.p99_us.cmp(&a.p99_us).then_with(|| a.name.cmp(&b.name)));
+    tools.truncate(svg::MAX_TOOLS);
+    svg::Chart {
+        start: sel.start,
+        end: sel.end,
+        slices,
+        bad_gateway,
+        edge_timeout,
+        incidents,
+        latency: &model.stats.latency,
+        tools,
     }
-    s.push_str("</g>\n<g id=\"requests\" fill=\"#c9d7ea\">\n");
-    for (i, n) in counts.iter().enumerate() {
-        let h = *n as f64 / max_count * (TOP_H * 0.4);
-        let _ = writeln!(
-            s,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\"/>",
-            40.0 + i as f64 * col_w,
-            30.0 + TOP_H - h,
-            (col_w - 1.0).max(0.5)
-        );
-    }
-    s.push_str(
-        "</g>\n<polyline id=\"p99\" fill=\"none\" stroke=\"#1f4e9c\" stroke-width=\"2\" points=\"",
-    );
-    for (i, l) in cols.iter().enumerate() {
-        if l.count() > 0 {
-            let _ = write!(
-                s,
-                "{:.1},{:.1} ",
-                40.0 + (i as f64 + 0.5) * col_w,
-                y_log(l.percentile_ms(99.0))
-            );
-        }
-    }
-    s.push_str("\"/>\n<g id=\"bad_gateway\" stroke=\"#c0392b\" stroke-width=\"2\">\n");
-    for (x, kind) in marks.iter().filter(|(_, k)| *k == "bad_gateway") {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\"><title>{kind}</title></line>",
-            30.0 + TOP_H,
-            38.0 + TOP_H
-        );
-    }
-    s.push_str("</g>\n<g id=\"edge_timeout\" stroke=\"#e67e22\" stroke-width=\"2\">\n");
-    for (x, kind) in marks.iter().filter(|(_, k)| *k == "edge_timeout") {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\"><title>{kind}</title></line>",
-            40.0 + TOP_H,
-            48.0 + TOP_H
-        );
-    }
-    let _ = writeln!(
-        s,
-        "</g>\n<line x1=\"40\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/>\n<text x=\"40\" y=\"{2}\">{3}</text>\n<text x=\"{1}\" y=\"{2}\" text-anchor=\"end\">{4}</text>",
-        30.0 + TOP_H,
-        W - 20.0,
-        52.0 + TOP_H,
-        sel.start.to_rfc3339(),
-        sel.end.to_rfc3339()
-    );
-    // Distribution: counts per log-scaled latency bucket (0.1 ms … max).
-    let h = &model.stats.latency.hist;
-    let _ = writeln!(s, "<text x=\"40\" y=\"{}\" font-size=\"13\">Latency distribution (count per log-scaled bucket)</text>", BOT_Y - 8.0);
-    s.push_str("<g id=\"distribution\" fill=\"#5b8fd6\">\n");
-    if h.is_empty() {
-        let _ = writeln!(
-            s,
-            "</g>\n<text x=\"40\" y=\"{}\">no request latencies in this window</text>",
-            BOT_Y + 40.0
-        );
-    } else {
-        let max_ms = (h.max() as f64 / 1000.0).max(1.0);
-        let buckets = 40usize;
-        let lo = -1.0_f64;
-        let hi = max_ms.log10() + 0.01;
-        let mut bars = vec![0u64; buckets];
-        for v in h.iter_recorded() {
-            let ms = v.value_iterated_to() as f64 / 1000.0;
-            let f = ((ms.max(0.1)).log10() - lo) / (hi - lo);
-            let idx = bucket_index(f, buckets);
-            bars[idx] += v.count_at_value();
-        }
-        let top = bars.iter().copied().max().unwrap_or(1).max(1) as f64;
-        let bw = (W - 60.0) / buckets as f64;
-        for (i, n) in bars.iter().enumerate() {
-            let bh = *n as f64 / top * BOT_H;
-            let lower = 10f64.powf(lo + (hi - lo) * i as f64 / buckets as f64);
-            let _ = writeln!(
-                s,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>&gt;= {lower:.2} ms: {n}</title></rect>",
-                40.0 + i as f64 * bw,
-                BOT_Y + BOT_H - bh,
-                (bw - 1.0).max(0.5)
-            );
-        }
-        let _ = writeln!(s, "</g>\n<text x=\"40\" y=\"{}\">0.1 ms</text>\n<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max_ms:.1} ms</text>", BOT_Y + BOT_H + 14.0, W - 20.0, BOT_Y + BOT_H + 14.0);
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-/// The bar a fraction `f` (0–1, clamped) of the axis falls in, of `buckets` bars.
-fn bucket_index(f: f64, buckets: usize) -> usize {
-    let scaled = (f.clamp(0.0, 1.0) * buckets as f64).floor();
-    // Non-negative and at most `buckets` by the clamp, so the cast cannot wrap.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let idx = scaled as usize;
-    idx.min(buckets.saturating_sub(1))
 }
 
 fn latency_row(label: &str, l: &Latency) -> String {

@@ -196,6 +196,8 @@ fn svg_is_well_formed_and_has_the_expected_series() {
         "incident spans"
     );
     assert!(by_id("distribution").children().any(|n| n.is_element()));
+    let checked = check_svg(&svg);
+    assert!(checked.tools >= 1, "the scenario's tools are listed");
 }
 
 /// A teammate replaying the bundle sees exactly the window's report.
@@ -1049,4 +1051,340 @@ fn issue_20_hgrm_footer_and_rows_agree_with_the_python_hdrhistogram() {
             "{name}: percentiles rise"
         );
     }
+}
+
+/// What [`check_svg`] found, for tests that expect more.
+struct SvgFacts {
+    texts: usize,
+    tools: usize,
+}
+
+/// A character's advance in em, bounding common sans-serif fonts (`DejaVu Sans`, the widest
+/// usual default): 1 em for `M W m w @ % … —` and two-column characters (CJK, emoji), 0.8
+/// for other capitals, 0.62 for the rest.
+fn em(c: char) -> f64 {
+    if unicode_width::UnicodeWidthChar::width(c).unwrap_or(1) >= 2 || "MWmw@%…—".contains(c) {
+        1.0
+    } else if c.is_uppercase() {
+        0.8
+    } else {
+        0.62
+    }
+}
+
+/// A text's estimated box: [left, top, right, bottom] (width from its characters' widths,
+/// [`em`]; ascent 0.8 em, descent 0.25 em).
+fn text_box(node: roxmltree::Node<'_, '_>) -> ([f64; 4], String) {
+    let inherited = |name: &str| {
+        node.ancestors()
+            .find_map(|n| n.attribute(name))
+            .map(str::to_owned)
+    };
+    let font_px: f64 = inherited("font-size").unwrap().parse().unwrap();
+    let anchor = inherited("text-anchor").unwrap_or_else(|| "start".into());
+    let x: f64 = node.attribute("x").unwrap().parse().unwrap();
+    let y: f64 = node.attribute("y").unwrap().parse().unwrap();
+    let content: String = node
+        .descendants()
+        .filter(roxmltree::Node::is_text)
+        .filter_map(|t| t.text())
+        .collect();
+    let w = content.chars().map(em).sum::<f64>() * font_px;
+    let left = match anchor.as_str() {
+        "start" => x,
+        "middle" => x - w / 2.0,
+        "end" => x - w,
+        other => panic!("text-anchor {other}"),
+    };
+    (
+        [left, y - 0.8 * font_px, left + w, y + 0.25 * font_px],
+        content,
+    )
+}
+
+/// Issue 19 point 7's bar for `latency.svg`, checked with a real XML parser: well-formed,
+/// no raw control character, no transform (so positions are what they say), every text
+/// inside the viewBox and no two texts' boxes overlapping; both latency axes and the count
+/// axes have tick labels with their unit (each with its tick mark), the time axis has
+/// times, the legend names every series, and tool names end before their bars.
+fn check_svg(svg: &str) -> SvgFacts {
+    let doc = roxmltree::Document::parse(svg).expect("latency.svg is well-formed XML");
+    assert!(
+        sigil_top::text::is_safe_text(svg),
+        "a raw control character"
+    );
+    let root = doc.root_element();
+    let view: Vec<f64> = root
+        .attribute("viewBox")
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (w, h) = (view[2], view[3]);
+    assert!(
+        doc.descendants()
+            .all(|n| n.attribute("transform").is_none()),
+        "no transforms"
+    );
+    let texts: Vec<([f64; 4], String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(text_box)
+        .collect();
+    for (b, s) in &texts {
+        assert!(!s.trim().is_empty(), "an empty label");
+        assert!(
+            b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= w && b[3] <= h,
+            "{s:?} at {b:?} is outside the viewBox {w}x{h}"
+        );
+    }
+    for (i, (a, sa)) in texts.iter().enumerate() {
+        for (b, sb) in &texts[i + 1..] {
+            let apart = a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1];
+            assert!(apart, "{sa:?} {a:?} overlaps {sb:?} {b:?}");
+        }
+    }
+    let group = |id: &str| {
+        doc.descendants()
+            .find(|n| n.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("no #{id}"))
+    };
+    let labels = |id: &str| -> Vec<String> {
+        let g = group(id);
+        let labels: Vec<String> = g
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("tick-label"))
+            .map(|n| text_box(n).1)
+            .collect();
+        let marks = g
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("tick"))
+            .count();
+        assert_eq!(marks, labels.len(), "#{id}: a tick mark per label");
+        labels
+    };
+    let is_duration = |l: &str| {
+        let (n, unit) = l.split_once(' ').unwrap_or((l, ""));
+        n.parse::<f64>().is_ok() && ["µs", "ms", "s"].contains(&unit)
+    };
+    let is_count = |l: &str| {
+        let n = l.trim_end_matches(['k', 'M', 'G']);
+        n.parse::<f64>().is_ok()
+    };
+    for id in ["y-axis-latency", "x-axis-distribution"] {
+        let l = labels(id);
+        assert!(l.len() >= 2, "#{id}: {l:?}");
+        assert!(l.iter().all(|l| is_duration(l)), "#{id}: units: {l:?}");
+    }
+    for id in ["y-axis-requests", "y-axis-distribution"] {
+        let l = labels(id);
+        assert!(l.len() >= 2, "#{id}: {l:?}");
+        assert!(l.iter().all(|l| is_count(l)), "#{id}: counts: {l:?}");
+    }
+    let times = labels("x-axis-time");
+    assert!(!times.is_empty());
+    // `HH:MM:SS`, `HH:MM`, `MM-DD HH:MM` or, for windows of months, `YYYY-MM-DD`; each
+    // once.
+    let is_time = |t: &str| {
+        let digits_and = |allowed: &[char]| {
+            t.chars()
+                .all(|c| c.is_ascii_digit() || allowed.contains(&c))
+        };
+        (t.len() >= 5 && t.contains(':') && digits_and(&[':', '-', ' ']))
+            || (t.len() == 10 && t.matches('-').count() == 2 && digits_and(&['-']))
+    };
+    assert!(times.iter().all(|t| is_time(t)), "times: {times:?}");
+    let mut distinct = times.clone();
+    distinct.dedup();
+    assert_eq!(distinct, times, "each time once");
+    let legend: Vec<String> = group("legend")
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| text_box(n).1)
+        .collect();
+    for series in [
+        "p99",
+        "requests",
+        "502",
+        "524",
+        "incident",
+        "latency bucket",
+    ] {
+        assert!(
+            legend.iter().any(|l| l.contains(series)),
+            "legend names {series}: {legend:?}"
+        );
+    }
+    let bars_left = group("tools")
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("tool-bar"))
+        .map(|n| n.attribute("x").unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let names: Vec<([f64; 4], String)> = group("tools")
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("tool-name"))
+        .map(text_box)
+        .collect();
+    for (b, name) in &names {
+        assert!(b[2] <= bars_left, "{name:?} runs into its bar");
+    }
+    SvgFacts {
+        texts: texts.len(),
+        tools: names.len(),
+    }
+}
+
+/// A deterministic pseudo-random stream (xorshift64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        let n = u64::try_from(xs.len()).unwrap();
+        &xs[usize::try_from(self.below(n)).unwrap()]
+    }
+}
+
+/// Tool names as logs can hold them: long, wide, hostile.
+const TOOL_NAMES: &[&str] = &[
+    "search_repo",
+    "x",
+    "a_tool_name_that_goes_on_and_on_because_someone_generated_it_from_a_very_long_openapi_operation_id_with_every_path_segment_in_it_and_then_some_more_segments",
+    "検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール",
+    "<script>alert('x')</script> & \"quoted\" ]]> <!-- -->",
+    "\u{1b}]52;c;SGVsbG8=\u{7}\u{1b}[31mred\u{202e}evil\u{fffe}\u{ffff}\u{0}",
+    "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+    "emoji_🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥",
+    "read_file",
+];
+
+/// One random chart: window span, slices, marks, incidents, histogram and tools all
+/// drawn from `rng`, across the shapes that break layouts (empty, one request, 1 ms to
+/// 117 s, huge counts, long windows, long names).
+fn random_chart(
+    rng: &mut Rng,
+    latency: &mut sigil_top::model::stats::Latency,
+) -> sigil_top::view::svg::Chart<'static> {
+    use sigil_top::source::Timestamp;
+    use sigil_top::view::svg::{IncidentSpan, Slice, ToolRow, SLICES};
+    let spans_us = [
+        0,
+        900_000,
+        59_000_000,
+        300_000_000,
+        3_600_000_000,
+        90_000_000_000,
+        30 * 86_400_000_000,
+        3 * 365 * 86_400_000_000,
+    ];
+    let span = *rng.pick(&spans_us);
+    let start = T0 + rng.below(86_400_000_000);
+    let end = start + span;
+    let shape = rng.below(5);
+    let mut slices = vec![Slice::default(); SLICES];
+    if shape > 0 {
+        for s in &mut slices {
+            if shape == 1 && rng.below(SLICES as u64) != 0 {
+                continue;
+            }
+            s.requests = match shape {
+                3 => rng.below(2_000_000_000),
+                _ => rng.below(40),
+            };
+            if s.requests > 0 || rng.below(3) == 0 {
+                s.p99_us = Some(1 + rng.below(117_047_000));
+            }
+        }
+    }
+    let mut bad_gateway = Vec::new();
+    let mut edge_timeout = Vec::new();
+    let mut incidents = Vec::new();
+    if shape >= 2 {
+        for _ in 0..rng.below(if shape == 4 { 10_000 } else { 40 }) {
+            bad_gateway.push(Timestamp(start + rng.below(span + 1)));
+        }
+        for _ in 0..rng.below(30) {
+            edge_timeout.push(Timestamp(start + rng.below(span + 1)));
+        }
+        for id in 0..rng.below(if shape == 4 { 500 } else { 6 }) {
+            let a = start + rng.below(span + 1);
+            incidents.push(IncidentSpan {
+                start: Timestamp(a),
+                end: Timestamp(a + rng.below(span / 10 + 1)),
+                label: format!("#{id} bad_gateway: {}", rng.pick(TOOL_NAMES)),
+            });
+        }
+    }
+    *latency = sigil_top::model::stats::Latency::default();
+    match shape {
+        0 => {}
+        1 => latency.record_us(1 + rng.below(117_047_000)),
+        _ => {
+            for _ in 0..rng.below(5_000) {
+                let decade = rng.below(6);
+                latency.record_us(
+                    1_000 * 10u64.pow(u32::try_from(decade).unwrap()) / (1 + rng.below(10)),
+                );
+            }
+            latency.record_us(1_000);
+            latency.record_us(117_047_000);
+        }
+    }
+    let tools = (0..if shape == 0 { 0 } else { rng.below(10) })
+        .map(|_| ToolRow {
+            name: (*rng.pick(TOOL_NAMES)).to_owned(),
+            requests: rng.below(if shape == 3 { 5_000_000_000 } else { 500 }),
+            p99_us: 1 + rng.below(117_047_000),
+        })
+        .collect();
+    // The chart borrows the histogram; the tests keep it alive for the chart's life.
+    let latency: &'static sigil_top::model::stats::Latency = Box::leak(Box::new(latency.clone()));
+    sigil_top::view::svg::Chart {
+        start: Timestamp(start),
+        end: Timestamp(end),
+        slices,
+        bad_gateway,
+        edge_timeout,
+        incidents,
+        latency,
+        tools,
+    }
+}
+
+/// Issue 19 point 7: `latency.svg` meets its bar at every data shape: 200 random charts
+/// (no data, one request, 1 ms to 117 s, two billion requests a slice, 10,000 502 marks
+/// and 500 incidents, windows from 0 s to 3 years, long, wide and hostile tool names).
+#[test]
+fn issue_19_latency_svg_has_ticks_a_legend_and_no_overlap_at_any_data_shape() {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut latency = sigil_top::model::stats::Latency::default();
+    let mut most_texts = 0;
+    for round in 0..200 {
+        let chart = random_chart(&mut rng, &mut latency);
+        let svg = sigil_top::view::svg::render(&chart);
+        let facts = std::panic::catch_unwind(|| check_svg(&svg)).unwrap_or_else(|_| {
+            let path = std::env::temp_dir().join(format!("sigil-top-svg-{round}.svg"));
+            std::fs::write(&path, &svg).unwrap();
+            panic!("round {round}: the chart is in {}", path.display());
+        });
+        assert_eq!(
+            facts.tools,
+            chart.tools.len().min(sigil_top::view::svg::MAX_TOOLS)
+        );
+        most_texts = most_texts.max(facts.texts);
+    }
+    assert!(
+        most_texts > 40,
+        "the charts had labels to place: {most_texts}"
+    );
 }
