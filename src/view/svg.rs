@@ -44,15 +44,19 @@ pub const WIDTH_PX: f64 = 960.0;
 pub const FONT_PX: f64 = 11.0;
 /// Font size of the title, px.
 pub const TITLE_FONT_PX: f64 = 14.0;
-/// Estimated advance of an ordinary character (lower case, digits, punctuation), as a
-/// fraction of the font size: sans-serif fonts draw them in 0.3 to 0.64 em (`DejaVu Sans`,
-/// the widest common default, averages 0.6), so 0.62 bounds them.
-pub const CHAR_EM: f64 = 0.62;
-/// Capitals but `M` and `W`: at most 0.8 em.
-pub const CAPITAL_EM: f64 = 0.8;
-/// The widest Latin glyphs (`M`, `W`, `m`, `w`, `@`, `%`, `…`, `—`) and every character
-/// two terminal columns wide (CJK, emoji), which fonts draw about 1 em wide.
+/// Estimated advance of an ordinary ASCII character (lower case, digits, most
+/// punctuation), as a fraction of the font size: `DejaVu Sans`, the widest common
+/// sans-serif default, draws none of them wider than 0.636 em (`n`, `d`, the digits).
+pub const CHAR_EM: f64 = 0.64;
+/// ASCII capitals but `M` and `W`, and `# & + < = > ^ ~`: at most 0.838 em there.
+pub const CAPITAL_EM: f64 = 0.84;
+/// The widest ASCII glyphs (`M W m w @ %`): at most 0.99 em.
 pub const WIDE_EM: f64 = 1.0;
+/// Any other character: letters of other scripts, CJK and emoji (about 1 em), `…`, `µ`.
+pub const OTHER_EM: f64 = 1.1;
+/// The few glyphs far wider than 1 em (the Bismillah ligature, two- and three-em dashes,
+/// cuneiform signs).
+pub const HUGE_EM: f64 = 4.0;
 /// Slices the window is cut into for the p99 line and the request bars.
 pub const SLICES: usize = 60;
 /// Tools listed in the slowest-tools panel.
@@ -167,16 +171,15 @@ pub fn xml_text(s: &str) -> String {
     out
 }
 
-/// The estimated advance of `c`, in em ([`CHAR_EM`], [`CAPITAL_EM`], [`WIDE_EM`]).
+/// The estimated advance of `c`, in em: an upper bound for common sans-serif fonts
+/// ([`CHAR_EM`], [`CAPITAL_EM`], [`WIDE_EM`], [`OTHER_EM`], [`HUGE_EM`]).
 pub fn char_em(c: char) -> f64 {
-    if unicode_width::UnicodeWidthChar::width(c).unwrap_or(1) >= 2
-        || matches!(c, 'M' | 'W' | 'm' | 'w' | '@' | '%' | '…' | '—')
-    {
-        WIDE_EM
-    } else if c.is_uppercase() {
-        CAPITAL_EM
-    } else {
-        CHAR_EM
+    match c {
+        'M' | 'W' | 'm' | 'w' | '@' | '%' => WIDE_EM,
+        'A'..='Z' | '#' | '&' | '+' | '<' | '=' | '>' | '^' | '~' => CAPITAL_EM,
+        ' '..='~' => CHAR_EM,
+        '\u{fdfd}' | '\u{2e3a}' | '\u{2e3b}' | '\u{12000}'..='\u{1254f}' => HUGE_EM,
+        _ => OTHER_EM,
     }
 }
 
@@ -226,13 +229,16 @@ pub fn duration_label(us: u64) -> String {
 /// A window's length: `850 ms`, `59 s`, `15 min`, `36 h`, `1095 days` (whole units past
 /// two of them, so long windows do not read as a pile of seconds).
 pub fn span_label(us: u64) -> String {
-    let s = us / 1_000_000;
+    // Rounded to the unit shown: 299.96 s is `5 min`, not `4 min`.
+    if us < 1_000_000 {
+        return duration_label(us);
+    }
+    let s = us.saturating_add(500_000) / 1_000_000;
     match s {
-        0 => duration_label(us),
         1..120 => format!("{s} s"),
-        120..7_200 => format!("{} min", s / 60),
-        7_200..172_800 => format!("{} h", s / 3_600),
-        _ => format!("{} days", s / 86_400),
+        120..7_200 => format!("{} min", (s + 30) / 60),
+        7_200..172_800 => format!("{} h", (s + 1_800) / 3_600),
+        _ => format!("{} days", (s + 43_200) / 86_400),
     }
 }
 
@@ -957,6 +963,7 @@ mod tests {
         assert_eq!(span_label(850_000), "850 ms");
         assert_eq!(span_label(59_000_000), "59 s");
         assert_eq!(span_label(900_000_000), "15 min");
+        assert_eq!(span_label(299_963_000), "5 min");
         assert_eq!(span_label(3 * 365 * 86_400_000_000), "1095 days");
         for n in [1, 3, 7, 40, 99, 101, 999_999] {
             let c = nice_ceiling(n);

@@ -1059,16 +1059,17 @@ struct SvgFacts {
     tools: usize,
 }
 
-/// A character's advance in em, bounding common sans-serif fonts (`DejaVu Sans`, the widest
-/// usual default): 1 em for `M W m w @ % … —` and two-column characters (CJK, emoji), 0.8
-/// for other capitals, 0.62 for the rest.
+/// A character's advance in em, bounding common sans-serif fonts (`DejaVu Sans`, the
+/// widest usual default): 0.64 for ASCII lower case, digits and most punctuation, 0.84
+/// for capitals and `# & + < = > ^ ~`, 1 for `M W m w @ %`, 1.1 for any other character
+/// (CJK and emoji are about 1 em), 4 for the few far wider glyphs.
 fn em(c: char) -> f64 {
-    if unicode_width::UnicodeWidthChar::width(c).unwrap_or(1) >= 2 || "MWmw@%…—".contains(c) {
-        1.0
-    } else if c.is_uppercase() {
-        0.8
-    } else {
-        0.62
+    match c {
+        'M' | 'W' | 'm' | 'w' | '@' | '%' => 1.0,
+        'A'..='Z' | '#' | '&' | '+' | '<' | '=' | '>' | '^' | '~' => 0.84,
+        ' '..='~' => 0.64,
+        '\u{fdfd}' | '\u{2e3a}' | '\u{2e3b}' | '\u{12000}'..='\u{1254f}' => 4.0,
+        _ => 1.1,
     }
 }
 
@@ -1266,6 +1267,8 @@ const TOOL_NAMES: &[&str] = &[
     "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
     "emoji_🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥",
     "read_file",
+    "\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}",
+    "ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ",
 ];
 
 /// One random chart: window span, slices, marks, incidents, histogram and tools all
