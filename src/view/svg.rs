@@ -428,7 +428,7 @@ pub fn render(chart: &Chart<'_>) -> String {
     y = legend(&mut svg, y);
     y += 8.0;
     y = latency_over_time(&mut svg, chart, &axis, y);
-    y = requests_over_time(&mut svg, chart, &axis, y);
+    y = requests_over_time(&mut svg, chart, y);
     y = time_ticks(&mut svg, &axis, y);
     y = distribution(&mut svg, chart.latency, y + 10.0);
     y = tools(&mut svg, &chart.tools, y + 10.0);
@@ -653,7 +653,7 @@ fn latency_over_time(svg: &mut Svg, chart: &Chart<'_>, axis: &TimeAxis, y: f64) 
 }
 
 /// Request bars per slice under the latency plot; the next `y`.
-fn requests_over_time(svg: &mut Svg, chart: &Chart<'_>, _axis: &TimeAxis, y: f64) -> f64 {
+fn requests_over_time(svg: &mut Svg, chart: &Chart<'_>, y: f64) -> f64 {
     let y = heading(svg, "requests answered per slice", y + 24.0);
     let (top, bottom) = (y, y + REQUESTS_PLOT_H_PX);
     let max = chart.slices.iter().map(|s| s.requests).max().unwrap_or(0);
