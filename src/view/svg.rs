@@ -516,6 +516,17 @@ fn legend(svg: &mut Svg, mut y: f64) -> f64 {
     y + ROW_PX
 }
 
+/// What one slice of the time panels spans: `5 s slice`, or `slice` for an empty window.
+fn slice_name(chart: &Chart<'_>) -> String {
+    let span_us = chart.end.0.saturating_sub(chart.start.0);
+    let n = u64::try_from(chart.slices.len()).unwrap_or(u64::MAX).max(1);
+    if span_us == 0 {
+        "slice".to_owned()
+    } else {
+        format!("{} slice", span_label(span_us / n))
+    }
+}
+
 /// A panel's heading; the next `y`.
 fn heading(svg: &mut Svg, s: &str, y: f64) -> f64 {
     svg.text(s, PLOT_LEFT_PX, y, Anchor::Start, FONT_PX, "heading");
@@ -544,7 +555,11 @@ fn y_ticks(svg: &mut Svg, id: &str, ticks: &[(f64, String)]) {
 
 /// Incident spans, the p99 line with a dot per slice, and the 502/524 marks; the next `y`.
 fn latency_over_time(svg: &mut Svg, chart: &Chart<'_>, axis: &TimeAxis, y: f64) -> f64 {
-    let y = heading(svg, "p99 latency per slice (log scale)", y + 4.0);
+    let y = heading(
+        svg,
+        &format!("p99 latency per {} (log scale)", slice_name(chart)),
+        y + 4.0,
+    );
     let (top, bottom) = (y, y + LATENCY_PLOT_H_PX);
     let p99s: Vec<u64> = chart.slices.iter().filter_map(|s| s.p99_us).collect();
     let (lo, hi) = match (p99s.iter().min(), p99s.iter().max()) {
@@ -654,7 +669,11 @@ fn latency_over_time(svg: &mut Svg, chart: &Chart<'_>, axis: &TimeAxis, y: f64) 
 
 /// Request bars per slice under the latency plot; the next `y`.
 fn requests_over_time(svg: &mut Svg, chart: &Chart<'_>, y: f64) -> f64 {
-    let y = heading(svg, "requests answered per slice", y + 24.0);
+    let y = heading(
+        svg,
+        &format!("requests answered per {}", slice_name(chart)),
+        y + 24.0,
+    );
     let (top, bottom) = (y, y + REQUESTS_PLOT_H_PX);
     let max = chart.slices.iter().map(|s| s.requests).max().unwrap_or(0);
     let top_count = nice_ceiling(max.max(1));
