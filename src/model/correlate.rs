@@ -2689,6 +2689,71 @@ fn url_path(url: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+
+    use crate::model::tests_support::{scenario, SCENARIOS};
+
+    /// Every scenario, in process: each request the edge sent is one trace (whatever lines
+    /// it has), and its class (502, edge timeout, abort, answered with its status) is the
+    /// truth's.
+    #[test]
+    fn every_scenario_counts_each_request_once_in_its_class() {
+        for &name in SCENARIOS {
+            let (model, truth) = scenario(name);
+            let links = &model.correlator.links;
+            let traces = links.exact + links.heuristic + links.tunnel_only + links.origin_only;
+            let r = &truth["requests"];
+            let want = r["edge_received"].as_u64().unwrap();
+            assert_eq!(traces, want, "{name}: one trace per request");
+            let s = &model.stats;
+            let t = &truth["tunnel"];
+            assert_eq!(s.bad_gateway, t["bad_gateway"].as_u64().unwrap(), "{name}");
+            assert_eq!(
+                s.edge_timeout,
+                t["edge_timeout"].as_u64().unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                s.client_abort,
+                t["client_abort"].as_u64().unwrap(),
+                "{name}"
+            );
+            assert_eq!(s.requests, r["total"].as_u64().unwrap(), "{name}: answered");
+            assert_eq!(s.abandoned, r["abandoned"].as_u64().unwrap(), "{name}");
+            let by_status: std::collections::BTreeMap<String, u64> = s
+                .by_status
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect();
+            let want_status: std::collections::BTreeMap<String, u64> =
+                serde_json::from_value(r["by_status"].clone()).unwrap();
+            assert_eq!(by_status, want_status, "{name}: statuses");
+            // The kept traces say the same as the counters.
+            let failed = |o: Outcome| {
+                model
+                    .correlator
+                    .recent
+                    .iter()
+                    .filter(|t| t.outcome == o)
+                    .count() as u64
+            };
+            assert_eq!(failed(Outcome::EdgeTimeout), s.edge_timeout, "{name}");
+            assert_eq!(failed(Outcome::ClientAbort), s.client_abort, "{name}");
+        }
+    }
+
+    /// Where both programs log the ray (kv and JSON formats, cloudflared at debug), every
+    /// request both saw is joined exactly, never by a guess.
+    #[test]
+    fn rays_join_exactly_where_both_sides_log_them() {
+        for name in ["normal", "crash_502", "json_format", "edge_timeouts"] {
+            let (model, _) = scenario(name);
+            for t in &model.correlator.recent {
+                if t.origin.is_some() && t.tunnel.as_ref().is_some_and(|s| s.request.is_some()) {
+                    assert_eq!(t.link, Link::Exact, "{name}: {} {:?}", t.route(), t.ray);
+                }
+            }
+        }
+    }
     use super::*;
 
     #[test]
