@@ -1279,23 +1279,11 @@ mod tests {
             let d = &model.detector;
             let o = &truth["origin"];
             let t = &truth["tunnel"];
-            assert_eq!(
-                u64::from(d.restarts),
-                o["restarts"].as_u64().unwrap(),
-                "{name}"
-            );
-            assert_eq!(
-                u64::from(d.crashes),
-                o["crashes"].as_u64().unwrap(),
-                "{name}"
-            );
-            assert_eq!(
-                u64::from(d.disconnects),
-                t["disconnects"].as_u64().unwrap(),
-                "{name}"
-            );
+            assert_eq!(d.restarts, o["restarts"].as_u64().unwrap(), "{name}");
+            assert_eq!(d.crashes, o["crashes"].as_u64().unwrap(), "{name}");
+            assert_eq!(d.disconnects, t["disconnects"].as_u64().unwrap(), "{name}");
             let down = d.down_us as f64 / 1e6 - t["down_seconds"].as_f64().unwrap();
-            assert!(down.abs() <= 1.0, "{name}: down {} s off", down);
+            assert!(down.abs() <= 1.0, "{name}: down {down} s off");
             let mut want: Vec<&str> = Vec::new();
             if t["bad_gateway"].as_u64().unwrap() > 0 {
                 want.push("bad_gateway");
