@@ -345,6 +345,39 @@ struct Primary {
     torn_down: bool,
 }
 
+/// What the server's `Incoming` says of a request (each part where its format logs it).
+struct OriginRequest<'a> {
+    request_id: Option<&'a RequestId>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    client_ip: Option<&'a str>,
+    ray: Option<&'a RayId>,
+}
+
+/// What the server's answer says: its `Outgoing`, or an `Error handling MCP request`
+/// record (`is_error`, no status: a 500).
+struct OriginAnswer<'a> {
+    request_id: Option<&'a RequestId>,
+    status: Option<u16>,
+    duration_ms: Option<u64>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    /// JSON-RPC `isError: true` inside an HTTP 200.
+    tool_error: bool,
+    is_error: bool,
+}
+
+/// One of cloudflared's proxy failure lines: the primary or a follow-up.
+struct ProxyError<'a> {
+    line: ProxyLine,
+    failure: &'a ProxyFailure,
+    conn_index: Option<u8>,
+    /// The eyeball URL (`dest=`) a follow-up names.
+    dest: Option<&'a str>,
+    ray: Option<&'a RayId>,
+    error: &'a str,
+}
+
 /// A ray-less response line (`200 OK connIndex=1`) not yet given to a request: it waits
 /// for the origin's answer to say whose it is.
 #[derive(Debug, Clone)]
@@ -599,11 +632,13 @@ impl Correlator {
             ) => {
                 self.origin_incoming(
                     event,
-                    request_id.as_ref(),
-                    method.as_deref(),
-                    path.as_deref(),
-                    client_ip.as_deref(),
-                    cf_ray.as_ref(),
+                    &OriginRequest {
+                        request_id: request_id.as_ref(),
+                        method: method.as_deref(),
+                        path: path.as_deref(),
+                        client_ip: client_ip.as_deref(),
+                        ray: cf_ray.as_ref(),
+                    },
                 );
             }
             (
@@ -620,13 +655,15 @@ impl Correlator {
             ) => {
                 self.origin_outgoing(
                     event,
-                    request_id.as_ref(),
-                    *status,
-                    *duration_ms,
-                    method.as_deref(),
-                    path.as_deref(),
-                    *tool_error,
-                    false,
+                    &OriginAnswer {
+                        request_id: request_id.as_ref(),
+                        status: *status,
+                        duration_ms: *duration_ms,
+                        method: method.as_deref(),
+                        path: path.as_deref(),
+                        tool_error: *tool_error,
+                        is_error: false,
+                    },
                 );
                 if *stale_session {
                     self.mark_stale_session(request_id.as_ref());
@@ -643,13 +680,15 @@ impl Correlator {
             ) => {
                 self.origin_outgoing(
                     event,
-                    request_id.as_ref(),
-                    None,
-                    *duration_ms,
-                    method.as_deref(),
-                    path.as_deref(),
-                    false,
-                    true,
+                    &OriginAnswer {
+                        request_id: request_id.as_ref(),
+                        status: None,
+                        duration_ms: *duration_ms,
+                        method: method.as_deref(),
+                        path: path.as_deref(),
+                        tool_error: false,
+                        is_error: true,
+                    },
                 );
             }
             (
@@ -723,12 +762,14 @@ impl Correlator {
             ) => {
                 self.proxy_error(
                     event,
-                    *line,
-                    failure,
-                    *conn_index,
-                    dest.as_deref(),
-                    ray.as_ref(),
-                    error,
+                    &ProxyError {
+                        line: *line,
+                        failure,
+                        conn_index: *conn_index,
+                        dest: dest.as_deref(),
+                        ray: ray.as_ref(),
+                        error,
+                    },
                 );
             }
             _ => {}
@@ -784,16 +825,14 @@ impl Correlator {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn origin_incoming(
-        &mut self,
-        event: &Event,
-        request_id: Option<&RequestId>,
-        method: Option<&str>,
-        path: Option<&str>,
-        client_ip: Option<&str>,
-        ray: Option<&RayId>,
-    ) {
+    fn origin_incoming(&mut self, event: &Event, request: &OriginRequest<'_>) {
+        let &OriginRequest {
+            request_id,
+            method,
+            path,
+            client_ip,
+            ray,
+        } = request;
         let ts = event.entry.realtime;
         // Join a tunnel request already seen, exactly by ray or heuristically.
         let existing = match ray {
@@ -1035,18 +1074,16 @@ impl Correlator {
         Some((chosen.id, candidates.len() > 1))
     }
 
-    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
-    fn origin_outgoing(
-        &mut self,
-        event: &Event,
-        request_id: Option<&RequestId>,
-        status: Option<u16>,
-        duration_ms: Option<u64>,
-        method: Option<&str>,
-        path: Option<&str>,
-        tool_error: bool,
-        is_error: bool,
-    ) {
+    fn origin_outgoing(&mut self, event: &Event, answer: &OriginAnswer<'_>) {
+        let &OriginAnswer {
+            request_id,
+            status,
+            duration_ms,
+            method,
+            path,
+            tool_error,
+            is_error,
+        } = answer;
         let ts = event.entry.realtime;
         let pid = event.entry.pid.unwrap_or(0);
         let (id, ambiguous) = if let Some(rid) = request_id {
@@ -1706,17 +1743,15 @@ impl Correlator {
         self.maybe_complete(id, ts);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn proxy_error(
-        &mut self,
-        event: &Event,
-        line: ProxyLine,
-        failure: &ProxyFailure,
-        conn_index: Option<u8>,
-        dest: Option<&str>,
-        ray: Option<&RayId>,
-        error: &str,
-    ) {
+    fn proxy_error(&mut self, event: &Event, e: &ProxyError<'_>) {
+        let &ProxyError {
+            line,
+            failure,
+            conn_index,
+            dest,
+            ray,
+            error,
+        } = e;
         let ts = event.entry.realtime;
         if line != ProxyLine::Primary {
             if let Some(id) = self.follow_up_target(ts, conn_index, line) {
