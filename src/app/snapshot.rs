@@ -1,15 +1,15 @@
 //! `snapshot` and the live screen's `e`: the window around an incident (or the whole
 //! run), rebuilt into a model of exactly those entries and written as a bundle. For the
 //! live screen the window's entries are copied out first ([`LiveSnapshot`]), so the
-//! rebuilding and writing can run off the screen's loop. `snapshot` over journals and
-//! files reads them twice and holds no history (the first pass finds the window, the
-//! second streams it into the bundle); over standard input it holds the history.
+//! rebuilding and writing can run off the screen's loop. `snapshot` reads its inputs twice
+//! and holds no history (the first pass finds the window, the second streams it into the
+//! bundle); standard input and pipes are first spooled to a temporary file.
 
 use std::io::Write;
 
 use anyhow::Context;
 
-use super::{drain_history, for_each_history_entry, open_inputs, print_warnings};
+use super::{for_each_history_entry, print_warnings};
 use crate::config::Config;
 use crate::model::Model;
 use crate::parse::Parser;
@@ -174,11 +174,21 @@ pub(super) async fn run_snapshot(
     output: &std::path::Path,
     archive: bool,
 ) -> anyhow::Result<()> {
-    let path = if config.inputs.iter().all(can_read_twice) {
-        snapshot_streamed(config, incident, output, archive).await?
-    } else {
-        snapshot_held(config, incident, output, archive).await?
-    };
+    // Standard input and pipes cannot be read twice: they are spooled to a temporary
+    // file (deleted when this returns), so memory stays bounded whatever their size; the
+    // disk holds one copy of the input meanwhile.
+    let mut config = config.clone();
+    let mut spooled = Vec::new();
+    for spec in &mut config.inputs {
+        if can_read_twice(spec) {
+            continue;
+        }
+        let tmp = spool(spec)?;
+        *spec = InputSpec::TextFile(tmp.path().to_owned());
+        spooled.push(tmp);
+    }
+    let path = snapshot_streamed(&config, incident, output, archive).await?;
+    drop(spooled);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", path.display())
         .and_then(|()| out.flush())
@@ -195,21 +205,21 @@ fn can_read_twice(spec: &InputSpec) -> bool {
     }
 }
 
-/// Standard input and pipes cannot be read twice: their history is held, then windowed.
-async fn snapshot_held(
-    config: &Config,
-    incident: Option<u64>,
-    output: &std::path::Path,
-    archive: bool,
-) -> anyhow::Result<std::path::PathBuf> {
-    let mut inputs = open_inputs(config)?;
-    let history = drain_history(&mut inputs).await?;
-    print_warnings(&history.warnings);
-    let whole = model_of(&history.entries, &config.model);
-    let window = snapshot_window(&whole, incident)?;
-    // The window's own model is built next; this one is not needed any more.
-    drop(whole);
-    write_snapshot(&history.entries, window, config, output, archive)
+/// Copies an input that cannot be read twice (standard input, a pipe) into a temporary
+/// file, byte for byte. Blocking: the headless `snapshot` has nothing else to run.
+fn spool(spec: &InputSpec) -> anyhow::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix("sigil-top-snapshot-input-")
+        .tempfile()
+        .context("creating a temporary file to hold the input (TMPDIR)")?;
+    let copied = match spec {
+        InputSpec::TextFile(path) => std::fs::File::open(path)
+            .with_context(|| format!("opening {}", crate::text::display(&path.to_string_lossy())))
+            .and_then(|mut f| Ok(std::io::copy(&mut f, &mut tmp)?)),
+        _ => Ok(std::io::copy(&mut std::io::stdin().lock(), &mut tmp)?),
+    };
+    copied.context("copying the input to a temporary file")?;
+    Ok(tmp)
 }
 
 /// Two passes over inputs that can be read again (journals, files), holding no history:
