@@ -4,7 +4,10 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::model::detect::Incident;
 use crate::model::stats::Latency;
@@ -13,52 +16,230 @@ use crate::text;
 
 pub const SCHEMA: &str = "sigil-top.report/1";
 
-/// A histogram's figures; with no value recorded the percentiles are `null` (unknown),
-/// never 0.
-fn latency_json(l: &Latency) -> Value {
-    if l.count() == 0 {
-        return json!({
-            "count": 0, "p50": null, "p90": null, "p99": null, "p999": null, "max": null, "mean": null,
-        });
+/// A histogram's figures; with no value recorded every figure is `null` (unknown), never
+/// 0.
+#[derive(Debug, Serialize)]
+pub struct LatencyFigures {
+    count: u64,
+    max: Option<f64>,
+    mean: Option<f64>,
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p99: Option<f64>,
+    p999: Option<f64>,
+}
+
+impl LatencyFigures {
+    fn of(l: &Latency) -> LatencyFigures {
+        let known = l.count() > 0;
+        let f = |v: f64| known.then(|| round3(v));
+        LatencyFigures {
+            count: l.count(),
+            max: f(l.max_ms()),
+            mean: f(l.mean_ms()),
+            p50: f(l.percentile_ms(50.0)),
+            p90: f(l.percentile_ms(90.0)),
+            p99: f(l.percentile_ms(99.0)),
+            p999: f(l.percentile_ms(99.9)),
+        }
     }
-    json!({
-        "count": l.count(),
-        "p50": round3(l.percentile_ms(50.0)),
-        "p90": round3(l.percentile_ms(90.0)),
-        "p99": round3(l.percentile_ms(99.0)),
-        "p999": round3(l.percentile_ms(99.9)),
-        "max": round3(l.max_ms()),
-        "mean": round3(l.mean_ms()),
-    })
 }
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
+// The `sigil-top.report/1` document, typed. Fields are declared in alphabetical order:
+// the document has always been written with sorted keys, and serde writes a struct's
+// fields in declaration order (docs/report-schema.md is the contract).
+
+/// The report document (see `docs/report-schema.md`).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    correlation: Correlation,
+    entries: Entries,
+    findings: Vec<Finding>,
+    hosts: Vec<HostFigures>,
+    incidents: Vec<IncidentDoc>,
+    origin: OriginFigures,
+    requests: Requests,
+    schema: &'static str,
+    streams: Streams,
+    tools: Vec<ToolFigures>,
+    tunnel: TunnelFigures,
+    window: Window,
+}
+
+#[derive(Debug, Serialize)]
+struct Correlation {
+    exact: u64,
+    heuristic: u64,
+    origin_only: u64,
+    tunnel_only: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Entries {
+    by_unit: BTreeMap<String, u64>,
+    continuation: u64,
+    duplicates_skipped: u64,
+    total: u64,
+    unparsed: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Finding {
+    advice: String,
+    count: u64,
+    first_seen: String,
+    kind: &'static str,
+    unit: String,
+}
+
+/// One host's own figures: what its journal alone would report.
+#[derive(Debug, Serialize)]
+struct HostFigures {
+    bad_gateway: u64,
+    client_abort: u64,
+    disconnects: u64,
+    down_seconds: f64,
+    edge_timeout: u64,
+    host: Option<String>,
+    origin_5xx: u64,
+    origin_crashes: u64,
+    origin_restarts: u64,
+    requests: u64,
+    tunnel_connections: Option<u64>,
+}
+
+/// One incident as the report and `watch` print it.
+#[derive(Debug, Serialize)]
+pub struct IncidentDoc {
+    cause: String,
+    count: u64,
+    end: Option<String>,
+    evidence: Vec<String>,
+    host: Option<String>,
+    id: u64,
+    kind: &'static str,
+    severity: &'static str,
+    start: String,
+}
+
+impl IncidentDoc {
+    fn of(i: &Incident) -> IncidentDoc {
+        IncidentDoc {
+            cause: text::display(&i.cause).into_owned(),
+            count: i.count,
+            end: i.end.map(crate::source::Timestamp::to_rfc3339),
+            evidence: i
+                .evidence
+                .iter()
+                .map(|c| text::sanitize(&c.0).into_owned())
+                .collect(),
+            host: i.host.as_deref().map(|h| text::sanitize(h).into_owned()),
+            id: i.id,
+            kind: i.kind.as_str(),
+            severity: i.severity.as_str(),
+            start: i.start.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct OriginFigures {
+    auto_restarts: u64,
+    crashes: u64,
+    errors_5xx: u64,
+    listen_port: Option<u16>,
+    restarts: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Requests {
+    abandoned: u64,
+    by_route: Vec<RouteFigures>,
+    by_status: BTreeMap<String, u64>,
+    invalid_http: u64,
+    latency_ms: LatencyFigures,
+    latency_source: LatencySources,
+    served: u64,
+    total: u64,
+    tunnel_view_only: u64,
+    unanswered: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct LatencySources {
+    derived: u64,
+    exact: u64,
+    tunnel: u64,
+    unknown: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct RouteFigures {
+    count: u64,
+    errors: u64,
+    latency_ms: LatencyFigures,
+    method: String,
+    path: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Streams {
+    client_closed: u64,
+    count: u64,
+    lifetime_ms: LatencyFigures,
+    open: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolFigures {
+    calls: u64,
+    errors: u64,
+    latency_ms: LatencyFigures,
+    tool: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TunnelFigures {
+    bad_gateway: u64,
+    bad_gateway_by_cause: BTreeMap<&'static str, u64>,
+    client_abort: u64,
+    connection_state_known: bool,
+    disconnects: u64,
+    down_seconds: f64,
+    edge_timeout: u64,
+    overhead_ms: LatencyFigures,
+    restarts: u64,
+    version: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Window {
+    end: Option<String>,
+    start: Option<String>,
+}
+
 /// One incident as the report and `watch` print it.
 pub fn incident_json(i: &Incident) -> Value {
-    json!({
-        "id": i.id,
-        "kind": i.kind.as_str(),
-        "severity": i.severity.as_str(),
-        "start": i.start.to_rfc3339(),
-        "end": i.end.map(crate::source::Timestamp::to_rfc3339),
-        "count": i.count,
-        "cause": text::display(&i.cause),
-        "evidence": i.evidence.iter().map(|c| text::sanitize(&c.0).into_owned()).collect::<Vec<_>>(),
-        "host": i.host.as_deref().map(|h| text::sanitize(h).into_owned()),
-    })
+    serde_json::to_value(IncidentDoc::of(i)).unwrap_or(Value::Null)
+}
+
+/// The report document as a JSON value. Call after `Model::finish` for a history run.
+pub fn to_json(model: &Model) -> Value {
+    serde_json::to_value(report(model)).unwrap_or(Value::Null)
 }
 
 /// The report document. Call after `Model::finish` for a history run.
-pub fn to_json(model: &Model) -> Value {
+pub fn report(model: &Model) -> Report {
     let s = &model.stats;
     let d = &model.detector;
     let (start, end) = model.window.map_or((None, None), |(a, b)| {
         (Some(a.to_rfc3339()), Some(b.to_rfc3339()))
     });
-    let by_status: Map<String, Value> = s
+    let by_status = s
         .by_status
         .iter()
         .map(|(k, v)| {
@@ -67,36 +248,32 @@ pub fn to_json(model: &Model) -> Value {
             } else {
                 k.to_string()
             };
-            (key, json!(v))
+            (key, *v)
         })
         .collect();
     let mut routes: Vec<_> = s.by_route.iter().filter(|(_, r)| r.count > 0).collect();
     routes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
-    let by_route: Vec<Value> = routes
+    let by_route = routes
         .iter()
-        .map(|((method, path), r)| {
-            json!({
-                "method": text::sanitize(method),
-                "path": text::sanitize(&crate::text::redact_query(path)),
-                "count": r.count,
-                "errors": r.errors,
-                "latency_ms": latency_json(&r.latency),
-            })
+        .map(|((method, path), r)| RouteFigures {
+            count: r.count,
+            errors: r.errors,
+            latency_ms: LatencyFigures::of(&r.latency),
+            method: text::sanitize(method).into_owned(),
+            path: text::sanitize(&crate::text::redact_query(path)).into_owned(),
         })
         .collect();
-    let tools: Vec<Value> = s
+    let tools = s
         .by_tool
         .iter()
-        .map(|(name, k)| {
-            json!({
-                "tool": text::sanitize(name),
-                "calls": k.count,
-                "errors": k.errors,
-                "latency_ms": latency_json(&k.latency),
-            })
+        .map(|(name, k)| ToolFigures {
+            calls: k.count,
+            errors: k.errors,
+            latency_ms: LatencyFigures::of(&k.latency),
+            tool: text::sanitize(name).into_owned(),
         })
         .collect();
-    let causes: Map<String, Value> = ["refused", "timeout", "dns", "tls", "reset", "other"]
+    let bad_gateway_by_cause = ["refused", "timeout", "dns", "tls", "reset", "other"]
         .iter()
         .map(|c| {
             let n: u64 = s
@@ -105,92 +282,94 @@ pub fn to_json(model: &Model) -> Value {
                 .filter(|(k, _)| k.as_str() == *c)
                 .map(|(_, v)| *v)
                 .sum();
-            ((*c).to_owned(), json!(n))
+            (*c, n)
         })
         .collect();
-    let by_unit: Map<String, Value> = model
+    let by_unit = model
         .entries
         .by_unit
         .iter()
-        .map(|(k, v)| (text::sanitize(k).into_owned(), json!(v)))
+        .map(|(k, v)| (text::sanitize(k).into_owned(), v))
         .collect();
-    let findings: Vec<Value> = d
+    let findings = d
         .findings
         .values()
-        .map(|f| {
-            json!({
-                "kind": f.kind.as_str(),
-                "count": f.count,
-                "first_seen": f.first_seen.to_rfc3339(),
-                "unit": text::sanitize(&f.unit),
-                "advice": f.advice(),
-            })
+        .map(|f| Finding {
+            advice: f.advice().to_string(),
+            count: f.count,
+            first_seen: f.first_seen.to_rfc3339(),
+            kind: f.kind.as_str(),
+            unit: text::sanitize(&f.unit).into_owned(),
         })
         .collect();
     let links = &model.correlator.links;
-    json!({
-        "schema": SCHEMA,
-        "window": { "start": start, "end": end },
-        "entries": {
-            "total": model.entries.total,
-            "by_unit": by_unit,
-            "unparsed": model.entries.unparsed,
-            "continuation": model.entries.continuation,
-            "duplicates_skipped": model.entries.duplicates,
+    Report {
+        correlation: Correlation {
+            exact: links.exact,
+            heuristic: links.heuristic,
+            origin_only: links.origin_only,
+            tunnel_only: links.tunnel_only,
         },
-        "hosts": hosts_json(model),
-        "incidents": d.incidents.iter().map(incident_json).collect::<Vec<_>>(),
-        "requests": {
-            "total": s.requests,
-            "by_status": by_status,
-            "latency_ms": latency_json(&s.latency),
-            "latency_source": {
-                "exact": s.latency_exact,
-                "derived": s.latency_derived,
-                "tunnel": s.latency_tunnel,
-                "unknown": s.latency_unknown,
+        entries: Entries {
+            by_unit,
+            continuation: model.entries.continuation,
+            duplicates_skipped: model.entries.duplicates,
+            total: model.entries.total,
+            unparsed: model.entries.unparsed,
+        },
+        findings,
+        hosts: hosts(model),
+        incidents: d.incidents.iter().map(IncidentDoc::of).collect(),
+        origin: OriginFigures {
+            auto_restarts: d.auto_restarts,
+            crashes: d.crashes,
+            errors_5xx: s.errors_5xx,
+            listen_port: d.state.origin_listen_port,
+            restarts: d.restarts,
+        },
+        requests: Requests {
+            abandoned: s.abandoned,
+            by_route,
+            by_status,
+            invalid_http: d.invalid_http,
+            latency_ms: LatencyFigures::of(&s.latency),
+            latency_source: LatencySources {
+                derived: s.latency_derived,
+                exact: s.latency_exact,
+                tunnel: s.latency_tunnel,
+                unknown: s.latency_unknown,
             },
-            "tunnel_view_only": s.tunnel_view_only,
-            "abandoned": s.abandoned,
-            "served": s.requests.saturating_sub(s.abandoned),
-            "invalid_http": d.invalid_http,
-            "unanswered": s.unanswered,
-            "by_route": by_route,
+            served: s.requests.saturating_sub(s.abandoned),
+            total: s.requests,
+            tunnel_view_only: s.tunnel_view_only,
+            unanswered: s.unanswered,
         },
-        "tools": tools,
-        "streams": {
-            "count": s.streams,
-            "open": model.correlator.open_streams(),
-            "client_closed": s.stream_closed,
-            "lifetime_ms": latency_json(&s.stream_lifetime),
+        schema: SCHEMA,
+        streams: Streams {
+            client_closed: s.stream_closed,
+            count: s.streams,
+            lifetime_ms: LatencyFigures::of(&s.stream_lifetime),
+            open: model.correlator.open_streams() as u64,
         },
-        "tunnel": {
-            "bad_gateway": s.bad_gateway,
-            "bad_gateway_by_cause": causes,
-            "edge_timeout": s.edge_timeout,
-            "client_abort": s.client_abort,
-            "disconnects": d.disconnects,
-            "down_seconds": round3(d.down_us as f64 / 1e6),
-            "connection_state_known": d.state.tunnel_state_known,
-            "version": d.state.cloudflared_version.as_deref().map(text::sanitize),
-            "restarts": d.tunnel_restarts,
-            "overhead_ms": latency_json(&s.tunnel_overhead),
+        tools,
+        tunnel: TunnelFigures {
+            bad_gateway: s.bad_gateway,
+            bad_gateway_by_cause,
+            client_abort: s.client_abort,
+            connection_state_known: d.state.tunnel_state_known,
+            disconnects: d.disconnects,
+            down_seconds: round3(d.down_us as f64 / 1e6),
+            edge_timeout: s.edge_timeout,
+            overhead_ms: LatencyFigures::of(&s.tunnel_overhead),
+            restarts: d.tunnel_restarts,
+            version: d
+                .state
+                .cloudflared_version
+                .as_deref()
+                .map(|v| text::sanitize(v).into_owned()),
         },
-        "origin": {
-            "errors_5xx": s.errors_5xx,
-            "restarts": d.restarts,
-            "crashes": d.crashes,
-            "auto_restarts": d.auto_restarts,
-            "listen_port": d.state.origin_listen_port,
-        },
-        "correlation": {
-            "exact": links.exact,
-            "heuristic": links.heuristic,
-            "tunnel_only": links.tunnel_only,
-            "origin_only": links.origin_only,
-        },
-        "findings": findings,
-    })
+        window: Window { end, start },
+    }
 }
 
 /// `p50 … ms, p90 …, p99 …, max …`, or `unknown` when no latency is known.
@@ -377,7 +556,7 @@ pub fn to_markdown(model: &Model) -> String {
 
 /// Each host's own figures (a journal directory gathered from several hosts): what that
 /// host's journal alone would report. The totals above add them up.
-fn hosts_json(model: &Model) -> Value {
+fn hosts(model: &Model) -> Vec<HostFigures> {
     let detector = model.detector.hosts();
     let mut names: Vec<Option<&str>> = model
         .per_host
@@ -403,20 +582,50 @@ fn hosts_json(model: &Model) -> Value {
             let traffic = model.per_host.iter().find(|h| h.host.as_deref() == name);
             let state = detector.iter().find(|(h, _, _)| *h == name);
             let n = |f: fn(&crate::model::HostTraffic) -> u64| traffic.map_or(0, f);
-            json!({
+            HostFigures {
                 // Hostnames are log text (`_HOSTNAME`), shown safely like every other.
-                "host": name.map(|h| text::sanitize(h).into_owned()),
-                "requests": n(|h| h.requests),
-                "bad_gateway": n(|h| h.bad_gateway),
-                "edge_timeout": n(|h| h.edge_timeout),
-                "client_abort": n(|h| h.client_abort),
-                "origin_5xx": n(|h| h.origin_5xx),
-                "disconnects": state.map_or(0, |(_, c, _)| c.disconnects),
-                "down_seconds": state.map_or(0.0, |(_, c, _)| c.down_us as f64 / 1e6),
-                "origin_restarts": state.map_or(0, |(_, c, _)| c.restarts),
-                "origin_crashes": state.map_or(0, |(_, c, _)| c.crashes),
-                "tunnel_connections": state.and_then(|(_, _, r)| *r),
-            })
+                bad_gateway: n(|h| h.bad_gateway),
+                client_abort: n(|h| h.client_abort),
+                disconnects: state.map_or(0, |(_, c, _)| c.disconnects),
+                down_seconds: state.map_or(0.0, |(_, c, _)| c.down_us as f64 / 1e6),
+                edge_timeout: n(|h| h.edge_timeout),
+                host: name.map(|h| text::sanitize(h).into_owned()),
+                origin_5xx: n(|h| h.origin_5xx),
+                origin_crashes: state.map_or(0, |(_, c, _)| c.crashes),
+                origin_restarts: state.map_or(0, |(_, c, _)| c.restarts),
+                requests: n(|h| h.requests),
+                tunnel_connections: state.and_then(|(_, _, r)| *r).map(|n| n as u64),
+            }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod typed {
+    use super::*;
+    use crate::model::tests_support::{scenario, SCENARIOS};
+
+    /// The typed document writes exactly what the untyped one did: keys sorted at every
+    /// level (a field declared out of order would change the bytes consumers diff), and
+    /// the contract's fields, whatever the scenario.
+    #[test]
+    fn the_typed_report_keeps_sorted_keys_and_the_contract() {
+        for &name in SCENARIOS {
+            let (model, _) = scenario(name);
+            let direct = serde_json::to_string(&report(&model)).unwrap();
+            let via_value: Value = serde_json::from_str(&direct).unwrap();
+            // serde_json's Map is sorted: re-written, a sorted document is unchanged.
+            assert_eq!(serde_json::to_string(&via_value).unwrap(), direct, "{name}");
+            assert_eq!(via_value["schema"], SCHEMA);
+            for key in ["exact", "heuristic", "tunnel_only", "origin_only"] {
+                assert!(via_value["correlation"][key].is_u64(), "{name}: {key}");
+            }
+            let latency = &via_value["requests"]["latency_ms"];
+            assert_eq!(
+                latency["p99"].is_null(),
+                latency["count"] == 0,
+                "{name}: figures are null exactly when nothing was measured"
+            );
+        }
+    }
 }
