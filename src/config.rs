@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone};
 
 use crate::cli::{Args, Command, OutputFormat, ReportFormat, ScreenArgs, ThemeName, WatchFormat};
 use crate::config_file::{self, ConfigFileError};
+use crate::duration::{DurationError, ACCEPTED_DURATION_FORMS};
 use crate::model::Settings;
 use crate::source::demo::Pace;
 use crate::source::filter::{self, EntryFilter, FilterError, Grep, StartCursor};
@@ -264,16 +265,20 @@ pub enum ConfigError {
     StatsFollow,
     #[error(transparent)]
     File(#[from] ConfigFileError),
-    #[error("--max-p99: invalid duration {0:?}: use a number with ms, s, m or h, e.g. \"500ms\"")]
-    Duration(String),
+    #[error("--{flag}: invalid duration {text:?} ({error}): use {ACCEPTED_DURATION_FORMS}")]
+    Duration {
+        flag: &'static str,
+        text: String,
+        error: DurationError,
+    },
     #[error("--max-5xx-rate: {0} is not a percentage between 0 and 100")]
     Percentage(f64),
     #[error("config: give --default or --check FILE")]
     ConfigWhat,
     #[error("--speed: cannot read {0:?}: give a whole multiple like 10x or 20x, or max")]
     Speed(String),
-    #[error("--exec-timeout: invalid duration {0:?}: use a number with ms, s or m, e.g. \"30s\"")]
-    ExecTimeout(String),
+    #[error("--exec-timeout: give a time longer than 0s")]
+    ExecTimeoutZero,
     #[error("--exec-max-running: give at least 1")]
     ExecMaxRunning,
     #[error("--metrics: cannot read {0:?}: give HOST:PORT (\"127.0.0.1:9464\", \"[::1]:9464\") or a port")]
@@ -291,6 +296,11 @@ pub enum ConfigError {
     BootOffsetOnText(String),
     #[error("-r/--reverse: only `entries` prints entries, and not with --follow")]
     Reverse,
+}
+
+/// A duration flag's value in the one duration grammar ([`crate::duration`]), in µs.
+fn parse_duration(flag: &'static str, text: String) -> Result<u64, ConfigError> {
+    crate::duration::parse_us(&text).map_err(|error| ConfigError::Duration { flag, text, error })
 }
 
 /// `--metrics`' address: `HOST:PORT` with a numeric host, or a bare port on loopback.
@@ -365,9 +375,7 @@ impl Config {
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                let max_p99_us = max_p99
-                    .map(|t| config_file::parse_duration_us(&t).ok_or(ConfigError::Duration(t)))
-                    .transpose()?;
+                let max_p99_us = max_p99.map(|t| parse_duration("max-p99", t)).transpose()?;
                 if let Some(p) = max_5xx_rate {
                     if !(0.0..=100.0).contains(&p) {
                         return Err(ConfigError::Percentage(p));
@@ -392,10 +400,10 @@ impl Config {
             }) => {
                 text_inputs.extend(streams.inputs);
                 let timeout = match exec_timeout {
-                    Some(t) => config_file::parse_duration_us(&t)
-                        .filter(|&us| us > 0)
-                        .map(Duration::from_micros)
-                        .ok_or(ConfigError::ExecTimeout(t))?,
+                    Some(t) => match parse_duration("exec-timeout", t)? {
+                        0 => return Err(ConfigError::ExecTimeoutZero),
+                        us => Duration::from_micros(us),
+                    },
                     None => DEFAULT_HOOK_TIMEOUT,
                 };
                 let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);

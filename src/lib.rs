@@ -15,6 +15,7 @@ mod bytes;
 pub mod cli;
 pub mod config;
 pub mod config_file;
+pub mod duration;
 pub mod live;
 pub mod model;
 pub mod parse;

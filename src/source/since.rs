@@ -135,50 +135,9 @@ fn from_micros(us: i128) -> Option<Timestamp> {
     u64::try_from(us).ok().map(Timestamp)
 }
 
-/// A span such as `1h30min`, `10 min`, `2d 3h`, `1.5h` in microseconds.
+/// A span in systemd's grammar ([`crate::duration`]) in microseconds.
 fn parse_span(text: &str) -> Option<i128> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: i128 = 0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..number_len];
-        rest = rest[number_len..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = rest[unit_len..].trim_start();
-        // A bare number is seconds, as in systemd.
-        let scale = if unit.is_empty() {
-            1_000_000
-        } else {
-            unit_us(unit)?
-        };
-        total = total.checked_add(parse_decimal_scaled(number, scale)?)?;
-    }
-    Some(total)
-}
-
-fn unit_us(unit: &str) -> Option<i128> {
-    const SEC: i128 = 1_000_000;
-    Some(match unit {
-        "us" | "usec" => 1,
-        "ms" | "msec" => 1000,
-        "s" | "sec" | "second" | "seconds" => SEC,
-        "m" | "min" | "minute" | "minutes" => 60 * SEC,
-        "h" | "hr" | "hour" | "hours" => 3600 * SEC,
-        "d" | "day" | "days" => 86_400 * SEC,
-        "w" | "week" | "weeks" => 7 * 86_400 * SEC,
-        // systemd's month and year: 30.44 and 365.25 days.
-        "M" | "month" | "months" => 2_629_800 * SEC,
-        "y" | "year" | "years" => 31_557_600 * SEC,
-        _ => return None,
-    })
+    crate::duration::parse_us(text).ok().map(i128::from)
 }
 
 /// `12` or `1.5` times `scale`, exactly, in integers (no float rounding).
