@@ -8,15 +8,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone};
-
 use crate::cli::{Args, Command, OutputFormat, ReportFormat, ScreenArgs, ThemeName, WatchFormat};
 use crate::config_file::{self, ConfigFileError};
 use crate::duration::{DurationError, ACCEPTED_DURATION_FORMS};
 use crate::model::Settings;
 use crate::source::demo::Pace;
 use crate::source::filter::{self, EntryFilter, FilterError, Grep, StartCursor};
-use crate::source::since::{parse_time, TimeError};
+use crate::source::since::{parse_time_in, TimeError};
 use crate::source::{InputSpec, ReadOptions, StartAt, Timestamp, Unit, UnitFilter};
 
 /// Events the log keeps in the headless modes (`report`, `watch`): none, because they
@@ -316,21 +314,19 @@ fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
 impl Config {
     /// Validates `args`, reading relative times against the local clock.
     pub fn from_args(args: Args) -> Result<Config, ConfigError> {
-        Config::from_args_at(args, &chrono::Local::now())
+        Config::from_args_at(args, &jiff::Zoned::now())
     }
 
-    /// As [`Config::from_args`], with "now" given (local times are read in its zone).
-    pub fn from_args_at<Tz: TimeZone>(
-        args: Args,
-        now: &DateTime<Tz>,
-    ) -> Result<Config, ConfigError> {
+    /// As [`Config::from_args`], with "now" given (local times are read in its time zone:
+    /// the system's, `TZ` or `/etc/localtime`, for [`Config::from_args`]).
+    pub fn from_args_at(args: Args, now: &jiff::Zoned) -> Result<Config, ConfigError> {
         Config::from_args_with(args, now, TerminalFacts::detect())
     }
 
     /// As [`Config::from_args_at`], with the terminal facts given.
-    pub fn from_args_with<Tz: TimeZone>(
+    pub fn from_args_with(
         args: Args,
-        now: &DateTime<Tz>,
+        now: &jiff::Zoned,
         facts: TerminalFacts,
     ) -> Result<Config, ConfigError> {
         let Args {
@@ -523,8 +519,11 @@ impl Config {
         }
 
         let time = |flag: &'static str, text: Option<String>| {
-            text.map(|t| parse_time(&t, now).map_err(|error| ConfigError::Time { flag, error }))
-                .transpose()
+            text.map(|t| {
+                parse_time_in(&t, now.timestamp(), now.time_zone())
+                    .map_err(|error| ConfigError::Time { flag, error })
+            })
+            .transpose()
         };
         let since = time("since", input.since)?;
         let until = time("until", input.until)?;
@@ -645,7 +644,7 @@ impl Config {
             .then_some(screen_lookback_us);
         let since = match lookback_us {
             Some(back) => Some(Timestamp(
-                u64::try_from(now.timestamp_micros())
+                u64::try_from(now.timestamp().as_microsecond())
                     .unwrap_or(0)
                     .saturating_sub(back),
             )),
@@ -804,7 +803,7 @@ mod tests {
     use clap::Parser;
 
     fn config(argv: &[&str]) -> Result<Config, ConfigError> {
-        let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
+        let now: jiff::Zoned = "2026-11-24T15:30:00+01:00[+01:00]".parse().unwrap();
         let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
             .expect("argv parses");
         Config::from_args_at(args, &now)
@@ -945,7 +944,7 @@ mod tests {
     }
 
     fn config_on(argv: &[&str], facts: TerminalFacts) -> Result<Config, ConfigError> {
-        let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
+        let now: jiff::Zoned = "2026-11-24T15:30:00+01:00[+01:00]".parse().unwrap();
         let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
             .expect("argv parses");
         Config::from_args_with(args, &now, facts)
