@@ -192,6 +192,8 @@ pub struct Config {
     pub filter: EntryFilter,
     /// How entries and messages are printed (`-r`, `--utc`, `-q`).
     pub output: OutputSettings,
+    /// Said on standard error before the mode starts (unless `-q`): deprecated spellings.
+    pub warnings: Vec<String>,
 }
 
 /// journalctl's output flags.
@@ -345,6 +347,7 @@ impl Config {
         };
         let mut text_inputs: Vec<PathBuf> = streams.inputs;
         let mut anonymize_ips = false;
+        let mut warnings = Vec::new();
         let (mode, input) = match command {
             None => (Mode::Tui, input),
             Some(Command::Entries {
@@ -425,6 +428,7 @@ impl Config {
             }
             Some(Command::Snapshot {
                 incident,
+                output_dir,
                 output,
                 archive,
                 anonymize_ip,
@@ -432,7 +436,16 @@ impl Config {
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                let output = output.unwrap_or_else(crate::view::export::default_dir);
+                if output.is_some() {
+                    warnings.push(
+                        "snapshot -o/--output DIR is deprecated: use --output-dir DIR (-o is the \
+                         output format, as in journalctl, in every other subcommand)"
+                            .to_owned(),
+                    );
+                }
+                let output = output_dir
+                    .or(output)
+                    .unwrap_or_else(crate::view::export::default_dir);
                 anonymize_ips = anonymize_ip;
                 (
                     Mode::Snapshot {
@@ -765,6 +778,7 @@ impl Config {
             screen,
             filter,
             output,
+            warnings,
         })
     }
 

@@ -188,3 +188,70 @@ fn issue_19_config_check_prints_every_setting_and_reads_back_to_itself() {
     };
     assert_eq!(keys(&printed), keys(&default));
 }
+
+/// See: issue 19 (point 7). `-o` is the output format in every subcommand that prints
+/// one (`--output`, and `--format` as before, are the same flag); `snapshot` writes to
+/// `--output-dir`, and its old `-o DIR` still works but warns (not with `-q`).
+#[test]
+fn issue_19_o_means_the_output_format_everywhere() {
+    let input = crate::util::data("scenarios/crash_502.export");
+    let input = input.to_str().unwrap();
+    for (sub, format) in [
+        ("entries", "json"),
+        ("report", "json"),
+        ("report", "markdown"),
+        ("watch", "text"),
+    ] {
+        let outputs: Vec<Vec<u8>> = [["-o", format], ["--output", format], ["--format", format]]
+            .iter()
+            .filter(|f| !(sub == "entries" && f[0] == "--format"))
+            .map(|f| {
+                let out = sigil_top(&[sub, f[0], f[1], input]);
+                assert!(
+                    out.status.success(),
+                    "{sub} {f:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(!stderr.contains("warning"), "{sub} {f:?}: {stderr}");
+                out.stdout
+            })
+            .collect();
+        assert!(!outputs[0].is_empty(), "{sub} -o {format} printed nothing");
+        assert!(
+            outputs.windows(2).all(|w| w[0] == w[1]),
+            "{sub} -o {format}"
+        );
+    }
+    let report = sigil_top(&["report", "-o", "json", input]);
+    serde_json::from_slice::<serde_json::Value>(&report.stdout).expect("-o json is JSON");
+
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = |args: &[&str]| {
+        let mut all = vec!["snapshot", input];
+        all.extend_from_slice(args);
+        let out = sigil_top(&all);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bundle = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        (bundle, String::from_utf8(out.stderr).unwrap())
+    };
+    let new = dir.path().join("new");
+    let (bundle, stderr) = snapshot(&["--output-dir", new.to_str().unwrap()]);
+    assert!(bundle.starts_with(&new) && bundle.join("summary.md").exists());
+    assert!(stderr.is_empty(), "{stderr}");
+    let old = dir.path().join("old");
+    let (bundle, stderr) = snapshot(&["-o", old.to_str().unwrap()]);
+    assert!(bundle.starts_with(&old) && bundle.join("summary.md").exists());
+    assert!(
+        stderr.contains("deprecated") && stderr.contains("--output-dir"),
+        "{stderr}"
+    );
+    let quiet = dir.path().join("quiet");
+    let (bundle, stderr) = snapshot(&["-q", "--output", quiet.to_str().unwrap()]);
+    assert!(bundle.starts_with(&quiet));
+    assert!(stderr.is_empty(), "-q: {stderr}");
+}
