@@ -194,14 +194,9 @@ pub enum ConfigFileError {
     Invalid { path: String, message: String },
 }
 
-/// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml`.
+/// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml` ([`crate::paths`]).
 pub fn default_path() -> Option<PathBuf> {
-    // A relative XDG path is invalid and ignored, as the XDG spec says. See: issue 17.
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("sigil-top").join("config.toml"))
+    crate::paths::config_file()
 }
 
 /// Reads `path` (given: must exist) or the default location (used only if it exists) and

@@ -19,6 +19,7 @@ pub mod duration;
 pub mod live;
 pub mod model;
 pub mod parse;
+pub mod paths;
 pub mod redact;
 pub mod source;
 pub mod text;

@@ -1129,13 +1129,9 @@ fn write_archive(bundle: &Bundle, dir: &Path, path: &Path) -> Result<(), WriteEr
 /// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`
 /// (`~/.local/state/sigil-top/snapshots`).
 pub fn default_dir() -> PathBuf {
-    // A relative XDG path is invalid and ignored, as the XDG spec says. See: issue 17.
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("sigil-top").join("snapshots")
+    // A relative XDG path is invalid and ignored, as the XDG spec says (etcetera keeps
+    // that rule). See: issue 17.
+    crate::paths::snapshot_dir()
 }
 
 #[cfg(test)]
