@@ -825,11 +825,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// The effective uid of this process (from `/proc/self/status`; no unsafe code).
+/// The effective uid of this process ([`crate::paths::effective_uid`]).
+#[allow(clippy::unnecessary_wraps)]
 fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
+    Some(crate::paths::effective_uid())
 }
 
 /// Refuses `dir` when anything on its way could be changed by another user: a symlink
