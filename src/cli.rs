@@ -81,7 +81,9 @@ pub struct InputArgs {
     /// Read this journal file (repeatable; all files given are read together)
     #[arg(long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Start at this time: "2026-11-24 10:00", "10:00", "today", "-1h", "10 min ago", "@1795626316", …
+    /// Start at this time, as journalctl reads it: "2026-11-24 10:00", "10:00", "Mon
+    /// 2026-11-24 10:00", "2026-11-24 10:00 Europe/Berlin", "… UTC", "today", "-1h30m", "10
+    /// min ago", "@1795626316", …
     #[arg(short = 'S', long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Stop at this time (same forms as --since)
@@ -234,7 +236,8 @@ pub enum Command {
         #[arg(short = 'o', long = "output", visible_alias = "format", value_name = "FORMAT",
               value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
-        /// Exit 1 when the p99 origin latency is above this ("500ms", "2s")
+        /// Exit 1 when the p99 origin latency is above this (a systemd time span: "500ms",
+        /// "2s", "1.5s", "1h30m")
         #[arg(long = "max-p99", value_name = "DURATION")]
         max_p99: Option<String>,
         /// Exit 1 when more than this percentage of answered requests were 5xx
@@ -277,8 +280,8 @@ pub enum Command {
         /// reported on stderr; on exit, running commands get up to 10 s
         #[arg(long, value_name = "CMD")]
         exec: Option<String>,
-        /// Kill an `--exec` command still running after this long, and report it
-        /// ("500ms", "30s") [default: 30s]
+        /// Kill an `--exec` command still running after this long, and report it (a
+        /// systemd time span: "500ms", "30s", "1min 30s") [default: 30s]
         #[arg(long = "exec-timeout", value_name = "DURATION")]
         exec_timeout: Option<String>,
         /// Run at most this many `--exec` commands at once (the events of one incident

@@ -915,3 +915,138 @@ fn since_and_until_read_times_as_journalctl_does() {
         );
     }
 }
+
+/// See: issue 20 (point 3). Generated calendar times (dates over a year with both DST
+/// changes, times with and without seconds and fractions, one- and two-digit fields,
+/// right and wrong weekdays in any case, every kind of zone word, several `TZ`): journalctl
+/// and sigil-top must both refuse, or both start at the same entry (`--since X -n 1` over
+/// a journal with an entry every 13 minutes, so a reading off by an hour or a day shows).
+#[test]
+fn generated_times_start_where_journalctls_do() {
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const FULL: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    const ZONES: [&str; 12] = [
+        "",
+        " UTC",
+        " utc",
+        " Europe/Berlin",
+        " Asia/Tokyo",
+        " America/New_York",
+        " Australia/Lord_Howe",
+        " CET",
+        " CEST",
+        " cest",
+        " EST",
+        " europe/berlin",
+    ];
+    const TZS: [&str; 4] = ["Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata"];
+    let dir = tempfile::tempdir().unwrap();
+    let start: jiff::Timestamp = "2026-03-01T00:00:07Z".parse().unwrap();
+    let start_us = u64::try_from(start.as_microsecond()).unwrap();
+    let step_us = 13 * 60 * 1_000_000;
+    let records: Vec<Record> = (0..36_000u64)
+        .map(|i| {
+            Record::service(
+                start_us + i * step_us,
+                "mcp-a",
+                "sigil-mcp.service",
+                1000,
+                "python3",
+                format!("tick {i}"),
+            )
+        })
+        .collect();
+    make_journal(dir.path(), "ticks", &export_text(&records));
+    let d = dir.path().to_str().unwrap();
+    let mut rng = Rng(0x7155_0020);
+    let mut agreed_on_an_entry = 0;
+    for _ in 0..160 {
+        let date = jiff::civil::date(2026, 3, 1)
+            .checked_add(jiff::Span::new().days(i64::try_from(rng.below(300)).unwrap()))
+            .unwrap();
+        let (hh, mm, ss) = (rng.below(24), rng.below(60), rng.below(60));
+        let mut text = String::new();
+        // A weekday: none, the date's own, or another, in any spelling and case.
+        match rng.below(4) {
+            0 | 1 => {}
+            k => {
+                let nr = if k == 2 {
+                    usize::try_from(date.weekday().to_sunday_zero_offset()).unwrap()
+                } else {
+                    rng.below(7)
+                };
+                let name = if rng.below(2) == 0 {
+                    WEEKDAYS[nr]
+                } else {
+                    FULL[nr]
+                };
+                let name = match rng.below(3) {
+                    0 => name.to_lowercase(),
+                    1 => name.to_uppercase(),
+                    _ => name.to_owned(),
+                };
+                text.push_str(&name);
+                text.push(' ');
+            }
+        }
+        let (y, mo, dd) = (date.year(), date.month(), date.day());
+        let calendar = match rng.below(7) {
+            0 => format!("{y}-{mo:02}-{dd:02} {hh:02}:{mm:02}"),
+            1 => format!("{y}-{mo}-{dd} {hh}:{mm}"),
+            2 => format!("{}-{mo:02}-{dd:02} {hh:02}:{mm:02}", y % 100),
+            3 => format!("{y}-{mo:02}-{dd:02}"),
+            4 => format!(
+                "{y}-{mo:02}-{dd:02} {hh:02}:{mm:02}:{ss:02}.{}",
+                rng.below(1000)
+            ),
+            5 => format!("{hh:02}:{mm:02}"),
+            _ => format!("{y}-{mo:02}-{dd:02} {hh:02}:{mm:02}:{ss:02}"),
+        };
+        text.push_str(&calendar);
+        text.push_str(ZONES[rng.below(ZONES.len())]);
+        let tz = TZS[rng.below(TZS.len())];
+        let args = [
+            "-D",
+            d,
+            "-u",
+            "sigil-mcp",
+            "-o",
+            "short-precise",
+            "--since",
+            &text,
+            "-n",
+            "1",
+        ];
+        let want = in_zone(
+            Path::new("journalctl"),
+            tz,
+            &[&["--no-pager"], &args[..]].concat(),
+        );
+        let got = in_zone(&bin(), tz, &[&["entries"], &args[..]].concat());
+        assert_eq!(
+            got.status.success(),
+            want.status.success(),
+            "TZ={tz} --since {text:?}: journalctl {}, sigil-top {}",
+            String::from_utf8_lossy(&want.stderr),
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "TZ={tz} --since {text:?}"
+        );
+        agreed_on_an_entry += usize::from(want.status.success() && !want.stdout.is_empty());
+    }
+    assert!(
+        agreed_on_an_entry > 60,
+        "only {agreed_on_an_entry} readable cases"
+    );
+}
