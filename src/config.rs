@@ -445,7 +445,7 @@ impl Config {
                 }
                 let output = output_dir
                     .or(output)
-                    .unwrap_or_else(crate::view::export::default_dir);
+                    .unwrap_or_else(crate::paths::snapshot_dir);
                 anonymize_ips = anonymize_ip;
                 (
                     Mode::Snapshot {
