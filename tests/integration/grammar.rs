@@ -255,3 +255,49 @@ fn issue_19_o_means_the_output_format_everywhere() {
     assert!(bundle.starts_with(&quiet));
     assert!(stderr.is_empty(), "-q: {stderr}");
 }
+
+/// The three places a duration is typed read it the same way: for generated spans, good
+/// and bad, `--max-p99 X`, a config key `timeout = "X"` and `--since -X` all accept it or
+/// all refuse it, and agree on its length.
+#[test]
+fn flags_config_keys_and_since_spans_share_one_grammar() {
+    use clap::Parser;
+    use sigil_top::config::{Config, Mode};
+
+    const PARTS: [&str; 16] = [
+        "1", "90", "1.5", ".5", " ", "h", "min", "m", "s", "ms", "days", "M", "w", "mins", "x", "+",
+    ];
+    let now: jiff::Zoned = "2026-11-24T15:30:00+00:00[UTC]".parse().unwrap();
+    let now_us = u64::try_from(now.timestamp().as_microsecond()).unwrap();
+    let mut rng = Rng(0xD0_0019);
+    let mut agreed = [0usize; 2];
+    for _ in 0..400 {
+        let mut span = String::new();
+        for _ in 0..=rng.below(3) {
+            span.push_str(PARTS[rng.below(4)]);
+            span.push_str(PARTS[4 + rng.below(12)]);
+        }
+        let span = span.trim().to_owned();
+        let flag = Parser::try_parse_from(["sigil-top", "report", "--max-p99", &span, "-"])
+            .ok()
+            .and_then(|args| Config::from_args_at(args, &now).ok())
+            .map(|c| match c.mode {
+                Mode::Report { slo, .. } => slo.max_p99_us.unwrap(),
+                other => panic!("{other:?}"),
+            });
+        let key = sigil_top::config_file::parse(&format!("[edge]\ntimeout = \"{span}\"\n"))
+            .ok()
+            .map(|s| s.edge_timeout_us);
+        let since = sigil_top::source::since::parse_time_in(
+            &format!("-{span}"),
+            now.timestamp(),
+            now.time_zone(),
+        )
+        .ok()
+        .map(|t| now_us - t.0);
+        assert_eq!(flag, key, "{span:?}: --max-p99 vs config key");
+        assert_eq!(flag, since, "{span:?}: --max-p99 vs --since -X");
+        agreed[usize::from(flag.is_some())] += 1;
+    }
+    assert!(agreed[0] > 40 && agreed[1] > 40, "{agreed:?}");
+}
