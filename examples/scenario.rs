@@ -608,6 +608,13 @@ enum Event {
 struct Truth {
     /// Requests cloudflared received (one DBG request line each at debug level).
     edge_requests: u64,
+    /// Requests cloudflared wrote a response line for (at debug level): what it alone saw
+    /// answered.
+    tunnel_answered: u64,
+    /// The largest "tunnel overhead" of one of them: its response line's time minus its
+    /// request line's, minus the server's logged `duration_ms` (what a correct pairing of
+    /// the lines finds; a response line given to the wrong request shows far more).
+    tunnel_overhead_max_us: u64,
     /// Requests the origin answered (an `Outgoing` record), streams included.
     answered: u64,
     by_status: BTreeMap<u16, u64>,
@@ -1709,6 +1716,12 @@ impl Gen {
                 let mut r2 = Self::request_fields(ci);
                 r2.push(("content-length", F::N(resp_len)));
                 self.cf(t_r2, "DBG", &format!("{status} {reason}"), &r2);
+                if self.cf_level == CfLevel::Debug {
+                    self.truth.tunnel_answered += 1;
+                    let overhead = (t_r2 - t).saturating_sub(server_us / 1000 * 1000);
+                    self.truth.tunnel_overhead_max_us =
+                        self.truth.tunnel_overhead_max_us.max(overhead);
+                }
                 t_r2.max(t_out)
             }
             Mode::Stream { lifetime_us } => {
@@ -2325,6 +2338,8 @@ impl Gen {
             "entries": { "total": self.recs.len(), "by_unit": by_unit, "pid1_about_unit": pid1_about },
             "requests": {
                 "edge_received": t.edge_requests,
+                "tunnel_answered": t.tunnel_answered,
+                "tunnel_overhead_max_us": t.tunnel_overhead_max_us,
                 "total": t.answered,
                 "by_status": t.by_status.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "by_call": t.by_call,

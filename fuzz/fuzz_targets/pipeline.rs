@@ -4,10 +4,10 @@
 //!
 //! Oracles: no panic; the report JSON serialises and parses back; and no output of any
 //! mode (report text, Markdown and JSON, `entries -o short`, every text file of a
-//! snapshot bundle: summary.md, report.json, traces.jsonl, histogram.hgrm, latency.svg)
-//! holds a character a terminal would act on or that hides text (ESC, CSI, other C0/C1
-//! controls, U+2028/2029, bidi overrides and isolates, zero-width, tag characters),
-//! whatever the log said (issue 17).
+//! snapshot bundle: summary.md, report.json, traces.jsonl, histogram.hgrm, latency.hlog,
+//! latency.svg) holds a character a terminal would act on or that hides text (ESC, CSI,
+//! other C0/C1 controls, U+2028/2029, bidi overrides and isolates, zero-width, tag
+//! characters), whatever the log said (issue 17).
 //!
 //! Input: the first 8 bytes seed the chunking (bit 0 also picks the unit filter); the
 //! rest is the stream.

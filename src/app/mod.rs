@@ -518,7 +518,7 @@ pub fn open_paced_demo(config: &Config, pace: source::demo::Pace) -> Inputs {
     source::demo::spawn_paced(config.read_options(), 0, tx, pace);
     Inputs {
         rx,
-        names: vec![source::InputSpec::Demo.describe()],
+        names: vec![source::demo::SCREEN_NAME.to_owned()],
         caught_up: 0,
         ended: 0,
         has_sent_ended: false,

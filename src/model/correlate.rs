@@ -65,6 +65,20 @@ pub enum LatencySource {
     Exact,
     /// The journal's µs stamps of its unambiguously paired Incoming and Outgoing.
     Derived,
+    /// Only cloudflared saw it (no origin line): the time from its request line to its
+    /// response line, the latency the tunnel saw (the origin's plus the tunnel's own).
+    Tunnel,
+}
+
+impl LatencySource {
+    /// The name the report and the snapshot use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencySource::Exact => "exact",
+            LatencySource::Derived => "derived",
+            LatencySource::Tunnel => "tunnel",
+        }
+    }
 }
 
 /// How a request ended, as the visitor would have seen it.
@@ -211,6 +225,35 @@ impl Trace {
             .or(if o.error { Some(500) } else { None })
     }
 
+    /// The status the request was answered with, and whether it was answered at all: the
+    /// origin's when it logged an answer (0 when its format names none), else, when no
+    /// origin line joined it, the status cloudflared relayed (its debug response line). A
+    /// request cloudflared saw answered is never "unanswered".
+    pub fn answered_status(&self) -> Option<u16> {
+        if self.origin_answered() {
+            return Some(self.origin_status().unwrap_or(0));
+        }
+        self.tunnel_answer()
+    }
+
+    /// cloudflared's relayed status for a request no origin line joined.
+    pub(crate) fn tunnel_answer(&self) -> Option<u16> {
+        if self.origin.is_some() {
+            return None;
+        }
+        let s = self.tunnel.as_ref()?;
+        if s.failure.is_some() {
+            return None;
+        }
+        s.status
+    }
+
+    /// The time the tunnel took (its request line to its response line), in µs.
+    pub fn tunnel_us(&self) -> Option<u64> {
+        let s = self.tunnel.as_ref()?;
+        Some(s.response?.saturating_since_us(s.request?))
+    }
+
     /// True when the origin answered (Outgoing or an error record was logged).
     pub fn origin_answered(&self) -> bool {
         self.origin
@@ -302,6 +345,39 @@ struct Primary {
     torn_down: bool,
 }
 
+/// What the server's `Incoming` says of a request (each part where its format logs it).
+struct OriginRequest<'a> {
+    request_id: Option<&'a RequestId>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    client_ip: Option<&'a str>,
+    ray: Option<&'a RayId>,
+}
+
+/// What the server's answer says: its `Outgoing`, or an `Error handling MCP request`
+/// record (`is_error`, no status: a 500).
+struct OriginAnswer<'a> {
+    request_id: Option<&'a RequestId>,
+    status: Option<u16>,
+    duration_ms: Option<u64>,
+    method: Option<&'a str>,
+    path: Option<&'a str>,
+    /// JSON-RPC `isError: true` inside an HTTP 200.
+    tool_error: bool,
+    is_error: bool,
+}
+
+/// One of cloudflared's proxy failure lines: the primary or a follow-up.
+struct ProxyError<'a> {
+    line: ProxyLine,
+    failure: &'a ProxyFailure,
+    conn_index: Option<u8>,
+    /// The eyeball URL (`dest=`) a follow-up names.
+    dest: Option<&'a str>,
+    ray: Option<&'a RayId>,
+    error: &'a str,
+}
+
 /// A ray-less response line (`200 OK connIndex=1`) not yet given to a request: it waits
 /// for the origin's answer to say whose it is.
 #[derive(Debug, Clone)]
@@ -326,7 +402,7 @@ struct Access {
 }
 
 impl Access {
-    /// Whether the request's method, path and client (where known) agree with the line.
+    /// Whether the request's method and path (where known) agree with the line.
     fn fits(&self, t: &Trace) -> bool {
         t.method.as_deref().is_none_or(|m| m == &*self.method)
             && t.path
@@ -370,8 +446,10 @@ pub struct Correlator {
     primaries: HashMap<(HostKey, Option<u8>), VecDeque<Primary>, RandomState>,
     /// Response lines waiting for the origin's answer, oldest first.
     unclaimed: VecDeque<Unclaimed>,
-    /// The last access line of each host and process, until its Outgoing takes it.
-    pending_access: HashMap<(HostKey, u32), Access, RandomState>,
+    /// Access lines of each host and process waiting for their Outgoing, oldest first
+    /// (bounded by `MAX_PENDING_ACCESS`): under concurrency two requests' access lines can
+    /// both come before either Outgoing, and each Outgoing takes the oldest that fits.
+    pending_access: HashMap<(HostKey, u32), VecDeque<Access>, RandomState>,
     /// Cancelled tunnel requests no origin line has joined, newest last (bounded): the
     /// stock format's answer nobody received joins one of them.
     cancelled_unjoined: VecDeque<u64>,
@@ -434,6 +512,8 @@ const EDGE_EARLY_US: u64 = 2_000_000;
 const ABORT_MIN_AGE_US: u64 = 1_000_000;
 /// An access line and the Outgoing it comes with are this close (µs).
 const ACCESS_WINDOW_US: u64 = 1_000_000;
+/// Access lines that may wait on one process at once; more are placed at once (a guess).
+const MAX_PENDING_ACCESS: usize = 64;
 /// The edge limit is "about 100 s"; 100–120 s has been seen: a cancel this much (µs) late
 /// still fits it when an answered request waits for it.
 const EDGE_LATE_US: u64 = 30_000_000;
@@ -552,11 +632,13 @@ impl Correlator {
             ) => {
                 self.origin_incoming(
                     event,
-                    request_id.as_ref(),
-                    method.as_deref(),
-                    path.as_deref(),
-                    client_ip.as_deref(),
-                    cf_ray.as_ref(),
+                    &OriginRequest {
+                        request_id: request_id.as_ref(),
+                        method: method.as_deref(),
+                        path: path.as_deref(),
+                        client_ip: client_ip.as_deref(),
+                        ray: cf_ray.as_ref(),
+                    },
                 );
             }
             (
@@ -573,13 +655,15 @@ impl Correlator {
             ) => {
                 self.origin_outgoing(
                     event,
-                    request_id.as_ref(),
-                    *status,
-                    *duration_ms,
-                    method.as_deref(),
-                    path.as_deref(),
-                    *tool_error,
-                    false,
+                    &OriginAnswer {
+                        request_id: request_id.as_ref(),
+                        status: *status,
+                        duration_ms: *duration_ms,
+                        method: method.as_deref(),
+                        path: path.as_deref(),
+                        tool_error: *tool_error,
+                        is_error: false,
+                    },
                 );
                 if *stale_session {
                     self.mark_stale_session(request_id.as_ref());
@@ -596,13 +680,15 @@ impl Correlator {
             ) => {
                 self.origin_outgoing(
                     event,
-                    request_id.as_ref(),
-                    None,
-                    *duration_ms,
-                    method.as_deref(),
-                    path.as_deref(),
-                    false,
-                    true,
+                    &OriginAnswer {
+                        request_id: request_id.as_ref(),
+                        status: None,
+                        duration_ms: *duration_ms,
+                        method: method.as_deref(),
+                        path: path.as_deref(),
+                        tool_error: false,
+                        is_error: true,
+                    },
                 );
             }
             (
@@ -676,12 +762,14 @@ impl Correlator {
             ) => {
                 self.proxy_error(
                     event,
-                    *line,
-                    failure,
-                    *conn_index,
-                    dest.as_deref(),
-                    ray.as_ref(),
-                    error,
+                    &ProxyError {
+                        line: *line,
+                        failure,
+                        conn_index: *conn_index,
+                        dest: dest.as_deref(),
+                        ray: ray.as_ref(),
+                        error,
+                    },
                 );
             }
             _ => {}
@@ -737,16 +825,14 @@ impl Correlator {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn origin_incoming(
-        &mut self,
-        event: &Event,
-        request_id: Option<&RequestId>,
-        method: Option<&str>,
-        path: Option<&str>,
-        client_ip: Option<&str>,
-        ray: Option<&RayId>,
-    ) {
+    fn origin_incoming(&mut self, event: &Event, request: &OriginRequest<'_>) {
+        let &OriginRequest {
+            request_id,
+            method,
+            path,
+            client_ip,
+            ray,
+        } = request;
         let ts = event.entry.realtime;
         // Join a tunnel request already seen, exactly by ray or heuristically.
         let existing = match ray {
@@ -940,7 +1026,7 @@ impl Correlator {
     /// request that fits the line, so a long call in flight is not "answered" by the
     /// quick ones finishing around it; one without (nobody received it: the visitor or
     /// the edge had given up) ends the oldest request the tunnel saw cancelled, else the
-    /// oldest open one.
+    /// oldest open past the edge limit, else the oldest not near it, else the oldest.
     fn stock_outgoing_target(&self, pid: u32, at: Timestamp) -> Option<(u64, bool)> {
         let key = (self.host, pid);
         let queue = self.origin_fifo.get(&key)?;
@@ -958,6 +1044,7 @@ impl Correlator {
         let access = self
             .pending_access
             .get(&key)
+            .and_then(VecDeque::front)
             .filter(|a| at.saturating_since_us(a.at) <= ACCESS_WINDOW_US);
         let cancelled = |t: &&&Trace| {
             t.tunnel
@@ -970,24 +1057,33 @@ impl Correlator {
                 .rev()
                 .find(|t| a.fits(t) && !cancelled(t))
                 .or_else(|| candidates.iter().rev().find(|t| a.fits(t))),
-            None => candidates.iter().find(cancelled),
+            None => candidates.iter().find(cancelled).or_else(|| {
+                // No cancelled request is open (the cancel went to another guess). One
+                // open past the edge limit was certainly given up on by the edge; else the
+                // oldest not yet near the limit (one at the limit may have its own cancel
+                // a moment away: taking it would turn its 524 into someone else's abort).
+                let age = |t: &&&Trace| at.saturating_since_us(t.start);
+                let near = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
+                candidates
+                    .iter()
+                    .find(|t| age(t) >= self.edge_timeout_us)
+                    .or_else(|| candidates.iter().find(|t| age(t) < near))
+            }),
         }
         .or_else(|| candidates.first())?;
         Some((chosen.id, candidates.len() > 1))
     }
 
-    #[allow(clippy::too_many_arguments, clippy::fn_params_excessive_bools)]
-    fn origin_outgoing(
-        &mut self,
-        event: &Event,
-        request_id: Option<&RequestId>,
-        status: Option<u16>,
-        duration_ms: Option<u64>,
-        method: Option<&str>,
-        path: Option<&str>,
-        tool_error: bool,
-        is_error: bool,
-    ) {
+    fn origin_outgoing(&mut self, event: &Event, answer: &OriginAnswer<'_>) {
+        let &OriginAnswer {
+            request_id,
+            status,
+            duration_ms,
+            method,
+            path,
+            tool_error,
+            is_error,
+        } = answer;
         let ts = event.entry.realtime;
         let pid = event.entry.pid.unwrap_or(0);
         let (id, ambiguous) = if let Some(rid) = request_id {
@@ -1058,8 +1154,44 @@ impl Correlator {
         };
         t.end = Some(ts);
         self.add_cursor(id, event);
+        self.reclaim_abort(id);
         self.claim_response(id);
         self.complete(id, ts);
+    }
+
+    /// The origin answered `id` and nobody received it (no access line while access lines
+    /// are logged), yet the tunnel never said it was cancelled: its visitor's abort was
+    /// taken, by the youngest-in-flight guess, for another request still in flight. The
+    /// first such abort since `id` began moves (see [`Correlator::move_abort`], which
+    /// prefers exactly such an abandoned request), so the request the guess took is free
+    /// for the cancel that is really its own.
+    fn reclaim_abort(&mut self, id: u64) {
+        let Some(t) = self.open.get(&id) else { return };
+        if t.tunnel.is_some() || t.is_stream || !self.undelivered(t) {
+            return;
+        }
+        let (host, began) = (t.host_key, t.origin.as_ref().and_then(|o| o.incoming));
+        let Some(began) = began else { return };
+        let taken = self.tentative_aborts.iter().copied().find(|x| {
+            *x != id
+                && self.open.get(x).is_some_and(|other| {
+                    other.host_key == host
+                        && !self.undelivered(other)
+                        && other.tunnel.as_ref().is_some_and(|s| {
+                            s.cancel == Some(CancelKind::ClientAbort)
+                                && s.request.is_none()
+                                && s.failure_at.is_some_and(|at| at >= began)
+                        })
+                })
+        });
+        if let Some(x) = taken {
+            let conn = self
+                .open
+                .get(&x)
+                .and_then(|t| t.tunnel.as_ref())
+                .and_then(|s| s.conn_index);
+            self.move_abort(x, conn);
+        }
     }
 
     fn mark_stale_session(&mut self, request_id: Option<&RequestId>) {
@@ -1113,7 +1245,18 @@ impl Correlator {
             at: event.entry.realtime,
             cursor: event.entry.cursor.clone(),
         };
-        if let Some(earlier) = self.pending_access.remove(&key) {
+        // A stream's access line is written when its response starts; its Outgoing comes
+        // when it ends, so it waits for none: it goes to the request just begun.
+        if status < 300 && is_stream_route(Some(&access.method), Some(&access.path)) {
+            self.place_access(key, &access);
+            return;
+        }
+        let full = self
+            .pending_access
+            .get_mut(&key)
+            .filter(|q| q.len() >= MAX_PENDING_ACCESS)
+            .and_then(VecDeque::pop_front);
+        if let Some(earlier) = full {
             self.place_access(key, &earlier);
         }
         // Requests before `answered` have their access line already: under a flood the
@@ -1133,24 +1276,33 @@ impl Correlator {
         });
         match errored {
             Some(id) => self.give_access(id, key, &access),
-            None => {
-                self.pending_access.insert(key, access);
-            }
+            None => self
+                .pending_access
+                .entry(key)
+                .or_default()
+                .push_back(access),
         }
     }
 
     /// The access line waiting on this process, if it fits the request its Outgoing
     /// answers: it is that request's.
     fn take_access(&mut self, key: (HostKey, u32), id: u64, at: Timestamp) {
-        let Some(access) = self.pending_access.get(&key) else {
+        let Some(q) = self.pending_access.get_mut(&key) else {
             return;
         };
-        let fits = at.saturating_since_us(access.at) <= ACCESS_WINDOW_US
-            && self.open.get(&id).is_some_and(|t| access.fits(t));
-        if fits {
-            if let Some(access) = self.pending_access.remove(&key) {
-                self.give_access(id, key, &access);
-            }
+        let Some(t) = self.open.get(&id) else { return };
+        let usable = |a: &Access| at.saturating_since_us(a.at) <= ACCESS_WINDOW_US && a.fits(t);
+        // The same client's line first, then the oldest that fits.
+        let pos = q
+            .iter()
+            .position(|a| usable(a) && t.client_ip.as_deref() == Some(&*a.client))
+            .or_else(|| q.iter().position(usable));
+        let access = pos.and_then(|p| q.remove(p));
+        if q.is_empty() {
+            self.pending_access.remove(&key);
+        }
+        if let Some(access) = access {
+            self.give_access(id, key, &access);
         }
     }
 
@@ -1444,17 +1596,27 @@ impl Correlator {
                 .is_some_and(|s| s.response.is_none() && s.failure.is_none())
                 && t.start <= ts
         };
+        // Of the requests the origin answered so, the one answered closest to this line
+        // (cloudflared writes it once the body is copied, moments after the answer;
+        // cloudflared.md §2.2 R2): not the oldest, or one
+        // answer whose line never came (a body copy that failed) would take the next
+        // request's line, and that one the next, down the connection.
         let answered_so = q
             .iter()
             .filter_map(|id| self.open.get(id))
             .filter(in_flight)
-            .find(|t| {
-                t.origin
-                    .as_ref()
-                    .is_some_and(|o| origin_said(o) == Some(status))
-                    && !self.undelivered(t)
+            .filter_map(|t| {
+                let o = t.origin.as_ref()?;
+                // A stream's Outgoing is its start; its response line, if any, its end.
+                if t.is_stream || origin_said(o) != Some(status) || self.undelivered(t) {
+                    return None;
+                }
+                let answered_at = o.outgoing.or(o.access_at)?;
+                let gap = answered_at.0.abs_diff(ts.0);
+                (gap <= CLAIM_WINDOW_US).then_some((gap, t.id))
             })
-            .map(|t| t.id);
+            .min()
+            .map(|(_, id)| id);
         if let Some(id) = answered_so {
             self.set_response(id, ts, status, event.entry.cursor.as_ref());
             return;
@@ -1581,17 +1743,15 @@ impl Correlator {
         self.maybe_complete(id, ts);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn proxy_error(
-        &mut self,
-        event: &Event,
-        line: ProxyLine,
-        failure: &ProxyFailure,
-        conn_index: Option<u8>,
-        dest: Option<&str>,
-        ray: Option<&RayId>,
-        error: &str,
-    ) {
+    fn proxy_error(&mut self, event: &Event, e: &ProxyError<'_>) {
+        let &ProxyError {
+            line,
+            failure,
+            conn_index,
+            dest,
+            ray,
+            error,
+        } = e;
         let ts = event.entry.realtime;
         if line != ProxyLine::Primary {
             if let Some(id) = self.follow_up_target(ts, conn_index, line) {
@@ -1781,7 +1941,7 @@ impl Correlator {
 
     /// Requests of this host the origin logged and has not answered, that cloudflared
     /// never logged (at info level it writes nothing for a request until it fails).
-    fn origin_in_flight(&self, ts: Timestamp) -> Vec<InFlight> {
+    fn origin_in_flight(&self, ts: Timestamp, guessed_answers: bool) -> Vec<InFlight> {
         let mut out = Vec::new();
         for ((host, _), q) in &self.origin_fifo {
             if *host != self.host {
@@ -1791,9 +1951,14 @@ impl Correlator {
                 let Some(t) = self.open.get(id) else { continue };
                 let Some(o) = t.origin.as_ref() else { continue };
                 let Some(began) = o.incoming else { continue };
+                // An anonymous answer nobody received, paired by a guess among several
+                // open requests (stock format), may be another request's: the edge's
+                // cancel, which knows the age, may take it back.
+                let unanswered = o.outgoing.is_none()
+                    || (guessed_answers && o.ambiguous && self.access_log_seen);
                 if t.tunnel.is_none()
                     && !t.is_stream
-                    && o.outgoing.is_none()
+                    && unanswered
                     && !o.error
                     && o.access_status.is_none()
                     && began <= ts
@@ -1869,11 +2034,11 @@ impl Correlator {
         if let Some(id) = self.edge_fit(&tunnel) {
             return (id, CancelKind::EdgeTimeout);
         }
-        let origin = self.origin_in_flight(ts);
-        if let Some(id) = self.edge_fit(&origin) {
+        if let Some(id) = self.edge_fit(&self.origin_in_flight(ts, true)) {
             self.join_tunnel_cancel(id, conn);
             return (id, CancelKind::EdgeTimeout);
         }
+        let origin = self.origin_in_flight(ts, false);
         let abort_target = self
             .abort_fit(&tunnel)
             .map(|id| (id, false))
@@ -1883,6 +2048,14 @@ impl Correlator {
         // the edge limit now, it was the edge's, and that abort moves to another request.
         if let Some(old) = self.aborted_fitting_edge(ts, conn) {
             self.move_abort(old, conn);
+            // Joined to the tunnel only by that abort, it is joined again by this cancel.
+            if self
+                .open
+                .get(&old)
+                .is_some_and(|t| t.link == Link::OriginOnly)
+            {
+                self.join_tunnel_cancel(old, conn);
+            }
             return (old, CancelKind::EdgeTimeout);
         }
         if let Some((id, from_origin)) = abort_target {
@@ -2219,15 +2392,29 @@ impl Correlator {
     /// no origin answer claimed in time, and expires stale open requests.
     pub fn seal_due(&mut self, now: Timestamp) {
         if !self.pending_access.is_empty() {
-            let stale: Vec<(HostKey, u32)> = self
+            let stale = |a: &Access| now.saturating_since_us(a.at) > ACCESS_WINDOW_US;
+            let keys: Vec<(HostKey, u32)> = self
                 .pending_access
                 .iter()
-                .filter(|(_, a)| now.saturating_since_us(a.at) > ACCESS_WINDOW_US)
+                .filter(|(_, q)| q.front().is_some_and(stale))
                 .map(|(k, _)| *k)
                 .collect();
-            for key in stale {
-                if let Some(a) = self.pending_access.remove(&key) {
+            for key in keys {
+                while let Some(a) = self.pending_access.get_mut(&key).and_then(|q| {
+                    if q.front().is_some_and(stale) {
+                        q.pop_front()
+                    } else {
+                        None
+                    }
+                }) {
                     self.place_access(key, &a);
+                }
+                if self
+                    .pending_access
+                    .get(&key)
+                    .is_some_and(VecDeque::is_empty)
+                {
+                    self.pending_access.remove(&key);
                 }
             }
         }
@@ -2285,9 +2472,12 @@ impl Correlator {
 
     /// End of input: settle every waiting response line, then seal everything.
     pub fn finish(&mut self) {
-        let waiting: Vec<((HostKey, u32), Access)> = self.pending_access.drain().collect();
-        for (key, a) in waiting {
-            self.place_access(key, &a);
+        let waiting: Vec<((HostKey, u32), VecDeque<Access>)> =
+            self.pending_access.drain().collect();
+        for (key, q) in waiting {
+            for a in q {
+                self.place_access(key, &a);
+            }
         }
         while let Some(u) = self.unclaimed.pop_front() {
             self.settle_unclaimed(&u);
@@ -2345,7 +2535,7 @@ impl Correlator {
         // Only streams are streams: a GET on a stream route answered with an error (405,
         // 400, 404…) is an ordinary request with a latency; one answered 200 (or still
         // open) is a stream whose duration is a lifetime.
-        if t.is_stream && t.origin_status().is_some_and(|s| s >= 300) {
+        if t.is_stream && t.answered_status().is_some_and(|s| s >= 300) {
             t.is_stream = false;
         }
         t.outcome = Self::outcome_of(&t);
@@ -2370,6 +2560,9 @@ impl Correlator {
                 Link::TunnelOnly => self.links.tunnel_only += 1,
                 Link::OriginOnly => self.links.origin_only += 1,
             }
+        }
+        if t.latency.is_none() && t.tunnel_answer().is_some() {
+            t.latency = t.tunnel_us().map(|us| (us, LatencySource::Tunnel));
         }
         if t.is_stream {
             t.latency = None;
@@ -2511,10 +2704,14 @@ fn remove_id(q: &mut VecDeque<u64>, id: u64) {
     }
 }
 
+/// A request the tunnel did not answer: served when the origin answered it (its status
+/// unknown, 0, when no line named one: the stock format without its access line), else
+/// unanswered.
 fn settle_unanswered(t: &Trace) -> Outcome {
-    match t.origin_status() {
-        Some(s) if t.origin_answered() => Outcome::Served(s),
-        _ => Outcome::Unanswered,
+    if t.origin_answered() {
+        Outcome::Served(t.origin_status().unwrap_or(0))
+    } else {
+        Outcome::Unanswered
     }
 }
 
@@ -2527,6 +2724,71 @@ fn url_path(url: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+
+    use crate::model::tests_support::{scenario, SCENARIOS};
+
+    /// Every scenario, in process: each request the edge sent is one trace (whatever lines
+    /// it has), and its class (502, edge timeout, abort, answered with its status) is the
+    /// truth's.
+    #[test]
+    fn every_scenario_counts_each_request_once_in_its_class() {
+        for &name in SCENARIOS {
+            let (model, truth) = scenario(name);
+            let links = &model.correlator.links;
+            let traces = links.exact + links.heuristic + links.tunnel_only + links.origin_only;
+            let r = &truth["requests"];
+            let want = r["edge_received"].as_u64().unwrap();
+            assert_eq!(traces, want, "{name}: one trace per request");
+            let s = &model.stats;
+            let t = &truth["tunnel"];
+            assert_eq!(s.bad_gateway, t["bad_gateway"].as_u64().unwrap(), "{name}");
+            assert_eq!(
+                s.edge_timeout,
+                t["edge_timeout"].as_u64().unwrap(),
+                "{name}"
+            );
+            assert_eq!(
+                s.client_abort,
+                t["client_abort"].as_u64().unwrap(),
+                "{name}"
+            );
+            assert_eq!(s.requests, r["total"].as_u64().unwrap(), "{name}: answered");
+            assert_eq!(s.abandoned, r["abandoned"].as_u64().unwrap(), "{name}");
+            let by_status: std::collections::BTreeMap<String, u64> = s
+                .by_status
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect();
+            let want_status: std::collections::BTreeMap<String, u64> =
+                serde_json::from_value(r["by_status"].clone()).unwrap();
+            assert_eq!(by_status, want_status, "{name}: statuses");
+            // The kept traces say the same as the counters.
+            let failed = |o: Outcome| {
+                model
+                    .correlator
+                    .recent
+                    .iter()
+                    .filter(|t| t.outcome == o)
+                    .count() as u64
+            };
+            assert_eq!(failed(Outcome::EdgeTimeout), s.edge_timeout, "{name}");
+            assert_eq!(failed(Outcome::ClientAbort), s.client_abort, "{name}");
+        }
+    }
+
+    /// Where both programs log the ray (kv and JSON formats, cloudflared at debug), every
+    /// request both saw is joined exactly, never by a guess.
+    #[test]
+    fn rays_join_exactly_where_both_sides_log_them() {
+        for name in ["normal", "crash_502", "json_format", "edge_timeouts"] {
+            let (model, _) = scenario(name);
+            for t in &model.correlator.recent {
+                if t.origin.is_some() && t.tunnel.as_ref().is_some_and(|s| s.request.is_some()) {
+                    assert_eq!(t.link, Link::Exact, "{name}: {} {:?}", t.route(), t.ray);
+                }
+            }
+        }
+    }
     use super::*;
 
     #[test]

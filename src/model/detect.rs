@@ -809,17 +809,11 @@ impl Detector {
         match role {
             Role::Origin if !event.entry.is_from_pid1() => {
                 self.track_streams(ts, kind);
-                if *kind == EventKind::Continuation {
+                if *kind == EventKind::ExceptionLine {
                     // A traceback's last line names the exception: keep the latest one.
                     let text = String::from_utf8_lossy(&event.entry.message);
                     let line = text.trim_end();
-                    let is_exception = !line.starts_with([' ', '\t', '^', '~'])
-                        && !line.starts_with("Traceback")
-                        && !line.starts_with("During handling")
-                        && !line.starts_with("The above exception")
-                        && line.contains(": ")
-                        || line.ends_with("Disconnect");
-                    if is_exception && !line.is_empty() {
+                    if !line.is_empty() {
                         // Quoted in causes, which every output prints: made safe and
                         // redacted here, once (exception messages can carry secrets).
                         let safe = crate::text::display(line);
@@ -1267,5 +1261,95 @@ fn service_port(service: &str) -> Option<u16> {
         None if service.starts_with("https") => Some(443),
         None if service.starts_with("http") => Some(80),
         None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::{run_owned, scenario, C, S, SCENARIOS};
+
+    /// Every scenario, in process: the origin's restarts and crashes, the tunnel's
+    /// disconnects and down time are the truth's, and the incidents are the ones its
+    /// events imply: no more, no fewer kinds.
+    #[test]
+    fn every_scenario_raises_the_incidents_its_truth_implies() {
+        for &name in SCENARIOS {
+            let (model, truth) = scenario(name);
+            let d = &model.detector;
+            let o = &truth["origin"];
+            let t = &truth["tunnel"];
+            assert_eq!(d.restarts, o["restarts"].as_u64().unwrap(), "{name}");
+            assert_eq!(d.crashes, o["crashes"].as_u64().unwrap(), "{name}");
+            assert_eq!(d.disconnects, t["disconnects"].as_u64().unwrap(), "{name}");
+            let down = d.down_us as f64 / 1e6 - t["down_seconds"].as_f64().unwrap();
+            assert!(down.abs() <= 1.0, "{name}: down {down} s off");
+            let mut want: Vec<&str> = Vec::new();
+            if t["bad_gateway"].as_u64().unwrap() > 0 {
+                want.push("bad_gateway");
+            }
+            if t["edge_timeout"].as_u64().unwrap() > 0 {
+                want.push("edge_timeout");
+            }
+            if o["crashes"].as_u64().unwrap() > 0 {
+                want.push("origin_down");
+            }
+            if truth["requests"]["stale_session_400"].as_u64().unwrap() > 0 {
+                want.push("stale_sessions");
+            }
+            if t["disconnects"].as_u64().unwrap() > 0 {
+                want.push(if t["down_seconds"].as_f64().unwrap() > 0.0 {
+                    "tunnel_down"
+                } else {
+                    "tunnel_degraded"
+                });
+            }
+            want.sort_unstable();
+            let mut got: Vec<&str> = d.incidents.iter().map(|i| i.kind.as_str()).collect();
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(got, want, "{name}: incident kinds");
+            for i in &d.incidents {
+                assert!(
+                    !i.evidence.is_empty(),
+                    "{name}: {} shows its evidence",
+                    i.kind.as_str()
+                );
+            }
+        }
+    }
+
+    /// The exception a 500 quotes is the traceback's last exception line as the parser
+    /// classed it (an `ExceptionLine`): the model no longer has a rule of its own (which
+    /// missed `httpx.ReadTimeout`: no ": ", no "Disconnect").
+    #[test]
+    fn a_500_quotes_the_exception_the_parser_named() {
+        let lines: Vec<(f64, &str, String)> = vec![
+            (0.0, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Incoming MCP HTTP request request_id=a method=POST path=/ client_ip=1.2.3.4 cf_ray=None headers={}".into()),
+            (0.01, S, "2026-11-25 17:05:00 [ERROR] sigil_repos_mcp - Error handling MCP request".into()),
+            (0.011, S, "Traceback (most recent call last):".into()),
+            (0.012, S, "  File \"/opt/sigil/server.py\", line 3, in handle".into()),
+            (0.013, S, "KeyError: 'repo'".into()),
+            (0.014, S, "params.arguments.repo".into()),
+            (0.015, S, "During handling of the above exception, another exception occurred:".into()),
+            (0.016, S, "httpx.ReadTimeout".into()),
+            (0.02, S, "2026-11-25 17:05:00 [INFO] sigil_repos_mcp - Outgoing MCP HTTP response request_id=a status_code=500 duration_ms=20 path=/ method=POST".into()),
+            (0.03, C, "2026-11-25T17:05:00Z INF Starting metrics server on 127.0.0.1:20241/metrics".into()),
+        ];
+        let model = run_owned(&lines);
+        let errors: Vec<&Incident> = model
+            .detector
+            .incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::OriginErrors)
+            .collect();
+        assert_eq!(errors.len(), 1, "{:?}", model.detector.incidents);
+        // The chain's last exception (a bare dotted name with an exception's suffix); the
+        // field path between is not one.
+        assert!(
+            errors[0].cause.ends_with(": httpx.ReadTimeout"),
+            "{}",
+            errors[0].cause
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use ahash::RandomState;
 
-use crate::parse::{Event, EventKind};
+use crate::parse::Event;
 use crate::source::Cursor;
 
 /// Continuation lines kept per record; the rest are counted, not stored.
@@ -60,7 +60,7 @@ impl Log {
             return;
         }
         let pid = event.entry.pid.unwrap_or(0);
-        if event.kind == EventKind::Continuation {
+        if event.kind.is_continuation() {
             if let Some(&seq) = self.last_by_pid.get(&pid) {
                 if let Some(rec) = self.get_mut(seq) {
                     if rec.continuation.len() < MAX_CONTINUATION_LINES {
@@ -173,6 +173,7 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::EventKind;
     use crate::parse::{Level, Service};
     use crate::source::{RawEntry, Timestamp};
 

@@ -398,7 +398,7 @@ impl Model {
         }
         match event.kind {
             EventKind::Unparsed => self.entries.unparsed += 1,
-            EventKind::Continuation => self.entries.continuation += 1,
+            EventKind::Continuation | EventKind::ExceptionLine => self.entries.continuation += 1,
             _ => {}
         }
     }
@@ -446,10 +446,51 @@ pub enum Role {
 }
 
 #[cfg(test)]
-mod tests_support {
+pub(crate) mod tests_support {
     use super::*;
     use crate::parse::Parser;
     use crate::source::RawEntry;
+
+    /// The focused scenarios of `tests/data/scenarios/` (written by `examples/scenario.rs`,
+    /// whose truth never reads `src/`), for the model's in-process tests.
+    pub(crate) const SCENARIOS: &[&str] = &[
+        "normal",
+        "restart_502",
+        "crash_502",
+        "edge_timeouts",
+        "tunnel_flap",
+        "tunnel_down",
+        "stock_format",
+        "json_format",
+    ];
+
+    /// One scenario's journal export, decoded, parsed and modelled in this process, with
+    /// its truth. Traces are kept so tests can look at each request.
+    pub(crate) fn scenario(name: &str) -> (Model, serde_json::Value) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios");
+        let export = std::fs::read(dir.join(format!("{name}.export"))).unwrap();
+        let truth = std::fs::read(dir.join(format!("{name}.truth.json"))).unwrap();
+        let filter = crate::source::UnitFilter {
+            units: vec![
+                Unit::new("sigil-mcp.service"),
+                Unit::new("cloudflared.service"),
+            ],
+        };
+        let mut decoder = crate::source::journalctl::Decoder::new(filter, 0);
+        let mut entries = Vec::new();
+        decoder.feed(&export, &mut entries);
+        decoder.finish(&mut entries);
+        let mut parser = Parser::new();
+        let mut model = Model::new(Settings {
+            trace_capacity: 100_000,
+            ..Settings::default()
+        });
+        for e in entries {
+            model.apply(parser.parse(e));
+        }
+        model.finish();
+        (model, serde_json::from_slice(&truth).unwrap())
+    }
 
     pub(super) const T0: u64 = 1_795_626_316_000_000;
     pub(super) const S: &str = "sigil-mcp.service";

@@ -86,6 +86,13 @@ pub struct Stats {
     pub latency: Latency,
     pub latency_exact: u64,
     pub latency_derived: u64,
+    /// Latencies cloudflared alone saw (no origin line): request line to response line.
+    pub latency_tunnel: u64,
+    /// Answered requests only cloudflared logged (its relayed status is their status).
+    pub tunnel_view_only: u64,
+    /// The tunnel's own overhead: the time cloudflared took minus the origin's time, for
+    /// requests both logged (non-streams with both latencies known; never below 0).
+    pub tunnel_overhead: Latency,
     /// Answered requests whose latency could not be derived (overlapping stock pairs).
     pub latency_unknown: u64,
     pub by_route: BTreeMap<(String, String), KeyStats>,
@@ -142,17 +149,19 @@ impl Stats {
                 .to_owned(),
         );
         let failed_in_tunnel = matches!(t.outcome, Outcome::BadGateway(_) | Outcome::EdgeTimeout);
-        if !t.origin_answered() {
+        let Some(status) = t.answered_status() else {
             if failed_in_tunnel {
                 capped(&mut self.by_route, route, || ("?".into(), "(other)".into())).errors += 1;
             }
             return;
-        }
+        };
         self.requests += 1;
         if t.abandoned {
             self.abandoned += 1;
         }
-        let status = t.origin_status().unwrap_or(0);
+        if !t.origin_answered() {
+            self.tunnel_view_only += 1;
+        }
         *self.by_status.entry(status).or_default() += 1;
         let is_5xx = (500..600).contains(&status);
         if is_5xx {
@@ -171,6 +180,12 @@ impl Stats {
                 match source {
                     LatencySource::Exact => self.latency_exact += 1,
                     LatencySource::Derived => self.latency_derived += 1,
+                    LatencySource::Tunnel => self.latency_tunnel += 1,
+                }
+                if source != LatencySource::Tunnel {
+                    if let Some(tunnel_us) = t.tunnel_us() {
+                        self.tunnel_overhead.record_us(tunnel_us.saturating_sub(us));
+                    }
                 }
             }
             _ if !t.is_stream => self.latency_unknown += 1,
@@ -276,9 +291,9 @@ impl Timeline {
             Outcome::EdgeTimeout => b.timeouts += 1,
             _ => {}
         }
-        if t.origin_answered() {
+        if let Some(status) = t.answered_status() {
             b.requests += 1;
-            if t.origin_status().is_some_and(|s| (500..600).contains(&s)) {
+            if (500..600).contains(&status) {
                 b.errors_5xx += 1;
             }
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {

@@ -354,10 +354,21 @@ pub enum EventKind {
     /// lines, the second physical line of a multi-line message, indented dumps, the
     /// `warnings.warn(…)` line of a `DeprecationWarning`. Never a record of its own.
     Continuation,
+    /// A continuation line that names a Python exception (`ValueError: bad`,
+    /// `starlette.requests.ClientDisconnect`): a traceback's last line. Decided here, once,
+    /// so the model quotes the exception without recognising it again.
+    ExceptionLine,
     /// A recognised line with nothing the model acts on (start-up chatter, DBG noise…).
     Other,
     /// Text in no known format. Shown as-is and counted.
     Unparsed,
+}
+
+impl EventKind {
+    /// A line that belongs to the record before it (an exception line included).
+    pub fn is_continuation(&self) -> bool {
+        matches!(self, EventKind::Continuation | EventKind::ExceptionLine)
+    }
 }
 
 /// A parsed entry: the entry itself (moved, not copied), who wrote it, its level, and

@@ -52,8 +52,8 @@ pub fn parse_text(text: &str) -> Parsed {
     if let Some(parsed) = parse_uvicorn(line) {
         return parsed;
     }
-    if is_continuation(line) {
-        return Parsed::new(None, EventKind::Continuation);
+    if let Some(kind) = continuation_kind(line) {
+        return Parsed::new(None, kind);
     }
     if is_python_warning(line) {
         return Parsed::new(Some(Level::Warn), EventKind::Other);
@@ -624,7 +624,15 @@ fn parse_access(text: &str) -> Option<EventKind> {
 }
 
 /// Lines that belong to the record before them: tracebacks and their source and caret
-/// lines, chained-exception banners, indented dumps, exception lines, blank lines.
+/// lines, chained-exception banners, indented dumps, exception lines (their own kind),
+/// blank lines.
+fn continuation_kind(line: &str) -> Option<EventKind> {
+    if names_exception(line) {
+        return Some(EventKind::ExceptionLine);
+    }
+    is_continuation(line).then_some(EventKind::Continuation)
+}
+
 fn is_continuation(line: &str) -> bool {
     if line.is_empty() || line.starts_with([' ', '\t']) {
         return true;
@@ -643,18 +651,18 @@ fn is_continuation(line: &str) -> bool {
     is_exception_line(line) || is_field_path(line)
 }
 
-/// `ValueError: bad`, `starlette.requests.ClientDisconnect`, `KeyError: 'x'`.
-fn is_exception_line(line: &str) -> bool {
-    let name = line.split(": ").next().unwrap_or(line);
-    let is_dotted_ident = !name.is_empty()
-        && name
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
-        && name.as_bytes()[0].is_ascii_alphabetic();
-    if !is_dotted_ident {
+/// An exception line that surely names one: `ValueError: bad`, `a.b.ClientDisconnect`
+/// (a known exception suffix, or a message after the name). A bare dotted name with
+/// neither (`params.arguments.query`) is a field path of a validation dump.
+fn names_exception(line: &str) -> bool {
+    if !is_exception_line(line) {
         return false;
     }
-    let last = name.rsplit('.').next().unwrap_or(name);
+    let name = line.split(": ").next().unwrap_or(line);
+    name.len() < line.len() || has_exception_suffix(name.rsplit('.').next().unwrap_or(name))
+}
+
+fn has_exception_suffix(last: &str) -> bool {
     [
         "Error",
         "Exception",
@@ -669,6 +677,20 @@ fn is_exception_line(line: &str) -> bool {
     ]
     .iter()
     .any(|s| last.ends_with(s))
+}
+
+/// `ValueError: bad`, `starlette.requests.ClientDisconnect`, `KeyError: 'x'`.
+fn is_exception_line(line: &str) -> bool {
+    let name = line.split(": ").next().unwrap_or(line);
+    let is_dotted_ident = !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+        && name.as_bytes()[0].is_ascii_alphabetic();
+    if !is_dotted_ident {
+        return false;
+    }
+    has_exception_suffix(name.rsplit('.').next().unwrap_or(name))
         || (name.contains('.')
             && (line.len() == name.len() || line[name.len()..].starts_with(": ")))
 }
@@ -965,6 +987,20 @@ mod tests {
             "  warnings.warn(  # deprecated in 14.0 - 2024-11-09",
             "",
             "params.arguments.query",
+        ] {
+            assert!(kind(line).is_continuation(), "{line:?}");
+        }
+        for line in [
+            "starlette.requests.ClientDisconnect",
+            "ValueError: invalid literal for int() with base 10: 'x'",
+            "anyio.EndOfStream: stream closed",
+        ] {
+            assert_eq!(kind(line), EventKind::ExceptionLine, "{line:?}");
+        }
+        for line in [
+            "  File \"/opt/x.py\", line 3, in f",
+            "params.arguments.query",
+            "",
         ] {
             assert_eq!(kind(line), EventKind::Continuation, "{line:?}");
         }

@@ -1,9 +1,16 @@
 //! The built-in demo: an embedded journal export (`assets/demo.export`) replayed through
-//! the real pipeline, re-timed so its last entry is "now".
+//! the real pipeline.
 //!
-//! Owns only the re-timing and, for the live screen, the pace ([`spawn_paced`]: the
+//! Owns only the timing and, for the live screen, the pace ([`spawn_paced`]: the
 //! scenario plays at a multiple of its real speed); decoding is `journalctl::Decoder`'s,
 //! so the demo exercises the same code as a real `journalctl -o export` stream.
+//!
+//! Times: headless (`sigil-top demo --format …`) the capture keeps its own times
+//! (2026-11-25 17:05–17:10 UTC), so a report of the demo says when it happened and is the
+//! same every run. On the live screen the scenario is re-timed to now, because the
+//! screen's windows, rates and silences are measured against the clock (issue 19, point
+//! 6); the screen then names the input [`SCREEN_NAME`], so it never passes re-timed lines
+//! off as the capture's (issue 19, point 7).
 
 use std::thread::JoinHandle;
 
@@ -15,33 +22,50 @@ use super::{InputId, ReadOptions, SourceMsg, Timestamp};
 /// The demo scenario, journal export format.
 pub const DEMO_EXPORT: &[u8] = include_bytes!("../../assets/demo.export");
 
-/// Decodes the demo, shifted so that its last entry is stamped `now` (µs since the epoch).
-pub fn entries(options: &ReadOptions, input: InputId, now: Timestamp) -> Vec<super::RawEntry> {
+/// The demo's input name on the live screen, whose header shows it: it says the times are
+/// not the capture's (short enough for a 60-column header).
+pub const SCREEN_NAME: &str = "demo, re-timed to now";
+
+/// Decodes the demo; with `retime_to`, shifted so that its last entry is stamped then
+/// (µs since the epoch), else with the capture's own times.
+pub fn entries(
+    options: &ReadOptions,
+    input: InputId,
+    retime_to: Option<Timestamp>,
+) -> Vec<super::RawEntry> {
     let mut decoder =
         Decoder::new(options.units.clone(), input).with_filter(options.filter.clone());
     let mut out = Vec::new();
     decoder.feed(DEMO_EXPORT, &mut out);
     decoder.finish(&mut out);
-    let last = out.iter().map(|e| e.realtime).max().unwrap_or(now);
-    let shift = now.0.saturating_sub(last.0);
-    for e in &mut out {
-        e.realtime = Timestamp(e.realtime.0.saturating_add(shift));
+    if let Some(now) = retime_to {
+        let last = out.iter().map(|e| e.realtime).max().unwrap_or(now);
+        let shift = now.0.saturating_sub(last.0);
+        for e in &mut out {
+            e.realtime = Timestamp(e.realtime.0.saturating_add(shift));
+        }
     }
     out
 }
 
-/// Sends the demo as batches, then `CaughtUp` and `Ended`.
+/// Sends `all` as batches, then `CaughtUp` and `Ended`.
+fn send_all(all: &[super::RawEntry], batch_max_entries: usize, tx: &Sender<SourceMsg>) {
+    for chunk in all.chunks(batch_max_entries.max(1)) {
+        if tx.blocking_send(SourceMsg::Batch(chunk.to_vec())).is_err() {
+            return;
+        }
+    }
+    if tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
+        let _ = tx.blocking_send(SourceMsg::Ended);
+    }
+}
+
+/// Sends the demo with the capture's own times (headless modes), as batches, then
+/// `CaughtUp` and `Ended`.
 pub fn spawn(options: ReadOptions, input: InputId, tx: Sender<SourceMsg>) -> JoinHandle<()> {
     std::thread::spawn(move || {
-        let all = entries(&options, input, Timestamp::now());
-        for chunk in all.chunks(options.batch_max_entries.max(1)) {
-            if tx.blocking_send(SourceMsg::Batch(chunk.to_vec())).is_err() {
-                return;
-            }
-        }
-        if tx.blocking_send(SourceMsg::CaughtUp).is_ok() {
-            let _ = tx.blocking_send(SourceMsg::Ended);
-        }
+        let all = entries(&options, input, None);
+        send_all(&all, options.batch_max_entries, &tx);
     })
 }
 
@@ -73,12 +97,15 @@ pub fn spawn_paced(
     tx: Sender<SourceMsg>,
     pace: Pace,
 ) -> JoinHandle<()> {
-    let Pace::Times(_) = pace else {
-        return spawn(options, input, tx);
-    };
     std::thread::spawn(move || {
         let now = Timestamp::now().0;
-        let mut all = entries(&options, input, Timestamp(now));
+        if pace == Pace::Max {
+            // All at once, ending now.
+            let all = entries(&options, input, Some(Timestamp(now)));
+            send_all(&all, options.batch_max_entries, &tx);
+            return;
+        }
+        let mut all = entries(&options, input, Some(Timestamp(now)));
         let first = all.first().map_or(now, |e| e.realtime.0);
         for e in &mut all {
             e.realtime = Timestamp(e.realtime.0.saturating_sub(first) + now);
@@ -180,9 +207,26 @@ mod tests {
             ..ReadOptions::default()
         };
         let now = Timestamp(1_900_000_000_000_000);
-        let entries = entries(&options, 0, now);
+        let entries = entries(&options, 0, Some(now));
         assert!(entries.len() > 1000, "demo has {} entries", entries.len());
         assert_eq!(entries.iter().map(|e| e.realtime).max(), Some(now));
         assert!(entries.windows(2).all(|w| w[0].realtime <= w[1].realtime));
+    }
+
+    #[test]
+    fn demo_without_retiming_keeps_the_captures_times() {
+        let capture = entries(&ReadOptions::default(), 0, None);
+        let retimed = entries(&ReadOptions::default(), 0, Some(Timestamp::now()));
+        // The capture's first entry: 2026-11-25T17:05:16Z.
+        assert_eq!(
+            capture.first().map(|e| e.realtime.0),
+            Some(1_795_626_316_000_000)
+        );
+        assert_eq!(capture.len(), retimed.len());
+        let shift = retimed[0].realtime.0 - capture[0].realtime.0;
+        assert!(capture
+            .iter()
+            .zip(&retimed)
+            .all(|(c, r)| r.realtime.0 - c.realtime.0 == shift));
     }
 }

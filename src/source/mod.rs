@@ -10,7 +10,7 @@
 //! - `journal`: the local journal, `-D DIR` and `--file FILE`, read through sd-journal
 //!   on a thread of its own (the handle is not `Send`);
 //! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
-//! - `demo`: the embedded scenario in `assets/`, re-timed to now.
+//! - `demo`: the embedded scenario in `assets/` (re-timed to now on the live screen).
 //!
 //! `filter` holds journalctl's other filters (`-p`, `-t`, `-b`, `-g`, `--cursor`) and unit
 //! globs' matching; each input applies them (see [`ReadOptions::filter`]).
@@ -437,7 +437,8 @@ pub enum InputSpec {
     Stdin,
     /// `journalctl -o export` or `-o json` text in a file (a positional path).
     TextFile(PathBuf),
-    /// The embedded demo scenario, re-timed to now (`sigil-top demo`).
+    /// The embedded demo scenario (`sigil-top demo`): its own times headless, re-timed to
+    /// now on the live screen.
     Demo,
 }
 
@@ -453,8 +454,9 @@ impl InputSpec {
             }
             InputSpec::Stdin => "standard input".to_owned(),
             InputSpec::TextFile(p) => format!("journal text {}", p.display()),
-            // It says so: the demo's times are not the capture's (issue 19, point 7).
-            InputSpec::Demo => "built-in demo (re-timed to now)".to_owned(),
+            // Headless, with the capture's own times; the live screen re-times it and
+            // names it `demo::SCREEN_NAME` (issue 19, point 7).
+            InputSpec::Demo => "built-in demo".to_owned(),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Incident snapshots: the bundle an operator attaches to a ticket, and its redaction.
 //!
 //! Owns the bundle's format — `summary.md`, `report.json`, `traces.jsonl`,
-//! `histogram.hgrm`, `latency.svg`, `journal.export` — running every byte through the
+//! `histogram.hgrm`, `latency.hlog`, `latency.svg` (drawn by `view::svg` from the figures
+//! chosen here), `journal.export` — running every byte through the
 //! [`Redactor`] (`crate::redact`, which owns the rules) before it is written, escaping
 //! log text for Markdown (`text::markdown_text`), and writing safely: files `0600` in a
-//! `0700` directory, written under a temporary name and renamed into place, so a crash
-//! never leaves a half-written bundle that looks complete; a path with another user's
-//! symlink or a world-writable non-sticky directory anywhere in it is refused.
+//! `0700` directory, assembled in a `tempfile` directory and moved into place without
+//! replacing anything (`RENAME_NOREPLACE`; an archive by `persist_noclobber`), so a crash
+//! never leaves a half-written bundle that looks complete and two snapshots never
+//! overwrite each other; a path with another user's symlink or a world-writable
+//! non-sticky directory anywhere in it is refused.
 //! `journal.export` is streamed entry by entry ([`BundleWriter`]): a window of any size
 //! is never held in memory.
 //!
@@ -16,17 +19,19 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::model::correlate::{LatencySource, Outcome, Trace};
+use crate::model::correlate::{Outcome, Trace};
 use crate::model::detect::Incident;
 use crate::model::stats::Latency;
 use crate::model::Model;
 use crate::source::{RawEntry, Timestamp, KEPT_FIELDS};
 use crate::text::{self, Redactor};
+
+use super::svg;
 
 /// What the snapshot is about.
 #[derive(Debug, Clone)]
@@ -141,7 +146,8 @@ fn other_files<'e>(
         .into_owned();
     let traces = traces_jsonl(model, redactor);
     let hgrm = hgrm(&model.stats.latency);
-    let svg = latency_svg(model, selection);
+    let hlog = hlog(&model.stats.latency, selection);
+    let chart = svg::render(&latency_chart(model, selection, redactor));
     let summary = summary_md(model, starts, raw, selection, incident, redactor);
     Bundle {
         name,
@@ -150,7 +156,8 @@ fn other_files<'e>(
             ("report.json", (report_text + "\n").into_bytes()),
             ("traces.jsonl", traces.into_bytes()),
             ("histogram.hgrm", hgrm.into_bytes()),
-            ("latency.svg", svg.into_bytes()),
+            ("latency.hlog", hlog.into_bytes()),
+            ("latency.svg", chart.into_bytes()),
         ],
         redactions: redactor.count,
     }
@@ -215,7 +222,7 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
             "status": t.origin_status(),
             "outcome": outcome_str(t),
             "latency_ms": t.latency.map(|(us, _)| ms(us)),
-            "latency_source": t.latency.map(|(_, s)| match s { LatencySource::Exact => "exact", LatencySource::Derived => "derived" }),
+            "latency_source": t.latency.map(|(_, s)| s.as_str()),
             "stream": t.is_stream,
             "abandoned": t.abandoned,
             "ray": t.ray.as_ref().map(|r| text::sanitize(&r.0).into_owned()),
@@ -290,239 +297,216 @@ fn export_record(e: &RawEntry, redactor: &mut Redactor, out: &mut Vec<u8>) {
     }
 }
 
-/// HDR's standard percentile distribution text, values in milliseconds.
+/// What `histogram.hgrm`'s values are scaled by: the histogram holds microseconds, the
+/// file shows milliseconds (Java's `outputValueUnitScalingRatio`).
+const HGRM_SCALING_RATIO: f64 = 1000.0;
+
+/// The mean of `h` as `HdrHistogram`'s Java `getMean` computes it: the sum of each recorded
+/// value's median-equivalent times its count, divided by the total count (the crate's
+/// `mean` divides each term first, which can differ in the last printed digit).
+fn hdr_mean(h: &hdrhistogram::Histogram<u64>) -> f64 {
+    if h.is_empty() {
+        return 0.0;
+    }
+    let total: f64 = h
+        .iter_recorded()
+        .map(|v| h.median_equivalent(v.value_iterated_to()) as f64 * v.count_at_value() as f64)
+        .sum();
+    total / h.len() as f64
+}
+
+/// The standard deviation as Java's `getStdDeviation` computes it (around [`hdr_mean`]).
+fn hdr_stdev(h: &hdrhistogram::Histogram<u64>) -> f64 {
+    if h.is_empty() {
+        return 0.0;
+    }
+    let mean = hdr_mean(h);
+    let total: f64 = h
+        .iter_recorded()
+        .map(|v| {
+            let dev = h.median_equivalent(v.value_iterated_to()) as f64 - mean;
+            dev * dev * v.count_since_last_iteration() as f64
+        })
+        .sum();
+    (total / h.len() as f64).sqrt()
+}
+
+/// Java's `subBucketCount` (2048 at 3 significant digits), from what the crate exposes:
+/// its counts array holds `(bucketCount + 1) × subBucketCount / 2` slots.
+fn hdr_sub_bucket_count(h: &hdrhistogram::Histogram<u64>) -> usize {
+    2 * h.distinct_values() / (usize::from(h.buckets()) + 1)
+}
+
+/// `histogram.hgrm`: `HdrHistogram`'s percentile distribution exactly as its Java
+/// `outputPercentileDistribution(out, 5, 1000.0)` writes it (and the C and Python ports),
+/// values in milliseconds: the percentile iteration with 5 ticks per half distance,
+/// `TotalCount` cumulative, the last (100 %) row without `1/(1-Percentile)`, and the
+/// footer's mean, standard deviation, max, total count, bucket and sub-bucket counts as
+/// `HdrHistogram` computes them. `HdrHistogram`'s percentile plotter and `HistogramLogAnalyzer`
+/// read it; `latency.hlog` holds the same histogram losslessly.
 pub fn hgrm(l: &Latency) -> String {
-    let mut out = String::from("       Value     Percentile TotalCount 1/(1-Percentile)\n\n");
     let h = &l.hist;
+    let digits = usize::from(h.sigfig());
+    let mut out = format!(
+        "{:>12} {:>14} {:>10} {:>14}\n\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    );
     if !h.is_empty() {
+        let mut total = 0u64;
         for v in h.iter_quantiles(5) {
+            total += v.count_since_last_iteration();
+            let value = v.value_iterated_to() as f64 / HGRM_SCALING_RATIO;
             let q = v.quantile_iterated_to();
-            let inv = if q < 1.0 {
-                1.0 / (1.0 - q)
+            if q < 1.0 {
+                let _ = writeln!(
+                    out,
+                    "{value:12.digits$} {q:2.12} {total:10} {:14.2}",
+                    1.0 / (1.0 - q)
+                );
             } else {
-                f64::INFINITY
-            };
-            let inv = if inv.is_finite() {
-                format!("{inv:14.2}")
-            } else {
-                format!("{:>14}", "inf")
-            };
-            let _ = writeln!(
-                out,
-                "{:12.3} {:2.12} {:10} {}",
-                v.value_iterated_to() as f64 / 1000.0,
-                q,
-                v.count_since_last_iteration(),
-                inv
-            );
+                let _ = writeln!(out, "{value:12.digits$} {q:2.12} {total:10}");
+            }
         }
     }
     let _ = writeln!(
         out,
-        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]",
-        l.mean_ms(),
-        if h.is_empty() {
-            0.0
-        } else {
-            h.stdev() / 1000.0
-        }
+        "#[Mean    = {:12.digits$}, StdDeviation   = {:12.digits$}]",
+        hdr_mean(h) / HGRM_SCALING_RATIO,
+        hdr_stdev(h) / HGRM_SCALING_RATIO
     );
     let _ = writeln!(
         out,
-        "#[Max     = {:12.3}, Total count    = {:12}]",
-        l.max_ms(),
+        "#[Max     = {:12.digits$}, Total count    = {:12}]",
+        h.max() as f64 / HGRM_SCALING_RATIO,
         h.len()
     );
     let _ = writeln!(
         out,
         "#[Buckets = {:12}, SubBuckets     = {:12}]",
         h.buckets(),
-        h.distinct_values()
+        hdr_sub_bucket_count(h)
     );
     out
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The interval tag of `latency.hlog`'s histogram.
+pub const HLOG_TAG: &str = "origin_latency_us";
+
+/// `latency.hlog`: the same histogram as `histogram.hgrm`, lossless, as an `HdrHistogram`
+/// interval log (the crate's `IntervalLogWriter`, log format 1.3, V2 compressed encoding,
+/// base64): one interval covering the window, its start in seconds since the epoch,
+/// tagged [`HLOG_TAG`], values in microseconds (the max column in milliseconds).
+/// `HdrHistogram`'s own tools read it (Java's `HistogramLogReader` and
+/// `HistogramLogProcessor`, the Python `hdrh.log.HistogramLogReader`, this crate's
+/// `IntervalLogIterator`), so the histograms of several bundles can be merged without
+/// the loss a percentile table has.
+pub fn hlog(l: &Latency, sel: &Selection) -> String {
+    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+    use hdrhistogram::serialization::V2DeflateSerializer;
+    let start = std::time::Duration::from_micros(sel.start.0);
+    let span = std::time::Duration::from_micros(sel.end.0.saturating_sub(sel.start.0));
+    let mut out = Vec::new();
+    let mut serializer = V2DeflateSerializer::new();
+    let written = IntervalLogWriterBuilder::new()
+        .add_comment(
+            "sigil-top snapshot: origin response latency of the window's requests, in \
+             microseconds (interval max in milliseconds)",
+        )
+        .add_comment("[Histogram log format version 1.3]")
+        .with_start_time(std::time::UNIX_EPOCH + start)
+        .with_base_time(std::time::UNIX_EPOCH)
+        .begin_log_with(&mut out, &mut serializer)
+        .map(drop)
+        .and_then(|()| {
+            // Java's legend line, not a comment (every reader skips it).
+            out.extend_from_slice(
+                b"\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+            );
+            let mut log = IntervalLogWriterBuilder::new()
+                .with_max_value_divisor(HGRM_SCALING_RATIO)
+                .begin_log_with(&mut out, &mut serializer)?;
+            log.write_histogram(&l.hist, start, span, Tag::new(HLOG_TAG))
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        });
+    // Serializing into a Vec fails only if the histogram cannot be encoded (it always can:
+    // its counts fit V2's zig-zag LEB128); an unwritten log then says why.
+    if let Err(e) = written {
+        return format!("#sigil-top: the histogram could not be serialized: {e}\n");
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A latency-over-time chart (p99 line, request bars, 502 and timeout marks, incident
-/// spans) above a distribution chart. Plain SVG 1.1, viewable in any browser.
-fn latency_svg(model: &Model, sel: &Selection) -> String {
-    const W: f64 = 960.0;
-    const TOP_H: f64 = 260.0;
-    const BOT_Y: f64 = 320.0;
-    const BOT_H: f64 = 150.0;
-    const COLS: usize = 60;
+/// The figures `latency.svg` draws ([`super::svg`]), from the window's model: per slice
+/// the requests the origin answered and the p99 of the measured ones, each 502 and edge
+/// timeout, the incidents, the latency histogram and the slowest tools. Tool names and
+/// incident causes are log text: sanitized and redacted here, as in `summary.md`.
+fn latency_chart<'m>(model: &'m Model, sel: &Selection, redactor: &mut Redactor) -> svg::Chart<'m> {
     let span = sel.end.0.saturating_sub(sel.start.0).max(1);
-    let col_of = |t: Timestamp| -> usize {
+    let slice_of = |t: Timestamp| -> usize {
         let off = t.0.saturating_sub(sel.start.0).min(span - 1);
-        usize::try_from(off * COLS as u64 / span)
+        usize::try_from(u128::from(off) * svg::SLICES as u128 / u128::from(span))
             .unwrap_or(0)
-            .min(COLS - 1)
+            .min(svg::SLICES - 1)
     };
-    let x_of = |t: Timestamp| {
-        40.0 + (t.0.saturating_sub(sel.start.0).min(span) as f64 / span as f64) * (W - 60.0)
-    };
-    let mut cols: Vec<Latency> = (0..COLS).map(|_| Latency::default()).collect();
-    let mut counts = vec![0u64; COLS];
-    let mut marks: Vec<(f64, &str)> = Vec::new();
+    let mut latencies: Vec<Latency> = (0..svg::SLICES).map(|_| Latency::default()).collect();
+    let mut slices = vec![svg::Slice::default(); svg::SLICES];
+    let (mut bad_gateway, mut edge_timeout) = (Vec::new(), Vec::new());
     for t in &model.correlator.recent {
         let at = t.end.unwrap_or(t.start);
-        let c = col_of(at);
         match t.outcome {
-            Outcome::BadGateway(_) => marks.push((x_of(at), "bad_gateway")),
-            Outcome::EdgeTimeout => marks.push((x_of(at), "edge_timeout")),
+            Outcome::BadGateway(_) => bad_gateway.push(at),
+            Outcome::EdgeTimeout => edge_timeout.push(at),
             _ => {}
         }
         if t.origin_answered() {
-            counts[c] += 1;
+            let c = slice_of(at);
+            slices[c].requests += 1;
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {
-                cols[c].record_us(us);
+                latencies[c].record_us(us);
             }
         }
     }
-    let max_p99 = cols
+    for (s, l) in slices.iter_mut().zip(&latencies) {
+        s.p99_us = (l.count() > 0).then(|| l.hist.value_at_quantile(0.99));
+    }
+    let incidents = model
+        .detector
+        .incidents
         .iter()
-        .map(|l| l.percentile_ms(99.0))
-        .fold(1.0_f64, f64::max);
-    let max_count = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let y_log = |v: f64| {
-        let top = (max_p99.max(1.0)).log10() + 0.2;
-        let bottom = -1.0_f64; // 0.1 ms
-        let f = ((v.max(0.1)).log10() - bottom) / (top - bottom);
-        30.0 + TOP_H - f.clamp(0.0, 1.0) * TOP_H
-    };
-    let col_w = (W - 60.0) / COLS as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r##"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{W}" height="500" viewBox="0 0 {W} 500" font-family="sans-serif" font-size="11">
-<title>sigil-top latency {} to {}</title>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="40" y="18" font-size="13">Origin latency p99 (ms, log scale), requests per slice, 502s and edge timeouts</text>
-"##,
-        sel.start.to_rfc3339(),
-        sel.end.to_rfc3339()
-    );
-    s.push_str("<g id=\"incidents\" fill=\"#f4c7c3\" fill-opacity=\"0.6\">\n");
-    for i in &model.detector.incidents {
-        let (a, b) = (
-            x_of(i.start),
-            x_of(i.end.unwrap_or(i.last)).max(x_of(i.start) + 2.0),
-        );
-        let _ = writeln!(
-            s,
-            "<rect x=\"{a:.1}\" y=\"30\" width=\"{:.1}\" height=\"{TOP_H}\"><title>#{} {}: {}</title></rect>",
-            b - a,
-            i.id,
-            i.kind.as_str(),
-            xml_escape(&text::display(&i.cause))
-        );
+        .map(|i| svg::IncidentSpan {
+            start: i.start,
+            end: i.end.unwrap_or(i.last),
+            label: format!(
+                "#{} {}: {}",
+                i.id,
+                i.kind.as_str(),
+                text::display(&redactor.redact(&i.cause))
+            ),
+        })
+        .collect();
+    let mut tools: Vec<svg::ToolRow> = model
+        .stats
+        .by_tool
+        .iter()
+        .filter(|(_, k)| k.latency.count() > 0)
+        .map(|(name, k)| svg::ToolRow {
+            name: text::sanitize(&redactor.redact(name)).into_owned(),
+            requests: k.count,
+            p99_us: k.latency.hist.value_at_quantile(0.99),
+        })
+        .collect();
+    tools.sort_by(|a, b| b.p99_us.cmp(&a.p99_us).then_with(|| a.name.cmp(&b.name)));
+    tools.truncate(svg::MAX_TOOLS);
+    svg::Chart {
+        start: sel.start,
+        end: sel.end,
+        slices,
+        bad_gateway,
+        edge_timeout,
+        incidents,
+        latency: &model.stats.latency,
+        tools,
     }
-    s.push_str("</g>\n<g id=\"requests\" fill=\"#c9d7ea\">\n");
-    for (i, n) in counts.iter().enumerate() {
-        let h = *n as f64 / max_count * (TOP_H * 0.4);
-        let _ = writeln!(
-            s,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\"/>",
-            40.0 + i as f64 * col_w,
-            30.0 + TOP_H - h,
-            (col_w - 1.0).max(0.5)
-        );
-    }
-    s.push_str(
-        "</g>\n<polyline id=\"p99\" fill=\"none\" stroke=\"#1f4e9c\" stroke-width=\"2\" points=\"",
-    );
-    for (i, l) in cols.iter().enumerate() {
-        if l.count() > 0 {
-            let _ = write!(
-                s,
-                "{:.1},{:.1} ",
-                40.0 + (i as f64 + 0.5) * col_w,
-                y_log(l.percentile_ms(99.0))
-            );
-        }
-    }
-    s.push_str("\"/>\n<g id=\"bad_gateway\" stroke=\"#c0392b\" stroke-width=\"2\">\n");
-    for (x, kind) in marks.iter().filter(|(_, k)| *k == "bad_gateway") {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\"><title>{kind}</title></line>",
-            30.0 + TOP_H,
-            38.0 + TOP_H
-        );
-    }
-    s.push_str("</g>\n<g id=\"edge_timeout\" stroke=\"#e67e22\" stroke-width=\"2\">\n");
-    for (x, kind) in marks.iter().filter(|(_, k)| *k == "edge_timeout") {
-        let _ = writeln!(
-            s,
-            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\"><title>{kind}</title></line>",
-            40.0 + TOP_H,
-            48.0 + TOP_H
-        );
-    }
-    let _ = writeln!(
-        s,
-        "</g>\n<line x1=\"40\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#333\"/>\n<text x=\"40\" y=\"{2}\">{3}</text>\n<text x=\"{1}\" y=\"{2}\" text-anchor=\"end\">{4}</text>",
-        30.0 + TOP_H,
-        W - 20.0,
-        52.0 + TOP_H,
-        sel.start.to_rfc3339(),
-        sel.end.to_rfc3339()
-    );
-    // Distribution: counts per log-scaled latency bucket (0.1 ms … max).
-    let h = &model.stats.latency.hist;
-    let _ = writeln!(s, "<text x=\"40\" y=\"{}\" font-size=\"13\">Latency distribution (count per log-scaled bucket)</text>", BOT_Y - 8.0);
-    s.push_str("<g id=\"distribution\" fill=\"#5b8fd6\">\n");
-    if h.is_empty() {
-        let _ = writeln!(
-            s,
-            "</g>\n<text x=\"40\" y=\"{}\">no request latencies in this window</text>",
-            BOT_Y + 40.0
-        );
-    } else {
-        let max_ms = (h.max() as f64 / 1000.0).max(1.0);
-        let buckets = 40usize;
-        let lo = -1.0_f64;
-        let hi = max_ms.log10() + 0.01;
-        let mut bars = vec![0u64; buckets];
-        for v in h.iter_recorded() {
-            let ms = v.value_iterated_to() as f64 / 1000.0;
-            let f = ((ms.max(0.1)).log10() - lo) / (hi - lo);
-            let idx = bucket_index(f, buckets);
-            bars[idx] += v.count_at_value();
-        }
-        let top = bars.iter().copied().max().unwrap_or(1).max(1) as f64;
-        let bw = (W - 60.0) / buckets as f64;
-        for (i, n) in bars.iter().enumerate() {
-            let bh = *n as f64 / top * BOT_H;
-            let lower = 10f64.powf(lo + (hi - lo) * i as f64 / buckets as f64);
-            let _ = writeln!(
-                s,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>&gt;= {lower:.2} ms: {n}</title></rect>",
-                40.0 + i as f64 * bw,
-                BOT_Y + BOT_H - bh,
-                (bw - 1.0).max(0.5)
-            );
-        }
-        let _ = writeln!(s, "</g>\n<text x=\"40\" y=\"{}\">0.1 ms</text>\n<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{max_ms:.1} ms</text>", BOT_Y + BOT_H + 14.0, W - 20.0, BOT_Y + BOT_H + 14.0);
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
-/// The bar a fraction `f` (0–1, clamped) of the axis falls in, of `buckets` bars.
-fn bucket_index(f: f64, buckets: usize) -> usize {
-    let scaled = (f.clamp(0.0, 1.0) * buckets as f64).floor();
-    // Non-negative and at most `buckets` by the clamp, so the cast cannot wrap.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let idx = scaled as usize;
-    idx.min(buckets.saturating_sub(1))
 }
 
 fn latency_row(label: &str, l: &Latency) -> String {
@@ -926,34 +910,94 @@ fn safe_dir(dir: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// A private (`0600`) temporary file in `dir`, through `tempfile` (an unpredictable name,
+/// opened `O_EXCL`), removed if it is dropped before it is persisted.
+fn temp_file_in(dir: &Path, suffix: &str) -> Result<tempfile::NamedTempFile, WriteError> {
+    tempfile::Builder::new()
+        .prefix(".sigil-top-")
+        .suffix(suffix)
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io_err(dir))
+}
+
+/// Writes `bytes` to `path` atomically and without replacing anything: into a temporary
+/// file beside it, synced, then `persist_noclobber`ed (an existing `path` is an error).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = temp_file_in(dir, ".partial")?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
         .map_err(io_err(path))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(io_err(path))
+    tmp.persist_noclobber(path)
+        .map(drop)
+        .map_err(|e| io_err(path)(e.error))
+}
+
+/// How many names [`unique_candidates`] tries (`NAME`, `NAME-2`, … `NAME-1000`) before
+/// the snapshot gives up: a thousand bundles of the same host, second and kind.
+const MAX_NAME_TRIES: usize = 1000;
+
+/// The names a bundle may take in `base`, in order: `NAME.ext`, `NAME-2.ext`, ….
+fn unique_candidates<'a>(
+    base: &'a Path,
+    name: &'a str,
+    ext: &'a str,
+) -> impl Iterator<Item = PathBuf> + 'a {
+    (1..=MAX_NAME_TRIES).map(move |n| {
+        if n == 1 {
+            base.join(format!("{name}{ext}"))
+        } else {
+            base.join(format!("{name}-{n}{ext}"))
+        }
+    })
+}
+
+fn names_taken(base: &Path, name: &str) -> WriteError {
+    WriteError::Io {
+        path: base.join(name).display().to_string(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{MAX_NAME_TRIES} bundles of that name are already there"),
+        ),
+    }
+}
+
+/// Renames the directory `from` to `to` only if `to` does not exist, atomically
+/// (`renameat2` with `RENAME_NOREPLACE`): a plain `rename` would replace an empty
+/// directory that appeared at `to`. On a filesystem without it (`EINVAL`), the name is
+/// claimed by creating `to` (which fails if it exists) and our own empty directory is then
+/// replaced by the rename.
+fn rename_dir_noclobber(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {
+            std::fs::DirBuilder::new().mode(0o700).create(to)?;
+            std::fs::rename(from, to)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A bundle being written, for a window too large to hold: each entry's `journal.export`
-/// record is written as it comes ([`BundleWriter::add`]) into a hidden temporary directory
-/// in `base`; the other files are built from the window's model at the end
-/// ([`BundleWriter::finish`]), which renames the directory into place (or packs it as
-/// `.tar.gz`). Dropped unfinished, it removes what it wrote. See: issue 17.
+/// record is written as it comes ([`BundleWriter::add`]) into a private temporary
+/// directory in `base` (`tempfile`'s: an unpredictable name, `0700`); the other files are
+/// built from the window's model at the end ([`BundleWriter::finish`]), which renames the
+/// directory into place without replacing anything, or packs it as `.tar.gz` and persists
+/// that with `persist_noclobber`. Dropped unfinished, it removes what it wrote. See: issues
+/// 17 and 20.
 #[derive(Debug)]
 pub struct BundleWriter {
     base: PathBuf,
-    tmp: PathBuf,
-    tmp_archive: PathBuf,
     journal_path: PathBuf,
+    // Before `tmp`: fields drop in order, so the file is closed before its directory goes.
     journal: Option<std::io::BufWriter<std::fs::File>>,
+    tmp: tempfile::TempDir,
     record: Vec<u8>,
     host: Option<String>,
     starts: Vec<String>,
-    is_finished: bool,
 }
 
 impl BundleWriter {
@@ -961,31 +1005,28 @@ impl BundleWriter {
     /// `journal.export`.
     pub fn create(base: &Path) -> Result<BundleWriter, WriteError> {
         safe_dir(base)?;
-        let pid = std::process::id();
-        let tmp = base.join(format!(".sigil-top-snapshot.partial-{pid}"));
-        let mut writer = BundleWriter {
-            base: base.to_path_buf(),
-            tmp_archive: base.join(format!(".sigil-top-snapshot.partial-{pid}.tar.gz")),
-            journal_path: tmp.join("journal.export"),
-            tmp,
-            journal: None,
-            record: Vec::new(),
-            host: None,
-            starts: Vec::new(),
-            is_finished: false,
-        };
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&writer.tmp)
-            .map_err(io_err(&writer.tmp))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".sigil-top-snapshot.")
+            .suffix(".partial")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(base)
+            .map_err(io_err(base))?;
+        let journal_path = tmp.path().join("journal.export");
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&writer.journal_path)
-            .map_err(io_err(&writer.journal_path))?;
-        writer.journal = Some(std::io::BufWriter::with_capacity(256 * 1024, file));
-        Ok(writer)
+            .open(&journal_path)
+            .map_err(io_err(&journal_path))?;
+        Ok(BundleWriter {
+            base: base.to_path_buf(),
+            journal_path,
+            journal: Some(std::io::BufWriter::with_capacity(256 * 1024, file)),
+            tmp,
+            record: Vec::new(),
+            host: None,
+            starts: Vec::new(),
+        })
     }
 
     /// Writes `e` (an entry of the window, in order) to `journal.export`, redacted.
@@ -1037,30 +1078,41 @@ impl BundleWriter {
             &|c| by_cursor.get(c).copied(),
         );
         for (name, bytes) in &bundle.files {
-            write_file(&self.tmp.join(name), bytes)?;
+            write_file(&self.tmp.path().join(name), bytes)?;
         }
-        let dest = if archive {
-            write_archive(&bundle, &self.tmp, &self.tmp_archive)?;
-            let dest = unique(&self.base, &bundle.name, ".tar.gz");
-            std::fs::rename(&self.tmp_archive, &dest).map_err(io_err(&dest))?;
-            let _ = std::fs::remove_dir_all(&self.tmp);
-            dest
+        if archive {
+            let mut packed = temp_file_in(&self.base, ".tar.gz.partial")?;
+            write_archive(
+                &bundle,
+                self.tmp.path(),
+                &mut packed,
+                std::time::SystemTime::now(),
+            )
+            .map_err(io_err(packed.path()))?;
+            // `self.tmp` is removed when `self` drops, below.
+            for dest in unique_candidates(&self.base, &bundle.name, ".tar.gz") {
+                match packed.persist_noclobber(&dest) {
+                    Ok(_) => return Ok(dest),
+                    Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        packed = e.file;
+                    }
+                    Err(e) => return Err(io_err(&dest)(e.error)),
+                }
+            }
+            Err(names_taken(&self.base, &bundle.name))
         } else {
-            let dest = unique(&self.base, &bundle.name, "");
-            std::fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
-            dest
-        };
-        self.is_finished = true;
-        Ok(dest)
-    }
-}
-
-impl Drop for BundleWriter {
-    fn drop(&mut self) {
-        if !self.is_finished {
-            self.journal = None;
-            let _ = std::fs::remove_dir_all(&self.tmp);
-            let _ = std::fs::remove_file(&self.tmp_archive);
+            for dest in unique_candidates(&self.base, &bundle.name, "") {
+                match rename_dir_noclobber(self.tmp.path(), &dest) {
+                    Ok(()) => {
+                        // In place under its own name now: nothing is left to clean up.
+                        self.tmp.disable_cleanup(true);
+                        return Ok(dest);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(io_err(&dest)(e)),
+                }
+            }
+            Err(names_taken(&self.base, &bundle.name))
         }
     }
 }
@@ -1082,26 +1134,20 @@ pub fn write_bundle(
     writer.finish(model, selection, redactor, archive)
 }
 
-fn unique(base: &Path, name: &str, ext: &str) -> PathBuf {
-    let mut p = base.join(format!("{name}{ext}"));
-    let mut n = 2;
-    while p.exists() {
-        p = base.join(format!("{name}-{n}{ext}"));
-        n += 1;
-    }
-    p
-}
-
-/// The files of `dir` (the bundle written as a directory) as one `.tar.gz` at `path`,
-/// each under `NAME/`, in the bundle's order with `journal.export` last.
-fn write_archive(bundle: &Bundle, dir: &Path, path: &Path) -> Result<(), WriteError> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io_err(path))?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+/// The files of `dir` (the bundle written as a directory) as one `.tar.gz` written to
+/// `out`, each under `NAME/`, in the bundle's order with `journal.export` last. Every
+/// member is stamped `taken` (the time the snapshot was taken: tar's mtime is what
+/// `tar tv` and an unpacked file show), mode `0600`.
+fn write_archive(
+    bundle: &Bundle,
+    dir: &Path,
+    out: &mut tempfile::NamedTempFile,
+    taken: std::time::SystemTime,
+) -> std::io::Result<()> {
+    let mtime_s = taken
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let gz = flate2::write::GzEncoder::new(out.as_file_mut(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     let names = bundle
         .files
@@ -1109,20 +1155,18 @@ fn write_archive(bundle: &Bundle, dir: &Path, path: &Path) -> Result<(), WriteEr
         .map(|(name, _)| *name)
         .chain(["journal.export"]);
     for name in names {
-        let member = dir.join(name);
-        let file = std::fs::File::open(&member).map_err(io_err(&member))?;
-        let len = file.metadata().map_err(io_err(&member))?.len();
+        let file = std::fs::File::open(dir.join(name))?;
+        let len = file.metadata()?.len();
         let mut header = tar::Header::new_gnu();
         header.set_size(len);
         header.set_mode(0o600);
-        header.set_mtime(0);
+        header.set_mtime(mtime_s);
         header.set_cksum();
-        tar.append_data(&mut header, format!("{}/{name}", bundle.name), file)
-            .map_err(io_err(path))?;
+        tar.append_data(&mut header, format!("{}/{name}", bundle.name), file)?;
     }
-    let gz = tar.into_inner().map_err(io_err(path))?;
-    let file = gz.finish().map_err(io_err(path))?;
-    file.sync_all().map_err(io_err(path))
+    let gz = tar.into_inner()?;
+    let file = gz.finish()?;
+    file.sync_all()
 }
 
 /// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`
@@ -1176,14 +1220,66 @@ mod tests {
     }
 
     #[test]
-    fn hgrm_has_the_standard_shape() {
+    fn hgrm_is_hdrhistograms_percentile_distribution() {
         let mut l = Latency::default();
         for us in [1_000, 2_000, 3_000, 100_000] {
             l.record_us(us);
         }
         let text = hgrm(&l);
-        assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
-        assert!(text.contains("#[Max     ="));
-        assert!(text.contains("Total count    =            4]"), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "       Value     Percentile TotalCount 1/(1-Percentile)"
+        );
+        assert_eq!(lines[1], "");
+        // Java's percentile steps (5 ticks per half distance: 0.1 apart up to 50 %) and a
+        // cumulative TotalCount.
+        assert_eq!(
+            lines[2],
+            "       1.000 0.000000000000          1           1.00"
+        );
+        assert_eq!(
+            lines[3],
+            "       1.000 0.100000000000          1           1.11"
+        );
+        assert_eq!(
+            lines[5],
+            "       2.000 0.300000000000          2           1.43"
+        );
+        // The last row is the 100th percentile at the max (100000 µs is in a bucket of 64
+        // µs: its highest equivalent is 100031), with no 1/(1-p).
+        let rows = &lines[2..lines.len() - 3];
+        assert_eq!(
+            rows.last().copied(),
+            Some("     100.031 1.000000000000          4")
+        );
+        // The mean of the values' median equivalents (1000, 2000, 3001, 100000 µs).
+        assert_eq!(
+            lines[lines.len() - 3],
+            "#[Mean    =       26.500, StdDeviation   =       42.441]"
+        );
+        assert_eq!(
+            lines[lines.len() - 2],
+            "#[Max     =      100.031, Total count    =            4]"
+        );
+        assert!(
+            lines[lines.len() - 1].ends_with(", SubBuckets     =         2048]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hgrm_of_no_requests_is_the_header_and_a_zero_footer() {
+        let text = hgrm(&Latency::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(
+            lines[2],
+            "#[Mean    =        0.000, StdDeviation   =        0.000]"
+        );
+        assert_eq!(
+            lines[3],
+            "#[Max     =        0.000, Total count    =            0]"
+        );
     }
 }

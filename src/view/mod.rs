@@ -6,6 +6,7 @@
 //! - `entries`: the headless `entries` and `stats` printers.
 //! - `export`: incident snapshot bundles, with redaction.
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
+//! - `svg`: the snapshot's `latency.svg` chart (layout, axes, legend, XML-safe text).
 //! - `watch`: incident change lines for `sigil-top watch`, and what it announced.
 //! - `metrics`: the Prometheus text of `watch --metrics`.
 //! - `tui`: the live screen (key map, UI state, layout and widgets).
@@ -14,5 +15,6 @@ pub mod entries;
 pub mod export;
 pub mod metrics;
 pub mod report;
+pub mod svg;
 pub mod tui;
 pub mod watch;

@@ -13,7 +13,14 @@ use crate::text;
 
 pub const SCHEMA: &str = "sigil-top.report/1";
 
+/// A histogram's figures; with no value recorded the percentiles are `null` (unknown),
+/// never 0.
 fn latency_json(l: &Latency) -> Value {
+    if l.count() == 0 {
+        return json!({
+            "count": 0, "p50": null, "p90": null, "p99": null, "p999": null, "max": null, "mean": null,
+        });
+    }
     json!({
         "count": l.count(),
         "p50": round3(l.percentile_ms(50.0)),
@@ -140,8 +147,10 @@ pub fn to_json(model: &Model) -> Value {
             "latency_source": {
                 "exact": s.latency_exact,
                 "derived": s.latency_derived,
+                "tunnel": s.latency_tunnel,
                 "unknown": s.latency_unknown,
             },
+            "tunnel_view_only": s.tunnel_view_only,
             "abandoned": s.abandoned,
             "served": s.requests.saturating_sub(s.abandoned),
             "invalid_http": d.invalid_http,
@@ -165,6 +174,7 @@ pub fn to_json(model: &Model) -> Value {
             "connection_state_known": d.state.tunnel_state_known,
             "version": d.state.cloudflared_version.as_deref().map(text::sanitize),
             "restarts": d.tunnel_restarts,
+            "overhead_ms": latency_json(&s.tunnel_overhead),
         },
         "origin": {
             "errors_5xx": s.errors_5xx,
@@ -181,6 +191,20 @@ pub fn to_json(model: &Model) -> Value {
         },
         "findings": findings,
     })
+}
+
+/// `p50 … ms, p90 …, p99 …, max …`, or `unknown` when no latency is known.
+fn latency_text(l: &Latency) -> String {
+    if l.count() == 0 {
+        return "unknown (no answered request with a known time)".to_owned();
+    }
+    format!(
+        "p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        l.percentile_ms(50.0),
+        l.percentile_ms(90.0),
+        l.percentile_ms(99.0),
+        l.max_ms()
+    )
 }
 
 /// A readable summary; incidents first.
@@ -214,20 +238,24 @@ pub fn to_text(model: &Model) -> String {
         }
     }
     let _ = writeln!(out);
+    let seen_by = if s.tunnel_view_only == 0 {
+        String::new()
+    } else if s.tunnel_view_only == s.requests {
+        " (as cloudflared saw them: no origin lines)".to_owned()
+    } else {
+        format!(" ({} only in cloudflared's lines)", s.tunnel_view_only)
+    };
     let _ = writeln!(
         out,
-        "requests: {} answered by the origin ({} 5xx); latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "requests: {} answered, {} 5xx{seen_by}; latency {}",
         s.requests,
         s.errors_5xx,
-        s.latency.percentile_ms(50.0),
-        s.latency.percentile_ms(90.0),
-        s.latency.percentile_ms(99.0),
-        s.latency.max_ms()
+        latency_text(&s.latency)
     );
     let _ = writeln!(
         out,
-        "  latency source: {} exact (duration_ms), {} derived (journal stamps), {} unknown (overlapping, not paired)",
-        s.latency_exact, s.latency_derived, s.latency_unknown
+        "  latency source: {} exact (duration_ms), {} derived (journal stamps), {} tunnel (cloudflared's request to response), {} unknown (overlapping, not paired)",
+        s.latency_exact, s.latency_derived, s.latency_tunnel, s.latency_unknown
     );
     let statuses: Vec<String> = s
         .by_status
@@ -250,6 +278,14 @@ pub fn to_text(model: &Model) -> String {
         d.disconnects,
         d.down_us as f64 / 1e6
     );
+    if s.tunnel_overhead.count() > 0 {
+        let _ = writeln!(
+            out,
+            "  tunnel overhead (cloudflared's time minus the origin's, {} requests both logged): {}",
+            s.tunnel_overhead.count(),
+            latency_text(&s.tunnel_overhead)
+        );
+    }
     let _ = writeln!(
         out,
         "origin: {} restarts, {} crashes; streams: {} ({} open)",

@@ -881,6 +881,7 @@ request_id={rid} status_code=500 duration_ms=3 path=/x{markup} method=GET"
         "report.json",
         "traces.jsonl",
         "histogram.hgrm",
+        "latency.hlog",
         "latency.svg",
     ] {
         outputs.push((f.to_owned(), std::fs::read(bundle.join(f)).unwrap()));

@@ -128,9 +128,9 @@ const SHAPES: &[(&str, &str)] = &[
     ("stock", "info"),
 ];
 
-/// The stock format has no request id and no ray: which anonymous Outgoing ends which
-/// anonymous Incoming is a guess (docs/correlation.md), so one failure may be classed as the
-/// other there; their sum is still exact.
+/// Every failure class exact, in every format: even the stock format, whose lines name no
+/// request, has the evidence (the edge's cancel knows the request's age; an answer nobody
+/// received names the abort it ended).
 fn assert_failures(shape: &str, got: Counts, edge: u64, abort: u64, bad_gateway: u64) {
     assert_eq!(got.bad_gateway, bad_gateway, "{shape}: 502s");
     assert_eq!(
@@ -138,27 +138,26 @@ fn assert_failures(shape: &str, got: Counts, edge: u64, abort: u64, bad_gateway:
         edge + abort,
         "{shape}: cancels"
     );
-    if shape.starts_with("stock") {
-        assert!(
-            got.edge_timeouts.abs_diff(edge) <= 1,
-            "{shape}: edge timeouts {got:?}, truth {edge}"
-        );
-    } else {
-        assert_eq!(
-            (got.edge_timeouts, got.client_aborts),
-            (edge, abort),
-            "{shape}: edge timeouts and aborts"
-        );
-    }
+    assert_eq!(
+        (got.edge_timeouts, got.client_aborts),
+        (edge, abort),
+        "{shape}: edge timeouts and aborts"
+    );
 }
 
-/// Requests counted once each. In the stock format the Incoming names no route and the
-/// Outgoing no request, so its joins with cloudflared's lines are by time alone (reported as
-/// `heuristic`) and a few may fail to pair: within 0.2% there, exact everywhere else.
+/// Requests counted once each. The stock format's joins with cloudflared's lines are by
+/// time alone (reported as `heuristic`): on the busy days of seeds 1–8 they pair every
+/// request but for 2 of 5,243 (seed 1, cloudflared at debug), so it is held to 0.1%; every
+/// other format is exact.
 fn assert_requests(shape: &str, got: u64, want: u64) {
+    assert_requests_within(shape, got, want, 1000);
+}
+
+/// As [`assert_requests`], the stock format within `1/per` of the truth.
+fn assert_requests_within(shape: &str, got: u64, want: u64, per: u64) {
     if shape.starts_with("stock") {
         assert!(
-            got.abs_diff(want) * 500 <= want,
+            got.abs_diff(want) * per <= want,
             "{shape}: {got} requests, truth {want}"
         );
     } else {
@@ -171,11 +170,11 @@ fn assert_requests(shape: &str, got: u64, want: u64) {
 /// connection whose age fits the edge limit, not to the oldest or the youngest one.
 #[test]
 fn issue_16_a_busy_day_counts_every_timeout_abort_and_502_in_every_shape() {
-    for &(format, level) in SHAPES {
-        let run = busy(format, level, 1);
+    for (seed, &(format, level)) in (1..=3).flat_map(|seed| SHAPES.iter().map(move |s| (seed, s))) {
+        let run = busy(format, level, seed);
         let t = &run.truth["tunnel"];
         let got = counts(&model_of(run.entries.iter(), headless()));
-        let shape = format!("{format}-{level}");
+        let shape = format!("{format}-{level} seed {seed}");
         assert_failures(
             &shape,
             got,
@@ -220,7 +219,9 @@ fn issue_16_reordering_the_two_streams_within_a_second_changes_no_count() {
                 (base.edge_timeouts, base.client_aborts, base.bad_gateway),
                 "{shape}"
             );
-            assert_requests(&shape, got.requests, base.requests);
+            // Read a second apart, the stock format's time-only joins may miss a few more
+            // (9 of 5,202 at +1 s): 0.2%.
+            assert_requests_within(&shape, got.requests, base.requests, 500);
         }
     }
 }
@@ -413,4 +414,88 @@ fn issue_16_several_hosts_report_each_what_its_own_journal_reports() {
         .unwrap()
         .iter()
         .all(|i| i["host"] == "host-a" || i["host"] == "host-b"));
+}
+
+/// cloudflared alone is a full view (issue 16 point 4): with only its debug lines, every
+/// request it wrote a response line for is answered, by the status it relayed, with the
+/// latency the tunnel saw; nothing it saw answered is "unanswered".
+#[test]
+fn issue_16_cloudflared_alone_counts_what_it_saw_answered() {
+    for seed in [1, 3] {
+        let run = busy("kv", "debug", seed);
+        let tunnel_only = run.entries.iter().filter(|e| {
+            e.unit
+                .as_ref()
+                .is_some_and(|u| u.as_str() == "cloudflared.service")
+        });
+        let model = model_of(tunnel_only, headless());
+        let s = &model.stats;
+        let want = run.truth["requests"]["tunnel_answered"].as_u64().unwrap();
+        assert_eq!(s.requests, want, "seed {seed}: answered as cloudflared saw");
+        assert_eq!(s.tunnel_view_only, want, "seed {seed}: all from its lines");
+        assert_eq!(
+            s.unanswered, 0,
+            "seed {seed}: nothing it saw answered is unanswered"
+        );
+        assert_eq!(
+            s.latency_tunnel, want,
+            "seed {seed}: each with the tunnel's time"
+        );
+        assert_eq!(s.latency.count(), want, "seed {seed}: latencies recorded");
+        let t = &run.truth["tunnel"];
+        assert_eq!(
+            s.bad_gateway,
+            t["bad_gateway"].as_u64().unwrap(),
+            "seed {seed}"
+        );
+        assert_eq!(
+            s.edge_timeout + s.client_abort,
+            t["edge_timeout"].as_u64().unwrap() + t["client_abort"].as_u64().unwrap(),
+            "seed {seed}: cancels"
+        );
+    }
+}
+
+/// With both units the origin's status and time win, and the tunnel's time shows the
+/// tunnel's own overhead: each response line paired with its own request (a line given to
+/// the next request on the connection shows an overhead of the gap between requests, far
+/// above the generator's largest).
+#[test]
+fn issue_16_the_tunnels_overhead_is_its_own_in_every_format() {
+    for format in ["kv", "json", "stock"] {
+        let run = busy(format, "debug", 1);
+        let model = model_of(run.entries.iter(), headless());
+        let s = &model.stats;
+        let max_us = run.truth["requests"]["tunnel_overhead_max_us"]
+            .as_u64()
+            .unwrap();
+        let answered = run.truth["requests"]["tunnel_answered"].as_u64().unwrap();
+        // The stock format joins by time alone; a few may fail to pair (assert_requests).
+        let unjoined_allowed = if format == "stock" { answered / 500 } else { 0 };
+        assert!(
+            s.tunnel_view_only <= unjoined_allowed,
+            "{format}: the origin's view wins ({} counted from the tunnel's)",
+            s.tunnel_view_only
+        );
+        // Every request with the origin's time and a response line has an overhead (the
+        // answers nobody received have no response line: under 1%).
+        let timed = s.latency_exact + s.latency_derived;
+        assert!(
+            s.tunnel_overhead.count() * 100 >= timed * 99 && s.tunnel_overhead.count() <= timed,
+            "{format}: {} overheads of {timed} requests with the origin's time",
+            s.tunnel_overhead.count()
+        );
+        // HdrHistogram keeps 3 significant digits. The stock format pairs an anonymous
+        // Outgoing with its Incoming by time alone, so a rare guess may be off: its 99th
+        // percentile is held to the bound, every other format's maximum.
+        let got_us = if format == "stock" {
+            s.tunnel_overhead.percentile_ms(99.0) * 1000.0
+        } else {
+            s.tunnel_overhead.max_ms() * 1000.0
+        };
+        assert!(
+            got_us <= max_us as f64 * 1.001 + 1.0,
+            "{format}: overhead max {got_us} µs, truth {max_us} µs"
+        );
+    }
 }

@@ -186,6 +186,20 @@ fn demo_report_matches_its_truth() {
     assert_eq!(r["entries"]["unparsed"], 0);
 }
 
+/// Issue 19, point 7: headless, the demo keeps the capture's own times (the live screen
+/// re-times it and says so: `tui_e2e::issue_19_the_demo_says_it_is_retimed_at_60_columns`).
+#[test]
+fn issue_19_the_headless_demo_keeps_the_captures_times() {
+    for _ in 0..2 {
+        let out = sigil_top_ok(&["demo", "--format", "json"], None);
+        let r: Value = serde_json::from_slice(&out).unwrap();
+        let start = r["window"]["start"].as_str().unwrap();
+        assert!(start.starts_with("2026-11-25T17:05:16"), "{start}");
+        let end = r["window"]["end"].as_str().unwrap();
+        assert!(end.starts_with("2026-11-25T17:10:"), "{end}");
+    }
+}
+
 /// Edge timeouts name the slow tool and what the origin did afterwards.
 #[test]
 fn edge_timeouts_say_which_tool_and_that_the_late_answer_reached_nobody() {

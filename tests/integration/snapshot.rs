@@ -73,6 +73,7 @@ const FILES: &[&str] = &[
     "report.json",
     "traces.jsonl",
     "histogram.hgrm",
+    "latency.hlog",
     "latency.svg",
     "journal.export",
 ];
@@ -195,6 +196,8 @@ fn svg_is_well_formed_and_has_the_expected_series() {
         "incident spans"
     );
     assert!(by_id("distribution").children().any(|n| n.is_element()));
+    let checked = check_svg(&svg);
+    assert!(checked.tools >= 1, "the scenario's tools are listed");
 }
 
 /// A teammate replaying the bundle sees exactly the window's report.
@@ -245,6 +248,104 @@ fn archive_is_one_tar_gz_with_the_same_files() {
     for f in FILES {
         assert!(listing.lines().any(|l| l.ends_with(f)), "{f} in {listing}");
     }
+}
+
+/// Issue 19, point 7: `tar tv` and an unpacked bundle show when the snapshot was taken,
+/// not 1970.
+#[test]
+fn issue_19_archive_members_carry_the_snapshot_time() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let now_s = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now_s();
+    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
+    let after = now_s();
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap());
+    let mut tar = tar::Archive::new(gz);
+    let mut names = Vec::new();
+    for member in tar.entries().unwrap() {
+        let member = member.unwrap();
+        let header = member.header();
+        let mtime = header.mtime().unwrap();
+        let name = member.path().unwrap().display().to_string();
+        assert!(
+            (before..=after).contains(&mtime),
+            "{name}: mtime {mtime} not within the snapshot's run [{before}, {after}]"
+        );
+        assert_eq!(header.mode().unwrap(), 0o600, "{name}");
+        names.push(name);
+    }
+    assert_eq!(names.len(), FILES.len(), "{names:?}");
+    // And `tar` itself, unpacking, gives the files that time.
+    let unpacked = TempDir::new().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bundle = std::fs::read_dir(unpacked.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for f in FILES {
+        let mtime = std::fs::metadata(bundle.join(f)).unwrap().mtime();
+        let mtime = u64::try_from(mtime).unwrap();
+        assert!((before..=after).contains(&mtime), "{f}: {mtime}");
+    }
+}
+
+/// Issue 20, point 3: a bundle never replaces what is already there, not even an empty
+/// directory that took its name (a plain `rename` would), and leaves no temporary file
+/// behind; the archive likewise takes the next free name.
+#[test]
+fn issue_20_snapshots_never_replace_an_existing_bundle_name() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let first = snapshot(journal.path(), out.path(), &[]);
+    let name = first.file_name().unwrap().to_str().unwrap().to_owned();
+    // Move the first away and leave an empty directory squatting on its name.
+    let moved = out.path().join("moved");
+    std::fs::rename(&first, &moved).unwrap();
+    std::fs::create_dir(&first).unwrap();
+    let squatter_ino = std::fs::metadata(&first).unwrap().ino();
+    let second = snapshot(journal.path(), out.path(), &[]);
+    assert_eq!(second, out.path().join(format!("{name}-2")));
+    assert_eq!(std::fs::metadata(&first).unwrap().ino(), squatter_ino);
+    assert_eq!(std::fs::read_dir(&first).unwrap().count(), 0, "left alone");
+    for f in FILES {
+        assert!(second.join(f).is_file(), "{f}");
+    }
+    // An archive of the same name exists: the next one gets `-2`.
+    let a1 = snapshot(journal.path(), out.path(), &["--archive"]);
+    let a2 = snapshot(journal.path(), out.path(), &["--archive"]);
+    assert_eq!(a1, out.path().join(format!("{name}.tar.gz")));
+    assert_eq!(a2, out.path().join(format!("{name}-2.tar.gz")));
+    assert_ne!(std::fs::read(&a1).unwrap().len(), 0);
+    // Nothing temporary is left in the directory.
+    let mut left: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    let mut expected = vec![
+        "moved".to_owned(),
+        name.clone(),
+        format!("{name}-2"),
+        format!("{name}.tar.gz"),
+        format!("{name}-2.tar.gz"),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
 }
 
 #[test]
@@ -695,4 +796,598 @@ fn issue_17_a_snapshot_of_a_named_pipe_has_every_entry() {
     .unwrap();
     assert!(original["entries"]["total"].as_u64().unwrap() > 100);
     assert_eq!(original, replayed);
+}
+
+/// The Python interpreter with the `hdrhistogram` package (`PyPI`) that `scripts/setup`
+/// installs into its own virtualenv: `SIGIL_TOP_HDRH_PYTHON`, else
+/// `${XDG_CACHE_HOME:-~/.cache}/sigil-top/py-hdrh/bin/python`. `None` (with the reason
+/// printed) only outside CI: in CI a missing package fails the test.
+fn hdrh_python() -> Option<PathBuf> {
+    let python = std::env::var_os("SIGIL_TOP_HDRH_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(cache.join("sigil-top/py-hdrh/bin/python"))
+        })?;
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import hdrh.log"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    let why = format!(
+        "{} cannot import hdrh (run scripts/setup, or set SIGIL_TOP_HDRH_PYTHON)",
+        python.display()
+    );
+    assert!(std::env::var_os("CI").is_none(), "in CI: {why}");
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// What the Python `hdrhistogram` package reads from an interval log (`tests/integration/hdrh_read.py`).
+fn hdrh_read(python: &Path, hlog: &Path) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/hdrh_read.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(hlog)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hdrh_read.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The one interval histogram of `latency.hlog`, decoded with the crate's own reader.
+fn hlog_histogram(text: &str) -> (hdrhistogram::Histogram<u64>, std::time::Duration, String) {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let mut intervals = Vec::new();
+    for entry in IntervalLogIterator::new(text.as_bytes()) {
+        if let LogEntry::Interval(i) = entry.expect("latency.hlog parses") {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(i.encoded_histogram())
+                .unwrap();
+            let h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+                .deserialize(&mut bytes.as_slice())
+                .unwrap();
+            intervals.push((h, i.start_timestamp(), i.tag().unwrap().as_str().to_owned()));
+        }
+    }
+    assert_eq!(intervals.len(), 1, "{text}");
+    intervals.pop().unwrap()
+}
+
+/// A histogram spread like a bad day's: 1 ms to 117 s, most requests fast, a long tail.
+// The casts take non-negative values below 2^27 (µs of at most 117 s).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn heavy_tailed_latency(n: usize) -> sigil_top::model::stats::Latency {
+    let mut l = sigil_top::model::stats::Latency::default();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // log-uniform over 3 ms..117 s for 1 in 8 requests, else 1..40 ms
+        let f = (x % 10_000) as f64 / 10_000.0;
+        let us = if x.is_multiple_of(8) {
+            (3_000.0 * (117_000_000.0_f64 / 3_000.0).powf(f)) as u64
+        } else {
+            1_000 + (f * 39_000.0) as u64
+        };
+        l.record_us(us);
+    }
+    l.record_us(1_000);
+    l.record_us(117_047_000);
+    l
+}
+
+/// Issue 20, point 3: `latency.hlog` holds the window's histogram losslessly: decoded with
+/// the crate's own deserializer it is the histogram `histogram.hgrm` was written from
+/// (re-rendered, byte for byte the same file), tagged, starting at the window's start.
+#[test]
+fn issue_20_latency_hlog_round_trips_through_hdrhistograms_reader() {
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let text = std::fs::read_to_string(bundle.join("latency.hlog")).unwrap();
+    let (h, start, tag) = hlog_histogram(&text);
+    assert_eq!(tag, sigil_top::view::export::HLOG_TAG);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
+    let window_start =
+        chrono::DateTime::parse_from_rfc3339(report["window"]["start"].as_str().unwrap()).unwrap();
+    let window_start_ms = u64::try_from(window_start.timestamp_millis()).unwrap();
+    assert_eq!(
+        u64::try_from(start.as_millis()).unwrap(),
+        window_start_ms,
+        "{text}"
+    );
+    assert!(h.len() > 5, "the scenario's requests: {}", h.len());
+    let hgrm = std::fs::read_to_string(bundle.join("histogram.hgrm")).unwrap();
+    let again = sigil_top::view::export::hgrm(&sigil_top::model::stats::Latency { hist: h });
+    assert_eq!(hgrm, again, "the .hlog's histogram is the .hgrm's");
+
+    // And a 1 ms..117 s spread, through the same writer and reader.
+    let l = heavy_tailed_latency(20_000);
+    let sel = sigil_top::view::export::Selection {
+        start: sigil_top::source::Timestamp(T0),
+        end: sigil_top::source::Timestamp(T0 + 3_600_000_000),
+        incident: None,
+    };
+    let (h, start, _) = hlog_histogram(&sigil_top::view::export::hlog(&l, &sel));
+    assert_eq!(h, l.hist);
+    assert_eq!(u64::try_from(start.as_micros()).unwrap(), T0);
+}
+
+/// One `histogram.hgrm` row: value (ms), percentile (0–1), total count, 1/(1-p).
+fn hgrm_rows(text: &str) -> Vec<(f64, f64, u64, Option<f64>)> {
+    text.lines()
+        .skip(2)
+        .take_while(|l| !l.starts_with('#'))
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            assert!(cols.len() == 3 || cols.len() == 4, "{l:?}");
+            (
+                cols[0].parse().unwrap(),
+                cols[1].parse().unwrap(),
+                cols[2].parse().unwrap(),
+                cols.get(3).map(|c| c.parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// Issue 19 point 7 and issue 20 point 3: `histogram.hgrm`'s footer is `HdrHistogram`'s own
+/// (mean, standard deviation, max, total count, buckets, sub-buckets as the `hdrhistogram`
+/// package from `PyPI`, an independent port of `HdrHistogram`, computes them for the histogram
+/// it decodes from `latency.hlog`), and every row's `TotalCount` is the real cumulative
+/// count at its value; the last row is the 100th percentile at the max.
+#[test]
+fn issue_20_hgrm_footer_and_rows_agree_with_the_python_hdrhistogram() {
+    let Some(python) = hdrh_python() else {
+        return;
+    };
+    let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    journal_with_secrets(journal.path());
+    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let sel = sigil_top::view::export::Selection {
+        start: sigil_top::source::Timestamp(T0),
+        end: sigil_top::source::Timestamp(T0 + 3_600_000_000),
+        incident: None,
+    };
+    let mut cases = vec![(
+        "bundle".to_owned(),
+        bundle.join("latency.hlog"),
+        std::fs::read_to_string(bundle.join("histogram.hgrm")).unwrap(),
+    )];
+    let mut one = sigil_top::model::stats::Latency::default();
+    one.record_us(41_714_000);
+    for (name, l) in [
+        ("1 ms..117 s", heavy_tailed_latency(20_000)),
+        ("one request", one),
+        ("empty", sigil_top::model::stats::Latency::default()),
+    ] {
+        let path = out.path().join(format!("{}.hlog", cases.len()));
+        std::fs::write(&path, sigil_top::view::export::hlog(&l, &sel)).unwrap();
+        cases.push((name.to_owned(), path, sigil_top::view::export::hgrm(&l)));
+    }
+    for (name, hlog, hgrm) in cases {
+        let read = hdrh_read(&python, &hlog);
+        let iv = &read["intervals"][0];
+        assert_eq!(iv["tag"], sigil_top::view::export::HLOG_TAG, "{name}");
+        assert_eq!(iv["significant_figures"], 3, "{name}");
+        let f = |k: &str| iv[k].as_f64().unwrap();
+        let u = |k: &str| iv[k].as_u64().unwrap();
+        // Python's port leaves its own footer's StdDeviation unscaled and prints the total
+        // count as a float: the figures are compared, in Java's layout.
+        let footer = format!(
+            "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n\
+             #[Max     = {:12.3}, Total count    = {:12}]\n\
+             #[Buckets = {:12}, SubBuckets     = {:12}]\n",
+            f("mean") / 1000.0,
+            f("stddev") / 1000.0,
+            f("max") / 1000.0,
+            u("total_count"),
+            u("bucket_count"),
+            u("sub_bucket_count"),
+        );
+        assert!(
+            hgrm.ends_with(&footer),
+            "{name}: footer\n{hgrm}\nexpected\n{footer}"
+        );
+        let recorded: Vec<(u64, u64)> = iv["recorded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap(), p[1].as_u64().unwrap()))
+            .collect();
+        let rows = hgrm_rows(&hgrm);
+        if u("total_count") == 0 {
+            assert!(rows.is_empty(), "{name}: {hgrm}");
+            continue;
+        }
+        for &(value_ms, q, total, inverse) in &rows {
+            // Printed with 3 decimals in ms: exactly the µs value.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let value_us = (value_ms * 1000.0).round() as u64;
+            assert!(
+                recorded.iter().any(|&(v, _)| v == value_us),
+                "{name}: {value_ms} ms is not a recorded value"
+            );
+            let cumulative: u64 = recorded
+                .iter()
+                .filter(|&&(v, _)| v <= value_us)
+                .map(|&(_, c)| c)
+                .sum();
+            assert_eq!(total, cumulative, "{name}: TotalCount at {value_ms} ms");
+            assert!(
+                total as f64 / u("total_count") as f64 >= q - 1e-12,
+                "{name}: {value_ms} ms reached percentile {q}"
+            );
+            match inverse {
+                Some(inv) => assert!((inv - 1.0 / (1.0 - q)).abs() < 0.01, "{name}"),
+                None => assert!(
+                    (q - 1.0).abs() < f64::EPSILON,
+                    "{name}: only 100 % has no 1/(1-p)"
+                ),
+            }
+        }
+        let last = rows.last().unwrap();
+        assert_eq!(last.3, None, "{name}");
+        assert!(
+            (last.0 - f("max") / 1000.0).abs() < 1e-9,
+            "{name}: last row at the max"
+        );
+        assert_eq!(last.2, u("total_count"), "{name}");
+        assert!(
+            rows.windows(2).all(|w| w[0].1 < w[1].1 && w[0].2 <= w[1].2),
+            "{name}: percentiles rise"
+        );
+    }
+}
+
+/// What [`check_svg`] found, for tests that expect more.
+struct SvgFacts {
+    texts: usize,
+    tools: usize,
+}
+
+/// A character's advance in em, bounding common sans-serif fonts (`DejaVu Sans`, the
+/// widest usual default): 0.64 for ASCII lower case, digits and most punctuation, 0.84
+/// for capitals and `# & + < = > ^ ~`, 1 for `M W m w @ %`, 1.1 for any other character
+/// (CJK and emoji are about 1 em), 4 for the few far wider glyphs.
+fn em(c: char) -> f64 {
+    match c {
+        'M' | 'W' | 'm' | 'w' | '@' | '%' => 1.0,
+        'A'..='Z' | '#' | '&' | '+' | '<' | '=' | '>' | '^' | '~' => 0.84,
+        ' '..='~' => 0.64,
+        '\u{fdfd}' | '\u{2e3a}' | '\u{2e3b}' | '\u{12000}'..='\u{1254f}' => 4.0,
+        _ => 1.1,
+    }
+}
+
+/// A text's estimated box: [left, top, right, bottom] (width from its characters' widths,
+/// [`em`]; ascent 0.8 em, descent 0.25 em).
+fn text_box(node: roxmltree::Node<'_, '_>) -> ([f64; 4], String) {
+    let inherited = |name: &str| {
+        node.ancestors()
+            .find_map(|n| n.attribute(name))
+            .map(str::to_owned)
+    };
+    let font_px: f64 = inherited("font-size").unwrap().parse().unwrap();
+    let anchor = inherited("text-anchor").unwrap_or_else(|| "start".into());
+    let x: f64 = node.attribute("x").unwrap().parse().unwrap();
+    let y: f64 = node.attribute("y").unwrap().parse().unwrap();
+    let content: String = node
+        .descendants()
+        .filter(roxmltree::Node::is_text)
+        .filter_map(|t| t.text())
+        .collect();
+    let w = content.chars().map(em).sum::<f64>() * font_px;
+    let left = match anchor.as_str() {
+        "start" => x,
+        "middle" => x - w / 2.0,
+        "end" => x - w,
+        other => panic!("text-anchor {other}"),
+    };
+    (
+        [left, y - 0.8 * font_px, left + w, y + 0.25 * font_px],
+        content,
+    )
+}
+
+/// Issue 19 point 7's bar for `latency.svg`, checked with a real XML parser: well-formed,
+/// no raw control character, no transform (so positions are what they say), every text
+/// inside the viewBox and no two texts' boxes overlapping; both latency axes and the count
+/// axes have tick labels with their unit (each with its tick mark), the time axis has
+/// times, the legend names every series, and tool names end before their bars.
+fn check_svg(svg: &str) -> SvgFacts {
+    let doc = roxmltree::Document::parse(svg).expect("latency.svg is well-formed XML");
+    assert!(
+        sigil_top::text::is_safe_text(svg),
+        "a raw control character"
+    );
+    let root = doc.root_element();
+    let view: Vec<f64> = root
+        .attribute("viewBox")
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (w, h) = (view[2], view[3]);
+    assert!(
+        doc.descendants()
+            .all(|n| n.attribute("transform").is_none()),
+        "no transforms"
+    );
+    let texts: Vec<([f64; 4], String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(text_box)
+        .collect();
+    for (b, s) in &texts {
+        assert!(!s.trim().is_empty(), "an empty label");
+        assert!(
+            b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= w && b[3] <= h,
+            "{s:?} at {b:?} is outside the viewBox {w}x{h}"
+        );
+    }
+    for (i, (a, sa)) in texts.iter().enumerate() {
+        for (b, sb) in &texts[i + 1..] {
+            let apart = a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1];
+            assert!(apart, "{sa:?} {a:?} overlaps {sb:?} {b:?}");
+        }
+    }
+    let group = |id: &str| {
+        doc.descendants()
+            .find(|n| n.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("no #{id}"))
+    };
+    let labels = |id: &str| -> Vec<String> {
+        let g = group(id);
+        let labels: Vec<String> = g
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("tick-label"))
+            .map(|n| text_box(n).1)
+            .collect();
+        let marks = g
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("tick"))
+            .count();
+        assert_eq!(marks, labels.len(), "#{id}: a tick mark per label");
+        labels
+    };
+    let is_duration = |l: &str| {
+        let (n, unit) = l.split_once(' ').unwrap_or((l, ""));
+        n.parse::<f64>().is_ok() && ["µs", "ms", "s"].contains(&unit)
+    };
+    let is_count = |l: &str| {
+        let n = l.trim_end_matches(['k', 'M', 'G']);
+        n.parse::<f64>().is_ok()
+    };
+    for id in ["y-axis-latency", "x-axis-distribution"] {
+        let l = labels(id);
+        assert!(l.len() >= 2, "#{id}: {l:?}");
+        assert!(l.iter().all(|l| is_duration(l)), "#{id}: units: {l:?}");
+    }
+    for id in ["y-axis-requests", "y-axis-distribution"] {
+        let l = labels(id);
+        assert!(l.len() >= 2, "#{id}: {l:?}");
+        assert!(l.iter().all(|l| is_count(l)), "#{id}: counts: {l:?}");
+    }
+    let times = labels("x-axis-time");
+    assert!(!times.is_empty());
+    // `HH:MM:SS`, `HH:MM`, `MM-DD HH:MM` or, for windows of months, `YYYY-MM-DD`; each
+    // once.
+    let is_time = |t: &str| {
+        let digits_and = |allowed: &[char]| {
+            t.chars()
+                .all(|c| c.is_ascii_digit() || allowed.contains(&c))
+        };
+        (t.len() >= 5 && t.contains(':') && digits_and(&[':', '-', ' ']))
+            || (t.len() == 10 && t.matches('-').count() == 2 && digits_and(&['-']))
+    };
+    assert!(times.iter().all(|t| is_time(t)), "times: {times:?}");
+    let mut distinct = times.clone();
+    distinct.dedup();
+    assert_eq!(distinct, times, "each time once");
+    let legend: Vec<String> = group("legend")
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| text_box(n).1)
+        .collect();
+    for series in [
+        "p99",
+        "requests",
+        "502",
+        "524",
+        "incident",
+        "latency bucket",
+    ] {
+        assert!(
+            legend.iter().any(|l| l.contains(series)),
+            "legend names {series}: {legend:?}"
+        );
+    }
+    let bars_left = group("tools")
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("tool-bar"))
+        .map(|n| n.attribute("x").unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let names: Vec<([f64; 4], String)> = group("tools")
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("tool-name"))
+        .map(text_box)
+        .collect();
+    for (b, name) in &names {
+        assert!(b[2] <= bars_left, "{name:?} runs into its bar");
+    }
+    SvgFacts {
+        texts: texts.len(),
+        tools: names.len(),
+    }
+}
+
+/// A deterministic pseudo-random stream (xorshift64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        let n = u64::try_from(xs.len()).unwrap();
+        &xs[usize::try_from(self.below(n)).unwrap()]
+    }
+}
+
+/// Tool names as logs can hold them: long, wide, hostile.
+const TOOL_NAMES: &[&str] = &[
+    "search_repo",
+    "x",
+    "a_tool_name_that_goes_on_and_on_because_someone_generated_it_from_a_very_long_openapi_operation_id_with_every_path_segment_in_it_and_then_some_more_segments",
+    "検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール検索ツール",
+    "<script>alert('x')</script> & \"quoted\" ]]> <!-- -->",
+    "\u{1b}]52;c;SGVsbG8=\u{7}\u{1b}[31mred\u{202e}evil\u{fffe}\u{ffff}\u{0}",
+    "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+    "emoji_🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥🔥",
+    "read_file",
+    "\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}\u{fdfd}",
+    "ЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖЖ",
+];
+
+/// One random chart: window span, slices, marks, incidents, histogram and tools all
+/// drawn from `rng`, across the shapes that break layouts (empty, one request, 1 ms to
+/// 117 s, huge counts, long windows, long names).
+fn random_chart(
+    rng: &mut Rng,
+    latency: &mut sigil_top::model::stats::Latency,
+) -> sigil_top::view::svg::Chart<'static> {
+    use sigil_top::source::Timestamp;
+    use sigil_top::view::svg::{IncidentSpan, Slice, ToolRow, SLICES};
+    let spans_us = [
+        0,
+        900_000,
+        59_000_000,
+        300_000_000,
+        3_600_000_000,
+        90_000_000_000,
+        30 * 86_400_000_000,
+        3 * 365 * 86_400_000_000,
+    ];
+    let span = *rng.pick(&spans_us);
+    let start = T0 + rng.below(86_400_000_000);
+    let end = start + span;
+    let shape = rng.below(5);
+    let mut slices = vec![Slice::default(); SLICES];
+    if shape > 0 {
+        for s in &mut slices {
+            if shape == 1 && rng.below(SLICES as u64) != 0 {
+                continue;
+            }
+            s.requests = match shape {
+                3 => rng.below(2_000_000_000),
+                _ => rng.below(40),
+            };
+            if s.requests > 0 || rng.below(3) == 0 {
+                s.p99_us = Some(1 + rng.below(117_047_000));
+            }
+        }
+    }
+    let mut bad_gateway = Vec::new();
+    let mut edge_timeout = Vec::new();
+    let mut incidents = Vec::new();
+    if shape >= 2 {
+        for _ in 0..rng.below(if shape == 4 { 10_000 } else { 40 }) {
+            bad_gateway.push(Timestamp(start + rng.below(span + 1)));
+        }
+        for _ in 0..rng.below(30) {
+            edge_timeout.push(Timestamp(start + rng.below(span + 1)));
+        }
+        for id in 0..rng.below(if shape == 4 { 500 } else { 6 }) {
+            let a = start + rng.below(span + 1);
+            incidents.push(IncidentSpan {
+                start: Timestamp(a),
+                end: Timestamp(a + rng.below(span / 10 + 1)),
+                label: format!("#{id} bad_gateway: {}", rng.pick(TOOL_NAMES)),
+            });
+        }
+    }
+    *latency = sigil_top::model::stats::Latency::default();
+    match shape {
+        0 => {}
+        1 => latency.record_us(1 + rng.below(117_047_000)),
+        _ => {
+            for _ in 0..rng.below(5_000) {
+                let decade = rng.below(6);
+                latency.record_us(
+                    1_000 * 10u64.pow(u32::try_from(decade).unwrap()) / (1 + rng.below(10)),
+                );
+            }
+            latency.record_us(1_000);
+            latency.record_us(117_047_000);
+        }
+    }
+    let tools = (0..if shape == 0 { 0 } else { rng.below(10) })
+        .map(|_| ToolRow {
+            name: (*rng.pick(TOOL_NAMES)).to_owned(),
+            requests: rng.below(if shape == 3 { 5_000_000_000 } else { 500 }),
+            p99_us: 1 + rng.below(117_047_000),
+        })
+        .collect();
+    // The chart borrows the histogram; the tests keep it alive for the chart's life.
+    let latency: &'static sigil_top::model::stats::Latency = Box::leak(Box::new(latency.clone()));
+    sigil_top::view::svg::Chart {
+        start: Timestamp(start),
+        end: Timestamp(end),
+        slices,
+        bad_gateway,
+        edge_timeout,
+        incidents,
+        latency,
+        tools,
+    }
+}
+
+/// Issue 19 point 7: `latency.svg` meets its bar at every data shape: 200 random charts
+/// (no data, one request, 1 ms to 117 s, two billion requests a slice, 10,000 502 marks
+/// and 500 incidents, windows from 0 s to 3 years, long, wide and hostile tool names).
+#[test]
+fn issue_19_latency_svg_has_ticks_a_legend_and_no_overlap_at_any_data_shape() {
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut latency = sigil_top::model::stats::Latency::default();
+    let mut most_texts = 0;
+    for round in 0..200 {
+        let chart = random_chart(&mut rng, &mut latency);
+        let svg = sigil_top::view::svg::render(&chart);
+        let facts = std::panic::catch_unwind(|| check_svg(&svg)).unwrap_or_else(|_| {
+            let path = std::env::temp_dir().join(format!("sigil-top-svg-{round}.svg"));
+            std::fs::write(&path, &svg).unwrap();
+            panic!("round {round}: the chart is in {}", path.display());
+        });
+        assert_eq!(
+            facts.tools,
+            chart.tools.len().min(sigil_top::view::svg::MAX_TOOLS)
+        );
+        most_texts = most_texts.max(facts.texts);
+    }
+    assert!(
+        most_texts > 40,
+        "the charts had labels to place: {most_texts}"
+    );
 }

@@ -134,6 +134,22 @@ fn sigterm_and_sighup_end_the_screen_and_restore_the_terminal() {
     }
 }
 
+/// Issue 19, point 7: even the narrowest header says the demo's times are not the
+/// capture's.
+#[test]
+fn issue_19_the_demo_says_it_is_retimed_at_60_columns() {
+    let tmux = Tmux::start(
+        &format!("{} demo; echo EXITED $?; sleep 600", bin().display()),
+        60,
+        15,
+    );
+    let screen = tmux.wait_for(&["REPLAY 20x", "demo, re-timed to now"], WAIT);
+    let header = screen.lines().next().unwrap_or("");
+    assert!(header.contains("demo, re-timed to now"), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
+
 #[test]
 fn the_demo_plays_the_scenario_and_stays_open_when_it_ends() {
     let tmux = Tmux::start(
@@ -142,7 +158,7 @@ fn the_demo_plays_the_scenario_and_stays_open_when_it_ends() {
         40,
     );
     // It says its times are not the capture's (issue 19, point 7).
-    tmux.wait_for(&["REPLAY 20x", "built-in demo (re-timed to now)"], WAIT);
+    tmux.wait_for(&["REPLAY 20x", "demo, re-timed to now"], WAIT);
     let screen = tmux.wait_for(&["replay finished", "502 33"], WAIT);
     assert!(has_incident_row(&screen, "502"), "{screen}");
     assert!(
