@@ -81,7 +81,9 @@ pub struct InputArgs {
     /// Read this journal file (repeatable; all files given are read together)
     #[arg(long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Start at this time: "2026-11-24 10:00", "10:00", "today", "-1h", "10 min ago", "@1795626316", …
+    /// Start at this time, as journalctl reads it: "2026-11-24 10:00", "10:00", "Mon
+    /// 2026-11-24 10:00", "2026-11-24 10:00 Europe/Berlin", "… UTC", "today", "-1h30m", "10
+    /// min ago", "@1795626316", …
     #[arg(short = 'S', long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Stop at this time (same forms as --since)
@@ -217,7 +219,7 @@ pub struct StreamArgs {
 pub enum Command {
     /// Print the entries read from the inputs, merged in time order
     Entries {
-        /// As `journalctl -o`: `short`, `short-iso`, `short-precise`, `cat`, `export`,
+        /// Output format, as `journalctl -o`: `short`, `short-iso`, `short-precise`, `cat`, `export`,
         /// `json` and `json-pretty` (journalctl's fields that sigil-top reads, plus its own
         /// lower-case keys: ts, unit, host, pid, priority, message, cursor, …)
         #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Short)]
@@ -229,10 +231,13 @@ pub enum Command {
     },
     /// Summarise requests, latency, 502s, timeouts and incidents over the inputs
     Report {
-        /// `text` (readable), `json` (the `sigil-top.report/1` document) or `markdown`
-        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        /// Output format: `text` (readable), `json` (the `sigil-top.report/1` document) or
+        /// `markdown` (also `--format`)
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_name = "FORMAT",
+              value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
-        /// Exit 1 when the p99 origin latency is above this ("500ms", "2s")
+        /// Exit 1 when the p99 origin latency is above this (a systemd time span: "500ms",
+        /// "2s", "1.5s", "1h30m")
         #[arg(long = "max-p99", value_name = "DURATION")]
         max_p99: Option<String>,
         /// Exit 1 when more than this percentage of answered requests were 5xx
@@ -248,9 +253,15 @@ pub enum Command {
     },
     /// Run on the built-in demo scenario (a real capture: restart, 502s, client cancel)
     Demo {
-        /// Print the report in this format instead of opening the live screen [default: the
-        /// live screen on a terminal, text otherwise]
-        #[arg(long, value_enum)]
+        /// Print the report in this format instead of opening the live screen (also
+        /// `--format`) [default: the live screen on a terminal, text otherwise]
+        #[arg(
+            short = 'o',
+            long = "output",
+            visible_alias = "format",
+            value_name = "FORMAT",
+            value_enum
+        )]
         format: Option<ReportFormat>,
         #[command(flatten)]
         screen: ScreenArgs,
@@ -258,9 +269,10 @@ pub enum Command {
     /// Follow the inputs and print incidents as they open, update and close (for scripts
     /// and alerting)
     Watch {
-        /// `json`: one `{"event": "open"|"update"|"close", "incident": {…}}` per line;
-        /// `text`: one readable line per event
-        #[arg(long, value_enum, default_value_t = WatchFormat::Json)]
+        /// Output format: `json`, one `{"event": "open"|"update"|"close", "incident": {…}}`
+        /// per line; `text`, one readable line per event (also `--format`)
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_name = "FORMAT",
+              value_enum, default_value_t = WatchFormat::Json)]
         format: WatchFormat,
         /// Run this command for every event, with the event's JSON on its standard input
         /// and `SIGIL_TOP_EVENT` / `SIGIL_TOP_KIND` / `SIGIL_TOP_SEVERITY` /
@@ -268,8 +280,8 @@ pub enum Command {
         /// reported on stderr; on exit, running commands get up to 10 s
         #[arg(long, value_name = "CMD")]
         exec: Option<String>,
-        /// Kill an `--exec` command still running after this long, and report it
-        /// ("500ms", "30s") [default: 30s]
+        /// Kill an `--exec` command still running after this long, and report it (a
+        /// systemd time span: "500ms", "30s", "1min 30s") [default: 30s]
         #[arg(long = "exec-timeout", value_name = "DURATION")]
         exec_timeout: Option<String>,
         /// Run at most this many `--exec` commands at once (the events of one incident
@@ -298,7 +310,17 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         incident: Option<u64>,
         /// Where to write [default: $XDG_STATE_HOME/sigil-top/snapshots]
-        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        #[arg(long = "output-dir", value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+        /// Deprecated spelling of --output-dir (warns): `-o` is the output format in every
+        /// other subcommand, as in journalctl
+        #[arg(
+            short = 'o',
+            long = "output",
+            value_name = "DIR",
+            hide = true,
+            conflicts_with = "output_dir"
+        )]
         output: Option<PathBuf>,
         /// Write one .tar.gz instead of a directory
         #[arg(long)]
@@ -482,5 +504,71 @@ fn roff_escape(text: &str) -> String {
         format!("\\&{t}")
     } else {
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// See: issue 19 (point 7). `-o` means one thing, as in journalctl: in every
+    /// subcommand that has it (visibly), it is `--output FORMAT`, a choice of formats.
+    /// Output paths are `--output-dir`; `snapshot -o DIR` is only a hidden, deprecated
+    /// spelling of it.
+    #[test]
+    fn issue_19_o_is_the_output_format_in_every_subcommand() {
+        let command = Args::command();
+        let mut with_o = Vec::new();
+        for sub in command.get_subcommands() {
+            for arg in sub.get_arguments().filter(|a| a.get_short() == Some('o')) {
+                let name = sub.get_name();
+                if arg.is_hide_set() {
+                    assert_eq!(
+                        (name, arg.get_id().as_str()),
+                        ("snapshot", "output"),
+                        "only snapshot's old -o DIR may be hidden"
+                    );
+                    continue;
+                }
+                assert_eq!(arg.get_long(), Some("output"), "{name}");
+                assert!(
+                    !arg.get_possible_values().is_empty(),
+                    "{name} -o is not a choice of formats"
+                );
+                with_o.push(name);
+            }
+            // An output path is never `--output`.
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_long() == Some("output") {
+                    assert!(!arg.get_possible_values().is_empty(), "{}", sub.get_name());
+                }
+            }
+        }
+        assert_eq!(with_o, ["entries", "report", "demo", "watch"]);
+    }
+
+    #[test]
+    fn format_is_another_name_for_output() {
+        for argv in [
+            ["sigil-top", "report", "-o", "json"],
+            ["sigil-top", "report", "--output", "json"],
+            ["sigil-top", "report", "--format", "json"],
+        ] {
+            let args = Args::try_parse_from(argv).unwrap();
+            assert!(
+                matches!(
+                    args.command,
+                    Some(Command::Report {
+                        format: ReportFormat::Json,
+                        ..
+                    })
+                ),
+                "{argv:?}"
+            );
+        }
+        let bad = Args::try_parse_from(["sigil-top", "snapshot", "-o", "a", "--output-dir", "b"]);
+        assert!(bad.is_err(), "both spellings of the directory at once");
     }
 }

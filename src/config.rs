@@ -8,14 +8,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone};
-
 use crate::cli::{Args, Command, OutputFormat, ReportFormat, ScreenArgs, ThemeName, WatchFormat};
 use crate::config_file::{self, ConfigFileError};
+use crate::duration::{DurationError, ACCEPTED_DURATION_FORMS};
 use crate::model::Settings;
 use crate::source::demo::Pace;
 use crate::source::filter::{self, EntryFilter, FilterError, Grep, StartCursor};
-use crate::source::since::{parse_time, TimeError};
+use crate::source::since::{parse_time_in, TimeError};
 use crate::source::{InputSpec, ReadOptions, StartAt, Timestamp, Unit, UnitFilter};
 
 /// Events the log keeps in the headless modes (`report`, `watch`): none, because they
@@ -193,6 +192,8 @@ pub struct Config {
     pub filter: EntryFilter,
     /// How entries and messages are printed (`-r`, `--utc`, `-q`).
     pub output: OutputSettings,
+    /// Said on standard error before the mode starts (unless `-q`): deprecated spellings.
+    pub warnings: Vec<String>,
 }
 
 /// journalctl's output flags.
@@ -264,16 +265,20 @@ pub enum ConfigError {
     StatsFollow,
     #[error(transparent)]
     File(#[from] ConfigFileError),
-    #[error("--max-p99: invalid duration {0:?}: use a number with ms, s, m or h, e.g. \"500ms\"")]
-    Duration(String),
+    #[error("--{flag}: invalid duration {text:?} ({error}): use {ACCEPTED_DURATION_FORMS}")]
+    Duration {
+        flag: &'static str,
+        text: String,
+        error: DurationError,
+    },
     #[error("--max-5xx-rate: {0} is not a percentage between 0 and 100")]
     Percentage(f64),
     #[error("config: give --default or --check FILE")]
     ConfigWhat,
     #[error("--speed: cannot read {0:?}: give a whole multiple like 10x or 20x, or max")]
     Speed(String),
-    #[error("--exec-timeout: invalid duration {0:?}: use a number with ms, s or m, e.g. \"30s\"")]
-    ExecTimeout(String),
+    #[error("--exec-timeout: give a time longer than 0s")]
+    ExecTimeoutZero,
     #[error("--exec-max-running: give at least 1")]
     ExecMaxRunning,
     #[error("--metrics: cannot read {0:?}: give HOST:PORT (\"127.0.0.1:9464\", \"[::1]:9464\") or a port")]
@@ -293,6 +298,11 @@ pub enum ConfigError {
     Reverse,
 }
 
+/// A duration flag's value in the one duration grammar ([`crate::duration`]), in µs.
+fn parse_duration(flag: &'static str, text: String) -> Result<u64, ConfigError> {
+    crate::duration::parse_us(&text).map_err(|error| ConfigError::Duration { flag, text, error })
+}
+
 /// `--metrics`' address: `HOST:PORT` with a numeric host, or a bare port on loopback.
 fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
     let t = text.trim();
@@ -306,21 +316,19 @@ fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
 impl Config {
     /// Validates `args`, reading relative times against the local clock.
     pub fn from_args(args: Args) -> Result<Config, ConfigError> {
-        Config::from_args_at(args, &chrono::Local::now())
+        Config::from_args_at(args, &jiff::Zoned::now())
     }
 
-    /// As [`Config::from_args`], with "now" given (local times are read in its zone).
-    pub fn from_args_at<Tz: TimeZone>(
-        args: Args,
-        now: &DateTime<Tz>,
-    ) -> Result<Config, ConfigError> {
+    /// As [`Config::from_args`], with "now" given (local times are read in its time zone:
+    /// the system's, `TZ` or `/etc/localtime`, for [`Config::from_args`]).
+    pub fn from_args_at(args: Args, now: &jiff::Zoned) -> Result<Config, ConfigError> {
         Config::from_args_with(args, now, TerminalFacts::detect())
     }
 
     /// As [`Config::from_args_at`], with the terminal facts given.
-    pub fn from_args_with<Tz: TimeZone>(
+    pub fn from_args_with(
         args: Args,
-        now: &DateTime<Tz>,
+        now: &jiff::Zoned,
         facts: TerminalFacts,
     ) -> Result<Config, ConfigError> {
         let Args {
@@ -339,6 +347,7 @@ impl Config {
         };
         let mut text_inputs: Vec<PathBuf> = streams.inputs;
         let mut anonymize_ips = false;
+        let mut warnings = Vec::new();
         let (mode, input) = match command {
             None => (Mode::Tui, input),
             Some(Command::Entries {
@@ -365,9 +374,7 @@ impl Config {
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                let max_p99_us = max_p99
-                    .map(|t| config_file::parse_duration_us(&t).ok_or(ConfigError::Duration(t)))
-                    .transpose()?;
+                let max_p99_us = max_p99.map(|t| parse_duration("max-p99", t)).transpose()?;
                 if let Some(p) = max_5xx_rate {
                     if !(0.0..=100.0).contains(&p) {
                         return Err(ConfigError::Percentage(p));
@@ -392,10 +399,10 @@ impl Config {
             }) => {
                 text_inputs.extend(streams.inputs);
                 let timeout = match exec_timeout {
-                    Some(t) => config_file::parse_duration_us(&t)
-                        .filter(|&us| us > 0)
-                        .map(Duration::from_micros)
-                        .ok_or(ConfigError::ExecTimeout(t))?,
+                    Some(t) => match parse_duration("exec-timeout", t)? {
+                        0 => return Err(ConfigError::ExecTimeoutZero),
+                        us => Duration::from_micros(us),
+                    },
                     None => DEFAULT_HOOK_TIMEOUT,
                 };
                 let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);
@@ -421,6 +428,7 @@ impl Config {
             }
             Some(Command::Snapshot {
                 incident,
+                output_dir,
                 output,
                 archive,
                 anonymize_ip,
@@ -428,7 +436,16 @@ impl Config {
                 streams,
             }) => {
                 text_inputs.extend(streams.inputs);
-                let output = output.unwrap_or_else(crate::view::export::default_dir);
+                if output.is_some() {
+                    warnings.push(
+                        "snapshot -o/--output DIR is deprecated: use --output-dir DIR (-o is the \
+                         output format, as in journalctl, in every other subcommand)"
+                            .to_owned(),
+                    );
+                }
+                let output = output_dir
+                    .or(output)
+                    .unwrap_or_else(crate::paths::snapshot_dir);
                 anonymize_ips = anonymize_ip;
                 (
                     Mode::Snapshot {
@@ -515,8 +532,11 @@ impl Config {
         }
 
         let time = |flag: &'static str, text: Option<String>| {
-            text.map(|t| parse_time(&t, now).map_err(|error| ConfigError::Time { flag, error }))
-                .transpose()
+            text.map(|t| {
+                parse_time_in(&t, now.timestamp(), now.time_zone())
+                    .map_err(|error| ConfigError::Time { flag, error })
+            })
+            .transpose()
         };
         let since = time("since", input.since)?;
         let until = time("until", input.until)?;
@@ -637,7 +657,7 @@ impl Config {
             .then_some(screen_lookback_us);
         let since = match lookback_us {
             Some(back) => Some(Timestamp(
-                u64::try_from(now.timestamp_micros())
+                u64::try_from(now.timestamp().as_microsecond())
                     .unwrap_or(0)
                     .saturating_sub(back),
             )),
@@ -758,6 +778,7 @@ impl Config {
             screen,
             filter,
             output,
+            warnings,
         })
     }
 
@@ -796,7 +817,7 @@ mod tests {
     use clap::Parser;
 
     fn config(argv: &[&str]) -> Result<Config, ConfigError> {
-        let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
+        let now: jiff::Zoned = "2026-11-24T15:30:00+01:00[+01:00]".parse().unwrap();
         let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
             .expect("argv parses");
         Config::from_args_at(args, &now)
@@ -937,7 +958,7 @@ mod tests {
     }
 
     fn config_on(argv: &[&str], facts: TerminalFacts) -> Result<Config, ConfigError> {
-        let now = DateTime::parse_from_rfc3339("2026-11-24T15:30:00+01:00").unwrap();
+        let now: jiff::Zoned = "2026-11-24T15:30:00+01:00[+01:00]".parse().unwrap();
         let args = Args::try_parse_from(std::iter::once("sigil-top").chain(argv.iter().copied()))
             .expect("argv parses");
         Config::from_args_with(args, &now, facts)

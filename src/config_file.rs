@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::duration::{self, ACCEPTED_DURATION_FORMS};
 use crate::model::Settings;
 use crate::source::Unit;
 
 /// The commented default configuration.
 pub const DEFAULT_TOML: &str = r#"# sigil-top configuration. Every key is optional; the values shown are the defaults.
-# Durations are a number with a unit: "250ms", "30s", "5m", "1h".
+# Durations are time spans as systemd reads them: "250ms", "30s", "1.5s", "5m", "1h 30min",
+# "2 days" (a bare number is seconds); the same grammar as --max-p99 and --since -1h30m.
 
 [units]
 origin = "sigil-mcp.service"    # the Sigil MCP server's unit (watched when no -u is given)
@@ -159,7 +161,8 @@ struct LimitsSection {
     pending_ttl: Option<Duration>,
 }
 
-/// A duration written as `"250ms"`, `"30s"`, `"5m"`, `"1h"` (or a bare number of seconds).
+/// A duration in systemd's time-span grammar (`"250ms"`, `"1h 30min"`, [`duration`]), or
+/// a bare TOML integer of seconds (as a bare number is in that grammar).
 #[derive(Debug, Clone, Copy)]
 struct Duration(u64);
 
@@ -173,34 +176,12 @@ impl<'de> Deserialize<'de> for Duration {
         }
         match Raw::deserialize(d)? {
             Raw::Seconds(s) => Ok(Duration(s.saturating_mul(1_000_000))),
-            Raw::Text(t) => parse_duration_us(&t).map(Duration).ok_or_else(|| {
+            Raw::Text(t) => duration::parse_us(&t).map(Duration).map_err(|e| {
                 serde::de::Error::custom(format!(
-                    "invalid duration {t:?}: use a number with ms, s, m or h, e.g. \"30s\""
+                    "invalid duration {t:?} ({e}): use {ACCEPTED_DURATION_FORMS}"
                 ))
             }),
         }
-    }
-}
-
-/// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"` → µs.
-pub fn parse_duration_us(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let scale = match unit.trim() {
-        "us" | "µs" => 1.0,
-        "ms" => 1e3,
-        "s" | "sec" => 1e6,
-        "m" | "min" => 60e6,
-        "h" => 3600e6,
-        _ => return None,
-    };
-    let us = n * scale;
-    if us.is_finite() && (0.0..1.0e15).contains(&us) {
-        format!("{us:.0}").parse().ok()
-    } else {
-        None
     }
 }
 
@@ -213,14 +194,9 @@ pub enum ConfigFileError {
     Invalid { path: String, message: String },
 }
 
-/// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml`.
+/// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml` ([`crate::paths`]).
 pub fn default_path() -> Option<PathBuf> {
-    // A relative XDG path is invalid and ignored, as the XDG spec says. See: issue 17.
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("sigil-top").join("config.toml"))
+    crate::paths::config_file()
 }
 
 /// Reads `path` (given: must exist) or the default location (used only if it exists) and
@@ -284,21 +260,6 @@ pub fn parse_all(text: &str) -> Result<Loaded, String> {
     })
 }
 
-/// A duration in the grammar the file reads (`"100s"`, `"15m"`, `"250ms"`, `"1h"`).
-fn duration_text(us: u64) -> String {
-    const H: u64 = 3_600_000_000;
-    const M: u64 = 60_000_000;
-    const S: u64 = 1_000_000;
-    match us {
-        0 => "0s".to_owned(),
-        _ if us.is_multiple_of(H) => format!("{}h", us / H),
-        _ if us.is_multiple_of(M) => format!("{}m", us / M),
-        _ if us.is_multiple_of(S) => format!("{}s", us / S),
-        _ if us.is_multiple_of(1000) => format!("{}ms", us / 1000),
-        _ => format!("{}s", us as f64 / 1e6),
-    }
-}
-
 /// A TOML string (quoted and escaped by the `toml` crate, so any unit name or pattern
 /// stays one valid value).
 fn toml_string(s: &str) -> String {
@@ -309,7 +270,7 @@ fn toml_string(s: &str) -> String {
 /// `config --check FILE` prints (parsing it back gives the same settings).
 pub fn to_toml(loaded: &Loaded) -> String {
     let s = &loaded.settings;
-    let d = duration_text;
+    let d = duration::format_us;
     let patterns: Vec<String> = loaded
         .redact_patterns
         .iter()
@@ -318,7 +279,8 @@ pub fn to_toml(loaded: &Loaded) -> String {
     format!(
         "[units]\norigin = {}\ntunnel = {}\n\n\
 [edge]\ntimeout = \"{}\"\n\n\
-[incidents]\nquiet = \"{}\"\nstale_session_window = \"{}\"\nstall = \"{}\"\n\n\
+[window]\nlookback = \"{}\"\n\n\
+[incidents]\nquiet = \"{}\"\norigin_errors_window = \"{}\"\nstale_session_window = \"{}\"\nstall = \"{}\"\n\n\
 [latency]\nwindow = \"{}\"\np99_threshold = \"{}\"\nwindows_to_open = {}\nwindows_to_close = {}\nmin_requests = {}\n\n\
 [screen]\nlookback = \"{}\"\n\n\
 [redact]\npatterns = [{}]\n\n\
@@ -326,7 +288,9 @@ pub fn to_toml(loaded: &Loaded) -> String {
         toml_string(s.origin_unit.as_str()),
         toml_string(s.tunnel_unit.as_str()),
         d(s.edge_timeout_us),
+        d(s.lookback_us),
         d(s.incident_quiet_us),
+        d(s.origin_errors_window_us),
         d(s.stale_session_window_us),
         d(s.stall_threshold_us),
         d(s.latency_window_us),
@@ -428,10 +392,7 @@ mod tests {
             "{err}"
         );
         let err = parse("[edge]\ntimeout = \"soon\"\n").unwrap_err();
-        assert!(
-            err.contains("line 2") && err.contains("ms, s, m or h"),
-            "{err}"
-        );
+        assert!(err.contains("line 2") && err.contains("250ms"), "{err}");
     }
 
     /// See: issue 19 (point 7). `config --check` prints TOML: the effective settings,
@@ -453,23 +414,94 @@ mod tests {
             assert_eq!(loaded.screen_lookback_us, again.screen_lookback_us, "{printed}");
         }
         let printed = to_toml(&parse_all("[edge]\ntimeout = \"120s\"\n").unwrap());
-        assert!(printed.contains("[edge]\ntimeout = \"2m\"\n"), "{printed}");
+        assert!(
+            printed.contains("[edge]\ntimeout = \"2min\"\n"),
+            "{printed}"
+        );
         assert!(!printed.contains("Settings {"), "{printed}");
     }
 
+    /// `section.key` for every key of a config text.
+    fn keys_of(text: &str) -> Vec<String> {
+        let table: toml::Table = toml::from_str(text).unwrap();
+        let mut keys: Vec<String> = table
+            .iter()
+            .flat_map(|(section, value)| {
+                let inner = value.as_table().expect("every key is in a section");
+                inner.keys().map(move |k| format!("{section}.{k}"))
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// See: issue 19 (point 7). `config --check` printed neither `[window] lookback` nor
+    /// `[incidents] origin_errors_window`: every key `config --default` documents is in the
+    /// effective output.
     #[test]
-    fn durations_read_as_typed() {
-        for (t, us) in [
-            ("250ms", 250_000),
-            ("30s", 30_000_000),
-            ("1.5s", 1_500_000),
-            ("5m", 300_000_000),
-            ("1h", 3_600_000_000),
+    fn issue_19_the_effective_settings_hold_every_key_of_the_default_file() {
+        assert_eq!(keys_of(&to_toml(&Loaded::default())), keys_of(DEFAULT_TOML));
+    }
+
+    /// Every key set to a generated value: printed, read back and printed again, the text
+    /// and the settings are the same (so no key is dropped or changed on the way).
+    #[test]
+    fn issue_19_any_config_round_trips_through_its_printed_form() {
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let spans = [
+            "250ms", "1.5s", "90", "1h 30min", "2 days", "1w", "45min", "1M", "7s",
+        ];
+        for _ in 0..200 {
+            let mut text = String::new();
+            let mut section = String::new();
+            for key in keys_of(DEFAULT_TOML) {
+                let (sec, name) = key.split_once('.').unwrap();
+                if sec != section {
+                    text = text + "[" + sec + "]\n";
+                    sec.clone_into(&mut section);
+                }
+                let pick = usize::try_from(next() % 9).unwrap();
+                let value = match (sec, name) {
+                    ("units", _) => toml_string(&format!("u{}\"n\\{}", next() % 100, name)),
+                    ("redact", _) => "[\"sk-[a-z]+\", 'a\\b']".to_owned(),
+                    ("latency", "windows_to_open" | "windows_to_close" | "min_requests")
+                    | ("limits", "log_events" | "traces" | "pending_requests") => {
+                        (1 + next() % 100_000).to_string()
+                    }
+                    _ => format!("\"{}\"", spans[pick]),
+                };
+                text = text + name + " = " + &value + "\n";
+            }
+            let loaded = parse_all(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let printed = to_toml(&loaded);
+            let again = parse_all(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+            assert_eq!(to_toml(&again), printed, "{text}");
+            let (a, b) = (&loaded.settings, &again.settings);
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{printed}");
+            assert_eq!(loaded.screen_lookback_us, again.screen_lookback_us);
+            assert_eq!(loaded.redact_patterns, again.redact_patterns);
+        }
+    }
+
+    #[test]
+    fn durations_are_read_in_systemds_grammar_and_bad_ones_name_it() {
+        for (text, us) in [
+            ("timeout = \"1h 30min\"", 5_400_000_000),
+            ("timeout = \"1.5s\"", 1_500_000),
+            ("timeout = \"90\"", 90_000_000),
+            ("timeout = 90", 90_000_000),
+            ("timeout = \"2 days\"", 172_800_000_000),
         ] {
-            assert_eq!(parse_duration_us(t), Some(us), "{t}");
+            let s = parse(&format!("[edge]\n{text}\n")).unwrap();
+            assert_eq!(s.edge_timeout_us, us, "{text}");
         }
-        for bad in ["", "s", "-5s", "5x", "1e400s"] {
-            assert_eq!(parse_duration_us(bad), None, "{bad}");
-        }
+        let err = parse("[edge]\ntimeout = \"5mins\"\n").unwrap_err();
+        assert!(err.contains("5mins") && err.contains("1h 30min"), "{err}");
     }
 }

@@ -33,7 +33,8 @@ fn entry(at_us: u64, unit: &str, pid: u32, message: &str) -> RawEntry {
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let _ = config_file::parse_duration_us(&text);
+    let _ = sigil_top::duration::parse_us(&text);
+    let _ = sigil_top::duration::format_us(u64::try_from(text.len()).unwrap_or(0));
     let Ok(settings) = config_file::parse(&text) else {
         return;
     };

@@ -269,6 +269,7 @@ pub fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
 /// Runs `config` to completion.
 pub fn run(config: Config) -> anyhow::Result<()> {
     IS_QUIET.store(config.output.quiet, std::sync::atomic::Ordering::Relaxed);
+    print_warnings(&config.warnings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

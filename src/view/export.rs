@@ -809,11 +809,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// The effective uid of this process (from `/proc/self/status`; no unsafe code).
+/// The effective uid of this process ([`crate::paths::effective_uid`]).
+#[allow(clippy::unnecessary_wraps)]
 fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
+    Some(crate::paths::effective_uid())
 }
 
 /// Refuses `dir` when anything on its way could be changed by another user: a symlink
@@ -1173,13 +1172,9 @@ fn write_archive(
 /// The default snapshot directory: `$XDG_STATE_HOME/sigil-top/snapshots`
 /// (`~/.local/state/sigil-top/snapshots`).
 pub fn default_dir() -> PathBuf {
-    // A relative XDG path is invalid and ignored, as the XDG spec says. See: issue 17.
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("sigil-top").join("snapshots")
+    // A relative XDG path is invalid and ignored, as the XDG spec says (etcetera keeps
+    // that rule). See: issue 17.
+    crate::paths::snapshot_dir()
 }
 
 #[cfg(test)]

@@ -251,3 +251,44 @@ fn an_unprivileged_user_can_run_every_headless_mode_and_only_snapshots_are_writt
         );
     }
 }
+
+/// See: issue 20 (point 3). The config file is found by the XDG rules (through etcetera):
+/// `$XDG_CONFIG_HOME/sigil-top/config.toml` when that variable is an absolute path,
+/// `$HOME/.config/sigil-top/config.toml` otherwise; a relative `XDG_CONFIG_HOME` is
+/// invalid and ignored, as the spec says. Each candidate holds a config with a bad key,
+/// so the error names the one read.
+#[test]
+fn issue_20_the_config_file_is_found_by_the_xdg_rules() {
+    let root = TempDir::new().unwrap();
+    let home = root.path().join("home");
+    let xdg = root.path().join("xdg");
+    for dir in [home.join(".config/sigil-top"), xdg.join("sigil-top")] {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), "[edge]\nnot_a_key = 1\n").unwrap();
+    }
+    let read = |xdg_config_home: Option<&str>| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["stats", "-"])
+            .current_dir(root.path())
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::null());
+        if let Some(value) = xdg_config_home {
+            cmd.env("XDG_CONFIG_HOME", value);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let in_xdg = xdg.join("sigil-top/config.toml");
+    let in_home = home.join(".config/sigil-top/config.toml");
+    let err = read(Some(xdg.to_str().unwrap()));
+    assert!(err.contains(in_xdg.to_str().unwrap()), "{err}");
+    // "xdg" relative to the working directory is the same directory, and is ignored.
+    let err = read(Some("xdg"));
+    assert!(err.contains(in_home.to_str().unwrap()), "{err}");
+    let err = read(None);
+    assert!(err.contains(in_home.to_str().unwrap()), "{err}");
+    let err = read(Some(""));
+    assert!(err.contains(in_home.to_str().unwrap()), "{err}");
+}

@@ -666,3 +666,387 @@ fn filters_apply_to_the_live_screen() {
         assert!(!only.contains(other), "{other} shown despite -g:\n{only}");
     }
 }
+
+/// One `--since`/`--until` case: the text typed, the zone it is typed in, and where the
+/// planted entries lie. See `since_and_until_read_times_as_journalctl_does`.
+struct TimeCase {
+    tz: &'static str,
+    text: String,
+    /// The instant the text means (µs), worked out by hand from the calendar; entries are
+    /// planted 1 µs before it, at it and 1 µs after it.
+    at_us: u64,
+}
+
+/// Runs `program ARGS` with `TZ=tz` over `dir`.
+fn in_zone(program: &Path, tz: &str, args: &[&str]) -> std::process::Output {
+    run(
+        Command::new(program)
+            .args(args)
+            .env("TZ", tz)
+            .env("SYSTEMD_COLORS", "0"),
+        None,
+    )
+}
+
+/// See: issue 20 (point 3). `--since`/`--until` read times as journalctl 252 does,
+/// weekdays and zone names included, under several `TZ` values: for each case, entries
+/// are planted 1 µs before, at and 1 µs after the instant the text means, and both
+/// programs are asked for `--since TEXT --until TEXT`; each must print the one entry at
+/// that instant (journalctl's output is checked too, so an agreement on nothing fails).
+/// Relative forms are checked against entries ±20 s around their boundary; forms
+/// journalctl refuses must be refused by both.
+#[test]
+fn since_and_until_read_times_as_journalctl_does() {
+    let us = |rfc3339: &str| -> u64 {
+        let t: jiff::Timestamp = rfc3339.parse().unwrap();
+        u64::try_from(t.as_microsecond()).unwrap()
+    };
+    let this_year = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+        .year();
+    let case = |tz: &'static str, text: &str, at: &str| TimeCase {
+        tz,
+        text: text.to_owned(),
+        at_us: us(at),
+    };
+    let berlin = "Europe/Berlin";
+    let ny = "America/New_York";
+    let cases = vec![
+        case(berlin, "2026-12-07 10:00", "2026-12-07T09:00:00Z"),
+        case(berlin, "Mon 2026-12-07 10:00", "2026-12-07T09:00:00Z"),
+        case(
+            berlin,
+            "monday 2026-12-07 10:00:00.25",
+            "2026-12-07T09:00:00.25Z",
+        ),
+        case(
+            berlin,
+            "2026-12-07 10:00:00.1234567",
+            "2026-12-07T09:00:00.123457Z",
+        ),
+        case(
+            berlin,
+            "2026-12-07 10:00 Asia/Tokyo",
+            "2026-12-07T01:00:00Z",
+        ),
+        case(
+            berlin,
+            "Mon 2026-12-07 10:00 America/New_York",
+            "2026-12-07T15:00:00Z",
+        ),
+        case(
+            berlin,
+            "2026-12-07 10:00 Europe/Berlin",
+            "2026-12-07T09:00:00Z",
+        ),
+        case(
+            berlin,
+            "2026-07-01 10:00 Europe/Berlin",
+            "2026-07-01T08:00:00Z",
+        ),
+        case(berlin, "2026-12-07 10:00 UTC", "2026-12-07T10:00:00Z"),
+        case(berlin, "2026-12-07 10:00 utc", "2026-12-07T10:00:00Z"),
+        case(berlin, "2026-12-07 10:00 CEST", "2026-12-07T08:00:00Z"),
+        case(berlin, "2026-07-01 10:00 cet", "2026-07-01T09:00:00Z"),
+        case(berlin, "2026-07-01 10:00", "2026-07-01T08:00:00Z"),
+        case(berlin, "26-12-07 10:00", "2026-12-07T09:00:00Z"),
+        case(berlin, "2026-2-30 10:00", "2026-03-02T09:00:00Z"),
+        case(berlin, "2026-12-07 10:00:60", "2026-12-07T09:01:00Z"),
+        case(berlin, "2026-10-25 02:30", "2026-10-25T01:30:00Z"),
+        case(berlin, "2026-03-29 02:30", "2026-03-29T01:30:00Z"),
+        case(berlin, "@1796637600.5", "2026-12-07T10:00:00.5Z"),
+        TimeCase {
+            tz: berlin,
+            text: "Dec 07 10:00:00".into(),
+            at_us: us(&format!("{this_year}-12-07T09:00:00Z")),
+        },
+        case(ny, "2026-12-07 10:00", "2026-12-07T15:00:00Z"),
+        case(ny, "2026-11-01 01:30", "2026-11-01T05:30:00Z"),
+        case(ny, "2026-12-07 10:00 EDT", "2026-12-07T14:00:00Z"),
+        case(ny, "2026-12-07 10:00 Europe/Berlin", "2026-12-07T09:00:00Z"),
+        case("UTC", "2026-12-07 10:00", "2026-12-07T10:00:00Z"),
+        case(
+            "UTC",
+            "2026-12-07 10:00 Asia/Kolkata",
+            "2026-12-07T04:30:00Z",
+        ),
+        case(":Asia/Tokyo", "2026-12-07 10:00", "2026-12-07T01:00:00Z"),
+        case(
+            "EST5EDT,M3.2.0,M11.1.0",
+            "2026-07-01 10:00",
+            "2026-07-01T14:00:00Z",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        for (dt, what) in [(-1i64, "before"), (0, "at"), (1, "after")] {
+            let t = c.at_us.checked_add_signed(dt).unwrap();
+            records.push(Record::service(
+                t,
+                "mcp-a",
+                "sigil-mcp.service",
+                1000,
+                "python3",
+                format!("case{i} {what}"),
+            ));
+        }
+    }
+    // Relative forms: entries 20 s either side of each boundary, from a "now" taken here
+    // (both programs run within seconds of it).
+    let now_us = u64::try_from(jiff::Timestamp::now().as_microsecond()).unwrap();
+    let relative: [(&str, &str, i64); 6] = [
+        ("--since", "-1h30m", -5_400),
+        ("--since", "-1h 30min", -5_400),
+        ("--since", "-90", -90),
+        ("--since", "10 min ago", -600),
+        ("--until", "+5m", 300),
+        ("--until", "5min left", 300),
+    ];
+    for (i, (_, _, offset_s)) in relative.iter().enumerate() {
+        let boundary = now_us.checked_add_signed(offset_s * 1_000_000).unwrap();
+        for (what, t) in [
+            ("before", boundary - 20_000_000),
+            ("after", boundary + 20_000_000),
+        ] {
+            records.push(Record::service(
+                t,
+                "mcp-a",
+                "sigil-mcp.service",
+                1000,
+                "python3",
+                format!("rel{i} {what}"),
+            ));
+        }
+    }
+    records.sort_by_key(|r| {
+        String::from_utf8_lossy(&r.fields[0].1)
+            .parse::<u64>()
+            .unwrap()
+    });
+    make_journal(dir.path(), "times", &export_text(&records));
+    let d = dir.path().to_str().unwrap();
+    let both = |tz: &str, args: &[&str]| {
+        let mut a = vec!["-D", d, "-u", "sigil-mcp", "-q", "-o", "short-precise"];
+        a.extend_from_slice(args);
+        let want = in_zone(
+            Path::new("journalctl"),
+            tz,
+            &[&["--no-pager"], &a[..]].concat(),
+        );
+        let got = in_zone(&bin(), tz, &[&["entries"], &a[..]].concat());
+        (want, got)
+    };
+    for (i, c) in cases.iter().enumerate() {
+        let tag = format!("case{i} ");
+        let (want, got) = both(c.tz, &["-g", &tag, "--since", &c.text, "--until", &c.text]);
+        let (want_out, got_out) = (
+            String::from_utf8_lossy(&want.stdout),
+            String::from_utf8_lossy(&got.stdout),
+        );
+        assert!(
+            want.status.success() && want_out.lines().count() == 1 && want_out.contains("at"),
+            "TZ={} {:?}: journalctl does not read it as {}: {want_out}{}",
+            c.tz,
+            c.text,
+            c.at_us,
+            String::from_utf8_lossy(&want.stderr)
+        );
+        assert_eq!(
+            got_out,
+            want_out,
+            "TZ={} {:?}: sigil-top {}",
+            c.tz,
+            c.text,
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
+    for (i, (flag, text, _)) in relative.iter().enumerate() {
+        let tag = format!("rel{i} ");
+        let (want, got) = both(berlin, &["-g", &tag, flag, text]);
+        let want_out = String::from_utf8_lossy(&want.stdout);
+        let kept = if *flag == "--since" {
+            "after"
+        } else {
+            "before"
+        };
+        assert!(
+            want_out.lines().count() == 1 && want_out.contains(kept),
+            "journalctl {flag} {text:?}: {want_out}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            want_out,
+            "{flag} {text:?}: {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
+    // `today` and `yesterday` are local midnights: compare over every planted entry.
+    for text in ["today", "yesterday", "tomorrow"] {
+        let (want, got) = both(ny, &["--since", text]);
+        assert_eq!(want.status.success(), got.status.success(), "{text}");
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "--since {text}"
+        );
+    }
+    // What journalctl refuses, sigil-top refuses.
+    for text in [
+        "Tue 2026-12-07 10:00",
+        "Sunday 2026-12-07",
+        "2026-12-07 10:00 europe/berlin",
+        "2026-12-07 10:00 Nowhere/City",
+        "-1h UTC",
+        "now UTC",
+        "NOW",
+        "-5mins",
+        "2026-12-07 24:00",
+        "Dec 7 10:00",
+        "1969-12-31 23:00 UTC",
+    ] {
+        let (want, got) = both(berlin, &["--since", text]);
+        assert!(!want.status.success(), "journalctl read {text:?}");
+        assert!(!got.status.success(), "sigil-top read {text:?}");
+        let err = String::from_utf8_lossy(&got.stderr);
+        assert!(
+            err.contains("--since") && err.contains("accepted forms"),
+            "{err}"
+        );
+    }
+}
+
+/// See: issue 20 (point 3). Generated calendar times (dates over a year with both DST
+/// changes, times with and without seconds and fractions, one- and two-digit fields,
+/// right and wrong weekdays in any case, every kind of zone word, several `TZ`): journalctl
+/// and sigil-top must both refuse, or both start at the same entry (`--since X -n 1` over
+/// a journal with an entry every 13 minutes, so a reading off by an hour or a day shows).
+#[test]
+fn generated_times_start_where_journalctls_do() {
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const FULL: [&str; 7] = [
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+    ];
+    const ZONES: [&str; 12] = [
+        "",
+        " UTC",
+        " utc",
+        " Europe/Berlin",
+        " Asia/Tokyo",
+        " America/New_York",
+        " Australia/Lord_Howe",
+        " CET",
+        " CEST",
+        " cest",
+        " EST",
+        " europe/berlin",
+    ];
+    const TZS: [&str; 4] = ["Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata"];
+    let dir = tempfile::tempdir().unwrap();
+    let start: jiff::Timestamp = "2026-03-01T00:00:07Z".parse().unwrap();
+    let start_us = u64::try_from(start.as_microsecond()).unwrap();
+    let step_us = 13 * 60 * 1_000_000;
+    let records: Vec<Record> = (0..36_000u64)
+        .map(|i| {
+            Record::service(
+                start_us + i * step_us,
+                "mcp-a",
+                "sigil-mcp.service",
+                1000,
+                "python3",
+                format!("tick {i}"),
+            )
+        })
+        .collect();
+    make_journal(dir.path(), "ticks", &export_text(&records));
+    let d = dir.path().to_str().unwrap();
+    let mut rng = Rng(0x7155_0020);
+    let mut agreed_on_an_entry = 0;
+    for _ in 0..160 {
+        let date = jiff::civil::date(2026, 3, 1)
+            .checked_add(jiff::Span::new().days(i64::try_from(rng.below(300)).unwrap()))
+            .unwrap();
+        let (hh, mm, ss) = (rng.below(24), rng.below(60), rng.below(60));
+        let mut text = String::new();
+        // A weekday: none, the date's own, or another, in any spelling and case.
+        match rng.below(4) {
+            0 | 1 => {}
+            k => {
+                let nr = if k == 2 {
+                    usize::try_from(date.weekday().to_sunday_zero_offset()).unwrap()
+                } else {
+                    rng.below(7)
+                };
+                let name = if rng.below(2) == 0 {
+                    WEEKDAYS[nr]
+                } else {
+                    FULL[nr]
+                };
+                let name = match rng.below(3) {
+                    0 => name.to_lowercase(),
+                    1 => name.to_uppercase(),
+                    _ => name.to_owned(),
+                };
+                text.push_str(&name);
+                text.push(' ');
+            }
+        }
+        let (y, mo, dd) = (date.year(), date.month(), date.day());
+        let calendar = match rng.below(7) {
+            0 => format!("{y}-{mo:02}-{dd:02} {hh:02}:{mm:02}"),
+            1 => format!("{y}-{mo}-{dd} {hh}:{mm}"),
+            2 => format!("{}-{mo:02}-{dd:02} {hh:02}:{mm:02}", y % 100),
+            3 => format!("{y}-{mo:02}-{dd:02}"),
+            4 => format!(
+                "{y}-{mo:02}-{dd:02} {hh:02}:{mm:02}:{ss:02}.{}",
+                rng.below(1000)
+            ),
+            5 => format!("{hh:02}:{mm:02}"),
+            _ => format!("{y}-{mo:02}-{dd:02} {hh:02}:{mm:02}:{ss:02}"),
+        };
+        text.push_str(&calendar);
+        text.push_str(ZONES[rng.below(ZONES.len())]);
+        let tz = TZS[rng.below(TZS.len())];
+        let args = [
+            "-D",
+            d,
+            "-u",
+            "sigil-mcp",
+            "-o",
+            "short-precise",
+            "--since",
+            &text,
+            "-n",
+            "1",
+        ];
+        let want = in_zone(
+            Path::new("journalctl"),
+            tz,
+            &[&["--no-pager"], &args[..]].concat(),
+        );
+        let got = in_zone(&bin(), tz, &[&["entries"], &args[..]].concat());
+        assert_eq!(
+            got.status.success(),
+            want.status.success(),
+            "TZ={tz} --since {text:?}: journalctl {}, sigil-top {}",
+            String::from_utf8_lossy(&want.stderr),
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "TZ={tz} --since {text:?}"
+        );
+        agreed_on_an_entry += usize::from(want.status.success() && !want.stdout.is_empty());
+    }
+    assert!(
+        agreed_on_an_entry > 60,
+        "only {agreed_on_an_entry} readable cases"
+    );
+}

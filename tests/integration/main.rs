@@ -58,3 +58,7 @@ mod journalctl_flags;
 
 /// Completions the shells accept, the man page through groff, `--version`'s commit.
 mod install;
+
+/// One grammar for what operators type: time spans against systemd's own parser,
+/// duration flags, `config --check` round trip, `-o` in every subcommand.
+mod grammar;
