@@ -721,9 +721,8 @@ fn issue_17_a_crash_inside_libsystemd_restores_the_terminal_and_names_the_file()
         .args(["-o", "export"])
         .output()
         .unwrap();
-    use std::os::unix::process::ExitStatusExt;
     assert_eq!(
-        journalctl.status.signal(),
+        std::os::unix::process::ExitStatusExt::signal(&journalctl.status),
         Some(6),
         "journalctl aborts on the damaged file too: {:?}\n{}",
         journalctl.status,

@@ -996,6 +996,9 @@ pub struct UiState {
     pub warnings: u64,
     /// The most tunnel connections seen up at once (the `4` of `tunnel 3/4`).
     pub tunnel_peak: usize,
+    /// Header rows for per-host figures: 1 when the inputs hold several hosts, else 0
+    /// (kept by [`UiState::sync`], so the layout follows the model).
+    pub host_rows: u16,
     /// Terminal size in columns, rows.
     pub size: (u16, u16),
     pub viewport: Viewport,
@@ -1033,6 +1036,7 @@ impl UiState {
             notice: None,
             warnings: 0,
             tunnel_peak: 0,
+            host_rows: 0,
             size: (80, 24),
             viewport: Viewport::default(),
             now: Timestamp(0),
@@ -1052,6 +1056,11 @@ impl UiState {
     /// again soon). While paused nothing newer than the pause is taken in.
     pub fn sync(&mut self, model: &Model) -> bool {
         self.tunnel_peak = self.tunnel_peak.max(model.detector.state.registered.len());
+        let host_rows = u16::from(model.entries.by_host.len() > 1);
+        if host_rows != self.host_rows {
+            self.host_rows = host_rows;
+            self.relayout();
+        }
         self.note_last_lines(model);
         let (log_end, trace_end) = self.ends(model);
         let more_log = self.sync_log(model, log_end);

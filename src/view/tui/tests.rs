@@ -1067,7 +1067,7 @@ fn issue_19_host_filter_cycles_through_the_hosts_in_the_inputs() {
     let model = model_of(all);
     let mut ui = ui_for(&model, 160, 50);
     let total = ui.log.keys.len();
-    assert!(screen(&model, &ui).contains("(H filters)"));
+    assert!(screen(&model, &ui).contains("  H filters"));
     let mut seen = 0;
     for _ in 0..2 {
         press(&mut ui, &model, &[Action::CycleHost]);
@@ -1331,4 +1331,45 @@ fn issue_17_a_huge_line_is_cut_in_the_log_and_paged_in_its_view() {
     assert!(text.contains("GIANT start"));
     press(&mut ui, &model, &[Action::Back]);
     assert_eq!(ui.overlay, Overlay::None);
+}
+
+/// See: issue 16 point 13. Two hosts with the same traffic (a directory gathered from a
+/// fleet): the header shows each host's 502s, 524s and aborts next to the total, each
+/// equal to what that host's journal alone gives, and the total (502 42) is their sum.
+#[test]
+fn issue_16_the_header_shows_each_hosts_figures_next_to_the_total() {
+    let alone = fixture();
+    let one = alone
+        .per_host
+        .iter()
+        .find(|h| h.host.is_some())
+        .expect("the capture's host");
+    let host_a = one.host.clone().unwrap();
+    let mut all = entries();
+    for mut e in entries() {
+        let mut origin = (*e.origin).clone();
+        origin.hostname = Some("mcp-b".into());
+        e.origin = std::sync::Arc::new(origin);
+        e.cursor = None;
+        all.push(e);
+    }
+    let mut model = model_of(all);
+    model.finish();
+    let mut ui = ui_for(&model, 160, 50);
+    let text = screen(&model, &ui);
+    let header = text.lines().nth(2).unwrap();
+    for host in [&*host_a, "mcp-b"] {
+        let want = format!(
+            "{host} 502 {} · 524 {} · abort {}",
+            one.bad_gateway, one.edge_timeout, one.client_abort
+        );
+        assert!(header.contains(&want), "{want:?} in the header:\n{header}");
+    }
+    assert!(one.bad_gateway > 0, "the capture has 502s to count");
+    assert!(header.contains("hosts (whole run)") && header.contains("H filters"));
+    insta::assert_snapshot!(text);
+    // `H` takes the hosts in the order the row shows them.
+    let first = header.split_whitespace().nth(3).unwrap();
+    press(&mut ui, &model, &[Action::CycleHost]);
+    assert_eq!(ui.filter.host.as_deref(), Some(first));
 }
