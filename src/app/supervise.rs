@@ -149,14 +149,14 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
             files.len(),
             HUNT_BUDGET.as_secs()
         );
-        match hunt(&exe, config, &files) {
-            Hunt::Found(path, signo) => drop(write!(
+        let _ = match hunt(&exe, config, &files) {
+            Hunt::Found(path, signo) => write!(
                 msg,
                 "\nthe journal file {} makes libsystemd fail: `sigil-top entries --file` on it alone is killed by {} too (journalctl --file most likely aborts on it as well). Move it out of the directory, or leave it out of --file, and start again",
                 crate::text::sanitize(&path.display().to_string()),
                 signal_name(signo)
-            )),
-            Hunt::NotFound { tried, skipped } => drop(write!(
+            ),
+            Hunt::NotFound { tried, skipped } => write!(
                 msg,
                 "\nno single journal file reproduces it ({tried} read alone without a crash{}); the inputs were: {}",
                 if skipped > 0 {
@@ -172,8 +172,8 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
                         .collect::<Vec<_>>()
                         .join("; ")
                 )
-            )),
-        }
+            ),
+        };
     }
     Err(anyhow::anyhow!(msg))
 }

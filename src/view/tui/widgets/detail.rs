@@ -23,13 +23,14 @@ use super::{clock_ms, clock_s, duration, panel, title, unit_style};
 /// when it is short) and its continuation lines, sanitized and redacted. Only the page
 /// and the start of each continuation line are processed (`PAGE_BYTES` each), so a
 /// 50 MB line costs what a short one does. A message longer than a page ends with a line
-/// saying which bytes are shown.
+/// saying which bytes are shown (and, where the view does not page, how to page it).
 fn record_lines<'a>(
     rec: &Record,
     model: &Model,
     ui: &UiState,
     with_unit: bool,
     page: usize,
+    is_paged: bool,
 ) -> Vec<Line<'a>> {
     let t = ui.theme();
     let e = &rec.event;
@@ -62,8 +63,14 @@ fn record_lines<'a>(
         lines.push(Line::raw(format!("    {p}")));
     }
     if shown.count > 1 {
+        // Only the record view pages (its title says how); elsewhere say where to go.
+        let how = if is_paged {
+            ""
+        } else {
+            " · Enter on the line in the log pages through it"
+        };
         lines.push(Line::styled(
-            format!("    … {}", page_mark(&shown)),
+            format!("    … {}{how}", page_mark(&shown)),
             t.dim(),
         ));
     }
@@ -148,7 +155,7 @@ pub fn render_record(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         ]),
         Line::raw(""),
     ];
-    lines.extend(record_lines(rec, model, ui, false, page));
+    lines.extend(record_lines(rec, model, ui, false, page, true));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -267,7 +274,7 @@ pub fn render_incident(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
     ];
     for &seq in evidence {
         if let Some(rec) = model.log.get(seq) {
-            lines.extend(record_lines(rec, model, ui, true, 0));
+            lines.extend(record_lines(rec, model, ui, true, 0, false));
         }
     }
     frame.render_widget(
@@ -352,7 +359,7 @@ pub fn render_trace(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) 
         }
         for &seq in seqs {
             if let Some(rec) = model.log.get(seq) {
-                lines.extend(record_lines(rec, model, ui, false, 0));
+                lines.extend(record_lines(rec, model, ui, false, 0, false));
             }
         }
         lines
