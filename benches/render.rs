@@ -186,7 +186,11 @@ fn long_message(entries: &[sigil_top::source::RawEntry], len: usize) {
         // seconds per frame with a 50 MB line).
         let t = Instant::now();
         terminal.draw(|f| render(f, &model, ui)).unwrap();
-        let n = if t.elapsed() > Duration::from_millis(100) { 5 } else { 50 };
+        let n = if t.elapsed() > Duration::from_millis(100) {
+            5
+        } else {
+            50
+        };
         let runs: Vec<Duration> = (0..n)
             .map(|i| {
                 let t = Instant::now();
