@@ -822,3 +822,43 @@ fn issue_17_keys_respond_with_a_12_mb_line_on_the_screen() {
     tmux.send(&["Escape", "q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
+
+/// See: issue 17 point 5. The screen's process killed outright (`kill -9`, as the
+/// kernel's out-of-memory killer does): the supervising parent still gives the terminal
+/// back and says what happened; no file is blamed (a kill is not a crash while reading).
+#[test]
+fn issue_17_a_screen_killed_by_sigkill_still_leaves_the_terminal_usable() {
+    let dir = journal();
+    let tmux = Tmux::start(
+        &format!(
+            "{}; stty -a; sleep 600",
+            shell_around(dir.path()).replace("; sleep 600", "")
+        ),
+        200,
+        50,
+    );
+    tmux.wait_for(&["Incidents", "end of input"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    let supervisor = tmux.child_pid();
+    let screen_pid =
+        std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+            .expect("the screen runs in a child of the supervisor");
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &screen_pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let screen = tmux.wait_for(&["EXITED 2", "icanon"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "{screen}");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "0", "{screen}");
+    assert!(
+        screen.replace('\n', "").contains("killed by SIGKILL"),
+        "{screen}"
+    );
+    assert!(!screen.contains("makes libsystemd fail"), "{screen}");
+}
