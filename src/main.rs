@@ -21,6 +21,14 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         // `entries --grep` matched nothing (journalctl's and grep's exit status 1).
         Err(e) if e.downcast_ref::<sigil_top::app::NothingMatched>().is_some() => ExitCode::from(1),
+        // The supervised screen's own status; it printed its errors itself.
+        Err(e)
+            if e.downcast_ref::<sigil_top::app::supervise::ScreenExited>()
+                .is_some() =>
+        {
+            e.downcast_ref::<sigil_top::app::supervise::ScreenExited>()
+                .map_or(ExitCode::from(2), |s| ExitCode::from(s.0))
+        }
         Err(e) if e.downcast_ref::<sigil_top::app::SloBreached>().is_some() => {
             eprintln!("sigil-top: {e}");
             ExitCode::from(1)

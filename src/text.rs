@@ -181,6 +181,184 @@ pub fn display(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Bytes of a long message processed past what is shown, on each side of a cut: a
+/// secret whose name lies just before a page (`"client_secret": "` … ) or whose value runs
+/// past the visible columns is still seen whole by the redaction rules. A secret value
+/// longer than this that straddles a cut is the one case the rules may miss.
+pub const REDACTION_CONTEXT_BYTES: usize = 4096;
+
+/// How far back a page boundary looks for whitespace to cut at (so a cut falls between
+/// words, never inside a token, whenever the text has words).
+const PAGE_SNAP_BYTES: usize = 512;
+
+/// The start of the UTF-8 character that byte `i` of `b` is part of (`b.len()` at or past the end).
+fn char_floor(b: &[u8], i: usize) -> usize {
+    if i >= b.len() {
+        return b.len();
+    }
+    let mut j = i;
+    // At most 3 continuation bytes precede a character's first byte in valid UTF-8; in
+    // invalid input stop there anyway (lossy decoding replaces what is left).
+    while j > 0 && i - j < 3 && b[j] & 0b1100_0000 == 0b1000_0000 {
+        j -= 1;
+    }
+    j
+}
+
+/// As [`display_bytes`] for the start of `b` only: at most `keep_bytes` of it, plus
+/// [`REDACTION_CONTEXT_BYTES`] for the redaction rules to see a secret whole, are
+/// processed, whatever `b`'s length. The cost does not grow with the message. Returns the
+/// text and whether `b` went on past what was processed (the caller marks the cut).
+pub fn display_bytes_head(b: &[u8], keep_bytes: usize) -> (Cow<'_, str>, bool) {
+    let end = keep_bytes.saturating_add(REDACTION_CONTEXT_BYTES);
+    if b.len() <= end {
+        return (display_bytes(b), false);
+    }
+    (display_bytes(&b[..char_floor(b, end)]), true)
+}
+
+/// As [`display_bytes_head`] for a line drawn `cols` columns wide: every character takes
+/// at least one column, except zero-width ones, and at most 4 bytes, so `4 × cols` bytes
+/// fill the width (a line of mostly combining marks shows fewer columns, still marked cut).
+pub fn display_bytes_cols(b: &[u8], cols: usize) -> (Cow<'_, str>, bool) {
+    display_bytes_head(b, cols.saturating_mul(4))
+}
+
+/// One page of a long message as the screen shows it (see [`display_page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Display text: sanitized and redacted.
+    pub text: String,
+    /// The byte range of the message the page shows, `start..end`.
+    pub start: usize,
+    pub end: usize,
+    /// The message's length in bytes.
+    pub total: usize,
+    /// The page's number from 0, and how many pages the message has.
+    pub index: usize,
+    pub count: usize,
+}
+
+/// Where page `k` of `b` starts, for pages of about `page_bytes`: just after the last
+/// whitespace in the `PAGE_SNAP_BYTES` before `k × page_bytes`, else at the character
+/// there. Page boundaries are on a fixed grid, so paging forward and back meets the same
+/// pages.
+fn page_boundary(b: &[u8], k: usize, page_bytes: usize) -> usize {
+    let at = k.saturating_mul(page_bytes);
+    if k == 0 {
+        return 0;
+    }
+    if at >= b.len() {
+        return b.len();
+    }
+    let from = at.saturating_sub(PAGE_SNAP_BYTES).max(1);
+    match b[from..at].iter().rposition(u8::is_ascii_whitespace) {
+        Some(i) => from + i + 1,
+        None => char_floor(b, at),
+    }
+}
+
+/// How many pages of about `page_bytes` `len` bytes make (at least one).
+pub fn page_count(len: usize, page_bytes: usize) -> usize {
+    len.div_ceil(page_bytes.max(1)).max(1)
+}
+
+/// Where page `index` (clamped to the last) of `b` lies, without its text (cheap: at
+/// most [`PAGE_SNAP_BYTES`] looked at on each side).
+pub fn page_span(b: &[u8], index: usize, page_bytes: usize) -> Page {
+    let page_bytes = page_bytes.max(PAGE_SNAP_BYTES * 2);
+    let count = page_count(b.len(), page_bytes);
+    let index = index.min(count - 1);
+    Page {
+        text: String::new(),
+        start: page_boundary(b, index, page_bytes),
+        end: page_boundary(b, index + 1, page_bytes),
+        total: b.len(),
+        index,
+        count,
+    }
+}
+
+/// Page `index` (clamped to the last) of `b` in pages of about `page_bytes`, as display
+/// text. Only the page and [`REDACTION_CONTEXT_BYTES`] on each side are processed, so a
+/// page of a 50 MB message costs what a page of a short one does. The page goes through
+/// the redaction rules together with its context, as one text (a secret's name on the
+/// page before still redacts its value on this one, and a secret cut by the page's edge
+/// is seen whole); the page is then cut out of that redacted text, so whatever the cut,
+/// it shows only redacted text.
+pub fn display_page(b: &[u8], index: usize, page_bytes: usize) -> Page {
+    let Page {
+        index,
+        count,
+        start,
+        end,
+        ..
+    } = page_span(b, index, page_bytes);
+    let before = char_floor(b, start.saturating_sub(REDACTION_CONTEXT_BYTES));
+    let after = char_floor(b, end.saturating_add(REDACTION_CONTEXT_BYTES));
+    // Sanitizing is per character, so the page's place in the sanitized text is exact.
+    let mut safe = sanitize_bytes(&b[before..start]).into_owned();
+    let from = safe.len();
+    safe.push_str(&sanitize_bytes(&b[start..end]));
+    let to = safe.len();
+    safe.push_str(&sanitize_bytes(&b[end..after]));
+    let redacted = crate::redact::for_display(&safe);
+    let (from, to) = (
+        redacted_offset(&safe, &redacted, from, false),
+        redacted_offset(&safe, &redacted, to, true),
+    );
+    Page {
+        text: redacted[from..to.max(from)].to_owned(),
+        start,
+        end,
+        total: b.len(),
+        index,
+        count,
+    }
+}
+
+/// Where offset `at` of `safe` lies in `redacted` (`safe` with some spans replaced by
+/// text holding [`crate::redact::REDACTED`]): the text between two replacements is
+/// `safe`'s own, in order, so walking both finds it. An offset inside a replaced span
+/// maps to the replacement's start, or its end for a page's end (`is_end`): the mark is
+/// shown, never a part of the secret.
+/// `redacted` holds no secret wherever it is cut, so a misplaced cut (a literal that
+/// also occurs inside the secret) can only move the page's edge, never reveal anything.
+fn redacted_offset(safe: &str, redacted: &str, at: usize, is_end: bool) -> usize {
+    let mark = crate::redact::REDACTED;
+    let (mut s, mut r) = (0, 0);
+    loop {
+        let next = redacted[r..].find(mark).map(|m| r + m);
+        let literal = next.unwrap_or(redacted.len()) - r;
+        if at <= s + literal {
+            let mut i = (r + at - s).min(redacted.len());
+            while !redacted.is_char_boundary(i) {
+                i -= 1;
+            }
+            return i;
+        }
+        let Some(m) = next else {
+            return redacted.len();
+        };
+        s += literal;
+        r = m + mark.len();
+        // The replaced span ends where the next literal text starts again in `safe`.
+        let following = redacted[r..].find(mark).map_or(redacted.len(), |x| r + x);
+        let resume = match &redacted[r..following] {
+            "" if following == redacted.len() => safe.len(),
+            "" => s,
+            lit => safe
+                .get(s..)
+                .and_then(|rest| rest.find(lit))
+                .map_or(safe.len(), |x| s + x),
+        };
+        if at < resume {
+            return if is_end { r } else { m };
+        }
+        s = resume;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +402,119 @@ mod tests {
                 (Cow::Borrowed(want), cut),
                 "{input:?}"
             );
+        }
+    }
+
+    /// The secret shapes both programs log (`tests/data/hostile/secrets.tsv`): secret, line.
+    fn secret_rows() -> Vec<(&'static str, &'static str)> {
+        include_str!("../tests/data/hostile/secrets.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                (cols.len() >= 4).then(|| (cols[1], cols[3]))
+            })
+            .collect()
+    }
+
+    /// Whether `shown` holds 10 or more consecutive characters of `secret` (its unique part:
+    /// `verifier` alone is also a key's name).
+    fn leaks(shown: &str, secret: &str) -> bool {
+        let chars: Vec<char> = secret.chars().collect();
+        chars
+            .windows(10.min(chars.len()))
+            .any(|w| shown.contains(&w.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn pages_cover_a_long_message_once_in_order_and_cut_between_words() {
+        let mut msg = Vec::new();
+        let mut i = 0u32;
+        while msg.len() < 300_000 {
+            msg.extend_from_slice(format!("word{i} ").as_bytes());
+            // Stretches without whitespace and multi-byte characters, so some cuts
+            // cannot fall between words and must still fall between characters.
+            if i.is_multiple_of(97) {
+                msg.extend_from_slice("é日".repeat(400).as_bytes());
+            }
+            i += 1;
+        }
+        let page_bytes = 4096;
+        let count = page_count(msg.len(), page_bytes);
+        let mut at = 0;
+        let mut whole = String::new();
+        for k in 0..count {
+            let page = display_page(&msg, k, page_bytes);
+            assert_eq!((page.index, page.count, page.total), (k, count, msg.len()));
+            assert_eq!(page.start, at, "page {k} starts where the last ended");
+            assert!(page.end > page.start && page.end - page.start <= page_bytes + PAGE_SNAP_BYTES);
+            assert!(
+                std::str::from_utf8(&msg[page.start..page.end]).is_ok(),
+                "page {k} cuts a character"
+            );
+            let snap = page.end.saturating_sub(PAGE_SNAP_BYTES).max(page.start + 1);
+            if page.end < msg.len() && msg[snap..page.end].contains(&b' ') {
+                assert_eq!(msg[page.end - 1], b' ', "page {k} ends between words");
+            }
+            whole.push_str(&page.text);
+            at = page.end;
+        }
+        assert_eq!(at, msg.len());
+        assert_eq!(whole.as_bytes(), msg, "the pages are the message");
+        // Past the end is the last page.
+        assert_eq!(display_page(&msg, count + 5, page_bytes).index, count - 1);
+        assert_eq!(display_page(b"", 0, page_bytes).text, "");
+    }
+
+    #[test]
+    fn a_head_is_the_start_of_the_whole_display_text() {
+        let mut msg = b"\x1b[2J evil\xff ".to_vec();
+        msg.extend(std::iter::repeat_n(b'a', 100_000));
+        let whole = display_bytes(&msg);
+        for cols in [0, 1, 10, 80, 300] {
+            let (head, is_cut) = display_bytes_cols(&msg, cols);
+            assert!(is_cut);
+            assert!(whole.starts_with(head.as_ref()), "{cols}");
+            assert!(head.len() >= cols && head.len() < 4 * cols + REDACTION_CONTEXT_BYTES + 16);
+        }
+        assert_eq!(
+            display_bytes_cols(b"short", 80),
+            (Cow::Borrowed("short"), false)
+        );
+    }
+
+    /// Every secret shape, wherever a page edge or a head's cut falls in or around it, on
+    /// text with and without spaces to cut at: no page and no head shows 10 characters of
+    /// the secret.
+    #[test]
+    fn no_page_or_head_shows_a_secret_wherever_the_cut_falls() {
+        let page_bytes = 1024;
+        let rows = secret_rows();
+        assert!(rows.len() >= 50, "{}", rows.len());
+        for (secret, line) in rows {
+            let Some(at) = line.find(secret) else {
+                continue;
+            };
+            for filler in ["lorem ipsum ", "x"] {
+                for d in (0..=secret.len() + 24).step_by(4) {
+                    // The first page edge falls `d` bytes before the secret's end.
+                    let lead = (page_bytes + d).saturating_sub(at + secret.len()).max(1);
+                    let mut msg = filler.repeat(lead / filler.len() + 1).into_bytes();
+                    msg.truncate(lead);
+                    msg.extend_from_slice(line.as_bytes());
+                    msg.extend_from_slice(filler.repeat(1500 / filler.len()).as_bytes());
+                    for k in 0..page_count(msg.len(), page_bytes) {
+                        let page = display_page(&msg, k, page_bytes);
+                        assert!(
+                            !leaks(&page.text, secret),
+                            "{secret} shown on page {k} (edge {d} before its end, filler {filler:?}):\n{}",
+                            page.text
+                        );
+                    }
+                    let (head, _) = display_bytes_head(&msg, lead + at + d / 2);
+                    assert!(!leaks(&head, secret), "{secret} in a head:\n{head}");
+                }
+            }
         }
     }
 

@@ -8,7 +8,8 @@
 //! Does not own decoding (`source`), meaning (`parse`, `model`) or output formats (`view`).
 //! Each mode's run is in its own file: `report` (+ SLO gates), `watch` (with `hooks` for
 //! `--exec`, `resume` for `--cursor-file`, `metrics` for `--metrics`), `snapshot` (also
-//! the live screen's `e`); `entries` and `stats` are short and stay here.
+//! the live screen's `e`), `supervise` (the live screen in a child process, for a crash
+//! inside libsystemd); `entries` and `stats` are short and stay here.
 //!
 //! Runtime: sources are std threads (sd-journal's handle is not `Send`; stdin reads
 //! block) that `blocking_send` into one bounded tokio channel; the consumer is one task
@@ -31,6 +32,7 @@ mod metrics;
 mod report;
 mod resume;
 mod snapshot;
+pub mod supervise;
 mod watch;
 
 use report::run_report;
@@ -269,6 +271,11 @@ pub fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
 /// Runs `config` to completion.
 pub fn run(config: Config) -> anyhow::Result<()> {
     IS_QUIET.store(config.output.quiet, std::sync::atomic::Ordering::Relaxed);
+    // The live screen over journal files runs in a child that this process watches, so a
+    // crash inside libsystemd still leaves a usable terminal (see `supervise`).
+    if supervise::should_supervise(&config) {
+        return supervise::run(&config);
+    }
     print_warnings(&config.warnings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -682,3 +682,199 @@ fn issue_19_a_jump_before_the_start_reads_earlier_history() {
     tmux.send(&["q"]);
     tmux.wait_for(&["EXITED 0"], WAIT);
 }
+
+/// A journal file whose compressed field libsystemd aborts on: records with 3,000-byte
+/// messages (systemd-journal-remote compresses them with zstd), then the low byte of the
+/// first compressed DATA object's size zeroed (the object header's `size`, 64 bytes
+/// before the zstd frame's magic). systemd 252 then fails an assertion in
+/// `decompress_blob_zstd()` and aborts, in journalctl as in sigil-top.
+fn corrupt_journal(dir: &Path) -> std::path::PathBuf {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let records: Vec<Record> = (0..5u64)
+        .map(|i| {
+            let body: String = (0..3000)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(b'a' + u8::try_from(seed % 10).unwrap())
+                })
+                .collect();
+            Record::service(
+                1_795_626_400_000_000 + i * 1_000_000,
+                "mcp-host",
+                "sigil-mcp.service",
+                13725,
+                "python",
+                format!("big {i} {body}"),
+            )
+        })
+        .collect();
+    let path = make_journal(dir, "damaged", &export_text(&records));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let magic = bytes
+        .windows(4)
+        .position(|w| w == [0x28, 0xb5, 0x2f, 0xfd])
+        .expect("a zstd-compressed field in the journal file");
+    bytes[magic - 64] = 0;
+    std::fs::write(&path, &bytes).unwrap();
+    path
+}
+
+/// See: issue 17 point 5. A journal file that makes libsystemd abort lands in the
+/// directory the screen follows: the screen's process dies by SIGABRT inside
+/// libsystemd, and still the terminal is given back whole (main screen, cursor, no mouse
+/// reporting, cooked mode: `stty` shows `icanon` and `echo`), the exit status is 2, and
+/// the message names the file and the signal. journalctl aborts on the same file.
+#[test]
+fn issue_17_a_crash_inside_libsystemd_restores_the_terminal_and_names_the_file() {
+    let dir = journal();
+    let scratch = tempfile::tempdir().unwrap();
+    let damaged = corrupt_journal(scratch.path());
+    let journalctl = std::process::Command::new("journalctl")
+        .arg("--file")
+        .arg(&damaged)
+        .args(["-o", "export"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&journalctl.status),
+        Some(6),
+        "journalctl aborts on the damaged file too: {:?}\n{}",
+        journalctl.status,
+        String::from_utf8_lossy(&journalctl.stderr)
+    );
+
+    let tmux = Tmux::start(
+        &format!(
+            "{} -D {} --follow; echo EXITED $?; stty -a; sleep 600",
+            bin().display(),
+            dir.path().display()
+        ),
+        200,
+        50,
+    );
+    tmux.wait_for(&["Incidents", "LIVE"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "1");
+    // Copied under another name, then renamed: the reader sees the whole file at once.
+    let landed = dir.path().join("damaged.journal");
+    std::fs::copy(&damaged, dir.path().join("damaged.tmp")).unwrap();
+    std::fs::rename(dir.path().join("damaged.tmp"), &landed).unwrap();
+
+    let screen = tmux.wait_for(&["EXITED 2", "icanon"], Duration::from_secs(60));
+    let joined = screen.replace('\n', "");
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    assert_eq!(
+        tmux.display("#{cursor_flag}"),
+        "1",
+        "cursor shown: {screen}"
+    );
+    assert_eq!(
+        tmux.display("#{mouse_any_flag}"),
+        "0",
+        "mouse off: {screen}"
+    );
+    assert!(
+        screen.split_whitespace().any(|w| w == "icanon")
+            && screen.split_whitespace().any(|w| w == "echo"),
+        "a cooked terminal (stty -a):\n{screen}"
+    );
+    assert!(joined.contains("SIGABRT"), "{screen}");
+    assert!(
+        joined.contains(&format!(
+            "the journal file {} makes libsystemd fail",
+            landed.display()
+        )),
+        "the damaged file named:\n{screen}"
+    );
+    assert!(
+        !joined.contains(&format!("{}/x.journal makes", dir.path().display())),
+        "the good file is not blamed:\n{screen}"
+    );
+}
+
+/// See: issue 17 point 4. A 12 MB line in a real journal: the screen draws it cut, and
+/// keys still act at once (each within the usual wait of a test: `j`/`k`, `?` and its
+/// close, Enter opens the line with its position mark, → turns its page, `q` quits).
+#[test]
+fn issue_17_keys_respond_with_a_12_mb_line_on_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut export = std::fs::read(data("real/kv-debug/export.txt")).unwrap();
+    let mut giant = b"GIANT line ".to_vec();
+    let mut i = 0u64;
+    while giant.len() < 12_000_000 {
+        giant.extend_from_slice(format!("w{i} ").as_bytes());
+        i += 1;
+    }
+    giant.extend_from_slice(b"THE END");
+    let len = giant.len();
+    export.extend_from_slice(&export_text(&[Record::service(
+        1_795_626_394_300_000,
+        "mcp-host",
+        "sigil-mcp.service",
+        13725,
+        "python",
+        giant,
+    )]));
+    make_journal(dir.path(), "x", &export);
+    let tmux = Tmux::start(&shell_around(dir.path()), 160, 45);
+    tmux.wait_for(&["GIANT line w0 w1", "end of input"], WAIT);
+    tmux.send(&["k"]);
+    tmux.wait_for(&["scrolled"], WAIT);
+    tmux.send(&["G"]);
+    tmux.wait_for(&["following"], WAIT);
+    tmux.send(&["?"]);
+    tmux.wait_for(&["Keys", "next page"], WAIT);
+    tmux.send(&["Escape"]);
+    tmux.wait_gone("next page", WAIT);
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for(&["Log line", &format!(" of {len} (page 1/")], WAIT);
+    assert!(!screen.contains("THE END"), "{screen}");
+    tmux.send(&["Right"]);
+    tmux.wait_for(&[&format!(" of {len} (page 2/")], WAIT);
+    tmux.send(&["End"]);
+    tmux.wait_for(&["THE END"], WAIT);
+    tmux.send(&["Escape", "q"]);
+    tmux.wait_for(&["EXITED 0"], WAIT);
+}
+
+/// See: issue 17 point 5. The screen's process killed outright (`kill -9`, as the
+/// kernel's out-of-memory killer does): the supervising parent still gives the terminal
+/// back and says what happened; no file is blamed (a kill is not a crash while reading).
+#[test]
+fn issue_17_a_screen_killed_by_sigkill_still_leaves_the_terminal_usable() {
+    let dir = journal();
+    let tmux = Tmux::start(
+        &format!(
+            "{}; stty -a; sleep 600",
+            shell_around(dir.path()).replace("; sleep 600", "")
+        ),
+        200,
+        50,
+    );
+    tmux.wait_for(&["Incidents", "end of input"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "1");
+    let supervisor = tmux.child_pid();
+    let screen_pid =
+        std::fs::read_to_string(format!("/proc/{supervisor}/task/{supervisor}/children"))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+            .expect("the screen runs in a child of the supervisor");
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &screen_pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let screen = tmux.wait_for(&["EXITED 2", "icanon"], WAIT);
+    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "{screen}");
+    assert_eq!(tmux.display("#{mouse_any_flag}"), "0", "{screen}");
+    assert!(
+        screen.replace('\n', "").contains("killed by SIGKILL"),
+        "{screen}"
+    );
+    assert!(!screen.contains("makes libsystemd fail"), "{screen}");
+}

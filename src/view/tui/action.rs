@@ -126,6 +126,10 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("Esc", "back: close the view on top"),
     (
+        "← →  g G",
+        "in a long log line's view: previous / next page (4 KiB), first / last page",
+    ),
+    (
         "/",
         "search the focused list (text or regex): matches are highlighted; Enter goes to the match at or after the selection (the newest while following)",
     ),

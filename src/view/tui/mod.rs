@@ -51,7 +51,7 @@ impl TerminalGuard {
         take()?;
         let guard = TerminalGuard { _private: () };
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-        terminal.clear()?;
+        clear(&mut terminal)?;
         terminal.hide_cursor()?;
         Ok((guard, terminal))
     }
@@ -161,7 +161,17 @@ fn take() -> io::Result<()> {
 pub fn reenter(terminal: &mut Term) -> io::Result<()> {
     take()?;
     terminal.hide_cursor()?;
-    terminal.clear()
+    clear(terminal)
+}
+
+/// Clears the screen and forgets what was drawn, so the next draw paints every cell.
+/// Not `Terminal::clear`: since ratatui 0.30 it first asks the terminal where the cursor
+/// is (a DSR query whose answer crossterm reads from standard input), which waits up to
+/// 2 s and then fails when the key reader is running (after Ctrl-Z/`fg`) or when the
+/// terminal does not answer. A full-screen viewport's `resize` clears without asking.
+fn clear(terminal: &mut Term) -> io::Result<()> {
+    let size = terminal.size()?;
+    terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
 }
 
 /// Turns mouse capture on or off (and remembers it for [`reenter`]).

@@ -46,6 +46,8 @@ pub const FULL_MIN_WIDTH: u16 = 100;
 pub const FULL_MIN_HEIGHT: u16 = 32;
 /// From this width the per-route and per-tool tables get a column of their own.
 pub const ROUTES_MIN_WIDTH: u16 = 120;
+/// The header's rows; one more (`UiState::host_rows`) for per-host figures when the
+/// inputs hold several hosts.
 pub const HEADER_ROWS: u16 = 2;
 pub const HINT_ROWS: u16 = 1;
 /// Rows of the latency + incidents band in the compact layout.
@@ -82,7 +84,7 @@ pub fn layout(area: Rect, ui: &UiState) -> Option<Areas> {
         return None;
     }
     let [header, body, hint] = Layout::vertical([
-        Constraint::Length(HEADER_ROWS),
+        Constraint::Length(HEADER_ROWS + ui.host_rows),
         Constraint::Min(0),
         Constraint::Length(HINT_ROWS),
     ])

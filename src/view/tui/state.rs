@@ -87,10 +87,12 @@ pub enum Overlay {
     Help {
         scroll: u16,
     },
-    /// One log record in full, with its continuation lines.
+    /// One log record in full, with its continuation lines. A message longer than
+    /// [`PAGE_BYTES`] is shown one page at a time (`page`, from 0; ← → move by a page).
     Record {
         seq: u64,
         scroll: u16,
+        page: usize,
     },
     /// An incident and the log records its evidence cursors point to (`missing`: cursors
     /// whose records have left the log ring).
@@ -110,6 +112,16 @@ pub enum Overlay {
         scroll: u16,
     },
 }
+
+/// The record view shows a message in pages of about this many bytes (cut between
+/// words where it can): only the page on screen is escaped, redacted and wrapped, so
+/// opening, scrolling and paging a 50 MB message cost what a short one does (issue 17).
+pub const PAGE_BYTES: usize = 4096;
+
+/// Search and filter look at this many bytes of each line at most (a pattern is matched
+/// against each line's text as drawn; a 50 MB line would otherwise cost every keystroke
+/// of a filter a pass over 50 MB). Documented in `docs/robustness.md`.
+pub const MATCH_BYTES: usize = 1 << 20;
 
 /// The span the latency panel and header figures cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,11 +389,15 @@ impl Filter {
 
 /// Whether `pattern` matches `rec` as drawn (each line sanitized): its head line or any of
 /// its continuation lines (searching for `ConnectionResetError` finds the traceback it
-/// ends), so a pattern never matches an invisible character.
+/// ends), so a pattern never matches an invisible character. Each line's first
+/// [`MATCH_BYTES`] are searched.
 pub fn record_matches(pattern: &TextFilter, rec: &Record) -> bool {
     std::iter::once(&rec.event)
         .chain(&rec.continuation)
-        .any(|line| pattern.is_match(&text::sanitize_bytes(&line.entry.message)))
+        .any(|line| {
+            let m = &line.entry.message;
+            pattern.is_match(&text::sanitize_bytes(&m[..m.len().min(MATCH_BYTES)]))
+        })
 }
 
 /// Whether `pattern` matches a request: its route, tool, ray, request id, link and
@@ -980,6 +996,9 @@ pub struct UiState {
     pub warnings: u64,
     /// The most tunnel connections seen up at once (the `4` of `tunnel 3/4`).
     pub tunnel_peak: usize,
+    /// Header rows for per-host figures: 1 when the inputs hold several hosts, else 0
+    /// (kept by [`UiState::sync`], so the layout follows the model).
+    pub host_rows: u16,
     /// Terminal size in columns, rows.
     pub size: (u16, u16),
     pub viewport: Viewport,
@@ -1017,6 +1036,7 @@ impl UiState {
             notice: None,
             warnings: 0,
             tunnel_peak: 0,
+            host_rows: 0,
             size: (80, 24),
             viewport: Viewport::default(),
             now: Timestamp(0),
@@ -1036,6 +1056,11 @@ impl UiState {
     /// again soon). While paused nothing newer than the pause is taken in.
     pub fn sync(&mut self, model: &Model) -> bool {
         self.tunnel_peak = self.tunnel_peak.max(model.detector.state.registered.len());
+        let host_rows = u16::from(model.entries.by_host.len() > 1);
+        if host_rows != self.host_rows {
+            self.host_rows = host_rows;
+            self.relayout();
+        }
         self.note_last_lines(model);
         let (log_end, trace_end) = self.ends(model);
         let more_log = self.sync_log(model, log_end);
@@ -1267,7 +1292,9 @@ impl UiState {
                 }
                 self.relayout();
             }
-            Action::FocusNext | Action::FocusPrev => {}
+            Action::FocusNext | Action::FocusPrev => {
+                self.turn_page(action == Action::FocusNext, model);
+            }
             Action::Up => self.scroll(-1, model),
             Action::Down => self.scroll(1, model),
             Action::ScrollUp(n) => self.scroll(-i64::from(n), model),
@@ -1641,13 +1668,15 @@ impl UiState {
                 return None;
             };
             // The list copies the line; the record view copies every line it shows.
+            // Only what can be copied is processed (a 50 MB line costs no more).
+            let head = |m: &[u8]| text::display_bytes_head(m, MAX_COPY_BYTES).0.into_owned();
             let lines: Vec<String> = if matches!(self.overlay, Overlay::Record { .. }) {
                 std::iter::once(&rec.event)
                     .chain(&rec.continuation)
-                    .map(|e| text::display_bytes(&e.entry.message).into_owned())
+                    .map(|e| head(&e.entry.message))
                     .collect()
             } else {
-                vec![text::display_bytes(&rec.event.entry.message).into_owned()]
+                vec![head(&rec.event.entry.message)]
             };
             ("log line", lines.join("\n"))
         } else if let Some(id) = incident {
@@ -1716,8 +1745,43 @@ impl UiState {
         }
     }
 
+    /// ← → (and Tab) in the record view: the next or previous page of a long message,
+    /// from its top. Elsewhere in an overlay they do nothing.
+    fn turn_page(&mut self, is_forward: bool, model: &Model) {
+        let Overlay::Record { seq, scroll, page } = &mut self.overlay else {
+            return;
+        };
+        let len = model
+            .log
+            .get(*seq)
+            .map_or(0, |r| r.event.entry.message.len());
+        let last = text::page_count(len, PAGE_BYTES) - 1;
+        let next = if is_forward {
+            (*page + 1).min(last)
+        } else {
+            page.saturating_sub(1)
+        };
+        if next != *page {
+            *page = next;
+            *scroll = 0;
+        }
+    }
+
     fn jump(&mut self, to_top: bool, model: &Model) {
         if self.overlay != Overlay::None {
+            if let Overlay::Record { seq, page, scroll } = &mut self.overlay {
+                let len = model
+                    .log
+                    .get(*seq)
+                    .map_or(0, |r| r.event.entry.message.len());
+                let count = text::page_count(len, PAGE_BYTES);
+                if count > 1 {
+                    // A long line: its first or last page, from the page's top.
+                    *page = if to_top { 0 } else { count - 1 };
+                    *scroll = 0;
+                    return;
+                }
+            }
             if let Overlay::Record { scroll, .. }
             | Overlay::Incident { scroll, .. }
             | Overlay::Trace { scroll, .. } = &mut self.overlay
@@ -1744,7 +1808,11 @@ impl UiState {
         match self.focus {
             Pane::Log => {
                 if let Some(seq) = self.log.selected_key(self.viewport.log) {
-                    self.overlay = Overlay::Record { seq, scroll: 0 };
+                    self.overlay = Overlay::Record {
+                        seq,
+                        scroll: 0,
+                        page: 0,
+                    };
                 }
             }
             Pane::Incidents => {

@@ -614,7 +614,14 @@ fn a_traceback_is_one_record_whose_detail_shows_every_line() {
         press(&mut ui, &model, &[Action::Up]);
     }
     press(&mut ui, &model, &[Action::Open]);
-    assert_eq!(ui.overlay, Overlay::Record { seq, scroll: 0 });
+    assert_eq!(
+        ui.overlay,
+        Overlay::Record {
+            seq,
+            scroll: 0,
+            page: 0
+        }
+    );
     let text = screen(&model, &ui);
     let rec = model.log.get(seq).unwrap();
     let last =
@@ -1060,7 +1067,7 @@ fn issue_19_host_filter_cycles_through_the_hosts_in_the_inputs() {
     let model = model_of(all);
     let mut ui = ui_for(&model, 160, 50);
     let total = ui.log.keys.len();
-    assert!(screen(&model, &ui).contains("(H filters)"));
+    assert!(screen(&model, &ui).contains("  H filters"));
     let mut seen = 0;
     for _ in 0..2 {
         press(&mut ui, &model, &[Action::CycleHost]);
@@ -1217,4 +1224,152 @@ fn issue_19_a_jump_before_the_start_reads_again_from_there() {
         .as_deref()
         .unwrap()
         .contains("before reading started"));
+}
+
+/// The capture plus one origin line of `len` bytes: words, a bearer token across the
+/// first page's edge, and `THE END` last.
+fn model_with_giant_line(len: usize) -> (Model, Vec<u8>) {
+    let mut all = entries();
+    let mut giant = all
+        .iter()
+        .rev()
+        .find(|e| e.unit.as_ref() == Some(&units()[0]))
+        .cloned()
+        .expect("an origin line");
+    let mut msg = b"GIANT start ".to_vec();
+    let mut i = 0u64;
+    while msg.len() < len - 20 {
+        if msg.len() > 4070 && msg.len() < 4080 {
+            msg.extend_from_slice(b"Authorization: Bearer ZQ99giantTokenAcrossThePageEdge ");
+        }
+        msg.extend_from_slice(format!("w{i} ").as_bytes());
+        i += 1;
+    }
+    msg.extend_from_slice(b"THE END");
+    giant.message = msg.clone().into_boxed_slice();
+    giant.cursor = None;
+    giant.realtime = Timestamp(giant.realtime.0 + 1_000_000);
+    all.push(giant);
+    let mut model = model_of(all);
+    model.finish();
+    (model, msg)
+}
+
+/// The `bytes A–B of N` mark in the record view's title, as numbers.
+fn page_mark(text: &str) -> Option<(usize, usize, usize)> {
+    let at = text.find("bytes ")?;
+    let rest = &text[at + 6..];
+    let (a, rest) = rest.split_once('–')?;
+    let (b, rest) = rest.split_once(" of ")?;
+    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((a.parse().ok()?, b.parse().ok()?, n.parse().ok()?))
+}
+
+/// See: issue 17 point 4. A 12 MB line is cut to the log panel's width (its end never
+/// drawn), and its record view pages through it: a position mark, ← → move a page, the
+/// pages meet, End shows the last one, Home the first; a token cut by a page edge shows
+/// on neither page.
+#[test]
+fn issue_17_a_huge_line_is_cut_in_the_log_and_paged_in_its_view() {
+    let (model, msg) = model_with_giant_line(12_000_000);
+    let mut ui = ui_for(&model, 120, 40);
+    let text = screen(&model, &ui);
+    let row = text
+        .lines()
+        .find(|l| l.contains("GIANT start"))
+        .unwrap_or_else(|| panic!("the line in the log panel:\n{text}"));
+    assert!(row.contains("…") && !text.contains("THE END"), "{row}");
+
+    press(&mut ui, &model, &[Action::Open]);
+    assert!(matches!(ui.overlay, Overlay::Record { page: 0, .. }));
+    let first = screen(&model, &ui);
+    let (a, b, n) = page_mark(&first).unwrap_or_else(|| panic!("a position mark:\n{first}"));
+    assert_eq!((a, n), (1, msg.len()), "{first}");
+    assert!(b > 3000 && b <= 4096, "{b}");
+    assert!(
+        first.contains("GIANT start") && first.contains("← → page"),
+        "{first}"
+    );
+
+    let mut pages = vec![first];
+    let mut end = b;
+    for _ in 0..3 {
+        press(&mut ui, &model, &[Action::FocusNext]);
+        let text = screen(&model, &ui);
+        let (a, b, _) = page_mark(&text).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(
+            a,
+            end + 1,
+            "the next page starts where the last ended:\n{text}"
+        );
+        end = b;
+        pages.push(text);
+    }
+    for text in &pages {
+        assert!(
+            !text.contains("ZQ99giant"),
+            "a token cut by a page edge:\n{text}"
+        );
+    }
+    // The second page starts inside the token: it shows the mark, not the token's rest.
+    assert!(pages[1].contains("<redacted>"), "{}", pages[1]);
+
+    press(&mut ui, &model, &[Action::Bottom]);
+    let last = screen(&model, &ui);
+    assert!(last.contains("THE END"), "{last}");
+    let (_, b, _) = page_mark(&last).unwrap();
+    assert_eq!(b, msg.len());
+    // Past the last page stays there.
+    press(&mut ui, &model, &[Action::FocusNext]);
+    assert_eq!(
+        page_mark(&screen(&model, &ui)).map(|m| m.1),
+        Some(msg.len())
+    );
+    press(&mut ui, &model, &[Action::Top, Action::FocusPrev]);
+    let text = screen(&model, &ui);
+    assert_eq!(page_mark(&text).map(|m| m.0), Some(1), "{text}");
+    assert!(text.contains("GIANT start"));
+    press(&mut ui, &model, &[Action::Back]);
+    assert_eq!(ui.overlay, Overlay::None);
+}
+
+/// See: issue 16 point 13. Two hosts with the same traffic (a directory gathered from a
+/// fleet): the header shows each host's 502s, 524s and aborts next to the total, each
+/// equal to what that host's journal alone gives, and the total (502 42) is their sum.
+#[test]
+fn issue_16_the_header_shows_each_hosts_figures_next_to_the_total() {
+    let alone = fixture();
+    let one = alone
+        .per_host
+        .iter()
+        .find(|h| h.host.is_some())
+        .expect("the capture's host");
+    let host_a = one.host.clone().unwrap();
+    let mut all = entries();
+    for mut e in entries() {
+        let mut origin = (*e.origin).clone();
+        origin.hostname = Some("mcp-b".into());
+        e.origin = std::sync::Arc::new(origin);
+        e.cursor = None;
+        all.push(e);
+    }
+    let mut model = model_of(all);
+    model.finish();
+    let mut ui = ui_for(&model, 160, 50);
+    let text = screen(&model, &ui);
+    let header = text.lines().nth(2).unwrap();
+    for host in [&*host_a, "mcp-b"] {
+        let want = format!(
+            "{host} 502 {} · 524 {} · abort {}",
+            one.bad_gateway, one.edge_timeout, one.client_abort
+        );
+        assert!(header.contains(&want), "{want:?} in the header:\n{header}");
+    }
+    assert!(one.bad_gateway > 0, "the capture has 502s to count");
+    assert!(header.contains("hosts (whole run)") && header.contains("H filters"));
+    insta::assert_snapshot!(text);
+    // `H` takes the hosts in the order the row shows them.
+    let first = header.split_whitespace().nth(3).unwrap();
+    press(&mut ui, &model, &[Action::CycleHost]);
+    assert_eq!(ui.filter.host.as_deref(), Some(first));
 }

@@ -13,12 +13,25 @@ use crate::model::log::Record;
 use crate::model::Model;
 use crate::text;
 
-use super::super::state::{outcome_label, Overlay, UiState};
+use crate::text::Page;
+
+use super::super::state::{outcome_label, Overlay, UiState, PAGE_BYTES};
 use super::requests::{duration_label, target};
 use super::{clock_ms, clock_s, duration, panel, title, unit_style};
 
-/// The lines of `rec`: its message (split at newlines) and continuation lines, sanitized.
-fn record_lines<'a>(rec: &Record, model: &Model, ui: &UiState, with_unit: bool) -> Vec<Line<'a>> {
+/// The lines of `rec`: page `page` of its message (split at newlines; the whole message
+/// when it is short) and its continuation lines, sanitized and redacted. Only the page
+/// and the start of each continuation line are processed (`PAGE_BYTES` each), so a
+/// 50 MB line costs what a short one does. A message longer than a page ends with a line
+/// saying which bytes are shown (and, where the view does not page, how to page it).
+fn record_lines<'a>(
+    rec: &Record,
+    model: &Model,
+    ui: &UiState,
+    with_unit: bool,
+    page: usize,
+    is_paged: bool,
+) -> Vec<Line<'a>> {
     let t = ui.theme();
     let e = &rec.event;
     let mut lines = Vec::new();
@@ -41,17 +54,30 @@ fn record_lines<'a>(rec: &Record, model: &Model, ui: &UiState, with_unit: bool) 
         format!("{} ", e.level.as_str().to_uppercase()),
         t.level(e.level),
     ));
-    let msg = text::display_bytes(&e.entry.message).into_owned();
+    let shown = text::display_page(&e.entry.message, page, PAGE_BYTES);
     // Sanitizing made newlines visible (`\x0a`); show them as line breaks here.
-    let mut parts = msg.split("\\x0a");
+    let mut parts = shown.text.split("\\x0a");
     head.push(Span::raw(parts.next().unwrap_or("").to_owned()));
     lines.push(Line::from(head));
     for p in parts {
         lines.push(Line::raw(format!("    {p}")));
     }
-    for c in &rec.continuation {
+    if shown.count > 1 {
+        // Only the record view pages (its title says how); elsewhere say where to go.
+        let how = if is_paged {
+            ""
+        } else {
+            " · Enter on the line in the log pages through it"
+        };
         lines.push(Line::styled(
-            format!("    {}", text::display_bytes(&c.entry.message)),
+            format!("    … {}{how}", page_mark(&shown)),
+            t.dim(),
+        ));
+    }
+    for c in &rec.continuation {
+        let (line, is_cut) = text::display_bytes_head(&c.entry.message, PAGE_BYTES);
+        lines.push(Line::styled(
+            format!("    {line}{}", if is_cut { "…" } else { "" }),
             t.level(c.level),
         ));
     }
@@ -67,6 +93,18 @@ fn record_lines<'a>(rec: &Record, model: &Model, ui: &UiState, with_unit: bool) 
     lines
 }
 
+/// Which bytes of the message a page shows: `bytes 1–4096 of 52428800 (page 1/12800)`.
+fn page_mark(page: &Page) -> String {
+    format!(
+        "bytes {}–{} of {} (page {}/{})",
+        page.start + 1,
+        page.end,
+        page.total,
+        page.index + 1,
+        page.count
+    )
+}
+
 fn frame_overlay(frame: &mut Frame, area: Rect, name: &str, detail: String, ui: &UiState) -> Rect {
     let t = ui.theme();
     let block = panel(title(name, detail, t), true, t);
@@ -77,12 +115,20 @@ fn frame_overlay(frame: &mut Frame, area: Rect, name: &str, detail: String, ui: 
 }
 
 pub fn render_record(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
-    let Overlay::Record { seq, scroll } = ui.overlay else {
+    let Overlay::Record { seq, scroll, page } = ui.overlay else {
         return;
     };
     let t = ui.theme();
-    let inner = frame_overlay(frame, area, "Log line", "↑↓ scroll · Esc back".into(), ui);
-    let Some(rec) = model.log.get(seq) else {
+    let rec = model.log.get(seq);
+    let len = rec.map_or(0, |r| r.event.entry.message.len());
+    let hint = if let Some(r) = rec.filter(|_| text::page_count(len, PAGE_BYTES) > 1) {
+        let span = text::page_span(&r.event.entry.message, page, PAGE_BYTES);
+        format!("{} · ← → page · ↑↓ scroll · Esc back", page_mark(&span))
+    } else {
+        "↑↓ scroll · Esc back".to_owned()
+    };
+    let inner = frame_overlay(frame, area, "Log line", hint, ui);
+    let Some(rec) = rec else {
         frame.render_widget(
             Paragraph::new("this line has left the log (the ring is full)"),
             inner,
@@ -109,7 +155,7 @@ pub fn render_record(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         ]),
         Line::raw(""),
     ];
-    lines.extend(record_lines(rec, model, ui, false));
+    lines.extend(record_lines(rec, model, ui, false, page, true));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -228,7 +274,7 @@ pub fn render_incident(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
     ];
     for &seq in evidence {
         if let Some(rec) = model.log.get(seq) {
-            lines.extend(record_lines(rec, model, ui, true));
+            lines.extend(record_lines(rec, model, ui, true, 0, false));
         }
     }
     frame.render_widget(
@@ -313,7 +359,7 @@ pub fn render_trace(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) 
         }
         for &seq in seqs {
             if let Some(rec) = model.log.get(seq) {
-                lines.extend(record_lines(rec, model, ui, false));
+                lines.extend(record_lines(rec, model, ui, false, 0, false));
             }
         }
         lines

@@ -1,6 +1,7 @@
 //! The log panel: the merged stream of every unit, in arrival order (time order per
 //! input), coloured by unit and level; follows the newest line until the selection
-//! moves. Long lines are cut with `…`; `+N` marks grouped continuation lines (the full
+//! moves. Long lines are cut with `…` (only the visible part of a message is processed,
+//! so a frame costs the same with a 50 MB message); `+N` marks grouped continuation lines (the full
 //! text is in the record view). Only the visible rows are touched.
 
 use ratatui::layout::Rect;
@@ -102,9 +103,11 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
         } else {
             String::new()
         };
-        let msg = text::display_bytes(&e.entry.message);
         let room = width.saturating_sub(used + marker.len());
-        let (msg, _) = text::fit_width(&msg, room);
+        // Cut to the room before any escaping or redaction: a frame's cost does not
+        // depend on how long the messages are (issue 17: a 50 MB line).
+        let (msg, is_cut) = text::display_bytes_cols(&e.entry.message, room);
+        let msg = super::fit_cut(&msg, room, is_cut);
         spans.extend(highlighted(
             &msg,
             ui.search.as_ref(),

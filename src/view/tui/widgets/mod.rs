@@ -97,6 +97,21 @@ pub(crate) fn title_fit(name: &str, details: &[String], width: u16, theme: Theme
     title(name, detail, theme)
 }
 
+/// `s` cut to `width` columns with `…` marking a cut, also when `s` is itself the head of
+/// a longer text (`is_cut`, from [`crate::text::display_bytes_cols`]) that fits whole.
+pub(crate) fn fit_cut(s: &str, width: usize, is_cut: bool) -> String {
+    let (fit, was_cut) = crate::text::fit_width(s, width);
+    if was_cut || !is_cut || width == 0 {
+        return fit.into_owned();
+    }
+    // Room for the mark: a text one column short of `width` gets it appended; a longer
+    // one is cut to `width - 1` columns and `fit_width` adds it.
+    match crate::text::fit_width(s, width - 1) {
+        (fit, true) => fit.into_owned(),
+        (fit, false) => format!("{fit}…"),
+    }
+}
+
 /// `HH:MM:SS.mmm` in the screen's time zone.
 pub(crate) fn clock_ms(ts: Timestamp, ui: &UiState) -> String {
     let (h, m, s, ms) = parts(ts, ui.options.utc_offset_s);

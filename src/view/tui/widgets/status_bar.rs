@@ -92,6 +92,41 @@ pub(crate) fn filter_summary(ui: &UiState) -> String {
     parts.join(" · ")
 }
 
+/// Each host's failures next to the total (issue 16 point 13), when the inputs hold
+/// several hosts, on a row of their own under the totals:
+/// ` hosts (whole run)  mcp-a 502 3 · 524 1 · abort 2 │ mcp-b …  H filters`.
+/// The model's per-host figures count the whole run (the header's total is the latency
+/// window's), so the label says so. A host whose name does not fit is cut with `…` like
+/// the rest of the row.
+fn host_figures(model: &Model, ui: &UiState) -> Vec<Span<'static>> {
+    let t = ui.theme();
+    let mut spans = vec![Span::styled(" hosts (whole run)  ", t.dim())];
+    for (i, host) in model.entries.by_host.keys().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", t.dim()));
+        }
+        let figures = model
+            .per_host
+            .iter()
+            .find(|h| h.host.as_deref() == Some(host));
+        let n = |f: fn(&crate::model::HostTraffic) -> u64| figures.map_or(0, f);
+        let is_selected = ui.filter.host.as_deref() == Some(host);
+        let name_style = if is_selected { t.key() } else { t.text() };
+        spans.push(Span::styled(text::sanitize(host).into_owned(), name_style));
+        spans.push(Span::styled(
+            format!(
+                " 502 {} · 524 {} · abort {}",
+                n(|h| h.bad_gateway),
+                n(|h| h.edge_timeout),
+                n(|h| h.client_abort)
+            ),
+            t.text(),
+        ));
+    }
+    spans.push(Span::styled("  H filters", t.dim()));
+    spans
+}
+
 pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     let t = ui.theme();
     let (label, label_style) = state_label(ui);
@@ -140,13 +175,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
             Span::styled(format!("  {}", units.join(" · ")), t.dim()),
         ]);
     }
-    if model.entries.by_host.len() > 1 {
-        let hosts: Vec<&str> = model.entries.by_host.keys().collect();
-        first.push(Span::styled(
-            format!("  hosts {} (H filters)", text::sanitize(&hosts.join(","))),
-            t.dim(),
-        ));
-    }
+
     let filters = filter_summary(ui);
     if !filters.is_empty() {
         first.push(Span::styled("  filter ", t.dim()));
@@ -174,6 +203,13 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
         frame.render_widget(
             Paragraph::new(second),
             Rect::new(area.x, area.y + 1, area.width, 1),
+        );
+    }
+    if area.height > 2 && model.entries.by_host.len() > 1 {
+        let third = fit_spans(host_figures(model, ui), usize::from(area.width));
+        frame.render_widget(
+            Paragraph::new(Line::from(third)),
+            Rect::new(area.x, area.y + 2, area.width, 1),
         );
     }
 }
