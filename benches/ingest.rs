@@ -26,7 +26,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use sigil_top::config::DEFAULT_UNITS;
 use sigil_top::model::{Model, Settings};
 use sigil_top::parse::{self, cloudflared, sigil, ParseStats, Parser, Service};
-use sigil_top::source::journalctl::Decoder;
+use sigil_top::source::stream::Decoder;
 use sigil_top::source::{RawEntry, Unit, UnitFilter};
 
 fn data(path: &str) -> PathBuf {

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use sigil_top::model::{Model, Settings};
 use sigil_top::parse::Parser;
-use sigil_top::source::journalctl::Decoder;
+use sigil_top::source::stream::Decoder;
 use sigil_top::source::{Timestamp, Unit, UnitFilter};
 use sigil_top::view::tui::action::Action;
 use sigil_top::view::tui::render::render;

@@ -3,7 +3,7 @@
 //! Owns the XDG base directories it uses (the config file under `$XDG_CONFIG_HOME`,
 //! snapshot bundles under `$XDG_STATE_HOME`) and the process's effective uid (for the
 //! snapshot writer's ownership checks). Does not own reading or writing those files
-//! (`config_file`, `view::export`).
+//! (`config_file`, `view::snapshot`).
 //!
 //! The directories come from `etcetera`'s XDG strategy rather than hand-read variables: it
 //! keeps the spec's rules in one maintained place (a relative `XDG_*` path is invalid and

@@ -3,7 +3,7 @@
 //! Owns [`Redactor`], the one place that decides what in a log line is a secret. Snapshots
 //! run every byte they write through it (counted), and the screen runs what it draws
 //! through it (not counted, [`crate::text::display`]). Does not own control-character
-//! escaping (`text`) or where redacted text goes (`view::export`).
+//! escaping (`text`) or where redacted text goes (`view::snapshot`).
 //!
 //! **Structure.** A *name* that says "credential" (see [`is_secret_name`]) followed by a
 //! separator and a value is a key/value pair wherever it appears, in every syntax the two

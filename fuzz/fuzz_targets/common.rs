@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each target uses a different part
 
-use sigil_top::source::journalctl::{DecodeCounts, Decoder};
+use sigil_top::source::stream::{DecodeCounts, Decoder};
 use sigil_top::source::{RawEntry, UnitFilter};
 
 /// Decodes `bytes` fed in one piece.

@@ -22,7 +22,7 @@ use sigil_top::parse::Parser;
 use sigil_top::source::{Unit, UnitFilter};
 use sigil_top::source::Timestamp;
 use sigil_top::text::Redactor;
-use sigil_top::view::{entries, export, report};
+use sigil_top::view::{entries, report, snapshot};
 
 fuzz_target!(|data: &[u8]| {
     let (seed, stream) = common::take_seed(data);
@@ -60,14 +60,14 @@ fuzz_target!(|data: &[u8]| {
     common::assert_terminal_safe("report --format json", &text);
 
     let (start, end) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
-    let selection = export::Selection {
+    let selection = snapshot::Selection {
         start,
         end,
         incident: model.detector.incidents.first().map(|i| i.id),
     };
     let mut redactor = Redactor::new(&[]).expect("no extra patterns");
     let kept: Vec<&_> = kept.iter().collect();
-    let bundle = export::build_in_memory(&model, &kept, &selection, &mut redactor);
+    let bundle = snapshot::build_in_memory(&model, &kept, &selection, &mut redactor);
     for (name, bytes) in &bundle.files {
         if *name == "journal.export" {
             // Export format: values with controls are length-framed, as journalctl writes.

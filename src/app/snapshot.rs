@@ -110,12 +110,12 @@ pub fn write_snapshot(
         .collect();
     let model = model_of(in_window.iter().copied(), &config.model);
     let mut redactor = redactor_for(config)?;
-    let selection = view::export::Selection {
+    let selection = view::snapshot::Selection {
         start,
         end,
         incident: nearest_incident(&model, incident_start),
     };
-    Ok(view::export::write_bundle(
+    Ok(view::snapshot::write_bundle(
         &model,
         &in_window,
         &selection,
@@ -164,7 +164,7 @@ pub fn snapshot_live(
         entries: model.log.raw_entries_between(window.0, window.1),
         window,
         config: config.clone(),
-        dir: view::export::default_dir(),
+        dir: view::snapshot::default_dir(),
     })
 }
 
@@ -250,7 +250,7 @@ async fn snapshot_streamed(
     };
     let (start, end, incident_start) = window;
     let mut redactor = redactor_for(config)?;
-    let mut writer = view::export::BundleWriter::create(output)?;
+    let mut writer = view::snapshot::BundleWriter::create(output)?;
     let mut parser = Parser::new();
     let mut model = Model::new(config.model.clone());
     for_each_history_entry(config, |e| {
@@ -262,7 +262,7 @@ async fn snapshot_streamed(
     })
     .await?;
     model.finish();
-    let selection = view::export::Selection {
+    let selection = view::snapshot::Selection {
         start,
         end,
         incident: nearest_incident(&model, incident_start),

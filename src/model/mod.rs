@@ -476,7 +476,7 @@ pub(crate) mod tests_support {
                 Unit::new("cloudflared.service"),
             ],
         };
-        let mut decoder = crate::source::journalctl::Decoder::new(filter, 0);
+        let mut decoder = crate::source::stream::Decoder::new(filter, 0);
         let mut entries = Vec::new();
         decoder.feed(&export, &mut entries);
         decoder.finish(&mut entries);

@@ -2,7 +2,7 @@
 //! the real pipeline.
 //!
 //! Owns only the timing and, for the live screen, the pace ([`spawn_paced`]: the
-//! scenario plays at a multiple of its real speed); decoding is `journalctl::Decoder`'s,
+//! scenario plays at a multiple of its real speed); decoding is `stream::Decoder`'s,
 //! so the demo exercises the same code as a real `journalctl -o export` stream.
 //!
 //! Times: headless (`sigil-top demo --format …`) the capture keeps its own times
@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::mpsc::Sender;
 
-use super::journalctl::Decoder;
+use super::stream::Decoder;
 use super::{InputId, ReadOptions, SourceMsg, Timestamp};
 
 /// The demo scenario, journal export format.

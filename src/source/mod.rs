@@ -9,7 +9,8 @@
 //! Inputs:
 //! - `journal`: the local journal, `-D DIR` and `--file FILE`, read through sd-journal
 //!   on a thread of its own (the handle is not `Send`);
-//! - `journalctl`: a `journalctl -o export` or `-o json` byte stream (stdin, a file);
+//! - `stream`: a `journalctl -o export` or `-o json` byte stream (stdin, a file; sigil-top
+//!   never runs journalctl, it reads what journalctl writes);
 //! - `demo`: the embedded scenario in `assets/` (re-timed to now on the live screen).
 //!
 //! `filter` holds journalctl's other filters (`-p`, `-t`, `-b`, `-g`, `--cursor`) and unit
@@ -25,8 +26,8 @@ pub mod demo;
 mod fields;
 pub mod filter;
 pub mod journal;
-pub mod journalctl;
 pub mod since;
+pub mod stream;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -542,7 +543,7 @@ pub fn spawn(
             tx,
         ),
         InputSpec::Demo => Ok(demo::spawn(options, input, tx)),
-        InputSpec::Stdin => Ok(journalctl::spawn_pipe_reader(
+        InputSpec::Stdin => Ok(stream::spawn_pipe_reader(
             std::io::stdin(),
             spec.describe(),
             options,
@@ -553,7 +554,7 @@ pub fn spawn(
             let file = open_text_file(spec, path)?;
             if archive::is_gzip(&file) {
                 let pipe = open_archive(spec, file)?;
-                return Ok(journalctl::spawn_pipe_reader(
+                return Ok(stream::spawn_pipe_reader(
                     pipe,
                     spec.describe(),
                     options,
@@ -563,9 +564,9 @@ pub fn spawn(
             }
             // A named pipe (`report <(journalctl -o export -f)`) may pause like stdin.
             let spawn_stream = if is_regular_file(&file) {
-                journalctl::spawn_reader
+                stream::spawn_reader
             } else {
-                journalctl::spawn_pipe_reader
+                stream::spawn_pipe_reader
             };
             Ok(spawn_stream(file, spec.describe(), options, input, tx))
         }
@@ -591,7 +592,7 @@ pub fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {
     matches!(spec, InputSpec::Stdin | InputSpec::TextFile(_)) && !options.follow
 }
 
-/// Reads `spec` to its end on the calling thread (see [`journalctl::read_in_place`]):
+/// Reads `spec` to its end on the calling thread (see [`stream::read_in_place`]):
 /// `on_msg` gets the messages [`spawn`] would send, and returns `None` to stop. Only for
 /// what [`reads_in_place`] accepts; anything else is read through [`spawn`].
 ///
@@ -608,11 +609,11 @@ pub fn read_in_place(
             let file = open_text_file(spec, path)?;
             if archive::is_gzip(&file) {
                 let pipe = open_archive(spec, file)?;
-                journalctl::read_in_place(pipe, true, &name, options, input, on_msg);
+                stream::read_in_place(pipe, true, &name, options, input, on_msg);
                 return Ok(());
             }
             let is_pipe = !is_regular_file(&file);
-            journalctl::read_in_place(file, is_pipe, &name, options, input, on_msg);
+            stream::read_in_place(file, is_pipe, &name, options, input, on_msg);
         }
         InputSpec::Stdin => {
             let stdin = std::io::stdin();
@@ -620,7 +621,7 @@ pub fn read_in_place(
             let is_pipe = !std::os::fd::AsFd::as_fd(&stdin)
                 .try_clone_to_owned()
                 .is_ok_and(|fd| is_regular_file(&std::fs::File::from(fd)));
-            journalctl::read_in_place(stdin.lock(), is_pipe, &name, options, input, on_msg);
+            stream::read_in_place(stdin.lock(), is_pipe, &name, options, input, on_msg);
         }
         InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_) | InputSpec::Demo => {
             return Err(SourceError::Stream {

@@ -4,7 +4,8 @@
 //! them, never parse, and do not import `app` (they are handed what to draw or print).
 //!
 //! - `entries`: the headless `entries` and `stats` printers.
-//! - `export`: incident snapshot bundles, with redaction.
+//! - `snapshot`: incident snapshot bundles, with redaction and safe writing (*export*
+//!   means only journald's export format).
 //! - `report`: the `sigil-top.report/1` document and its text/Markdown forms.
 //! - `svg`: the snapshot's `latency.svg` chart (layout, axes, legend, XML-safe text).
 //! - `watch`: incident change lines for `sigil-top watch`, and what it announced.
@@ -12,9 +13,9 @@
 //! - `tui`: the live screen (key map, UI state, layout and widgets).
 
 pub mod entries;
-pub mod export;
 pub mod metrics;
 pub mod report;
+pub mod snapshot;
 pub mod svg;
 pub mod tui;
 pub mod watch;

@@ -3,7 +3,7 @@
 //!
 //! Owns the chart's layout and drawing from a [`Chart`] (plain figures: per-slice p99 and
 //! request counts, 502 and edge-timeout marks, incident spans, the latency histogram, the
-//! slowest tools). Does not own which figures: `view::export` builds the [`Chart`] from the
+//! slowest tools). Does not own which figures: `view::snapshot` builds the [`Chart`] from the
 //! window's model. Log-derived text (tool names, incident causes) arrives already
 //! sanitized and redacted; here it is made XML-safe ([`xml_text`]) and shortened to fit.
 //!

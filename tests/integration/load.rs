@@ -18,7 +18,7 @@ use std::process::Command;
 use serde_json::Value;
 use sigil_top::model::{Model, Settings};
 use sigil_top::parse::Parser;
-use sigil_top::source::journalctl::Decoder;
+use sigil_top::source::stream::Decoder;
 use sigil_top::source::{RawEntry, Timestamp, Unit, UnitFilter};
 
 /// The generator, built by `cargo test --all-targets` beside the test binaries.

@@ -898,7 +898,7 @@ fn issue_20_latency_hlog_round_trips_through_hdrhistograms_reader() {
     let bundle = snapshot(journal.path(), out.path(), &[]);
     let text = std::fs::read_to_string(bundle.join("latency.hlog")).unwrap();
     let (h, start, tag) = hlog_histogram(&text);
-    assert_eq!(tag, sigil_top::view::export::HLOG_TAG);
+    assert_eq!(tag, sigil_top::view::snapshot::HLOG_TAG);
     let report: Value =
         serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
     let window_start =
@@ -911,17 +911,17 @@ fn issue_20_latency_hlog_round_trips_through_hdrhistograms_reader() {
     );
     assert!(h.len() > 5, "the scenario's requests: {}", h.len());
     let hgrm = std::fs::read_to_string(bundle.join("histogram.hgrm")).unwrap();
-    let again = sigil_top::view::export::hgrm(&sigil_top::model::stats::Latency { hist: h });
+    let again = sigil_top::view::snapshot::hgrm(&sigil_top::model::stats::Latency { hist: h });
     assert_eq!(hgrm, again, "the .hlog's histogram is the .hgrm's");
 
     // And a 1 ms..117 s spread, through the same writer and reader.
     let l = heavy_tailed_latency(20_000);
-    let sel = sigil_top::view::export::Selection {
+    let sel = sigil_top::view::snapshot::Selection {
         start: sigil_top::source::Timestamp(T0),
         end: sigil_top::source::Timestamp(T0 + 3_600_000_000),
         incident: None,
     };
-    let (h, start, _) = hlog_histogram(&sigil_top::view::export::hlog(&l, &sel));
+    let (h, start, _) = hlog_histogram(&sigil_top::view::snapshot::hlog(&l, &sel));
     assert_eq!(h, l.hist);
     assert_eq!(u64::try_from(start.as_micros()).unwrap(), T0);
 }
@@ -957,7 +957,7 @@ fn issue_20_hgrm_footer_and_rows_agree_with_the_python_hdrhistogram() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
     let bundle = snapshot(journal.path(), out.path(), &[]);
-    let sel = sigil_top::view::export::Selection {
+    let sel = sigil_top::view::snapshot::Selection {
         start: sigil_top::source::Timestamp(T0),
         end: sigil_top::source::Timestamp(T0 + 3_600_000_000),
         incident: None,
@@ -975,13 +975,13 @@ fn issue_20_hgrm_footer_and_rows_agree_with_the_python_hdrhistogram() {
         ("empty", sigil_top::model::stats::Latency::default()),
     ] {
         let path = out.path().join(format!("{}.hlog", cases.len()));
-        std::fs::write(&path, sigil_top::view::export::hlog(&l, &sel)).unwrap();
-        cases.push((name.to_owned(), path, sigil_top::view::export::hgrm(&l)));
+        std::fs::write(&path, sigil_top::view::snapshot::hlog(&l, &sel)).unwrap();
+        cases.push((name.to_owned(), path, sigil_top::view::snapshot::hgrm(&l)));
     }
     for (name, hlog, hgrm) in cases {
         let read = hdrh_read(&python, &hlog);
         let iv = &read["intervals"][0];
-        assert_eq!(iv["tag"], sigil_top::view::export::HLOG_TAG, "{name}");
+        assert_eq!(iv["tag"], sigil_top::view::snapshot::HLOG_TAG, "{name}");
         assert_eq!(iv["significant_figures"], 3, "{name}");
         let f = |k: &str| iv[k].as_f64().unwrap();
         let u = |k: &str| iv[k].as_u64().unwrap();

@@ -10,7 +10,7 @@ use ratatui::Terminal;
 
 use crate::model::{Model, Settings};
 use crate::parse::Parser;
-use crate::source::journalctl::Decoder;
+use crate::source::stream::Decoder;
 use crate::source::{RawEntry, Timestamp, Unit, UnitFilter};
 
 use super::action::Action;
