@@ -133,6 +133,7 @@ pub fn spawn(
                 skipped: 0,
                 limit,
                 recent: std::collections::VecDeque::new(),
+                recent_newest_us: None,
                 overlap: std::collections::HashSet::new(),
                 read_count: 0,
                 mapped: Mapped::start(),
@@ -702,6 +703,9 @@ struct Reader {
     limit: Option<u64>,
     /// The history's cursors of its last [`tails::OVERLAP_US`] (following only).
     recent: std::collections::VecDeque<(u64, Arc<str>)>,
+    /// The newest realtime among the history's entries (following only): the
+    /// followers start [`tails::OVERLAP_US`] before it.
+    recent_newest_us: Option<u64>,
     /// The same as a set, while following starts (see `follow`).
     overlap: std::collections::HashSet<Arc<str>>,
     /// Entries read so far (for the mapped-memory check and `limit`).
@@ -1064,9 +1068,22 @@ impl Reader {
 
     /// Keeps the cursors of the history's last [`tails::OVERLAP_US`] (at most
     /// [`RECENT_MAX`]), so following can look back that far without sending twice.
+    ///
+    /// "Last" is by time, from the newest entry read, not from the last one read:
+    /// sd-journal's order is by monotonic time within a boot, so the history can end
+    /// with older entries (files sharing a boot id whose clocks differ). Measured from
+    /// the last entry read, the followers started seconds or hours before the newest
+    /// entry and sent again what the history had sent (issue 22: 5,898 entries printed
+    /// where there are 3,971).
     fn remember(&mut self, realtime_us: u64, cursor: &Arc<str>) {
+        let newest = self
+            .recent_newest_us
+            .map_or(realtime_us, |n| n.max(realtime_us));
+        self.recent_newest_us = Some(newest);
+        if realtime_us + tails::OVERLAP_US < newest {
+            return; // before where the followers start: never read again
+        }
         self.recent.push_back((realtime_us, Arc::clone(cursor)));
-        let newest = self.recent.back().map_or(0, |(t, _)| *t);
         while self.recent.len() > RECENT_MAX
             || self
                 .recent
@@ -1305,7 +1322,7 @@ impl Reader {
     ) -> std::io::Result<tails::Tail> {
         let mut journal = tails::open_file(path, &self.options).map_err(std::io::Error::other)?;
         let since = self.options.since.map(super::Timestamp::as_micros);
-        let history_end = self.recent.back().map(|(t, _)| *t);
+        let history_end = self.recent_newest_us;
         let (landed, last_cursor) = tails::position(
             &mut journal,
             start,
