@@ -862,6 +862,13 @@ impl Reader {
             if chunk.last_cursor.is_some() {
                 self.last_cursor = chunk.last_cursor;
             }
+            if self.options.follow {
+                for e in &chunk.entries {
+                    if let Some(c) = &e.cursor {
+                        self.remember(e.realtime.as_micros(), &c.0);
+                    }
+                }
+            }
             if !chunk.entries.is_empty() {
                 self.read_count += chunk.entries.len() as u64;
                 if self

@@ -72,13 +72,11 @@ pub(super) fn readers_for(options: &ReadOptions, has_test_hooks: bool) -> usize 
 }
 
 /// Whether history can be read in parallel: a history read from the head or `--since`
-/// (with `--until`, unit globs, `--grep`, `-p`, `-t`, `-b` alike) that ends when read.
-/// `-n`, `--cursor`, a start at the end and following keep the one reader: they read
-/// little history, or hand over to the per-file followers at a position the one reader
-/// knows.
+/// (with `--until`, unit globs, `--grep`, `-p`, `-t`, `-b` alike), followed or not (the
+/// per-file followers take over from the newest entry's time, whoever read it). `-n`,
+/// `--cursor` and a start at the end keep the one reader: they read little history.
 fn applies(options: &ReadOptions) -> bool {
-    !options.follow
-        && options.backlog_entries.is_none()
+    options.backlog_entries.is_none()
         && options.filter.start.is_none()
         && options.start == crate::source::StartAt::Head
         && options.batch_max_entries > 0
