@@ -75,8 +75,11 @@ pub(super) fn readers_for(options: &ReadOptions, has_test_hooks: bool) -> usize 
 /// (with `--until`, unit globs, `--grep`, `-p`, `-t`, `-b` alike), followed or not (the
 /// per-file followers take over from the newest entry's time, whoever read it). `-n`,
 /// `--cursor` and a start at the end keep the one reader: they read little history.
+/// So does `--until` with `--follow`: the one reader ends when the history passes
+/// `--until`, where the workers would hand over to followers that wait for more.
 fn applies(options: &ReadOptions) -> bool {
-    options.backlog_entries.is_none()
+    !(options.follow && options.until.is_some())
+        && options.backlog_entries.is_none()
         && options.filter.start.is_none()
         && options.start == crate::source::StartAt::Head
         && options.batch_max_entries > 0
@@ -379,5 +382,53 @@ impl Chunk {
             next_cursor: None,
             unreadable: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Cursor, StartAt, Timestamp};
+
+    #[test]
+    fn history_read_from_the_head_or_since_is_read_in_parallel_and_short_reads_are_not() {
+        let head = ReadOptions::default();
+        assert!(applies(&head));
+        let since = ReadOptions {
+            since: Some(Timestamp(1)),
+            until: Some(Timestamp(2)),
+            ..ReadOptions::default()
+        };
+        assert!(applies(&since));
+        let followed = ReadOptions {
+            follow: true,
+            ..ReadOptions::default()
+        };
+        assert!(applies(&followed));
+        let one_reader = [
+            ReadOptions {
+                backlog_entries: Some(10),
+                ..ReadOptions::default()
+            },
+            ReadOptions {
+                start: StartAt::End,
+                ..ReadOptions::default()
+            },
+            ReadOptions {
+                start: StartAt::AfterCursor(Cursor("s=1".into())),
+                ..ReadOptions::default()
+            },
+            ReadOptions {
+                follow: true,
+                until: Some(Timestamp(2)),
+                ..ReadOptions::default()
+            },
+        ];
+        for options in &one_reader {
+            assert!(!applies(options), "{options:?}");
+            assert_eq!(readers_for(options, false), 1, "{options:?}");
+        }
+        // The injected reader panic needs the one reader (it panics after its first entry).
+        assert_eq!(readers_for(&head, true), 1);
     }
 }
