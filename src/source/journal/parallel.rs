@@ -43,8 +43,7 @@ use crate::source::fields::EntryBuilder;
 use crate::source::{InputId, RawEntry, ReadOptions};
 
 /// The environment variable that sets how many handles read history at once (`1`: the
-/// one-reader path). Unset: one per core this process may run on, at most
-/// [`MAX_READERS`].
+/// one-reader path). Unset: see [`default_readers`].
 pub(super) const READERS_VAR: &str = "SIGIL_TOP_READERS";
 
 /// More handles than this each still walk every entry, so past a few the walking, not
@@ -65,10 +64,31 @@ pub(super) fn readers_for(options: &ReadOptions, has_test_hooks: bool) -> usize 
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0);
     asked.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .min(MAX_READERS)
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        default_readers(cores, load_average())
     })
+}
+
+/// One handle, plus one per core left idle by the rest of the machine (the 1-minute
+/// load average), at most one per core and [`MAX_READERS`]: what `make -l` does for jobs.
+///
+/// A second handle walks every entry again (~17% more CPU): with a core free it halves
+/// the wall time, without one it only adds that CPU. Measured on the 2-core machine at
+/// load 4.5–6 (other builds): two handles took 0.70× `journalctl -o cat`'s wall time
+/// where one took 0.63×, and the screen was caught up after 25.8 s instead of 20–25 s.
+fn default_readers(cores: usize, load: Option<f64>) -> usize {
+    let idle_cores = load.map_or(0.0, |l| (cores as f64 - l).max(0.0));
+    // Whole idle cores: truncating is the intent (and the value is small and positive).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let spare = idle_cores.floor() as usize;
+    (1 + spare).min(cores).clamp(1, MAX_READERS)
+}
+
+/// The 1-minute load average (`/proc/loadavg`), `None` when it cannot be read (then one
+/// handle: nothing says a core is free).
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// Whether history can be read in parallel: a history read from the head or `--since`
@@ -430,5 +450,27 @@ mod tests {
         }
         // The injected reader panic needs the one reader (it panics after its first entry).
         assert_eq!(readers_for(&head, true), 1);
+    }
+
+    #[test]
+    fn a_handle_per_idle_core_at_most_one_per_core_and_four() {
+        let rows = [
+            // cores, load, readers
+            (2, Some(0.0), 2),
+            (2, Some(0.9), 2),
+            (2, Some(1.2), 1),
+            (2, Some(5.5), 1),
+            (1, Some(0.0), 1),
+            (4, Some(1.5), 3),
+            (16, Some(0.0), 4),
+            (2, None, 1),
+        ];
+        for (cores, load, readers) in rows {
+            assert_eq!(
+                default_readers(cores, load),
+                readers,
+                "{cores} cores, load {load:?}"
+            );
+        }
     }
 }
