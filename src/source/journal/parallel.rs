@@ -53,8 +53,8 @@ const MAX_READERS: usize = 4;
 /// Chunks a worker may have ready before it waits for the merger to take one.
 const CHUNKS_AHEAD: usize = 2;
 
-/// How many handles read the history of `options`: 1 when the parallel read does not
-/// apply (see [`applies`]) or when one core is all there is.
+/// How many handles read the history of `options`: [`READERS_VAR`] when set, else
+/// [`default_readers`]; 1 when the parallel read does not apply (see [`applies`]).
 pub(super) fn readers_for(options: &ReadOptions, has_test_hooks: bool) -> usize {
     if !applies(options) || has_test_hooks {
         return 1;
