@@ -510,13 +510,17 @@ fn several_readers_on_a_journal_being_written_send_a_prefix_once_and_in_order() 
     let dir = TempDir::new().unwrap();
     let mut writer = Writer::start(dir.path());
     writer.write(20_000);
+    // Written at 5,000 entries/s until three reads are done, however long they take.
+    let is_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::clone(&is_done);
     let writing = std::thread::spawn(move || {
-        writer.write_at(5_000, 4.0);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            writer.write_at(5_000, 0.2);
+        }
         writer.close();
     });
     let d = dir.path().to_str().unwrap();
-    let mut runs = 0;
-    while !writing.is_finished() || runs == 0 {
+    for _ in 0..3 {
         let out = Command::new(bin())
             .args(["entries", "-D", d, "-o", "json"])
             .env("SIGIL_TOP_READERS", "3")
@@ -539,8 +543,7 @@ fn several_readers_on_a_journal_being_written_send_a_prefix_once_and_in_order() 
             seqs.len(),
             seqs.iter().zip(&want).position(|(a, b)| a != b)
         );
-        runs += 1;
     }
+    is_done.store(true, std::sync::atomic::Ordering::Relaxed);
     writing.join().unwrap();
-    assert!(runs >= 2, "only {runs} reads while writing");
 }
