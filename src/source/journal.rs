@@ -22,7 +22,8 @@
 //! `journalctl -o cat` (see `scripts/bench`).
 //!
 //! History is read through sd-journal's merged view (exactly `journalctl -u`'s entries
-//! and order). Following then goes file by file (`tails`): sd-journal's merged view
+//! and order), by several handles at once when cores are idle (`parallel`: each walks
+//! the whole view and reads its own chunks). Following then goes file by file (`tails`): sd-journal's merged view
 //! drops entries that a file gets behind the position reached in another file, which a
 //! directory with several writers does all the time. Rotation, vacuuming, a directory
 //! removed and back, and damaged files (`health`) are handled there; every handle resumes
