@@ -501,3 +501,49 @@ fn two_files_written_at_once_while_following_lose_nothing() {
     let want: Vec<u64> = (1..=a.seq).chain(1_000_001..=b.seq).collect();
     assert_eq!(seqs, want);
 }
+
+/// Issue 22: several handles reading the history of a journal that is being written
+/// (each may find a different end, or an entry the other has not seen yet) still send
+/// each entry once, in order: a prefix of what was written, without a gap.
+#[test]
+fn several_readers_on_a_journal_being_written_send_a_prefix_once_and_in_order() {
+    let dir = TempDir::new().unwrap();
+    let mut writer = Writer::start(dir.path());
+    writer.write(20_000);
+    // Written at 5,000 entries/s until three reads are done, however long they take.
+    let is_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::clone(&is_done);
+    let writing = std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            writer.write_at(5_000, 0.2);
+        }
+        writer.close();
+    });
+    let d = dir.path().to_str().unwrap();
+    for _ in 0..3 {
+        let out = Command::new(bin())
+            .args(["entries", "-D", d, "-o", "json"])
+            .env("SIGIL_TOP_READERS", "3")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let seqs: Vec<u64> = json_lines(&out.stdout)
+            .iter()
+            .map(|v| {
+                v["message"].as_str().unwrap()["entry ".len()..]
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(seqs.len() >= 20_000, "{}", seqs.len());
+        let want: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert!(
+            seqs == want,
+            "not 1..={}: first difference at index {:?}",
+            seqs.len(),
+            seqs.iter().zip(&want).position(|(a, b)| a != b)
+        );
+    }
+    is_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    writing.join().unwrap();
+}

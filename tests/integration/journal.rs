@@ -712,3 +712,79 @@ fn removing_and_adding_files_while_following_loses_and_repeats_nothing() {
     let want: Vec<String> = (0..7).map(|i| format!("entry {i}")).collect();
     assert_eq!(messages, want);
 }
+
+/// Issue 22, point 4: following a directory whose files share a boot id sent part of the
+/// history twice (`entries -D DIR --follow` printed 5,898 entries where there are 3,971):
+/// the followers' look-back was measured from the last entry in read order, which is not
+/// the newest when sd-journal orders by monotonic time.
+#[test]
+fn issue_22_following_files_that_share_a_boot_id_sends_each_entry_once() {
+    let dir = TempDir::new().unwrap();
+    let boot_start = T0 - 1_000_000_000;
+    let rec = |name: &str, i: u64, realtime_us: u64, monotonic_us: u64| {
+        let mut r = Record::service(
+            realtime_us,
+            "h",
+            "cloudflared.service",
+            10,
+            "cloudflared",
+            format!("{name} {i}"),
+        );
+        r.fields[1].1 = monotonic_us.to_string().into_bytes();
+        r
+    };
+    // One boot, two writers (distinct seqnum ids), so sd-journal orders them by monotonic
+    // time. The second one's clock was stepped back 10,000 s: all its entries come after
+    // the first one's in that order, although their realtimes are older: the history
+    // ends with an entry 50 s older than its newest.
+    let first: Vec<Record> = (0..1000)
+        .map(|i| {
+            let t = T0 + 100_000_000 + i * 100_000;
+            rec("first", i, t, t - boot_start)
+        })
+        .collect();
+    let second: Vec<Record> = (0..1500)
+        .map(|i| {
+            let t = T0 + i * 100_000;
+            rec("second", i, t, t - boot_start + 10_000_000_000)
+        })
+        .collect();
+    make_journal(dir.path(), "first", &export_text(&first));
+    make_journal(dir.path(), "second", &export_text(&second));
+    let d = dir_str(&dir);
+    let expected = json_lines(&journalctl(&["-D", d, "-o", "json"])).len();
+    assert_eq!(expected, 2500);
+
+    let follower = Follower::start(&["entries", "-D", d, "--follow", "-o", "json"]);
+    wait_for(Duration::from_secs(30), "the history", || {
+        follower.count() >= expected
+    });
+    // A file with an entry newer than all: once it is shown, the followers have been
+    // through every file's look-back (whatever they would send twice is sent).
+    let later_t = T0 + 400_000_000;
+    make_journal(
+        dir.path(),
+        "later",
+        &export_text(&[rec(
+            "later",
+            0,
+            later_t,
+            later_t - boot_start + 20_000_000_000,
+        )]),
+    );
+    wait_for(Duration::from_secs(30), "the newer entry", || {
+        follower
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("later 0"))
+    });
+    let messages = follower.stop();
+    let unique: std::collections::HashSet<&String> = messages.iter().collect();
+    assert_eq!(
+        (messages.len(), unique.len()),
+        (expected + 1, expected + 1),
+        "entries printed, distinct entries"
+    );
+}

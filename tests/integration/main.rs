@@ -56,6 +56,10 @@ mod hostile;
 /// journalctl's flags side by side with journalctl on the same generated journal files.
 mod journalctl_flags;
 
+/// Issue 22: history read by several handles at once is the one reader's, in
+/// journalctl's order, on a directory of tangled files, hosts, boots and ties.
+mod parallel;
+
 /// Completions the shells accept, the man page through groff, `--version`'s commit.
 mod install;
 
