@@ -262,7 +262,9 @@ fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repea
         "vacuuming must have removed 4 or 5 of 6 archived files: {archived} left"
     );
     let total = writer.seq;
-    assert!(total > 25_000, "wrote {total}");
+    // ~26,500 at the asked rate; a loaded machine writes fewer (24,922 seen at a load of
+    // 14 on 2 cores), which changes nothing the test is about.
+    assert!(total > 15_000, "wrote {total}");
     wait_for(Duration::from_secs(60), "every entry written", || {
         follower.count() >= usize::try_from(total).unwrap()
     });
@@ -510,11 +512,17 @@ fn several_readers_on_a_journal_being_written_send_a_prefix_once_and_in_order() 
     let dir = TempDir::new().unwrap();
     let mut writer = Writer::start(dir.path());
     writer.write(20_000);
-    // Written at 5,000 entries/s until three reads are done, however long they take.
+    // Written at 5,000 entries/s while the reads run, for at most 10 s: a read ends at the
+    // journal's end as it finds it (as journalctl does), so on a machine too loaded to
+    // read faster than the writer writes, an unbounded writer would keep it reading
+    // forever (seen under a load average of 18 on 2 cores).
     let is_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop = Arc::clone(&is_done);
     let writing = std::thread::spawn(move || {
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let began = std::time::Instant::now();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed)
+            && began.elapsed() < Duration::from_secs(10)
+        {
             writer.write_at(5_000, 0.2);
         }
         writer.close();
