@@ -4,7 +4,7 @@
 //! keys → [`action::Action`] ([`action`]) → [`state::UiState::update`] ([`state`], which may
 //! return a [`state::Command`]) → [`render::render`]`(&Model, &UiState)` ([`render`],
 //! [`widgets`]). Colours are in [`theme`]. The loop that owns the model and carries out
-//! commands is `crate::live`; this module never imports it.
+//! commands is `crate::app::live`; this module never imports it.
 //!
 //! Also owns the terminal's state: [`TerminalGuard`] enters raw mode and the alternate
 //! screen and restores both on `Drop`; [`restore_for_panic`] is what the binary's panic

@@ -943,7 +943,7 @@ pub struct Prompt {
 pub struct Behind {
     /// Wall clock minus the newest applied entry's journal time, in µs.
     pub lag_us: u64,
-    /// Entries read but not yet applied (an estimate: see `crate::live`).
+    /// Entries read but not yet applied (an estimate: see `crate::app::live`).
     pub queued_entries: u64,
 }
 
