@@ -28,7 +28,7 @@ use crate::source::{Timestamp, Unit};
 use crate::text;
 
 use super::action::Action;
-use super::render;
+use super::layout::{self, MainList, Shape, Viewport};
 use super::theme::Theme;
 
 /// What the loop must do for the UI (the only way `update` reaches the outside).
@@ -918,17 +918,6 @@ pub struct Frozen {
     pub incidents: usize,
 }
 
-/// Rows of each list as last laid out (for paging and keeping the selection in view).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Viewport {
-    pub log: usize,
-    pub requests: usize,
-    pub incidents: usize,
-    pub overlay: usize,
-    /// Columns inside the overlay's border (the help wraps its text to them).
-    pub overlay_cols: usize,
-}
-
 /// A prompt being typed after `/`, `&` or `:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
@@ -943,7 +932,7 @@ pub struct Prompt {
 pub struct Behind {
     /// Wall clock minus the newest applied entry's journal time, in µs.
     pub lag_us: u64,
-    /// Entries read but not yet applied (an estimate: see `crate::app::live`).
+    /// Entries read but not yet applied (an estimate: see the live loop, `app::live`).
     pub queued_entries: u64,
 }
 
@@ -1231,8 +1220,20 @@ impl UiState {
             .unwrap_or(0)
     }
 
+    /// What the layout depends on besides the terminal's size.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            host_rows: self.host_rows,
+            main_list: if self.main_list == Pane::Requests {
+                MainList::Requests
+            } else {
+                MainList::Log
+            },
+        }
+    }
+
     fn relayout(&mut self) {
-        self.viewport = render::viewport(self.size.0, self.size.1, self);
+        self.viewport = layout::viewport(self.size.0, self.size.1, self.shape());
     }
 
     fn rows_of(&self, pane: Pane) -> usize {
