@@ -690,8 +690,12 @@ pub struct UiOptions {
     /// The units watched, for the unit filter's cycle.
     pub units: Vec<Unit>,
     pub feed: Feed,
-    /// Local time's offset from UTC in seconds (fixed at start; 0 in tests).
+    /// Local time's offset from UTC in seconds (fixed at start; 0 in tests), for the
+    /// times the screen shows.
     pub utc_offset_s: i64,
+    /// The zone `:` reads times in: the system's (with its DST rules, so a jump across a
+    /// change of offset lands on the hour meant), or UTC with `--utc` (and in tests).
+    pub time_zone: jiff::tz::TimeZone,
     /// Where reading started (`--since`, or the look-back), for the header; `None`: the
     /// inputs' beginning.
     pub reads_since: Option<Timestamp>,
@@ -1513,11 +1517,10 @@ impl UiState {
     /// read from there ([`Command::ReadFrom`]); the jump is made once that is read
     /// ([`UiState::on_caught_up`]).
     fn jump_to(&mut self, input: &str, model: &Model) -> Option<Command> {
-        let tz =
-            chrono::FixedOffset::east_opt(i32::try_from(self.options.utc_offset_s).unwrap_or(0))?;
         let now_us = i64::try_from(self.now.0).unwrap_or(i64::MAX);
-        let now = chrono::DateTime::from_timestamp_micros(now_us)?;
-        let target = match crate::source::since::parse_time(input, &now.with_timezone(&tz)) {
+        let now = jiff::Timestamp::from_microsecond(now_us).ok()?;
+        let target = match crate::source::since::parse_time_in(input, now, &self.options.time_zone)
+        {
             Ok(t) => t,
             Err(e) => {
                 self.notify(format!(
