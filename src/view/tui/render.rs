@@ -2,8 +2,8 @@
 //! computed in [`super::layout`]). Draws only: takes `&Model` and `&UiState` and changes
 //! neither.
 //!
-//! Full layout (at least [`FULL_MIN_WIDTH`](super::layout::FULL_MIN_WIDTH)×[`FULL_MIN_HEIGHT`](super::layout::FULL_MIN_HEIGHT); the routes column from
-//! [`ROUTES_MIN_WIDTH`](super::layout::ROUTES_MIN_WIDTH)):
+//! Full layout (at least [`FULL_MIN_WIDTH`]×[`FULL_MIN_HEIGHT`]; the routes column from
+//! [`ROUTES_MIN_WIDTH`]; these sizes are in [`super::layout`]):
 //!
 //! ```text
 //!  sigil-top  ● LIVE  journal directory /x  sigil-mcp · cloudflared        17:06:34   header
@@ -23,11 +23,16 @@
 //!  q quit  ? help  Tab panel  ↑↓ move  ⏎ open  / search  & filter  : jump  y copy  …   hint
 //! ```
 //!
-//! Compact layout (smaller, down to [`MIN_WIDTH`](super::layout::MIN_WIDTH)×[`MIN_HEIGHT`](super::layout::MIN_HEIGHT)): the header, a band of
-//! [`COMPACT_TOP_ROWS`](super::layout::COMPACT_TOP_ROWS) with the latency summary beside the incidents, then one list (the
+//! Compact layout (smaller, down to [`MIN_WIDTH`]×[`MIN_HEIGHT`]): the header, a band of
+//! [`COMPACT_TOP_ROWS`] with the latency summary beside the incidents, then one list (the
 //! log or the requests, whichever was focused last) and the hint bar. Below the minimum a
 //! message says how big the terminal must be. Overlays (help, details) are drawn last,
 //! over the middle of the screen.
+//!
+//! [`FULL_MIN_WIDTH`]: super::layout::FULL_MIN_WIDTH
+//! [`FULL_MIN_HEIGHT`]: super::layout::FULL_MIN_HEIGHT
+//! [`ROUTES_MIN_WIDTH`]: super::layout::ROUTES_MIN_WIDTH
+//! [`COMPACT_TOP_ROWS`]: super::layout::COMPACT_TOP_ROWS
 
 use ratatui::layout::Rect;
 use ratatui::text::Line;
