@@ -1,7 +1,7 @@
 //! The screen's layout: where each region goes at a given terminal size ([`layout`] →
 //! [`Areas`]), and how many rows each list shows there ([`viewport`] → [`Viewport`], what
 //! paging and keeping the selection in view use). The picture of both layouts is in
-//! [`super::render`], which draws into these regions.
+//! `render`, which draws into these regions.
 //!
 //! Pure geometry: takes the terminal size and the little the layout depends on from the
 //! UI state ([`Shape`]), so both `state` (for paging) and `render` (for drawing) use it

@@ -20,6 +20,8 @@
 //! lets the terminal select text; the choice is kept across Ctrl-Z/`fg`.
 
 pub mod action;
+pub mod clock;
+pub mod help_text;
 pub mod layout;
 pub mod render;
 pub mod state;

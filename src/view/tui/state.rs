@@ -28,6 +28,7 @@ use crate::source::{Timestamp, Unit};
 use crate::text;
 
 use super::action::Action;
+pub use super::action::PromptKind;
 use super::layout::{self, MainList, Shape, Viewport};
 use super::theme::Theme;
 
@@ -59,28 +60,6 @@ pub enum Command {
     SetMouseCapture(bool),
     /// Read the inputs again from this time (`:` to before where reading started).
     ReadFrom(Timestamp),
-}
-
-/// What a prompt typed after `/`, `&` or `:` is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptKind {
-    /// `/`: highlight matches in the focused list; Enter goes to one, `n`/`N` move.
-    Search,
-    /// `&`: keep only what matches (`!` first: hide what matches), live as it is typed.
-    Filter,
-    /// `:`: a time in the `--since` forms; Enter jumps the focused list to it.
-    Jump,
-}
-
-impl PromptKind {
-    /// The character the prompt shows (the key that opened it).
-    pub fn sigil(self) -> char {
-        match self {
-            PromptKind::Search => '/',
-            PromptKind::Filter => '&',
-            PromptKind::Jump => ':',
-        }
-    }
 }
 
 /// The panels that take focus, in `Tab` order.
@@ -536,11 +515,9 @@ impl UiState {
                 _ => return None,
             };
             if delta != 0 {
-                let lines = super::widgets::help::help_lines(
-                    self.viewport.overlay_cols,
-                    self.options.theme,
-                )
-                .len();
+                let lines =
+                    super::help_text::help_lines(self.viewport.overlay_cols, self.options.theme)
+                        .len();
                 let max = i64::try_from(lines.saturating_sub(self.viewport.overlay)).unwrap_or(0);
                 *scroll = u16::try_from((i64::from(*scroll) + delta).clamp(0, max)).unwrap_or(0);
                 return None;
@@ -799,7 +776,7 @@ impl UiState {
             && self.options.reads_since.is_some_and(|from| target < from)
         {
             self.pending_jump = Some(target);
-            let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+            let when = super::clock::clock_s_at(target, self.options.utc_offset_s);
             self.notify(format!("reading from {when}…"));
             return Some(Command::ReadFrom(target));
         }
@@ -857,7 +834,7 @@ impl UiState {
             .keys
             .iter()
             .position(|&k| time_of(k).is_some_and(|t| t >= target));
-        let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+        let when = super::clock::clock_s_at(target, self.options.utc_offset_s);
         if let Some(p) = position {
             let (top, _) = visible(&index.keys, index.pos, rows);
             index.select_position(p, top, rows);
@@ -867,13 +844,13 @@ impl UiState {
             }
             if let Some(from) = self.options.reads_since.filter(|&f| target < f) {
                 // Earlier than reading started: say how to see it.
-                let from = super::widgets::clock_s_at(from, self.options.utc_offset_s);
+                let from = super::clock::clock_s_at(from, self.options.utc_offset_s);
                 self.notify(format!(
                     "{when} is before reading started ({from}): showing the oldest; restart with --since to read earlier"
                 ));
             } else if oldest.is_some_and(|o| target < o) {
                 let first = oldest.map_or_else(String::new, |o| {
-                    super::widgets::clock_s_at(o, self.options.utc_offset_s)
+                    super::clock::clock_s_at(o, self.options.utc_offset_s)
                 });
                 self.notify(format!(
                     "{when} is before the oldest row held ({first}): showing the oldest"
@@ -951,7 +928,7 @@ impl UiState {
             let inc = model.detector.incidents.iter().find(|i| i.id == id)?;
             let line = format!(
                 "{} {} {} ×{}: {}",
-                super::widgets::clock_s_at(inc.start, self.options.utc_offset_s),
+                super::clock::clock_s_at(inc.start, self.options.utc_offset_s),
                 inc.severity.as_str(),
                 inc.kind.as_str(),
                 inc.count,
