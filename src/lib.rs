@@ -16,7 +16,6 @@ pub mod cli;
 pub mod config;
 pub mod config_file;
 pub mod duration;
-pub mod live;
 pub mod model;
 pub mod parse;
 pub mod paths;

@@ -8,8 +8,9 @@
 //! Does not own decoding (`source`), meaning (`parse`, `model`) or output formats (`view`).
 //! Each mode's run is in its own file: `report` (+ SLO gates), `watch` (with `hooks` for
 //! `--exec`, `resume` for `--cursor-file`, `metrics` for `--metrics`), `snapshot` (also
-//! the live screen's `e`), `supervise` (the live screen in a child process, for a crash
-//! inside libsystemd); `entries` and `stats` are short and stay here.
+//! the live screen's `e`), `live` (the live screen's loop), `supervise` (the live screen
+//! in a child process, for a crash inside libsystemd); `entries` and `stats` are short and
+//! stay here.
 //!
 //! Runtime: sources are std threads (sd-journal's handle is not `Send`; stdin reads
 //! block) that `blocking_send` into one bounded tokio channel; the consumer is one task
@@ -28,6 +29,7 @@ use crate::source::{self, RawEntry, SourceMsg};
 use crate::view;
 
 mod hooks;
+mod live;
 mod metrics;
 mod report;
 mod resume;
@@ -283,7 +285,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         match config.mode.clone() {
-            Mode::Tui => crate::live::run(&config).await,
+            Mode::Tui => live::run(&config).await,
             Mode::Entries { format } => run_entries(&config, format).await,
             Mode::Stats => run_stats(&config).await,
             Mode::Report { format, slo } => run_report(&config, format, slo).await,

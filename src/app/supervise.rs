@@ -28,7 +28,7 @@
 //! mode: the first milliseconds, or after it gave the terminal back) reaches the child
 //! twice; the second is harmless for SIGINT and at worst stops it again after `fg`.
 //!
-//! Does not own the screen (`crate::live`) or reading (`source`).
+//! Does not own the screen (`crate::app::live`) or reading (`source`).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;

@@ -1,4 +1,5 @@
-//! Keys to intents: the key map as one table ([`KEYS`]) and the [`Action`]s it produces.
+//! Keys to intents: the key map as one table ([`KEYS`]) and the [`Action`]s it produces
+//! (with [`PromptKind`], the prompt a key opens).
 //!
 //! Owns which key does what, and the help text drawn from the same table, so the `?`
 //! overlay and the hint bar can never disagree with the keys. Does not own what an action
@@ -7,8 +8,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::source::Timestamp;
-
-use super::state::PromptKind;
 
 /// An intent, from a key, the mouse, the terminal or the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,6 +264,28 @@ pub fn action_for_mouse(mouse: MouseEvent) -> Option<Action> {
         MouseEventKind::ScrollUp => Some(Action::ScrollUp(3)),
         MouseEventKind::ScrollDown => Some(Action::ScrollDown(3)),
         _ => None,
+    }
+}
+
+/// What a prompt typed after `/`, `&` or `:` is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/`: highlight matches in the focused list; Enter goes to one, `n`/`N` move.
+    Search,
+    /// `&`: keep only what matches (`!` first: hide what matches), live as it is typed.
+    Filter,
+    /// `:`: a time in the `--since` forms; Enter jumps the focused list to it.
+    Jump,
+}
+
+impl PromptKind {
+    /// The character the prompt shows (the key that opened it).
+    pub fn sigil(self) -> char {
+        match self {
+            PromptKind::Search => '/',
+            PromptKind::Filter => '&',
+            PromptKind::Jump => ':',
+        }
     }
 }
 

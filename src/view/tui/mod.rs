@@ -3,8 +3,9 @@
 //! Owns everything on screen and nothing else, in the TEA shape of `STYLE.md` §2.7:
 //! keys → [`action::Action`] ([`action`]) → [`state::UiState::update`] ([`state`], which may
 //! return a [`state::Command`]) → [`render::render`]`(&Model, &UiState)` ([`render`],
-//! [`widgets`]). Colours are in [`theme`]. The loop that owns the model and carries out
-//! commands is `crate::live`; this module never imports it.
+//! [`widgets`], into the regions [`layout`] computes). Colours are in [`theme`]. The loop
+//! that owns the model and carries out commands is `app::live`; this module never
+//! imports it.
 //!
 //! Also owns the terminal's state: [`TerminalGuard`] enters raw mode and the alternate
 //! screen and restores both on `Drop`; [`restore_for_panic`] is what the binary's panic
@@ -19,6 +20,9 @@
 //! lets the terminal select text; the choice is kept across Ctrl-Z/`fg`.
 
 pub mod action;
+pub mod clock;
+pub mod help_text;
+pub mod layout;
 pub mod render;
 pub mod state;
 pub mod theme;

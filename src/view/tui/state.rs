@@ -12,24 +12,37 @@
 //! - figures that cost more than a frame should ([`Derived`]: merged window histograms,
 //!   percentiles per route), refreshed on the 1 s tick, on `w`, and when input ends.
 //!
+//! This file keeps [`UiState`] and the dispatch of actions; the parts it is made of live
+//! beside it, none importing this file or each other: `filter` (what the filters and
+//! the search keep: [`Filter`], [`TextFilter`], [`StatusFilter`]), `index` (the lists,
+//! their selection and scrolling: [`Index`], [`ListPos`], [`Find`]) and `figures` (the
+//! derived figures: [`Derived`], [`LatencyWindow`]). Their items are re-exported here.
+//!
 //! Does no I/O and never changes the model. Pausing freezes the indexes and [`Derived`]
 //! (ingest continues; `p` again catches up).
 
-use std::collections::VecDeque;
-
-use regex::{Regex, RegexBuilder};
-
-use crate::model::correlate::{Outcome, Trace};
-use crate::model::log::Record;
-use crate::model::stats::{Latency, BUCKET_US};
+use crate::model::stats::BUCKET_US;
 use crate::model::Model;
-use crate::parse::{EventKind, Level, ProxyFailure};
+use crate::parse::Level;
 use crate::source::{Timestamp, Unit};
 use crate::text;
 
 use super::action::Action;
-use super::render;
+pub use super::action::PromptKind;
+use super::layout::{self, MainList, Shape, Viewport};
 use super::theme::Theme;
+
+mod figures;
+mod filter;
+mod index;
+
+pub use figures::{Derived, KeyRow, LatencyWindow, SparkPoint, HIST_BOUNDS_US};
+pub use filter::{
+    event_status, outcome_label, record_matches, trace_matches, trace_status, Filter, StatusFilter,
+    TextFilter, MATCH_BYTES,
+};
+use index::Found;
+pub use index::{visible, Find, Index, ListPos};
 
 /// What the loop must do for the UI (the only way `update` reaches the outside).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,28 +60,6 @@ pub enum Command {
     SetMouseCapture(bool),
     /// Read the inputs again from this time (`:` to before where reading started).
     ReadFrom(Timestamp),
-}
-
-/// What a prompt typed after `/`, `&` or `:` is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromptKind {
-    /// `/`: highlight matches in the focused list; Enter goes to one, `n`/`N` move.
-    Search,
-    /// `&`: keep only what matches (`!` first: hide what matches), live as it is typed.
-    Filter,
-    /// `:`: a time in the `--since` forms; Enter jumps the focused list to it.
-    Jump,
-}
-
-impl PromptKind {
-    /// The character the prompt shows (the key that opened it).
-    pub fn sigil(self) -> char {
-        match self {
-            PromptKind::Search => '/',
-            PromptKind::Filter => '&',
-            PromptKind::Jump => ':',
-        }
-    }
 }
 
 /// The panels that take focus, in `Tab` order.
@@ -118,545 +109,6 @@ pub enum Overlay {
 /// opening, scrolling and paging a 50 MB message cost what a short one does (issue 17).
 pub const PAGE_BYTES: usize = 4096;
 
-/// Search and filter look at this many bytes of each line at most (a pattern is matched
-/// against each line's text as drawn; a 50 MB line would otherwise cost every keystroke
-/// of a filter a pass over 50 MB). Documented in `docs/robustness.md`.
-pub const MATCH_BYTES: usize = 1 << 20;
-
-/// The span the latency panel and header figures cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencyWindow {
-    OneMinute,
-    FiveMinutes,
-    FifteenMinutes,
-    All,
-}
-
-impl LatencyWindow {
-    pub fn label(self) -> &'static str {
-        match self {
-            LatencyWindow::OneMinute => "1m",
-            LatencyWindow::FiveMinutes => "5m",
-            LatencyWindow::FifteenMinutes => "15m",
-            LatencyWindow::All => "all",
-        }
-    }
-
-    /// The span in µs; `None` for the whole run.
-    pub fn span_us(self) -> Option<u64> {
-        match self {
-            LatencyWindow::OneMinute => Some(60_000_000),
-            LatencyWindow::FiveMinutes => Some(300_000_000),
-            LatencyWindow::FifteenMinutes => Some(900_000_000),
-            LatencyWindow::All => None,
-        }
-    }
-
-    fn next(self) -> LatencyWindow {
-        match self {
-            LatencyWindow::OneMinute => LatencyWindow::FiveMinutes,
-            LatencyWindow::FiveMinutes => LatencyWindow::FifteenMinutes,
-            LatencyWindow::FifteenMinutes => LatencyWindow::All,
-            LatencyWindow::All => LatencyWindow::OneMinute,
-        }
-    }
-}
-
-/// Which answers the log and request views keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    Any,
-    /// 5xx from the origin, and the 502/524 the edge gave when the tunnel failed.
-    Server5xx,
-    BadGateway,
-    Client4xx,
-}
-
-impl StatusFilter {
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusFilter::Any => "any",
-            StatusFilter::Server5xx => "any 5xx",
-            StatusFilter::BadGateway => "502",
-            StatusFilter::Client4xx => "4xx",
-        }
-    }
-
-    fn next(self) -> StatusFilter {
-        match self {
-            StatusFilter::Any => StatusFilter::Server5xx,
-            StatusFilter::Server5xx => StatusFilter::BadGateway,
-            StatusFilter::BadGateway => StatusFilter::Client4xx,
-            StatusFilter::Client4xx => StatusFilter::Any,
-        }
-    }
-
-    fn keeps(self, status: Option<u16>) -> bool {
-        match (self, status) {
-            (StatusFilter::Any, _) => true,
-            (_, None) => false,
-            (StatusFilter::Server5xx, Some(s)) => (500..600).contains(&s),
-            (StatusFilter::BadGateway, Some(s)) => s == 502,
-            (StatusFilter::Client4xx, Some(s)) => (400..500).contains(&s),
-        }
-    }
-}
-
-/// The pattern of a search (`/`) or a text filter (`&`): a regex when the pattern is
-/// one, else plain text (with the regex error kept to show). Lower-case patterns match
-/// either case. A filter typed as `!pattern` keeps what does *not* match.
-#[derive(Debug, Clone)]
-pub struct TextFilter {
-    /// As typed (with the `!` of a negated filter).
-    pub pattern: String,
-    regex: Option<Regex>,
-    pub error: Option<String>,
-    /// Keep what does not match (`&!text`).
-    pub is_negated: bool,
-}
-
-/// Matches highlighted per line at most (a pattern such as `.` would match every
-/// character).
-const MAX_HIGHLIGHTS: usize = 64;
-
-impl TextFilter {
-    /// A filter: `!` first negates it.
-    pub fn filter(pattern: &str) -> TextFilter {
-        match pattern.strip_prefix('!') {
-            Some(rest) => TextFilter {
-                pattern: pattern.to_owned(),
-                is_negated: true,
-                ..TextFilter::new(rest)
-            },
-            None => TextFilter::new(pattern),
-        }
-    }
-
-    /// Keeps a line that matches (or, negated, one that does not).
-    pub fn keeps(&self, is_match: bool) -> bool {
-        is_match != self.is_negated
-    }
-
-    /// Byte ranges of the matches in `haystack` (non-empty ones, at most
-    /// [`MAX_HIGHLIGHTS`]), for highlighting.
-    pub fn ranges(&self, haystack: &str) -> Vec<(usize, usize)> {
-        match &self.regex {
-            Some(r) => r
-                .find_iter(haystack)
-                .filter(|m| !m.is_empty())
-                .take(MAX_HIGHLIGHTS)
-                .map(|m| (m.start(), m.end()))
-                .collect(),
-            None if self.pattern.is_empty() => Vec::new(),
-            None => haystack
-                .match_indices(self.pattern.as_str())
-                .take(MAX_HIGHLIGHTS)
-                .map(|(i, m)| (i, i + m.len()))
-                .collect(),
-        }
-    }
-
-    /// A search or a plain pattern (no negation).
-    pub fn new(pattern: &str) -> TextFilter {
-        let is_lower = !pattern.chars().any(char::is_uppercase);
-        match RegexBuilder::new(pattern)
-            .case_insensitive(is_lower)
-            .size_limit(1 << 20)
-            .build()
-        {
-            Ok(regex) => TextFilter {
-                pattern: pattern.to_owned(),
-                regex: Some(regex),
-                error: None,
-                is_negated: false,
-            },
-            Err(e) => TextFilter {
-                pattern: pattern.to_owned(),
-                regex: None,
-                is_negated: false,
-                // The regex crate's message spans lines with a caret diagram; keep its
-                // last line, which names the problem.
-                error: Some(
-                    e.to_string()
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("invalid regex")
-                        .trim()
-                        .trim_start_matches("error: ")
-                        .to_owned(),
-                ),
-            },
-        }
-    }
-
-    pub fn is_match(&self, haystack: &str) -> bool {
-        match &self.regex {
-            Some(r) => r.is_match(haystack),
-            None => haystack.contains(&self.pattern),
-        }
-    }
-}
-
-/// Every filter of the log and request views.
-#[derive(Debug, Clone)]
-pub struct Filter {
-    /// Only this unit's lines (and requests it saw).
-    pub unit: Option<Unit>,
-    /// Only log lines from this host (`_HOSTNAME`); requests are not filtered by host.
-    pub host: Option<String>,
-    /// Log lines at least this severe (requests have no level).
-    pub min_level: Option<Level>,
-    pub status: StatusFilter,
-    pub text: Option<TextFilter>,
-}
-
-impl Default for Filter {
-    fn default() -> Filter {
-        Filter {
-            unit: None,
-            host: None,
-            min_level: None,
-            status: StatusFilter::Any,
-            text: None,
-        }
-    }
-}
-
-impl Filter {
-    pub fn is_active(&self) -> bool {
-        self.unit.is_some()
-            || self.host.is_some()
-            || self.min_level.is_some()
-            || self.status != StatusFilter::Any
-            || self.text.is_some()
-    }
-
-    /// Whether the log view shows `rec` (text as [`record_matches`] reads it).
-    pub fn keeps_record(&self, rec: &Record) -> bool {
-        let e = &rec.event;
-        if let Some(u) = &self.unit {
-            if e.entry.unit.as_ref() != Some(u) {
-                return false;
-            }
-        }
-        if let Some(min) = self.min_level {
-            if e.level < min {
-                return false;
-            }
-        }
-        if !self.status.keeps(event_status(&e.kind)) {
-            return false;
-        }
-        if let Some(host) = &self.host {
-            if e.entry.origin.hostname.as_deref() != Some(host.as_str()) {
-                return false;
-            }
-        }
-        if let Some(t) = &self.text {
-            if !t.keeps(record_matches(t, rec)) {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Whether the request view shows `t`. A unit keeps the requests that unit saw.
-    pub fn keeps_trace(&self, t: &Trace, model: &Model) -> bool {
-        if let Some(u) = &self.unit {
-            let saw = if *u == model.settings.origin_unit {
-                t.origin.is_some()
-            } else if *u == model.settings.tunnel_unit {
-                t.tunnel.is_some()
-            } else {
-                false
-            };
-            if !saw {
-                return false;
-            }
-        }
-        if self.status != StatusFilter::Any && !self.status.keeps(trace_status(t)) {
-            return false;
-        }
-        if let Some(f) = &self.text {
-            if !f.keeps(trace_matches(f, t)) {
-                return false;
-            }
-        }
-        true
-    }
-}
-
-/// Whether `pattern` matches `rec` as drawn (each line sanitized): its head line or any of
-/// its continuation lines (searching for `ConnectionResetError` finds the traceback it
-/// ends), so a pattern never matches an invisible character. Each line's first
-/// [`MATCH_BYTES`] are searched.
-pub fn record_matches(pattern: &TextFilter, rec: &Record) -> bool {
-    std::iter::once(&rec.event)
-        .chain(&rec.continuation)
-        .any(|line| {
-            let m = &line.entry.message;
-            pattern.is_match(&text::sanitize_bytes(&m[..m.len().min(MATCH_BYTES)]))
-        })
-}
-
-/// Whether `pattern` matches a request: its route, tool, ray, request id, link and
-/// outcome as the request view shows them.
-pub fn trace_matches(pattern: &TextFilter, t: &Trace) -> bool {
-    let mut hay = t.route();
-    for part in [
-        t.tool.as_deref(),
-        t.ray.as_ref().map(|r| &*r.0),
-        t.request_id.as_ref().map(|r| &*r.0),
-        Some(t.link.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        hay.push(' ');
-        hay.push_str(part);
-    }
-    hay.push(' ');
-    hay.push_str(&outcome_label(t.outcome));
-    pattern.is_match(&text::sanitize(&hay))
-}
-
-/// The HTTP status a log line reports, if it reports one.
-pub fn event_status(kind: &EventKind) -> Option<u16> {
-    match kind {
-        EventKind::SigilOutgoing { status, .. } => *status,
-        EventKind::SigilError { .. } => Some(500),
-        EventKind::AccessLog { status, .. } | EventKind::TunnelResponse { status, .. } => {
-            Some(*status)
-        }
-        EventKind::ProxyError {
-            failure: ProxyFailure::OriginUnreachable(_),
-            ..
-        } => Some(502),
-        _ => None,
-    }
-}
-
-/// The status the visitor got for a trace (502/524 when the tunnel failed).
-pub fn trace_status(t: &Trace) -> Option<u16> {
-    match t.outcome {
-        Outcome::BadGateway(_) => Some(502),
-        Outcome::EdgeTimeout => Some(524),
-        Outcome::Served(s) => Some(s),
-        _ => t.origin_status(),
-    }
-}
-
-/// A short label for an outcome: `200`, `502 refused`, `524 timeout`, `abort`, …
-pub fn outcome_label(o: Outcome) -> String {
-    match o {
-        Outcome::Served(0) => "served".to_owned(),
-        Outcome::Served(s) => s.to_string(),
-        Outcome::BadGateway(cause) => format!("502 {}", cause.as_str()),
-        Outcome::EdgeTimeout => "524 timeout".to_owned(),
-        Outcome::ClientAbort => "abort".to_owned(),
-        Outcome::StreamClosed => "closed".to_owned(),
-        Outcome::ProxyFailed => "proxy err".to_owned(),
-        Outcome::Unanswered => "no answer".to_owned(),
-    }
-}
-
-/// A selection and scroll position in a list of keys (log `seq`s or trace ordinals), kept
-/// by key so they stay put when the list grows or its oldest rows leave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListPos {
-    /// Key of the selected row (meaningless while following).
-    pub selected: u64,
-    /// Key of the first row drawn (meaningless while following).
-    pub top: u64,
-    /// Following the newest row (the bottom).
-    pub follow: bool,
-}
-
-impl Default for ListPos {
-    fn default() -> ListPos {
-        ListPos {
-            selected: 0,
-            top: 0,
-            follow: true,
-        }
-    }
-}
-
-/// The window of rows to draw: `(first position, selected position)` for a list of
-/// `keys` shown in `rows` rows. Pure, so render and update agree.
-pub fn visible(keys: &VecDeque<u64>, pos: ListPos, rows: usize) -> (usize, Option<usize>) {
-    let len = keys.len();
-    if len == 0 {
-        return (0, None);
-    }
-    let rows = rows.max(1);
-    if pos.follow {
-        return (len.saturating_sub(rows), Some(len - 1));
-    }
-    let sel = keys.partition_point(|&k| k < pos.selected).min(len - 1);
-    let mut top = keys.partition_point(|&k| k < pos.top).min(len - 1);
-    if sel < top {
-        top = sel;
-    } else if sel >= top + rows {
-        top = sel + 1 - rows;
-    }
-    top = top.min(len.saturating_sub(rows));
-    (top, Some(sel))
-}
-
-/// A filtered list: keys of the rows that pass the filter, oldest first, and how far the
-/// source has been examined in each direction.
-///
-/// New rows are examined forward (`scanned_to..end`). After a filter change the list is
-/// rebuilt from the newest row backwards (`first_alive..back_to`), a bounded number per
-/// call, so the rows on screen appear at once and older ones fill in over a few frames.
-#[derive(Debug, Clone, Default)]
-pub struct Index {
-    pub keys: VecDeque<u64>,
-    /// The next key to examine going forward.
-    pub scanned_to: u64,
-    /// Keys below this (and not below the oldest alive) are still to be examined.
-    pub back_to: u64,
-    pub pos: ListPos,
-}
-
-impl Index {
-    /// Drops keys before `first_alive`, then examines new keys `scanned_to..end` and then
-    /// old ones below `back_to`, at most `budget` in all. Returns true when some are left.
-    fn advance(
-        &mut self,
-        first_alive: u64,
-        end: u64,
-        budget: u64,
-        mut keeps: impl FnMut(u64) -> bool,
-    ) -> bool {
-        while self.keys.front().is_some_and(|&k| k < first_alive) {
-            self.keys.pop_front();
-        }
-        let start = self.scanned_to.max(first_alive);
-        let stop = end.min(start.saturating_add(budget)).max(start);
-        for k in start..stop {
-            if keeps(k) {
-                self.keys.push_back(k);
-            }
-        }
-        self.scanned_to = stop.max(self.scanned_to);
-        let mut left = budget - (stop - start);
-        let mut k = self.back_to.max(first_alive);
-        while k > first_alive && left > 0 {
-            k -= 1;
-            left -= 1;
-            if keeps(k) {
-                self.keys.push_front(k);
-            }
-        }
-        self.back_to = k;
-        self.scanned_to < end || self.back_to > first_alive
-    }
-
-    /// Empties the list to be rebuilt backwards from `at` (one past the newest key).
-    fn reset(&mut self, at: u64) {
-        self.keys.clear();
-        self.scanned_to = at;
-        self.back_to = at;
-        self.pos = ListPos::default();
-    }
-
-    /// Moves the selection by `delta` rows (negative: up) in a view of `rows` rows.
-    fn move_by(&mut self, delta: i64, rows: usize) {
-        let len = self.keys.len();
-        if len == 0 {
-            return;
-        }
-        let (top, sel) = visible(&self.keys, self.pos, rows);
-        let sel = sel.unwrap_or(len - 1);
-        let target = if delta < 0 {
-            sel.saturating_sub(usize::try_from(delta.unsigned_abs()).unwrap_or(usize::MAX))
-        } else {
-            sel.saturating_add(usize::try_from(delta).unwrap_or(usize::MAX))
-                .min(len - 1)
-        };
-        self.select_position(target, top, rows);
-    }
-
-    fn select_position(&mut self, target: usize, top: usize, rows: usize) {
-        let len = self.keys.len();
-        if len == 0 {
-            return;
-        }
-        let target = target.min(len - 1);
-        let rows = rows.max(1);
-        let mut top = top;
-        if target < top {
-            top = target;
-        } else if target >= top + rows {
-            top = target + 1 - rows;
-        }
-        self.pos = ListPos {
-            selected: self.keys[target],
-            top: self.keys[top.min(len - 1)],
-            // Reaching the newest row follows again, as `tail -f` would.
-            follow: target == len - 1,
-        };
-    }
-
-    /// Selects a key for which `is_match` holds, from the selection in the direction
-    /// `how` asks, wrapping around once (O(list) at most, on a key press).
-    fn find(&mut self, how: Find, rows: usize, is_match: impl Fn(u64) -> bool) -> Found {
-        let len = self.keys.len();
-        if len == 0 {
-            return Found::Nothing;
-        }
-        let (top, sel) = visible(&self.keys, self.pos, rows);
-        let sel = sel.unwrap_or(len - 1);
-        // (start, step forward?, whether the start itself counts)
-        let (start, is_forward) = match how {
-            Find::First if self.pos.follow => (sel, false),
-            Find::First => (sel, true),
-            Find::Newer => ((sel + 1) % len, true),
-            Find::Older => ((sel + len - 1) % len, false),
-        };
-        for step in 0..len {
-            let i = if is_forward {
-                (start + step) % len
-            } else {
-                (start + len - step) % len
-            };
-            if is_match(self.keys[i]) {
-                let wrapped = if is_forward { i < start } else { i > start };
-                self.select_position(i, top, rows);
-                return if wrapped {
-                    Found::Wrapped
-                } else {
-                    Found::Match
-                };
-            }
-        }
-        Found::Nothing
-    }
-
-    fn select_oldest(&mut self) {
-        if let Some(&k) = self.keys.front() {
-            self.pos = ListPos {
-                selected: k,
-                top: k,
-                follow: false,
-            };
-        }
-    }
-
-    fn follow_newest(&mut self) {
-        self.pos = ListPos::default();
-    }
-
-    /// The selected key, if the list has rows.
-    pub fn selected_key(&self, rows: usize) -> Option<u64> {
-        let (_, sel) = visible(&self.keys, self.pos, rows);
-        sel.map(|i| self.keys[i])
-    }
-}
-
 /// What has been read, as the header says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputState {
@@ -690,8 +142,12 @@ pub struct UiOptions {
     /// The units watched, for the unit filter's cycle.
     pub units: Vec<Unit>,
     pub feed: Feed,
-    /// Local time's offset from UTC in seconds (fixed at start; 0 in tests).
+    /// Local time's offset from UTC in seconds (fixed at start; 0 in tests), for the
+    /// times the screen shows.
     pub utc_offset_s: i64,
+    /// The zone `:` reads times in: the system's (with its DST rules, so a jump across a
+    /// change of offset lands on the hour meant), or UTC with `--utc` (and in tests).
+    pub time_zone: jiff::tz::TimeZone,
     /// Where reading started (`--since`, or the look-back), for the header; `None`: the
     /// inputs' beginning.
     pub reads_since: Option<Timestamp>,
@@ -701,232 +157,12 @@ pub struct UiOptions {
     pub can_read_earlier: bool,
 }
 
-/// One row of the per-route or per-tool table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyRow {
-    pub name: String,
-    pub count: u64,
-    pub rate_per_s: f64,
-    /// `None` when no latency was measured for it (streams only, or latency unknown).
-    pub p50_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    /// 5xx answers, tool errors inside 200s, and requests that failed in the tunnel
-    /// (502/524): the tables' `err`.
-    pub errors: u64,
-}
-
-/// One 10 s slice of the timeline, as the sparklines draw it.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct SparkPoint {
-    pub requests: u64,
-    pub p99_ms: f64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
-}
-
-/// Upper bounds (µs) of the latency histogram's log-scaled buckets; the last is open.
-pub const HIST_BOUNDS_US: &[u64] = &[
-    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000,
-    5_000_000, 10_000_000, 30_000_000,
-];
-
-/// Figures for the latency panel and the header that cost too much to compute per frame.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Derived {
-    /// Requests answered in the window, and per second over the part of it with data.
-    pub requests: u64,
-    pub rate_per_s: f64,
-    pub errors_5xx: u64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
-    /// Latencies measured, p50, p90, p99, p99.9 and max in ms.
-    pub latency_count: u64,
-    pub percentiles_ms: [f64; 5],
-    /// Counts per [`HIST_BOUNDS_US`] bucket (one more for the open last one).
-    pub histogram: Vec<u64>,
-    /// Oldest first, 10 s each.
-    pub spark: Vec<SparkPoint>,
-    /// Busiest first, whole run.
-    pub routes: Vec<KeyRow>,
-    pub tools: Vec<KeyRow>,
-}
-
-fn key_rows<'a>(
-    it: impl Iterator<Item = (String, &'a crate::model::stats::KeyStats)>,
-    run_s: f64,
-) -> Vec<KeyRow> {
-    let mut rows: Vec<(String, &crate::model::stats::KeyStats)> = it.collect();
-    rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
-    rows.truncate(30);
-    rows.into_iter()
-        .map(|(name, k)| KeyRow {
-            name,
-            count: k.count,
-            rate_per_s: k.count as f64 / run_s,
-            p50_ms: (k.latency.count() > 0).then(|| k.latency.percentile_ms(50.0)),
-            p99_ms: (k.latency.count() > 0).then(|| k.latency.percentile_ms(99.0)),
-            errors: k.errors,
-        })
-        .collect()
-}
-
-/// The sparklines' slices, oldest first, ending at slice `end` (the clock's while live:
-/// quiet slices up to now are empty points, so silence shows as silence), at most 15
-/// minutes of them.
-fn spark_points(stats: &crate::model::stats::Stats, end: Option<u64>) -> Vec<SparkPoint> {
-    let Some(end) = end else {
-        return Vec::new();
-    };
-    // Slices before the first with data are not drawn: nothing was read then, so they
-    // are unknown, not quiet.
-    let oldest = stats.timeline.buckets().next().map_or(end, |b| b.index);
-    let first = (end + 1)
-        .saturating_sub(crate::model::stats::BUCKETS as u64)
-        .max(oldest.min(end));
-    let mut points = Vec::new();
-    let mut at = first;
-    for b in stats
-        .timeline
-        .buckets()
-        .filter(|b| b.index >= first && b.index <= end)
-    {
-        while at < b.index {
-            points.push(SparkPoint::default());
-            at += 1;
-        }
-        points.push(SparkPoint {
-            requests: b.requests,
-            p99_ms: b.latency.percentile_ms(99.0),
-            bad_gateway: b.bad_gateway,
-            timeouts: b.timeouts,
-        });
-        at = b.index + 1;
-    }
-    // Quiet slices after the newest with data, up to the clock.
-    while at <= end {
-        points.push(SparkPoint::default());
-        at += 1;
-    }
-    points
-}
-
-impl Derived {
-    /// Computes the figures for `window` from the model (O(timeline + keys), ~1 ms).
-    ///
-    /// `now`: while following the live journal, the wall clock, and the window ends
-    /// there, not at the newest entry (issue 19: with nothing new, rates fall to 0 and old
-    /// 502s leave the window; the sparklines end at now). `None` for history and replays,
-    /// whose windows end at their newest entry.
-    pub fn compute(model: &Model, window: LatencyWindow, now: Option<Timestamp>) -> Derived {
-        let stats = &model.stats;
-        let run_s = model.window.map_or(1.0, |(a, b)| {
-            (b.saturating_since_us(a) as f64 / 1e6).max(1.0)
-        });
-        let newest_index = stats.timeline.buckets().next_back().map(|b| b.index);
-        let oldest_index = stats.timeline.buckets().next().map(|b| b.index);
-        // The slice the window ends in.
-        let end_index = match (now, newest_index) {
-            (Some(now), Some(newest)) => Some((now.0 / BUCKET_US).max(newest)),
-            (Some(now), None) => Some(now.0 / BUCKET_US),
-            (None, newest) => newest,
-        };
-        let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
-            u64,
-            u64,
-            u64,
-            u64,
-            f64,
-            Latency,
-        ) = match (window.span_us(), end_index) {
-            (None, _) | (_, None) => (
-                stats.requests,
-                stats.errors_5xx,
-                stats.bad_gateway,
-                stats.edge_timeout,
-                run_s,
-                stats.latency.clone(),
-            ),
-            (Some(span), Some(end)) => {
-                let n = (span / BUCKET_US).max(1);
-                let first = (end + 1).saturating_sub(n);
-                let mut b = crate::model::stats::Bucket::default();
-                for x in stats
-                    .timeline
-                    .buckets()
-                    .filter(|x| x.index >= first && x.index <= end)
-                {
-                    b.requests += x.requests;
-                    b.errors_5xx += x.errors_5xx;
-                    b.bad_gateway += x.bad_gateway;
-                    b.timeouts += x.timeouts;
-                    let _ = b.latency.hist.add(&x.latency.hist);
-                }
-                // Seconds the window covers: from its start, or from the first slice
-                // with data when the run is younger than the window.
-                let covered = (end + 1).saturating_sub(first.max(oldest_index.unwrap_or(first)));
-                let span_s = (covered * BUCKET_US).min(span) as f64 / 1e6;
-                (
-                    b.requests,
-                    b.errors_5xx,
-                    b.bad_gateway,
-                    b.timeouts,
-                    span_s.max(1.0),
-                    b.latency,
-                )
-            }
-        };
-        let mut histogram = vec![0; HIST_BOUNDS_US.len() + 1];
-        let mut lower = 0;
-        for (i, &upper) in HIST_BOUNDS_US.iter().enumerate() {
-            histogram[i] = latency.hist.count_between(lower, upper.saturating_sub(1));
-            lower = upper;
-        }
-        histogram[HIST_BOUNDS_US.len()] = latency.hist.count_between(lower, u64::MAX);
-        Derived {
-            requests,
-            rate_per_s: requests as f64 / span_s,
-            errors_5xx,
-            bad_gateway,
-            timeouts,
-            latency_count: latency.count(),
-            percentiles_ms: [
-                latency.percentile_ms(50.0),
-                latency.percentile_ms(90.0),
-                latency.percentile_ms(99.0),
-                latency.percentile_ms(99.9),
-                latency.max_ms(),
-            ],
-            histogram,
-            spark: spark_points(stats, end_index),
-            routes: key_rows(
-                stats
-                    .by_route
-                    .iter()
-                    .map(|((m, p), k)| (format!("{m} {p}"), k)),
-                run_s,
-            ),
-            tools: key_rows(stats.by_tool.iter().map(|(t, k)| (t.clone(), k)), run_s),
-        }
-    }
-}
-
 /// What pausing froze: the ends of the lists as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frozen {
     pub log_end: u64,
     pub trace_end: u64,
     pub incidents: usize,
-}
-
-/// Rows of each list as last laid out (for paging and keeping the selection in view).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Viewport {
-    pub log: usize,
-    pub requests: usize,
-    pub incidents: usize,
-    pub overlay: usize,
-    /// Columns inside the overlay's border (the help wraps its text to them).
-    pub overlay_cols: usize,
 }
 
 /// A prompt being typed after `/`, `&` or `:`.
@@ -943,7 +179,7 @@ pub struct Prompt {
 pub struct Behind {
     /// Wall clock minus the newest applied entry's journal time, in µs.
     pub lag_us: u64,
-    /// Entries read but not yet applied (an estimate: see `crate::live`).
+    /// Entries read but not yet applied (an estimate: see the live loop, `app::live`).
     pub queued_entries: u64,
 }
 
@@ -1231,8 +467,20 @@ impl UiState {
             .unwrap_or(0)
     }
 
+    /// What the layout depends on besides the terminal's size.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            host_rows: self.host_rows,
+            main_list: if self.main_list == Pane::Requests {
+                MainList::Requests
+            } else {
+                MainList::Log
+            },
+        }
+    }
+
     fn relayout(&mut self) {
-        self.viewport = render::viewport(self.size.0, self.size.1, self);
+        self.viewport = layout::viewport(self.size.0, self.size.1, self.shape());
     }
 
     fn rows_of(&self, pane: Pane) -> usize {
@@ -1267,11 +515,9 @@ impl UiState {
                 _ => return None,
             };
             if delta != 0 {
-                let lines = super::widgets::help::help_lines(
-                    self.viewport.overlay_cols,
-                    self.options.theme,
-                )
-                .len();
+                let lines =
+                    super::help_text::help_lines(self.viewport.overlay_cols, self.options.theme)
+                        .len();
                 let max = i64::try_from(lines.saturating_sub(self.viewport.overlay)).unwrap_or(0);
                 *scroll = u16::try_from((i64::from(*scroll) + delta).clamp(0, max)).unwrap_or(0);
                 return None;
@@ -1512,11 +758,10 @@ impl UiState {
     /// read from there ([`Command::ReadFrom`]); the jump is made once that is read
     /// ([`UiState::on_caught_up`]).
     fn jump_to(&mut self, input: &str, model: &Model) -> Option<Command> {
-        let tz =
-            chrono::FixedOffset::east_opt(i32::try_from(self.options.utc_offset_s).unwrap_or(0))?;
         let now_us = i64::try_from(self.now.0).unwrap_or(i64::MAX);
-        let now = chrono::DateTime::from_timestamp_micros(now_us)?;
-        let target = match crate::source::since::parse_time(input, &now.with_timezone(&tz)) {
+        let now = jiff::Timestamp::from_microsecond(now_us).ok()?;
+        let target = match crate::source::since::parse_time_in(input, now, &self.options.time_zone)
+        {
             Ok(t) => t,
             Err(e) => {
                 self.notify(format!(
@@ -1531,7 +776,7 @@ impl UiState {
             && self.options.reads_since.is_some_and(|from| target < from)
         {
             self.pending_jump = Some(target);
-            let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+            let when = super::clock::clock_s_at(target, self.options.utc_offset_s);
             self.notify(format!("reading from {when}…"));
             return Some(Command::ReadFrom(target));
         }
@@ -1589,7 +834,7 @@ impl UiState {
             .keys
             .iter()
             .position(|&k| time_of(k).is_some_and(|t| t >= target));
-        let when = super::widgets::clock_s_at(target, self.options.utc_offset_s);
+        let when = super::clock::clock_s_at(target, self.options.utc_offset_s);
         if let Some(p) = position {
             let (top, _) = visible(&index.keys, index.pos, rows);
             index.select_position(p, top, rows);
@@ -1599,13 +844,13 @@ impl UiState {
             }
             if let Some(from) = self.options.reads_since.filter(|&f| target < f) {
                 // Earlier than reading started: say how to see it.
-                let from = super::widgets::clock_s_at(from, self.options.utc_offset_s);
+                let from = super::clock::clock_s_at(from, self.options.utc_offset_s);
                 self.notify(format!(
                     "{when} is before reading started ({from}): showing the oldest; restart with --since to read earlier"
                 ));
             } else if oldest.is_some_and(|o| target < o) {
                 let first = oldest.map_or_else(String::new, |o| {
-                    super::widgets::clock_s_at(o, self.options.utc_offset_s)
+                    super::clock::clock_s_at(o, self.options.utc_offset_s)
                 });
                 self.notify(format!(
                     "{when} is before the oldest row held ({first}): showing the oldest"
@@ -1683,7 +928,7 @@ impl UiState {
             let inc = model.detector.incidents.iter().find(|i| i.id == id)?;
             let line = format!(
                 "{} {} {} ×{}: {}",
-                super::widgets::clock_s_at(inc.start, self.options.utc_offset_s),
+                super::clock::clock_s_at(inc.start, self.options.utc_offset_s),
                 inc.severity.as_str(),
                 inc.kind.as_str(),
                 inc.count,
@@ -1872,24 +1117,6 @@ fn cap_copy(mut text: String) -> (String, bool) {
     }
     text.truncate(cut);
     (text, true)
-}
-
-/// Where `n`/`N` and the end of a search prompt look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Find {
-    /// Enter: the match at or after the selection, or the newest while following.
-    First,
-    Newer,
-    Older,
-}
-
-/// What a search found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Found {
-    Match,
-    /// A match, after going round the end of the list.
-    Wrapped,
-    Nothing,
 }
 
 /// The log records holding `cursors`, and how many cursors were not found (their

@@ -107,6 +107,7 @@ fn ui_for(model: &Model, width: u16, height: u16) -> UiState {
         units: units(),
         feed: Feed::History,
         utc_offset_s: 0,
+        time_zone: jiff::tz::TimeZone::UTC,
         reads_since: None,
         lookback_us: None,
         can_read_earlier: false,
@@ -1224,6 +1225,63 @@ fn issue_19_a_jump_before_the_start_reads_again_from_there() {
         .as_deref()
         .unwrap()
         .contains("before reading started"));
+}
+
+/// See: issue 21 (point 3). `:` reads a time in the screen's zone with its DST rules, not
+/// at the offset of the moment the screen started: with `Europe/Berlin` and the clock in
+/// November (CET, UTC+1), a time in October before the change (CEST, UTC+2) is two hours
+/// ahead of UTC, one in November one hour; a fixed offset would put the October one an
+/// hour late.
+#[test]
+fn issue_21_colon_reads_times_in_the_zone_across_a_dst_change() {
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").expect("the system's tzdb");
+    let model = fixture();
+    let mut ui = live_ui(&model, 120, 40);
+    ui.options.time_zone = berlin.clone();
+    ui.options.utc_offset_s = 3600; // CET, the offset when the screen started
+                                    // Everything is before where reading started, so the exact target comes back.
+    ui.options.reads_since = Some(end_of(&model));
+    ui.options.can_read_earlier = true;
+    let mut checked_by_zone = 0;
+    let utc_us = |s: &str| {
+        let t: jiff::Timestamp = s.parse().unwrap();
+        Timestamp(u64::try_from(t.as_microsecond()).unwrap())
+    };
+    for (input, expected) in [
+        // Summer time (CEST), before the change on 2026-10-25.
+        ("2026-10-20 12:00", utc_us("2026-10-20T10:00:00Z")),
+        ("2026-10-25 01:30", utc_us("2026-10-24T23:30:00Z")),
+        // Winter time (CET), the clock's own offset.
+        ("2026-10-26 12:00", utc_us("2026-10-26T11:00:00Z")),
+        ("2026-11-25 18:05:44", utc_us("2026-11-25T17:05:44Z")),
+        // A zone named in the input still wins; relative times ignore the zone.
+        ("2026-10-20 12:00 UTC", utc_us("2026-10-20T12:00:00Z")),
+        ("-30s", Timestamp(end_of(&model).0 - 30_000_000)),
+    ] {
+        press(&mut ui, &model, &[Action::StartPrompt(PromptKind::Jump)]);
+        for c in input.chars() {
+            press(&mut ui, &model, &[Action::PromptInput(c)]);
+        }
+        assert_eq!(
+            press(&mut ui, &model, &[Action::PromptCommit]),
+            [Command::ReadFrom(expected)],
+            "{input}"
+        );
+        // The same wall-clock time read by the zone's rules, checked independently of
+        // the parser: the summer times are an hour earlier than the fixed offset says.
+        if let Ok(civil) = input.parse::<jiff::civil::DateTime>() {
+            let by_zone = civil.to_zoned(berlin.clone()).unwrap().timestamp();
+            assert_eq!(
+                Timestamp(u64::try_from(by_zone.as_microsecond()).unwrap()),
+                expected
+            );
+            checked_by_zone += 1;
+        }
+    }
+    assert_eq!(
+        checked_by_zone, 4,
+        "the four local times were checked against the zone"
+    );
 }
 
 /// The capture plus one origin line of `len` bytes: words, a bearer token across the

@@ -20,6 +20,7 @@ use ratatui::widgets::{Block, BorderType};
 use crate::model::Model;
 use crate::source::{Timestamp, Unit};
 
+use super::clock::{clock_s_at, parts};
 use super::state::UiState;
 use super::theme::Theme;
 
@@ -121,23 +122,6 @@ pub(crate) fn clock_ms(ts: Timestamp, ui: &UiState) -> String {
 /// `HH:MM:SS` in the screen's time zone.
 pub(crate) fn clock_s(ts: Timestamp, ui: &UiState) -> String {
     clock_s_at(ts, ui.options.utc_offset_s)
-}
-
-/// `HH:MM:SS` at `offset_s` from UTC.
-pub(crate) fn clock_s_at(ts: Timestamp, offset_s: i64) -> String {
-    let (h, m, s, _) = parts(ts, offset_s);
-    format!("{h:02}:{m:02}:{s:02}")
-}
-
-fn parts(ts: Timestamp, offset_s: i64) -> (u64, u64, u64, u64) {
-    let secs = i64::try_from(ts.0 / 1_000_000).unwrap_or(i64::MAX);
-    let local = u64::try_from(secs.saturating_add(offset_s).rem_euclid(86_400)).unwrap_or(0);
-    (
-        local / 3600,
-        local / 60 % 60,
-        local % 60,
-        ts.0 / 1000 % 1000,
-    )
 }
 
 /// A duration with its unit, in at most 7 columns: `850 µs` is `0.85 ms`, then `3.0 ms`,

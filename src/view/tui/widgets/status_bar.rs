@@ -57,7 +57,7 @@ fn state_label(ui: &UiState) -> (String, ratatui::style::Style) {
 }
 
 /// `behind 4.2 s · ≈9.2k queued`: the lag to one decimal, the queue estimate in short
-/// form (`≈` because it is counted in batches; see `crate::live`).
+/// form (`≈` because it is counted in batches; see the live loop, `app::live`).
 pub(crate) fn behind_label(b: Behind) -> String {
     let lag_s = b.lag_us as f64 / 1e6;
     let queued = match b.queued_entries {

@@ -124,6 +124,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         } else {
             i64::from(chrono::Local::now().offset().local_minus_utc())
         },
+        // `:` reads times in the system's zone (its DST rules included), or UTC.
+        time_zone: if config.output.utc {
+            jiff::tz::TimeZone::UTC
+        } else {
+            jiff::tz::TimeZone::system()
+        },
         reads_since: config.since,
         lookback_us: config.screen.lookback_us,
         can_read_earlier: !matches!(feed, Feed::Replay(_))

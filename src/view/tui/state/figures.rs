@@ -1,0 +1,257 @@
+//! The figures the header, the latency panel and the routes and tools tables show that
+//! cost more than a frame should ([`Derived`]: window counts, merged histograms,
+//! percentiles, sparkline slices, per-route and per-tool rows), and the window they cover
+//! ([`LatencyWindow`]). Computed from `&Model` on the 1 s tick, on `w` and when input
+//! ends; never per frame.
+
+use crate::model::stats::{Latency, BUCKET_US};
+use crate::model::Model;
+use crate::source::Timestamp;
+
+/// The span the latency panel and header figures cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyWindow {
+    OneMinute,
+    FiveMinutes,
+    FifteenMinutes,
+    All,
+}
+
+impl LatencyWindow {
+    pub fn label(self) -> &'static str {
+        match self {
+            LatencyWindow::OneMinute => "1m",
+            LatencyWindow::FiveMinutes => "5m",
+            LatencyWindow::FifteenMinutes => "15m",
+            LatencyWindow::All => "all",
+        }
+    }
+
+    /// The span in µs; `None` for the whole run.
+    pub fn span_us(self) -> Option<u64> {
+        match self {
+            LatencyWindow::OneMinute => Some(60_000_000),
+            LatencyWindow::FiveMinutes => Some(300_000_000),
+            LatencyWindow::FifteenMinutes => Some(900_000_000),
+            LatencyWindow::All => None,
+        }
+    }
+
+    pub(super) fn next(self) -> LatencyWindow {
+        match self {
+            LatencyWindow::OneMinute => LatencyWindow::FiveMinutes,
+            LatencyWindow::FiveMinutes => LatencyWindow::FifteenMinutes,
+            LatencyWindow::FifteenMinutes => LatencyWindow::All,
+            LatencyWindow::All => LatencyWindow::OneMinute,
+        }
+    }
+}
+
+/// One row of the per-route or per-tool table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub name: String,
+    pub count: u64,
+    pub rate_per_s: f64,
+    /// `None` when no latency was measured for it (streams only, or latency unknown).
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// 5xx answers, tool errors inside 200s, and requests that failed in the tunnel
+    /// (502/524): the tables' `err`.
+    pub errors: u64,
+}
+
+/// One 10 s slice of the timeline, as the sparklines draw it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SparkPoint {
+    pub requests: u64,
+    pub p99_ms: f64,
+    pub bad_gateway: u64,
+    pub timeouts: u64,
+}
+
+/// Upper bounds (µs) of the latency histogram's log-scaled buckets; the last is open.
+pub const HIST_BOUNDS_US: &[u64] = &[
+    1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000,
+    5_000_000, 10_000_000, 30_000_000,
+];
+
+/// Figures for the latency panel and the header that cost too much to compute per frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    /// Requests answered in the window, and per second over the part of it with data.
+    pub requests: u64,
+    pub rate_per_s: f64,
+    pub errors_5xx: u64,
+    pub bad_gateway: u64,
+    pub timeouts: u64,
+    /// Latencies measured, p50, p90, p99, p99.9 and max in ms.
+    pub latency_count: u64,
+    pub percentiles_ms: [f64; 5],
+    /// Counts per [`HIST_BOUNDS_US`] bucket (one more for the open last one).
+    pub histogram: Vec<u64>,
+    /// Oldest first, 10 s each.
+    pub spark: Vec<SparkPoint>,
+    /// Busiest first, whole run.
+    pub routes: Vec<KeyRow>,
+    pub tools: Vec<KeyRow>,
+}
+
+fn key_rows<'a>(
+    it: impl Iterator<Item = (String, &'a crate::model::stats::KeyStats)>,
+    run_s: f64,
+) -> Vec<KeyRow> {
+    let mut rows: Vec<(String, &crate::model::stats::KeyStats)> = it.collect();
+    rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(&b.0)));
+    rows.truncate(30);
+    rows.into_iter()
+        .map(|(name, k)| KeyRow {
+            name,
+            count: k.count,
+            rate_per_s: k.count as f64 / run_s,
+            p50_ms: (k.latency.count() > 0).then(|| k.latency.percentile_ms(50.0)),
+            p99_ms: (k.latency.count() > 0).then(|| k.latency.percentile_ms(99.0)),
+            errors: k.errors,
+        })
+        .collect()
+}
+
+/// The sparklines' slices, oldest first, ending at slice `end` (the clock's while live:
+/// quiet slices up to now are empty points, so silence shows as silence), at most 15
+/// minutes of them.
+fn spark_points(stats: &crate::model::stats::Stats, end: Option<u64>) -> Vec<SparkPoint> {
+    let Some(end) = end else {
+        return Vec::new();
+    };
+    // Slices before the first with data are not drawn: nothing was read then, so they
+    // are unknown, not quiet.
+    let oldest = stats.timeline.buckets().next().map_or(end, |b| b.index);
+    let first = (end + 1)
+        .saturating_sub(crate::model::stats::BUCKETS as u64)
+        .max(oldest.min(end));
+    let mut points = Vec::new();
+    let mut at = first;
+    for b in stats
+        .timeline
+        .buckets()
+        .filter(|b| b.index >= first && b.index <= end)
+    {
+        while at < b.index {
+            points.push(SparkPoint::default());
+            at += 1;
+        }
+        points.push(SparkPoint {
+            requests: b.requests,
+            p99_ms: b.latency.percentile_ms(99.0),
+            bad_gateway: b.bad_gateway,
+            timeouts: b.timeouts,
+        });
+        at = b.index + 1;
+    }
+    // Quiet slices after the newest with data, up to the clock.
+    while at <= end {
+        points.push(SparkPoint::default());
+        at += 1;
+    }
+    points
+}
+
+impl Derived {
+    /// Computes the figures for `window` from the model (O(timeline + keys), ~1 ms).
+    ///
+    /// `now`: while following the live journal, the wall clock, and the window ends
+    /// there, not at the newest entry (issue 19: with nothing new, rates fall to 0 and old
+    /// 502s leave the window; the sparklines end at now). `None` for history and replays,
+    /// whose windows end at their newest entry.
+    pub fn compute(model: &Model, window: LatencyWindow, now: Option<Timestamp>) -> Derived {
+        let stats = &model.stats;
+        let run_s = model.window.map_or(1.0, |(a, b)| {
+            (b.saturating_since_us(a) as f64 / 1e6).max(1.0)
+        });
+        let newest_index = stats.timeline.buckets().next_back().map(|b| b.index);
+        let oldest_index = stats.timeline.buckets().next().map(|b| b.index);
+        // The slice the window ends in.
+        let end_index = match (now, newest_index) {
+            (Some(now), Some(newest)) => Some((now.0 / BUCKET_US).max(newest)),
+            (Some(now), None) => Some(now.0 / BUCKET_US),
+            (None, newest) => newest,
+        };
+        let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
+            u64,
+            u64,
+            u64,
+            u64,
+            f64,
+            Latency,
+        ) = match (window.span_us(), end_index) {
+            (None, _) | (_, None) => (
+                stats.requests,
+                stats.errors_5xx,
+                stats.bad_gateway,
+                stats.edge_timeout,
+                run_s,
+                stats.latency.clone(),
+            ),
+            (Some(span), Some(end)) => {
+                let n = (span / BUCKET_US).max(1);
+                let first = (end + 1).saturating_sub(n);
+                let mut b = crate::model::stats::Bucket::default();
+                for x in stats
+                    .timeline
+                    .buckets()
+                    .filter(|x| x.index >= first && x.index <= end)
+                {
+                    b.requests += x.requests;
+                    b.errors_5xx += x.errors_5xx;
+                    b.bad_gateway += x.bad_gateway;
+                    b.timeouts += x.timeouts;
+                    let _ = b.latency.hist.add(&x.latency.hist);
+                }
+                // Seconds the window covers: from its start, or from the first slice
+                // with data when the run is younger than the window.
+                let covered = (end + 1).saturating_sub(first.max(oldest_index.unwrap_or(first)));
+                let span_s = (covered * BUCKET_US).min(span) as f64 / 1e6;
+                (
+                    b.requests,
+                    b.errors_5xx,
+                    b.bad_gateway,
+                    b.timeouts,
+                    span_s.max(1.0),
+                    b.latency,
+                )
+            }
+        };
+        let mut histogram = vec![0; HIST_BOUNDS_US.len() + 1];
+        let mut lower = 0;
+        for (i, &upper) in HIST_BOUNDS_US.iter().enumerate() {
+            histogram[i] = latency.hist.count_between(lower, upper.saturating_sub(1));
+            lower = upper;
+        }
+        histogram[HIST_BOUNDS_US.len()] = latency.hist.count_between(lower, u64::MAX);
+        Derived {
+            requests,
+            rate_per_s: requests as f64 / span_s,
+            errors_5xx,
+            bad_gateway,
+            timeouts,
+            latency_count: latency.count(),
+            percentiles_ms: [
+                latency.percentile_ms(50.0),
+                latency.percentile_ms(90.0),
+                latency.percentile_ms(99.0),
+                latency.percentile_ms(99.9),
+                latency.max_ms(),
+            ],
+            histogram,
+            spark: spark_points(stats, end_index),
+            routes: key_rows(
+                stats
+                    .by_route
+                    .iter()
+                    .map(|((m, p), k)| (format!("{m} {p}"), k)),
+                run_s,
+            ),
+            tools: key_rows(stats.by_tool.iter().map(|(t, k)| (t.clone(), k)), run_s),
+        }
+    }
+}
