@@ -314,7 +314,9 @@ fn count_journal_files(
         }
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if health::is_journal_name(&name) {
+        // Only regular files: opening a FIFO named `*.journal` would block (the health
+        // scan names it as skipped).
+        if health::is_journal_name(&name) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
             *found += 1;
             if std::fs::File::open(&path).is_ok() {
                 *readable += 1;
@@ -348,7 +350,11 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
                 .collect::<Result<Vec<_>, _>>()?;
             OpenFilesOptions::default()
                 .open_files(names.iter())
-                .map_err(|e| io_error("opening journal files", &e))?
+                .map_err(|e| match health::explain(files) {
+                    // What sd-journal only says as "No data available" or "Bad message".
+                    Some(why) => SourceError::Journal(why),
+                    None => io_error("opening journal files", &e),
+                })?
         }
     };
     // 0 = no limit: a 300 KB message must come whole, not cut at the 64 KiB default.
