@@ -196,7 +196,7 @@ fn walk_entries(
             return damaged(index, "an entry array outside the file");
         };
         let (kind, size, next) = (head[0], u64_at(&head, 8), u64_at(&head, 16));
-        if kind != OBJECT_ENTRY_ARRAY || size < 24 || array % 8 != 0 {
+        if kind != OBJECT_ENTRY_ARRAY || size < 24 || !array.is_multiple_of(8) {
             return damaged(index, "a damaged entry array");
         }
         let n_items = (size - 24) / item;
@@ -217,7 +217,7 @@ fn walk_entries(
                 break;
             }
             index += 1;
-            if offset % 8 != 0 {
+            if !offset.is_multiple_of(8) {
                 return damaged(index, "an entry at a misaligned offset");
             }
             let Some(entry) = window.read(offset, 48)? else {
@@ -303,7 +303,7 @@ fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed())
         .open(path)
 }
 
