@@ -129,7 +129,7 @@ pub fn spawn(
                 last_cursor: None,
                 builder: EntryBuilder::default(),
                 sent_caught_up: false,
-                health: health::Health::default(),
+                health: health::Health::new(!matches!(input, JournalInput::System)),
                 last_scan: None,
                 skipped: 0,
                 limit,

@@ -10,8 +10,9 @@
 //! lost, the rest read) is not visible from the header: `journalctl --verify --file F`
 //! finds it; sigil-top shows the same entries `journalctl -u` shows.
 //!
-//! Damage inside a file that sd-journal opens is looked for too, in files that are not
-//! being written (state offline or archived): the file's main entry array is walked with
+//! Damage inside a file that sd-journal opens is looked for too, in `--file` and `-D`
+//! files that are not being written (state offline or archived; see [`Health::new`]): the
+//! file's main entry array is walked with
 //! the checks sd-journal makes on each entry object (type, size, seqnum, timestamps). The
 //! first bad entry is where sd-journal, and `journalctl`, stop reading the file, so the
 //! warning says so; the entries themselves stay exactly sd-journal's. A file that is not a
@@ -104,8 +105,9 @@ impl Problem {
     }
 }
 
-/// Checks one file's header. `Ok(None)`: sd-journal will open it.
-pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
+/// Checks one file's header, and with `walk` its entries ([`walk_entries`]). `Ok(None)`:
+/// sd-journal will open it and read it whole.
+pub fn check(path: &Path, walk: bool) -> std::io::Result<Option<Problem>> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Ok(Some(Problem::NotAFile(file_kind(&meta))));
@@ -161,7 +163,7 @@ pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
             "first entry array outside the arena",
         )));
     }
-    if header[OFFSET_STATE] != STATE_ONLINE {
+    if walk && header[OFFSET_STATE] != STATE_ONLINE {
         return walk_entries(&mut file, &header, need);
     }
     Ok(None)
@@ -169,8 +171,11 @@ pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
 
 /// Walks the main entry array chain of a file whose header passed [`check`], with the
 /// checks sd-journal's `journal_file_move_to_object` makes on each entry, and returns the
-/// first damaged entry. Reads go through a small window ([`Window`]): entries lie in file
-/// order, so a walk is mostly sequential reads, and memory stays one window.
+/// first damaged entry. Reads go through two small windows ([`Window`]), one on the
+/// arrays, one on the entries: both lie in file order, so a walk is sequential reads, and
+/// memory stays two windows. Cost: ~0.06 s for 200,000 entries (a 16 MiB file, debug
+/// build, measured by hand with `entries -u nothing.service`), against ~0.7 s for `report`
+/// to read them; files being written are not walked.
 fn walk_entries(
     file: &mut std::fs::File,
     header: &[u8],
@@ -179,7 +184,9 @@ fn walk_entries(
     let compact = u32_at(header, OFFSET_INCOMPATIBLE_FLAGS) & FLAG_COMPACT != 0;
     let item = if compact { 4 } else { 8 };
     let of = u64_at(header, OFFSET_N_ENTRIES);
+    // Two windows: the arrays and the entries they point to lie apart in the file.
     let mut window = Window::new(file, end);
+    let mut entries = Window::new(file, end);
     let mut array = u64_at(header, OFFSET_ENTRY_ARRAY);
     let mut index = 0u64;
     let mut last_seqnum = 0u64;
@@ -220,7 +227,7 @@ fn walk_entries(
             if !offset.is_multiple_of(8) {
                 return damaged(index, "an entry at a misaligned offset");
             }
-            let Some(entry) = window.read(offset, 48)? else {
+            let Some(entry) = entries.read(offset, 48)? else {
                 return damaged(index, "an entry outside the file");
             };
             let (kind, size) = (entry[0], u64_at(&entry, 8));
@@ -329,7 +336,7 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 pub fn explain(files: &[PathBuf]) -> Option<String> {
     let why: Vec<String> = files
         .iter()
-        .filter_map(|f| match check(f) {
+        .filter_map(|f| match check(f, false) {
             Ok(Some(p)) if !matches!(p, Problem::DamagedEntry { .. }) => Some(p.describe(f)),
             _ => None,
         })
@@ -417,9 +424,22 @@ struct Seen {
 #[derive(Debug, Default)]
 pub struct Health {
     seen: HashMap<PathBuf, Seen>,
+    /// Whether files' entries are walked too, not only their headers.
+    walk: bool,
 }
 
 impl Health {
+    /// With `walk`, files that are not being written get their entries walked
+    /// ([`walk_entries`]): for `--file` and `-D`, copies handed over, where damage is
+    /// likely. Not for the system journal: journald's own files (up to GBs) would be read
+    /// whole at every start, and journald itself sets aside a file it finds damaged.
+    pub fn new(walk: bool) -> Health {
+        Health {
+            seen: HashMap::new(),
+            walk,
+        }
+    }
+
     /// Looks at `files` and returns one sentence per file newly found unreadable. Files
     /// that did not change since the last scan are not read again; files that are gone
     /// are forgotten. With `now`, a follower's scan: files modified just before it may
@@ -442,7 +462,7 @@ impl Health {
                 .zip(seen.modified)
                 .and_then(|(now, m)| now.duration_since(m).ok())
                 .is_some_and(|age| age < SETTLE);
-            match check(path) {
+            match check(path, self.walk) {
                 Ok(Some(problem)) if is_settling => {
                     // Maybe half-created: look again next scan.
                     let _ = problem;
@@ -483,7 +503,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.journal");
         std::fs::write(&path, bytes).unwrap();
-        check(&path).unwrap()
+        check(&path, true).unwrap()
     }
 
     #[test]
