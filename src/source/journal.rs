@@ -641,6 +641,16 @@ const SCAN_EVERY: Duration = Duration::from_secs(5);
 /// Where the system journal lives (persistent, volatile).
 const SYSTEM_DIRS: [&str; 2] = ["/var/log/journal", "/run/log/journal"];
 
+/// systemd's `journal_field_valid` (protected `_` names allowed): 1–64 bytes of `A-Z`,
+/// `0-9`, `_`, not starting with a digit. A name that is not is a damaged data object.
+fn is_valid_field_name(name: &[u8]) -> bool {
+    (1..=64).contains(&name.len())
+        && !name[0].is_ascii_digit()
+        && name
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+}
+
 /// Reads the entry `journal` stands on into a [`RawEntry`] (one `enumerate_data` pass;
 /// see the module doc).
 fn read_entry(
@@ -667,13 +677,29 @@ fn read_entry(
         }
         std::str::from_utf8(&boot_hex).ok()
     });
-    builder.set_header(realtime_us, monotonic_us, boot_id, Some(cursor));
+    builder.set_header(
+        realtime_us,
+        monotonic_us,
+        boot_id,
+        Some(Arc::clone(&cursor)),
+    );
     journal.restart_data();
     while let Some(field) = journal.enumerate_data()? {
         let data = field.data();
-        if let Some(eq) = memchr(b'=', data) {
-            builder.add(&data[..eq], &data[eq + 1..]);
-        }
+        let Some(eq) = memchr(b'=', data).filter(|&eq| is_valid_field_name(&data[..eq])) else {
+            // A damaged data object. `journalctl` (short, cat) leaves the entry out and
+            // goes on; `-o export`/`-o json` stop there with "Invalid field.". The entry
+            // is left out here too, and the caller says so (see docs/robustness.md).
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a field without a valid name (a damaged data object) in the entry at cursor \
+                     {cursor}; journalctl leaves it out too, and `journalctl -o export` \
+                     stops there (\"Invalid field.\")"
+                ),
+            ));
+        };
+        builder.add(&data[..eq], &data[eq + 1..]);
     }
     // The sd-journal matches already selected the entry; the filter only finds its
     // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's
