@@ -6,9 +6,8 @@
 //! internal list the library does not export). For sigil-top that would look like a quiet
 //! hour. So the reader also looks at each file's header itself, with the checks
 //! systemd's `journal_file_verify_header` makes first, and says which files are skipped
-//! and why. Damage further inside a file that sd-journal reads around (a few entries
-//! lost, the rest read) is not visible from the header: `journalctl --verify --file F`
-//! finds it; sigil-top shows the same entries `journalctl -u` shows.
+//! and why. sigil-top always shows the entries sd-journal gives, the same as `journalctl -u`;
+//! these checks only add the sentence that says some are missing.
 //!
 //! Damage inside a file that sd-journal opens is looked for too, in `--file` and `-D`
 //! files that are not being written (state offline or archived; see [`Health::new`]): the
@@ -221,7 +220,8 @@ fn walk_entries(
                 break;
             }
             if index >= of {
-                break;
+                // All the entries the header counts are good.
+                return Ok(None);
             }
             index += 1;
             if !offset.is_multiple_of(8) {
