@@ -129,7 +129,7 @@ pub fn spawn(
                 last_cursor: None,
                 builder: EntryBuilder::default(),
                 sent_caught_up: false,
-                health: health::Health::default(),
+                health: health::Health::new(!matches!(input, JournalInput::System)),
                 last_scan: None,
                 skipped: 0,
                 limit,
@@ -314,7 +314,9 @@ fn count_journal_files(
         }
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if health::is_journal_name(&name) {
+        // Only regular files: opening a FIFO named `*.journal` would block (the health
+        // scan names it as skipped).
+        if health::is_journal_name(&name) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
             *found += 1;
             if std::fs::File::open(&path).is_ok() {
                 *readable += 1;
@@ -348,7 +350,11 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
                 .collect::<Result<Vec<_>, _>>()?;
             OpenFilesOptions::default()
                 .open_files(names.iter())
-                .map_err(|e| io_error("opening journal files", &e))?
+                .map_err(|e| match health::explain(files) {
+                    // What sd-journal only says as "No data available" or "Bad message".
+                    Some(why) => SourceError::Journal(why),
+                    None => io_error("opening journal files", &e),
+                })?
         }
     };
     // 0 = no limit: a 300 KB message must come whole, not cut at the 64 KiB default.
@@ -635,6 +641,16 @@ const SCAN_EVERY: Duration = Duration::from_secs(5);
 /// Where the system journal lives (persistent, volatile).
 const SYSTEM_DIRS: [&str; 2] = ["/var/log/journal", "/run/log/journal"];
 
+/// systemd's `journal_field_valid` (protected `_` names allowed): 1–64 bytes of `A-Z`,
+/// `0-9`, `_`, not starting with a digit. A name that is not is a damaged data object.
+fn is_valid_field_name(name: &[u8]) -> bool {
+    (1..=64).contains(&name.len())
+        && !name[0].is_ascii_digit()
+        && name
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+}
+
 /// Reads the entry `journal` stands on into a [`RawEntry`] (one `enumerate_data` pass;
 /// see the module doc).
 fn read_entry(
@@ -661,13 +677,29 @@ fn read_entry(
         }
         std::str::from_utf8(&boot_hex).ok()
     });
-    builder.set_header(realtime_us, monotonic_us, boot_id, Some(cursor));
+    builder.set_header(
+        realtime_us,
+        monotonic_us,
+        boot_id,
+        Some(Arc::clone(&cursor)),
+    );
     journal.restart_data();
     while let Some(field) = journal.enumerate_data()? {
         let data = field.data();
-        if let Some(eq) = memchr(b'=', data) {
-            builder.add(&data[..eq], &data[eq + 1..]);
-        }
+        let Some(eq) = memchr(b'=', data).filter(|&eq| is_valid_field_name(&data[..eq])) else {
+            // A damaged data object. `journalctl` (short, cat) leaves the entry out and
+            // goes on; `-o export`/`-o json` stop there with "Invalid field.". The entry
+            // is left out here too, and the caller says so (see docs/robustness.md).
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a field without a valid name (a damaged data object) in the entry at cursor \
+                     {cursor}; journalctl leaves it out too, and `journalctl -o export` \
+                     stops there (\"Invalid field.\")"
+                ),
+            ));
+        };
+        builder.add(&data[..eq], &data[eq + 1..]);
     }
     // The sd-journal matches already selected the entry; the filter only finds its
     // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's

@@ -66,3 +66,6 @@ mod install;
 /// One grammar for what operators type: time spans against systemd's own parser,
 /// duration flags, `config --check` round trip, `-o` in every subcommand.
 mod grammar;
+
+/// Issue 17 point 5: damaged journal files against the real journalctl, damage by damage.
+mod damaged;

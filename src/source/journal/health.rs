@@ -6,9 +6,17 @@
 //! internal list the library does not export). For sigil-top that would look like a quiet
 //! hour. So the reader also looks at each file's header itself, with the checks
 //! systemd's `journal_file_verify_header` makes first, and says which files are skipped
-//! and why. Damage further inside a file that sd-journal reads around (a few entries
-//! lost, the rest read) is not visible from the header: `journalctl --verify --file F`
-//! finds it; sigil-top shows the same entries `journalctl -u` shows.
+//! and why. sigil-top always shows the entries sd-journal gives, the same as `journalctl -u`;
+//! these checks only add the sentence that says some are missing.
+//!
+//! Damage inside a file that sd-journal opens is looked for too, in `--file` and `-D`
+//! files that are not being written (state offline or archived; see [`Health::new`]): the
+//! file's main entry array is walked with
+//! the checks sd-journal makes on each entry object (type, size, seqnum, timestamps). The
+//! first bad entry is where sd-journal, and `journalctl`, stop reading the file, so the
+//! warning says so; the entries themselves stay exactly sd-journal's. A file that is not a
+//! regular file but is named `*.journal` (a FIFO, a socket, a device) is never opened here
+//! (opening a FIFO would block) and is named as skipped.
 //!
 //! Owns: the list of files already judged (path → size and modification time), so a
 //! rescan (after rotation, or every few seconds while following) re-reads only files
@@ -26,6 +34,17 @@ const OFFSET_STATE: usize = 16;
 const OFFSET_HEADER_SIZE: usize = 88;
 const OFFSET_ARENA_SIZE: usize = 96;
 const OFFSET_TAIL_OBJECT: usize = 136;
+const OFFSET_N_ENTRIES: usize = 152;
+const OFFSET_ENTRY_ARRAY: usize = 176;
+/// `HEADER_INCOMPATIBLE_COMPACT`: entry and entry-array items are 32-bit.
+const FLAG_COMPACT: u32 = 0x10;
+/// `STATE_ONLINE`: a writer has the file open; its tail may be half-written.
+const STATE_ONLINE: u8 = 1;
+/// `OBJECT_ENTRY`, `OBJECT_ENTRY_ARRAY`.
+const OBJECT_ENTRY: u8 = 3;
+const OBJECT_ENTRY_ARRAY: u8 = 6;
+/// systemd's `VALID_REALTIME`/`VALID_MONOTONIC` bound.
+const TIME_BOUND: u64 = 1 << 55;
 /// The smallest header any systemd writes (`HEADER_SIZE_MIN`, up to `tail_entry_monotonic`).
 const HEADER_SIZE_MIN: usize = 208;
 const HEADER_SIZE_MIN_U64: u64 = 208;
@@ -43,12 +62,21 @@ pub enum Problem {
     Corrupted(&'static str),
     /// Written with features this libsystemd does not know.
     Unsupported { flags: u32 },
+    /// Named like a journal file but a FIFO, a socket, a device or a directory.
+    NotAFile(&'static str),
+    /// Opened, but an entry object is damaged: sd-journal reads the file up to it.
+    DamagedEntry {
+        index: u64,
+        of: u64,
+        what: &'static str,
+    },
 }
 
 impl Problem {
     /// The sentence the status bar and stderr show.
     pub fn describe(&self, path: &Path) -> String {
-        let path = path.display();
+        let shown = path.display().to_string();
+        let path = crate::text::display(&shown);
         match self {
             Problem::Truncated { have, need } => format!(
                 "journal file {path} is truncated ({have} of the {need} bytes its header \
@@ -63,13 +91,27 @@ impl Problem {
                  (incompatible flags {flags:#x}): sd-journal skips it; read it with the \
                  newer systemd that wrote it (`journalctl --file {path} -o export | sigil-top -`)"
             ),
+            Problem::NotAFile(kind) => format!(
+                "{path} is {kind}, not a journal file: sd-journal skips it, as journalctl does"
+            ),
+            Problem::DamagedEntry { index, of, what } => format!(
+                "journal file {path} is damaged at entry {index} of the {of} its header counts \
+                 ({what}): sd-journal, like journalctl, reads it only up to there, so later \
+                 entries of this file may be missing (check it with `journalctl --verify \
+                 --file {path}`)"
+            ),
         }
     }
 }
 
-/// Checks one file's header. `Ok(None)`: sd-journal will open it.
-pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
-    let mut file = std::fs::File::open(path)?;
+/// Checks one file's header, and with `walk` its entries ([`walk_entries`]). `Ok(None)`:
+/// sd-journal will open it and read it whole.
+pub fn check(path: &Path, walk: bool) -> std::io::Result<Option<Problem>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Ok(Some(Problem::NotAFile(file_kind(&meta))));
+    }
+    let mut file = open_regular(path)?;
     let mut header = [0u8; HEADER_SIZE_MIN];
     // Header first, size second: a writer grows the file before it grows the arena, so
     // this order never mistakes a file being appended to for a truncated one.
@@ -114,14 +156,202 @@ pub fn check(path: &Path) -> std::io::Result<Option<Problem>> {
             "last object past the end of the arena",
         )));
     }
+    let entry_array = u64_at(&header, OFFSET_ENTRY_ARRAY);
+    if entry_array != 0 && (entry_array < header_size || entry_array >= need) {
+        return Ok(Some(Problem::Corrupted(
+            "first entry array outside the arena",
+        )));
+    }
+    if walk && header[OFFSET_STATE] != STATE_ONLINE {
+        return walk_entries(&mut file, &header, need);
+    }
     Ok(None)
+}
+
+/// Walks the main entry array chain of a file whose header passed [`check`], with the
+/// checks sd-journal's `journal_file_move_to_object` makes on each entry, and returns the
+/// first damaged entry. Reads go through two small windows ([`Window`]), one on the
+/// arrays, one on the entries: both lie in file order, so a walk is sequential reads, and
+/// memory stays two windows. Cost: ~0.06 s for 200,000 entries (a 16 MiB file, debug
+/// build, measured by hand with `entries -u nothing.service`), against ~0.7 s for `report`
+/// to read them; files being written are not walked.
+fn walk_entries(
+    file: &mut std::fs::File,
+    header: &[u8],
+    end: u64,
+) -> std::io::Result<Option<Problem>> {
+    let compact = u32_at(header, OFFSET_INCOMPATIBLE_FLAGS) & FLAG_COMPACT != 0;
+    let item = if compact { 4 } else { 8 };
+    let of = u64_at(header, OFFSET_N_ENTRIES);
+    // Two windows: the arrays and the entries they point to lie apart in the file.
+    let mut window = Window::new(file, end);
+    let mut entries = Window::new(file, end);
+    let mut array = u64_at(header, OFFSET_ENTRY_ARRAY);
+    let mut index = 0u64;
+    let mut last_seqnum = 0u64;
+    let mut arrays = 0u64;
+    let damaged = |index, what| Ok(Some(Problem::DamagedEntry { index, of, what }));
+    while array != 0 {
+        arrays += 1;
+        // A loop in the chain: each array takes at least one entry, so there cannot be
+        // more arrays than bytes.
+        if arrays > end {
+            return damaged(index, "the entry arrays loop");
+        }
+        let Some(head) = window.read(array, 24)? else {
+            return damaged(index, "an entry array outside the file");
+        };
+        let (kind, size, next) = (head[0], u64_at(&head, 8), u64_at(&head, 16));
+        if kind != OBJECT_ENTRY_ARRAY || size < 24 || !array.is_multiple_of(8) {
+            return damaged(index, "a damaged entry array");
+        }
+        let n_items = (size - 24) / item;
+        for i in 0..n_items {
+            let Some(bytes) = window.read(array + 24 + i * item, item)? else {
+                return damaged(index, "an entry array outside the file");
+            };
+            let offset = if compact {
+                u64::from(u32_at(&bytes, 0))
+            } else {
+                u64_at(&bytes, 0)
+            };
+            if offset == 0 {
+                // The unused end of the last array.
+                break;
+            }
+            if index >= of {
+                // All the entries the header counts are good.
+                return Ok(None);
+            }
+            index += 1;
+            if !offset.is_multiple_of(8) {
+                return damaged(index, "an entry at a misaligned offset");
+            }
+            let Some(entry) = entries.read(offset, 48)? else {
+                return damaged(index, "an entry outside the file");
+            };
+            let (kind, size) = (entry[0], u64_at(&entry, 8));
+            let (seqnum, realtime, monotonic) =
+                (u64_at(&entry, 16), u64_at(&entry, 24), u64_at(&entry, 32));
+            if kind != OBJECT_ENTRY {
+                return damaged(index, "not an entry object where one should be");
+            }
+            if size < 64 + item || (size - 64) % (if compact { 4 } else { 16 }) != 0 {
+                return damaged(index, "an entry object of a bad size");
+            }
+            if seqnum == 0 || seqnum <= last_seqnum {
+                return damaged(index, "an entry with a bad sequence number");
+            }
+            if realtime == 0 || realtime >= TIME_BOUND || monotonic >= TIME_BOUND {
+                return damaged(index, "an entry with a bad timestamp");
+            }
+            last_seqnum = seqnum;
+        }
+        array = next;
+    }
+    Ok(None)
+}
+
+/// Reads of a file through one 64 KiB buffer.
+struct Window<'f> {
+    file: &'f std::fs::File,
+    end: u64,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl<'f> Window<'f> {
+    const SIZE: u64 = 64 * 1024;
+
+    fn new(file: &'f std::fs::File, end: u64) -> Window<'f> {
+        Window {
+            file,
+            end,
+            start: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// `len` bytes at `at`; `None` if they are not all inside the file.
+    fn read(&mut self, at: u64, len: u64) -> std::io::Result<Option<Vec<u8>>> {
+        use std::os::unix::fs::FileExt;
+        let Some(stop) = at.checked_add(len).filter(|&s| s <= self.end) else {
+            return Ok(None);
+        };
+        let have = self.start..self.start + self.buf.len() as u64;
+        if !(have.contains(&at) && stop <= have.end) {
+            self.start = at;
+            let want = Self::SIZE.max(len).min(self.end - at);
+            self.buf
+                .resize(usize::try_from(want).unwrap_or(usize::MAX), 0);
+            let mut got = 0;
+            while got < self.buf.len() {
+                match self.file.read_at(&mut self.buf[got..], at + got as u64) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.buf.truncate(got);
+            if (got as u64) < len {
+                return Ok(None);
+            }
+        }
+        let from = usize::try_from(at - self.start).unwrap_or(usize::MAX);
+        let to = from.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+        Ok(self.buf.get(from..to).map(<[u8]>::to_vec))
+    }
+}
+
+/// Opens a regular file without blocking if it was replaced by a FIFO since it was
+/// looked at.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed())
+        .open(path)
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Why sd-journal refused to open `files`, one sentence per damaged file (`--file` fails
+/// as a whole when one file cannot be opened, as `journalctl --file` does); `None` when
+/// the headers look fine.
+pub fn explain(files: &[PathBuf]) -> Option<String> {
+    let why: Vec<String> = files
+        .iter()
+        .filter_map(|f| match check(f, false) {
+            Ok(Some(p)) if !matches!(p, Problem::DamagedEntry { .. }) => Some(p.describe(f)),
+            _ => None,
+        })
+        .collect();
+    (!why.is_empty()).then(|| why.join("; "))
 }
 
 /// The file's `file_id` (random, written once when the file is created; kept through
 /// renames): with the inode, what tells a rotated file from a new one that reuses a
 /// vacuumed file's inode. `None` while the header is not written yet.
 pub fn file_id(path: &Path) -> Option<[u8; 16]> {
-    let mut file = std::fs::File::open(path).ok()?;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut file = open_regular(path).ok()?;
     let mut head = [0u8; 40];
     if read_up_to(&mut file, &mut head).ok()? < head.len() || &head[..8] != SIGNATURE {
         return None;
@@ -194,9 +424,22 @@ struct Seen {
 #[derive(Debug, Default)]
 pub struct Health {
     seen: HashMap<PathBuf, Seen>,
+    /// Whether files' entries are walked too, not only their headers.
+    walk: bool,
 }
 
 impl Health {
+    /// With `walk`, files that are not being written get their entries walked
+    /// ([`walk_entries`]): for `--file` and `-D`, copies handed over, where damage is
+    /// likely. Not for the system journal: journald's own files (up to GBs) would be read
+    /// whole at every start, and journald itself sets aside a file it finds damaged.
+    pub fn new(walk: bool) -> Health {
+        Health {
+            seen: HashMap::new(),
+            walk,
+        }
+    }
+
     /// Looks at `files` and returns one sentence per file newly found unreadable. Files
     /// that did not change since the last scan are not read again; files that are gone
     /// are forgotten. With `now`, a follower's scan: files modified just before it may
@@ -219,7 +462,7 @@ impl Health {
                 .zip(seen.modified)
                 .and_then(|(now, m)| now.duration_since(m).ok())
                 .is_some_and(|age| age < SETTLE);
-            match check(path) {
+            match check(path, self.walk) {
                 Ok(Some(problem)) if is_settling => {
                     // Maybe half-created: look again next scan.
                     let _ = problem;
@@ -260,7 +503,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.journal");
         std::fs::write(&path, bytes).unwrap();
-        check(&path).unwrap()
+        check(&path, true).unwrap()
     }
 
     #[test]
