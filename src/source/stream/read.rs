@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
 use super::decode::{Decoder, READ_CHUNK_BYTES};
+use crate::source::batch::{Batcher, Room};
 use crate::source::{InputId, RawEntry, ReadOptions, SourceMsg};
 
 /// Where `--cursor`/`--after-cursor` puts a stream's start, entry by entry: `None` before
@@ -336,15 +337,11 @@ struct StreamReader<S> {
     decoder: Decoder,
     options: ReadOptions,
     sink: S,
-    batch: Vec<RawEntry>,
-    batch_started: Option<Instant>,
+    batch: Batcher,
     /// With `-n N`: the last N entries, sent at end of input.
     backlog: std::collections::VecDeque<RawEntry>,
     /// `CaughtUp` went out already (a quiet live pipe, see [`PIPE_QUIET`]).
     sent_caught_up: bool,
-    /// The most entries a batch has had: a new batch starts with room for them (and a
-    /// quarter more), so it rarely grows (and copies itself) on the way.
-    most_batched: usize,
     /// `--cursor`/`--after-cursor`: the start has not been reached yet.
     is_before_start: bool,
 }
@@ -358,13 +355,15 @@ impl<S: Sink> StreamReader<S> {
         StreamReader {
             decoder: Decoder::new(options.units.clone(), input).with_filter(options.filter.clone()),
             is_before_start: options.filter.start.is_some(),
+            batch: Batcher::new(
+                options.batch_max_entries,
+                options.batch_max_wait,
+                Room::MostSoFar,
+            ),
             options,
             sink,
-            batch: Vec::new(),
-            batch_started: None,
             backlog: std::collections::VecDeque::new(),
             sent_caught_up: false,
-            most_batched: 0,
         }
     }
 
@@ -403,10 +402,7 @@ impl<S: Sink> StreamReader<S> {
             // A short read: the writer has nothing more right now (a live pipe), so
             // what is batched goes out instead of waiting for the next read.
             let is_short_read = n < READ_CHUNK_BYTES;
-            let is_due = self
-                .batch_started
-                .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
-            if is_short_read || is_due {
+            if is_short_read || self.batch.is_due() {
                 self.flush()?;
             }
         }
@@ -460,7 +456,7 @@ impl<S: Sink> StreamReader<S> {
             let quiet = (self.options.follow && !self.sent_caught_up).then_some(PIPE_QUIET);
             let end = match shared.take(
                 &mut local,
-                self.batch_started,
+                self.batch.started(),
                 self.options.batch_max_wait,
                 quiet,
             ) {
@@ -496,10 +492,7 @@ impl<S: Sink> StreamReader<S> {
                 }
                 None => {}
             }
-            let is_due = self
-                .batch_started
-                .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
-            if is_due {
+            if self.batch.is_due() {
                 self.flush()?;
             }
         }
@@ -534,17 +527,10 @@ impl<S: Sink> StreamReader<S> {
             && self.options.until.is_none()
             && self.options.backlog_entries.is_none()
             && !self.is_before_start;
-        if takes_all && !decoded.is_empty() {
+        if takes_all {
             // Every entry goes: the read's entries become (or join) the batch as a whole
-            // instead of being moved one by one (an entry is 168 bytes). A batch may so
-            // exceed `batch_max_entries` by at most one read's entries.
-            if self.batch.is_empty() {
-                self.batch_started = Some(Instant::now());
-                std::mem::swap(&mut self.batch, decoded);
-            } else {
-                self.batch.append(decoded);
-            }
-            if self.batch.len() >= self.options.batch_max_entries {
+            // (see `Batcher::append`).
+            if self.batch.append(decoded) {
                 self.flush()?;
             }
             return Some(());
@@ -588,28 +574,18 @@ impl<S: Sink> StreamReader<S> {
     }
 
     fn push(&mut self, e: RawEntry) -> Option<()> {
-        if self.batch.is_empty() {
-            self.batch_started = Some(Instant::now());
-        }
-        self.batch.push(e);
-        if self.batch.len() >= self.options.batch_max_entries {
+        if self.batch.push(e) {
             self.flush()?;
         }
         Some(())
     }
 
+    /// Sends the open batch, if any.
     fn flush(&mut self) -> Option<()> {
-        self.batch_started = None;
-        if self.batch.is_empty() {
-            return Some(());
+        match self.batch.take() {
+            Some(batch) => self.sink.send(SourceMsg::Batch(batch)),
+            None => Some(()),
         }
-        // The next batch starts with room for the most entries one has had, so it does
-        // not grow (and copy) its way up again: without --since/--until/-n, a read's
-        // entries are the batch (see `take`), and reads vary in how many they hold.
-        self.most_batched = self.most_batched.max(self.batch.len());
-        let room = self.most_batched + self.most_batched / 4;
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(room));
-        self.sink.send(SourceMsg::Batch(batch))
     }
 }
 
