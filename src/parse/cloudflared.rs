@@ -7,9 +7,9 @@
 //! or JSON `level`, never journald's priority) and an [`EventKind`]. Does not own joining
 //! lines into requests (`model::correlate`) or grouping continuation lines (`model::log`).
 //!
-//! Layout: `console.rs` tokenizes console lines, `json.rs` scans JSON without a DOM,
-//! `record.rs` is the format-independent `Record`, `classify.rs` maps a record to
-//! an [`EventKind`]. This file routes a line to them and keeps the per-process state.
+//! Layout: `console.rs` tokenizes console lines, `go_string.rs` unquotes their Go-quoted
+//! values, `json.rs` scans JSON without a DOM, `record.rs` is the format-independent
+//! `Record`, `classify.rs` maps a record to an [`EventKind`]. This file routes a line to them and keeps the per-process state.
 //!
 //! # Decisions
 //! - **Any well-formed record is at least `Other`.** A console line with a time and a level
@@ -52,6 +52,7 @@
 
 mod classify;
 mod console;
+mod go_string;
 mod json;
 mod record;
 #[cfg(test)]

@@ -42,6 +42,7 @@ mod health;
 mod parallel;
 mod tails;
 
+use super::batch::{Batcher, Room};
 use super::fields::EntryBuilder;
 use super::filter::Boot;
 use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, StartAt, COREDUMP_MESSAGE_ID};
@@ -118,14 +119,18 @@ pub fn spawn(
                 .backlog_entries
                 .filter(|_| options.since.is_some() || options.filter.start.is_some())
                 .filter(|_| !options.follow);
+            let batch = Batcher::new(
+                options.batch_max_entries,
+                options.batch_max_wait,
+                Room::LastBatch,
+            );
             let mut reader = Reader {
                 journal,
                 input: input.clone(),
                 options,
                 id,
                 tx,
-                batch: Vec::new(),
-                batch_started: None,
+                batch,
                 last_cursor: None,
                 builder: EntryBuilder::default(),
                 sent_caught_up: false,
@@ -753,8 +758,7 @@ struct Reader {
     options: ReadOptions,
     id: InputId,
     tx: Sender<SourceMsg>,
-    batch: Vec<RawEntry>,
-    batch_started: Option<Instant>,
+    batch: Batcher,
     /// The cursor of the last entry read, for resuming after `Invalidate` (shared with
     /// that entry: no copy).
     last_cursor: Option<std::sync::Arc<str>>,
@@ -1463,29 +1467,21 @@ impl Reader {
         Some(())
     }
 
+    /// Adds an entry to the open batch; sends it when full or due (a live entry waits at
+    /// most `batch_max_wait`, checked after every entry).
     fn push(&mut self, entry: RawEntry) -> Option<()> {
-        if self.batch.is_empty() {
-            self.batch_started = Some(Instant::now());
-        }
-        self.batch.push(entry);
-        let is_due = self
-            .batch_started
-            .is_some_and(|t| t.elapsed() >= self.options.batch_max_wait);
-        if self.batch.len() >= self.options.batch_max_entries || is_due {
+        let is_full = self.batch.push(entry);
+        if is_full || self.batch.is_due() {
             self.flush()?;
         }
         Some(())
     }
 
+    /// Sends the open batch, if any.
     fn flush(&mut self) -> Option<()> {
-        self.batch_started = None;
-        if self.batch.is_empty() {
-            return Some(());
+        match self.batch.take() {
+            Some(batch) => self.tx.blocking_send(SourceMsg::Batch(batch)).ok(),
+            None => Some(()),
         }
-        // The next batch starts with room for as many entries as this one had, so it
-        // does not grow (and copy) its way up again.
-        let room = self.batch.len();
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(room));
-        self.tx.blocking_send(SourceMsg::Batch(batch)).ok()
     }
 }

@@ -22,6 +22,7 @@
 //! concern: sd-journal seeks by it).
 
 mod archive;
+mod batch;
 pub mod demo;
 mod fields;
 pub mod filter;

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::{console, json};
+use super::{go_string, json};
 use crate::parse::Level;
 
 /// How a value was written, which says how to decode it.
@@ -34,7 +34,7 @@ impl<'a> Val<'a> {
     pub fn text(self) -> Cow<'a, str> {
         match self.enc {
             Enc::Bare => Cow::Borrowed(self.raw),
-            Enc::GoQuoted => console::go_unquote(self.raw),
+            Enc::GoQuoted => go_string::go_unquote(self.raw),
             Enc::Json => json::text(self.raw),
         }
     }

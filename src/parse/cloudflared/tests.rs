@@ -525,15 +525,15 @@ fn go_quoted_values_with_escaped_quotes_unicode_and_bytes() {
         .nth(1)
         .and_then(|s| s.split(" note=").next());
     assert_eq!(
-        console::go_unquote(name.expect("name")),
+        go_string::go_unquote(name.expect("name")),
         "café \"x\" \u{fffd}"
     );
     assert_eq!(
-        console::go_unquote("\"say \\\"hi\\\"\\tthere\""),
+        go_string::go_unquote("\"say \\\"hi\\\"\\tthere\""),
         "say \"hi\"\tthere"
     );
     assert_eq!(
-        console::go_unquote("\"\\U0001F600 \\101\\\\\""),
+        go_string::go_unquote("\"\\U0001F600 \\101\\\\\""),
         "\u{1F600} A\\"
     );
     fields.set(

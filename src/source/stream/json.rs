@@ -5,7 +5,7 @@
 //! needs their text, and a binary field's bytes go straight into one vector. Does not own
 //! what a field means (`fields::EntryBuilder`) or what a bad line is reported as: a line
 //! this path does not take (not an object, not JSON) goes to the `Value` path in
-//! `stream.rs`, which words the warning.
+//! `stream/decode.rs`, which words the warning.
 //!
 //! `EntryBuilder` ends up with exactly what the `Value` path gives it
 //! ([`Fields::read_in_value_order`]): fields in name order, a repeated name's last value,
@@ -238,7 +238,7 @@ mod tests {
         let mut out = Vec::new();
         for (name, value) in &map {
             let mut bytes = Vec::new();
-            if super::super::json_value_bytes(value, &mut bytes) {
+            if super::super::decode::json_value_bytes(value, &mut bytes) {
                 out.push((name.clone(), bytes));
             }
         }
