@@ -109,7 +109,7 @@ impl Problem {
 pub fn check(path: &Path, walk: bool) -> std::io::Result<Option<Problem>> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
-        return Ok(Some(Problem::NotAFile(file_kind(&meta))));
+        return Ok(Some(Problem::NotAFile(super::file_kind(&meta))));
     }
     let mut file = open_regular(path)?;
     let mut header = [0u8; HEADER_SIZE_MIN];
@@ -312,22 +312,6 @@ fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed())
         .open(path)
-}
-
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// Why sd-journal refused to open `files`, one sentence per damaged file (`--file` fails
