@@ -697,11 +697,9 @@ fn read_entry(
             // is left out here too, and the caller says so (see docs/robustness.md).
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!(
-                    "a field without a valid name (a damaged data object) in the entry at cursor \
-                     {cursor}; journalctl leaves it out too, and `journalctl -o export` \
-                     stops there (\"Invalid field.\")"
-                ),
+                DamagedField {
+                    cursor: Arc::clone(&cursor),
+                },
             ));
         };
         builder.add(&data[..eq], &data[eq + 1..]);
@@ -714,6 +712,28 @@ fn read_entry(
     entry.unit = unit;
     Ok(entry)
 }
+
+/// An entry with a field whose name is not valid (a damaged data object): the error
+/// [`read_entry`] gives for it, carrying its cursor so the warning can name the file
+/// ([`health::file_of_cursor`]).
+#[derive(Debug)]
+struct DamagedField {
+    cursor: Arc<str>,
+}
+
+impl std::fmt::Display for DamagedField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a field without a valid name (a damaged data object) in the entry at cursor {}; \
+             journalctl leaves it out too, and `journalctl -o export` stops there \
+             (\"Invalid field.\")",
+            self.cursor
+        )
+    }
+}
+
+impl std::error::Error for DamagedField {}
 
 /// Whether an entry sd-journal's matches gave is shown: its unit when `-u` has a glob
 /// (a glob gives the entry the unit it matched), and `--grep`.
@@ -1429,9 +1449,18 @@ impl Reader {
         if is_power_of_ten(self.skipped) {
             let n = self.skipped;
             let what = if n == 1 { "entry" } else { "entries" };
+            // Name the file when the entry says which one it is in (a damaged field
+            // does, by its cursor): `-D` and the system journal are many files.
+            let files = self.input.journal_files();
+            let file = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<DamagedField>())
+                .and_then(|d| health::file_of_cursor(&files, &d.cursor))
+                .map(|p| format!(" (file {})", crate::text::display(&p.to_string_lossy())));
             let text = format!(
-                "skipped {n} unreadable journal {what} in {}: {e}",
-                self.input.describe()
+                "skipped {n} unreadable journal {what} in {}{}: {e}",
+                self.input.describe(),
+                file.unwrap_or_default()
             );
             self.warn(text)?;
         }

@@ -214,6 +214,41 @@ fn outcome_str(t: &Trace) -> String {
     }
 }
 
+/// The requests the summary shows as samples, with their raw lines: up to 15 failures
+/// (anything but a served status below 500), then the slowest served ones, 20 in all.
+fn sample_traces(model: &Model) -> Vec<&Trace> {
+    let mut samples: Vec<&Trace> = model
+        .correlator
+        .recent
+        .iter()
+        .filter(|t| !matches!(t.outcome, Outcome::Served(s) if s < 500))
+        .collect();
+    let mut slow: Vec<&Trace> = model
+        .correlator
+        .recent
+        .iter()
+        .filter(|t| {
+            matches!(t.outcome, Outcome::Served(s) if s < 500)
+                && t.latency.is_some()
+                && !t.is_stream
+        })
+        .collect();
+    slow.sort_by_key(|t| std::cmp::Reverse(t.latency.map_or(0, |(us, _)| us)));
+    samples.truncate(15);
+    samples.extend(slow.into_iter().take(20 - samples.len().min(20)));
+    samples
+}
+
+/// The cursors of the sample requests' raw lines: the only entries of the window the
+/// summary quotes, so a streamed snapshot reads back just these from its own
+/// `journal.export` instead of holding the window's log (issue 17: bounded by design).
+fn sample_cursors(model: &Model) -> std::collections::HashSet<&str> {
+    sample_traces(model)
+        .into_iter()
+        .flat_map(|t| t.cursors.iter().map(|c| &*c.0))
+        .collect()
+}
+
 fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
     let mut out = String::new();
     for t in &model.correlator.recent {
@@ -554,26 +589,7 @@ fn summary_md<'e>(
         );
     }
 
-    // Samples: failures first, then the slowest.
-    let mut samples: Vec<&Trace> = model
-        .correlator
-        .recent
-        .iter()
-        .filter(|t| !matches!(t.outcome, Outcome::Served(s) if s < 500))
-        .collect();
-    let mut slow: Vec<&Trace> = model
-        .correlator
-        .recent
-        .iter()
-        .filter(|t| {
-            matches!(t.outcome, Outcome::Served(s) if s < 500)
-                && t.latency.is_some()
-                && !t.is_stream
-        })
-        .collect();
-    slow.sort_by_key(|t| std::cmp::Reverse(t.latency.map_or(0, |(us, _)| us)));
-    samples.truncate(15);
-    samples.extend(slow.into_iter().take(20 - samples.len().min(20)));
+    let samples = sample_traces(model);
     out.push_str("\n## Sample requests (for Cloudflare support: ray IDs; for the server's runbook: request IDs)\n\n");
     out.push_str("| time | request | outcome | duration ms | ray | request_id | matched |\n|---|---|---|---|---|---|---|\n");
     for t in &samples {
