@@ -46,8 +46,20 @@ pub struct Selection {
     pub incident: Option<u64>,
 }
 
-/// The bundle's files, already redacted: all in memory but `journal.export`, which
-/// [`build`] streams to its sink (it is as large as the window; see [`write_bundle`]).
+/// The files of a bundle, in the order an archive holds them (`journal.export` last).
+pub const FILES: [&str; 7] = [
+    "summary.md",
+    "report.json",
+    "traces.jsonl",
+    "histogram.hgrm",
+    "latency.hlog",
+    "latency.svg",
+    "journal.export",
+];
+
+/// The bundle's files, already redacted: in memory but `journal.export`, which [`build`]
+/// streams to its sink (it is as large as the window; see [`write_bundle`]), and, when a
+/// [`BundleWriter`] writes it, `traces.jsonl` (streamed to its file too).
 #[derive(Debug)]
 pub struct Bundle {
     pub name: String,
@@ -96,14 +108,18 @@ pub fn build(
         .iter()
         .filter_map(|&e| e.cursor.as_ref().map(|c| (&*c.0, e)))
         .collect();
-    Ok(other_files(
+    let mut traces = Vec::new();
+    let mut bundle = other_files(
         model,
         selection,
         redactor,
         host,
         &starts,
         &|c| by_cursor.get(c).copied(),
-    ))
+        &mut traces,
+    )?;
+    bundle.files.insert(2, ("traces.jsonl", traces));
+    Ok(bundle)
 }
 
 /// Start lines shown in the summary.
@@ -133,7 +149,8 @@ fn other_files<'e>(
     host: Option<&str>,
     starts: &[String],
     raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
-) -> Bundle {
+    traces: &mut dyn std::io::Write,
+) -> std::io::Result<Bundle> {
     let incident = selection
         .incident
         .and_then(|id| model.detector.incident(id));
@@ -148,23 +165,24 @@ fn other_files<'e>(
     let report_text = redactor
         .redact(&serde_json::to_string_pretty(&report).unwrap_or_default())
         .into_owned();
-    let traces = traces_jsonl(model, redactor);
+    // Streamed: a line per kept request (up to `limits.traces`, 50,000), which in memory
+    // was a third of a large snapshot's peak (issue 17: bounded by design).
+    write_traces_jsonl(model, redactor, traces)?;
     let hgrm = hgrm(&model.stats.latency);
     let hlog = hlog(&model.stats.latency, selection);
     let chart = svg::render(&latency_chart(model, selection, redactor));
     let summary = summary_md(model, starts, raw, selection, incident, redactor);
-    Bundle {
+    Ok(Bundle {
         name,
         files: vec![
             ("summary.md", summary.into_bytes()),
             ("report.json", (report_text + "\n").into_bytes()),
-            ("traces.jsonl", traces.into_bytes()),
             ("histogram.hgrm", hgrm.into_bytes()),
             ("latency.hlog", hlog.into_bytes()),
             ("latency.svg", chart.into_bytes()),
         ],
         redactions: redactor.count,
-    }
+    })
 }
 
 fn sanitize_name(s: &str) -> String {
@@ -249,8 +267,12 @@ fn sample_cursors(model: &Model) -> std::collections::HashSet<&str> {
         .collect()
 }
 
-fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
-    let mut out = String::new();
+/// `traces.jsonl`, a line per request the model kept, written to `out` as it goes.
+fn write_traces_jsonl(
+    model: &Model,
+    redactor: &mut Redactor,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     for t in &model.correlator.recent {
         let v = json!({
             "start": t.start.to_rfc3339(),
@@ -271,11 +293,11 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
             "conn_index": t.tunnel.as_ref().and_then(|s| s.conn_index),
             "cursors": t.cursors.iter().map(|c| text::sanitize(&c.0).into_owned()).collect::<Vec<_>>(),
         });
-        let line = redactor.redact(&v.to_string()).into_owned();
-        out.push_str(&line);
-        out.push('\n');
+        let text = v.to_string();
+        out.write_all(redactor.redact(&text).as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    out
+    Ok(())
 }
 
 /// One entry in journal export format (cursor first), redacted, appended to `out`.

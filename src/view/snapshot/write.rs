@@ -302,6 +302,15 @@ impl BundleWriter {
         }
         let by_cursor = read_back(&self.journal_path, &sample_cursors(model), units)
             .map_err(io_err(&self.journal_path))?;
+        let traces_path = self.tmp.path().join("traces.jsonl");
+        let mut traces = std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&traces_path)
+                .map_err(io_err(&traces_path))?,
+        );
         let bundle = other_files(
             model,
             selection,
@@ -309,7 +318,14 @@ impl BundleWriter {
             self.host.as_deref(),
             &self.starts,
             &|c| by_cursor.get(c),
-        );
+            &mut traces,
+        )
+        .and_then(|bundle| {
+            let file = traces.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+            file.sync_all()?;
+            Ok(bundle)
+        })
+        .map_err(io_err(&traces_path))?;
         for (name, bytes) in &bundle.files {
             write_file(&self.tmp.path().join(name), bytes)?;
         }
@@ -416,12 +432,7 @@ fn write_archive(
         .map_or(0, |d| d.as_secs());
     let gz = flate2::write::GzEncoder::new(out.as_file_mut(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
-    let names = bundle
-        .files
-        .iter()
-        .map(|(name, _)| *name)
-        .chain(["journal.export"]);
-    for name in names {
+    for name in super::FILES {
         let file = std::fs::File::open(dir.join(name))?;
         let len = file.metadata()?.len();
         let mut header = tar::Header::new_gnu();
