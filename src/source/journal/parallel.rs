@@ -105,6 +105,87 @@ fn applies(options: &ReadOptions) -> bool {
         && options.batch_max_entries > 0
 }
 
+/// How the workers share the history out.
+#[derive(Debug, Clone)]
+enum Plan {
+    /// Every worker walks the whole merged view and reads the entries of its own runs of
+    /// [`ReadOptions::batch_max_entries`] consecutive entries (any journal).
+    Interleaved,
+    /// Every file of the input numbers its entries from one sequence-number source (one
+    /// journald, one `journal-remote` source: the usual case). Then sd-journal's order
+    /// *is* the sequence numbers' (`compare_entry_order` compares them first within one
+    /// source), so chunk `c` is the span of sequence numbers `lo + c × len ..` of that,
+    /// and its owner seeks straight to it (a cursor of just `s=` and `i=`): no worker
+    /// walks another's entries.
+    Spans {
+        /// The source's id as 32 hex digits, as cursors write it.
+        seqnum_id: Arc<str>,
+        /// The sequence number of the first entry of the history.
+        lo: u64,
+    },
+}
+
+/// The plan for reading `input` from the head: [`Plan::Spans`] when every file's header
+/// names the same sequence-number source and the first entry's cursor agrees; else
+/// [`Plan::Interleaved`]. With `--since` always interleaved: a seek by time puts each file
+/// at its own bisection point, which a clock stepped back within a file makes differ
+/// from the span of sequence numbers after the first entry.
+fn plan_for(input: &JournalInput, options: &ReadOptions) -> Plan {
+    let asked = std::env::var(PLAN_VAR).ok();
+    if asked.as_deref() == Some("interleaved") {
+        return Plan::Interleaved;
+    }
+    let plan = spans_for(input, options);
+    if asked.as_deref() == Some("spans") && matches!(plan, Plan::Interleaved) {
+        eprintln!("sigil-top: {PLAN_VAR}=spans: spans do not apply to this input; interleaved");
+    }
+    plan
+}
+
+fn spans_for(input: &JournalInput, options: &ReadOptions) -> Plan {
+    if options.since.is_some() {
+        return Plan::Interleaved;
+    }
+    let Some(id) = super::health::common_seqnum_id(&input.journal_files()) else {
+        return Plan::Interleaved;
+    };
+    let probe = || -> std::io::Result<Option<(String, u64)>> {
+        let mut journal = open(input, options).map_err(std::io::Error::other)?;
+        journal.seek_head()?;
+        if journal.next()? == 0 {
+            return Ok(None);
+        }
+        let cursor = journal.cursor()?;
+        Ok(seqnum_of(&cursor).map(|(s, i)| (s.to_owned(), i)))
+    };
+    match probe() {
+        Ok(Some((s, lo))) if s.eq_ignore_ascii_case(&id) => Plan::Spans {
+            seqnum_id: id.into(),
+            lo,
+        },
+        _ => Plan::Interleaved,
+    }
+}
+
+/// A cursor's sequence-number source (`s=`) and number (`i=`, hex).
+fn seqnum_of(cursor: &str) -> Option<(&str, u64)> {
+    let mut source = None;
+    let mut number = None;
+    for part in cursor.split(';') {
+        match part.split_once('=') {
+            Some(("s", v)) => source = Some(v),
+            Some(("i", v)) => number = u64::from_str_radix(v, 16).ok(),
+            _ => {}
+        }
+    }
+    Some((source?, number?))
+}
+
+/// `interleaved` makes the workers walk every entry even where spans apply (to measure
+/// one plan against the other); `spans` says so on standard error when spans do not
+/// apply (tests use it to know which plan ran).
+const PLAN_VAR: &str = "SIGIL_TOP_PARALLEL_PLAN";
+
 /// Consecutive entries of the merged view read by one worker.
 pub(super) struct Chunk {
     /// Its place in the sequence: entries `index × len` up to the next chunk's first.
@@ -162,6 +243,7 @@ impl Workers {
         mapped: Mapped,
     ) -> std::io::Result<Workers> {
         let stop = Arc::new(AtomicBool::new(false));
+        let plan = plan_for(input, options);
         let mut rx = Vec::with_capacity(readers);
         let mut handles = Vec::with_capacity(readers);
         for me in 0..readers {
@@ -177,6 +259,7 @@ impl Workers {
                 mapped,
                 stop: Arc::clone(&stop),
                 tx,
+                plan: plan.clone(),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("sigil-top journal {id}.{me}"))
@@ -253,12 +336,98 @@ struct Worker {
     mapped: Mapped,
     stop: Arc<AtomicBool>,
     tx: SyncSender<WorkerMsg>,
+    plan: Plan,
 }
 
 impl Worker {
     fn run(self) {
-        if self.walk().is_err() {
+        let read = match &self.plan {
+            Plan::Interleaved => self.walk(),
+            Plan::Spans { seqnum_id, lo } => self.spans(seqnum_id, *lo),
+        };
+        if read.is_err() {
             let _ = self.tx.send(WorkerMsg::Failed);
+        }
+    }
+
+    /// Reads its own spans of sequence numbers ([`Plan::Spans`]): chunk `c` holds the
+    /// entries from the first with a number at or past `lo + c × len` up to (not
+    /// including) the first at or past `lo + (c + 1) × len`, which is its
+    /// `next_cursor` and the next chunk's `first_cursor`, so the merger's check is the
+    /// same as for interleaved chunks. An empty span's chunk starts and ends on the same
+    /// entry. `Err`: the reading cannot go on (the merger falls back to one handle).
+    fn spans(&self, seqnum_id: &str, lo: u64) -> std::io::Result<()> {
+        let mut journal = open(&self.input, &self.options).map_err(std::io::Error::other)?;
+        let until_us = self.options.until.map(crate::source::Timestamp::as_micros);
+        let mut builder = EntryBuilder::default();
+        let mut read: u64 = 0;
+        let mut index = self.me;
+        loop {
+            let start = index
+                .checked_mul(self.chunk_len)
+                .and_then(|n| n.checked_add(lo))
+                .ok_or_else(|| std::io::Error::other("sequence numbers overflow"))?;
+            let end = start.saturating_add(self.chunk_len);
+            if index == 0 {
+                journal.seek_head()?;
+            } else {
+                journal.seek_cursor(format!("s={seqnum_id};i={start:x}"))?;
+            }
+            let mut chunk = Chunk::empty(index);
+            chunk
+                .entries
+                .reserve(usize::try_from(self.chunk_len).unwrap_or(0));
+            let mut is_last = true;
+            loop {
+                if self.stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                if journal.next()? == 0 {
+                    break;
+                }
+                let cursor: Arc<str> = journal.cursor()?.into();
+                let Some((source, number)) = seqnum_of(&cursor) else {
+                    return Err(std::io::Error::other("a cursor without a sequence number"));
+                };
+                if !source.eq_ignore_ascii_case(seqnum_id) {
+                    return Err(std::io::Error::other("a second sequence-number source"));
+                }
+                if chunk.first_cursor.is_none() {
+                    chunk.first_cursor = Some(Arc::clone(&cursor));
+                }
+                if number >= end {
+                    chunk.next_cursor = Some(cursor);
+                    is_last = false;
+                    break;
+                }
+                let mut realtime_us = None;
+                if let Some(until) = until_us {
+                    // Every worker stops at the same entry: the first after `--until`.
+                    if let Ok(t) = journal.timestamp_usec() {
+                        if t > until {
+                            break;
+                        }
+                        realtime_us = Some(t);
+                    }
+                }
+                self.take(
+                    &mut journal,
+                    &mut builder,
+                    realtime_us,
+                    Some(cursor),
+                    &mut chunk,
+                )?;
+                read += 1;
+                let is_due = self.reopen_every.is_some_and(|n| read.is_multiple_of(n))
+                    || (read.is_multiple_of(MAPPED_CHECK_EVERY) && self.mapped.is_over());
+                if is_due {
+                    journal = self.reopen(&journal)?;
+                }
+            }
+            if !self.send(chunk) || is_last {
+                return Ok(());
+            }
+            index += self.readers;
         }
     }
 
@@ -326,7 +495,7 @@ impl Worker {
                     current = Some(chunk);
                 }
                 if let Some(chunk) = current.as_mut() {
-                    self.take(&mut journal, &mut builder, realtime_us, chunk)?;
+                    self.take(&mut journal, &mut builder, realtime_us, None, chunk)?;
                 }
             }
             ordinal += 1;
@@ -344,6 +513,7 @@ impl Worker {
         journal: &mut Journal,
         builder: &mut EntryBuilder,
         realtime_us: Option<u64>,
+        cursor: Option<Arc<str>>,
         chunk: &mut Chunk,
     ) -> std::io::Result<()> {
         let realtime_us = match realtime_us.map_or_else(|| journal.timestamp_usec(), Ok) {
@@ -362,7 +532,14 @@ impl Worker {
             chunk.last_cursor = Some(journal.cursor()?.into());
             return Ok(());
         }
-        match read_entry(journal, builder, &self.options, self.id, realtime_us) {
+        match read_entry(
+            journal,
+            builder,
+            &self.options,
+            self.id,
+            realtime_us,
+            cursor,
+        ) {
             Ok(entry) => {
                 chunk.last_cursor = entry.cursor.as_ref().map(|c| Arc::clone(&c.0));
                 if is_shown(&self.options, &entry) {

@@ -321,7 +321,9 @@ impl BundleWriter {
             &mut traces,
         )
         .and_then(|bundle| {
-            let file = traces.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+            let file = traces
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
             file.sync_all()?;
             Ok(bundle)
         })
