@@ -13,6 +13,15 @@
 //! worker 0, chunk 1 from worker 1, … and forwards each as one batch: nothing is sorted,
 //! compared or copied, and at most a few chunks per worker wait in memory.
 //!
+//! That is [`Plan::Interleaved`], for any journal. The usual journal has one more
+//! property, and then workers do not step over each other's entries at all
+//! ([`Plan::Spans`]): when every file numbers its entries from one sequence-number
+//! source (one journald; one `journal-remote` source), sd-journal's order is the
+//! numbers' order, so chunk `c` is a span of sequence numbers and its owner seeks
+//! straight to the span's start. Which plan applies is read from the files' headers and
+//! the first entry's cursor; `--since` keeps the walk (a seek by time places each file
+//! at its own bisection point).
+//!
 //! Why not a handle per file merged by time: journals are mostly written one file after
 //! another (journald rotates, journal-remote too), so per-file readers would either wait
 //! for one another or hold a whole file's entries in memory; and re-implementing
