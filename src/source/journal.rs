@@ -805,9 +805,9 @@ impl Reader {
     /// Reads until the end (history mode), `--until`, or the receiver going away.
     /// `Ok(None)`: the receiver is gone.
     fn read(&mut self) -> std::io::Result<Option<SourceMsg>> {
-        let readers = parallel::readers_for(&self.options, self.inject_panic);
-        let mut step = if readers > 1 {
-            match self.read_in_parallel(readers)? {
+        let parallel = parallel::choose(&self.input, &self.options, self.inject_panic);
+        let mut step = if let Some(how) = parallel {
+            match self.read_in_parallel(how)? {
                 Some(step) => step,
                 None => return Ok(None),
             }
@@ -900,12 +900,12 @@ impl Reader {
     /// transitive (a clock stepped within a boot, several boots and seqnum ids in one
     /// directory) that finds entries the walk from the head skipped. Measured on the
     /// tangled test directory: two entries more than journalctl shows.
-    fn read_in_parallel(&mut self, readers: usize) -> std::io::Result<Option<Step>> {
+    fn read_in_parallel(&mut self, how: (usize, parallel::Plan)) -> std::io::Result<Option<Step>> {
         let started = parallel::Workers::start(
             &self.input,
             &self.options,
             self.id,
-            readers,
+            how,
             self.reopen_every,
             Mapped::start(),
         );

@@ -55,37 +55,50 @@ use crate::source::{InputId, RawEntry, ReadOptions};
 /// one-reader path). Unset: see [`default_readers`].
 pub(super) const READERS_VAR: &str = "SIGIL_TOP_READERS";
 
-/// More handles than this each still walk every entry, so past a few the walking, not
-/// the reading, is what costs.
+/// With the interleaved plan, more handles than this each still walk every entry, so
+/// past a few the walking, not the reading, is what costs; with spans, the merging and
+/// the model's one thread are the limit long before.
 const MAX_READERS: usize = 4;
 
 /// Chunks a worker may have ready before it waits for the merger to take one.
 const CHUNKS_AHEAD: usize = 2;
 
-/// How many handles read the history of `options`: [`READERS_VAR`] when set, else
-/// [`default_readers`]; 1 when the parallel read does not apply (see [`applies`]).
-pub(super) fn readers_for(options: &ReadOptions, has_test_hooks: bool) -> usize {
+/// How the history of `input` is read in parallel: how many handles and which
+/// [`Plan`]; `None` for the one reader. [`READERS_VAR`] sets the count when set; else
+/// [`default_readers`]. One reader whenever the parallel read does not apply (see
+/// [`applies`]) or a test hook needs the one reader.
+pub(super) fn choose(
+    input: &JournalInput,
+    options: &ReadOptions,
+    has_test_hooks: bool,
+) -> Option<(usize, Plan)> {
     if !applies(options) || has_test_hooks {
-        return 1;
+        return None;
     }
     let asked = std::env::var(READERS_VAR)
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0);
-    asked.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        default_readers(cores, load_average())
-    })
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if asked.unwrap_or(cores) <= 1 {
+        return None;
+    }
+    let plan = plan_for(input, options);
+    let readers = asked.unwrap_or_else(|| default_readers(cores, &plan, load_average()));
+    (readers > 1).then_some((readers, plan))
 }
 
-/// One handle, plus one per core left idle by the rest of the machine (the 1-minute
-/// load average), at most one per core and [`MAX_READERS`]: what `make -l` does for jobs.
-///
-/// A second handle walks every entry again (~17% more CPU): with a core free it halves
-/// the wall time, without one it only adds that CPU. Measured on the 2-core machine at
-/// load 4.5–6 (other builds): two handles took 0.70× `journalctl -o cat`'s wall time
-/// where one took 0.63×, and the screen was caught up after 25.8 s instead of 20–25 s.
-fn default_readers(cores: usize, load: Option<f64>) -> usize {
+/// With spans, one handle per core (at most [`MAX_READERS`]): a span's reader reads
+/// only its own entries, so more handles cost next to nothing when no core is free.
+/// Interleaved: one handle, plus one per core left idle by the rest of the machine (the
+/// 1-minute load average), at most one per core and [`MAX_READERS`], as `make -l` does for
+/// jobs: there a second handle walks every entry again (~17% more CPU), which halves the
+/// wall time with a core free and only adds that CPU without one (measurements:
+/// docs/bench-results.md, "Issue 22").
+fn default_readers(cores: usize, plan: &Plan, load: Option<f64>) -> usize {
+    if matches!(plan, Plan::Spans { .. }) {
+        return cores.clamp(1, MAX_READERS);
+    }
     let idle_cores = load.map_or(0.0, |l| (cores as f64 - l).max(0.0));
     // Whole idle cores: truncating is the intent (and the value is small and positive).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -116,7 +129,7 @@ fn applies(options: &ReadOptions) -> bool {
 
 /// How the workers share the history out.
 #[derive(Debug, Clone)]
-enum Plan {
+pub(super) enum Plan {
     /// Every worker walks the whole merged view and reads the entries of its own runs of
     /// [`ReadOptions::batch_max_entries`] consecutive entries (any journal).
     Interleaved,
@@ -192,7 +205,8 @@ fn seqnum_of(cursor: &str) -> Option<(&str, u64)> {
 
 /// `interleaved` makes the workers walk every entry even where spans apply (to measure
 /// one plan against the other); `spans` says so on standard error when spans do not
-/// apply (tests use it to know which plan ran).
+/// apply. When set at all, the merger gives an account of the read on standard error
+/// (plan, readers, chunks, in order or diverged): tests use it to know what ran.
 const PLAN_VAR: &str = "SIGIL_TOP_PARALLEL_PLAN";
 
 /// Consecutive entries of the merged view read by one worker.
@@ -228,6 +242,10 @@ pub(super) struct Workers {
     /// The cursor the next chunk must start with.
     expected_first: Option<Arc<str>>,
     is_done: bool,
+    /// For [`PLAN_VAR`]'s account on standard error: the plan, and whether the
+    /// workers disagreed or failed.
+    plan: &'static str,
+    diverged: bool,
 }
 
 /// What the merger gives next.
@@ -247,12 +265,11 @@ impl Workers {
         input: &JournalInput,
         options: &ReadOptions,
         id: InputId,
-        readers: usize,
+        (readers, plan): (usize, Plan),
         reopen_every: Option<u64>,
         mapped: Mapped,
     ) -> std::io::Result<Workers> {
         let stop = Arc::new(AtomicBool::new(false));
-        let plan = plan_for(input, options);
         let mut rx = Vec::with_capacity(readers);
         let mut handles = Vec::with_capacity(readers);
         for me in 0..readers {
@@ -283,6 +300,11 @@ impl Workers {
             next_index: 0,
             expected_first: None,
             is_done: false,
+            plan: match plan {
+                Plan::Interleaved => "interleaved",
+                Plan::Spans { .. } => "spans",
+            },
+            diverged: false,
         })
     }
 
@@ -317,12 +339,26 @@ impl Workers {
 
     fn diverged(&mut self) -> Next {
         self.is_done = true;
+        self.diverged = true;
         Next::Diverged
     }
 }
 
 impl Drop for Workers {
     fn drop(&mut self) {
+        if std::env::var_os(PLAN_VAR).is_some() {
+            eprintln!(
+                "sigil-top: parallel history: {} plan, {} readers, {} chunks merged, {}",
+                self.plan,
+                self.rx.len(),
+                self.next_index,
+                if self.diverged {
+                    "diverged"
+                } else {
+                    "in order"
+                }
+            );
+        }
         self.stop.store(true, Ordering::Relaxed);
         // Workers waiting to hand over a chunk see the channel closed.
         self.rx.clear();
@@ -630,12 +666,13 @@ mod tests {
                 ..ReadOptions::default()
             },
         ];
+        let input = JournalInput::Files(Vec::new());
         for options in &one_reader {
             assert!(!applies(options), "{options:?}");
-            assert_eq!(readers_for(options, false), 1, "{options:?}");
+            assert!(choose(&input, options, false).is_none(), "{options:?}");
         }
         // The injected reader panic needs the one reader (it panics after its first entry).
-        assert_eq!(readers_for(&head, true), 1);
+        assert!(choose(&input, &head, true).is_none());
     }
 
     #[test]
@@ -653,9 +690,19 @@ mod tests {
         ];
         for (cores, load, readers) in rows {
             assert_eq!(
-                default_readers(cores, load),
+                default_readers(cores, &Plan::Interleaved, load),
                 readers,
                 "{cores} cores, load {load:?}"
+            );
+            // Spans cost no second walk: a handle per core, whatever the load.
+            let spans = Plan::Spans {
+                seqnum_id: "0".into(),
+                lo: 1,
+            };
+            assert_eq!(
+                default_readers(cores, &spans, load),
+                cores.min(MAX_READERS),
+                "spans: {cores} cores, load {load:?}"
             );
         }
     }
