@@ -4,9 +4,10 @@
 //! ([`LatencyWindow`]). Computed from `&Model` on the 1 s tick, on `w` and when input
 //! ends; never per frame.
 
-use crate::model::stats::{Latency, BUCKET_US};
+use crate::model::stats::{Bucket, BUCKET_US};
 use crate::model::Model;
 use crate::source::Timestamp;
+use crate::view::summary::{Summary, Traffic};
 
 /// The span the latency panel and header figures cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +80,14 @@ pub const HIST_BOUNDS_US: &[u64] = &[
 /// Figures for the latency panel and the header that cost too much to compute per frame.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Derived {
-    /// Requests answered in the window, and per second over the part of it with data.
-    pub requests: u64,
+    /// The whole run's headline figures, as the report gives them (the header's hosts
+    /// row reads it).
+    pub(crate) summary: Summary,
+    /// Requests answered in the window, their failures and latencies (the whole run's
+    /// for [`LatencyWindow::All`]).
+    pub(crate) traffic: Traffic,
+    /// Requests answered per second over the part of the window with data.
     pub rate_per_s: f64,
-    pub errors_5xx: u64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
-    /// Latencies measured, p50, p90, p99, p99.9 and max in ms.
-    pub latency_count: u64,
-    pub percentiles_ms: [f64; 5],
     /// Counts per [`HIST_BOUNDS_US`] bucket (one more for the open last one).
     pub histogram: Vec<u64>,
     /// Oldest first, 10 s each.
@@ -176,26 +176,14 @@ impl Derived {
             (Some(now), None) => Some(now.0 / BUCKET_US),
             (None, newest) => newest,
         };
-        let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
-            u64,
-            u64,
-            u64,
-            u64,
-            f64,
-            Latency,
-        ) = match (window.span_us(), end_index) {
-            (None, _) | (_, None) => (
-                stats.requests,
-                stats.errors_5xx,
-                stats.bad_gateway,
-                stats.edge_timeout,
-                run_s,
-                stats.latency.clone(),
-            ),
+        let summary = Summary::of(model);
+        let merged: Bucket;
+        let (traffic, span_s, latency) = match (window.span_us(), end_index) {
+            (None, _) | (_, None) => (summary.traffic.clone(), run_s, &stats.latency),
             (Some(span), Some(end)) => {
                 let n = (span / BUCKET_US).max(1);
                 let first = (end + 1).saturating_sub(n);
-                let mut b = crate::model::stats::Bucket::default();
+                let mut b = Bucket::default();
                 for x in stats
                     .timeline
                     .buckets()
@@ -211,13 +199,11 @@ impl Derived {
                 // with data when the run is younger than the window.
                 let covered = (end + 1).saturating_sub(first.max(oldest_index.unwrap_or(first)));
                 let span_s = (covered * BUCKET_US).min(span) as f64 / 1e6;
+                merged = b;
                 (
-                    b.requests,
-                    b.errors_5xx,
-                    b.bad_gateway,
-                    b.timeouts,
+                    Traffic::of_slices(&merged),
                     span_s.max(1.0),
-                    b.latency,
+                    &merged.latency,
                 )
             }
         };
@@ -229,19 +215,9 @@ impl Derived {
         }
         histogram[HIST_BOUNDS_US.len()] = latency.hist.count_between(lower, u64::MAX);
         Derived {
-            requests,
-            rate_per_s: requests as f64 / span_s,
-            errors_5xx,
-            bad_gateway,
-            timeouts,
-            latency_count: latency.count(),
-            percentiles_ms: [
-                latency.percentile_ms(50.0),
-                latency.percentile_ms(90.0),
-                latency.percentile_ms(99.0),
-                latency.percentile_ms(99.9),
-                latency.max_ms(),
-            ],
+            rate_per_s: traffic.requests as f64 / span_s,
+            summary,
+            traffic,
             histogram,
             spark: spark_points(stats, end_index),
             routes: key_rows(
