@@ -255,7 +255,7 @@ impl Loop {
                             match self.ui.update(action, &self.model) {
                                 Some(Command::Quit) => break,
                                 Some(Command::Suspend) => self.suspend(&mut terminal)?,
-                                Some(Command::Export(incident)) => self.start_snapshot(incident),
+                                Some(Command::Snapshot(incident)) => self.start_snapshot(incident),
                                 Some(Command::Copy(text)) => {
                                     tui::copy_to_clipboard(&mut terminal, &text)
                                         .context("writing the clipboard sequence")?;

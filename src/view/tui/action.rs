@@ -55,7 +55,7 @@ pub enum Action {
     CycleStatus,
     TogglePause,
     CycleWindow,
-    Export,
+    Snapshot,
     /// Clear every filter and the status notice.
     Clear,
     /// Mouse wheel, in rows.
@@ -102,7 +102,7 @@ pub const KEYS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('p'), Action::TogglePause),
     (KeyCode::Char(' '), Action::TogglePause),
     (KeyCode::Char('w'), Action::CycleWindow),
-    (KeyCode::Char('e'), Action::Export),
+    (KeyCode::Char('e'), Action::Snapshot),
     (KeyCode::Char('c'), Action::Clear),
 ];
 

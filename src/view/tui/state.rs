@@ -52,7 +52,7 @@ pub enum Command {
     /// back when it is continued.
     Suspend,
     /// Write an incident snapshot: the selected incident, or `None` for "the current state".
-    Export(Option<u64>),
+    Snapshot(Option<u64>),
     /// Put this text on the clipboard (OSC 52, written by the loop). Already display
     /// text: sanitized and redacted as the screen shows it.
     Copy(String),
@@ -660,7 +660,7 @@ impl UiState {
                 self.derived = Derived::compute(model, self.window, self.window_clock());
                 self.derived_stamp = None;
             }
-            Action::Export => {
+            Action::Snapshot => {
                 let selected = match &self.overlay {
                     Overlay::Incident { id, .. } => Some(*id),
                     _ if self.focus == Pane::Incidents => self
@@ -669,7 +669,7 @@ impl UiState {
                         .map(|i| i.id),
                     _ => None,
                 };
-                return Some(Command::Export(selected));
+                return Some(Command::Snapshot(selected));
             }
             Action::Clear => {
                 self.filter = Filter::default();

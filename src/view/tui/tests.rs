@@ -390,8 +390,8 @@ fn opening_an_incident_shows_its_evidence_lines() {
     insta::assert_snapshot!(text);
     // `e` exports the incident on screen.
     assert_eq!(
-        press(&mut ui, &model, &[Action::Export]),
-        [Command::Export(Some(id))]
+        press(&mut ui, &model, &[Action::Snapshot]),
+        [Command::Snapshot(Some(id))]
     );
     press(&mut ui, &model, &[Action::Back]);
     assert_eq!(ui.overlay, Overlay::None);
