@@ -18,7 +18,7 @@ use crate::view::summary::Summary;
 /// Reads the inputs' history into a model, through the parser, and returns it finished,
 /// with the inputs' warnings. Memory stays bounded by the model's limits, except that
 /// several inputs are first merged in time order (see [`for_each_history_entry`]).
-pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
+pub(crate) async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
     let mut parser = Parser::new();
     let mut model = Model::new(config.model.clone());
     let warnings = for_each_history_entry(config, |e| {
