@@ -93,6 +93,21 @@ pub(crate) fn filter_summary(ui: &UiState) -> String {
     parts.join(" · ")
 }
 
+/// A list panel's title tail: ` · search /pattern/` (then `keys`, the keys that move
+/// between matches, if the panel has them) and ` · filter …` ([`filter_summary`]), each
+/// only when set.
+pub(crate) fn search_and_filters(ui: &UiState, keys: &str) -> String {
+    let mut tail = ui.search.as_ref().map_or_else(String::new, |s| {
+        format!(" · search /{}/{keys}", text::sanitize(&s.pattern))
+    });
+    let filters = filter_summary(ui);
+    if !filters.is_empty() {
+        tail.push_str(" · filter ");
+        tail.push_str(&filters);
+    }
+    tail
+}
+
 /// Each host's failures next to the total (issue 16 point 13), when the inputs hold
 /// several hosts, on a row of their own under the totals:
 /// ` hosts (whole run)  mcp-a 502 3 · 524 1 · abort 2 │ mcp-b …  H filters`.
