@@ -29,6 +29,7 @@ use crate::model::Model;
 use crate::source::{RawEntry, Timestamp, KEPT_FIELDS};
 use crate::text::{self, Redactor};
 
+use super::summary::{ms, LatencyFigures, Summary};
 use super::svg;
 
 mod hdr;
@@ -214,10 +215,6 @@ fn utc_compact(t: Timestamp) -> String {
         .filter(char::is_ascii_digit)
         .collect();
     format!("{date}T{time}Z")
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
 }
 
 fn outcome_str(t: &Trace) -> String {
@@ -431,14 +428,16 @@ fn latency_chart<'m>(model: &'m Model, sel: &Selection, redactor: &mut Redactor)
     }
 }
 
-fn latency_row(label: &str, l: &Latency) -> String {
+/// A row of the latency table (an empty part's figures print as 0.0, as they always have).
+fn latency_row(label: &str, l: LatencyFigures) -> String {
+    let p = l.known.unwrap_or_default();
     format!(
         "| {label} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
-        l.count(),
-        l.percentile_ms(50.0),
-        l.percentile_ms(90.0),
-        l.percentile_ms(99.0),
-        l.max_ms()
+        l.count,
+        ms(p.p50_us),
+        ms(p.p90_us),
+        ms(p.p99_us),
+        ms(p.max_us)
     )
 }
 
@@ -453,6 +452,7 @@ fn summary_md<'e>(
     let mut out = String::new();
     let d = &model.detector;
     let s = &model.stats;
+    let summary = Summary::of(model);
     let title = incident.map_or_else(
         || "the selected window".to_owned(),
         |i| format!("incident #{} ({})", i.id, i.kind.as_str()),
@@ -513,32 +513,29 @@ fn summary_md<'e>(
         });
     }
     out.push_str("\n## Requests\n\n");
-    let statuses: Vec<String> = s
+    let statuses: Vec<String> = summary
+        .requests
         .by_status
         .iter()
-        .map(|(k, v)| {
-            if *k == 0 {
-                format!("unknown: {v}")
-            } else {
-                format!("{k}: {v}")
-            }
-        })
+        .map(|(k, n)| format!("{k}: {n}"))
         .collect();
     let _ = writeln!(
         out,
         "- Answered by the origin: **{}** ({})",
-        s.requests,
+        summary.traffic.requests,
         statuses.join(", ")
     );
-    let causes: Vec<String> = s
+    let causes: Vec<String> = summary
+        .tunnel
         .bad_gateway_by_cause
         .iter()
+        .filter(|(_, n)| *n > 0)
         .map(|(c, n)| format!("{} {n}", c.as_str()))
         .collect();
     let _ = writeln!(
         out,
         "- **502 Bad Gateway** (origin unreachable): {}{}",
-        s.bad_gateway,
+        summary.traffic.bad_gateway,
         if causes.is_empty() {
             String::new()
         } else {
@@ -548,18 +545,18 @@ fn summary_md<'e>(
     let _ = writeln!(
         out,
         "- **Edge timeouts** (524): {}; client aborts: {}",
-        s.edge_timeout, s.client_abort
+        summary.traffic.edge_timeout, summary.tunnel.client_abort
     );
     let _ = writeln!(
         out,
         "- Origin 5xx: {}; restarts: {}; crashes: {}",
-        s.errors_5xx, d.restarts, d.crashes
+        summary.traffic.errors_5xx, summary.origin.restarts, summary.origin.crashes
     );
     let _ = writeln!(
         out,
         "- Tunnel disconnects: {}; time with no connection: {:.1} s",
-        d.disconnects,
-        d.down_us as f64 / 1e6
+        summary.tunnel.disconnects,
+        summary.tunnel.down_us as f64 / 1e6
     );
 
     out.push_str("\n## Latency (origin response time, ms)\n\n| part | requests | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
@@ -580,11 +577,11 @@ fn summary_md<'e>(
                     parts[k].record_us(us);
                 }
             }
-            out.push_str(&latency_row("before", &parts[0]));
-            out.push_str(&latency_row("during", &parts[1]));
-            out.push_str(&latency_row("after", &parts[2]));
+            for (label, part) in ["before", "during", "after"].iter().zip(&parts) {
+                out.push_str(&latency_row(label, LatencyFigures::of(part)));
+            }
         }
-        None => out.push_str(&latency_row("window", &s.latency)),
+        None => out.push_str(&latency_row("window", summary.traffic.latency)),
     }
     let mut routes: Vec<_> = s.by_route.iter().collect();
     routes.sort_by(|a, b| b.1.errors.cmp(&a.1.errors).then(b.1.count.cmp(&a.1.count)));
