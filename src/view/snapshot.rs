@@ -441,22 +441,16 @@ fn latency_row(label: &str, l: LatencyFigures) -> String {
     )
 }
 
-fn summary_md<'e>(
+/// The summary's title and its list: window, hosts, units, versions, start lines.
+fn head_md(
+    out: &mut String,
     model: &Model,
     starts: &[String],
-    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
     sel: &Selection,
-    incident: Option<&Incident>,
+    title: &str,
     redactor: &mut Redactor,
-) -> String {
-    let mut out = String::new();
+) {
     let d = &model.detector;
-    let s = &model.stats;
-    let summary = Summary::of(model);
-    let title = incident.map_or_else(
-        || "the selected window".to_owned(),
-        |i| format!("incident #{} ({})", i.id, i.kind.as_str()),
-    );
     let _ = writeln!(out, "# sigil-top snapshot: {title}\n");
     let _ = writeln!(
         out,
@@ -504,6 +498,145 @@ fn summary_md<'e>(
             let _ = writeln!(out, "  - `{}`", redactor.redact(l).replace('`', "'"));
         }
     }
+}
+
+/// The sample requests (failures first, then the slowest) and their raw lines.
+fn samples_md<'e>(
+    out: &mut String,
+    model: &Model,
+    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
+    redactor: &mut Redactor,
+) {
+    let samples = sample_traces(model);
+    out.push_str("\n## Sample requests (for Cloudflare support: ray IDs; for the server's runbook: request IDs)\n\n");
+    out.push_str("| time | request | outcome | duration ms | ray | request_id | matched |\n|---|---|---|---|---|---|---|\n");
+    for t in &samples {
+        let route = format!(
+            "{} {}",
+            t.method.as_deref().unwrap_or("?"),
+            text::redact_query(t.path.as_deref().unwrap_or("?"))
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {}{} | {} | {} | {} | {} | {} |",
+            t.start.to_rfc3339(),
+            text::markdown_cell(&redactor.redact(&route)),
+            t.tool.as_deref().map_or_else(String::new, |x| format!(
+                " ({})",
+                text::markdown_cell(&redactor.redact(x))
+            )),
+            outcome_str(t),
+            t.latency
+                .map_or_else(|| "-".to_owned(), |(us, _)| format!("{:.1}", ms(us))),
+            t.ray.as_ref().map_or_else(
+                || "-".to_owned(),
+                |r| text::markdown_cell(&redactor.redact(&r.0))
+            ),
+            t.request_id.as_ref().map_or_else(
+                || "-".to_owned(),
+                |r| text::markdown_cell(&redactor.redact(&r.0))
+            ),
+            t.link.as_str()
+        );
+    }
+    out.push_str("\n## Raw lines of the sample requests\n\n```text\n");
+    for t in &samples {
+        for c in &t.cursors {
+            if let Some(e) = raw(&c.0) {
+                let unit = e.unit.as_ref().map_or("?", |u| u.short());
+                let line = format!(
+                    "{} {unit}[{}]: {}",
+                    e.realtime.to_rfc3339(),
+                    e.pid.unwrap_or(0),
+                    text::sanitize_bytes(&e.message)
+                );
+                let line = redactor.redact(&line).replace("```", "'''");
+                let cut: String = line.chars().take(600).collect();
+                out.push_str(&cut);
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("```\n");
+}
+
+/// The latency table (whole window, each host, quick and slow parts) and the most
+/// affected routes and tools.
+fn latency_and_routes_md(
+    out: &mut String,
+    model: &Model,
+    incident: Option<&Incident>,
+    summary: &Summary,
+    redactor: &mut Redactor,
+) {
+    let s = &model.stats;
+    out.push_str("\n## Latency (origin response time, ms)\n\n| part | requests | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
+    match incident {
+        Some(i) => {
+            let end = i.end.unwrap_or(i.last);
+            let mut parts = [Latency::default(), Latency::default(), Latency::default()];
+            for t in &model.correlator.recent {
+                if let (Some((us, _)), false) = (t.latency, t.is_stream) {
+                    let at = t.end.unwrap_or(t.start);
+                    let k = if at < i.start {
+                        0
+                    } else if at <= end {
+                        1
+                    } else {
+                        2
+                    };
+                    parts[k].record_us(us);
+                }
+            }
+            for (label, part) in ["before", "during", "after"].iter().zip(&parts) {
+                out.push_str(&latency_row(label, LatencyFigures::of(part)));
+            }
+        }
+        None => out.push_str(&latency_row("window", summary.traffic.latency)),
+    }
+    let mut routes: Vec<_> = s.by_route.iter().collect();
+    routes.sort_by(|a, b| b.1.errors.cmp(&a.1.errors).then(b.1.count.cmp(&a.1.count)));
+    out.push_str("\n## Most affected routes and tools\n\n| route or tool | requests | errors | p99 ms |\n|---|---|---|---|\n");
+    for ((m, p), r) in routes.iter().take(8) {
+        let route = format!("{m} {}", text::redact_query(p));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} |",
+            text::markdown_cell(&redactor.redact(&route)),
+            r.count,
+            r.errors,
+            r.latency.percentile_ms(99.0)
+        );
+    }
+    for (tool, k) in &s.by_tool {
+        let _ = writeln!(
+            out,
+            "| tool {} | {} | {} | {:.1} |",
+            text::markdown_cell(&redactor.redact(tool)),
+            k.count,
+            k.errors,
+            k.latency.percentile_ms(99.0)
+        );
+    }
+}
+
+fn summary_md<'e>(
+    model: &Model,
+    starts: &[String],
+    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
+    sel: &Selection,
+    incident: Option<&Incident>,
+    redactor: &mut Redactor,
+) -> String {
+    let mut out = String::new();
+    let d = &model.detector;
+    let summary = Summary::of(model);
+    let title = incident.map_or_else(
+        || "the selected window".to_owned(),
+        |i| format!("incident #{} ({})", i.id, i.kind.as_str()),
+    );
+    head_md(&mut out, model, starts, sel, &title, redactor);
     out.push_str("\n## Incidents\n\n");
     if d.incidents.is_empty() {
         out.push_str("None in this window.\n");
@@ -559,107 +692,8 @@ fn summary_md<'e>(
         summary.tunnel.down_us as f64 / 1e6
     );
 
-    out.push_str("\n## Latency (origin response time, ms)\n\n| part | requests | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
-    match incident {
-        Some(i) => {
-            let end = i.end.unwrap_or(i.last);
-            let mut parts = [Latency::default(), Latency::default(), Latency::default()];
-            for t in &model.correlator.recent {
-                if let (Some((us, _)), false) = (t.latency, t.is_stream) {
-                    let at = t.end.unwrap_or(t.start);
-                    let k = if at < i.start {
-                        0
-                    } else if at <= end {
-                        1
-                    } else {
-                        2
-                    };
-                    parts[k].record_us(us);
-                }
-            }
-            for (label, part) in ["before", "during", "after"].iter().zip(&parts) {
-                out.push_str(&latency_row(label, LatencyFigures::of(part)));
-            }
-        }
-        None => out.push_str(&latency_row("window", summary.traffic.latency)),
-    }
-    let mut routes: Vec<_> = s.by_route.iter().collect();
-    routes.sort_by(|a, b| b.1.errors.cmp(&a.1.errors).then(b.1.count.cmp(&a.1.count)));
-    out.push_str("\n## Most affected routes and tools\n\n| route or tool | requests | errors | p99 ms |\n|---|---|---|---|\n");
-    for ((m, p), r) in routes.iter().take(8) {
-        let route = format!("{m} {}", text::redact_query(p));
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {:.1} |",
-            text::markdown_cell(&redactor.redact(&route)),
-            r.count,
-            r.errors,
-            r.latency.percentile_ms(99.0)
-        );
-    }
-    for (tool, k) in &s.by_tool {
-        let _ = writeln!(
-            out,
-            "| tool {} | {} | {} | {:.1} |",
-            text::markdown_cell(&redactor.redact(tool)),
-            k.count,
-            k.errors,
-            k.latency.percentile_ms(99.0)
-        );
-    }
-
-    let samples = sample_traces(model);
-    out.push_str("\n## Sample requests (for Cloudflare support: ray IDs; for the server's runbook: request IDs)\n\n");
-    out.push_str("| time | request | outcome | duration ms | ray | request_id | matched |\n|---|---|---|---|---|---|---|\n");
-    for t in &samples {
-        let route = format!(
-            "{} {}",
-            t.method.as_deref().unwrap_or("?"),
-            text::redact_query(t.path.as_deref().unwrap_or("?"))
-        );
-        let _ = writeln!(
-            out,
-            "| {} | {}{} | {} | {} | {} | {} | {} |",
-            t.start.to_rfc3339(),
-            text::markdown_cell(&redactor.redact(&route)),
-            t.tool.as_deref().map_or_else(String::new, |x| format!(
-                " ({})",
-                text::markdown_cell(&redactor.redact(x))
-            )),
-            outcome_str(t),
-            t.latency
-                .map_or_else(|| "-".to_owned(), |(us, _)| format!("{:.1}", ms(us))),
-            t.ray.as_ref().map_or_else(
-                || "-".to_owned(),
-                |r| text::markdown_cell(&redactor.redact(&r.0))
-            ),
-            t.request_id.as_ref().map_or_else(
-                || "-".to_owned(),
-                |r| text::markdown_cell(&redactor.redact(&r.0))
-            ),
-            t.link.as_str()
-        );
-    }
-    out.push_str("\n## Raw lines of the sample requests\n\n```text\n");
-    for t in &samples {
-        for c in &t.cursors {
-            if let Some(e) = raw(&c.0) {
-                let unit = e.unit.as_ref().map_or("?", |u| u.short());
-                let line = format!(
-                    "{} {unit}[{}]: {}",
-                    e.realtime.to_rfc3339(),
-                    e.pid.unwrap_or(0),
-                    text::sanitize_bytes(&e.message)
-                );
-                let line = redactor.redact(&line).replace("```", "'''");
-                let cut: String = line.chars().take(600).collect();
-                out.push_str(&cut);
-                out.push('\n');
-            }
-        }
-        out.push('\n');
-    }
-    out.push_str("```\n");
+    latency_and_routes_md(&mut out, model, incident, &summary, redactor);
+    samples_md(&mut out, model, raw, redactor);
     if !d.findings.is_empty() {
         out.push_str("\n## Secrets found in the logs (values never copied here)\n\n");
         for f in d.findings.values() {
