@@ -633,6 +633,14 @@ impl Mapped {
     }
 }
 
+/// A journal file's identity as the followers know it (see `tails::list`): device,
+/// inode and the header's file id; `None` when it cannot be read.
+fn file_identity(path: &Path) -> Option<tails::FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.dev(), meta.ino(), health::file_id(path)?))
+}
+
 /// This process's resident file-backed memory (`RssFile` in `/proc/self/status`), KiB.
 fn rss_file_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -1392,11 +1400,22 @@ impl Reader {
     }
 
     /// Reopens every handle at its own last cursor (mapped memory, see [`Mapped`]).
+    ///
+    /// Only a file still at its path: a file rotated since the last listing has another
+    /// file at that path (the new active one), and reopening that one at this file's
+    /// cursor lost the rest of this file and sent the other's head twice. Such a handle
+    /// is reopened at a later turn, once the listing has followed the rename.
     fn reopen_tails(&mut self, tails: &mut tails::Tails) {
         for tail in &mut tails.open {
+            if file_identity(&tail.path) != Some(tail.id) {
+                continue;
+            }
             let start = tails::Start::Head;
             let fresh = self.open_tail(&tail.path, tail.id, start, tail.last_cursor.as_ref());
             let Ok(mut fresh) = fresh else { continue };
+            if file_identity(&tail.path) != Some(tail.id) {
+                continue; // renamed while it was being opened: which file is open is unknown
+            }
             // An entry already read stays pending: the fresh handle stands on it (its
             // cursor is the tail's last), so `next` gives the one after. (Should the
             // fresh handle have read one too, the cursor was not found: keep the old
