@@ -10,6 +10,11 @@
 //! `_PID`); and with `--grep`, journalctl prints `-- Boot --` lines for boots among the
 //! entries it read, matching or not, so grep rows compare with `-q`.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::path::Path;
 use std::process::Command;
 

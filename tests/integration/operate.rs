@@ -3,6 +3,11 @@
 //! alert, `--exec` hooks under a storm, `/metrics` for Prometheus and the shipped systemd
 //! units. All through the real binary over real journal files.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::path::Path;
 use std::time::Duration;
 

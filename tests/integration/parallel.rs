@@ -295,34 +295,42 @@ fn several_readers_give_journalctls_entries_in_journalctls_order() {
     }
 }
 
-#[test]
-fn workers_reopening_their_handles_keep_their_place() {
-    // Workers reopen their handles to drop mapped pages (see `Mapped`); the knob makes
-    // it happen every 7 entries. On a directory whose order is transitive (one boot per
-    // host, clocks that never step), a reopened handle continues exactly: the same
-    // entries as journalctl. (Where the order is not transitive, a reopened handle, the
-    // one reader's too, may find entries the walk from the head skipped: see
-    // docs/journalctl.md.)
-    let dir = crate::journal::realistic_dir();
-    let d = dir.path().to_str().unwrap();
-    let expected: Vec<String> = json_lines(&journalctl(&["-D", d, "-o", "json", "-a"]))
-        .iter()
-        .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(expected.len() > 1900, "{}", expected.len());
-    for readers in ["2", "3"] {
-        let actual = cursors_of_ours(&sigil_top_with(
-            &["entries", "-D", d, "-u", "*", "-o", "json"],
-            &[
-                ("SIGIL_TOP_READERS", readers),
-                ("SIGIL_TOP_REOPEN_EVERY", "7"),
-            ],
-        ));
-        assert_same(
-            &format!("journalctl vs {readers} readers reopening"),
-            &expected,
-            &actual,
-        );
+/// Tests that inject faults through the environment: only in a build with the
+/// `fault-injection` feature (README "Tests").
+#[cfg(feature = "fault-injection")]
+mod fault_injection {
+    use super::{cursors_of_ours, sigil_top_with};
+    use crate::util::{assert_same, journalctl, json_lines};
+
+    #[test]
+    fn workers_reopening_their_handles_keep_their_place() {
+        // Workers reopen their handles to drop mapped pages (see `Mapped`); the fault makes
+        // it happen every 7 entries. On a directory whose order is transitive (one boot per
+        // host, clocks that never step), a reopened handle continues exactly: the same
+        // entries as journalctl. (Where the order is not transitive, a reopened handle, the
+        // one reader's too, may find entries the walk from the head skipped: see
+        // docs/journalctl.md.)
+        let dir = crate::journal::realistic_dir();
+        let d = dir.path().to_str().unwrap();
+        let expected: Vec<String> = json_lines(&journalctl(&["-D", d, "-o", "json", "-a"]))
+            .iter()
+            .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(expected.len() > 1900, "{}", expected.len());
+        for readers in ["2", "3"] {
+            let actual = cursors_of_ours(&sigil_top_with(
+                &["entries", "-D", d, "-u", "*", "-o", "json"],
+                &[
+                    ("SIGIL_TOP_READERS", readers),
+                    ("SIGIL_TOP_REOPEN_EVERY", "7"),
+                ],
+            ));
+            assert_same(
+                &format!("journalctl vs {readers} readers reopening"),
+                &expected,
+                &actual,
+            );
+        }
     }
 }
 

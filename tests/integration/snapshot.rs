@@ -1,6 +1,11 @@
 //! `sigil-top snapshot`: the bundle's files, redaction of secrets planted in every place
 //! the real programs log them, permissions and atomicity, `--archive`, and `--replay`.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 

@@ -225,33 +225,42 @@ pub fn assert_same<T: PartialEq + std::fmt::Debug>(what: &str, expected: &[T], a
     );
 }
 
-/// The real binary running in the background, its stdout collected line by line; killed
-/// when dropped.
+/// The real binary running in the background, its stdout and stderr collected line by
+/// line; killed when dropped.
 pub struct Live {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     err_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The threads collecting the two pipes (they end when the process does).
+    collectors: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Live {
     pub fn spawn(args: &[&str]) -> Live {
+        Live::spawn_with_env(args, &[])
+    }
+
+    /// As [`Live::spawn`], with these variables added to the environment.
+    pub fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> Live {
         use std::io::BufRead;
         let mut child = Command::new(bin())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawning sigil-top");
-        let collect = |pipe: Box<dyn std::io::Read + Send>| {
+        let mut collectors = Vec::new();
+        let mut collect = |pipe: Box<dyn std::io::Read + Send>| {
             let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
             let sink = std::sync::Arc::clone(&lines);
-            std::thread::spawn(move || {
+            collectors.push(std::thread::spawn(move || {
                 for line in std::io::BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
                     sink.lock().expect("lines").push(line);
                 }
-            });
+            }));
             lines
         };
         let lines = collect(Box::new(child.stdout.take().expect("stdout")));
@@ -260,6 +269,7 @@ impl Live {
             child,
             lines,
             err_lines,
+            collectors,
         }
     }
 
@@ -271,6 +281,26 @@ impl Live {
     /// Lines printed so far.
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().expect("lines").clone()
+    }
+
+    /// How many lines were printed so far (without copying them).
+    pub fn count(&self) -> usize {
+        self.lines.lock().expect("lines").len()
+    }
+
+    /// Kills the process and returns every line it printed (read to the pipe's end).
+    pub fn stop(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for collector in self.collectors.drain(..) {
+            collector.join().expect("collecting the output");
+        }
+        self.lines()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Sends a signal to the process.
