@@ -133,6 +133,30 @@ pub fn make_journal(dir: &Path, name: &str, export: &[u8]) -> PathBuf {
     target
 }
 
+/// A temporary directory holding `STEM.journal`, built from the export file
+/// `tests/data/NAME` with the real `systemd-journal-remote`.
+pub fn journal_of_data(name: &str, stem: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let export = std::fs::read(data(name)).unwrap();
+    make_journal(dir.path(), stem, &export);
+    dir
+}
+
+/// `sigil-top snapshot -D JOURNAL -o OUT EXTRA…`, asserting success: the bundle's path
+/// (or its archive's, with `--archive`), as printed.
+pub fn snapshot_bundle(journal: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "snapshot",
+        "-D",
+        journal.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let stdout = sigil_top_ok(&args, None);
+    PathBuf::from(String::from_utf8(stdout).unwrap().trim())
+}
+
 /// Runs `sigil-top ARGS` with `stdin`, returning its output (whatever the exit status).
 pub fn sigil_top(args: &[&str], stdin: Option<&[u8]>) -> Output {
     run(Command::new(bin()).args(args), stdin)
@@ -179,6 +203,29 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
         });
     }
     child.wait_with_output().expect("waiting")
+}
+
+/// A small deterministic generator (xorshift), so a failure can be replayed by seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
 }
 
 /// JSON Lines to values.
@@ -463,19 +510,23 @@ impl Drop for Tmux {
     }
 }
 
+/// `sigil-top report ARGS --format json`, asserting success: the report document.
+pub fn report_json(args: &[&str], stdin: Option<&[u8]>) -> serde_json::Value {
+    let mut argv = vec!["report"];
+    argv.extend_from_slice(args);
+    argv.extend(["--format", "json"]);
+    let out = sigil_top_ok(&argv, stdin);
+    serde_json::from_slice(&out).expect("report --format json prints one JSON document")
+}
+
+/// The report of a snapshot bundle replayed (`report --replay BUNDLE`).
+pub fn replayed_report(bundle: &Path) -> serde_json::Value {
+    report_json(&["--replay", bundle.to_str().unwrap()], None)
+}
+
 /// `sigil-top report --format json` over a real journal built from `export` text.
 pub fn report_of_export(export: &[u8]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     make_journal(dir.path(), "x", export);
-    let out = sigil_top_ok(
-        &[
-            "report",
-            "-D",
-            dir.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    serde_json::from_slice(&out).expect("report --format json prints one JSON document")
+    report_json(&["-D", dir.path().to_str().unwrap()], None)
 }
