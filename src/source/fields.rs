@@ -104,7 +104,8 @@ impl EntryBuilder {
     /// to move or overwrite what it read calls [`EntryBuilder::spill`] first.
     ///
     /// For the export decoder, whose values already sit in its read buffer: copying each
-    /// kept value into the scratch buffer (a `memcpy` call per ~30-byte value) costs.
+    /// kept value into the scratch buffer (a `memcpy` call per ~30-byte value) was a
+    /// measurable part of a report's CPU (see docs/bench-results.md, "Code notes").
     // Inlined: as a call it costs more than the work (measured: see
     // docs/bench-results.md, "Code notes").
     #[allow(clippy::inline_always)]
