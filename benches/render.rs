@@ -24,6 +24,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "the benchmark's cases in order, each a few lines of setup and one timing"
+)]
 fn main() {
     let bytes = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

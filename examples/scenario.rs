@@ -2074,6 +2074,10 @@ impl Gen {
 
     // --- noise ----------------------------------------------------------------------------
 
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the noisy neighbours declared one after the other, then their lines"
+    )]
     fn add_noise(&mut self) {
         if self.noise_pct <= 0.0 {
             return;

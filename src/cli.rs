@@ -13,10 +13,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// What `--version` prints after the version number: the commit it was built from
-/// (`build.rs`).
-pub const BUILD: &str = env!("SIGIL_TOP_BUILD");
-
 /// Watch the Sigil MCP server and the Cloudflare tunnel in front of it, from their journald logs.
 #[derive(Debug, Parser)]
 #[command(
@@ -27,31 +23,31 @@ pub const BUILD: &str = env!("SIGIL_TOP_BUILD");
 )]
 pub struct Args {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
     #[command(flatten)]
-    pub streams: StreamArgs,
+    pub(crate) streams: StreamArgs,
     #[command(flatten)]
-    pub screen: ScreenArgs,
+    pub(crate) screen: ScreenArgs,
 }
 
 /// How the live screen looks (given before or after `demo`).
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ScreenArgs {
+pub(crate) struct ScreenArgs {
     /// Colours of the live screen [default: dark, or mono when `NO_COLOR` is set]
     #[arg(long, value_enum, value_name = "THEME")]
-    pub theme: Option<ThemeName>,
+    pub(crate) theme: Option<ThemeName>,
     /// How fast the live screen replays the demo or a `--replay` input: `10x`, `20x`, … or
     /// `max` [default: 20x for the demo; a replay is shown whole unless this is given]
     #[arg(long, value_name = "SPEED")]
-    pub speed: Option<String>,
+    pub(crate) speed: Option<String>,
 }
 
 impl ScreenArgs {
     /// `self` (given before the subcommand) with `later` (given after it) on top.
     #[must_use]
-    pub fn merge(self, later: &ScreenArgs) -> ScreenArgs {
+    pub(crate) fn merge(self, later: &ScreenArgs) -> ScreenArgs {
         ScreenArgs {
             theme: later.theme.or(self.theme),
             speed: later.speed.clone().or(self.speed),
@@ -61,7 +57,7 @@ impl ScreenArgs {
 
 /// The live screen's palettes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ThemeName {
+pub(crate) enum ThemeName {
     Dark,
     Light,
     /// No colour: bold and reverse only
@@ -70,58 +66,62 @@ pub enum ThemeName {
 
 /// Where entries come from and which ones are read.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct InputArgs {
+pub(crate) struct InputArgs {
     /// Unit to watch, as `journalctl -u` reads it (repeatable; a bare name gets `.service`)
     /// [default: sigil-mcp.service, cloudflared.service]
     #[arg(short = 'u', long = "unit", value_name = "UNIT")]
-    pub units: Vec<String>,
+    pub(crate) units: Vec<String>,
     /// Read the journal files in this directory instead of the system journal (repeatable)
     #[arg(short = 'D', long = "directory", value_name = "DIR")]
-    pub directories: Vec<PathBuf>,
+    pub(crate) directories: Vec<PathBuf>,
     /// Read this journal file (repeatable; all files given are read together)
     #[arg(long = "file", value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Start at this time, as journalctl reads it: "2026-11-24 10:00", "10:00", "Mon
     /// 2026-11-24 10:00", "2026-11-24 10:00 Europe/Berlin", "… UTC", "today", "-1h30m", "10
     /// min ago", "@1795626316", …
     #[arg(short = 'S', long, value_name = "TIME", allow_hyphen_values = true)]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Stop at this time (same forms as --since)
     #[arg(short = 'U', long, value_name = "TIME", allow_hyphen_values = true)]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Start with only the last N matching entries
     #[arg(short = 'n', long = "lines", value_name = "N")]
-    pub lines: Option<u64>,
+    pub(crate) lines: Option<u64>,
     /// Keep reading new entries after the history [default: on for the live screen over the
     /// system journal, off otherwise]
     #[arg(short = 'f', long, overrides_with = "no_follow")]
-    pub follow: bool,
+    pub(crate) follow: bool,
     /// Stop at the end of the history
     #[arg(long = "no-follow", overrides_with = "follow")]
-    pub no_follow: bool,
+    pub(crate) no_follow: bool,
     /// Replay a snapshot bundle (its `journal.export`) or any journal export file
     #[arg(long = "replay", value_name = "BUNDLE_OR_EXPORT")]
-    pub replay: Option<PathBuf>,
+    pub(crate) replay: Option<PathBuf>,
     /// Read thresholds, windows, unit names and limits from this TOML file
     /// [default: $XDG_CONFIG_HOME/sigil-top/config.toml when it exists]
     #[arg(long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     #[command(flatten)]
-    pub journalctl: JournalctlArgs,
+    pub(crate) journalctl: JournalctlArgs,
 }
 
 /// The flags `journalctl` users type, with `journalctl`'s meaning (systemd 252); they
 /// filter every mode, the live screen included. See README "journalctl's flags".
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct JournalctlArgs {
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "journalctl's independent switches (-r, --utc, -q, --no-pager), as typed"
+)]
+pub(crate) struct JournalctlArgs {
     /// Only entries of this priority or more important: a name (emerg, alert, crit, err,
     /// warning, notice, info, debug), a number 0-7, or a range `err..warning`
     #[arg(short = 'p', long = "priority", value_name = "PRIORITY")]
-    pub priority: Option<String>,
+    pub(crate) priority: Option<String>,
     /// Only entries whose message matches this regular expression (case-insensitive unless
     /// it has an upper-case letter, as journalctl does; see --case-sensitive)
     #[arg(short = 'g', long = "grep", value_name = "PATTERN")]
-    pub grep: Option<String>,
+    pub(crate) grep: Option<String>,
     /// Make --grep case-sensitive (`--case-sensitive=false`: insensitive)
     #[arg(
         long = "case-sensitive",
@@ -130,10 +130,10 @@ pub struct JournalctlArgs {
         require_equals = true,
         default_missing_value = "true"
     )]
-    pub case_sensitive: Option<bool>,
+    pub(crate) case_sensitive: Option<bool>,
     /// Only entries with this `SYSLOG_IDENTIFIER` (repeatable)
     #[arg(short = 't', long = "identifier", value_name = "ID")]
-    pub identifiers: Vec<String>,
+    pub(crate) identifiers: Vec<String>,
     /// Only entries of one boot: `-b` the current (or, with -D/--file, the last) boot, `-b
     /// -1` the one before, `-b 1` the first, `-b ID`, `-b ID+1`, … (put `-b` after the
     /// subcommand, or give it a value)
@@ -145,31 +145,31 @@ pub struct JournalctlArgs {
         default_missing_value = "0",
         allow_negative_numbers = true
     )]
-    pub boot: Option<String>,
+    pub(crate) boot: Option<String>,
     /// Start at the entry with this cursor (or the next one after where it would be)
     #[arg(long = "cursor", value_name = "CURSOR")]
-    pub cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// Start after the entry with this cursor
     #[arg(long = "after-cursor", value_name = "CURSOR")]
-    pub after_cursor: Option<String>,
+    pub(crate) after_cursor: Option<String>,
     /// Newest entries first (entries)
     #[arg(short = 'r', long = "reverse")]
-    pub reverse: bool,
+    pub(crate) reverse: bool,
     /// Show times in UTC (entries)
     #[arg(long = "utc")]
-    pub utc: bool,
+    pub(crate) utc: bool,
     /// No informational messages and no warnings on standard error
     #[arg(short = 'q', long = "quiet")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Accepted for journalctl's habit; sigil-top never pipes into a pager
     #[arg(long = "no-pager")]
-    pub no_pager: bool,
+    pub(crate) no_pager: bool,
 }
 
 impl JournalctlArgs {
     /// `self` (given before the subcommand) with `later` (given after it) on top.
     #[must_use]
-    pub fn merge(mut self, later: JournalctlArgs) -> JournalctlArgs {
+    pub(crate) fn merge(mut self, later: JournalctlArgs) -> JournalctlArgs {
         self.identifiers.extend(later.identifiers);
         self.priority = later.priority.or(self.priority);
         self.grep = later.grep.or(self.grep);
@@ -188,7 +188,7 @@ impl JournalctlArgs {
 impl InputArgs {
     /// `self` (given before the subcommand) with `later` (given after it) on top.
     #[must_use]
-    pub fn merge(mut self, later: InputArgs) -> InputArgs {
+    pub(crate) fn merge(mut self, later: InputArgs) -> InputArgs {
         self.units.extend(later.units);
         self.directories.extend(later.directories);
         self.files.extend(later.files);
@@ -208,15 +208,15 @@ impl InputArgs {
 
 /// Text inputs given as positionals.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct StreamArgs {
+pub(crate) struct StreamArgs {
     /// `-` for `journalctl -o export` or `-o json` text on standard input, or a file holding
     /// such text (repeatable)
     #[arg(value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the entries read from the inputs, merged in time order
     Entries {
         /// Output format, as `journalctl -o`: `short`, `short-iso`, `short-precise`, `cat`, `export`,
@@ -395,7 +395,7 @@ pub enum OutputFormat {
 
 /// The completion script for `shell`, generated from [`Args`] (so it never lags the
 /// flags).
-pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+pub(crate) fn completions(shell: clap_complete::Shell) -> Vec<u8> {
     use clap::CommandFactory;
     let mut command = Args::command();
     let mut out = Vec::new();
@@ -405,7 +405,7 @@ pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
 
 /// The man page, `sigil-top(1)` in roff, generated from [`Args`]: the top-level flags,
 /// then one section per subcommand with its own flags, exit status, files and see-also.
-pub fn manpage() -> Vec<u8> {
+pub(crate) fn manpage() -> Vec<u8> {
     use clap::CommandFactory;
     // The version without the commit: the page is packaged (assets/man) and must not
     // change with every commit.

@@ -5,10 +5,13 @@
 //! reads only the clock (for relative times) and never opens an input, so "does this
 //! directory exist" is answered by the source when it opens it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Args, Command, OutputFormat, ReportFormat, ScreenArgs, ThemeName, WatchFormat};
+use crate::cli::{
+    Args, Command, InputArgs, JournalctlArgs, OutputFormat, ReportFormat, ScreenArgs, ThemeName,
+    WatchFormat,
+};
 use crate::config_file::{self, ConfigFileError};
 use crate::duration::{DurationError, ACCEPTED_DURATION_FORMS};
 use crate::model::Settings;
@@ -31,41 +34,41 @@ pub const HEADLESS_TRACE_CAPACITY: usize = 0;
 /// Batches in flight between the sources and the app loop. Enough to absorb a burst while
 /// the loop draws; more only holds entries in memory (64 batches of 1024 entries were
 /// ~50 MB of a report's peak), since a source that is ahead just waits.
-pub const CHANNEL_CAPACITY_BATCHES: usize = 8;
+pub(crate) const CHANNEL_CAPACITY_BATCHES: usize = 8;
 
 /// The units watched when no `-u` is given.
 pub const DEFAULT_UNITS: &[&str] = &["sigil-mcp.service", "cloudflared.service"];
 
 /// The live screen's defaults.
-pub const DEFAULT_FRAMES_PER_SEC: u32 = 30;
+pub(crate) const DEFAULT_FRAMES_PER_SEC: u32 = 30;
 /// How fast the demo plays on the live screen unless `--speed` says otherwise: its 78 s
 /// (start, traffic, restart, 502s, recovery) in about 4 s.
-pub const DEFAULT_DEMO_PACE: Pace = Pace::Times(20);
+pub(crate) const DEFAULT_DEMO_PACE: Pace = Pace::Times(20);
 
 /// How the live screen looks and redraws.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScreenSettings {
-    pub theme: ThemeName,
+pub(crate) struct ScreenSettings {
+    pub(crate) theme: ThemeName,
     /// Redraws at most this often (only when something changed).
-    pub frames_per_sec: u32,
+    pub(crate) frames_per_sec: u32,
     /// The demo's replay pace on the live screen; `None` for every other input.
-    pub replay: Option<Pace>,
+    pub(crate) replay: Option<Pace>,
     /// The bounded look-back the live screen started with over the running journal
     /// (`[screen] lookback`, when no `--since` was given), in µs: the header says it.
-    pub lookback_us: Option<u64>,
+    pub(crate) lookback_us: Option<u64>,
 }
 
 /// What the terminal and environment say, read once ([`TerminalFacts::detect`]) so
 /// validation stays a pure function in tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TerminalFacts {
-    pub stdout_is_terminal: bool,
+pub(crate) struct TerminalFacts {
+    pub(crate) stdout_is_terminal: bool,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
-    pub no_color: bool,
+    pub(crate) no_color: bool,
 }
 
 impl TerminalFacts {
-    pub fn detect() -> TerminalFacts {
+    pub(crate) fn detect() -> TerminalFacts {
         use std::io::IsTerminal;
         TerminalFacts {
             stdout_is_terminal: std::io::stdout().is_terminal(),
@@ -122,35 +125,35 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HookLimits {
     /// Hooks running at once, over all incidents.
-    pub max_running: usize,
+    pub(crate) max_running: usize,
     /// A hook still running after this is killed and reported.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// On exit, how long `watch` waits for hooks still running or queued.
-    pub exit_grace: Duration,
+    pub(crate) exit_grace: Duration,
 }
 
 /// `--exec-max-running` when not given.
-pub const DEFAULT_HOOKS_RUNNING: usize = 4;
+pub(crate) const DEFAULT_HOOKS_RUNNING: usize = 4;
 /// `--exec-timeout` when not given: enough for a pager's HTTP call with retries.
-pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `watch` waits for hooks when it stops. systemd's default `TimeoutStopSec` is
 /// 90 s; this stays well under it.
-pub const HOOK_EXIT_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const HOOK_EXIT_GRACE: Duration = Duration::from_secs(10);
 /// How often `watch --cursor-file` saves its position while entries flow (and always on
 /// exit): a crash repeats at most this much work, and the disk sees one small write.
-pub const CURSOR_SAVE_EVERY: Duration = Duration::from_secs(2);
+pub(crate) const CURSOR_SAVE_EVERY: Duration = Duration::from_secs(2);
 
 /// Gates `report` checks for cron and CI: exit 1 when any is breached.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Slo {
     pub max_p99_us: Option<u64>,
-    pub max_5xx_pct: Option<f64>,
-    pub max_502: Option<u64>,
+    pub(crate) max_5xx_pct: Option<f64>,
+    pub(crate) max_502: Option<u64>,
 }
 
 impl Slo {
     /// Whether any gate is set (`report` is then a check, not only a summary).
-    pub fn is_gate(&self) -> bool {
+    pub(crate) fn is_gate(&self) -> bool {
         self.max_p99_us.is_some() || self.max_5xx_pct.is_some() || self.max_502.is_some()
     }
 }
@@ -162,49 +165,49 @@ pub struct Config {
     /// In the order given: journal directories, then journal files (one input together),
     /// then text inputs; the system journal alone when none is given. An entry's
     /// `RawEntry::input` is an index into this list.
-    pub inputs: Vec<InputSpec>,
-    pub units: UnitFilter,
-    pub since: Option<Timestamp>,
-    pub until: Option<Timestamp>,
+    pub(crate) inputs: Vec<InputSpec>,
+    pub(crate) units: UnitFilter,
+    pub(crate) since: Option<Timestamp>,
+    pub(crate) until: Option<Timestamp>,
     /// Where reading starts when a window (`--since`) needs state from before it: the
     /// look-back (`[window] lookback`), read for state only (`Settings::count_from`).
-    pub read_from: Option<Timestamp>,
-    pub backlog_entries: Option<u64>,
-    pub follow: bool,
+    pub(crate) read_from: Option<Timestamp>,
+    pub(crate) backlog_entries: Option<u64>,
+    pub(crate) follow: bool,
     /// Where journal inputs start when `--since`/`-n` do not say: their end for `watch`
     /// (see [`StartAt`]), their head otherwise. `watch --cursor-file` replaces it with
     /// the saved cursor when it reads one.
-    pub start: StartAt,
+    pub(crate) start: StartAt,
     /// Capacity of the source channel, in batches (each up to `batch_max_entries`).
-    pub channel_capacity_batches: usize,
-    pub batch_max_entries: usize,
-    pub batch_max_wait: Duration,
+    pub(crate) channel_capacity_batches: usize,
+    pub(crate) batch_max_entries: usize,
+    pub(crate) batch_max_wait: Duration,
     /// Limits and thresholds of the model.
-    pub model: Settings,
+    pub(crate) model: Settings,
     /// Extra redaction regexes for snapshots (config file `[redact] patterns`).
-    pub redact_patterns: Vec<String>,
+    pub(crate) redact_patterns: Vec<String>,
     /// `snapshot --anonymize-ip`: IP addresses in the bundle are replaced by stand-ins.
-    pub anonymize_ips: bool,
+    pub(crate) anonymize_ips: bool,
     /// The live screen's look and pace.
-    pub screen: ScreenSettings,
+    pub(crate) screen: ScreenSettings,
     /// journalctl's filters besides units and times (`-p`, `-t`, `-b`, `-g`,
     /// `--cursor`): every mode reads only what they let through.
-    pub filter: EntryFilter,
+    pub(crate) filter: EntryFilter,
     /// How entries and messages are printed (`-r`, `--utc`, `-q`).
-    pub output: OutputSettings,
+    pub(crate) output: OutputSettings,
     /// Said on standard error before the mode starts (unless `-q`): deprecated spellings.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// journalctl's output flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OutputSettings {
+pub(crate) struct OutputSettings {
     /// `-r`: `entries` prints the newest first.
-    pub reverse: bool,
+    pub(crate) reverse: bool,
     /// `--utc`: times in UTC (`entries`, the live screen).
-    pub utc: bool,
+    pub(crate) utc: bool,
     /// `-q`: no warnings or informational lines (boot separators) are printed.
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 /// Whether the subcommand replaces the inputs (the demo reads only its own scenario).
@@ -313,9 +316,489 @@ fn parse_metrics_addr(text: &str) -> Result<std::net::SocketAddr, ConfigError> {
         .map_err(|_| ConfigError::MetricsAddr(text.to_owned()))
 }
 
+/// `report`'s gates: `--max-5xx-rate` must be a percentage.
+fn slo_of(
+    max_p99: Option<String>,
+    max_5xx_rate: Option<f64>,
+    max_502: Option<u64>,
+) -> Result<Slo, ConfigError> {
+    let max_p99_us = max_p99.map(|t| parse_duration("max-p99", t)).transpose()?;
+    if let Some(p) = max_5xx_rate {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(ConfigError::Percentage(p));
+        }
+    }
+    Ok(Slo {
+        max_p99_us,
+        max_5xx_pct: max_5xx_rate,
+        max_502,
+    })
+}
+
+/// `watch --exec`'s limits: a timeout above 0, at least one hook running.
+fn hook_limits(
+    exec_timeout: Option<String>,
+    exec_max_running: Option<usize>,
+) -> Result<HookLimits, ConfigError> {
+    let timeout = match exec_timeout {
+        Some(t) => match parse_duration("exec-timeout", t)? {
+            0 => return Err(ConfigError::ExecTimeoutZero),
+            us => Duration::from_micros(us),
+        },
+        None => DEFAULT_HOOK_TIMEOUT,
+    };
+    let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);
+    if max_running == 0 {
+        return Err(ConfigError::ExecMaxRunning);
+    }
+    Ok(HookLimits {
+        max_running,
+        timeout,
+        exit_grace: HOOK_EXIT_GRACE,
+    })
+}
+
+/// What `config --default` or `config --check FILE` prints.
+fn config_text(default: bool, check: Option<PathBuf>) -> Result<String, ConfigError> {
+    Ok(match (default, check) {
+        (true, _) => config_file::DEFAULT_TOML.to_owned(),
+        (false, Some(path)) => {
+            // TOML, so the output can be saved as a config file as is.
+            let s = config_file::load(Some(&path))?;
+            format!(
+                "# {path}: ok; the effective settings:\n{}",
+                config_file::to_toml(&s),
+                path = crate::text::sanitize(&path.display().to_string())
+            )
+        }
+        (false, None) => return Err(ConfigError::ConfigWhat),
+    })
+}
+
+/// What the subcommand asks for: its mode, the input flags (those given before the
+/// subcommand with those after it on top) and the text inputs, and what only
+/// `snapshot` sets.
+struct Subcommand {
+    mode: Mode,
+    input: InputArgs,
+    /// Text inputs (`-` or a path) in the order given, before and after the subcommand.
+    text_inputs: Vec<PathBuf>,
+    anonymize_ips: bool,
+    /// Deprecated spellings used.
+    warnings: Vec<String>,
+}
+
+/// Said when `snapshot -o DIR` is used.
+const SNAPSHOT_OUTPUT_DEPRECATED: &str = "snapshot -o/--output DIR is deprecated: use \
+    --output-dir DIR (-o is the output format, as in journalctl, in every other subcommand)";
+
+/// Reads the subcommand and its own flags (see [`Subcommand`]).
+#[allow(
+    clippy::too_many_lines,
+    reason = "one short arm per subcommand; rustfmt puts each field of a variant on a line"
+)]
+fn subcommand(
+    command: Option<Command>,
+    input: InputArgs,
+    mut text_inputs: Vec<PathBuf>,
+    facts: TerminalFacts,
+) -> Result<Subcommand, ConfigError> {
+    let mut anonymize_ips = false;
+    let mut warnings = Vec::new();
+    let (mode, input) = match command {
+        None => (Mode::Tui, input),
+        Some(Command::Entries {
+            output,
+            input: later,
+            streams,
+        }) => {
+            text_inputs.extend(streams.inputs);
+            (Mode::Entries { format: output }, input.merge(later))
+        }
+        Some(Command::Stats {
+            input: later,
+            streams,
+        }) => {
+            text_inputs.extend(streams.inputs);
+            (Mode::Stats, input.merge(later))
+        }
+        Some(Command::Report {
+            format,
+            max_p99,
+            max_5xx_rate,
+            max_502,
+            input: later,
+            streams,
+        }) => {
+            text_inputs.extend(streams.inputs);
+            let slo = slo_of(max_p99, max_5xx_rate, max_502)?;
+            (Mode::Report { format, slo }, input.merge(later))
+        }
+        Some(Command::Watch {
+            format,
+            exec,
+            exec_timeout,
+            exec_max_running,
+            cursor_file,
+            metrics,
+            input: later,
+            streams,
+        }) => {
+            text_inputs.extend(streams.inputs);
+            let mode = Mode::Watch {
+                format,
+                exec,
+                hooks: hook_limits(exec_timeout, exec_max_running)?,
+                cursor_file,
+                metrics: metrics.as_deref().map(parse_metrics_addr).transpose()?,
+            };
+            (mode, input.merge(later))
+        }
+        Some(Command::Snapshot {
+            incident,
+            output_dir,
+            output,
+            archive,
+            anonymize_ip,
+            input: later,
+            streams,
+        }) => {
+            text_inputs.extend(streams.inputs);
+            if output.is_some() {
+                warnings.push(SNAPSHOT_OUTPUT_DEPRECATED.to_owned());
+            }
+            anonymize_ips = anonymize_ip;
+            let mode = Mode::Snapshot {
+                incident,
+                output: output_dir
+                    .or(output)
+                    .unwrap_or_else(crate::paths::snapshot_dir),
+                archive,
+            };
+            (mode, input.merge(later))
+        }
+        Some(Command::Config { default, check }) => (
+            Mode::PrintConfig {
+                text: config_text(default, check)?.into_bytes(),
+            },
+            input,
+        ),
+        Some(Command::Completions { shell }) => (
+            Mode::PrintConfig {
+                text: crate::cli::completions(shell),
+            },
+            input,
+        ),
+        Some(Command::Manpage) => (
+            Mode::PrintConfig {
+                text: crate::cli::manpage(),
+            },
+            input,
+        ),
+        // The demo opens the live screen on a terminal unless a format is asked for.
+        Some(Command::Demo { format: None, .. }) if facts.stdout_is_terminal => (Mode::Tui, input),
+        Some(Command::Demo { format, .. }) => (
+            Mode::Report {
+                format: format.unwrap_or(ReportFormat::Text),
+                slo: Slo::default(),
+            },
+            input,
+        ),
+    };
+    Ok(Subcommand {
+        mode,
+        input,
+        text_inputs,
+        anonymize_ips,
+        warnings,
+    })
+}
+
+/// The unit names given (`-u`; the config file's origin and tunnel units when none is),
+/// as units: none empty, none twice.
+fn units_of(given: Vec<String>, settings: &Settings) -> Result<Vec<Unit>, ConfigError> {
+    let names: Vec<String> = if given.is_empty() {
+        vec![
+            settings.origin_unit.to_string(),
+            settings.tunnel_unit.to_string(),
+        ]
+    } else {
+        given
+    };
+    let mut units: Vec<Unit> = Vec::with_capacity(names.len());
+    for name in &names {
+        if name.trim().is_empty() {
+            return Err(ConfigError::EmptyUnit);
+        }
+        let unit = Unit::new(name);
+        if units.contains(&unit) {
+            return Err(ConfigError::DuplicateUnit(unit.to_string()));
+        }
+        units.push(unit);
+    }
+    Ok(units)
+}
+
+/// The inputs in the order [`Config::inputs`] keeps: journal directories, then the
+/// journal files (one input together), then text inputs and the replay; the system
+/// journal when none is given.
+fn input_specs(
+    directories: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    text_inputs: Vec<PathBuf>,
+    replay: Option<&Path>,
+) -> Result<Vec<InputSpec>, ConfigError> {
+    let mut inputs: Vec<InputSpec> = directories.into_iter().map(InputSpec::Directory).collect();
+    if !files.is_empty() {
+        inputs.push(InputSpec::Files(files));
+    }
+    let mut has_stdin = false;
+    for path in text_inputs {
+        if path.as_os_str() == "-" {
+            if has_stdin {
+                return Err(ConfigError::StdinTwice);
+            }
+            has_stdin = true;
+            inputs.push(InputSpec::Stdin);
+        } else {
+            inputs.push(InputSpec::TextFile(path));
+        }
+    }
+    if let Some(path) = replay {
+        // A bundle is a directory holding journal.export; anything else is export text,
+        // or a bundle's .tar.gz (recognised by its bytes when it is opened).
+        let file = if path.is_dir() {
+            path.join("journal.export")
+        } else {
+            path.to_owned()
+        };
+        inputs.push(InputSpec::TextFile(file));
+    }
+    if inputs.is_empty() {
+        inputs.push(InputSpec::System);
+    }
+    Ok(inputs)
+}
+
+/// journalctl's filters besides units and times (`-p`, `-t`, `-b`, `-g`, `--cursor`),
+/// checked against the start (`since`) and the inputs.
+fn entry_filter(
+    jc: &JournalctlArgs,
+    since: Option<Timestamp>,
+    inputs: &[InputSpec],
+) -> Result<EntryFilter, ConfigError> {
+    let filter = EntryFilter {
+        priorities: jc
+            .priority
+            .as_deref()
+            .map(filter::parse_priorities)
+            .transpose()?,
+        identifiers: jc.identifiers.clone(),
+        boot: jc.boot.as_deref().map(filter::parse_boot).transpose()?,
+        grep: jc
+            .grep
+            .as_deref()
+            .map(|g| Grep::new(g, jc.case_sensitive))
+            .transpose()?,
+        start: match (jc.cursor.clone(), jc.after_cursor.clone()) {
+            (Some(_), Some(_)) => return Err(ConfigError::StartTwice),
+            (Some(cursor), None) => Some(StartCursor {
+                cursor,
+                is_after: false,
+            }),
+            (None, Some(cursor)) => Some(StartCursor {
+                cursor,
+                is_after: true,
+            }),
+            (None, None) => None,
+        },
+    };
+    if filter.start.is_some() && since.is_some() {
+        return Err(ConfigError::StartTwice);
+    }
+    if let Some(boot) = &filter.boot {
+        let is_text = |i: &InputSpec| {
+            matches!(
+                i,
+                InputSpec::Stdin | InputSpec::TextFile(_) | InputSpec::Demo
+            )
+        };
+        if boot.exact_id().is_none() && inputs.iter().any(is_text) {
+            return Err(ConfigError::BootOffsetOnText(
+                jc.boot.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    Ok(filter)
+}
+
+/// Whether an input is a journal (a place in it has a cursor).
+fn is_journal(input: &InputSpec) -> bool {
+    matches!(
+        input,
+        InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
+    )
+}
+
+/// Where journal inputs start (see [`Config::start`]). `watch` starts at now on a
+/// journal (as `journalctl -f`): what happened before it started was alerted by whoever
+/// watched then. `--since`/`-n` (`is_replaying`) replay on purpose, and without
+/// following there would be nothing to read. `watch --cursor-file` needs one journal.
+fn start_of(
+    mode: &Mode,
+    follow: bool,
+    is_replaying: bool,
+    inputs: &[InputSpec],
+) -> Result<StartAt, ConfigError> {
+    let start = if matches!(mode, Mode::Watch { .. })
+        && follow
+        && !is_replaying
+        && inputs.iter().all(is_journal)
+    {
+        StartAt::End
+    } else {
+        StartAt::Head
+    };
+    if let Mode::Watch {
+        cursor_file: Some(_),
+        ..
+    } = mode
+    {
+        check_cursor_input(inputs)?;
+    }
+    Ok(start)
+}
+
+/// `watch --cursor-file` needs exactly one journal input.
+fn check_cursor_input(inputs: &[InputSpec]) -> Result<(), ConfigError> {
+    match inputs {
+        [one] if is_journal(one) => Ok(()),
+        [_, second, ..] if is_journal(second) => Err(ConfigError::CursorInput(format!(
+            "{} and {}",
+            inputs[0].describe(),
+            second.describe()
+        ))),
+        [one, ..] => Err(ConfigError::CursorInput(one.describe())),
+        [] => Ok(()),
+    }
+}
+
+/// `--since` and `--until`, read against `now`; `--since` after `--until` is refused.
+fn window_of(
+    since: Option<String>,
+    until: Option<String>,
+    now: &jiff::Zoned,
+) -> Result<(Option<Timestamp>, Option<Timestamp>), ConfigError> {
+    let time = |flag: &'static str, text: Option<String>| {
+        text.map(|t| {
+            parse_time_in(&t, now.timestamp(), now.time_zone())
+                .map_err(|error| ConfigError::Time { flag, error })
+        })
+        .transpose()
+    };
+    let since = time("since", since)?;
+    let until = time("until", until)?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            return Err(ConfigError::SinceAfterUntil {
+                since: s.to_rfc3339(),
+                until: u.to_rfc3339(),
+            });
+        }
+    }
+    Ok((since, until))
+}
+
+/// Whether the inputs are followed: as `--follow`/`--no-follow` say, else history modes
+/// stop at the end; the live screen follows the live journal, and shows recorded inputs
+/// (-D, --file, text) as history.
+fn is_following(follow: bool, no_follow: bool, mode: &Mode, inputs: &[InputSpec]) -> bool {
+    if follow {
+        true
+    } else if no_follow {
+        false
+    } else {
+        match mode {
+            Mode::Tui => inputs == [InputSpec::System],
+            Mode::Watch { .. } => true,
+            Mode::Snapshot { .. }
+            | Mode::Entries { .. }
+            | Mode::Stats
+            | Mode::Report { .. }
+            | Mode::PrintConfig { .. } => false,
+        }
+    }
+}
+
+/// The live screen's look and pace (its look-back is decided with the inputs): the
+/// demo's pace, or a replay's, when the screen shows one.
+fn screen_settings(
+    screen: ScreenArgs,
+    facts: TerminalFacts,
+    mode: &Mode,
+    is_demo: bool,
+    has_replay: bool,
+) -> Result<ScreenSettings, ConfigError> {
+    let ScreenArgs { theme, speed } = screen;
+    let is_replay = has_replay && *mode == Mode::Tui;
+    let replay = if is_demo && *mode == Mode::Tui {
+        Some(speed.as_deref().map_or(Ok(DEFAULT_DEMO_PACE), parse_pace)?)
+    } else if is_replay {
+        speed.as_deref().map(parse_pace).transpose()?
+    } else {
+        None
+    };
+    Ok(ScreenSettings {
+        theme: theme.unwrap_or(if facts.no_color {
+            ThemeName::Mono
+        } else {
+            ThemeName::Dark
+        }),
+        frames_per_sec: DEFAULT_FRAMES_PER_SEC,
+        replay,
+        lookback_us: None,
+    })
+}
+
+/// Where reading starts for a window starting at `since`, with the model told where
+/// counting starts. A window that starts inside a story needs the state before it: the
+/// tunnel's registrations, the origin's state, requests in flight. The model reads a
+/// bounded look-back for that and counts nothing from it. `-n` (`has_lines`) keeps
+/// journalctl's meaning (the first N entries from --since), so it reads no look-back.
+fn window_start(
+    model: &mut Settings,
+    mode: &Mode,
+    since: Option<Timestamp>,
+    has_lines: bool,
+) -> Option<Timestamp> {
+    let builds_model = matches!(
+        mode,
+        Mode::Tui | Mode::Report { .. } | Mode::Watch { .. } | Mode::Snapshot { .. }
+    );
+    match since {
+        Some(s) if builds_model && !has_lines && model.lookback_us > 0 => {
+            model.count_from = Some(s);
+            Some(Timestamp(s.0.saturating_sub(model.lookback_us)))
+        }
+        _ => since,
+    }
+}
+
+/// Where the live screen over the running journal starts: `back` µs before `now`. It
+/// reads what it shows, not the whole retention, which takes long to catch up with
+/// (issue 19; docs/bench-results.md): `[screen] lookback` (15 min) unless --since, -n or
+/// "0s" says otherwise.
+fn lookback_start(back: u64, now: &jiff::Zoned) -> Timestamp {
+    Timestamp(
+        u64::try_from(now.timestamp().as_microsecond())
+            .unwrap_or(0)
+            .saturating_sub(back),
+    )
+}
+
 impl Config {
     /// Validates `args`, reading relative times against the local clock.
-    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+    pub(crate) fn from_args(args: Args) -> Result<Config, ConfigError> {
         Config::from_args_at(args, &jiff::Zoned::now())
     }
 
@@ -326,7 +809,7 @@ impl Config {
     }
 
     /// As [`Config::from_args_at`], with the terminal facts given.
-    pub fn from_args_with(
+    pub(crate) fn from_args_with(
         args: Args,
         now: &jiff::Zoned,
         facts: TerminalFacts,
@@ -345,162 +828,13 @@ impl Config {
             Some(Command::Demo { .. }) => CommandKind::Demo,
             _ => CommandKind::Other,
         };
-        let mut text_inputs: Vec<PathBuf> = streams.inputs;
-        let mut anonymize_ips = false;
-        let mut warnings = Vec::new();
-        let (mode, input) = match command {
-            None => (Mode::Tui, input),
-            Some(Command::Entries {
-                output,
-                input: later,
-                streams,
-            }) => {
-                text_inputs.extend(streams.inputs);
-                (Mode::Entries { format: output }, input.merge(later))
-            }
-            Some(Command::Stats {
-                input: later,
-                streams,
-            }) => {
-                text_inputs.extend(streams.inputs);
-                (Mode::Stats, input.merge(later))
-            }
-            Some(Command::Report {
-                format,
-                max_p99,
-                max_5xx_rate,
-                max_502,
-                input: later,
-                streams,
-            }) => {
-                text_inputs.extend(streams.inputs);
-                let max_p99_us = max_p99.map(|t| parse_duration("max-p99", t)).transpose()?;
-                if let Some(p) = max_5xx_rate {
-                    if !(0.0..=100.0).contains(&p) {
-                        return Err(ConfigError::Percentage(p));
-                    }
-                }
-                let slo = Slo {
-                    max_p99_us,
-                    max_5xx_pct: max_5xx_rate,
-                    max_502,
-                };
-                (Mode::Report { format, slo }, input.merge(later))
-            }
-            Some(Command::Watch {
-                format,
-                exec,
-                exec_timeout,
-                exec_max_running,
-                cursor_file,
-                metrics,
-                input: later,
-                streams,
-            }) => {
-                text_inputs.extend(streams.inputs);
-                let timeout = match exec_timeout {
-                    Some(t) => match parse_duration("exec-timeout", t)? {
-                        0 => return Err(ConfigError::ExecTimeoutZero),
-                        us => Duration::from_micros(us),
-                    },
-                    None => DEFAULT_HOOK_TIMEOUT,
-                };
-                let max_running = exec_max_running.unwrap_or(DEFAULT_HOOKS_RUNNING);
-                if max_running == 0 {
-                    return Err(ConfigError::ExecMaxRunning);
-                }
-                let metrics = metrics.as_deref().map(parse_metrics_addr).transpose()?;
-                let hooks = HookLimits {
-                    max_running,
-                    timeout,
-                    exit_grace: HOOK_EXIT_GRACE,
-                };
-                (
-                    Mode::Watch {
-                        format,
-                        exec,
-                        hooks,
-                        cursor_file,
-                        metrics,
-                    },
-                    input.merge(later),
-                )
-            }
-            Some(Command::Snapshot {
-                incident,
-                output_dir,
-                output,
-                archive,
-                anonymize_ip,
-                input: later,
-                streams,
-            }) => {
-                text_inputs.extend(streams.inputs);
-                if output.is_some() {
-                    warnings.push(
-                        "snapshot -o/--output DIR is deprecated: use --output-dir DIR (-o is the \
-                         output format, as in journalctl, in every other subcommand)"
-                            .to_owned(),
-                    );
-                }
-                let output = output_dir
-                    .or(output)
-                    .unwrap_or_else(crate::paths::snapshot_dir);
-                anonymize_ips = anonymize_ip;
-                (
-                    Mode::Snapshot {
-                        incident,
-                        output,
-                        archive,
-                    },
-                    input.merge(later),
-                )
-            }
-            Some(Command::Config { default, check }) => {
-                let text = match (default, check) {
-                    (true, _) => config_file::DEFAULT_TOML.to_owned(),
-                    (false, Some(path)) => {
-                        // TOML, so the output can be saved as a config file as is.
-                        let s = config_file::load(Some(&path))?;
-                        format!(
-                            "# {path}: ok; the effective settings:\n{}",
-                            config_file::to_toml(&s),
-                            path = crate::text::sanitize(&path.display().to_string())
-                        )
-                    }
-                    (false, None) => return Err(ConfigError::ConfigWhat),
-                };
-                (
-                    Mode::PrintConfig {
-                        text: text.into_bytes(),
-                    },
-                    input,
-                )
-            }
-            Some(Command::Completions { shell }) => (
-                Mode::PrintConfig {
-                    text: crate::cli::completions(shell),
-                },
-                input,
-            ),
-            Some(Command::Manpage) => (
-                Mode::PrintConfig {
-                    text: crate::cli::manpage(),
-                },
-                input,
-            ),
-            // The demo opens the live screen on a terminal unless a format is asked for.
-            Some(Command::Demo { format: None, .. }) if facts.stdout_is_terminal => {
-                (Mode::Tui, input)
-            }
-            Some(Command::Demo { format, .. }) => (
-                Mode::Report {
-                    format: format.unwrap_or(ReportFormat::Text),
-                    slo: Slo::default(),
-                },
-                input,
-            ),
-        };
+        let Subcommand {
+            mode,
+            input,
+            text_inputs,
+            anonymize_ips,
+            warnings,
+        } = subcommand(command, input, streams.inputs, facts)?;
         let is_demo = matches!(command_kind, CommandKind::Demo);
 
         let loaded = if matches!(mode, Mode::PrintConfig { .. }) {
@@ -511,202 +845,37 @@ impl Config {
         let redact_patterns = loaded.redact_patterns;
         let screen_lookback_us = loaded.screen_lookback_us;
         let file_settings = loaded.settings;
-        let names: Vec<String> = if input.units.is_empty() {
-            vec![
-                file_settings.origin_unit.to_string(),
-                file_settings.tunnel_unit.to_string(),
-            ]
-        } else {
-            input.units
-        };
-        let mut units: Vec<Unit> = Vec::with_capacity(names.len());
-        for name in &names {
-            if name.trim().is_empty() {
-                return Err(ConfigError::EmptyUnit);
-            }
-            let unit = Unit::new(name);
-            if units.contains(&unit) {
-                return Err(ConfigError::DuplicateUnit(unit.to_string()));
-            }
-            units.push(unit);
-        }
+        let units = units_of(input.units, &file_settings)?;
 
-        let time = |flag: &'static str, text: Option<String>| {
-            text.map(|t| {
-                parse_time_in(&t, now.timestamp(), now.time_zone())
-                    .map_err(|error| ConfigError::Time { flag, error })
-            })
-            .transpose()
-        };
-        let since = time("since", input.since)?;
-        let until = time("until", input.until)?;
-        if let (Some(s), Some(u)) = (since, until) {
-            if s > u {
-                return Err(ConfigError::SinceAfterUntil {
-                    since: s.to_rfc3339(),
-                    until: u.to_rfc3339(),
-                });
-            }
-        }
+        let (since, until) = window_of(input.since, input.until, now)?;
 
-        let mut inputs: Vec<InputSpec> = input
-            .directories
-            .into_iter()
-            .map(InputSpec::Directory)
-            .collect();
-        if !input.files.is_empty() {
-            inputs.push(InputSpec::Files(input.files));
-        }
-        let mut has_stdin = false;
-        for path in text_inputs {
-            if path.as_os_str() == "-" {
-                if has_stdin {
-                    return Err(ConfigError::StdinTwice);
-                }
-                has_stdin = true;
-                inputs.push(InputSpec::Stdin);
-            } else {
-                inputs.push(InputSpec::TextFile(path));
-            }
-        }
         let input_replay = input.replay.is_some();
-        if let Some(path) = &input.replay {
-            // A bundle is a directory holding journal.export; anything else is export text,
-            // or a bundle's .tar.gz (recognised by its bytes when it is opened).
-            let file = if path.is_dir() {
-                path.join("journal.export")
-            } else {
-                path.clone()
-            };
-            inputs.push(InputSpec::TextFile(file));
-        }
+        let mut inputs = input_specs(
+            input.directories,
+            input.files,
+            text_inputs,
+            input.replay.as_deref(),
+        )?;
         if is_demo {
+            // The demo reads only its own scenario (the inputs are still checked).
             inputs = vec![InputSpec::Demo];
-        } else if inputs.is_empty() {
-            inputs.push(InputSpec::System);
         }
 
-        // History modes stop at the end unless told to follow; the live screen follows the
-        // live journal, and shows recorded inputs (-D, --file, text) as history.
-        let follow = if input.follow {
-            true
-        } else if input.no_follow {
-            false
-        } else {
-            match mode {
-                Mode::Tui => inputs == [InputSpec::System],
-                Mode::Watch { .. } => true,
-                Mode::Snapshot { .. }
-                | Mode::Entries { .. }
-                | Mode::Stats
-                | Mode::Report { .. }
-                | Mode::PrintConfig { .. } => false,
-            }
-        };
+        let follow = is_following(input.follow, input.no_follow, &mode, &inputs);
         if follow && mode == Mode::Stats {
             return Err(ConfigError::StatsFollow);
         }
-        // `watch` starts at now on a journal (as `journalctl -f`): what happened before it
-        // started was alerted by whoever watched then. `--since`/`-n` replay on purpose,
-        // and without following there would be nothing to read.
-        let is_journal = |i: &InputSpec| {
-            matches!(
-                i,
-                InputSpec::System | InputSpec::Directory(_) | InputSpec::Files(_)
-            )
-        };
-        let start = if matches!(mode, Mode::Watch { .. })
-            && follow
-            && since.is_none()
-            && input.lines.is_none()
-            && inputs.iter().all(is_journal)
-        {
-            StartAt::End
-        } else {
-            StartAt::Head
-        };
-        if let Mode::Watch {
-            cursor_file: Some(_),
-            ..
-        } = &mode
-        {
-            match inputs.as_slice() {
-                [one] if is_journal(one) => {}
-                [_, second, ..] if is_journal(second) => {
-                    return Err(ConfigError::CursorInput(format!(
-                        "{} and {}",
-                        inputs[0].describe(),
-                        second.describe()
-                    )))
-                }
-                [one, ..] => return Err(ConfigError::CursorInput(one.describe())),
-                [] => {}
-            }
-        }
+        let is_replaying = since.is_some() || input.lines.is_some();
+        let start = start_of(&mode, follow, is_replaying, &inputs)?;
 
-        // The live screen over the running journal reads what it shows, not the whole
-        // retention (issue 19: 2.2 M entries took ~12 s before the screen was caught up):
-        // it starts `[screen] lookback` back (15 min) unless --since, -n or "0s" says
-        // otherwise.
-        let lookback_us = (mode == Mode::Tui
-            && inputs == [InputSpec::System]
-            && follow
-            && since.is_none()
-            && input.lines.is_none()
-            && screen_lookback_us > 0)
-            .then_some(screen_lookback_us);
-        let since = match lookback_us {
-            Some(back) => Some(Timestamp(
-                u64::try_from(now.timestamp().as_microsecond())
-                    .unwrap_or(0)
-                    .saturating_sub(back),
-            )),
-            None => since,
-        };
+        let is_live_screen = mode == Mode::Tui && inputs == [InputSpec::System] && follow;
+        let lookback_us = (is_live_screen && since.is_none() && input.lines.is_none())
+            .then_some(screen_lookback_us)
+            .filter(|&back| back > 0);
+        let since = lookback_us.map_or(since, |back| Some(lookback_start(back, now)));
 
         let jc = input.journalctl;
-        let filter = EntryFilter {
-            priorities: jc
-                .priority
-                .as_deref()
-                .map(filter::parse_priorities)
-                .transpose()?,
-            identifiers: jc.identifiers,
-            boot: jc.boot.as_deref().map(filter::parse_boot).transpose()?,
-            grep: jc
-                .grep
-                .as_deref()
-                .map(|g| Grep::new(g, jc.case_sensitive))
-                .transpose()?,
-            start: match (jc.cursor, jc.after_cursor) {
-                (Some(_), Some(_)) => return Err(ConfigError::StartTwice),
-                (Some(cursor), None) => Some(StartCursor {
-                    cursor,
-                    is_after: false,
-                }),
-                (None, Some(cursor)) => Some(StartCursor {
-                    cursor,
-                    is_after: true,
-                }),
-                (None, None) => None,
-            },
-        };
-        if filter.start.is_some() && since.is_some() {
-            return Err(ConfigError::StartTwice);
-        }
-        if let Some(boot) = &filter.boot {
-            let is_text = |i: &InputSpec| {
-                matches!(
-                    i,
-                    InputSpec::Stdin | InputSpec::TextFile(_) | InputSpec::Demo
-                )
-            };
-            if boot.exact_id().is_none() && inputs.iter().any(is_text) {
-                return Err(ConfigError::BootOffsetOnText(
-                    jc.boot.clone().unwrap_or_default(),
-                ));
-            }
-        }
+        let filter = entry_filter(&jc, since, &inputs)?;
         let output = OutputSettings {
             reverse: jc.reverse,
             utc: jc.utc,
@@ -717,21 +886,7 @@ impl Config {
         }
 
         let mut model = model_settings(file_settings, &units);
-        // A window that starts inside a story needs the state before it: the tunnel's
-        // registrations, the origin's state, requests in flight. The model reads a bounded
-        // look-back for that and counts nothing from it. `-n` keeps journalctl's meaning
-        // (the first N entries from --since), so it reads no look-back.
-        let builds_model = matches!(
-            mode,
-            Mode::Tui | Mode::Report { .. } | Mode::Watch { .. } | Mode::Snapshot { .. }
-        );
-        let read_from = match since {
-            Some(s) if builds_model && input.lines.is_none() && model.lookback_us > 0 => {
-                model.count_from = Some(s);
-                Some(Timestamp(s.0.saturating_sub(model.lookback_us)))
-            }
-            _ => since,
-        };
+        let read_from = window_start(&mut model, &mode, since, input.lines.is_some());
         // Several inputs may hold the same entries (`-D D -D D`, a directory and a file in
         // it, an export of the journal also read): each entry is counted once.
         model.dedupe = inputs.len() > 1;
@@ -740,24 +895,9 @@ impl Config {
             model.trace_capacity = HEADLESS_TRACE_CAPACITY;
             model.keep_timeline = false;
         }
-        let ScreenArgs { theme, speed } = screen;
-        let is_replay = input_replay && mode == Mode::Tui;
-        let replay = if is_demo && mode == Mode::Tui {
-            Some(speed.as_deref().map_or(Ok(DEFAULT_DEMO_PACE), parse_pace)?)
-        } else if is_replay {
-            speed.as_deref().map(parse_pace).transpose()?
-        } else {
-            None
-        };
         let screen = ScreenSettings {
-            theme: theme.unwrap_or(if facts.no_color {
-                ThemeName::Mono
-            } else {
-                ThemeName::Dark
-            }),
-            frames_per_sec: DEFAULT_FRAMES_PER_SEC,
-            replay,
             lookback_us,
+            ..screen_settings(screen, facts, &mode, is_demo, input_replay)?
         };
         Ok(Config {
             mode,
@@ -784,7 +924,7 @@ impl Config {
 
     /// Moves the window's start to `from` (the screen's `:` to a time before where it
     /// started): reading starts the look-back before it, counting at it.
-    pub fn start_window_at(&mut self, from: Timestamp) {
+    pub(crate) fn start_window_at(&mut self, from: Timestamp) {
         self.since = Some(from);
         if self.model.lookback_us > 0 && self.backlog_entries.is_none() {
             self.model.count_from = Some(from);
@@ -796,7 +936,7 @@ impl Config {
     }
 
     /// What every source is asked to read.
-    pub fn read_options(&self) -> ReadOptions {
+    pub(crate) fn read_options(&self) -> ReadOptions {
         ReadOptions {
             units: self.units.clone(),
             since: self.read_from,

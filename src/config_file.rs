@@ -16,7 +16,7 @@ use crate::model::Settings;
 use crate::source::Unit;
 
 /// The commented default configuration.
-pub const DEFAULT_TOML: &str = r#"# sigil-top configuration. Every key is optional; the values shown are the defaults.
+pub(crate) const DEFAULT_TOML: &str = r#"# sigil-top configuration. Every key is optional; the values shown are the defaults.
 # Durations are time spans as systemd reads them: "250ms", "30s", "1.5s", "5m", "1h 30min",
 # "2 days" (a bare number is seconds); the same grammar as --max-p99 and --since -1h30m.
 
@@ -85,7 +85,7 @@ struct ScreenSection {
 }
 
 /// How far back the live screen starts over the running journal, unless `--since` says.
-pub const DEFAULT_SCREEN_LOOKBACK_US: u64 = 15 * 60 * 1_000_000;
+pub(crate) const DEFAULT_SCREEN_LOOKBACK_US: u64 = 15 * 60 * 1_000_000;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,11 +97,11 @@ struct RedactSection {
 /// What a config file gives: the model's settings, the snapshot redaction patterns and
 /// the live screen's look-back.
 #[derive(Debug, Clone)]
-pub struct Loaded {
-    pub settings: Settings,
-    pub redact_patterns: Vec<String>,
+pub(crate) struct Loaded {
+    pub(crate) settings: Settings,
+    pub(crate) redact_patterns: Vec<String>,
     /// µs; 0 reads the whole journal.
-    pub screen_lookback_us: u64,
+    pub(crate) screen_lookback_us: u64,
 }
 
 impl Default for Loaded {
@@ -195,13 +195,13 @@ pub enum ConfigFileError {
 }
 
 /// The default location, `$XDG_CONFIG_HOME/sigil-top/config.toml` ([`crate::paths`]).
-pub fn default_path() -> Option<PathBuf> {
+pub(crate) fn default_path() -> Option<PathBuf> {
     crate::paths::config_file()
 }
 
 /// Reads `path` (given: must exist) or the default location (used only if it exists) and
 /// applies it on top of the defaults.
-pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigFileError> {
+pub(crate) fn load(path: Option<&Path>) -> Result<Loaded, ConfigFileError> {
     let (path, required) = match path {
         Some(p) => (p.to_path_buf(), true),
         None => match default_path() {
@@ -241,7 +241,7 @@ pub fn parse(text: &str) -> Result<Settings, String> {
 }
 
 /// Everything a config text gives; the error text has the line and key.
-pub fn parse_all(text: &str) -> Result<Loaded, String> {
+pub(crate) fn parse_all(text: &str) -> Result<Loaded, String> {
     let file: File = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
     for p in &file.redact.patterns {
         regex::Regex::new(p)
@@ -268,7 +268,7 @@ fn toml_string(s: &str) -> String {
 
 /// The effective configuration as TOML, in the layout of [`DEFAULT_TOML`]: what
 /// `config --check FILE` prints (parsing it back gives the same settings).
-pub fn to_toml(loaded: &Loaded) -> String {
+pub(crate) fn to_toml(loaded: &Loaded) -> String {
     let s = &loaded.settings;
     let d = duration::format_us;
     let patterns: Vec<String> = loaded

@@ -73,7 +73,8 @@ const MONTH: u64 = 2_629_800 * SEC;
 const YEAR: u64 = 31_557_600 * SEC;
 
 /// What the grammar accepts, for error messages.
-pub const ACCEPTED_DURATION_FORMS: &str = "a number with a unit, as systemd reads time spans: \
+pub(crate) const ACCEPTED_DURATION_FORMS: &str =
+    "a number with a unit, as systemd reads time spans: \
 \"250ms\", \"30s\", \"1.5s\", \"90\" (seconds), \"5min\", \"1h30m\", \"1h 30min\", \"2 days\"; \
 units us, ms, s, m/min, h, d, w, M (month), y";
 

@@ -18,14 +18,14 @@ use etcetera::BaseStrategy;
 
 /// `$XDG_CONFIG_HOME/sigil-top/config.toml` (`~/.config/sigil-top/config.toml`); `None`
 /// when no home directory is known.
-pub fn config_file() -> Option<PathBuf> {
+pub(crate) fn config_file() -> Option<PathBuf> {
     let xdg = etcetera::choose_base_strategy().ok()?;
     Some(xdg.config_dir().join("sigil-top").join("config.toml"))
 }
 
 /// `$XDG_STATE_HOME/sigil-top/snapshots` (`~/.local/state/sigil-top/snapshots`), or
 /// `./sigil-top/snapshots` when no home directory is known.
-pub fn snapshot_dir() -> PathBuf {
+pub(crate) fn snapshot_dir() -> PathBuf {
     etcetera::choose_base_strategy()
         .ok()
         .and_then(|xdg| xdg.state_dir())
@@ -35,7 +35,7 @@ pub fn snapshot_dir() -> PathBuf {
 }
 
 /// The effective uid of this process.
-pub fn effective_uid() -> u32 {
+pub(crate) fn effective_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 

@@ -37,13 +37,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 /// What a secret value becomes.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// Replaces secrets in text with `<redacted>` and counts what it replaced.
 #[derive(Debug, Clone)]
@@ -74,13 +73,13 @@ impl Redactor {
     /// stay the same for the same address within this redactor (`10.255.0.1`, `fd00::1`,
     /// …), so requests from one client still look like one client.
     #[must_use]
-    pub fn anonymizing_ips(mut self) -> Redactor {
+    pub(crate) fn anonymizing_ips(mut self) -> Redactor {
         self.ips = Some(HashMap::new());
         self
     }
 
     /// Whether IP addresses are replaced too ([`Redactor::anonymizing_ips`]).
-    pub fn is_anonymizing_ips(&self) -> bool {
+    pub(crate) fn is_anonymizing_ips(&self) -> bool {
         self.ips.is_some()
     }
 
@@ -120,7 +119,7 @@ impl Redactor {
     }
 
     /// Bytes: redacted as text (lossy when not UTF-8, so nothing unredacted slips through).
-    pub fn redact_bytes(&mut self, b: &[u8]) -> Vec<u8> {
+    pub(crate) fn redact_bytes(&mut self, b: &[u8]) -> Vec<u8> {
         let s = String::from_utf8_lossy(b);
         self.redact(&s).into_owned().into_bytes()
     }
@@ -277,7 +276,7 @@ static NAME_HINT: LazyLock<Regex> = LazyLock::new(|| {
 /// any spelling, Cloudflare Access headers, every name with token, secret, password, key,
 /// session, credential or signature in it, and the OAuth parameters that are secrets
 /// (`code`, `code_verifier`) — but not `status_code` or `exit_code`.
-pub fn is_secret_name(name: &str) -> bool {
+pub(crate) fn is_secret_name(name: &str) -> bool {
     if name.len() < 3 || name.len() > 64 {
         return name.eq_ignore_ascii_case("pw") || name.eq_ignore_ascii_case("sig");
     }
@@ -676,7 +675,7 @@ static IP: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `s` with its secrets replaced, for the screen (not counted).
-pub fn for_display(s: &str) -> Cow<'_, str> {
+pub(crate) fn for_display(s: &str) -> Cow<'_, str> {
     let mut r = Redactor {
         extra: Vec::new(),
         ips: None,
@@ -686,17 +685,6 @@ pub fn for_display(s: &str) -> Cow<'_, str> {
         Cow::Borrowed(_) => Cow::Borrowed(s),
         Cow::Owned(o) => Cow::Owned(o),
     }
-}
-
-/// A short line for the docs and summary: what the built-in rules cover.
-pub fn describe() -> String {
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "credential headers and keys by name in headers, dicts, JSON (also escaped in log strings), query strings, form bodies and URLs; tokens and keys by shape ({} shape rules)",
-        SHAPE_RULES.len()
-    );
-    s
 }
 
 #[cfg(test)]

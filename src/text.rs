@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 /// (Unicode's `Cf`: zero-width and joiners, bidi marks, embeddings, overrides and
 /// isolates, tag characters, …) plus the invisible Hangul fillers and the combining
 /// grapheme joiner, which can hide or reorder text.
-pub fn is_unsafe(c: char) -> bool {
+pub(crate) fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{00ad}'                   // soft hyphen
@@ -57,7 +57,7 @@ pub fn sanitize_lines(s: &str) -> Cow<'_, str> {
 }
 
 /// Safe display text from a string: unsafe characters become visible escapes.
-pub fn sanitize(s: &str) -> Cow<'_, str> {
+pub(crate) fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
@@ -78,7 +78,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 }
 
 /// Safe display text from bytes (invalid UTF-8 becomes U+FFFD).
-pub fn sanitize_bytes(b: &[u8]) -> Cow<'_, str> {
+pub(crate) fn sanitize_bytes(b: &[u8]) -> Cow<'_, str> {
     match String::from_utf8_lossy(b) {
         Cow::Borrowed(s) => sanitize(s),
         Cow::Owned(s) => Cow::Owned(sanitize(&s).into_owned()),
@@ -88,7 +88,7 @@ pub fn sanitize_bytes(b: &[u8]) -> Cow<'_, str> {
 /// `s` cut to at most `width` terminal columns; when something was cut the last column
 /// holds `…` (so a cut line never looks whole). Wide characters are never split.
 /// `s` should already be sanitized.
-pub fn fit_width(s: &str, width: usize) -> (Cow<'_, str>, bool) {
+pub(crate) fn fit_width(s: &str, width: usize) -> (Cow<'_, str>, bool) {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
     if s.width() <= width {
         return (Cow::Borrowed(s), false);
@@ -111,7 +111,7 @@ pub fn fit_width(s: &str, width: usize) -> (Cow<'_, str>, bool) {
 }
 
 /// A path with its query values replaced (`/x?token=abc&a=1` → `/x?token=<redacted>&a=<redacted>`).
-pub fn redact_query(path: &str) -> Cow<'_, str> {
+pub(crate) fn redact_query(path: &str) -> Cow<'_, str> {
     let Some((base, query)) = path.split_once('?') else {
         return Cow::Borrowed(path);
     };
@@ -130,7 +130,7 @@ pub fn redact_query(path: &str) -> Cow<'_, str> {
 /// gives a meaning escaped with a backslash (`\\ ` ` * [ ] < > | & ~ # @`, and `_` at a word's edge), so no
 /// HTML, link, image, emphasis or table cell comes from a log. URL and e-mail autolinks
 /// are defused too (`https\://`, `www\.`, `\@`): a log's URL is shown, never linked.
-pub fn markdown_text(s: &str) -> String {
+pub(crate) fn markdown_text(s: &str) -> String {
     let safe = sanitize(s);
     let mut out = String::with_capacity(safe.len() + 8);
     let mut prev: [char; 3] = [' '; 3];
@@ -158,7 +158,7 @@ pub fn markdown_text(s: &str) -> String {
 }
 
 /// Text safe inside a Markdown table cell (see [`markdown_text`]).
-pub fn markdown_cell(s: &str) -> String {
+pub(crate) fn markdown_cell(s: &str) -> String {
     markdown_text(s)
 }
 
@@ -185,7 +185,7 @@ pub fn display(s: &str) -> Cow<'_, str> {
 /// secret whose name lies just before a page (`"client_secret": "` … ) or whose value runs
 /// past the visible columns is still seen whole by the redaction rules. A secret value
 /// longer than this that straddles a cut is the one case the rules may miss.
-pub const REDACTION_CONTEXT_BYTES: usize = 4096;
+pub(crate) const REDACTION_CONTEXT_BYTES: usize = 4096;
 
 /// How far back a page boundary looks for whitespace to cut at (so a cut falls between
 /// words, never inside a token, whenever the text has words).
@@ -209,7 +209,7 @@ fn char_floor(b: &[u8], i: usize) -> usize {
 /// [`REDACTION_CONTEXT_BYTES`] for the redaction rules to see a secret whole, are
 /// processed, whatever `b`'s length. The cost does not grow with the message. Returns the
 /// text and whether `b` went on past what was processed (the caller marks the cut).
-pub fn display_bytes_head(b: &[u8], keep_bytes: usize) -> (Cow<'_, str>, bool) {
+pub(crate) fn display_bytes_head(b: &[u8], keep_bytes: usize) -> (Cow<'_, str>, bool) {
     let end = keep_bytes.saturating_add(REDACTION_CONTEXT_BYTES);
     if b.len() <= end {
         return (display_bytes(b), false);
@@ -259,13 +259,13 @@ fn page_boundary(b: &[u8], k: usize, page_bytes: usize) -> usize {
 }
 
 /// How many pages of about `page_bytes` `len` bytes make (at least one).
-pub fn page_count(len: usize, page_bytes: usize) -> usize {
+pub(crate) fn page_count(len: usize, page_bytes: usize) -> usize {
     len.div_ceil(page_bytes.max(1)).max(1)
 }
 
 /// Where page `index` (clamped to the last) of `b` lies, without its text (cheap: at
 /// most [`PAGE_SNAP_BYTES`] looked at on each side).
-pub fn page_span(b: &[u8], index: usize, page_bytes: usize) -> Page {
+pub(crate) fn page_span(b: &[u8], index: usize, page_bytes: usize) -> Page {
     let page_bytes = page_bytes.max(PAGE_SNAP_BYTES * 2);
     let count = page_count(b.len(), page_bytes);
     let index = index.min(count - 1);

@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt;
 
 /// True when `file` starts with gzip's magic bytes (a regular file; a pipe is never
 /// an archive, as peeking at it would eat its first bytes).
-pub fn is_gzip(file: &std::fs::File) -> bool {
+pub(crate) fn is_gzip(file: &std::fs::File) -> bool {
     let mut magic = [0u8; 2];
     file.metadata().is_ok_and(|m| m.is_file())
         && file.read_exact_at(&mut magic, 0).is_ok()
@@ -20,7 +20,7 @@ pub fn is_gzip(file: &std::fs::File) -> bool {
 /// The `journal.export` member of the gzip-compressed tar `file`, as a pipe fed by a
 /// thread. Errors when the archive cannot be read or holds no `journal.export`; the text
 /// says which.
-pub fn journal_export_of(file: std::fs::File) -> Result<std::io::PipeReader, String> {
+pub(crate) fn journal_export_of(file: std::fs::File) -> Result<std::io::PipeReader, String> {
     let (reader, mut writer) = std::io::pipe().map_err(|e| e.to_string())?;
     let (found_tx, found_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
     std::thread::Builder::new()

@@ -20,15 +20,15 @@ use super::stream::Decoder;
 use super::{InputId, ReadOptions, SourceMsg, Timestamp};
 
 /// The demo scenario, journal export format.
-pub const DEMO_EXPORT: &[u8] = include_bytes!("../../assets/demo.export");
+pub(crate) const DEMO_EXPORT: &[u8] = include_bytes!("../../assets/demo.export");
 
 /// The demo's input name on the live screen, whose header shows it: it says the times are
 /// not the capture's (short enough for a 60-column header).
-pub const SCREEN_NAME: &str = "demo, re-timed to now";
+pub(crate) const SCREEN_NAME: &str = "demo, re-timed to now";
 
 /// Decodes the demo; with `retime_to`, shifted so that its last entry is stamped then
 /// (µs since the epoch), else with the capture's own times.
-pub fn entries(
+pub(crate) fn entries(
     options: &ReadOptions,
     input: InputId,
     retime_to: Option<Timestamp>,
@@ -62,7 +62,7 @@ fn send_all(all: &[super::RawEntry], batch_max_entries: usize, tx: &Sender<Sourc
 
 /// Sends the demo with the capture's own times (headless modes), as batches, then
 /// `CaughtUp` and `Ended`.
-pub fn spawn(options: ReadOptions, input: InputId, tx: Sender<SourceMsg>) -> JoinHandle<()> {
+pub(crate) fn spawn(options: ReadOptions, input: InputId, tx: Sender<SourceMsg>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let all = entries(&options, input, None);
         send_all(&all, options.batch_max_entries, &tx);
@@ -80,7 +80,7 @@ pub enum Pace {
 
 impl Pace {
     /// As typed: `20x`, `max`.
-    pub fn label(self) -> String {
+    pub(crate) fn label(self) -> String {
         match self {
             Pace::Times(n) => format!("{n}x"),
             Pace::Max => "max".to_owned(),
@@ -91,7 +91,7 @@ impl Pace {
 /// Sends the demo as it happened, `pace` times faster: entries are re-timed so the first
 /// is stamped "now" (their spacing, and so every measured latency, is unchanged) and each
 /// is sent when its share of the scenario has elapsed. Then `CaughtUp` and `Ended`.
-pub fn spawn_paced(
+pub(crate) fn spawn_paced(
     options: ReadOptions,
     input: InputId,
     tx: Sender<SourceMsg>,
@@ -117,7 +117,7 @@ pub fn spawn_paced(
 /// Replays `text` (journal export or JSON lines, e.g. a snapshot's `journal.export`) at
 /// `pace`, keeping its own timestamps: a teammate sees the incident at the times it
 /// happened, at the speed they choose.
-pub fn spawn_replay(
+pub(crate) fn spawn_replay(
     text: Vec<u8>,
     options: ReadOptions,
     input: InputId,

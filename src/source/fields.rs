@@ -20,7 +20,7 @@
 //!   ([`EntryBuilder::unit_of`] reads the values where they are, then
 //!   [`EntryBuilder::discard`]). A journal of several services is mostly such entries.
 //! - The per-field path (`add_in_place`, [`field_of`]) is inlined into the decoder's
-//!   line loop: as calls they were ~40 of the ~70 instructions per field.
+//!   line loop: as calls, their prologues and epilogues were most of a field's cost.
 //! - Who wrote the entry (boot id, unit, host, kept fields) is one shared [`Origin`]: the
 //!   last two writers' origins are compared first (the server's and the tunnel's lines
 //!   interleave), so an entry usually costs a few short compares ([`same`]) and one
@@ -39,8 +39,8 @@ use std::sync::Arc;
 use crate::bytes::{same, utf8};
 
 use super::{
-    Cursor, InputId, KeptFields, Origin, RawEntry, Timestamp, Unit, UnitFields, UnitFilter,
-    KEPT_FIELDS,
+    Cursor, InputId, KeptFields, NotWatched, Origin, RawEntry, Timestamp, Unit, UnitFields,
+    UnitFilter, KEPT_FIELDS,
 };
 
 /// Where one value sits: in [`EntryBuilder`]'s scratch buffer, or in the caller's
@@ -104,10 +104,10 @@ impl EntryBuilder {
     /// to move or overwrite what it read calls [`EntryBuilder::spill`] first.
     ///
     /// For the export decoder, whose values already sit in its read buffer: copying each
-    /// kept value into the scratch buffer (a `memcpy` call per ~30-byte value) was 5% of
-    /// a report's CPU.
-    // Measured: as calls, the prologue, epilogue and the `field_of` call were ~40 of the
-    // ~70 instructions per field (6% of a report's instructions).
+    /// kept value into the scratch buffer (a `memcpy` call per ~30-byte value) was a
+    /// measurable part of a report's CPU (see docs/bench-results.md, "Code notes").
+    // Inlined: as a call it costs more than the work (measured: see
+    // docs/bench-results.md, "Code notes").
     #[allow(clippy::inline_always)]
     #[inline(always)]
     pub(crate) fn add_in_place(&mut self, name: &[u8], buf: &[u8], start: usize, end: usize) {
@@ -218,10 +218,13 @@ impl EntryBuilder {
     }
 
     /// The watched unit the record belongs to, decided before any allocation: see
-    /// [`UnitFilter::unit_of`]. `buf`: the caller's buffer its values were added in place
-    /// from (empty when they were all copied).
-    #[allow(clippy::option_option)] // the same answer as the public `UnitFilter::unit_of`
-    pub(crate) fn unit_of(&self, filter: &UnitFilter, buf: &[u8]) -> Option<Option<Unit>> {
+    /// [`UnitFilter::unit_of_fields`]. `buf`: the caller's buffer its values were added in
+    /// place from (empty when they were all copied).
+    pub(crate) fn unit_of(
+        &self,
+        filter: &UnitFilter,
+        buf: &[u8],
+    ) -> Result<Option<Unit>, NotWatched> {
         filter.unit_of_fields(&Record { builder: self, buf })
     }
 
@@ -680,7 +683,7 @@ mod tests {
         let filter = UnitFilter {
             units: vec![Unit::new("a")],
         };
-        assert!(b.unit_of(&filter, &buf).is_some_and(|u| u.is_some()));
+        assert!(matches!(b.unit_of(&filter, &buf), Ok(Some(_))));
         b.spill(&buf);
         buf.fill(b'#');
         b.add_in_place(b"_COMM", b"xx _COMM=py", 9, 11);

@@ -20,45 +20,45 @@ use super::RawEntry;
 pub struct EntryFilter {
     /// `-p`: the priorities shown, bit `n` for priority `n` (0 emerg … 7 debug). An entry
     /// without a `PRIORITY` is then not shown, as with journalctl's `PRIORITY=` matches.
-    pub priorities: Option<u8>,
+    pub(crate) priorities: Option<u8>,
     /// `-t`: shown when `SYSLOG_IDENTIFIER` is one of these (exact, byte for byte).
-    pub identifiers: Vec<String>,
+    pub(crate) identifiers: Vec<String>,
     /// `-b`: which boot.
-    pub boot: Option<Boot>,
+    pub(crate) boot: Option<Boot>,
     /// `-g`: the message must match.
-    pub grep: Option<Grep>,
+    pub(crate) grep: Option<Grep>,
     /// `--cursor` / `--after-cursor`: where reading starts.
-    pub start: Option<StartCursor>,
+    pub(crate) start: Option<StartCursor>,
 }
 
 /// `-b [ID][±N]`: a boot by ID, by offset, or by offset from an ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Boot {
+pub(crate) struct Boot {
     /// 32 lower-case hex digits (the form `_BOOT_ID` has); `None`: counted from the ends
     /// of the journal (or the current boot, on the system journal with offset 0).
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// With an ID: boots after (+) or before (−) it. Without: `1` the first boot, `2` the
     /// second, `0` the last (the current one on the system journal), `-1` the one before.
-    pub offset: i32,
+    pub(crate) offset: i32,
 }
 
 impl Boot {
     /// A plain boot ID with no offset: a filter any input can apply without a boot list.
-    pub fn exact_id(&self) -> Option<&str> {
+    pub(crate) fn exact_id(&self) -> Option<&str> {
         self.id.as_deref().filter(|_| self.offset == 0)
     }
 }
 
 /// `--grep` compiled, with the rule that chose its case sensitivity.
 #[derive(Debug, Clone)]
-pub struct Grep {
+pub(crate) struct Grep {
     regex: Regex,
 }
 
 impl Grep {
     /// journalctl's rule: `case_sensitive` when given, else case-insensitive unless the
     /// pattern has an upper-case letter (`[[:upper:]]`, ASCII: PCRE2 without UCP).
-    pub fn new(pattern: &str, case_sensitive: Option<bool>) -> Result<Grep, FilterError> {
+    pub(crate) fn new(pattern: &str, case_sensitive: Option<bool>) -> Result<Grep, FilterError> {
         let is_sensitive =
             case_sensitive.unwrap_or_else(|| pattern.chars().any(|c| c.is_ascii_uppercase()));
         let regex = regex::bytes::RegexBuilder::new(pattern)
@@ -70,22 +70,22 @@ impl Grep {
         Ok(Grep { regex })
     }
 
-    pub fn is_match(&self, message: &[u8]) -> bool {
+    pub(crate) fn is_match(&self, message: &[u8]) -> bool {
         self.regex.is_match(message)
     }
 }
 
 /// `--cursor C` (start at C, or where it would be) or `--after-cursor C` (after it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartCursor {
-    pub cursor: String,
-    pub is_after: bool,
+pub(crate) struct StartCursor {
+    pub(crate) cursor: String,
+    pub(crate) is_after: bool,
 }
 
 impl StartCursor {
     /// The cursor's realtime (`t=` field, hex µs), to place it in a stream that does not
     /// hold its entry.
-    pub fn realtime_us(&self) -> Option<u64> {
+    pub(crate) fn realtime_us(&self) -> Option<u64> {
         self.cursor
             .split(';')
             .find_map(|part| part.strip_prefix("t="))
@@ -124,7 +124,7 @@ fn priority(text: &str) -> Option<u8> {
 
 /// Reads `-p`: `err` (err and more important: 0..=3), `3`, or `err..warning` (both ends
 /// included, in either order), as journalctl does.
-pub fn parse_priorities(text: &str) -> Result<u8, FilterError> {
+pub(crate) fn parse_priorities(text: &str) -> Result<u8, FilterError> {
     let err = || FilterError::Priority(text.to_owned());
     let (from, to) = match text.split_once("..") {
         Some((a, b)) => (priority(a).ok_or_else(err)?, priority(b).ok_or_else(err)?),
@@ -136,7 +136,7 @@ pub fn parse_priorities(text: &str) -> Result<u8, FilterError> {
 
 /// Reads `-b`'s value: `""`/`0`, `-1`, `+2`, `2`, `ID`, `ID-1`, `ID+1` (an ID may have
 /// dashes, as `/proc/sys/kernel/random/boot_id` prints it).
-pub fn parse_boot(text: &str) -> Result<Boot, FilterError> {
+pub(crate) fn parse_boot(text: &str) -> Result<Boot, FilterError> {
     let err = || FilterError::Boot(text.to_owned());
     let t = text.trim();
     let offset = |s: &str| -> Result<i32, FilterError> {
@@ -182,7 +182,7 @@ pub fn parse_boot(text: &str) -> Result<Boot, FilterError> {
 
 impl EntryFilter {
     /// Whether any filter is set (a reader can skip the per-entry test otherwise).
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.priorities.is_some()
             || !self.identifiers.is_empty()
             || self.boot.is_some()
@@ -192,7 +192,7 @@ impl EntryFilter {
     /// Priority, identifier, boot ID and grep, on one entry (what the text decoders
     /// apply; the journal source has sd-journal do the first three). A relative `-b`
     /// must have been resolved to an ID first: unresolved, it matches nothing.
-    pub fn is_match(&self, entry: &RawEntry) -> bool {
+    pub(crate) fn is_match(&self, entry: &RawEntry) -> bool {
         if let Some(mask) = self.priorities {
             if !entry
                 .priority
@@ -217,7 +217,7 @@ impl EntryFilter {
     }
 
     /// `--grep` alone (true without one).
-    pub fn is_grep_match(&self, entry: &RawEntry) -> bool {
+    pub(crate) fn is_grep_match(&self, entry: &RawEntry) -> bool {
         self.grep
             .as_ref()
             .is_none_or(|g| g.is_match(&entry.message))
@@ -306,13 +306,13 @@ mod tests {
 
 /// Whether `text` is a shell glob (`*`, `?` or `[`), as systemd's `string_is_glob`.
 /// On the per-entry path (the unit filter asks it of every selected unit), hence memchr.
-pub fn is_glob(text: &str) -> bool {
+pub(crate) fn is_glob(text: &str) -> bool {
     memchr::memchr3(b'*', b'?', b'[', text.as_bytes()).is_some()
 }
 
 /// `fnmatch(pattern, name, 0)`: `*` any run of bytes, `?` one byte, `[abc]`, `[a-z]`,
 /// `[!x]`/`[^x]`, `\` escapes. journalctl matches unit globs with it.
-pub fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+pub(crate) fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
     // Iterative with one backtrack point for the last `*`: linear in practice, never
     // exponential on hostile names.
     let (mut p, mut n) = (0usize, 0usize);

@@ -14,12 +14,8 @@
 //! Fields are read with one `sd_journal_enumerate_data` pass per entry, not one
 //! `sd_journal_get_data` call per wanted field: `get_data` walks the entry's items from
 //! the start on every call, so reading the ~30 names we want costs ~30 walks, where
-//! enumerating costs one. The data threshold is lifted so long messages come whole.
-//! Re-measured on a 100k-entry journal (release, shared 2-core machine, CPU time): one
-//! enumerate pass per entry 0.6–0.9 s; `get_data` for the 28 names we read 12.7–13.4 s;
-//! even `get_data("MESSAGE")` alone 0.9–1.4 s. So enumerating stays, and sd-journal
-//! itself (~6–9 µs an entry) is most of what `report -D` costs, as it is for
-//! `journalctl -o cat` (see `scripts/bench`).
+//! enumerating costs one (measured: see docs/bench-results.md, "Code notes"). The data
+//! threshold is lifted so long messages come whole.
 //!
 //! History is read through sd-journal's merged view (exactly `journalctl -u`'s entries
 //! and order), by several handles at once when cores are idle (`parallel`: each walks
@@ -38,6 +34,7 @@ use memchr::memchr;
 use systemd::journal::{Journal, OpenDirectoryOptions, OpenFilesOptions, OpenOptions};
 use tokio::sync::mpsc::Sender;
 
+mod fault;
 mod health;
 mod parallel;
 mod tails;
@@ -45,11 +42,14 @@ mod tails;
 use super::batch::{Batcher, Room};
 use super::fields::EntryBuilder;
 use super::filter::Boot;
-use super::{InputId, RawEntry, ReadOptions, SourceError, SourceMsg, StartAt, COREDUMP_MESSAGE_ID};
+use super::{
+    InputId, RawEntry, ReadOptions, ReceiverGone, SourceError, SourceMsg, StartAt,
+    COREDUMP_MESSAGE_ID,
+};
 
 /// Which journal files to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JournalInput {
+pub(crate) enum JournalInput {
     System,
     Directory(PathBuf),
     Files(Vec<PathBuf>),
@@ -86,7 +86,7 @@ impl JournalInput {
 ///
 /// Returns once the journal is open: opening errors come back here, later ones as
 /// messages.
-pub fn spawn(
+pub(crate) fn spawn(
     input: JournalInput,
     options: ReadOptions,
     id: InputId,
@@ -143,12 +143,7 @@ pub fn spawn(
                 overlap: std::collections::HashSet::new(),
                 read_count: 0,
                 mapped: Mapped::start(),
-                reopen_every: std::env::var("SIGIL_TOP_REOPEN_EVERY")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0),
-                inject_panic: std::env::var_os("SIGIL_TOP_FAULT")
-                    .is_some_and(|v| v == "reader-panic"),
+                faults: fault::Faults::from_env(),
             };
             let final_msg = match reader.scan_files(true).and_then(|()| reader.read()) {
                 Ok(Some(msg)) => msg,
@@ -373,7 +368,7 @@ fn open(input: &JournalInput, options: &ReadOptions) -> Result<Journal, SourceEr
 /// The cursor of the last entry of `input` that `options` select, now; `None` when there
 /// is none. `watch --cursor-file` saves it before reading anything, so a watch that
 /// started at the end and is stopped before its first entry still resumes from there.
-pub fn last_cursor(
+pub(crate) fn last_cursor(
     input: &JournalInput,
     options: &ReadOptions,
 ) -> Result<Option<super::Cursor>, SourceError> {
@@ -607,7 +602,7 @@ const MAPPED_BUDGET_KIB: u64 = 64 * 1024;
 /// operators watch. So the reader looks at its own `RssFile` every
 /// [`MAPPED_CHECK_EVERY`] entries and, past [`MAPPED_BUDGET_KIB`] above what it had at
 /// open, closes and reopens the journal and resumes from the last cursor (the same
-/// resume as after rotation; measured: ~1 ms a reopen, a few per GB read).
+/// resume as after rotation; cheap and rare: see docs/bench-results.md, "Code notes").
 #[derive(Debug, Clone, Copy)]
 struct Mapped {
     at_open_kib: Option<u64>,
@@ -631,6 +626,14 @@ impl Mapped {
             _ => false,
         }
     }
+}
+
+/// A journal file's identity as the followers know it (see `tails::list`): device,
+/// inode and the header's file id; `None` when it cannot be read.
+fn file_identity(path: &Path) -> Option<tails::FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.dev(), meta.ino(), health::file_id(path)?))
 }
 
 /// This process's resident file-backed memory (`RssFile` in `/proc/self/status`), KiB.
@@ -676,8 +679,8 @@ fn read_entry(
         Err(_) => (None, None),
     };
     // The boot id as text without allocating: 32 hex digits into a stack buffer (the
-    // builder shares one copy of it across entries). By table, not `Display`: formatting
-    // was 5% of the reader's time.
+    // builder shares one copy of it across entries). By table, not `Display`, which
+    // costs more (measured: see docs/bench-results.md, "Code notes").
     let mut boot_hex = [0u8; 32];
     let boot_id = boot_id.and_then(|b| {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -710,9 +713,9 @@ fn read_entry(
         builder.add(&data[..eq], &data[eq + 1..]);
     }
     // The sd-journal matches already selected the entry; the filter only finds its
-    // unit. `None` happens only if a field we match on is not UTF-8: keep journalctl's
-    // answer, the entry is shown.
-    let unit = builder.unit_of(&options.units, &[]).flatten();
+    // unit. `NotWatched` happens only if a field we match on is not UTF-8: keep
+    // journalctl's answer, the entry is shown (attributed to no unit).
+    let unit = builder.unit_of(&options.units, &[]).unwrap_or(None);
     let mut entry = builder.finish(id, &[]);
     entry.unit = unit;
     Ok(entry)
@@ -774,12 +777,8 @@ struct Reader {
     /// Entries read so far (for the mapped-memory check and `limit`).
     read_count: u64,
     mapped: Mapped,
-    /// Tests only (`SIGIL_TOP_REOPEN_EVERY=N`): reopen after every N entries, so the
-    /// resume path runs on small journals too.
-    reopen_every: Option<u64>,
-    /// Tests only (`SIGIL_TOP_FAULT=reader-panic`): panic after the first entry, to prove
-    /// a reader thread's panic ends the program with the terminal restored.
-    inject_panic: bool,
+    /// Tests only: faults to inject (none unless built with `fault-injection`).
+    faults: fault::Faults,
     options: ReadOptions,
     id: InputId,
     tx: Sender<SourceMsg>,
@@ -805,7 +804,7 @@ impl Reader {
     /// Reads until the end (history mode), `--until`, or the receiver going away.
     /// `Ok(None)`: the receiver is gone.
     fn read(&mut self) -> std::io::Result<Option<SourceMsg>> {
-        let parallel = parallel::choose(&self.input, &self.options, self.inject_panic);
+        let parallel = parallel::choose(&self.input, &self.options, self.faults.is_reader_panic);
         let mut step = if let Some(how) = parallel {
             match self.read_in_parallel(how)? {
                 Some(step) => step,
@@ -822,10 +821,10 @@ impl Reader {
             };
             step = Step::Before;
             if !has_entry {
-                if self.flush().is_none() {
+                if self.flush().is_err() {
                     return Ok(None);
                 }
-                if self.send_caught_up().is_none() {
+                if self.send_caught_up().is_err() {
                     return Ok(None);
                 }
                 if !self.options.follow {
@@ -847,10 +846,10 @@ impl Reader {
             }
             if let Some(until) = self.options.until {
                 if realtime_us > until.as_micros() {
-                    if self.flush().is_none() {
+                    if self.flush().is_err() {
                         return Ok(None);
                     }
-                    if self.send_caught_up().is_none() {
+                    if self.send_caught_up().is_err() {
                         return Ok(None);
                     }
                     return Ok(Some(SourceMsg::Ended));
@@ -859,21 +858,19 @@ impl Reader {
             match self.read_entry(realtime_us) {
                 Ok(entry) if !self.is_shown(&entry) => {}
                 Ok(entry) => {
-                    if self.push(entry).is_none() {
+                    if self.push(entry).is_err() {
                         return Ok(None);
                     }
                     self.read_count += 1;
                     if self.limit.is_some_and(|n| self.read_count >= n) {
-                        if self.flush().is_none() || self.send_caught_up().is_none() {
+                        if self.flush().is_err() || self.send_caught_up().is_err() {
                             return Ok(None);
                         }
                         return Ok(Some(SourceMsg::Ended));
                     }
-                    assert!(
-                        !self.inject_panic,
-                        "injected fault (SIGIL_TOP_FAULT=reader-panic)"
-                    );
+                    self.faults.panic_if_asked();
                     let is_due = self
+                        .faults
                         .reopen_every
                         .is_some_and(|n| self.read_count.is_multiple_of(n))
                         || (self.read_count.is_multiple_of(MAPPED_CHECK_EVERY)
@@ -906,7 +903,7 @@ impl Reader {
             &self.options,
             self.id,
             how,
-            self.reopen_every,
+            self.faults.reopen_every,
             Mapped::start(),
         );
         let Ok(mut workers) = started else {
@@ -1144,8 +1141,7 @@ impl Reader {
     /// sd-journal's order is by monotonic time within a boot, so the history can end
     /// with older entries (files sharing a boot id whose clocks differ). Measured from
     /// the last entry read, the followers started seconds or hours before the newest
-    /// entry and sent again what the history had sent (issue 22: 5,898 entries printed
-    /// where there are 3,971).
+    /// entry and sent again what the history had sent (issue 22).
     fn remember(&mut self, realtime_us: u64, cursor: &Arc<str>) {
         let newest = self
             .recent_newest_us
@@ -1191,24 +1187,7 @@ impl Reader {
                     (false, _) => tails::Start::Head,
                 };
                 first = false;
-                if let JournalInput::Directory(dir) = &self.input {
-                    let is_there = dir.is_dir();
-                    if dir_gone == is_there {
-                        dir_gone = !is_there;
-                        let text = if dir_gone {
-                            "disappeared (removed or unmounted): waiting for it to come back"
-                        } else {
-                            "is back: reading its new files"
-                        };
-                        self.warn(format!("journal directory {} {text}", dir.display()))?;
-                        if !dir_gone {
-                            // The old waker watches the directory that is gone.
-                            if let Ok(waker) = open(&self.input, &self.options) {
-                                self.journal = waker;
-                            }
-                        }
-                    }
-                }
+                dir_gone = self.check_directory(dir_gone)?;
                 let added = self.rescan(&mut tails, start)?;
                 if self.scan_files(added).is_err() {
                     return Ok(None);
@@ -1239,18 +1218,19 @@ impl Reader {
                     .until
                     .is_some_and(|u| entry.realtime.as_micros() > u.as_micros())
                 {
-                    if self.flush().is_none() {
+                    if self.flush().is_err() {
                         return Ok(None);
                     }
                     return Ok(Some(SourceMsg::Ended));
                 }
                 self.last_cursor = entry.cursor.as_ref().map(|c| c.0.clone());
-                if self.push(entry).is_none() {
+                if self.push(entry).is_err() {
                     return Ok(None);
                 }
                 sent += 1;
                 self.read_count += 1;
                 let is_due = self
+                    .faults
                     .reopen_every
                     .is_some_and(|n| self.read_count.is_multiple_of(n))
                     || (self.read_count.is_multiple_of(MAPPED_CHECK_EVERY)
@@ -1267,7 +1247,7 @@ impl Reader {
                 self.recent = std::collections::VecDeque::new();
             }
             if sent == 0 {
-                if self.flush().is_none() {
+                if self.flush().is_err() {
                     return Ok(None);
                 }
                 if self.journal.wait(Some(tails::POLL)).is_err() {
@@ -1278,6 +1258,32 @@ impl Reader {
                 tail.is_at_end = false;
             }
         }
+    }
+
+    /// Says when a `-D` directory disappears (`was_gone` false, now gone) or comes back;
+    /// returns whether it is gone now. `Err`: the receiver is gone.
+    fn check_directory(&mut self, was_gone: bool) -> std::io::Result<bool> {
+        let JournalInput::Directory(dir) = &self.input else {
+            return Ok(was_gone);
+        };
+        let is_there = dir.is_dir();
+        if was_gone != is_there {
+            return Ok(was_gone);
+        }
+        let is_gone = !is_there;
+        let text = if is_gone {
+            "disappeared (removed or unmounted): waiting for it to come back"
+        } else {
+            "is back: reading its new files"
+        };
+        self.warn(format!("journal directory {} {text}", dir.display()))?;
+        if !is_gone {
+            // The old waker watches the directory that is gone.
+            if let Ok(waker) = open(&self.input, &self.options) {
+                self.journal = waker;
+            }
+        }
+        Ok(is_gone)
     }
 
     /// Reads a handle's next entry (past `--since`) into its `pending`, or marks it at end.
@@ -1420,11 +1426,22 @@ impl Reader {
     }
 
     /// Reopens every handle at its own last cursor (mapped memory, see [`Mapped`]).
+    ///
+    /// Only a file still at its path: a file rotated since the last listing has another
+    /// file at that path (the new active one), and reopening that one at this file's
+    /// cursor lost the rest of this file and sent the other's head twice. Such a handle
+    /// is reopened at a later turn, once the listing has followed the rename.
     fn reopen_tails(&mut self, tails: &mut tails::Tails) {
         for tail in &mut tails.open {
+            if file_identity(&tail.path) != Some(tail.id) {
+                continue;
+            }
             let start = tails::Start::Head;
             let fresh = self.open_tail(&tail.path, tail.id, start, tail.last_cursor.as_ref());
             let Ok(mut fresh) = fresh else { continue };
+            if file_identity(&tail.path) != Some(tail.id) {
+                continue; // renamed while it was being opened: which file is open is unknown
+            }
             // An entry already read stays pending: the fresh handle stands on it (its
             // cursor is the tail's last), so `next` gives the one after. (Should the
             // fresh handle have read one too, the cursor was not found: keep the old
@@ -1496,29 +1513,34 @@ impl Reader {
         Ok(())
     }
 
-    fn send_caught_up(&mut self) -> Option<()> {
+    fn send_caught_up(&mut self) -> Result<(), ReceiverGone> {
         if !self.sent_caught_up {
             self.sent_caught_up = true;
-            self.tx.blocking_send(SourceMsg::CaughtUp).ok()?;
+            self.tx
+                .blocking_send(SourceMsg::CaughtUp)
+                .map_err(|_| ReceiverGone)?;
         }
-        Some(())
+        Ok(())
     }
 
     /// Adds an entry to the open batch; sends it when full or due (a live entry waits at
     /// most `batch_max_wait`, checked after every entry).
-    fn push(&mut self, entry: RawEntry) -> Option<()> {
+    fn push(&mut self, entry: RawEntry) -> Result<(), ReceiverGone> {
         let is_full = self.batch.push(entry);
         if is_full || self.batch.is_due() {
             self.flush()?;
         }
-        Some(())
+        Ok(())
     }
 
     /// Sends the open batch, if any.
-    fn flush(&mut self) -> Option<()> {
+    fn flush(&mut self) -> Result<(), ReceiverGone> {
         match self.batch.take() {
-            Some(batch) => self.tx.blocking_send(SourceMsg::Batch(batch)).ok(),
-            None => Some(()),
+            Some(batch) => self
+                .tx
+                .blocking_send(SourceMsg::Batch(batch))
+                .map_err(|_| ReceiverGone),
+            None => Ok(()),
         }
     }
 }

@@ -25,8 +25,8 @@ mod archive;
 mod batch;
 pub mod demo;
 mod fields;
-pub mod filter;
-pub mod journal;
+pub(crate) mod filter;
+pub(crate) mod journal;
 pub mod since;
 pub mod stream;
 
@@ -43,12 +43,12 @@ use std::time::Duration;
 pub struct Timestamp(pub u64);
 
 impl Timestamp {
-    pub fn as_micros(self) -> u64 {
+    pub(crate) fn as_micros(self) -> u64 {
         self.0
     }
 
     /// The wall clock now.
-    pub fn now() -> Timestamp {
+    pub(crate) fn now() -> Timestamp {
         let us = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
@@ -57,7 +57,7 @@ impl Timestamp {
 
     /// Microseconds from `earlier` to `self`, zero when `earlier` is later (clock skew
     /// between streams must never produce a negative or wrapped duration).
-    pub fn saturating_since_us(self, earlier: Timestamp) -> u64 {
+    pub(crate) fn saturating_since_us(self, earlier: Timestamp) -> u64 {
         self.0.saturating_sub(earlier.0)
     }
 
@@ -114,17 +114,17 @@ impl Unit {
     }
 
     /// Whether this is a pattern (`-u 'cloudflared*'`) rather than one unit's name.
-    pub fn is_glob(&self) -> bool {
+    pub(crate) fn is_glob(&self) -> bool {
         filter::is_glob(&self.0)
     }
 
     /// Whether both are the same shared name (not just equal names): a pointer compare.
-    pub fn is_same(&self, other: &Unit) -> bool {
+    pub(crate) fn is_same(&self, other: &Unit) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// The shared name itself (to count or compare entries by pointer).
-    pub fn shared(&self) -> &Arc<str> {
+    pub(crate) fn shared(&self) -> &Arc<str> {
         &self.0
     }
 
@@ -148,13 +148,13 @@ impl fmt::Display for Unit {
 pub struct Cursor(pub Arc<str>);
 
 /// Index of the input an entry came from, in the order the inputs were given.
-pub type InputId = u16;
+pub(crate) type InputId = u16;
 
 /// The journal fields sigil-top keeps besides the ones it has typed slots for.
 ///
 /// Only these are kept, so memory per entry stays small; they are what the parsers need
 /// (native journald logging of the Sigil server) and what a snapshot re-exports.
-pub const KEPT_FIELDS: &[&str] = &[
+pub(crate) const KEPT_FIELDS: &[&str] = &[
     "SYSLOG_IDENTIFIER",
     "_COMM",
     "_TRANSPORT",
@@ -191,7 +191,7 @@ pub struct RawEntry {
     pub realtime: Timestamp,
     pub monotonic_us: Option<u64>,
     pub cursor: Option<Cursor>,
-    /// The watched unit this entry belongs to (see [`UnitFilter::unit_of`]); `None` when
+    /// The watched unit this entry belongs to (see [`UnitFilter::unit_of_fields`]); `None` when
     /// no unit selection applies (e.g. `entries` over a whole journal).
     pub unit: Option<Unit>,
     /// Who wrote it: the same shared value for every entry of one writer.
@@ -211,8 +211,7 @@ pub struct RawEntry {
 /// One `Arc` for the lot: the decoders hand consecutive entries of a process the same
 /// value (a reference count per entry instead of one per identifier, and one compare of
 /// a remembered origin instead of a lookup per identifier), and the parser recognises a
-/// writer it has seen by pointer. A report over the bench export spent 3% of its CPU on
-/// the separate counts.
+/// writer it has seen by pointer (measured: see docs/bench-results.md, "Code notes").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
     pub boot_id: Option<Arc<str>>,
@@ -236,8 +235,9 @@ pub struct KeptFields(Arc<[KeptField]>);
 pub type KeptField = (&'static str, Arc<[u8]>);
 
 impl KeptFields {
-    /// Adds a field (copying the set: for entries built by hand, not by decoders).
-    pub fn push(&mut self, name: &'static str, value: Arc<[u8]>) {
+    /// Adds a field (copying the set: for entries built by hand in tests, not by decoders).
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, name: &'static str, value: Arc<[u8]>) {
         let mut all = self.0.to_vec();
         all.push((name, value));
         self.0 = all.into();
@@ -269,7 +269,7 @@ impl<'a> IntoIterator for &'a KeptFields {
 
 impl RawEntry {
     /// A kept field's value by name.
-    pub fn field(&self, name: &str) -> Option<&[u8]> {
+    pub(crate) fn field(&self, name: &str) -> Option<&[u8]> {
         self.origin
             .fields
             .iter()
@@ -278,12 +278,12 @@ impl RawEntry {
     }
 
     /// A kept field as UTF-8 text, `None` when absent or not UTF-8.
-    pub fn field_str(&self, name: &str) -> Option<&str> {
+    pub(crate) fn field_str(&self, name: &str) -> Option<&str> {
         self.field(name).and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// True when PID 1 wrote this entry (systemd's own lines about units).
-    pub fn is_from_pid1(&self) -> bool {
+    pub(crate) fn is_from_pid1(&self) -> bool {
         self.pid == Some(1)
     }
 }
@@ -301,28 +301,36 @@ pub struct UnitFilter {
 impl UnitFilter {
     /// Whether a unit is a glob: the journal source cannot turn it into sd-journal
     /// matches (the names it stands for are not known up front) and tests every entry.
-    pub fn has_glob(&self) -> bool {
+    pub(crate) fn has_glob(&self) -> bool {
         self.units.iter().any(Unit::is_glob)
     }
 }
 
 /// `MESSAGE_ID` of systemd-coredump's entries.
-pub const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
+pub(crate) const COREDUMP_MESSAGE_ID: &str = "fc2e22bc6ee647b6b90729ab34a250b1";
+
+/// An entry that belongs to none of the selected units: the unit filter leaves it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotWatched;
+
+/// The receiving side of a source's messages is gone (the program is ending): the
+/// reader stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReceiverGone;
 
 impl UnitFilter {
-    /// The watched unit `entry` belongs to, or `None` when it belongs to none of them.
-    /// With no units selected every entry belongs, to no unit in particular.
-    pub fn unit_of(&self, entry: &RawEntry) -> Option<Option<Unit>> {
-        self.unit_of_fields(entry)
-    }
-
-    /// [`UnitFilter::unit_of`] over anything that has the fields it reads: decoders ask
-    /// it before they build a `RawEntry`, so dropped entries cost no allocation. Names
-    /// compare as bytes (a unit name that is not UTF-8 matches no selected unit).
-    #[allow(clippy::option_option)] // the same answer as `unit_of`, which is public
-    pub(crate) fn unit_of_fields(&self, entry: &impl UnitFields) -> Option<Option<Unit>> {
+    /// The watched unit an entry belongs to (`Ok(Some(unit))`), or [`NotWatched`]. With
+    /// no units selected every entry belongs, to no unit in particular (`Ok(None)`).
+    ///
+    /// Over anything that has the fields it reads: decoders ask it before they build a
+    /// `RawEntry`, so dropped entries cost no allocation. Names compare as bytes (a unit
+    /// name that is not UTF-8 matches no selected unit).
+    pub(crate) fn unit_of_fields(
+        &self,
+        entry: &impl UnitFields,
+    ) -> Result<Option<Unit>, NotWatched> {
         if self.units.is_empty() {
-            return Some(None);
+            return Ok(None);
         }
         let is_root = entry.kept_field("_UID") == Some(b"0");
         // A glob gives the unit it matched (`cloudflared*` → `cloudflared.service`), as
@@ -340,24 +348,24 @@ impl UnitFilter {
             })
         };
         if let Some(u) = find(entry.systemd_unit()) {
-            return Some(Some(u));
+            return Ok(Some(u));
         }
         if entry.pid() == Some(1) {
             if let Some(u) = find(entry.about_unit()) {
-                return Some(Some(u));
+                return Ok(Some(u));
             }
         }
         if is_root {
             if entry.kept_field("MESSAGE_ID") == Some(COREDUMP_MESSAGE_ID.as_bytes()) {
                 if let Some(u) = find(entry.kept_field("COREDUMP_UNIT")) {
-                    return Some(Some(u));
+                    return Ok(Some(u));
                 }
             }
             if let Some(u) = find(entry.kept_field("OBJECT_SYSTEMD_UNIT")) {
-                return Some(Some(u));
+                return Ok(Some(u));
             }
         }
-        None
+        Err(NotWatched)
     }
 }
 
@@ -368,24 +376,6 @@ pub(crate) trait UnitFields {
     fn pid(&self) -> Option<u32>;
     /// A [`KEPT_FIELDS`] field's value.
     fn kept_field(&self, name: &str) -> Option<&[u8]>;
-}
-
-impl UnitFields for RawEntry {
-    fn systemd_unit(&self) -> Option<&[u8]> {
-        self.origin.systemd_unit.as_deref().map(str::as_bytes)
-    }
-
-    fn about_unit(&self) -> Option<&[u8]> {
-        self.about_unit.as_deref().map(str::as_bytes)
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.pid
-    }
-
-    fn kept_field(&self, name: &str) -> Option<&[u8]> {
-        self.field(name)
-    }
 }
 
 /// What a source sends to the app loop. Batches keep channel traffic low; the channel is
@@ -427,7 +417,7 @@ pub enum SourceError {
 /// One input as the user gave it. Several inputs can run at once; each gets an [`InputId`]
 /// (its index) that every entry it yields carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputSpec {
+pub(crate) enum InputSpec {
     /// The local system journal (what `journalctl` reads with no `-D`/`--file`).
     System,
     /// A journal directory (`-D DIR`), read through sd-journal.
@@ -446,7 +436,7 @@ pub enum InputSpec {
 
 impl InputSpec {
     /// How the input is named in messages and per-input counts.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             InputSpec::System => "system journal".to_owned(),
             InputSpec::Directory(p) => format!("journal directory {}", p.display()),
@@ -465,7 +455,7 @@ impl InputSpec {
 
 /// Where a journal input starts reading (see [`ReadOptions::start`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartAt {
+pub(crate) enum StartAt {
     /// Its first entry (or `--since`, `-n`).
     Head,
     /// After its last entry when opened: only what is written from then on, as
@@ -479,27 +469,27 @@ pub enum StartAt {
 
 /// How a source reads: which entries, from when, and how it batches them.
 #[derive(Debug, Clone)]
-pub struct ReadOptions {
-    pub units: UnitFilter,
+pub(crate) struct ReadOptions {
+    pub(crate) units: UnitFilter,
     /// Skip entries before this time (`--since`).
-    pub since: Option<Timestamp>,
+    pub(crate) since: Option<Timestamp>,
     /// Stop at the first entry after this time (`--until`), as `journalctl` does.
-    pub until: Option<Timestamp>,
+    pub(crate) until: Option<Timestamp>,
     /// Start with only the last N matching entries of the history (`-n N`).
-    pub backlog_entries: Option<u64>,
+    pub(crate) backlog_entries: Option<u64>,
     /// Keep reading new entries after the history (`--follow`); otherwise send `Ended` at
     /// the end. Text streams always read to end of input.
-    pub follow: bool,
+    pub(crate) follow: bool,
     /// Where a journal input starts when no `--since`/`-n` says (a cursor wins over
     /// them, as `journalctl --cursor-file` does). Text streams start where they start:
     /// their writer chose (`journalctl -f -n 0 -o export | …`).
-    pub start: StartAt,
+    pub(crate) start: StartAt,
     /// journalctl's other filters (`-p`, `-t`, `-b`, `-g`, `--cursor`).
-    pub filter: filter::EntryFilter,
+    pub(crate) filter: filter::EntryFilter,
     /// A batch is sent when it holds this many entries…
-    pub batch_max_entries: usize,
+    pub(crate) batch_max_entries: usize,
     /// …or when its first entry has waited this long.
-    pub batch_max_wait: Duration,
+    pub(crate) batch_max_wait: Duration,
 }
 
 impl Default for ReadOptions {
@@ -523,7 +513,7 @@ impl Default for ReadOptions {
 /// Problems found while opening (missing path, no permission) are returned here, before
 /// anything is sent; later problems arrive as [`SourceMsg::Warning`] or [`SourceMsg::Error`].
 /// The thread ends when its input ends (history mode) or when `tx`'s receiver is dropped.
-pub fn spawn(
+pub(crate) fn spawn(
     spec: &InputSpec,
     options: ReadOptions,
     input: InputId,
@@ -577,7 +567,10 @@ pub fn spawn(
 /// The cursor of the last entry of a journal input that `options` select, now (see
 /// [`journal::last_cursor`]); `None` for an empty journal and for inputs that are not
 /// journals.
-pub fn last_cursor(spec: &InputSpec, options: &ReadOptions) -> Result<Option<Cursor>, SourceError> {
+pub(crate) fn last_cursor(
+    spec: &InputSpec,
+    options: &ReadOptions,
+) -> Result<Option<Cursor>, SourceError> {
     let input = match spec {
         InputSpec::System => journal::JournalInput::System,
         InputSpec::Directory(dir) => journal::JournalInput::Directory(dir.clone()),
@@ -589,7 +582,7 @@ pub fn last_cursor(spec: &InputSpec, options: &ReadOptions) -> Result<Option<Cur
 
 /// Whether [`read_in_place`] can read `spec` with `options`: a text input (a file, or
 /// standard input) read once to its end, not followed.
-pub fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {
+pub(crate) fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {
     matches!(spec, InputSpec::Stdin | InputSpec::TextFile(_)) && !options.follow
 }
 
@@ -598,7 +591,7 @@ pub fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {
 /// what [`reads_in_place`] accepts; anything else is read through [`spawn`].
 ///
 /// Opening errors are returned, as by [`spawn`]; later ones arrive as messages.
-pub fn read_in_place(
+pub(crate) fn read_in_place(
     spec: &InputSpec,
     options: ReadOptions,
     input: InputId,
@@ -642,7 +635,7 @@ fn is_regular_file(file: &std::fs::File) -> bool {
 
 /// The whole text of a text input, for what reads it at once (the live screen's paced
 /// `--replay`); a snapshot's `.tar.gz` gives its `journal.export`.
-pub fn read_whole_text(path: &std::path::Path) -> Result<Vec<u8>, SourceError> {
+pub(crate) fn read_whole_text(path: &std::path::Path) -> Result<Vec<u8>, SourceError> {
     use std::io::Read;
     let spec = InputSpec::TextFile(path.to_path_buf());
     let file = open_text_file(&spec, path)?;

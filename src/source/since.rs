@@ -42,7 +42,7 @@ use super::Timestamp;
 use crate::duration;
 
 /// What `--since`/`--until` accept, for error messages.
-pub const ACCEPTED_TIME_FORMS: &str =
+pub(crate) const ACCEPTED_TIME_FORMS: &str =
     "accepted forms (as journalctl): \"2026-11-24 10:00:00\", \"2026-11-24 10:00\", \
 \"2026-11-24\", \"10:00\", \"10:00:30.5\", \"Mon 2026-11-24 10:00\", \"today\", \"yesterday\", \
 \"now\", \"-1h30m\", \"+5m\", \"10 min ago\", \"@1795626316\"; a date or time may end with \
@@ -52,8 +52,8 @@ pub const ACCEPTED_TIME_FORMS: &str =
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot read {input:?} as a time ({reason}); {ACCEPTED_TIME_FORMS}")]
 pub struct TimeError {
-    pub input: String,
-    pub reason: &'static str,
+    pub(crate) input: String,
+    pub(crate) reason: &'static str,
 }
 
 /// The latest time journalctl reads (`USEC_TIMESTAMP_FORMATTABLE_MAX`: 9999-12-30

@@ -10,5 +10,5 @@ mod decode;
 mod json;
 mod read;
 
-pub use decode::{DecodeCounts, Decoder, Format, MAX_FIELD_BYTES, READ_CHUNK_BYTES};
-pub use read::{read_in_place, spawn_pipe_reader, spawn_reader};
+pub use decode::{DecodeCounts, Decoder};
+pub(crate) use read::{read_in_place, spawn_pipe_reader, spawn_reader};

@@ -5,16 +5,18 @@
 //! open a new `NAME.journal`), vacuumed by the real `journalctl --vacuum-files`, and
 //! what sigil-top printed is compared with what was written and with `journalctl`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::{bin, export_text, json_lines, make_journal, wait_for, Record, JOURNAL_REMOTE};
+use crate::util::{
+    bin, export_text, json_lines, make_journal, wait_for, Live, Record, JOURNAL_REMOTE,
+};
 
 fn now_us() -> u64 {
     u64::try_from(
@@ -128,72 +130,21 @@ fn spawn_remote(file: &Path) -> Child {
         .expect("running systemd-journal-remote")
 }
 
-/// `sigil-top ARGS` in the background with stdout and stderr collected line by line.
-struct Follower {
-    child: Child,
-    out: Arc<Mutex<Vec<String>>>,
-    err: Arc<Mutex<Vec<String>>>,
+/// The `entry N` numbers `entries -o json` printed so far, in order.
+fn seqs(follower: &Live) -> Vec<u64> {
+    follower
+        .lines()
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let m = v["message"].as_str().unwrap();
+            m.strip_prefix("entry ").unwrap().parse().unwrap()
+        })
+        .collect()
 }
 
-impl Follower {
-    fn start(env: &[(&str, &str)], args: &[&str]) -> Follower {
-        let mut child = Command::new(bin())
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let collect = |stream: Box<dyn std::io::Read + Send>| {
-            let lines = Arc::new(Mutex::new(Vec::new()));
-            let sink = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    sink.lock().unwrap().push(line);
-                }
-            });
-            lines
-        };
-        let out = collect(Box::new(child.stdout.take().unwrap()));
-        let err = collect(Box::new(child.stderr.take().unwrap()));
-        Follower { child, out, err }
-    }
-
-    fn count(&self) -> usize {
-        self.out.lock().unwrap().len()
-    }
-
-    fn stderr(&self) -> String {
-        self.err.lock().unwrap().join("\n")
-    }
-
-    /// The `entry N` numbers printed so far, in order.
-    fn seqs(&self) -> Vec<u64> {
-        self.out
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
-                let m = v["message"].as_str().unwrap();
-                m.strip_prefix("entry ").unwrap().parse().unwrap()
-            })
-            .collect()
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn follow_with(dir: &TempDir, env: &[(&str, &str)]) -> Follower {
-    Follower::start(
-        env,
+fn follow_with(dir: &TempDir, env: &[(&str, &str)]) -> Live {
+    Live::spawn_with_env(
         &[
             "entries",
             "-D",
@@ -202,15 +153,16 @@ fn follow_with(dir: &TempDir, env: &[(&str, &str)]) -> Follower {
             "-o",
             "json",
         ],
+        env,
     )
 }
 
 /// A live journal with `n` entries and a follower that has printed them.
-fn following(n: u64) -> (TempDir, Writer, Follower) {
+fn following(n: u64) -> (TempDir, Writer, Live) {
     following_with(n, &[])
 }
 
-fn following_with(n: u64, env: &[(&str, &str)]) -> (TempDir, Writer, Follower) {
+fn following_with(n: u64, env: &[(&str, &str)]) -> (TempDir, Writer, Live) {
     let dir = TempDir::new().unwrap();
     let mut writer = Writer::start(dir.path());
     writer.write(n);
@@ -234,9 +186,13 @@ fn archived_files(dir: &Path) -> usize {
 
 #[test]
 fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repeat_nothing() {
-    // Every 1,000 entries the reader also reopens its handles (as it does past 64 MiB
-    // of mapped journal pages), so resuming each file at its cursor is tested too.
-    let (dir, mut writer, follower) = following_with(10, &[("SIGIL_TOP_REOPEN_EVERY", "1000")]);
+    rotation_and_vacuum_while_following(&[]);
+}
+
+/// Rotates and vacuums a journal written at 5,000 entries/s while sigil-top (with `env`)
+/// follows it; asserts that it printed every entry once, in order.
+fn rotation_and_vacuum_while_following(env: &[(&str, &str)]) {
+    let (dir, mut writer, follower) = following_with(10, env);
     // Six rotations, each after ~0.8 s at 5,000 entries/s; from the third on, vacuuming
     // keeps the two newest archived files (what `journalctl --vacuum-files` does on a
     // host with SystemMaxFiles set).
@@ -270,7 +226,7 @@ fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repea
     });
     // Give a duplicate the time to show up before judging.
     std::thread::sleep(Duration::from_millis(500));
-    let seqs = follower.seqs();
+    let seqs = seqs(&follower);
     let want: Vec<u64> = (1..=total).collect();
     if seqs != want {
         let missing = want.iter().filter(|s| !seqs.contains(s)).count();
@@ -278,7 +234,7 @@ fn rotation_and_vacuum_while_following_at_5000_entries_per_second_lose_and_repea
             "printed {} entries for {total} written ({missing} missing, {} extra); stderr:\n{}",
             seqs.len(),
             seqs.len() + missing - want.len(),
-            follower.stderr()
+            follower.err_lines().join("\n")
         );
     }
     // What is still on disk after vacuuming is exactly what journalctl shows, and
@@ -311,7 +267,7 @@ fn a_directory_that_disappears_and_comes_back_is_read_again() {
     writer.close();
     std::fs::remove_dir_all(dir.path()).unwrap();
     wait_for(Duration::from_secs(10), "the disappearance noticed", || {
-        follower.stderr().contains("disappeared")
+        follower.err_lines().join("\n").contains("disappeared")
     });
     std::fs::create_dir(dir.path()).unwrap();
     writer.remote = spawn_remote(&dir.path().join("live.journal"));
@@ -323,11 +279,11 @@ fn a_directory_that_disappears_and_comes_back_is_read_again() {
         || follower.count() >= 200,
     );
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(follower.seqs(), (1..=200).collect::<Vec<u64>>());
+    assert_eq!(seqs(&follower), (1..=200).collect::<Vec<u64>>());
     assert!(
-        follower.stderr().contains("is back"),
+        follower.err_lines().join("\n").contains("is back"),
         "{}",
-        follower.stderr()
+        follower.err_lines().join("\n")
     );
 }
 
@@ -399,17 +355,20 @@ fn a_file_damaged_while_following_is_reported_and_following_goes_on() {
     std::fs::rename(&made, dir.path().join("copied.journal")).unwrap();
     writer.rotate();
     wait_for(Duration::from_secs(20), "the damaged file named", || {
-        follower.stderr().contains("copied.journal is truncated")
+        follower
+            .err_lines()
+            .join("\n")
+            .contains("copied.journal is truncated")
     });
     writer.write(5);
     writer.close();
     wait_for(Duration::from_secs(20), "entries after the damage", || {
         follower.count() >= 25
     });
-    assert_eq!(follower.seqs(), (1..=25).collect::<Vec<u64>>());
+    assert_eq!(seqs(&follower), (1..=25).collect::<Vec<u64>>());
 }
 
-/// A small journal for the panic tests.
+/// A small journal (20 entries) for the fault tests.
 fn small_journal() -> TempDir {
     let dir = TempDir::new().unwrap();
     let at = now_us();
@@ -418,51 +377,112 @@ fn small_journal() -> TempDir {
     dir
 }
 
-#[test]
-fn a_panic_in_a_reader_thread_stops_a_headless_run_instead_of_reporting_half() {
-    let dir = small_journal();
-    let out = Command::new(bin())
-        .args([
-            "report",
-            "-D",
-            dir.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .env("SIGIL_TOP_FAULT", "reader-panic")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(101), "{stderr}");
-    assert!(out.stdout.is_empty(), "no report from half an input");
-    assert!(
-        stderr.contains("injected fault") && stderr.contains("worker thread failed"),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains('\x1b'),
-        "no terminal sequences headless: {stderr:?}"
-    );
+/// Tests that inject faults through the environment: only in a build with the
+/// `fault-injection` feature (README "Tests").
+#[cfg(feature = "fault-injection")]
+mod fault_injection {
+    use std::process::Command;
+    use std::time::Duration;
+
+    use super::{rotation_and_vacuum_while_following, small_journal};
+    use crate::util::bin;
+
+    #[test]
+    fn rotation_and_vacuum_while_following_with_the_reader_reopening_every_1000_entries() {
+        // Every 1,000 entries the reader also reopens its handles (as it does past 64 MiB
+        // of mapped journal pages), so resuming each file at its cursor is tested too.
+        rotation_and_vacuum_while_following(&[("SIGIL_TOP_REOPEN_EVERY", "1000")]);
+    }
+
+    #[test]
+    fn a_panic_in_a_reader_thread_stops_a_headless_run_instead_of_reporting_half() {
+        let dir = small_journal();
+        let out = Command::new(bin())
+            .args([
+                "report",
+                "-D",
+                dir.path().to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .env("SIGIL_TOP_FAULT", "reader-panic")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(101), "{stderr}");
+        assert!(out.stdout.is_empty(), "no report from half an input");
+        assert!(
+            stderr.contains("injected fault") && stderr.contains("worker thread failed"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains('\x1b'),
+            "no terminal sequences headless: {stderr:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_in_a_reader_thread_restores_the_terminal_and_prints_the_error() {
+        let dir = small_journal();
+        let cmd = format!(
+            "RUST_BACKTRACE=0 SIGIL_TOP_FAULT=reader-panic {} -D {} --follow; echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 600",
+            bin().display(),
+            dir.path().display()
+        );
+        let tmux = crate::util::Tmux::start(&cmd, 100, 30);
+        let screen = tmux.wait_for(&["EXITED 101", "icanon"], Duration::from_secs(20));
+        assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
+        assert!(screen.contains("injected fault"), "{screen}");
+        // Raw mode is off again: the line discipline is canonical.
+        let icanon = screen
+            .lines()
+            .find(|l| l.trim().ends_with("icanon"))
+            .unwrap_or_default();
+        assert_eq!(icanon.trim(), "icanon", "{screen}");
+    }
 }
 
+/// Without the `fault-injection` feature (the release binary, the package) the fault
+/// variables are not read: their names are not even in the binary, and a run with them
+/// set gives the very output of a run without them.
+#[cfg(not(feature = "fault-injection"))]
 #[test]
-fn a_panic_in_a_reader_thread_restores_the_terminal_and_prints_the_error() {
+fn a_normal_build_ignores_the_fault_injection_variables() {
+    let program = std::fs::read(bin()).unwrap();
+    for name in ["SIGIL_TOP_FAULT", "SIGIL_TOP_REOPEN_EVERY"] {
+        assert!(
+            memchr::memmem::find(&program, name.as_bytes()).is_none(),
+            "{name} is in the binary built without fault-injection"
+        );
+    }
     let dir = small_journal();
-    let cmd = format!(
-        "RUST_BACKTRACE=0 SIGIL_TOP_FAULT=reader-panic {} -D {} --follow; echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 600",
-        bin().display(),
-        dir.path().display()
+    let args = [
+        "report",
+        "-D",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    let plain = crate::util::sigil_top_ok(&args, None);
+    let out = crate::util::run(
+        Command::new(bin())
+            .args(args)
+            .env("SIGIL_TOP_FAULT", "reader-panic")
+            .env("SIGIL_TOP_REOPEN_EVERY", "1"),
+        None,
     );
-    let tmux = crate::util::Tmux::start(&cmd, 100, 30);
-    let screen = tmux.wait_for(&["EXITED 101", "icanon"], Duration::from_secs(20));
-    assert_eq!(tmux.display("#{alternate_on}"), "0", "{screen}");
-    assert!(screen.contains("injected fault"), "{screen}");
-    // Raw mode is off again: the line discipline is canonical.
-    let icanon = screen
-        .lines()
-        .find(|l| l.trim().ends_with("icanon"))
-        .unwrap_or_default();
-    assert_eq!(icanon.trim(), "icanon", "{screen}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&plain)
+    );
+    // The whole input, not half of it: the reader did not panic after its first entry.
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["entries"]["total"], 20, "{report}");
 }
 
 #[test]
@@ -497,7 +517,7 @@ fn two_files_written_at_once_while_following_lose_nothing() {
         follower.count() >= total
     });
     std::thread::sleep(Duration::from_millis(500));
-    let mut seqs = follower.seqs();
+    let mut seqs = seqs(&follower);
     assert_eq!(seqs.len(), total, "printed vs written");
     seqs.sort_unstable();
     let want: Vec<u64> = (1..=a.seq).chain(1_000_001..=b.seq).collect();

@@ -5,25 +5,7 @@
 
 use std::process::Command;
 
-use crate::util::{bin, run};
-
-/// A small deterministic generator (xorshift), so a failure can be replayed by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap()
-    }
-}
+use crate::util::{bin, run, Rng};
 
 /// What systemd makes of `span`: its µs, or `None` when it refuses it.
 fn systemd_timespan(span: &str) -> Option<u64> {

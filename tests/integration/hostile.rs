@@ -7,6 +7,11 @@
 //!
 //! See `docs/robustness.md` for the table in words, and issue 8.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::process::{Command, Output};
 
 use serde_json::Value;

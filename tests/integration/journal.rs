@@ -1,7 +1,9 @@
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,7 +11,7 @@ use tempfile::TempDir;
 
 use crate::util::{
     assert_same, data, export_text, journalctl, json_lines, make_journal, sigil_top_ok, wait_for,
-    Record,
+    Live, Record,
 };
 
 /// The first entry of the real fixture, µs.
@@ -284,25 +286,35 @@ fn entries_json_matches_journalctl_u_on_a_realistic_directory() {
     assert_same("entries vs journalctl -u", &expected, &actual);
 }
 
-#[test]
-fn reopening_the_journal_mid_read_loses_and_repeats_nothing() {
-    // The reader reopens the journal to drop sd-journal's mapped pages (every ~64 MiB of
-    // them); the knob makes it happen every 7 entries here, across files and hosts.
-    let dir = realistic_dir();
-    let d = dir_str(&dir);
-    let args = ["entries", "-D", d, "--output", "json"];
-    let plain = sigil_top_ok(&args, None);
-    let out = crate::util::run(
-        Command::new(crate::util::bin())
-            .args(args)
-            .env("SIGIL_TOP_REOPEN_EVERY", "7"),
-        None,
-    );
-    assert!(out.status.success(), "{out:?}");
-    let reopened: Vec<_> = json_lines(&out.stdout).iter().map(key_of_ours).collect();
-    let plain: Vec<_> = json_lines(&plain).iter().map(key_of_ours).collect();
-    assert!(plain.len() > 1900, "{}", plain.len());
-    assert_same("reopened every 7 vs read once", &plain, &reopened);
+/// Tests that inject faults through the environment: only in a build with the
+/// `fault-injection` feature (README "Tests").
+#[cfg(feature = "fault-injection")]
+mod fault_injection {
+    use std::process::Command;
+
+    use super::{dir_str, key_of_ours, realistic_dir};
+    use crate::util::{assert_same, json_lines, sigil_top_ok};
+
+    #[test]
+    fn reopening_the_journal_mid_read_loses_and_repeats_nothing() {
+        // The reader reopens the journal to drop sd-journal's mapped pages (every ~64 MiB
+        // of them); the fault makes it happen every 7 entries here, across files and hosts.
+        let dir = realistic_dir();
+        let d = dir_str(&dir);
+        let args = ["entries", "-D", d, "--output", "json"];
+        let plain = sigil_top_ok(&args, None);
+        let out = crate::util::run(
+            Command::new(crate::util::bin())
+                .args(args)
+                .env("SIGIL_TOP_REOPEN_EVERY", "7"),
+            None,
+        );
+        assert!(out.status.success(), "{out:?}");
+        let reopened: Vec<_> = json_lines(&out.stdout).iter().map(key_of_ours).collect();
+        let plain: Vec<_> = json_lines(&plain).iter().map(key_of_ours).collect();
+        assert!(plain.len() > 1900, "{}", plain.len());
+        assert_same("reopened every 7 vs read once", &plain, &reopened);
+    }
 }
 
 #[test]
@@ -528,27 +540,9 @@ fn follow_shows_entries_written_after_start() {
         ))
     };
     make_journal(dir.path(), "first", &export_text(&[rec(0), rec(1)]));
-    let mut child = Command::new(crate::util::bin())
-        .args(["entries", "-D", dir_str(&dir), "--follow", "-o", "json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = Arc::clone(&lines);
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(line);
-            }
-        })
-    };
-    let count = || lines.lock().unwrap().len();
+    let follower = Live::spawn(&["entries", "-D", dir_str(&dir), "--follow", "-o", "json"]);
     wait_for(Duration::from_secs(20), "the history (2 entries)", || {
-        count() >= 2
+        follower.count() >= 2
     });
     // A new file in the directory, as journald's rotation would create.
     make_journal(
@@ -556,21 +550,10 @@ fn follow_shows_entries_written_after_start() {
         "second",
         &export_text(&[rec(2), rec(3), rec(4)]),
     );
-    wait_for(Duration::from_secs(20), "3 live entries", || count() >= 5);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let messages: Vec<String> = lines
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["message"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    wait_for(Duration::from_secs(20), "3 live entries", || {
+        follower.count() >= 5
+    });
+    let messages = messages_of(&follower.stop());
     assert_eq!(messages, ["live 0", "live 1", "live 2", "live 3", "live 4"]);
 }
 
@@ -589,15 +572,7 @@ fn follow_on_a_directory_with_no_matching_entries_keeps_waiting() {
             "x",
         ))]),
     );
-    let mut child = Command::new(crate::util::bin())
-        .args(["entries", "-D", dir_str(&dir), "--follow", "-o", "json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || BufReader::new(stdout).lines().next());
+    let mut follower = Live::spawn(&["entries", "-D", dir_str(&dir), "--follow", "-o", "json"]);
     let rec = timed(Record::service(
         T0 + 5,
         "h",
@@ -607,76 +582,30 @@ fn follow_on_a_directory_with_no_matching_entries_keeps_waiting() {
         "first ever",
     ));
     make_journal(dir.path(), "later", &export_text(&[rec]));
-    // The reader thread returns once the first line arrives; bound the wait with a deadline.
     wait_for(
         Duration::from_secs(20),
         "the first cloudflared line",
-        || reader.is_finished(),
+        || follower.count() >= 1,
     );
     assert!(
-        child.try_wait().unwrap().is_none(),
+        follower.is_running(),
         "follow mode must not exit on its own"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let line = reader.join().unwrap().unwrap().unwrap();
+    let line = follower.stop().swap_remove(0);
     assert!(line.contains("first ever"), "{line}");
 }
 
-/// Runs `sigil-top ARGS` in the background, collecting its stdout lines.
-struct Follower {
-    child: std::process::Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Follower {
-    fn start(args: &[&str]) -> Follower {
-        let mut child = Command::new(crate::util::bin())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-        let stdout = child.stdout.take().unwrap();
-        let sink = Arc::clone(&lines);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Follower {
-            child,
-            lines,
-            reader: Some(reader),
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.lines.lock().unwrap().len()
-    }
-
-    /// Stops the process and returns the `message` of every line it printed.
-    fn stop(mut self) -> Vec<String> {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        let lines = self.lines.lock().unwrap();
-        lines
-            .iter()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["message"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect()
-    }
+/// The `message` of each JSON line `entries -o json` printed.
+fn messages_of(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
 }
 
 #[test]
@@ -694,7 +623,7 @@ fn removing_and_adding_files_while_following_loses_and_repeats_nothing() {
     };
     let old = make_journal(dir.path(), "old", &export_text(&[rec(0), rec(1)]));
     make_journal(dir.path(), "current", &export_text(&[rec(2), rec(3)]));
-    let follower = Follower::start(&["entries", "-D", dir_str(&dir), "--follow", "-o", "json"]);
+    let follower = Live::spawn(&["entries", "-D", dir_str(&dir), "--follow", "-o", "json"]);
     wait_for(Duration::from_secs(20), "the history (4 entries)", || {
         follower.count() >= 4
     });
@@ -708,7 +637,7 @@ fn removing_and_adding_files_while_following_loses_and_repeats_nothing() {
     wait_for(Duration::from_secs(20), "1 more entry", || {
         follower.count() >= 7
     });
-    let messages = follower.stop();
+    let messages = messages_of(&follower.stop());
     let want: Vec<String> = (0..7).map(|i| format!("entry {i}")).collect();
     assert_eq!(messages, want);
 }
@@ -755,7 +684,7 @@ fn issue_22_following_files_that_share_a_boot_id_sends_each_entry_once() {
     let expected = json_lines(&journalctl(&["-D", d, "-o", "json"])).len();
     assert_eq!(expected, 2500);
 
-    let follower = Follower::start(&["entries", "-D", d, "--follow", "-o", "json"]);
+    let follower = Live::spawn(&["entries", "-D", d, "--follow", "-o", "json"]);
     wait_for(Duration::from_secs(30), "the history", || {
         follower.count() >= expected
     });
@@ -773,14 +702,9 @@ fn issue_22_following_files_that_share_a_boot_id_sends_each_entry_once() {
         )]),
     );
     wait_for(Duration::from_secs(30), "the newer entry", || {
-        follower
-            .lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("later 0"))
+        follower.lines().iter().any(|l| l.contains("later 0"))
     });
-    let messages = follower.stop();
+    let messages = messages_of(&follower.stop());
     let unique: std::collections::HashSet<&String> = messages.iter().collect();
     assert_eq!(
         (messages.len(), unique.len()),

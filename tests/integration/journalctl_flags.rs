@@ -10,32 +10,15 @@
 //! `_PID`); and with `--grep`, journalctl prints `-- Boot --` lines for boots among the
 //! entries it read, matching or not, so grep rows compare with `-q`.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{bin, export_text, make_journal, run, Record};
-
-/// A small deterministic generator (xorshift), so a failure can be replayed by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap()
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use crate::util::{bin, export_text, make_journal, run, Record, Rng};
 
 /// Who writes: unit, identifier, command.
 const WRITERS: [(&str, &str, &str); 6] = [

@@ -3,6 +3,11 @@
 //! alert, `--exec` hooks under a storm, `/metrics` for Prometheus and the shipped systemd
 //! units. All through the real binary over real journal files.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -43,12 +48,7 @@ fn gate_over_an_empty_directory_fails_with_its_own_code() {
 /// journal holds plenty; the right name over the same journal passes the same gate.
 #[test]
 fn gate_over_a_wrong_unit_fails_and_names_it() {
-    let dir = TempDir::new().unwrap();
-    make_journal(
-        dir.path(),
-        "x",
-        &std::fs::read(data("real/kv-debug/export.txt")).unwrap(),
-    );
+    let dir = crate::util::journal_of_data("real/kv-debug/export.txt", "x");
     let d = dir.path().to_str().unwrap();
     let out = sigil_top(
         &[
@@ -100,12 +100,7 @@ fn gate_over_a_wrong_unit_fails_and_names_it() {
 /// the same journal as `-o export` and `-o json` is read.
 #[test]
 fn text_that_is_not_export_or_json_is_refused_with_the_flag_to_use() {
-    let dir = TempDir::new().unwrap();
-    make_journal(
-        dir.path(),
-        "x",
-        &std::fs::read(data("real/kv-debug/export.txt")).unwrap(),
-    );
+    let dir = crate::util::journal_of_data("real/kv-debug/export.txt", "x");
     let d = dir.path().to_str().unwrap();
     for output in [
         "short",
@@ -678,12 +673,7 @@ fn sorted(mut v: Vec<(String, u64)>) -> Vec<(String, u64)> {
 /// `entries -D DIR --follow` shows it too), which would make the figures differ.
 #[test]
 fn metrics_pass_promtool_and_agree_with_the_report() {
-    let dir = TempDir::new().unwrap();
-    make_journal(
-        dir.path(),
-        "kv",
-        &std::fs::read(data("real/kv-debug/export.txt")).unwrap(),
-    );
+    let dir = crate::util::journal_of_data("real/kv-debug/export.txt", "kv");
     let d = dir.path().to_str().unwrap();
     let mut live = Live::spawn(&[
         "watch",
@@ -695,11 +685,7 @@ fn metrics_pass_promtool_and_agree_with_the_report() {
     ]);
     let url = metrics_url(&live);
     wait_following(&live);
-    let report: Value = serde_json::from_slice(&crate::util::sigil_top_ok(
-        &["report", "-D", d, "--format", "json"],
-        None,
-    ))
-    .unwrap();
+    let report: Value = crate::util::report_json(&["-D", d], None);
     // Once caught up, the live loop's next tick settles the requests still pending (the
     // report settles them at the end of its input): wait until the figures agree.
     let want_requests = report["requests"]["total"].as_u64().unwrap();

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{data, export_text, make_journal, sigil_top, sigil_top_ok, Record};
+use crate::util::{data, export_text, sigil_top, sigil_top_ok, Record};
 
 fn truth(name: &str) -> Value {
     let text = std::fs::read(data(&format!("real/{name}/truth.json"))).unwrap();
@@ -13,18 +13,11 @@ fn truth(name: &str) -> Value {
 }
 
 fn report_of_dir(dir: &Path) -> Value {
-    let out = sigil_top_ok(
-        &["report", "-D", dir.to_str().unwrap(), "--format", "json"],
-        None,
-    );
-    serde_json::from_slice(&out).expect("report --format json prints one JSON document")
+    crate::util::report_json(&["-D", dir.to_str().unwrap()], None)
 }
 
 fn journal_of(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let export = std::fs::read(data(&format!("real/{name}/export.txt"))).unwrap();
-    make_journal(dir.path(), "x", &export);
-    dir
+    crate::util::journal_of_data(&format!("real/{name}/export.txt"), "x")
 }
 
 fn n(v: &Value, path: &str) -> u64 {

@@ -1,13 +1,20 @@
 //! `sigil-top snapshot`: the bundle's files, redaction of secrets planted in every place
 //! the real programs log them, permissions and atomicity, `--archive`, and `--replay`.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "long scenario tests read top to bottom as one story (or one table)"
+)]
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::util::{data, export_text, make_journal, sigil_top, sigil_top_ok, Record};
+use crate::util::{
+    data, export_text, make_journal, sigil_top, sigil_top_ok, snapshot_bundle, Record,
+};
 
 const T0: u64 = 1_795_626_316_000_000;
 
@@ -55,17 +62,18 @@ const SECRETS: &[&str] = &[
     "TRACEBACKSECRET222",
 ];
 
-fn snapshot(journal: &Path, out: &Path, extra: &[&str]) -> PathBuf {
-    let mut args = vec![
-        "snapshot",
-        "-D",
-        journal.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let stdout = sigil_top_ok(&args, None);
-    PathBuf::from(String::from_utf8(stdout).unwrap().trim())
+/// Unpacks a bundle's `.tar.gz` with `tar` itself.
+fn untar(archive: &Path) -> TempDir {
+    let unpacked = TempDir::new().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(archive)
+        .arg("-C")
+        .arg(unpacked.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    unpacked
 }
 
 const FILES: &[&str] = &[
@@ -82,7 +90,7 @@ const FILES: &[&str] = &[
 fn bundle_has_every_file_private_and_complete_with_no_secret_anywhere() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let bundle = snapshot(
+    let bundle = snapshot_bundle(
         journal.path(),
         &out.path().join("snaps"),
         &["--incident", "1"],
@@ -162,7 +170,7 @@ fn bundle_has_every_file_private_and_complete_with_no_secret_anywhere() {
 fn svg_is_well_formed_and_has_the_expected_series() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &[]);
     let svg = std::fs::read_to_string(bundle.join("latency.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("latency.svg is well-formed XML");
     assert_eq!(doc.root_element().tag_name().name(), "svg");
@@ -205,20 +213,10 @@ fn svg_is_well_formed_and_has_the_expected_series() {
 fn replaying_a_bundle_gives_the_same_report() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let bundle = snapshot(journal.path(), out.path(), &["--incident", "1"]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &["--incident", "1"]);
     let original: Value =
         serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
-    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
-        &[
-            "report",
-            "--replay",
-            bundle.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    ))
-    .unwrap();
+    let replayed: Value = crate::util::replayed_report(&bundle);
     assert_eq!(original, replayed);
     // And through journalctl's own tools: the export re-imports into a real journal.
     let again = TempDir::new().unwrap();
@@ -233,7 +231,7 @@ fn replaying_a_bundle_gives_the_same_report() {
 fn archive_is_one_tar_gz_with_the_same_files() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
+    let archive = snapshot_bundle(journal.path(), out.path(), &["--archive"]);
     assert!(archive.to_str().unwrap().ends_with(".tar.gz"));
     assert_eq!(
         std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777,
@@ -263,7 +261,7 @@ fn issue_19_archive_members_carry_the_snapshot_time() {
             .as_secs()
     };
     let before = now_s();
-    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
+    let archive = snapshot_bundle(journal.path(), out.path(), &["--archive"]);
     let after = now_s();
     let gz = flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap());
     let mut tar = tar::Archive::new(gz);
@@ -282,15 +280,7 @@ fn issue_19_archive_members_carry_the_snapshot_time() {
     }
     assert_eq!(names.len(), FILES.len(), "{names:?}");
     // And `tar` itself, unpacking, gives the files that time.
-    let unpacked = TempDir::new().unwrap();
-    let status = std::process::Command::new("tar")
-        .arg("xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(unpacked.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let unpacked = untar(&archive);
     let bundle = std::fs::read_dir(unpacked.path())
         .unwrap()
         .next()
@@ -311,14 +301,14 @@ fn issue_19_archive_members_carry_the_snapshot_time() {
 fn issue_20_snapshots_never_replace_an_existing_bundle_name() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let first = snapshot(journal.path(), out.path(), &[]);
+    let first = snapshot_bundle(journal.path(), out.path(), &[]);
     let name = first.file_name().unwrap().to_str().unwrap().to_owned();
     // Move the first away and leave an empty directory squatting on its name.
     let moved = out.path().join("moved");
     std::fs::rename(&first, &moved).unwrap();
     std::fs::create_dir(&first).unwrap();
     let squatter_ino = std::fs::metadata(&first).unwrap().ino();
-    let second = snapshot(journal.path(), out.path(), &[]);
+    let second = snapshot_bundle(journal.path(), out.path(), &[]);
     assert_eq!(second, out.path().join(format!("{name}-2")));
     assert_eq!(std::fs::metadata(&first).unwrap().ino(), squatter_ino);
     assert_eq!(std::fs::read_dir(&first).unwrap().count(), 0, "left alone");
@@ -326,8 +316,8 @@ fn issue_20_snapshots_never_replace_an_existing_bundle_name() {
         assert!(second.join(f).is_file(), "{f}");
     }
     // An archive of the same name exists: the next one gets `-2`.
-    let a1 = snapshot(journal.path(), out.path(), &["--archive"]);
-    let a2 = snapshot(journal.path(), out.path(), &["--archive"]);
+    let a1 = snapshot_bundle(journal.path(), out.path(), &["--archive"]);
+    let a2 = snapshot_bundle(journal.path(), out.path(), &["--archive"]);
     assert_eq!(a1, out.path().join(format!("{name}.tar.gz")));
     assert_eq!(a2, out.path().join(format!("{name}-2.tar.gz")));
     assert_ne!(std::fs::read(&a1).unwrap().len(), 0);
@@ -407,7 +397,7 @@ fn summary_md_snapshot() {
         "s",
         &std::fs::read(data("scenarios/restart_502.export")).unwrap(),
     );
-    let bundle = snapshot(journal.path(), out.path(), &["--incident", "1"]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &["--incident", "1"]);
     let summary = std::fs::read_to_string(bundle.join("summary.md")).unwrap();
     insta::assert_snapshot!("restart_502_summary", summary);
 }
@@ -492,7 +482,7 @@ fn issue_17_no_secret_of_the_table_reaches_any_bundle_file() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let rows = crash_journal_with_secret_table(journal.path());
     assert!(rows.len() >= 50, "{} rows", rows.len());
-    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &[]);
     for f in FILES {
         let bytes = std::fs::read(bundle.join(f)).unwrap();
         assert_no_secret(f, &bytes, &rows);
@@ -512,16 +502,8 @@ fn issue_17_no_secret_of_the_table_reaches_any_bundle_file() {
     assert!(redacted >= rows.len() as u64, "{redacted} redactions");
 
     // The archive holds the same files, as redacted.
-    let archive = snapshot(journal.path(), out.path(), &["--archive"]);
-    let unpacked = TempDir::new().unwrap();
-    let status = std::process::Command::new("tar")
-        .arg("xzf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(unpacked.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let archive = snapshot_bundle(journal.path(), out.path(), &["--archive"]);
+    let unpacked = untar(&archive);
     let mut seen = 0;
     for dir in std::fs::read_dir(unpacked.path()).unwrap() {
         for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
@@ -545,11 +527,7 @@ fn issue_17_a_replayed_bundle_tells_the_same_story() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     crash_journal_with_secret_table(journal.path());
     let d = journal.path().to_str().unwrap();
-    let original: Value = serde_json::from_slice(&sigil_top_ok(
-        &["report", "-D", d, "--format", "json"],
-        None,
-    ))
-    .unwrap();
+    let original: Value = crate::util::report_json(&["-D", d], None);
     let kinds: Vec<&str> = original["incidents"]
         .as_array()
         .unwrap()
@@ -561,18 +539,8 @@ fn issue_17_a_replayed_bundle_tells_the_same_story() {
         "the scenario has a crash: {kinds:?}"
     );
     for extra in [&[][..], &["--archive"][..]] {
-        let bundle = snapshot(journal.path(), out.path(), extra);
-        let replayed: Value = serde_json::from_slice(&sigil_top_ok(
-            &[
-                "report",
-                "--replay",
-                bundle.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            None,
-        ))
-        .unwrap();
+        let bundle = snapshot_bundle(journal.path(), out.path(), extra);
+        let replayed: Value = crate::util::replayed_report(&bundle);
         assert_eq!(original, replayed, "replay of {}", bundle.display());
     }
 }
@@ -585,7 +553,7 @@ fn issue_17_a_replayed_bundle_tells_the_same_story() {
 fn issue_17_anonymize_ip_leaves_no_client_address() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     crash_journal_with_secret_table(journal.path());
-    let bundle = snapshot(journal.path(), out.path(), &["--anonymize-ip"]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &["--anonymize-ip"]);
     let scenario = std::fs::read_to_string(data("scenarios/crash_502.export")).unwrap();
     let clients: std::collections::BTreeSet<&str> = scenario
         .split("client_ip=")
@@ -609,17 +577,7 @@ fn issue_17_anonymize_ip_leaves_no_client_address() {
         summary.contains("Client IP addresses were replaced by stand-ins"),
         "the summary says so:\n{summary}"
     );
-    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
-        &[
-            "report",
-            "--replay",
-            bundle.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    ))
-    .unwrap();
+    let replayed: Value = crate::util::replayed_report(&bundle);
     let report: Value =
         serde_json::from_slice(&std::fs::read(bundle.join("report.json")).unwrap()).unwrap();
     assert_eq!(replayed["requests"], report["requests"]);
@@ -657,7 +615,7 @@ fn issue_17_unsafe_steps_anywhere_in_the_output_path_are_refused() {
     let sticky = root.path().join("sticky");
     std::fs::create_dir(&sticky).unwrap();
     std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    snapshot(journal.path(), &sticky.join("mine").join("snaps"), &[]);
+    snapshot_bundle(journal.path(), &sticky.join("mine").join("snaps"), &[]);
 
     // A symlink another user owns, early in the path (needs root to make one).
     let victim = root.path().join("victim");
@@ -725,22 +683,8 @@ fn issue_17_a_snapshot_of_standard_input_replays_to_its_report() {
     for f in FILES {
         assert_no_secret(f, &std::fs::read(bundle.join(f)).unwrap(), &rows);
     }
-    let original: Value = serde_json::from_slice(&sigil_top_ok(
-        &["report", "-", "--format", "json"],
-        Some(&text),
-    ))
-    .unwrap();
-    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
-        &[
-            "report",
-            "--replay",
-            bundle.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    ))
-    .unwrap();
+    let original: Value = crate::util::report_json(&["-"], Some(&text));
+    let replayed: Value = crate::util::replayed_report(&bundle);
     assert_eq!(original, replayed);
 }
 
@@ -748,12 +692,7 @@ fn issue_17_a_snapshot_of_standard_input_replays_to_its_report() {
 /// be read twice either: it is held, not streamed, and the bundle has every entry.
 #[test]
 fn issue_17_a_snapshot_of_a_named_pipe_has_every_entry() {
-    let journal = TempDir::new().unwrap();
-    make_journal(
-        journal.path(),
-        "s",
-        &std::fs::read(data("scenarios/restart_502.export")).unwrap(),
-    );
+    let journal = crate::util::journal_of_data("scenarios/restart_502.export", "s");
     let text = crate::util::journalctl(&["-D", journal.path().to_str().unwrap(), "-o", "export"]);
     let dir = TempDir::new().unwrap();
     let fifo = dir.path().join("export.fifo");
@@ -778,22 +717,8 @@ fn issue_17_a_snapshot_of_a_named_pipe_has_every_entry() {
     );
     writer.join().unwrap();
     let bundle = PathBuf::from(String::from_utf8(stdout).unwrap().trim());
-    let original: Value = serde_json::from_slice(&sigil_top_ok(
-        &["report", "-", "--format", "json"],
-        Some(&text),
-    ))
-    .unwrap();
-    let replayed: Value = serde_json::from_slice(&sigil_top_ok(
-        &[
-            "report",
-            "--replay",
-            bundle.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    ))
-    .unwrap();
+    let original: Value = crate::util::report_json(&["-"], Some(&text));
+    let replayed: Value = crate::util::replayed_report(&bundle);
     assert!(original["entries"]["total"].as_u64().unwrap() > 100);
     assert_eq!(original, replayed);
 }
@@ -895,7 +820,7 @@ fn heavy_tailed_latency(n: usize) -> sigil_top::model::stats::Latency {
 fn issue_20_latency_hlog_round_trips_through_hdrhistograms_reader() {
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &[]);
     let text = std::fs::read_to_string(bundle.join("latency.hlog")).unwrap();
     let (h, start, tag) = hlog_histogram(&text);
     assert_eq!(tag, sigil_top::view::snapshot::HLOG_TAG);
@@ -956,7 +881,7 @@ fn issue_20_hgrm_footer_and_rows_agree_with_the_python_hdrhistogram() {
     };
     let (journal, out) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     journal_with_secrets(journal.path());
-    let bundle = snapshot(journal.path(), out.path(), &[]);
+    let bundle = snapshot_bundle(journal.path(), out.path(), &[]);
     let sel = sigil_top::view::snapshot::Selection {
         start: sigil_top::source::Timestamp(T0),
         end: sigil_top::source::Timestamp(T0 + 3_600_000_000),

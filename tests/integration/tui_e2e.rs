@@ -173,26 +173,14 @@ fn the_demo_plays_the_scenario_and_stays_open_when_it_ends() {
 /// incident at the times it happened.
 #[test]
 fn a_snapshot_bundle_replays_on_the_screen_at_a_chosen_speed() {
-    let journal = tempfile::TempDir::new().unwrap();
-    let export = std::fs::read(crate::util::data("scenarios/restart_502.export")).unwrap();
-    crate::util::make_journal(journal.path(), "s", &export);
+    let journal = crate::util::journal_of_data("scenarios/restart_502.export", "s");
     let out = tempfile::TempDir::new().unwrap();
-    let bundle = crate::util::sigil_top_ok(
-        &[
-            "snapshot",
-            "-D",
-            journal.path().to_str().unwrap(),
-            "-o",
-            out.path().to_str().unwrap(),
-        ],
-        None,
-    );
-    let bundle = String::from_utf8(bundle).unwrap();
+    let bundle = crate::util::snapshot_bundle(journal.path(), out.path(), &[]);
     let tmux = Tmux::start(
         &format!(
             "{} --replay {} --speed 30x; echo EXITED $?; sleep 600",
             bin().display(),
-            bundle.trim()
+            bundle.display()
         ),
         120,
         40,
@@ -209,28 +197,16 @@ fn a_snapshot_bundle_replays_on_the_screen_at_a_chosen_speed() {
 /// just as the bundle's directory does.
 #[test]
 fn issue_17_an_archived_bundle_replays_on_the_screen() {
-    let journal = tempfile::TempDir::new().unwrap();
-    let export = std::fs::read(crate::util::data("scenarios/restart_502.export")).unwrap();
-    crate::util::make_journal(journal.path(), "s", &export);
+    let journal = crate::util::journal_of_data("scenarios/restart_502.export", "s");
     let out = tempfile::TempDir::new().unwrap();
-    let archive = crate::util::sigil_top_ok(
-        &[
-            "snapshot",
-            "--archive",
-            "-D",
-            journal.path().to_str().unwrap(),
-            "-o",
-            out.path().to_str().unwrap(),
-        ],
-        None,
-    );
-    let archive = String::from_utf8(archive).unwrap();
-    assert!(archive.trim().ends_with(".tar.gz"), "{archive}");
+    let archive = crate::util::snapshot_bundle(journal.path(), out.path(), &["--archive"]);
+    let archive = archive.to_str().unwrap();
+    assert!(archive.ends_with(".tar.gz"), "{archive}");
     let tmux = Tmux::start(
         &format!(
             "{} --replay {} --speed max; echo EXITED $?; sleep 600",
             bin().display(),
-            archive.trim()
+            archive
         ),
         120,
         40,

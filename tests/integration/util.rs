@@ -133,6 +133,30 @@ pub fn make_journal(dir: &Path, name: &str, export: &[u8]) -> PathBuf {
     target
 }
 
+/// A temporary directory holding `STEM.journal`, built from the export file
+/// `tests/data/NAME` with the real `systemd-journal-remote`.
+pub fn journal_of_data(name: &str, stem: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let export = std::fs::read(data(name)).unwrap();
+    make_journal(dir.path(), stem, &export);
+    dir
+}
+
+/// `sigil-top snapshot -D JOURNAL -o OUT EXTRA…`, asserting success: the bundle's path
+/// (or its archive's, with `--archive`), as printed.
+pub fn snapshot_bundle(journal: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "snapshot",
+        "-D",
+        journal.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let stdout = sigil_top_ok(&args, None);
+    PathBuf::from(String::from_utf8(stdout).unwrap().trim())
+}
+
 /// Runs `sigil-top ARGS` with `stdin`, returning its output (whatever the exit status).
 pub fn sigil_top(args: &[&str], stdin: Option<&[u8]>) -> Output {
     run(Command::new(bin()).args(args), stdin)
@@ -181,6 +205,29 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("waiting")
 }
 
+/// A small deterministic generator (xorshift), so a failure can be replayed by seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
 /// JSON Lines to values.
 pub fn json_lines(bytes: &[u8]) -> Vec<serde_json::Value> {
     bytes
@@ -225,33 +272,42 @@ pub fn assert_same<T: PartialEq + std::fmt::Debug>(what: &str, expected: &[T], a
     );
 }
 
-/// The real binary running in the background, its stdout collected line by line; killed
-/// when dropped.
+/// The real binary running in the background, its stdout and stderr collected line by
+/// line; killed when dropped.
 pub struct Live {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     err_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The threads collecting the two pipes (they end when the process does).
+    collectors: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Live {
     pub fn spawn(args: &[&str]) -> Live {
+        Live::spawn_with_env(args, &[])
+    }
+
+    /// As [`Live::spawn`], with these variables added to the environment.
+    pub fn spawn_with_env(args: &[&str], env: &[(&str, &str)]) -> Live {
         use std::io::BufRead;
         let mut child = Command::new(bin())
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawning sigil-top");
-        let collect = |pipe: Box<dyn std::io::Read + Send>| {
+        let mut collectors = Vec::new();
+        let mut collect = |pipe: Box<dyn std::io::Read + Send>| {
             let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
             let sink = std::sync::Arc::clone(&lines);
-            std::thread::spawn(move || {
+            collectors.push(std::thread::spawn(move || {
                 for line in std::io::BufReader::new(pipe).lines() {
                     let Ok(line) = line else { break };
                     sink.lock().expect("lines").push(line);
                 }
-            });
+            }));
             lines
         };
         let lines = collect(Box::new(child.stdout.take().expect("stdout")));
@@ -260,6 +316,7 @@ impl Live {
             child,
             lines,
             err_lines,
+            collectors,
         }
     }
 
@@ -271,6 +328,26 @@ impl Live {
     /// Lines printed so far.
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().expect("lines").clone()
+    }
+
+    /// How many lines were printed so far (without copying them).
+    pub fn count(&self) -> usize {
+        self.lines.lock().expect("lines").len()
+    }
+
+    /// Kills the process and returns every line it printed (read to the pipe's end).
+    pub fn stop(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for collector in self.collectors.drain(..) {
+            collector.join().expect("collecting the output");
+        }
+        self.lines()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Sends a signal to the process.
@@ -433,19 +510,23 @@ impl Drop for Tmux {
     }
 }
 
+/// `sigil-top report ARGS --format json`, asserting success: the report document.
+pub fn report_json(args: &[&str], stdin: Option<&[u8]>) -> serde_json::Value {
+    let mut argv = vec!["report"];
+    argv.extend_from_slice(args);
+    argv.extend(["--format", "json"]);
+    let out = sigil_top_ok(&argv, stdin);
+    serde_json::from_slice(&out).expect("report --format json prints one JSON document")
+}
+
+/// The report of a snapshot bundle replayed (`report --replay BUNDLE`).
+pub fn replayed_report(bundle: &Path) -> serde_json::Value {
+    report_json(&["--replay", bundle.to_str().unwrap()], None)
+}
+
 /// `sigil-top report --format json` over a real journal built from `export` text.
 pub fn report_of_export(export: &[u8]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     make_journal(dir.path(), "x", export);
-    let out = sigil_top_ok(
-        &[
-            "report",
-            "-D",
-            dir.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    );
-    serde_json::from_slice(&out).expect("report --format json prints one JSON document")
+    report_json(&["-D", dir.path().to_str().unwrap()], None)
 }

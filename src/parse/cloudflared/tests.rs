@@ -83,6 +83,10 @@ fn assert_parsed(line: &str, level: Option<Level>, kind: &EventKind) {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "a table of real lines and what each is, one row per line"
+)]
 fn real_lines_classify_as_expected() {
     let rows: Vec<(&str, &str, Option<Level>, EventKind)> = vec![
         (

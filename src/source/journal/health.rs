@@ -58,7 +58,7 @@ const MAX_STATE: u8 = 2;
 
 /// Why sd-journal will not read a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// Shorter than its header says: a copy or a disk that ran out mid-write.
     Truncated { have: u64, need: u64 },
     /// Not a journal file, or one whose header is damaged.
@@ -77,7 +77,7 @@ pub enum Problem {
 
 impl Problem {
     /// The sentence the status bar and stderr show.
-    pub fn describe(&self, path: &Path) -> String {
+    pub(crate) fn describe(&self, path: &Path) -> String {
         let shown = path.display().to_string();
         let path = crate::text::display(&shown);
         match self {
@@ -109,7 +109,7 @@ impl Problem {
 
 /// Checks one file's header, and with `walk` its entries ([`walk_entries`]). `Ok(None)`:
 /// sd-journal will open it and read it whole.
-pub fn check(path: &Path, walk: bool) -> std::io::Result<Option<Problem>> {
+pub(crate) fn check(path: &Path, walk: bool) -> std::io::Result<Option<Problem>> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Ok(Some(Problem::NotAFile(super::file_kind(&meta))));
@@ -175,9 +175,9 @@ pub fn check(path: &Path, walk: bool) -> std::io::Result<Option<Problem>> {
 /// checks sd-journal's `journal_file_move_to_object` makes on each entry, and returns the
 /// first damaged entry. Reads go through two small windows ([`Window`]), one on the
 /// arrays, one on the entries: both lie in file order, so a walk is sequential reads, and
-/// memory stays two windows. Cost: ~0.06 s for 200,000 entries (a 16 MiB file, debug
-/// build, measured by hand with `entries -u nothing.service`), against ~0.7 s for `report`
-/// to read them; files being written are not walked.
+/// memory stays two windows. A small fraction of what reading the entries costs
+/// (measured: see docs/bench-results.md, "Code notes"); files being written are not
+/// walked.
 fn walk_entries(
     file: &mut std::fs::File,
     header: &[u8],
@@ -320,7 +320,7 @@ fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
 /// Why sd-journal refused to open `files`, one sentence per damaged file (`--file` fails
 /// as a whole when one file cannot be opened, as `journalctl --file` does); `None` when
 /// the headers look fine.
-pub fn explain(files: &[PathBuf]) -> Option<String> {
+pub(crate) fn explain(files: &[PathBuf]) -> Option<String> {
     let why: Vec<String> = files
         .iter()
         .filter_map(|f| match check(f, false) {
@@ -334,7 +334,7 @@ pub fn explain(files: &[PathBuf]) -> Option<String> {
 /// The file's `file_id` (random, written once when the file is created; kept through
 /// renames): with the inode, what tells a rotated file from a new one that reuses a
 /// vacuumed file's inode. `None` while the header is not written yet.
-pub fn file_id(path: &Path) -> Option<[u8; 16]> {
+pub(crate) fn file_id(path: &Path) -> Option<[u8; 16]> {
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
@@ -443,7 +443,7 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 /// `*.journal` and `*.journal~` files in `dir` and its machine-id subdirectories (the
 /// layout journald and `systemd-journal-remote` write), as sd-journal finds them.
-pub fn journal_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn journal_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     collect(dir, 0, &mut out)?;
     Ok(out)
@@ -466,7 +466,7 @@ fn collect(dir: &Path, depth: u8, out: &mut Vec<PathBuf>) -> std::io::Result<()>
     Ok(())
 }
 
-pub fn is_journal_name(name: &str) -> bool {
+pub(crate) fn is_journal_name(name: &str) -> bool {
     name.ends_with(".journal") || name.ends_with(".journal~")
 }
 
@@ -483,7 +483,7 @@ struct Seen {
 
 /// The files judged so far (see the module doc).
 #[derive(Debug, Default)]
-pub struct Health {
+pub(crate) struct Health {
     seen: HashMap<PathBuf, Seen>,
     /// Whether files' entries are walked too, not only their headers.
     walk: bool,
@@ -494,7 +494,7 @@ impl Health {
     /// ([`walk_entries`]): for `--file` and `-D`, copies handed over, where damage is
     /// likely. Not for the system journal: journald's own files (up to GBs) would be read
     /// whole at every start, and journald itself sets aside a file it finds damaged.
-    pub fn new(walk: bool) -> Health {
+    pub(crate) fn new(walk: bool) -> Health {
         Health {
             seen: HashMap::new(),
             walk,
@@ -505,7 +505,7 @@ impl Health {
     /// that did not change since the last scan are not read again; files that are gone
     /// are forgotten. With `now`, a follower's scan: files modified just before it may
     /// be half-created and wait for the next scan; without, every file is judged now.
-    pub fn scan(&mut self, files: &[PathBuf], now: Option<SystemTime>) -> Vec<String> {
+    pub(crate) fn scan(&mut self, files: &[PathBuf], now: Option<SystemTime>) -> Vec<String> {
         self.seen.retain(|p, _| files.contains(p));
         let mut problems = Vec::new();
         for path in files {

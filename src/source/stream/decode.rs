@@ -372,7 +372,7 @@ impl Decoder {
     /// never built (no allocation). `buf`: as for [`Decoder::end_record`] (empty when
     /// every value was copied).
     fn accept(&mut self, buf: &[u8], out: &mut Vec<RawEntry>) {
-        if let Some(unit) = self.entry.unit_of(&self.filter, buf) {
+        if let Ok(unit) = self.entry.unit_of(&self.filter, buf) {
             let mut entry = self.entry.finish(self.input, buf);
             entry.unit = unit;
             if self.entry_filter.is_active() && !self.entry_filter.is_match(&entry) {

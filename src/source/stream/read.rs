@@ -17,7 +17,7 @@ use tokio::sync::mpsc::Sender;
 
 use super::decode::{Decoder, READ_CHUNK_BYTES};
 use crate::source::batch::{Batcher, Room};
-use crate::source::{InputId, RawEntry, ReadOptions, SourceMsg};
+use crate::source::{InputId, RawEntry, ReadOptions, ReceiverGone, SourceMsg};
 
 /// Where `--cursor`/`--after-cursor` puts a stream's start, entry by entry: `None` before
 /// it; `Some(true)`: this entry is the first shown; `Some(false)`: this entry is the
@@ -46,7 +46,7 @@ fn is_at_start(start: &crate::source::filter::StartCursor, e: &RawEntry) -> Opti
 /// For a regular file: one thread reads straight into the decoder's buffer, and a read
 /// is short only at the end. For a stream that may pause (a pipe: `journalctl -f -o
 /// export | sigil-top -`) use [`spawn_pipe_reader`].
-pub fn spawn_reader<R: Read + Send + 'static>(
+pub(crate) fn spawn_reader<R: Read + Send + 'static>(
     reader: R,
     name: String,
     options: ReadOptions,
@@ -60,12 +60,12 @@ pub fn spawn_reader<R: Read + Send + 'static>(
 ///
 /// A pipe gives whatever the writer has written, often a few KiB (journalctl's stdio
 /// buffer): a reader that sent its batch on every short read sent batches of a few
-/// entries, and the two threads spent more CPU waking each other than decoding (3× the
-/// CPU of reading the same text from a file, see `scripts/bench`). Not sending on a short
+/// entries, and the two threads spent more CPU waking each other than decoding
+/// (measured: see docs/bench-results.md, "Code notes"). Not sending on a short
 /// read would leave a live entry waiting in the batch while the next read blocks. So a
 /// second thread does the blocking reads and hands chunks over; the decoding thread waits
 /// for a chunk at most until its batch is due (`batch_max_wait`), then sends it.
-pub fn spawn_pipe_reader<R: Read + Send + 'static>(
+pub(crate) fn spawn_pipe_reader<R: Read + Send + 'static>(
     reader: R,
     name: String,
     options: ReadOptions,
@@ -104,13 +104,13 @@ fn spawn_stream<R: Read + Send + 'static>(
 ///
 /// For a headless run over one text input (`report FILE`, `journalctl … | sigil-top
 /// report -`): no second thread, no channel. Handing entries to another thread costs
-/// more than decoding them: allocator locks and wake-ups were a third of the CPU of
-/// `report FILE` (see docs/bench-results.md). Blocking reads are fine here, nobody else
+/// more than decoding them (allocator locks and wake-ups; see docs/bench-results.md).
+/// Blocking reads are fine here, nobody else
 /// waits on this thread; a live pipe (`--follow`) still needs [`spawn_pipe_reader`].
 ///
 /// `is_pipe`: the reader may pause (standard input, a named pipe); its small reads are
 /// then gathered by waiting a little between them (see [`Patient`]).
-pub fn read_in_place<R: Read>(
+pub(crate) fn read_in_place<R: Read>(
     reader: R,
     is_pipe: bool,
     name: &str,
@@ -120,7 +120,7 @@ pub fn read_in_place<R: Read>(
 ) {
     // Small batches: nothing waits on them here, and a batch of 1024 entries is a
     // 200 KB vector that the allocator takes from the system and gives back each time
-    // (page faults were 8% of `report FILE`'s CPU). Without --since/--until/-n a batch
+    // (page faults; see docs/bench-results.md, "Code notes"). Without --since/--until/-n a batch
     // is simply one read's entries (see `StreamReader::take`).
     let options = ReadOptions {
         batch_max_entries: options.batch_max_entries.min(IN_PLACE_BATCH_ENTRIES),
@@ -145,11 +145,10 @@ pub fn read_in_place<R: Read>(
 /// next read waits [`PIPE_PATIENCE`] first.
 ///
 /// `journalctl -o export` writes a few KiB at a time, and a reader that is faster than
-/// it (sigil-top is, twenty times over) wakes for every write: ~300,000 reads for a
-/// 1.2 GB export, which cost sigil-top three times the CPU of decoding it. Nobody waits
-/// on a report's entries, so the reader lets the pipe fill instead: a millisecond is
-/// ~45 KB of journalctl's output, and less than a 64 KiB pipe takes to fill at that
-/// rate, so journalctl is not held up. A fast writer (`cat FILE |`) fills the pipe
+/// it (sigil-top is, many times over) wakes for every write, which costs more CPU than
+/// decoding (measured: see docs/bench-results.md, "Code notes"). Nobody waits on a
+/// report's entries, so the reader lets the pipe fill instead: a millisecond of
+/// journalctl's output is less than a 64 KiB pipe holds, so journalctl is not held up. A fast writer (`cat FILE |`) fills the pipe
 /// between reads and is never waited for.
 struct Patient<R> {
     inner: R,
@@ -176,16 +175,16 @@ const IN_PLACE_BATCH_ENTRIES: usize = 64;
 
 /// Where a [`StreamReader`]'s messages go.
 trait Sink {
-    /// Hands one message on; `None` when the receiving side is gone (stop reading).
-    fn send(&mut self, msg: SourceMsg) -> Option<()>;
+    /// Hands one message on; [`ReceiverGone`]: stop reading.
+    fn send(&mut self, msg: SourceMsg) -> Result<(), ReceiverGone>;
 }
 
 /// To the app loop, from a reader thread of its own.
 struct Channel(Sender<SourceMsg>);
 
 impl Sink for Channel {
-    fn send(&mut self, msg: SourceMsg) -> Option<()> {
-        self.0.blocking_send(msg).ok()
+    fn send(&mut self, msg: SourceMsg) -> Result<(), ReceiverGone> {
+        self.0.blocking_send(msg).map_err(|_| ReceiverGone)
     }
 }
 
@@ -193,8 +192,8 @@ impl Sink for Channel {
 struct InPlace<F>(F);
 
 impl<F: FnMut(SourceMsg) -> Option<()>> Sink for InPlace<F> {
-    fn send(&mut self, msg: SourceMsg) -> Option<()> {
-        (self.0)(msg)
+    fn send(&mut self, msg: SourceMsg) -> Result<(), ReceiverGone> {
+        (self.0)(msg).ok_or(ReceiverGone)
     }
 }
 
@@ -367,20 +366,18 @@ impl<S: Sink> StreamReader<S> {
         }
     }
 
-    /// Sends what ends the stream (`finished`, from a `read_*`; `None` when the receiver
-    /// went away), after `CaughtUp` unless that went out already: see `SourceMsg`'s
-    /// contract.
-    fn end(mut self, finished: Option<SourceMsg>) {
-        if let Some(final_msg) = finished {
-            if self.sent_caught_up || self.sink.send(SourceMsg::CaughtUp).is_some() {
+    /// Sends what ends the stream (`finished`, from a `read_*`), after `CaughtUp` unless
+    /// that went out already: see `SourceMsg`'s contract.
+    fn end(mut self, finished: Result<SourceMsg, ReceiverGone>) {
+        if let Ok(final_msg) = finished {
+            if self.sent_caught_up || self.sink.send(SourceMsg::CaughtUp).is_ok() {
                 let _ = self.sink.send(final_msg);
             }
         }
     }
 
-    /// Reads to the end; returns the final message to send, or `None` when the receiver
-    /// went away.
-    fn read_all<R: Read>(&mut self, mut reader: R, name: &str) -> Option<SourceMsg> {
+    /// Reads to the end; returns the final message to send.
+    fn read_all<R: Read>(&mut self, mut reader: R, name: &str) -> Result<SourceMsg, ReceiverGone> {
         let mut decoded = Vec::new();
         loop {
             let n = match self.decoder.read_from(&mut reader, &mut decoded) {
@@ -389,7 +386,7 @@ impl<S: Sink> StreamReader<S> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.flush()?;
-                    return Some(SourceMsg::Error(crate::source::SourceError::Stream {
+                    return Ok(SourceMsg::Error(crate::source::SourceError::Stream {
                         input: name.to_owned(),
                         message: e.to_string(),
                     }));
@@ -397,7 +394,7 @@ impl<S: Sink> StreamReader<S> {
             };
             self.take(&mut decoded)?;
             if let Some(refused) = self.refused(name) {
-                return Some(refused);
+                return Ok(refused);
             }
             // A short read: the writer has nothing more right now (a live pipe), so
             // what is batched goes out instead of waiting for the next read.
@@ -421,7 +418,7 @@ impl<S: Sink> StreamReader<S> {
         &mut self,
         mut reader: R,
         name: &str,
-    ) -> Option<SourceMsg> {
+    ) -> Result<SourceMsg, ReceiverGone> {
         let shared = Arc::new(Piped::default());
         let theirs = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
@@ -441,7 +438,7 @@ impl<S: Sink> StreamReader<S> {
                 }
             });
         if let Err(e) = spawned {
-            return Some(stream_error(
+            return Ok(stream_error(
                 name,
                 &format!("starting a reader thread: {e}"),
             ));
@@ -461,7 +458,7 @@ impl<S: Sink> StreamReader<S> {
                 quiet,
             ) {
                 Ok(end) => end,
-                Err(message) => return Some(stream_error(name, message)),
+                Err(message) => return Ok(stream_error(name, message)),
             };
             if quiet.is_some() && local.is_empty() && end.is_none() {
                 // `-n N`: the last N so far go out now; what follows is live.
@@ -481,14 +478,14 @@ impl<S: Sink> StreamReader<S> {
                 local.clear();
                 self.take(&mut decoded)?;
                 if let Some(refused) = self.refused(name) {
-                    return Some(refused);
+                    return Ok(refused);
                 }
             }
             match end {
                 Some(Ok(())) => break,
                 Some(Err(e)) => {
                     self.flush()?;
-                    return Some(stream_error(name, &e.to_string()));
+                    return Ok(stream_error(name, &e.to_string()));
                 }
                 None => {}
             }
@@ -505,10 +502,14 @@ impl<S: Sink> StreamReader<S> {
     }
 
     /// The last record, the `-n` backlog and the last batch; then `Ended`.
-    fn end_of_input(&mut self, decoded: &mut Vec<RawEntry>, name: &str) -> Option<SourceMsg> {
+    fn end_of_input(
+        &mut self,
+        decoded: &mut Vec<RawEntry>,
+        name: &str,
+    ) -> Result<SourceMsg, ReceiverGone> {
         self.decoder.finish(decoded);
         if let Some(refused) = self.refused(name) {
-            return Some(refused);
+            return Ok(refused);
         }
         self.take(decoded)?;
         let backlog: Vec<RawEntry> = self.backlog.drain(..).collect();
@@ -516,10 +517,10 @@ impl<S: Sink> StreamReader<S> {
             self.push(e)?;
         }
         self.flush()?;
-        Some(SourceMsg::Ended)
+        Ok(SourceMsg::Ended)
     }
 
-    fn take(&mut self, decoded: &mut Vec<RawEntry>) -> Option<()> {
+    fn take(&mut self, decoded: &mut Vec<RawEntry>) -> Result<(), ReceiverGone> {
         for w in self.decoder.take_warnings() {
             self.sink.send(SourceMsg::Warning(w))?;
         }
@@ -533,7 +534,7 @@ impl<S: Sink> StreamReader<S> {
             if self.batch.append(decoded) {
                 self.flush()?;
             }
-            return Some(());
+            return Ok(());
         }
         for e in decoded.drain(..) {
             if self.is_before_start {
@@ -570,21 +571,21 @@ impl<S: Sink> StreamReader<S> {
                 None => self.push(e)?,
             }
         }
-        Some(())
+        Ok(())
     }
 
-    fn push(&mut self, e: RawEntry) -> Option<()> {
+    fn push(&mut self, e: RawEntry) -> Result<(), ReceiverGone> {
         if self.batch.push(e) {
             self.flush()?;
         }
-        Some(())
+        Ok(())
     }
 
     /// Sends the open batch, if any.
-    fn flush(&mut self) -> Option<()> {
+    fn flush(&mut self) -> Result<(), ReceiverGone> {
         match self.batch.take() {
             Some(batch) => self.sink.send(SourceMsg::Batch(batch)),
-            None => Some(()),
+            None => Ok(()),
         }
     }
 }
