@@ -245,7 +245,14 @@ mod tests {
             "{}",
             r#"{"A":"1"} "#,
         ];
-        for line in lines {
+        // Nesting up to serde's limit, as an object and as arrays of numbers.
+        let deep_object = format!(
+            r#"{{"A":"1","O":{}1{}}}"#,
+            "{\"k\":".repeat(100),
+            "}".repeat(100)
+        );
+        let deep_array = format!(r#"{{"A":"1","L":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
+        for line in lines.iter().copied().chain([&*deep_object, &*deep_array]) {
             assert_eq!(by_fields(line), by_value(line), "{line}");
             assert!(by_fields(line).is_some(), "{line}");
         }
@@ -264,6 +271,13 @@ mod tests {
             r#"{"A":"1""#,
         ] {
             assert!(by_fields(line).is_none(), "{line}");
+        }
+        // Past serde's nesting limit, in a value the fast path reads and in one it drops.
+        for open in ["[", "{\"k\":"] {
+            let close = if open == "[" { "]" } else { "}" };
+            let line = format!(r#"{{"A":{}1{}}}"#, open.repeat(200), close.repeat(200));
+            assert!(by_value(&line).is_none(), "{line}");
+            assert!(by_fields(&line).is_none(), "{line}");
         }
     }
 }
