@@ -110,13 +110,13 @@ pub(crate) fn find_byte_where(
 /// A backslash escapes the byte after it: the rule of JSON strings, Go `strconv.Quote`
 /// strings and Python `repr` strings alike.
 ///
-/// Most quoted values are short (header names and values): the first
-/// [`WORD_SCAN_BYTES`] are read a word at a time, each quote or backslash found is
-/// confirmed (a backslash skips the byte it escapes). A long one (a logged JSON
-/// `response_body` whose quotes are all escaped, a pushed config: a quote or backslash
-/// every few bytes, kilobytes long) then goes on 64 bytes at a time as masks of quotes and
-/// backslashes, the escaped bytes of the whole block worked out at once (`Escapes`): a
-/// call per hit, or a byte walk, was the largest single cost of parsing such lines.
+/// Most quoted values are short and plain (header names and values): up to
+/// [`WORD_SCAN_BYTES`] are read a word at a time, looking for the closing quote or a
+/// backslash. A longer value, or one with a backslash (a logged JSON `response_body`
+/// whose quotes are all escaped, a pushed config: a quote or backslash every few bytes,
+/// kilobytes long), goes on 64 bytes at a time as masks of quotes and backslashes, the
+/// escaped bytes of the whole block worked out at once (`Escapes`): a call per hit, or a
+/// byte walk, was the largest single cost of parsing such lines.
 pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
     let quote = *s.get(start)?;
     let mut i = start + 1;
@@ -141,9 +141,12 @@ pub(crate) fn quoted_end(s: &[u8], start: usize) -> Option<usize> {
         if s[at] == quote {
             return Some(at + 1);
         }
-        i = at + 2;
+        // A backslash: a value with one escape usually has many (an embedded JSON
+        // document), so the rest is read as blocks, from this backslash on.
+        i = at;
+        break;
     }
-    // `i` is never an escaped byte here (a backslash's pair was skipped whole), so the
+    // `i` is never an escaped byte here (the bytes before it hold no backslash), so the
     // escape tracking starts afresh. A last block shorter than 64 bytes is padded with
     // spaces, which are neither quotes nor backslashes.
     let mut escapes = Escapes::default();
