@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod config_file;
 pub mod duration;
+mod json;
 pub mod model;
 pub mod parse;
 pub(crate) mod paths;

@@ -45,10 +45,8 @@
 //!   unknown JSON levels are `None` (the caller then falls back).
 //!
 //! Speed: a console line is tokenized in one pass over borrowed slices; only the fields the
-//! classifier reads are decoded, and nothing is allocated for an `Other` record. Measured
-//! on the real captures (release build, one core, shared machine): about 0.2 µs for a
-//! start-up line, 0.35 µs per line at info level, 0.55–0.65 µs per line of a debug capture
-//! (half of them request lines with `headers`), 0.7 µs per `--output json` debug line.
+//! classifier reads are decoded, and nothing is allocated for an `Other` record (measured
+//! per line: see `docs/bench-results.md`, "Code notes: parse").
 
 mod classify;
 mod console;
@@ -64,11 +62,11 @@ use self::record::Record;
 use super::{EventKind, Level, ParseStats, Parsed, SecretKind, ServerEvent, TunnelProcessEvent};
 
 /// Largest torn-JSON head kept for stitching; a longer one is counted and dropped.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How many further lines of the same process a torn head waits for its tail.
-pub const MAX_HEAD_AGE_LINES: u32 = 32;
+pub(crate) const MAX_HEAD_AGE_LINES: u32 = 32;
 /// How many processes' state is kept; the least recently seen is evicted.
-pub const MAX_PROCESSES: usize = 16;
+pub(crate) const MAX_PROCESSES: usize = 16;
 /// How many complete objects are looked for in one torn line (bounds the work a hostile
 /// line can cause).
 const MAX_TORN_TRIES: u32 = 256;

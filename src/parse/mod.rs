@@ -16,25 +16,25 @@
 
 pub mod cloudflared;
 pub mod sigil;
-pub mod systemd;
+pub(crate) mod systemd;
 
 use crate::source::RawEntry;
 
 /// The server's per-request id (uuid4 from `HeaderLoggingASGIMiddleware`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RequestId(pub Box<str>);
+pub struct RequestId(pub(crate) Box<str>);
 
 /// A Cloudflare Ray ID as sent in `Cf-Ray`: 16 hex digits, `-`, colo (`8f3a6c1d2b4e5f70-DFW`).
 /// Stored as logged; compare with [`RayId::key`], which ignores the colo and case (older
 /// logs and the API use the bare hex part).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RayId(pub Box<str>);
+pub struct RayId(pub(crate) Box<str>);
 
 impl RayId {
     /// The 16-hex part, lower-cased: the join key across both services. Borrowed when it
     /// is lower case already (as cloudflared and the server log it), so a lookup does not
     /// allocate.
-    pub fn key(&self) -> std::borrow::Cow<'_, str> {
+    pub(crate) fn key(&self) -> std::borrow::Cow<'_, str> {
         let hex = match memchr::memchr(b'-', self.0.as_bytes()) {
             Some(dash) => &self.0[..dash],
             None => &self.0,
@@ -72,7 +72,7 @@ pub enum Level {
 
 impl Level {
     /// From a syslog priority (0 emerg … 7 debug).
-    pub fn from_priority(p: u8) -> Level {
+    pub(crate) fn from_priority(p: u8) -> Level {
         match p {
             0..=2 => Level::Critical,
             3 => Level::Error,
@@ -83,7 +83,7 @@ impl Level {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Level::Trace => "trace",
             Level::Debug => "debug",
@@ -114,7 +114,7 @@ pub enum OriginErrorCause {
 }
 
 impl OriginErrorCause {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OriginErrorCause::Refused => "refused",
             OriginErrorCause::Timeout => "timeout",
@@ -234,7 +234,7 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SecretKind::OAuthClientSecret => "oauth_client_secret",
             SecretKind::OAuthCode => "oauth_code",
@@ -366,7 +366,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// A line that belongs to the record before it (an exception line included).
-    pub fn is_continuation(&self) -> bool {
+    pub(crate) fn is_continuation(&self) -> bool {
         matches!(self, EventKind::Continuation | EventKind::ExceptionLine)
     }
 }
@@ -375,25 +375,25 @@ impl EventKind {
 /// what it means.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub entry: RawEntry,
-    pub service: Service,
-    pub level: Level,
-    pub kind: EventKind,
+    pub(crate) entry: RawEntry,
+    pub(crate) service: Service,
+    pub(crate) level: Level,
+    pub(crate) kind: EventKind,
     /// Further complete records recovered from the same entry (a torn cloudflared JSON
     /// line can hold a whole second record). Almost always empty (no allocation).
-    pub also: Vec<EventKind>,
+    pub(crate) also: Vec<EventKind>,
 }
 
 /// What a service-specific parser returns for one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parsed {
-    pub level: Option<Level>,
-    pub kind: EventKind,
+    pub(crate) level: Option<Level>,
+    pub(crate) kind: EventKind,
     pub also: Vec<EventKind>,
 }
 
 impl Parsed {
-    pub fn new(level: Option<Level>, kind: EventKind) -> Parsed {
+    pub(crate) fn new(level: Option<Level>, kind: EventKind) -> Parsed {
         Parsed {
             level,
             kind,
@@ -413,7 +413,7 @@ pub struct ParseStats {
 #[derive(Debug, Default)]
 pub struct Parser {
     cloudflared: cloudflared::State,
-    pub stats: ParseStats,
+    pub(crate) stats: ParseStats,
     /// The last two writers' services (the server's and the tunnel's lines interleave).
     services: [Option<Writer>; 2],
 }

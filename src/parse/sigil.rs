@@ -14,13 +14,16 @@
 //!
 //! Anything else is `Unparsed`. Parsing never fails and never panics.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::LazyLock;
 
 use memchr::memmem;
-use serde_json::Value;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{EventKind, Level, Parsed, RayId, RequestId, SecretKind, ServerEvent};
-use crate::bytes::{Block, Escapes};
+use crate::bytes;
+use crate::json::{Name, Object};
 use crate::source::RawEntry;
 
 const INCOMING: &str = "Incoming MCP HTTP request";
@@ -111,21 +114,14 @@ fn level_word(word: &str) -> Option<Level> {
     })
 }
 
-/// `s.split_once(pat)` for a short ASCII `pat`: a `memchr` for its first byte and a
-/// compare, where std builds a substring searcher per call (which cost more than the
-/// search on every record line). An ASCII byte never falls inside a multi-byte
+/// `s.split_once(pat)` for a short ASCII `pat`: a word-at-a-time search for its first
+/// byte and a compare, where std builds a substring searcher per call (which cost more
+/// than the search on every record line). An ASCII byte never falls inside a multi-byte
 /// character, so both halves are on character boundaries.
 fn split_ascii<'a>(s: &'a str, pat: &[u8]) -> Option<(&'a str, &'a str)> {
     let (b, first) = (s.as_bytes(), *pat.first()?);
-    let mut from = 0;
-    while let Some(i) = memchr::memchr(first, &b[from..]) {
-        let at = from + i;
-        if b[at..].starts_with(pat) {
-            return Some((s.get(..at)?, s.get(at + pat.len()..)?));
-        }
-        from = at + 1;
-    }
-    None
+    let at = bytes::find_byte_where(b, 0, first, |at| b[at..].starts_with(pat))?;
+    Some((s.get(..at)?, s.get(at + pat.len()..)?))
 }
 
 /// `2026-11-24 10:15:02 [INFO] logger - message…` (optionally `,mmm` after the seconds).
@@ -295,7 +291,7 @@ fn secret_in_message(message: &str) -> Option<SecretKind> {
 }
 
 /// True when a URL or query string carries a credential-like parameter with a value.
-pub fn query_has_secret(s: &str) -> bool {
+fn query_has_secret(s: &str) -> bool {
     const KEYS: &[&str] = &[
         "token=",
         "access_token=",
@@ -431,9 +427,9 @@ impl<'a> Iterator for Pairs<'a> {
         i += 1;
         let value_start = i;
         let end = match b.get(i) {
-            Some(b'"' | b'\'') => quoted_end(b, i),
+            Some(b'"' | b'\'') => bytes::quoted_end(b, i).unwrap_or(b.len()),
             Some(b'{' | b'[') => balanced_end(b, i),
-            _ => memchr::memchr(b' ', &b[i..]).map_or(b.len(), |n| i + n),
+            _ => bytes::find_byte(b, i, b' ').unwrap_or(b.len()),
         };
         let end = end.min(b.len());
         let raw = s.get(value_start..end).unwrap_or("");
@@ -447,37 +443,21 @@ impl<'a> Iterator for Pairs<'a> {
     }
 }
 
-/// Index just past the closing quote of the string starting at `start`.
+/// Index just past the dict, list or JSON value opening at `start` (the end of the text
+/// when it does not close).
 ///
-/// A `response_body` is JSON whose quotes are all escaped (a quote or backslash every few
-/// bytes, kilobytes long): walking it byte by byte, or a search call per hit, was the
-/// largest single cost of parsing. So long strings are read 64 bytes at a time as bit
-/// masks of quotes and backslashes, and which bytes are escaped is worked out for the
-/// whole block at once ([`Escapes`]); the first quote that is not escaped ends it. A last
-/// block shorter than 64 bytes (all of most values) is padded with spaces, which are
-/// neither quotes nor backslashes.
-fn quoted_end(b: &[u8], start: usize) -> usize {
-    let quote = b[start];
-    let mut i = start + 1;
-    let mut escapes = Escapes::default();
-    while i < b.len() {
-        let block = Block::load_padded(b, i, b' ');
-        let ends = block.eq(quote) & !escapes.next(block.eq(b'\\'));
-        if ends != 0 {
-            return i + ends.trailing_zeros() as usize + 1;
-        }
-        i += 64;
-    }
-    b.len()
-}
-
+/// A byte walk, not `bytes::bracketed_end`: a Python `repr` quotes its strings with `'`,
+/// or with `"` when they hold a `'`, so which quote opens a string is known only by
+/// walking; the JSON block scan knows one quote. These values are rare and short on the
+/// paths that are hot (an incoming request's `headers={…}` comes after every key asked
+/// of it, so [`extras`] never reaches it).
 fn balanced_end(b: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
     let mut i = start;
     while i < b.len() {
         match b[i] {
             b'"' | b'\'' => {
-                i = quoted_end(b, i);
+                i = bytes::quoted_end(b, i).unwrap_or(b.len());
                 continue;
             }
             b'{' | b'[' => depth += 1,
@@ -495,33 +475,43 @@ fn balanced_end(b: &[u8], start: usize) -> usize {
 }
 
 /// A JSON record (python-json-logger style). Key names vary by deployment.
+///
+/// Read by the crate's serde-based object reader (`crate::json`): the line is refused
+/// exactly when `serde_json` refuses it, a repeated key keeps its last value, and no
+/// `serde_json::Value` (a map, an owned copy of every string) is built per record.
 fn parse_json(line: &str) -> Option<Parsed> {
-    let value: Value = serde_json::from_str(line).ok()?;
-    let obj = value.as_object()?;
+    let obj = Object::<JsonValue>::parse(line.as_bytes())?;
     let text = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| obj.get(*k).and_then(Value::as_str))
-            .map(str::to_owned)
+        keys.iter().find_map(|k| match obj.last(k) {
+            Some(JsonValue::Text(t)) => Some(t.as_ref()),
+            _ => None,
+        })
     };
     let level =
         text(&["levelname", "level", "severity"]).and_then(|w| level_word(&w.to_ascii_uppercase()));
     let message = text(&["message", "msg"])?;
     let logger = text(&["name", "logger"]).unwrap_or_default();
     let s = |k: &str| {
-        obj.get(k).and_then(|v| match v {
-            Value::String(s) if s != "None" && !s.is_empty() => Some(Box::<str>::from(s.as_str())),
-            Value::Number(n) => Some(n.to_string().into()),
+        obj.last(k).and_then(|v| match v {
+            JsonValue::Text(s) if s != "None" && !s.is_empty() => {
+                Some(Box::<str>::from(s.as_ref()))
+            }
+            JsonValue::Number(n) => Some(n.to_string().into()),
             _ => None,
         })
     };
-    let number = |k: &str| match obj.get(k) {
-        Some(Value::Number(n)) => n
+    let number = |k: &str| match obj.last(k) {
+        Some(JsonValue::Number(n)) => n
             .as_u64()
             .or_else(|| n.as_f64().and_then(|f| parse_duration_ms(&f.to_string()))),
-        Some(Value::String(v)) => parse_duration_ms(v),
+        Some(JsonValue::Text(v)) => parse_duration_ms(v),
         _ => None,
     };
-    let kind = match message.as_str() {
+    let body = || match obj.last("response_body") {
+        Some(JsonValue::Text(b)) => Some(b.as_ref()),
+        _ => None,
+    };
+    let kind = match message {
         INCOMING => EventKind::SigilIncoming {
             request_id: s("request_id").map(RequestId),
             method: s("method"),
@@ -535,14 +525,8 @@ fn parse_json(line: &str) -> Option<Parsed> {
             duration_ms: number("duration_ms"),
             method: s("method"),
             path: s("path"),
-            tool_error: obj
-                .get("response_body")
-                .and_then(Value::as_str)
-                .is_some_and(body_has_tool_error),
-            stale_session: obj
-                .get("response_body")
-                .and_then(Value::as_str)
-                .is_some_and(body_is_stale_session),
+            tool_error: body().is_some_and(body_has_tool_error),
+            stale_session: body().is_some_and(body_is_stale_session),
         },
         ERROR_HANDLING => EventKind::SigilError {
             request_id: s("request_id").map(RequestId),
@@ -550,9 +534,73 @@ fn parse_json(line: &str) -> Option<Parsed> {
             method: s("method"),
             path: s("path"),
         },
-        _ => return Some(classify_message(level, &logger, &message)),
+        _ => return Some(classify_message(level, logger, message)),
     };
     Some(Parsed::new(level, kind))
+}
+
+/// A JSON record's member, as much of it as [`parse_json`] reads: text (borrowed unless
+/// it has escapes), a number (as `serde_json::Value` would hold it), or anything else.
+/// Arrays and objects are read whole as `serde_json::Value`s and dropped, so what is
+/// accepted, nesting included, is what a `Value` accepts.
+enum JsonValue<'a> {
+    Text(Cow<'a, str>),
+    Number(serde_json::Number),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for JsonValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonValueVisitor)
+    }
+}
+
+struct JsonValueVisitor;
+
+impl<'de> Visitor<'de> for JsonValueVisitor {
+    type Value = JsonValue<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(JsonValue::Text(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(JsonValue::Text(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(JsonValue::Number(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(JsonValue::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(JsonValue::Other, JsonValue::Number))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(JsonValue::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(JsonValue::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde_json::Value>()?.is_some() {}
+        Ok(JsonValue::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Name, serde_json::Value>()?.is_some() {}
+        Ok(JsonValue::Other)
+    }
 }
 
 /// uvicorn's own lines: `INFO:     text`, `WARNING:  text`, `ERROR:    text`.
@@ -740,61 +788,150 @@ mod tests {
         }
     }
 
-    /// The word-at-a-time quote search ends a quoted value where a byte-by-byte walk
-    /// does, wherever quotes and backslashes fall relative to the eight-byte words.
-    #[test]
-    fn quoted_end_agrees_with_a_byte_walk() {
-        fn walk(b: &[u8], start: usize) -> usize {
-            let mut i = start + 1;
-            while i < b.len() {
-                match b[i] {
-                    c if c == b[start] => return i + 1,
-                    b'\\' => i += 2,
-                    _ => i += 1,
+    /// How JSON records were read before the object reader: through a
+    /// `serde_json::Value`. The reference for [`parse_json`].
+    fn parse_json_by_value(line: &str) -> Option<Parsed> {
+        use serde_json::Value;
+        let value: Value = serde_json::from_str(line).ok()?;
+        let obj = value.as_object()?;
+        let text = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| obj.get(*k).and_then(Value::as_str))
+                .map(str::to_owned)
+        };
+        let level = text(&["levelname", "level", "severity"])
+            .and_then(|w| level_word(&w.to_ascii_uppercase()));
+        let message = text(&["message", "msg"])?;
+        let logger = text(&["name", "logger"]).unwrap_or_default();
+        let s = |k: &str| {
+            obj.get(k).and_then(|v| match v {
+                Value::String(s) if s != "None" && !s.is_empty() => {
+                    Some(Box::<str>::from(s.as_str()))
                 }
-            }
-            b.len()
-        }
-        let pieces: [&[u8]; 8] = [
-            b"ab",
-            b"\\\"",
-            b"\\\\",
-            b"'",
-            b"\"",
-            b"xyz\\",
-            b"\\\\\\",
-            b"0123456789abcdefghijklmnopqrstuvwxyz",
+                Value::Number(n) => Some(n.to_string().into()),
+                _ => None,
+            })
+        };
+        let number = |k: &str| match obj.get(k) {
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .or_else(|| n.as_f64().and_then(|f| parse_duration_ms(&f.to_string()))),
+            Some(Value::String(v)) => parse_duration_ms(v),
+            _ => None,
+        };
+        let body = obj.get("response_body").and_then(Value::as_str);
+        let kind = match message.as_str() {
+            INCOMING => EventKind::SigilIncoming {
+                request_id: s("request_id").map(RequestId),
+                method: s("method"),
+                path: s("path"),
+                client_ip: s("client_ip"),
+                cf_ray: s("cf_ray").map(RayId),
+            },
+            OUTGOING => EventKind::SigilOutgoing {
+                request_id: s("request_id").map(RequestId),
+                status: number("status_code").and_then(|n| u16::try_from(n).ok()),
+                duration_ms: number("duration_ms"),
+                method: s("method"),
+                path: s("path"),
+                tool_error: body.is_some_and(body_has_tool_error),
+                stale_session: body.is_some_and(body_is_stale_session),
+            },
+            ERROR_HANDLING => EventKind::SigilError {
+                request_id: s("request_id").map(RequestId),
+                duration_ms: number("duration_ms"),
+                method: s("method"),
+                path: s("path"),
+            },
+            _ => return Some(classify_message(level, &logger, &message)),
+        };
+        Some(Parsed::new(level, kind))
+    }
+
+    /// Generated records (every key the reader looks at, values of every JSON kind,
+    /// repeated keys, escapes, nesting, cut or spoiled lines): the object reader gives what
+    /// the `Value` reader gave, line for line.
+    #[test]
+    fn json_records_read_as_a_value_would_read_them() {
+        let keys = [
+            "levelname",
+            "level",
+            "severity",
+            "message",
+            "msg",
+            "name",
+            "logger",
+            "request_id",
+            "method",
+            "path",
+            "client_ip",
+            "cf_ray",
+            "status_code",
+            "duration_ms",
+            "response_body",
+            "asctime",
+            "extra",
         ];
-        let mut next = crate::bytes::test_rng(7);
-        let mut longest = 0;
-        for round in 0..6000 {
-            let mut b = vec![b'"'];
-            // Short strings with any piece; long ones (up to ~1 KB) where a bare quote is
-            // rare, so that they end far in, after runs of backslashes across the blocks.
-            let (n, kinds) = if round % 3 == 0 {
-                (next(13), pieces.len())
-            } else {
-                (20 + next(80), pieces.len() - 1)
-            };
-            for _ in 0..n {
-                let piece = match next(kinds) {
-                    4 => pieces[7],
-                    k => pieces[k],
+        let messages = [
+            r#""Incoming MCP HTTP request""#,
+            r#""Outgoing MCP HTTP response""#,
+            r#""Error handling MCP request""#,
+            r#""Tool 'x' not listed, no validation""#,
+            r#""Client Secret: abc""#,
+            r#""Outgoing MCP HTTP \u0072esponse""#,
+        ];
+        let values = [
+            r#""INFO""#,
+            r#""warning""#,
+            r#""None""#,
+            r#""""#,
+            "200",
+            "-5",
+            "143.25",
+            "1e3",
+            "18446744073709551616",
+            "true",
+            "null",
+            "[1,2]",
+            r#"{"a":[{"b":1}]}"#,
+            r#""a\"b\u00e9""#,
+            r#""{\"isError\":true}""#,
+            r#""No valid session ID provided""#,
+            r#""\ud83d\ude00""#,
+            r#""\ud800""#,
+            "01",
+        ];
+        let mut next = crate::bytes::test_rng(23);
+        let mut records = 0;
+        for round in 0..4000 {
+            let mut members = Vec::new();
+            for _ in 0..next(9) {
+                let key = keys[next(keys.len())];
+                let value = if key.starts_with('m') && next(2) == 0 {
+                    messages[next(messages.len())]
+                } else {
+                    values[next(values.len())]
                 };
-                b.extend_from_slice(piece);
+                members.push(format!("\"{key}\": {value}"));
             }
-            if round % 2 == 0 {
-                b.push(b'"');
+            if next(3) > 0 {
+                members.push(format!("\"message\": {}", messages[next(messages.len())]));
             }
-            longest = longest.max(walk(&b, 0));
-            assert_eq!(
-                quoted_end(&b, 0),
-                walk(&b, 0),
-                "{:?}",
-                String::from_utf8_lossy(&b)
-            );
+            let mut line = format!("{{{}}}", members.join(", "));
+            match round % 7 {
+                0 => line.truncate(next(line.len() + 1)),
+                1 => line.push_str(" x"),
+                2 => line.push_str("  "),
+                _ => {}
+            }
+            let want = parse_json_by_value(&line);
+            records += usize::from(want.is_some());
+            assert_eq!(parse_json(&line), want, "{line}");
         }
-        assert!(longest > 500, "{longest}");
+        assert!(
+            records > 1000,
+            "too few records to mean anything: {records}"
+        );
     }
 
     /// The first pair with a key wins, `None` and empty values read as absent, and a key

@@ -10,7 +10,7 @@ use crate::source::RawEntry;
 
 /// Parses one PID 1 entry. Total: an unknown line is `Unit(Other)`, never `Unparsed`,
 /// because every PID 1 line about a watched unit is a recognised kind of record.
-pub fn parse(entry: &RawEntry) -> Parsed {
+pub(crate) fn parse(entry: &RawEntry) -> Parsed {
     let text = super::text_of(&entry.message);
     Parsed::new(None, EventKind::Unit(classify(&text)))
 }

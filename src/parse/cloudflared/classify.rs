@@ -418,7 +418,7 @@ fn first_value_of_key<'a>(headers: &'a str, pattern: &Finder<'_>) -> Option<Cow<
     if headers.as_bytes().get(start) != Some(&b'"') {
         return None;
     }
-    let end = json::string_end(headers.as_bytes(), start)?;
+    let end = crate::bytes::quoted_end(headers.as_bytes(), start)?;
     Some(json::text(headers.get(start..end)?))
 }
 
@@ -433,7 +433,8 @@ fn first_string(value: &str) -> Option<Cow<'_, str>> {
             first = Some(json::text(el));
         }
         false
-    })?;
+    })
+    .ok()?;
     first
 }
 

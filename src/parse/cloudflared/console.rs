@@ -21,6 +21,7 @@ use std::borrow::Cow;
 
 use super::json;
 use super::record::{Enc, Fields, Record, Val};
+use crate::bytes;
 use crate::parse::Level;
 
 /// How many candidate field-run starts are tried before the whole rest is taken as message.
@@ -113,15 +114,17 @@ fn is_key_byte(b: u8) -> bool {
 
 /// Splits `rest` (everything after `LVL `) into the message and the trailing fields.
 ///
-/// Candidates are found from the `=` signs (SIMD `memchr`), not word by word: a field run
-/// can only start at the word holding an `=` right after its key, and most messages have
-/// no `=` at all.
+/// Candidates are found from the `=` signs (a word-at-a-time search), not word by word: a
+/// field run can only start at the word holding an `=` right after its key, and most
+/// messages have no `=` at all.
 fn split_message(rest: &str) -> (&str, Fields<'_>) {
     let b = rest.as_bytes();
     let mut tries = 0;
+    // Just past the `=` before this one: a run starting before it was tried already.
     let mut from = 0;
-    while let Some(eq) = b.get(from..).and_then(|t| memchr::memchr(b'=', t)) {
-        let eq = from + eq;
+    let mut split = None;
+    let _ = bytes::find_byte_where(b, 0, b'=', |eq| {
+        let tried_up_to = std::mem::replace(&mut from, eq + 1);
         // The word holding this `=` starts after the last space before it.
         let word = b
             .get(..eq)
@@ -130,24 +133,24 @@ fn split_message(rest: &str) -> (&str, Fields<'_>) {
         let is_key = word < eq
             && b.get(word..eq)
                 .is_some_and(|k| k.iter().all(|&c| is_key_byte(c)));
-        if is_key && word >= from {
-            let mut fields = Fields::default();
-            if parse_fields(rest, word, &mut fields) {
-                let message = if word == 0 {
-                    ""
-                } else {
-                    rest.get(..word - 1).unwrap_or(rest)
-                };
-                return (message, fields);
-            }
-            tries += 1;
-            if tries >= MAX_BOUNDARY_TRIES {
-                break;
-            }
+        if !is_key || word < tried_up_to {
+            return false;
         }
-        from = eq + 1;
-    }
-    (rest, Fields::default())
+        let mut fields = Fields::default();
+        if parse_fields(rest, word, &mut fields) {
+            let message = if word == 0 {
+                ""
+            } else {
+                rest.get(..word - 1).unwrap_or(rest)
+            };
+            split = Some((message, fields));
+            return true;
+        }
+        tries += 1;
+        // Stops the search: the whole rest is then the message.
+        tries >= MAX_BOUNDARY_TRIES
+    });
+    split.unwrap_or((rest, Fields::default()))
 }
 
 /// Parses `key=value( key=value)*` from `i` to the end of `rest` into `fields`; false
@@ -169,11 +172,11 @@ fn parse_fields<'a>(rest: &'a str, mut i: usize, fields: &mut Fields<'a>) -> boo
         let value_start = i;
         let (value_end, enc) = match b.get(i) {
             None | Some(b' ') => (i, Enc::Bare),
-            Some(b'"') => match json::string_end(b, i) {
+            Some(b'"') => match bytes::quoted_end(b, i) {
                 Some(end) => (end, Enc::GoQuoted),
                 None => return false,
             },
-            Some(b'{' | b'[') => match json::bracketed_end(b, i) {
+            Some(b'{' | b'[') => match bytes::bracketed_end(b, i, json::MAX_DEPTH) {
                 Some(end) if matches!(b.get(end), None | Some(b' ')) => (end, Enc::Json),
                 _ => (bare_end(b, i), Enc::Bare),
             },
@@ -199,6 +202,8 @@ fn parse_fields<'a>(rest: &'a str, mut i: usize, fields: &mut Fields<'a>) -> boo
     }
 }
 
+/// A bare value ends at the next space (or the line's end). Values are mostly short: a
+/// word-at-a-time search.
 fn bare_end(b: &[u8], i: usize) -> usize {
-    json::space_or_end(b, i)
+    bytes::find_byte(b, i, b' ').unwrap_or(b.len())
 }

@@ -2,8 +2,15 @@
 //!
 //! Owns [`go_unquote`]: turning a quoted value (`"say \"hi\"\tthere"`, `\xNN`, octal,
 //! `\uNNNN`, `\UNNNNNNNN`) back into its text. Does not own where a quoted value ends in a
-//! line (that is the console tokenizer, `console.rs`) nor when a value is unquoted (only
-//! when the classifier asks for its text, see `record::Val::text`).
+//! line (that is `bytes::quoted_end`, which the console tokenizer calls: Go, JSON and
+//! Python strings all end at the first quote no backslash escapes) nor when a value is
+//! unquoted (only when the classifier asks for its text, see `record::Val::text`).
+//!
+//! Why a decoder of its own beside JSON's (`json::text`): the escapes differ. Go has
+//! `\xNN` and octal escapes that are raw *bytes* (the result may not be UTF-8), `\a`,
+//! `\v`, `\'` and `\UNNNNNNNN`, and writes characters outside the BMP as themselves; JSON
+//! has `\/` and encodes such characters as UTF-16 surrogate pairs (`\uD83D\uDE00`), which
+//! Go's `\u` never is.
 
 use std::borrow::Cow;
 
@@ -48,20 +55,33 @@ pub(super) fn go_unquote(raw: &str) -> Cow<'_, str> {
             out.push(byte);
             continue;
         }
-        // (value, digits after the escape letter); octal's first digit is the letter.
+        // How many digits after the escape letter were used; octal's first digit is the
+        // letter.
         let decoded = match e {
             b'x' => escape_value(inner, i, 2, 16)
-                .and_then(|v| push_byte(&mut out, v))
-                .map(|()| 2),
+                .and_then(|v| u8::try_from(v).ok())
+                .map(|byte| {
+                    out.push(byte);
+                    2
+                }),
             b'0'..=b'7' => escape_value(inner, i - 1, 3, 8)
-                .and_then(|v| push_byte(&mut out, v))
-                .map(|()| 2),
+                .and_then(|v| u8::try_from(v).ok())
+                .map(|byte| {
+                    out.push(byte);
+                    2
+                }),
             b'u' => escape_value(inner, i, 4, 16)
-                .and_then(|v| push_char(&mut out, v))
-                .map(|()| 4),
+                .and_then(char::from_u32)
+                .map(|c| {
+                    push_char(&mut out, c);
+                    4
+                }),
             b'U' => escape_value(inner, i, 8, 16)
-                .and_then(|v| push_char(&mut out, v))
-                .map(|()| 8),
+                .and_then(char::from_u32)
+                .map(|c| {
+                    push_char(&mut out, c);
+                    8
+                }),
             _ => None,
         };
         if let Some(used) = decoded {
@@ -88,14 +108,7 @@ fn escape_value(s: &str, at: usize, len: usize, radix: u32) -> Option<u32> {
     }
 }
 
-fn push_byte(out: &mut Vec<u8>, v: u32) -> Option<()> {
-    out.push(u8::try_from(v).ok()?);
-    Some(())
-}
-
-fn push_char(out: &mut Vec<u8>, v: u32) -> Option<()> {
-    let c = char::from_u32(v)?;
+fn push_char(out: &mut Vec<u8>, c: char) {
     let mut buf = [0u8; 4];
     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    Some(())
 }

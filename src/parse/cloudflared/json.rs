@@ -8,11 +8,23 @@
 //! quotes, `:`/`,` placement). Nesting deeper than [`MAX_DEPTH`] is rejected, so a hostile
 //! line cannot overflow the stack.
 //!
-//! Every function is total: malformed input gives `None`, never a panic.
+//! Where a string ends is `bytes::quoted_end` (the same rule as Go-quoted and Python
+//! strings); what its escapes mean is [`text`] here (JSON's own: `\uXXXX` with surrogate
+//! pairs, `\/`), apart from Go's (`go_string.rs`), whose escapes differ.
+//!
+//! Every function is total: malformed input gives `None` (or [`Malformed`]), never a
+//! panic.
+//!
+//! Why this reader and not serde's: cloudflared's lines need raw, borrowed values whose
+//! decoding is deferred (most are never read), leniency on numbers, and the end of a value
+//! inside a torn line that is not JSON as a whole. The `journalctl -o json` decoder
+//! (`source/stream/json.rs`) and the server's JSON records (`parse/sigil.rs`) need
+//! `serde_json`'s strict validation instead (`crate::json`): there a line that is not
+//! valid JSON must be refused and counted exactly as serde refuses it.
 
 use std::borrow::Cow;
 
-use crate::bytes::{first_flagged, prefix_xor, splat, word_at, zero_bytes, Block, Escapes};
+use crate::bytes::quoted_end;
 
 /// Deepest nesting accepted. cloudflared's records nest three levels at most (`headers`
 /// → list → string); the pushed `config` is decoded separately and nests about five.
@@ -29,107 +41,6 @@ pub(super) fn skip_ws(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Index just past the closing quote of the string whose opening quote is at `start`
-/// (JSON and Go-quoted strings alike: a backslash escapes the next byte).
-pub(super) fn string_end(s: &[u8], start: usize) -> Option<usize> {
-    let mut j = start.checked_add(1)?;
-    loop {
-        j = quote_or_backslash(s, j)?;
-        if s.get(j) == Some(&b'\\') {
-            j += 2;
-        } else {
-            return Some(j + 1);
-        }
-    }
-}
-
-/// Index of the first `"` or `\` at or after `from`.
-///
-/// Most strings in cloudflared's records are short (header names and values) where
-/// `memchr2`'s set-up costs more than the search, so the first [`SWAR_BYTES`] are looked
-/// at eight bytes at a time in a `u64`; longer strings (errors, pushed configs) go on with
-/// `memchr2`.
-fn quote_or_backslash(s: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    let swar_end = from.saturating_add(SWAR_BYTES);
-    while i < swar_end {
-        let Some(w) = word_at(s, i) else {
-            break;
-        };
-        let hits = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
-        if hits != 0 {
-            return Some(i + first_flagged(hits));
-        }
-        i += 8;
-    }
-    memchr::memchr2(b'"', b'\\', s.get(i..)?).map(|k| i + k)
-}
-
-/// Index of the first space at or after `from`, or `s.len()` (the same SWAR-then-`memchr`
-/// approach: console values are mostly short).
-pub(super) fn space_or_end(s: &[u8], from: usize) -> usize {
-    let mut i = from;
-    let swar_end = from.saturating_add(SWAR_BYTES);
-    while i < swar_end {
-        let Some(w) = word_at(s, i) else {
-            break;
-        };
-        let hits = zero_bytes(w ^ splat(b' '));
-        if hits != 0 {
-            return i + first_flagged(hits);
-        }
-        i += 8;
-    }
-    s.get(i..)
-        .and_then(|t| memchr::memchr(b' ', t))
-        .map_or(s.len(), |k| i + k)
-}
-
-/// How many bytes the SWAR loops look at before switching to `memchr`.
-const SWAR_BYTES: usize = 64;
-
-/// Index just past the object or array opening at `start`, found by matching brackets
-/// outside strings, without checking the syntax in between. For console values
-/// (`headers={…}`), whose line is already known to be a record: only the end is needed.
-/// Nesting is bounded by [`MAX_DEPTH`].
-///
-/// A DBG request line's header map is a kilobyte of short strings: it is read 64 bytes
-/// at a time as masks (quotes less the escaped ones, [`Escapes`]; what is inside strings,
-/// [`prefix_xor`]; brackets outside them), and only the brackets are then visited one by
-/// one. A backslash outside a string (not JSON) escapes the byte after it here too.
-pub(super) fn bracketed_end(s: &[u8], start: usize) -> Option<usize> {
-    let mut depth: u32 = 0;
-    let mut escapes = Escapes::default();
-    // All ones when the block before ended inside a string.
-    let mut inside = 0u64;
-    let mut at = start;
-    while at < s.len() {
-        let block = Block::load_padded(s, at, b' ');
-        let quotes = block.eq(b'"') & !escapes.next(block.eq(b'\\'));
-        let in_string = prefix_xor(quotes) ^ inside;
-        inside = 0u64.wrapping_sub(in_string >> 63);
-        let opens = (block.eq(b'{') | block.eq(b'[')) & !in_string;
-        let mut brackets = (opens | block.eq(b'}') | block.eq(b']')) & !in_string;
-        while brackets != 0 {
-            let bit = brackets & brackets.wrapping_neg();
-            brackets ^= bit;
-            if opens & bit != 0 {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return None;
-                }
-            } else {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(at + bit.trailing_zeros() as usize + 1);
-                }
-            }
-        }
-        at += 64;
-    }
-    None
-}
-
 /// Index just past the JSON value starting exactly at `start`, or `None` when there is no
 /// complete, well-formed value there.
 pub(super) fn value_end(s: &[u8], start: usize) -> Option<usize> {
@@ -138,7 +49,7 @@ pub(super) fn value_end(s: &[u8], start: usize) -> Option<usize> {
 
 fn scan(s: &[u8], i: usize, depth: u32) -> Option<usize> {
     match *s.get(i)? {
-        b'"' => string_end(s, i),
+        b'"' => quoted_end(s, i),
         b'{' => {
             if depth >= MAX_DEPTH {
                 return None;
@@ -151,7 +62,7 @@ fn scan(s: &[u8], i: usize, depth: u32) -> Option<usize> {
                 if s.get(i) != Some(&b'"') {
                     return None;
                 }
-                i = skip_ws(s, string_end(s, i)?);
+                i = skip_ws(s, quoted_end(s, i)?);
                 if s.get(i) != Some(&b':') {
                     return None;
                 }
@@ -205,13 +116,17 @@ fn literal(s: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 /// Calls `f(key, value)` for each member of the object that is the whole of `obj` (outer
 /// whitespace allowed). Keys are raw (no unescaping: cloudflared's keys never need it);
 /// values are raw JSON text (strings keep their quotes). `f` returns `false` to stop early,
-/// in which case the rest is not checked. `None` when `obj` is not one well-formed object.
-/// A key that appears twice is reported twice (the caller decides; ours keep the last).
-pub(super) fn members<'a>(obj: &'a str, mut f: impl FnMut(&'a str, &'a str) -> bool) -> Option<()> {
+/// in which case the rest is not checked. [`Malformed`] when `obj` is not one well-formed
+/// object. A key that appears twice is reported twice (the caller decides; ours keep the
+/// last).
+pub(super) fn members<'a>(
+    obj: &'a str,
+    mut f: impl FnMut(&'a str, &'a str) -> bool,
+) -> Result<(), Malformed> {
     let b = obj.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
-        return None;
+        return Err(Malformed);
     }
     i = skip_ws(b, i + 1);
     if b.get(i) == Some(&b'}') {
@@ -219,57 +134,68 @@ pub(super) fn members<'a>(obj: &'a str, mut f: impl FnMut(&'a str, &'a str) -> b
     }
     loop {
         if b.get(i) != Some(&b'"') {
-            return None;
+            return Err(Malformed);
         }
-        let key_end = string_end(b, i)?;
-        let key = obj.get(i + 1..key_end.checked_sub(1)?)?;
+        let key_end = quoted_end(b, i).ok_or(Malformed)?;
+        let key = obj.get(i + 1..key_end - 1).ok_or(Malformed)?;
         i = skip_ws(b, key_end);
         if b.get(i) != Some(&b':') {
-            return None;
+            return Err(Malformed);
         }
         i = skip_ws(b, i + 1);
-        let value_end = scan(b, i, 1)?;
-        let value = obj.get(i..value_end)?;
+        let value_end = scan(b, i, 1).ok_or(Malformed)?;
+        let value = obj.get(i..value_end).ok_or(Malformed)?;
         if !f(key, value) {
-            return Some(());
+            return Ok(());
         }
         i = skip_ws(b, value_end);
-        match b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
-            b'}' => return only_ws_after(b, i + 1),
-            _ => return None,
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return only_ws_after(b, i + 1),
+            _ => return Err(Malformed),
         }
     }
 }
 
 /// Calls `f(element)` for each element of the array that is the whole of `arr`, with the
 /// same conventions as [`members`].
-pub(super) fn elements<'a>(arr: &'a str, mut f: impl FnMut(&'a str) -> bool) -> Option<()> {
+pub(super) fn elements<'a>(
+    arr: &'a str,
+    mut f: impl FnMut(&'a str) -> bool,
+) -> Result<(), Malformed> {
     let b = arr.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'[') {
-        return None;
+        return Err(Malformed);
     }
     i = skip_ws(b, i + 1);
     if b.get(i) == Some(&b']') {
         return only_ws_after(b, i + 1);
     }
     loop {
-        let end = scan(b, i, 1)?;
-        if !f(arr.get(i..end)?) {
-            return Some(());
+        let end = scan(b, i, 1).ok_or(Malformed)?;
+        if !f(arr.get(i..end).ok_or(Malformed)?) {
+            return Ok(());
         }
         i = skip_ws(b, end);
-        match b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
-            b']' => return only_ws_after(b, i + 1),
-            _ => return None,
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return only_ws_after(b, i + 1),
+            _ => return Err(Malformed),
         }
     }
 }
 
-fn only_ws_after(b: &[u8], i: usize) -> Option<()> {
-    (skip_ws(b, i) >= b.len()).then_some(())
+/// The text given to [`members`] or [`elements`] is not one well-formed object or array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Malformed;
+
+fn only_ws_after(b: &[u8], i: usize) -> Result<(), Malformed> {
+    if skip_ws(b, i) >= b.len() {
+        Ok(())
+    } else {
+        Err(Malformed)
+    }
 }
 
 /// The text of a raw JSON value: strings are unquoted and unescaped (borrowed when they
@@ -347,93 +273,4 @@ pub(super) fn hex(s: &str) -> Option<u32> {
         return None;
     }
     u32::from_str_radix(s, 16).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The byte walk `bracketed_end` was before it read blocks: the reference.
-    fn walk(s: &[u8], start: usize) -> Option<usize> {
-        let mut depth: u32 = 0;
-        let mut i = start;
-        loop {
-            match *s.get(i)? {
-                b'"' => i = string_end(s, i)?,
-                b'{' | b'[' => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return None;
-                    }
-                    i += 1;
-                }
-                b'}' | b']' => {
-                    depth = depth.checked_sub(1)?;
-                    i += 1;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                _ => i += 1,
-            }
-        }
-    }
-
-    /// Random bracket soups with strings holding brackets, quotes and backslash runs,
-    /// across block edges, cut anywhere: the block scan agrees with the walk.
-    #[test]
-    fn bracketed_end_agrees_with_a_byte_walk() {
-        let pieces: [&[u8]; 12] = [
-            b"{",
-            b"}",
-            b"[",
-            b"]",
-            b"\"a b\"",
-            b"\"\\\"\"",
-            b"\"\\\\\"",
-            b"\"{[}]\"",
-            b"\"x\\\\\\\"y\"",
-            b",",
-            b":",
-            b"\"Accept-Encoding\":[\"gzip, deflate, br\"]",
-        ];
-        let mut next = crate::bytes::test_rng(5);
-        let mut found = 0;
-        for round in 0..20_000 {
-            let mut s = b"headers=".to_vec();
-            s.push(if round % 2 == 0 { b'{' } else { b'[' });
-            for _ in 0..next(120) {
-                s.extend_from_slice(pieces[next(pieces.len())]);
-            }
-            if round % 3 == 0 {
-                s.extend_from_slice(b"}} rest");
-            }
-            let cut = if round % 5 == 0 {
-                next(s.len()) + 1
-            } else {
-                s.len()
-            };
-            let s = &s[..cut.max(9)];
-            let want = walk(s, 8);
-            found += usize::from(want.is_some());
-            assert_eq!(
-                bracketed_end(s, 8),
-                want,
-                "{:?}",
-                String::from_utf8_lossy(s)
-            );
-        }
-        assert!(
-            found > 1000,
-            "too few complete values to mean anything: {found}"
-        );
-    }
-
-    #[test]
-    fn bracketed_end_refuses_nesting_past_the_limit() {
-        let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
-        assert_eq!(bracketed_end(deep.as_bytes(), 0), None);
-        let ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
-        assert_eq!(bracketed_end(ok.as_bytes(), 0), Some(128));
-    }
 }

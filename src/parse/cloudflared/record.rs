@@ -24,14 +24,14 @@ pub(super) enum Enc {
 /// A field value as it appears in the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Val<'a> {
-    pub raw: &'a str,
-    pub enc: Enc,
+    pub(super) raw: &'a str,
+    pub(super) enc: Enc,
 }
 
 impl<'a> Val<'a> {
     /// The value's text: strings unquoted and unescaped (borrowed when nothing needed
     /// decoding), objects and numbers as written.
-    pub fn text(self) -> Cow<'a, str> {
+    pub(super) fn text(self) -> Cow<'a, str> {
         match self.enc {
             Enc::Bare => Cow::Borrowed(self.raw),
             Enc::GoQuoted => go_string::go_unquote(self.raw),
@@ -39,7 +39,7 @@ impl<'a> Val<'a> {
         }
     }
 
-    pub fn boxed(self) -> Box<str> {
+    pub(super) fn boxed(self) -> Box<str> {
         self.text().into()
     }
 }
@@ -48,23 +48,23 @@ impl<'a> Val<'a> {
 /// in cloudflared's own console writer does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Fields<'a> {
-    pub error: Option<Val<'a>>,
-    pub conn_index: Option<Val<'a>>,
-    pub origin_service: Option<Val<'a>>,
-    pub dest: Option<Val<'a>>,
+    pub(super) error: Option<Val<'a>>,
+    pub(super) conn_index: Option<Val<'a>>,
+    pub(super) origin_service: Option<Val<'a>>,
+    pub(super) dest: Option<Val<'a>>,
     /// `cfRay=` (2023.4.1–2024.2.0).
-    pub cf_ray: Option<Val<'a>>,
-    pub path: Option<Val<'a>>,
+    pub(super) cf_ray: Option<Val<'a>>,
+    pub(super) path: Option<Val<'a>>,
     /// The request headers as a JSON object (`{"Cf-Ray":["…"],…}`).
-    pub headers: Option<Val<'a>>,
+    pub(super) headers: Option<Val<'a>>,
     /// `Updated to new configuration`: the pushed config, a JSON document in a string.
-    pub config: Option<Val<'a>>,
-    pub location: Option<Val<'a>>,
-    pub protocol: Option<Val<'a>>,
+    pub(super) config: Option<Val<'a>>,
+    pub(super) location: Option<Val<'a>>,
+    pub(super) protocol: Option<Val<'a>>,
 }
 
 impl<'a> Fields<'a> {
-    pub fn set(&mut self, key: &str, val: Val<'a>) {
+    pub(super) fn set(&mut self, key: &str, val: Val<'a>) {
         let slot = match key {
             "error" => &mut self.error,
             "connIndex" => &mut self.conn_index,
@@ -82,13 +82,13 @@ impl<'a> Fields<'a> {
     }
 
     /// `connIndex` as a number; `None` when absent or not 0–255.
-    pub fn conn_index(&self) -> Option<u8> {
+    pub(super) fn conn_index(&self) -> Option<u8> {
         self.conn_index
             .and_then(|v| v.text().trim().parse::<u8>().ok())
     }
 
     /// The error text, empty when there is none.
-    pub fn error_text(&self) -> Cow<'a, str> {
+    pub(super) fn error_text(&self) -> Cow<'a, str> {
         self.error.map_or(Cow::Borrowed(""), Val::text)
     }
 }
@@ -97,16 +97,16 @@ impl<'a> Fields<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Record<'a> {
     /// `None` for zerolog's `???` or a JSON record without a known `level`.
-    pub level: Option<Level>,
+    pub(super) level: Option<Level>,
     /// Verbatim (leading spaces kept); empty when the record has none (proxy errors).
-    pub message: Cow<'a, str>,
-    pub fields: Fields<'a>,
+    pub(super) message: Cow<'a, str>,
+    pub(super) fields: Fields<'a>,
 }
 
 impl<'a> Record<'a> {
     /// Reads a JSON record (`--output json`, sorted keys, or `--logfile`, emission order).
     /// `None` unless `line` is exactly one well-formed object.
-    pub fn from_json(line: &'a str) -> Option<Record<'a>> {
+    pub(super) fn from_json(line: &'a str) -> Option<Record<'a>> {
         let mut level = None;
         let mut message = None;
         let mut fields = Fields::default();
@@ -124,7 +124,8 @@ impl<'a> Record<'a> {
                 ),
             }
             true
-        })?;
+        })
+        .ok()?;
         Some(Record {
             level: level.and_then(|raw| json_level(&json::text(raw))),
             message: message.map_or(Cow::Borrowed(""), json::text),

@@ -26,7 +26,7 @@ use std::io::Read;
 use memchr::memchr;
 
 use super::json;
-use crate::bytes::{first_flagged, splat, word_at, zero_bytes, Positions};
+use crate::bytes;
 use crate::source::fields::EntryBuilder;
 use crate::source::filter::EntryFilter;
 use crate::source::{InputId, RawEntry, UnitFilter};
@@ -339,12 +339,13 @@ impl Decoder {
         if let Some(i) = memchr(b'\n', &self.buf[self.scan..self.end]) {
             return Some(self.scan + i);
         }
-        self.incomplete_line()
+        self.incomplete_line();
+        None
     }
 
     /// No newline in `pos..end` yet: the next scan starts at `end`, and a line longer
     /// than [`MAX_FIELD_BYTES`] switches to discarding.
-    fn incomplete_line<T>(&mut self) -> Option<T> {
+    fn incomplete_line(&mut self) {
         self.scan = self.end;
         if self.end - self.pos > MAX_FIELD_BYTES {
             self.counts.oversized += 1;
@@ -357,7 +358,6 @@ impl Decoder {
             self.pos = self.end;
             self.scan = self.pos;
         }
-        None
     }
 
     /// `buf`: where the record's values were added in place from (the read buffer).
@@ -397,18 +397,21 @@ impl Decoder {
 
     /// Decodes the complete export lines of `buf[pos..end]`.
     ///
-    /// Newlines are found by one pass over what is unread, 64 bytes at a time
-    /// ([`Positions`]), not one search per line: an entry has ~24 short lines, and the
-    /// per-call cost of a search was most of the decoder's time. A line's name is then
-    /// found within the line ([`name_end`]).
+    /// Newlines are found by one pass over what is unread ([`bytes::positions`]), not one
+    /// search per line: an entry has ~24 short lines, and the per-call cost of a search
+    /// was most of the decoder's time. A line's name then ends at its first `=`, found
+    /// within the line by a word-at-a-time search ([`bytes::find_byte`]: names are short,
+    /// `TID`, `MESSAGE`, `_SYSTEMD_INVOCATION_ID`).
     fn export_lines(&mut self, buf: &[u8], out: &mut Vec<RawEntry>) {
         'search: loop {
             let from = self.scan;
-            for nl in Positions::new(&buf[from..self.end], b'\n').map(|i| from + i) {
+            for nl in bytes::positions(&buf[from..self.end], b'\n').map(|i| from + i) {
                 let start = self.pos;
                 if nl == start {
                     self.end_record(buf, out);
-                } else if let Some(eq) = name_end(&buf[start..nl]).map(|i| start + i) {
+                } else if let Some(eq) =
+                    bytes::find_byte(&buf[start..nl], 0, b'=').map(|i| start + i)
+                {
                     if eq == start {
                         self.skip_line(buf, nl, "a field with an empty name");
                         continue;
@@ -429,7 +432,7 @@ impl Decoder {
                 self.scan = self.pos;
             }
             // The line at `pos` is not complete yet.
-            let _: Option<()> = self.incomplete_line();
+            self.incomplete_line();
             return;
         }
     }
@@ -551,33 +554,6 @@ enum Binary {
     Skipped,
     /// Its length or data has not been read yet.
     Incomplete,
-}
-
-/// Where the name of an export line ends: its first `=`, `None` when it has none.
-///
-/// Names are short (`TID`, `MESSAGE`, `_SYSTEMD_INVOCATION_ID`), so the first bytes are
-/// looked at eight at a time (a word compare, no call); a longer name falls back to
-/// `memchr`. The lowest flagged byte of the word test is always exact.
-#[inline]
-fn name_end(line: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < 64 {
-        let Some(word) = word_at(line, i) else {
-            break;
-        };
-        let found = zero_bytes(word ^ splat(b'='));
-        if found != 0 {
-            return Some(i + first_flagged(found));
-        }
-        i += 8;
-    }
-    let rest = &line[i.min(line.len())..];
-    if rest.len() < 8 {
-        rest.iter().position(|&b| b == b'=')
-    } else {
-        memchr(b'=', rest)
-    }
-    .map(|k| i + k)
 }
 
 /// A journal field name: `[A-Z0-9_]`, not starting with a digit, at most 64 bytes.
@@ -920,20 +896,6 @@ _SYSTEMD_UNIT=sigil-mcp.service\nMESSAGE=2026-11-25 17:05:17 [INFO] hello\n\n";
         assert_eq!(d.format(), Some(Format::Json));
         let (_, d) = decode(b"\n\nMESSAGE=x\n", all());
         assert_eq!(d.format(), Some(Format::Export));
-    }
-
-    /// The name ends at the first `=`, however long the name and wherever the word
-    /// boundaries fall; a line without one has no name.
-    #[test]
-    fn a_name_ends_at_the_first_equals_sign() {
-        for len in 0..150 {
-            let name = "N".repeat(len);
-            let line = format!("{name}=v=w");
-            assert_eq!(name_end(line.as_bytes()), Some(len), "{line}");
-            assert_eq!(name_end(name.as_bytes()), None, "{name}");
-        }
-        assert_eq!(name_end(b"=x"), Some(0));
-        assert_eq!(name_end("É\u{3d}".as_bytes()), Some(2));
     }
 
     #[test]

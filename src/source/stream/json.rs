@@ -1,11 +1,13 @@
 //! One `journalctl -o json` line's fields, read without building a `serde_json::Value`.
 //!
-//! Owns the fast path of JSON decoding: names and string values are borrowed from the
-//! line (copied only when they hold escapes), numbers are formatted only when a field
-//! needs their text, and a binary field's bytes go straight into one vector. Does not own
-//! what a field means (`fields::EntryBuilder`) or what a bad line is reported as: a line
-//! this path does not take (not an object, not JSON) goes to the `Value` path in
-//! `stream/decode.rs`, which words the warning.
+//! Owns the fast path of JSON decoding: what a journal field's value is as bytes. The
+//! object itself is walked by the crate's one serde-based object reader (`crate::json`:
+//! names borrowed from the line, copied only when they hold escapes); here string values
+//! are borrowed too, numbers are formatted only when a field needs their text, and a
+//! binary field's bytes go straight into one vector. Does not own what a field means
+//! (`fields::EntryBuilder`) or what a bad line is reported as: a line this path does not
+//! take (not an object, not JSON) goes to the `Value` path in `stream/decode.rs`, which
+//! words the warning.
 //!
 //! `EntryBuilder` ends up with exactly what the `Value` path gives it
 //! ([`Fields::read_in_value_order`]): fields in name order, a repeated name's last value,
@@ -18,11 +20,11 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::json::{Name, Object};
 use crate::source::fields::is_read;
 
-/// One field as read: its name, and its bytes (`None` for `null`, objects, and arrays
-/// with nothing in them that has bytes).
-type Field<'a> = (Cow<'a, str>, Option<Cow<'a, [u8]>>);
+/// One field as read: its name, and its value.
+type Field<'a> = (Cow<'a, str>, Value<'a>);
 
 /// The fields of one JSON object, in the order they appear.
 pub(super) struct Fields<'a>(Vec<Field<'a>>);
@@ -31,7 +33,7 @@ impl<'a> Fields<'a> {
     /// Parses `line`; `None` when it is not one JSON object (the caller's `Value` path
     /// then says why).
     pub(super) fn parse(line: &'a [u8]) -> Option<Fields<'a>> {
-        serde_json::from_slice(line).ok()
+        Object::parse(line).map(|object| Fields(object.0))
     }
 
     /// `(name, bytes)` as iterating a `serde_json::Map` would give them: sorted by name,
@@ -67,62 +69,10 @@ fn in_value_order(
         if fields.peek().is_some_and(|(next, _)| *next == name) {
             continue;
         }
-        if let Some(value) = value {
+        if let Some(value) = value.bytes() {
             return Some((name, value));
         }
     })
-}
-
-impl<'de> Deserialize<'de> for Fields<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(FieldsVisitor)
-    }
-}
-
-struct FieldsVisitor;
-
-impl<'de> Visitor<'de> for FieldsVisitor {
-    type Value = Fields<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
-        while let Some(Name(name)) = map.next_key()? {
-            let value: Value = map.next_value()?;
-            fields.push((name, value.bytes()));
-        }
-        Ok(Fields(fields))
-    }
-}
-
-/// A field name, borrowed unless it has escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(NameVisitor)
-    }
-}
-
-struct NameVisitor;
-
-impl<'de> Visitor<'de> for NameVisitor {
-    type Value = Name<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a field name")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Name(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Name(Cow::Owned(v.to_owned())))
-    }
 }
 
 /// One value, reduced to what `json_value_bytes` needs of it.
@@ -295,7 +245,14 @@ mod tests {
             "{}",
             r#"{"A":"1"} "#,
         ];
-        for line in lines {
+        // Nesting up to serde's limit, as an object and as arrays of numbers.
+        let deep_object = format!(
+            r#"{{"A":"1","O":{}1{}}}"#,
+            "{\"k\":".repeat(100),
+            "}".repeat(100)
+        );
+        let deep_array = format!(r#"{{"A":"1","L":{}1{}}}"#, "[".repeat(100), "]".repeat(100));
+        for line in lines.iter().copied().chain([&*deep_object, &*deep_array]) {
             assert_eq!(by_fields(line), by_value(line), "{line}");
             assert!(by_fields(line).is_some(), "{line}");
         }
@@ -314,6 +271,13 @@ mod tests {
             r#"{"A":"1""#,
         ] {
             assert!(by_fields(line).is_none(), "{line}");
+        }
+        // Past serde's nesting limit, in a value the fast path reads and in one it drops.
+        for open in ["[", "{\"k\":"] {
+            let close = if open == "[" { "]" } else { "}" };
+            let line = format!(r#"{{"A":{}1{}}}"#, open.repeat(200), close.repeat(200));
+            assert!(by_value(&line).is_none(), "{line}");
+            assert!(by_fields(&line).is_none(), "{line}");
         }
     }
 }
