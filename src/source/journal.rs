@@ -804,7 +804,12 @@ impl Reader {
     /// Reads until the end (history mode), `--until`, or the receiver going away.
     /// `Ok(None)`: the receiver is gone.
     fn read(&mut self) -> std::io::Result<Option<SourceMsg>> {
-        let parallel = parallel::choose(&self.input, &self.options, self.faults.is_reader_panic);
+        let parallel = parallel::choose(
+            &self.input,
+            &self.options,
+            self.faults.is_reader_panic,
+            self.health.found_damage(),
+        );
         let mut step = if let Some(how) = parallel {
             match self.read_in_parallel(how)? {
                 Some(step) => step,

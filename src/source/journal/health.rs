@@ -381,12 +381,25 @@ pub fn file_of_cursor<'a>(files: &'a [PathBuf], cursor: &str) -> Option<&'a Path
     })
 }
 
-/// The sequence-number source (`seqnum_id`, as 32 hex digits) every one of `files`
-/// names in its header; `None` when they name several, a header cannot be read, or
-/// there are no files. Entries of one source are ordered by their numbers across all
-/// files (the parallel reader's spans rely on it).
-pub fn common_seqnum_id(files: &[PathBuf]) -> Option<String> {
+/// What the headers of a journal's files say about its sequence numbers, when every file
+/// names the same source and together they number their entries densely: one number per
+/// entry from the first to the last, no gap and no number twice (a copied file, a
+/// vacuumed file between two kept ones, or an entry array that lies break it). Then
+/// entries are ordered by their numbers across all the files (the parallel reader's spans
+/// rely on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Numbering {
+    /// The source's id (`seqnum_id`) as 32 hex digits, as cursors write it.
+    pub(crate) seqnum_id: String,
+    /// The highest number any file's header gives (its `tail_entry_seqnum`).
+    pub(crate) last: u64,
+}
+
+/// The [`Numbering`] of `files`; `None` when they name several sources, number their
+/// entries with gaps or twice, a header cannot be read, or there are no files.
+pub(crate) fn dense_numbering(files: &[PathBuf]) -> Option<Numbering> {
     let mut common: Option<[u8; 16]> = None;
+    let (mut first, mut last, mut entries) = (u64::MAX, 0u64, 0u64);
     for path in files {
         let mut file = open_regular(path).ok()?;
         let mut header = [0u8; HEADER_SIZE_MIN];
@@ -402,12 +415,23 @@ pub fn common_seqnum_id(files: &[PathBuf]) -> Option<String> {
             return None;
         }
         common = Some(id);
+        let n = u64_at(&header, OFFSET_N_ENTRIES);
+        if n == 0 {
+            continue;
+        }
+        first = first.min(u64_at(&header, OFFSET_HEAD_ENTRY_SEQNUM));
+        last = last.max(u64_at(&header, OFFSET_TAIL_ENTRY_SEQNUM));
+        entries = entries.checked_add(n)?;
     }
-    common.map(|id| {
-        id.iter().fold(String::with_capacity(32), |mut s, b| {
-            let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
-            s
-        })
+    let is_dense = entries > 0 && last.checked_sub(first)?.checked_add(1)? == entries;
+    is_dense.then(|| Numbering {
+        seqnum_id: common.map_or_else(String::new, |id| {
+            id.iter().fold(String::with_capacity(32), |mut s, b| {
+                let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+                s
+            })
+        }),
+        last,
     })
 }
 
@@ -485,6 +509,9 @@ struct Seen {
 #[derive(Debug, Default)]
 pub(crate) struct Health {
     seen: HashMap<PathBuf, Seen>,
+    /// Whether any scan found a damaged file (the parallel reader's spans then do not
+    /// apply: a damaged entry's number cannot be trusted).
+    found_damage: bool,
     /// Whether files' entries are walked too, not only their headers.
     walk: bool,
 }
@@ -497,8 +524,14 @@ impl Health {
     pub(crate) fn new(walk: bool) -> Health {
         Health {
             seen: HashMap::new(),
+            found_damage: false,
             walk,
         }
+    }
+
+    /// Whether any scan so far found a damaged file.
+    pub(crate) fn found_damage(&self) -> bool {
+        self.found_damage
     }
 
     /// Looks at `files` and returns one sentence per file newly found unreadable. Files
@@ -529,6 +562,7 @@ impl Health {
                     let _ = problem;
                 }
                 Ok(Some(problem)) => {
+                    self.found_damage = true;
                     problems.push(problem.describe(path));
                     self.seen.insert(path.clone(), seen);
                 }

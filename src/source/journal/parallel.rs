@@ -71,6 +71,7 @@ pub(super) fn choose(
     input: &JournalInput,
     options: &ReadOptions,
     has_test_hooks: bool,
+    found_damage: bool,
 ) -> Option<(usize, Plan)> {
     if !applies(options) || has_test_hooks {
         return None;
@@ -83,7 +84,7 @@ pub(super) fn choose(
     if asked.unwrap_or(cores) <= 1 {
         return None;
     }
-    let plan = plan_for(input, options);
+    let plan = plan_for(input, options, found_damage);
     let readers = asked.unwrap_or_else(|| default_readers(cores, &plan, load_average()));
     (readers > 1).then_some((readers, plan))
 }
@@ -144,20 +145,31 @@ pub(super) enum Plan {
         seqnum_id: Arc<str>,
         /// The sequence number of the first entry of the history.
         lo: u64,
+        /// The highest number the files' headers gave: an entry numbered past it (a
+        /// damaged one, or one written since) makes the worker stop, and the one reader
+        /// goes on from the last chunk forwarded.
+        last: u64,
     },
 }
 
-/// The plan for reading `input` from the head: [`Plan::Spans`] when every file's header
-/// names the same sequence-number source and the first entry's cursor agrees; else
-/// [`Plan::Interleaved`]. With `--since` always interleaved: a seek by time puts each file
-/// at its own bisection point, which a clock stepped back within a file makes differ
-/// from the span of sequence numbers after the first entry.
-fn plan_for(input: &JournalInput, options: &ReadOptions) -> Plan {
+/// The plan for reading `input` from the head: [`Plan::Spans`] when the files' headers
+/// name one sequence-number source and number its entries densely
+/// ([`super::health::dense_numbering`]), no scan found a damaged file, and the first
+/// entry's cursor agrees; else [`Plan::Interleaved`]. A worker that meets a number out of
+/// order or past the headers' last stops, and the one reader goes on. With `--since`
+/// always interleaved: a seek by time puts each file at its own bisection point, which a
+/// clock stepped back within a file makes differ from the span of sequence numbers after
+/// the first entry.
+fn plan_for(input: &JournalInput, options: &ReadOptions, found_damage: bool) -> Plan {
     let asked = std::env::var(PLAN_VAR).ok();
     if asked.as_deref() == Some("interleaved") {
         return Plan::Interleaved;
     }
-    let plan = spans_for(input, options);
+    let plan = if found_damage {
+        Plan::Interleaved
+    } else {
+        spans_for(input, options)
+    };
     if asked.as_deref() == Some("spans") && matches!(plan, Plan::Interleaved) {
         eprintln!("sigil-top: {PLAN_VAR}=spans: spans do not apply to this input; interleaved");
     }
@@ -168,9 +180,10 @@ fn spans_for(input: &JournalInput, options: &ReadOptions) -> Plan {
     if options.since.is_some() {
         return Plan::Interleaved;
     }
-    let Some(id) = super::health::common_seqnum_id(&input.journal_files()) else {
+    let Some(numbering) = super::health::dense_numbering(&input.journal_files()) else {
         return Plan::Interleaved;
     };
+    let id = numbering.seqnum_id;
     let probe = || -> std::io::Result<Option<(String, u64)>> {
         let mut journal = open(input, options).map_err(std::io::Error::other)?;
         journal.seek_head()?;
@@ -184,6 +197,7 @@ fn spans_for(input: &JournalInput, options: &ReadOptions) -> Plan {
         Ok(Some((s, lo))) if s.eq_ignore_ascii_case(&id) => Plan::Spans {
             seqnum_id: id.into(),
             lo,
+            last: numbering.last,
         },
         _ => Plan::Interleaved,
     }
@@ -388,7 +402,11 @@ impl Worker {
     fn run(self) {
         let read = match &self.plan {
             Plan::Interleaved => self.walk(),
-            Plan::Spans { seqnum_id, lo } => self.spans(seqnum_id, *lo),
+            Plan::Spans {
+                seqnum_id,
+                lo,
+                last,
+            } => self.spans(seqnum_id, *lo, *last),
         };
         if read.is_err() {
             let _ = self.tx.send(WorkerMsg::Failed);
@@ -401,7 +419,7 @@ impl Worker {
     /// `next_cursor` and the next chunk's `first_cursor`, so the merger's check is the
     /// same as for interleaved chunks. An empty span's chunk starts and ends on the same
     /// entry. `Err`: the reading cannot go on (the merger falls back to one handle).
-    fn spans(&self, seqnum_id: &str, lo: u64) -> std::io::Result<()> {
+    fn spans(&self, seqnum_id: &str, lo: u64, last: u64) -> std::io::Result<()> {
         let mut journal = open(&self.input, &self.options).map_err(std::io::Error::other)?;
         let until_us = self.options.until.map(crate::source::Timestamp::as_micros);
         let mut builder = EntryBuilder::default();
@@ -423,6 +441,7 @@ impl Worker {
                 .entries
                 .reserve(usize::try_from(self.chunk_len).unwrap_or(0));
             let mut is_last = true;
+            let mut previous: Option<u64> = None;
             loop {
                 if self.stop.load(Ordering::Relaxed) {
                     return Ok(());
@@ -437,6 +456,13 @@ impl Worker {
                 if !source.eq_ignore_ascii_case(seqnum_id) {
                     return Err(std::io::Error::other("a second sequence-number source"));
                 }
+                // Numbers only grow, and none lies past what the headers said: else an
+                // entry's number is damaged (or was written since), and the spans no
+                // longer describe journalctl's order.
+                if number > last || previous.is_some_and(|p| number <= p) {
+                    return Err(std::io::Error::other("sequence numbers out of order"));
+                }
+                previous = Some(number);
                 if chunk.first_cursor.is_none() {
                     chunk.first_cursor = Some(Arc::clone(&cursor));
                 }
@@ -669,10 +695,13 @@ mod tests {
         let input = JournalInput::Files(Vec::new());
         for options in &one_reader {
             assert!(!applies(options), "{options:?}");
-            assert!(choose(&input, options, false).is_none(), "{options:?}");
+            assert!(
+                choose(&input, options, false, false).is_none(),
+                "{options:?}"
+            );
         }
         // The injected reader panic needs the one reader (it panics after its first entry).
-        assert!(choose(&input, &head, true).is_none());
+        assert!(choose(&input, &head, true, false).is_none());
     }
 
     #[test]
@@ -698,6 +727,7 @@ mod tests {
             let spans = Plan::Spans {
                 seqnum_id: "0".into(),
                 lo: 1,
+                last: 1,
             };
             assert_eq!(
                 default_readers(cores, &spans, load),
