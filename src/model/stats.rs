@@ -231,7 +231,7 @@ pub struct Bucket {
 pub struct Timeline {
     buckets: std::collections::VecDeque<Bucket>,
     /// Records nothing (the headless modes, which never show it: a 10 s bucket's
-    /// histogram is 188 KB to zero, 3% of `report`'s CPU over a day of history).
+    /// histogram is 188 KB to zero; measured: see docs/bench-results.md).
     is_off: bool,
 }
 
@@ -248,8 +248,8 @@ impl Timeline {
             let start = start.max(index.saturating_sub(BUCKETS as u64 - 1));
             for i in start..=index {
                 // The bucket that leaves the ring lends its histogram (188 KB) to the new
-                // one: allocating and zeroing a fresh one every 10 s of history was 3% of
-                // `report`'s CPU.
+                // one instead of a fresh one being allocated and zeroed every 10 s of
+                // history (measured: see docs/bench-results.md).
                 let latency = if self.buckets.len() >= BUCKETS {
                     self.buckets.pop_front().map(|old| {
                         let mut latency = old.latency;
