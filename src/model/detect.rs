@@ -39,7 +39,9 @@ mod requests;
 mod stall;
 mod tunnel;
 
-pub use incidents::{ChangeKind, Finding, Incident, IncidentChange, IncidentKind, Severity};
+pub use incidents::{
+    ChangeKind, Finding, Incident, IncidentChange, IncidentId, IncidentKind, Severity,
+};
 use latency::LatencyRule;
 
 /// What one host's own journal counts (the detector's totals add these up).
@@ -149,7 +151,7 @@ pub struct Detector {
     pub down_us: u64,
     pub findings: BTreeMap<SecretKind, Finding>,
     pub incidents: Vec<Incident>,
-    next_incident: u64,
+    next_incident: IncidentId,
     latest: Timestamp,
     /// The host whose state the fields above hold (`_HOSTNAME` of the line applied).
     host: Option<Arc<str>>,
@@ -178,7 +180,7 @@ impl Detector {
             down_us: 0,
             findings: BTreeMap::new(),
             incidents: Vec::new(),
-            next_incident: 1,
+            next_incident: IncidentId::FIRST,
             latest: Timestamp(0),
             host: None,
             state: HostState::default(),
@@ -333,7 +335,7 @@ impl Detector {
     }
 
     /// The incident with this id, if still kept.
-    pub fn incident(&self, id: u64) -> Option<&Incident> {
+    pub fn incident(&self, id: IncidentId) -> Option<&Incident> {
         self.incidents.iter().find(|i| i.id == id)
     }
 

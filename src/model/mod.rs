@@ -720,7 +720,7 @@ mod tests {
                 detect::IncidentKind::BadGateway
             ]
         );
-        let ids: Vec<u64> = model.detector.incidents.iter().map(|i| i.id).collect();
+        let ids: Vec<detect::IncidentId> = model.detector.incidents.iter().map(|i| i.id).collect();
         assert_eq!(closes, [(ids[0], 70), (ids[1], 91), (ids[2], 261)]);
     }
 

@@ -338,7 +338,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::correlate::{LatencySource, OriginSide};
+    use crate::model::correlate::{LatencySource, OriginSide, TraceId};
     use crate::source::Timestamp;
 
     /// A timeline that is off counts nothing, and the run's totals are the same.
@@ -362,7 +362,7 @@ mod tests {
 
     fn served(at_s: u64, latency_ms: u64, status: u16) -> Trace {
         let end = Timestamp(at_s * 1_000_000);
-        let mut t = Trace::new(0, end);
+        let mut t = Trace::new(TraceId::FIRST, end);
         t.end = Some(end);
         t.method = Some("POST".into());
         t.path = Some("/".into());

@@ -3,11 +3,12 @@
 
 use super::{
     remove_id, settle_unanswered, unindex, Access, CancelKind, Correlator, HostKey, LatencySource,
-    Link, Outcome, ProxyFailure, Timestamp, Trace, VecDeque, ACCESS_WINDOW_US, CLAIM_WINDOW_US,
+    Link, Outcome, ProxyFailure, Timestamp, Trace, TraceId, VecDeque, ACCESS_WINDOW_US,
+    CLAIM_WINDOW_US,
 };
 
 impl Correlator {
-    pub(super) fn maybe_complete(&mut self, id: u64, ts: Timestamp) {
+    pub(super) fn maybe_complete(&mut self, id: TraceId, ts: Timestamp) {
         let done = self.open.get(&id).is_some_and(|t| {
             let origin_done = t
                 .origin
@@ -24,7 +25,7 @@ impl Correlator {
         }
     }
 
-    pub(super) fn complete(&mut self, id: u64, ts: Timestamp) {
+    pub(super) fn complete(&mut self, id: TraceId, ts: Timestamp) {
         self.completing.push_back((ts, id));
     }
 
@@ -122,7 +123,7 @@ impl Correlator {
         while let Some(u) = self.unclaimed.pop_front() {
             self.settle_unclaimed(&u);
         }
-        let ids: Vec<u64> = self.open_ids.iter().copied().collect();
+        let ids: Vec<TraceId> = self.open_ids.iter().copied().collect();
         for id in ids {
             self.seal(id);
         }
@@ -130,7 +131,7 @@ impl Correlator {
         self.postponed.clear();
     }
 
-    pub(super) fn remove_open(&mut self, id: u64) -> Option<Trace> {
+    pub(super) fn remove_open(&mut self, id: TraceId) -> Option<Trace> {
         let t = self.open.remove(&id)?;
         self.open_ids.remove(&id);
         if let Some(key) = t.path_key {
@@ -168,7 +169,7 @@ impl Correlator {
         Some(t)
     }
 
-    pub(super) fn seal(&mut self, id: u64) {
+    pub(super) fn seal(&mut self, id: TraceId) {
         let Some(mut t) = self.remove_open(id) else {
             return;
         };

@@ -7,7 +7,10 @@
 //! time. Does not own the rules that raise signals (the state machines by side:
 //! `origin`, `tunnel`, `stall`, `latency`, `requests`).
 
+use std::fmt;
 use std::sync::Arc;
+
+use serde::Serialize;
 
 use super::{Cursor, Detector, Event, SecretKind, Timestamp};
 
@@ -15,6 +18,29 @@ use super::{Cursor, Detector, Event, SecretKind, Timestamp};
 const MAX_INCIDENTS: usize = 500;
 /// Evidence cursors kept per incident.
 pub(super) const MAX_EVIDENCE: usize = 20;
+
+/// An incident's number: given by the detector as incidents open, from 1 up, never
+/// reused in a run. The number the report, `watch`, hooks and `snapshot --incident` show;
+/// it serializes as the bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct IncidentId(pub u64);
+
+impl IncidentId {
+    /// The first incident's number.
+    pub(super) const FIRST: IncidentId = IncidentId(1);
+
+    /// The number after this one.
+    pub(super) fn next(self) -> IncidentId {
+        IncidentId(self.0 + 1)
+    }
+}
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IncidentKind {
@@ -70,7 +96,7 @@ impl ChangeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IncidentChange {
     pub kind: ChangeKind,
-    pub incident: u64,
+    pub incident: IncidentId,
     pub at: Timestamp,
 }
 
@@ -93,7 +119,7 @@ impl Severity {
 
 #[derive(Debug, Clone)]
 pub struct Incident {
-    pub id: u64,
+    pub id: IncidentId,
     pub kind: IncidentKind,
     pub severity: Severity,
     pub start: Timestamp,
@@ -205,7 +231,7 @@ impl Detector {
         severity: Severity,
         at: Timestamp,
         cause: String,
-    ) -> Option<u64> {
+    ) -> Option<IncidentId> {
         if !self.counting(at) {
             // The look-back only rebuilds state.
             return None;
@@ -233,7 +259,7 @@ impl Detector {
             }
         }
         let id = self.next_incident;
-        self.next_incident += 1;
+        self.next_incident = id.next();
         self.quiet_check_after = self
             .quiet_check_after
             .min(at.0.saturating_add(self.settings.incident_quiet_us));
