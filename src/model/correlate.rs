@@ -47,7 +47,7 @@ mod tunnel;
 /// A request's number: the correlator gives one to each request as it first sees it, from
 /// 1 up, never reused in a run. Open requests are found by it, and it orders them by age.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TraceId(u64);
+pub(crate) struct TraceId(u64);
 
 impl TraceId {
     /// The first request's number.
@@ -61,7 +61,7 @@ impl TraceId {
 
 /// How the two services' views of a request were joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Link {
+pub(crate) enum Link {
     /// Same CF-Ray on both sides.
     Exact,
     /// Joined on time, method, path and client: a best guess.
@@ -73,7 +73,7 @@ pub enum Link {
 }
 
 impl Link {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Link::Exact => "exact",
             Link::Heuristic => "heuristic",
@@ -85,7 +85,7 @@ impl Link {
 
 /// Where a request's latency comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencySource {
+pub(crate) enum LatencySource {
     /// The server's own `duration_ms`.
     Exact,
     /// The journal's µs stamps of its unambiguously paired Incoming and Outgoing.
@@ -97,7 +97,7 @@ pub enum LatencySource {
 
 impl LatencySource {
     /// The name the report and the snapshot use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LatencySource::Exact => "exact",
             LatencySource::Derived => "derived",
@@ -131,46 +131,46 @@ pub enum Outcome {
     reason = "four independent facts the server's lines state about one request, each set by its own line; none excludes another, so they are no state enum"
 )]
 #[derive(Debug, Clone, Default)]
-pub struct OriginSide {
-    pub incoming: Option<Timestamp>,
-    pub outgoing: Option<Timestamp>,
-    pub status: Option<u16>,
-    pub duration_ms: Option<u64>,
+pub(crate) struct OriginSide {
+    pub(crate) incoming: Option<Timestamp>,
+    pub(crate) outgoing: Option<Timestamp>,
+    pub(crate) status: Option<u16>,
+    pub(crate) duration_ms: Option<u64>,
     /// Status from uvicorn's access line (the only status in the stock format).
-    pub access_status: Option<u16>,
+    pub(crate) access_status: Option<u16>,
     /// When that access line was written.
-    pub access_at: Option<Timestamp>,
-    pub pid: Option<u32>,
+    pub(crate) access_at: Option<Timestamp>,
+    pub(crate) pid: Option<u32>,
     /// `Error handling MCP request` was logged.
-    pub error: bool,
+    pub(crate) error: bool,
     /// JSON-RPC `isError: true` inside an HTTP 200.
-    pub tool_error: bool,
+    pub(crate) tool_error: bool,
     /// Answered `No valid session ID provided` (a session from before a restart).
-    pub stale_session: bool,
+    pub(crate) stale_session: bool,
     /// Its Outgoing was paired among several open requests (no latency derived).
-    pub ambiguous: bool,
+    pub(crate) ambiguous: bool,
 }
 
 /// cloudflared's view of a request.
 #[derive(Debug, Clone, Default)]
-pub struct TunnelSide {
-    pub request: Option<Timestamp>,
-    pub response: Option<Timestamp>,
-    pub status: Option<u16>,
-    pub conn_index: Option<u8>,
-    pub failure: Option<ProxyFailure>,
-    pub failure_at: Option<Timestamp>,
-    pub error: Option<Box<str>>,
+pub(crate) struct TunnelSide {
+    pub(crate) request: Option<Timestamp>,
+    pub(crate) response: Option<Timestamp>,
+    pub(crate) status: Option<u16>,
+    pub(crate) conn_index: Option<u8>,
+    pub(crate) failure: Option<ProxyFailure>,
+    pub(crate) failure_at: Option<Timestamp>,
+    pub(crate) error: Option<Box<str>>,
     /// A follow-up failure line (`Request failed` / `failed to serve…`) was seen.
-    pub followed_up: bool,
+    pub(crate) followed_up: bool,
     /// What a cancel (`Incoming request ended abruptly`) meant, decided when it was
     /// attributed to this request: the edge giving up (524) or the visitor leaving.
-    pub cancel: Option<CancelKind>,
+    pub(crate) cancel: Option<CancelKind>,
 }
 
 /// Who ended a cancelled request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelKind {
+pub(crate) enum CancelKind {
     /// The request had been in flight about the edge limit: the edge gave up (524).
     EdgeTimeout,
     /// Earlier than that: the visitor went away.
@@ -180,17 +180,17 @@ pub enum CancelKind {
 /// One request, as both services saw it.
 #[derive(Debug, Clone)]
 pub struct Trace {
-    pub id: TraceId,
-    pub start: Timestamp,
-    pub end: Option<Timestamp>,
-    pub method: Option<Box<str>>,
-    pub path: Option<Box<str>>,
-    pub tool: Option<Box<str>>,
-    pub request_id: Option<RequestId>,
-    pub ray: Option<RayId>,
-    pub client_ip: Option<Box<str>>,
+    pub(crate) id: TraceId,
+    pub(crate) start: Timestamp,
+    pub(crate) end: Option<Timestamp>,
+    pub(crate) method: Option<Box<str>>,
+    pub(crate) path: Option<Box<str>>,
+    pub(crate) tool: Option<Box<str>>,
+    pub(crate) request_id: Option<RequestId>,
+    pub(crate) ray: Option<RayId>,
+    pub(crate) client_ip: Option<Box<str>>,
     /// `_HOSTNAME` of the lines, shared with their entries.
-    pub host: Option<std::sync::Arc<str>>,
+    pub(crate) host: Option<std::sync::Arc<str>>,
     /// The correlator's number for `host`: every index (connections, processes, failure
     /// lines) is per host, so two hosts' `connIndex=0` never meet.
     host_key: HostKey,
@@ -199,23 +199,23 @@ pub struct Trace {
     path_key: Option<u64>,
     /// Its key in the index of origin requests not yet joined, while it is there.
     origin_path_key: Option<u64>,
-    pub origin: Option<OriginSide>,
-    pub tunnel: Option<TunnelSide>,
-    pub link: Link,
-    pub outcome: Outcome,
+    pub(crate) origin: Option<OriginSide>,
+    pub(crate) tunnel: Option<TunnelSide>,
+    pub(crate) link: Link,
+    pub(crate) outcome: Outcome,
     /// Origin response time in µs, and where it comes from; `None` for streams, failures
     /// and ambiguous stock pairs.
-    pub latency: Option<(u64, LatencySource)>,
+    pub(crate) latency: Option<(u64, LatencySource)>,
     /// A long-lived response (SSE, streamed MCP): its duration is a lifetime, not latency.
-    pub is_stream: bool,
+    pub(crate) is_stream: bool,
     /// Answered by the origin, but the client never received it: no access line while
     /// access logging is on (the client gave up, or the edge cancelled it).
-    pub abandoned: bool,
+    pub(crate) abandoned: bool,
     /// Cursors of the lines that make this trace, for evidence and snapshots.
-    pub cursors: Vec<Cursor>,
+    pub(crate) cursors: Vec<Cursor>,
     /// It ended before the window (`--since`): read in the look-back for state only, so it
     /// is not counted.
-    pub before_window: bool,
+    pub(crate) before_window: bool,
 }
 
 impl Trace {
@@ -247,7 +247,7 @@ impl Trace {
     }
 
     /// The origin's final status: its own `status_code`, else the access line's.
-    pub fn origin_status(&self) -> Option<u16> {
+    pub(crate) fn origin_status(&self) -> Option<u16> {
         let o = self.origin.as_ref()?;
         o.status
             .or(o.access_status)
@@ -258,7 +258,7 @@ impl Trace {
     /// origin's when it logged an answer (0 when its format names none), else, when no
     /// origin line joined it, the status cloudflared relayed (its debug response line). A
     /// request cloudflared saw answered is never "unanswered".
-    pub fn answered_status(&self) -> Option<u16> {
+    pub(crate) fn answered_status(&self) -> Option<u16> {
         if self.origin_answered() {
             return Some(self.origin_status().unwrap_or(0));
         }
@@ -278,20 +278,20 @@ impl Trace {
     }
 
     /// The time the tunnel took (its request line to its response line), in µs.
-    pub fn tunnel_us(&self) -> Option<u64> {
+    pub(crate) fn tunnel_us(&self) -> Option<u64> {
         let s = self.tunnel.as_ref()?;
         Some(s.response?.saturating_since_us(s.request?))
     }
 
     /// True when the origin answered (Outgoing or an error record was logged).
-    pub fn origin_answered(&self) -> bool {
+    pub(crate) fn origin_answered(&self) -> bool {
         self.origin
             .as_ref()
             .is_some_and(|o| o.outgoing.is_some() || o.error)
     }
 
     /// Method and path for display: `POST /`.
-    pub fn route(&self) -> String {
+    pub(crate) fn route(&self) -> String {
         format!(
             "{} {}",
             self.method.as_deref().unwrap_or("?"),
@@ -311,20 +311,20 @@ fn is_stream_route(method: Option<&str>, path: Option<&str>) -> bool {
 
 /// A cancelled request as soon as its cancel line is read (for live detection).
 #[derive(Debug, Clone)]
-pub struct Cancel {
-    pub at: Timestamp,
+pub(crate) struct Cancel {
+    pub(crate) at: Timestamp,
     /// `EdgeTimeout` or `ClientAbort`.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The route or MCP tool, for the likely cause.
-    pub label: String,
+    pub(crate) label: String,
     /// Inside the window (not a look-back line read for state).
-    pub counted: bool,
+    pub(crate) counted: bool,
     /// When the request began, when known (its request line or Incoming).
-    pub started: Option<Timestamp>,
+    pub(crate) started: Option<Timestamp>,
     /// The request's first line and the cancel line: an incident's evidence.
-    pub cursors: Vec<Cursor>,
+    pub(crate) cursors: Vec<Cursor>,
     /// `_HOSTNAME` of the cancel line.
-    pub host: Option<Arc<str>>,
+    pub(crate) host: Option<Arc<str>>,
 }
 
 /// Counters that must be exact over the whole run, whatever the ring keeps.
@@ -505,9 +505,9 @@ pub struct Correlator {
     pub recent: VecDeque<Trace>,
     pub links: LinkCounts,
     /// Requests expired or evicted while still open.
-    pub expired: u64,
+    pub(crate) expired: u64,
     /// Whether any access line was seen (if so, a served request without one was abandoned).
-    pub access_log_seen: bool,
+    pub(crate) access_log_seen: bool,
     latest: Timestamp,
     /// The last line any origin process of each host wrote (a stalled server writes nothing).
     last_origin_line: HashMap<HostKey, Timestamp, RandomState>,
@@ -560,7 +560,7 @@ struct InFlight {
 }
 
 impl Correlator {
-    pub fn new(settings: &Settings) -> Correlator {
+    pub(crate) fn new(settings: &Settings) -> Correlator {
         Correlator {
             next_id: TraceId::FIRST,
             open: HashMap::default(),
@@ -602,12 +602,12 @@ impl Correlator {
     }
 
     /// Requests still open (unanswered or waiting to be sealed).
-    pub fn open_count(&self) -> usize {
+    pub(crate) fn open_count(&self) -> usize {
         self.open.len()
     }
 
     /// Open traces that are streams (SSE etc.) still running.
-    pub fn open_streams(&self) -> usize {
+    pub(crate) fn open_streams(&self) -> usize {
         self.open
             .values()
             .filter(|t| t.is_stream && t.end.is_none() && t.start >= self.count_from)
@@ -636,11 +636,11 @@ impl Correlator {
         k
     }
 
-    pub fn apply(&mut self, event: &Event, role: Role) {
+    pub(crate) fn apply(&mut self, event: &Event, role: Role) {
         self.apply_kind(event, &event.kind, role);
     }
 
-    pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
+    pub(crate) fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
         self.host = self.host_key(event.entry.origin.hostname.as_ref());
@@ -915,18 +915,18 @@ impl Correlator {
     }
 
     /// Cancellations seen since the last call, classified (edge timeout or client abort).
-    pub fn take_cancels(&mut self) -> Vec<Cancel> {
+    pub(crate) fn take_cancels(&mut self) -> Vec<Cancel> {
         std::mem::take(&mut self.cancels)
     }
 
     /// Sealed traces since the last call, for the model to count.
-    pub fn take_sealed(&mut self) -> Vec<Trace> {
+    pub(crate) fn take_sealed(&mut self) -> Vec<Trace> {
         std::mem::take(&mut self.sealed)
     }
 
     /// Gives back the vector [`Correlator::take_sealed`] returned, emptied, so the next
     /// traces reuse its room instead of growing a new one (once per entry in a flood).
-    pub fn recycle_sealed(&mut self, mut emptied: Vec<Trace>) {
+    pub(crate) fn recycle_sealed(&mut self, mut emptied: Vec<Trace>) {
         emptied.clear();
         if self.sealed.is_empty() && emptied.capacity() > self.sealed.capacity() {
             self.sealed = emptied;
@@ -934,7 +934,7 @@ impl Correlator {
     }
 
     /// Keeps a sealed trace in the bounded ring for views (none with a capacity of 0).
-    pub fn keep(&mut self, trace: Trace) {
+    pub(crate) fn keep(&mut self, trace: Trace) {
         if self.trace_capacity == 0 {
             return;
         }
@@ -947,12 +947,12 @@ impl Correlator {
 
     /// The ordinal of `recent[0]`: traces are numbered 0, 1, … in the order they were
     /// kept, so `recent[i]` is number `first_recent_ordinal() + i` however the ring turns.
-    pub fn first_recent_ordinal(&self) -> u64 {
+    pub(crate) fn first_recent_ordinal(&self) -> u64 {
         self.kept_total - self.recent.len() as u64
     }
 
     /// The kept trace with ordinal `n` (see [`Correlator::first_recent_ordinal`]), O(1).
-    pub fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
+    pub(crate) fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
         let idx = usize::try_from(n.checked_sub(self.first_recent_ordinal())?).ok()?;
         self.recent.get(idx)
     }

@@ -58,7 +58,7 @@ impl Latency {
         }
     }
 
-    pub fn mean_ms(&self) -> f64 {
+    pub(crate) fn mean_ms(&self) -> f64 {
         if self.hist.is_empty() {
             0.0
         } else {
@@ -69,11 +69,11 @@ impl Latency {
 
 /// Per route (method + path) or per tool.
 #[derive(Debug, Clone, Default)]
-pub struct KeyStats {
-    pub count: u64,
+pub(crate) struct KeyStats {
+    pub(crate) count: u64,
     /// 5xx answers, tool errors inside 200s, and requests that failed in the tunnel.
-    pub errors: u64,
-    pub latency: Latency,
+    pub(crate) errors: u64,
+    pub(crate) latency: Latency,
 }
 
 /// Counts over every sealed trace since start.
@@ -82,7 +82,7 @@ pub struct Stats {
     /// Requests the origin answered (streams included).
     pub requests: u64,
     /// Origin status codes; 0 stands for "not known" (stock format, no access line).
-    pub by_status: BTreeMap<u16, u64>,
+    pub(crate) by_status: BTreeMap<u16, u64>,
     pub latency: Latency,
     pub latency_exact: u64,
     pub latency_derived: u64,
@@ -94,22 +94,22 @@ pub struct Stats {
     /// requests both logged (non-streams with both latencies known; never below 0).
     pub tunnel_overhead: Latency,
     /// Answered requests whose latency could not be derived (overlapping stock pairs).
-    pub latency_unknown: u64,
-    pub by_route: BTreeMap<(String, String), KeyStats>,
-    pub by_tool: BTreeMap<String, KeyStats>,
+    pub(crate) latency_unknown: u64,
+    pub(crate) by_route: BTreeMap<(String, String), KeyStats>,
+    pub(crate) by_tool: BTreeMap<String, KeyStats>,
     pub bad_gateway: u64,
-    pub bad_gateway_by_cause: BTreeMap<OriginErrorCause, u64>,
+    pub(crate) bad_gateway_by_cause: BTreeMap<OriginErrorCause, u64>,
     pub edge_timeout: u64,
     pub client_abort: u64,
-    pub stream_closed: u64,
-    pub proxy_failed: u64,
+    pub(crate) stream_closed: u64,
+    pub(crate) proxy_failed: u64,
     pub unanswered: u64,
     /// Served, but nobody received it (no access line while access logging is on).
-    pub abandoned: u64,
-    pub errors_5xx: u64,
-    pub streams: u64,
-    pub stream_lifetime: Latency,
-    pub timeline: Timeline,
+    pub(crate) abandoned: u64,
+    pub(crate) errors_5xx: u64,
+    pub(crate) streams: u64,
+    pub(crate) stream_lifetime: Latency,
+    pub(crate) timeline: Timeline,
 }
 
 /// `map[key]`, or `map[other()]` once the map holds [`MAX_KEYS`] other keys. The catch-all
@@ -126,7 +126,7 @@ fn capped<K: Ord + Clone, V: Default>(
 }
 
 impl Stats {
-    pub fn record(&mut self, t: &Trace) {
+    pub(crate) fn record(&mut self, t: &Trace) {
         self.timeline.record(t);
         match t.outcome {
             Outcome::BadGateway(cause) => {
@@ -209,26 +209,26 @@ impl Stats {
 }
 
 /// Width of one timeline bucket (µs): 10 s.
-pub const BUCKET_US: u64 = 10_000_000;
+pub(crate) const BUCKET_US: u64 = 10_000_000;
 /// Buckets kept: 15 minutes of 10 s buckets.
-pub const BUCKETS: usize = 90;
+pub(crate) const BUCKETS: usize = 90;
 
 /// One 10-second slice of time.
 #[derive(Debug, Clone, Default)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     /// Start of the slice, in units of [`BUCKET_US`] since the epoch.
-    pub index: u64,
-    pub requests: u64,
-    pub errors_5xx: u64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
-    pub latency: Latency,
+    pub(crate) index: u64,
+    pub(crate) requests: u64,
+    pub(crate) errors_5xx: u64,
+    pub(crate) bad_gateway: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) latency: Latency,
 }
 
 /// Rolling windows over the last 15 minutes: per-bucket counts and histograms, merged on
 /// demand for the 1 m / 5 m / 15 m views. Fixed memory: [`BUCKETS`] histograms.
 #[derive(Debug, Clone, Default)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     buckets: std::collections::VecDeque<Bucket>,
     /// Records nothing (the headless modes, which never show it: a 10 s bucket's
     /// histogram is 188 KB to zero; measured: see docs/bench-results.md).
@@ -278,7 +278,7 @@ impl Timeline {
 
     /// Counts a sealed trace in the slice of its end time. Traces older than the ring
     /// (out-of-order history) are not in the timeline; the whole-run stats still count them.
-    pub fn record(&mut self, t: &Trace) {
+    pub(crate) fn record(&mut self, t: &Trace) {
         if self.is_off {
             return;
         }
@@ -303,7 +303,7 @@ impl Timeline {
     }
 
     /// A timeline that records nothing (see `Settings::keep_timeline`).
-    pub fn off() -> Timeline {
+    pub(crate) fn off() -> Timeline {
         Timeline {
             buckets: std::collections::VecDeque::new(),
             is_off: true,
@@ -311,12 +311,14 @@ impl Timeline {
     }
 
     /// Buckets oldest first.
-    pub fn buckets(&self) -> impl DoubleEndedIterator<Item = &Bucket> {
+    pub(crate) fn buckets(&self) -> impl DoubleEndedIterator<Item = &Bucket> {
         self.buckets.iter()
     }
 
-    /// Merged figures for the last `span_us` ending at the newest bucket.
-    pub fn window(&self, span_us: u64) -> Bucket {
+    /// Merged figures for the last `span_us` ending at the newest bucket (the screen
+    /// merges its own windows from [`Timeline::buckets`]; the tests probe the ring with it).
+    #[cfg(test)]
+    fn window(&self, span_us: u64) -> Bucket {
         let mut out = Bucket::default();
         let Some(newest) = self.buckets.back().map(|b| b.index) else {
             return out;

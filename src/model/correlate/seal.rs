@@ -31,7 +31,7 @@ impl Correlator {
 
     /// Seals completed traces older than the join grace period, settles response lines
     /// no origin answer claimed in time, and expires stale open requests.
-    pub fn seal_due(&mut self, now: Timestamp) {
+    pub(crate) fn seal_due(&mut self, now: Timestamp) {
         if !self.pending_access.is_empty() {
             let stale = |a: &Access| now.saturating_since_us(a.at) > ACCESS_WINDOW_US;
             let keys: Vec<(HostKey, u32)> = self
@@ -112,7 +112,7 @@ impl Correlator {
     }
 
     /// End of input: settle every waiting response line, then seal everything.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let waiting: Vec<((HostKey, u32), VecDeque<Access>)> =
             self.pending_access.drain().collect();
         for (key, q) in waiting {

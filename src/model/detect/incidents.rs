@@ -59,7 +59,7 @@ pub enum IncidentKind {
 }
 
 impl IncidentKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             IncidentKind::BadGateway => "bad_gateway",
             IncidentKind::EdgeTimeout => "edge_timeout",
@@ -83,7 +83,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Open => "open",
             ChangeKind::Update => "update",
@@ -95,9 +95,9 @@ impl ChangeKind {
 /// An incident opened, grew, or closed (journal time of the change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IncidentChange {
-    pub kind: ChangeKind,
-    pub incident: IncidentId,
-    pub at: Timestamp,
+    pub(crate) kind: ChangeKind,
+    pub(crate) incident: IncidentId,
+    pub(crate) at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,7 +108,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
@@ -120,31 +120,31 @@ impl Severity {
 #[derive(Debug, Clone)]
 pub struct Incident {
     pub id: IncidentId,
-    pub kind: IncidentKind,
-    pub severity: Severity,
-    pub start: Timestamp,
-    pub last: Timestamp,
+    pub(crate) kind: IncidentKind,
+    pub(crate) severity: Severity,
+    pub(crate) start: Timestamp,
+    pub(crate) last: Timestamp,
     /// `None` while open.
-    pub end: Option<Timestamp>,
-    pub count: u64,
-    pub cause: String,
-    pub evidence: Vec<Cursor>,
+    pub(crate) end: Option<Timestamp>,
+    pub(crate) count: u64,
+    pub(crate) cause: String,
+    pub(crate) evidence: Vec<Cursor>,
     /// The host whose lines raised it (`_HOSTNAME`): a journal directory gathered from
     /// several hosts keeps each host's incidents apart.
-    pub host: Option<Arc<str>>,
+    pub(crate) host: Option<Arc<str>>,
 }
 
 /// A secret the logs contain: what, how often, first seen, where, and what to do.
 #[derive(Debug, Clone)]
-pub struct Finding {
-    pub kind: SecretKind,
-    pub count: u64,
-    pub first_seen: Timestamp,
-    pub unit: String,
+pub(crate) struct Finding {
+    pub(crate) kind: SecretKind,
+    pub(crate) count: u64,
+    pub(crate) first_seen: Timestamp,
+    pub(crate) unit: String,
 }
 
 impl Finding {
-    pub fn advice(&self) -> &'static str {
+    pub(crate) fn advice(&self) -> &'static str {
         match self.kind {
             SecretKind::OAuthClientSecret => {
                 "the OAuth client secret is in the journal: rotate it and restrict who can read the journal"
