@@ -5,6 +5,8 @@
 //! significant digits; keyed maps (routes, tools, statuses) have a cap on distinct keys,
 //! beyond which entries are counted under `(other)`. Does not decide what is an incident.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -112,17 +114,91 @@ pub struct Stats {
     pub(crate) timeline: Timeline,
 }
 
-/// `map[key]`, or `map[other()]` once the map holds [`MAX_KEYS`] other keys. The catch-all
-/// key is made only when it is used (it is a pair of `String`s for routes).
-fn capped<K: Ord + Clone, V: Default>(
-    map: &mut BTreeMap<K, V>,
-    key: K,
+/// `map[key]`, or `map[other()]` once the map holds [`MAX_KEYS`] other keys. Looked up by
+/// a borrowed key: an owned one (`owned`, or the catch-all `other`) is made only when a key
+/// is added, not for every request counted under a key already there.
+fn capped<'m, K, Q, V>(
+    map: &'m mut BTreeMap<K, V>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
     other: impl FnOnce() -> K,
-) -> &mut V {
-    if !map.contains_key(&key) && map.len() >= MAX_KEYS {
-        return map.entry(other()).or_default();
+) -> &'m mut V
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+    V: Default,
+{
+    if map.contains_key(key) {
+        return map
+            .get_mut(key)
+            .unwrap_or_else(|| unreachable!("the key was just found"));
     }
+    let key = if map.len() >= MAX_KEYS {
+        other()
+    } else {
+        owned()
+    };
     map.entry(key).or_default()
+}
+
+/// A route (method, path) however it is held: `by_route`'s owned keys, or a request's
+/// borrowed parts, so `by_route` is searched without making a key. Ordered as the owned
+/// pairs are (method, then path), which `Borrow` requires.
+trait RouteKey {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl RouteKey for (String, String) {
+    fn parts(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl RouteKey for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn RouteKey + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn RouteKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn RouteKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn RouteKey + '_ {}
+
+impl PartialOrd for dyn RouteKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn RouteKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+/// `by_route[(method, path)]`, under the `(other)` route past the cap.
+fn route_stats<'m>(
+    by_route: &'m mut BTreeMap<(String, String), KeyStats>,
+    method: &str,
+    path: &str,
+) -> &'m mut KeyStats {
+    let key: &dyn RouteKey = &(method, path);
+    capped(
+        by_route,
+        key,
+        || (method.to_owned(), path.to_owned()),
+        || ("?".into(), "(other)".into()),
+    )
 }
 
 impl Stats {
@@ -140,18 +216,16 @@ impl Stats {
             Outcome::Unanswered => self.unanswered += 1,
             Outcome::Served(_) => {}
         }
-        let route = (
-            t.method.as_deref().unwrap_or("?").to_owned(),
-            // Routes are keyed without the query (the server logs `?<redacted>`).
-            t.path
-                .as_deref()
-                .map_or("?", |p| p.split('?').next().unwrap_or(p))
-                .to_owned(),
-        );
+        let method = t.method.as_deref().unwrap_or("?");
+        // Routes are keyed without the query (the server logs `?<redacted>`).
+        let path = t
+            .path
+            .as_deref()
+            .map_or("?", |p| p.split('?').next().unwrap_or(p));
         let failed_in_tunnel = matches!(t.outcome, Outcome::BadGateway(_) | Outcome::EdgeTimeout);
         let Some(status) = t.answered_status() else {
             if failed_in_tunnel {
-                capped(&mut self.by_route, route, || ("?".into(), "(other)".into())).errors += 1;
+                route_stats(&mut self.by_route, method, path).errors += 1;
             }
             return;
         };
@@ -191,14 +265,19 @@ impl Stats {
             _ if !t.is_stream => self.latency_unknown += 1,
             _ => {}
         }
-        let r = capped(&mut self.by_route, route, || ("?".into(), "(other)".into()));
+        let r = route_stats(&mut self.by_route, method, path);
         r.count += 1;
         r.errors += u64::from(is_5xx || tool_error);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             r.latency.record_us(us);
         }
         if let Some(tool) = &t.tool {
-            let k = capped(&mut self.by_tool, tool.to_string(), || "(other)".into());
+            let k = capped(
+                &mut self.by_tool,
+                &**tool,
+                || tool.to_string(),
+                || "(other)".into(),
+            );
             k.count += 1;
             k.errors += u64::from(is_5xx || tool_error);
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {
@@ -377,6 +456,84 @@ mod tests {
         t.outcome = Outcome::Served(status);
         t.latency = Some((latency_ms * 1000, LatencySource::Exact));
         t
+    }
+
+    /// Routes are keyed by method and path without the query, found by the request's own
+    /// strings: over a stream of requests on more routes than the cap (some repeated, some
+    /// with queries, some with no method or path), the counts are those of a map keyed by
+    /// owned pairs, with every route past the cap under `(other)` and a route counted
+    /// before the cap still its own after it.
+    #[test]
+    fn routes_count_by_method_and_path_up_to_the_cap_then_under_other() {
+        let mut stats = Stats::default();
+        let mut want: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..3_000u64 {
+            // xorshift: a fixed sequence, reproducible.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut t = served(i, 5, 200);
+            t.method = match x % 5 {
+                0 => None,
+                1 => Some("GET".into()),
+                _ => Some("POST".into()),
+            };
+            let route = (x >> 8) % (MAX_KEYS as u64 + 60);
+            t.path = match (x >> 20) % 7 {
+                0 => None,
+                1 => Some(format!("/r{route}?token=secret{i}").into()),
+                _ => Some(format!("/r{route}").into()),
+            };
+            stats.record(&t);
+            let key = (
+                t.method.as_deref().unwrap_or("?").to_owned(),
+                t.path
+                    .as_deref()
+                    .map_or("?", |p| p.split('?').next().unwrap_or(p))
+                    .to_owned(),
+            );
+            let key = if want.contains_key(&key) || want.len() < MAX_KEYS {
+                key
+            } else {
+                ("?".to_owned(), "(other)".to_owned())
+            };
+            *want.entry(key).or_default() += 1;
+        }
+        let got: BTreeMap<(String, String), u64> = stats
+            .by_route
+            .iter()
+            .map(|(k, v)| (k.clone(), v.count))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), MAX_KEYS + 1, "the cap, and (other)");
+        assert!(got[&("?".to_owned(), "(other)".to_owned())] > 0);
+        assert!(got.keys().all(|(_, p)| !p.contains('?') || p == "?"));
+        assert_eq!(
+            got.values().sum::<u64>(),
+            3_000,
+            "every request counted once"
+        );
+    }
+
+    /// A failure in the tunnel counts as an error of its route; a tool's requests are
+    /// counted under the tool, looked up by its name.
+    #[test]
+    fn tunnel_failures_are_route_errors_and_tools_are_counted_by_name() {
+        let mut stats = Stats::default();
+        let mut failed = Trace::new(TraceId::FIRST, Timestamp(1));
+        failed.method = Some("POST".into());
+        failed.path = Some("/mcp".into());
+        failed.outcome = Outcome::EdgeTimeout;
+        stats.record(&failed);
+        let mut t = served(2, 5, 200);
+        t.path = Some("/mcp?x=1".into());
+        t.tool = Some("search_code".into());
+        stats.record(&t);
+        stats.record(&t);
+        let route = &stats.by_route[&("POST".to_owned(), "/mcp".to_owned())];
+        assert_eq!((route.count, route.errors), (2, 1));
+        assert_eq!(stats.by_tool["search_code"].count, 2);
     }
 
     #[test]
