@@ -32,16 +32,16 @@ pub(crate) const MAX_QUEUED_HOOKS: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct HookStats {
     /// Hooks that ran to the end with status 0.
-    pub succeeded: AtomicU64,
+    pub(crate) succeeded: AtomicU64,
     /// Hooks that exited non-zero or were killed by a signal not sent by us.
-    pub failed: AtomicU64,
+    pub(crate) failed: AtomicU64,
     /// Hooks killed after the timeout.
-    pub timed_out: AtomicU64,
+    pub(crate) timed_out: AtomicU64,
     /// Hooks that could not start.
-    pub not_started: AtomicU64,
+    pub(crate) not_started: AtomicU64,
     /// Changes whose hook was dropped because [`MAX_QUEUED_HOOKS`] were waiting, or
     /// still queued when `watch` stopped.
-    pub dropped: AtomicU64,
+    pub(crate) dropped: AtomicU64,
 }
 
 /// One hook to run: the change's JSON on stdin, its fixed-vocabulary facts in the

@@ -90,7 +90,7 @@ fn theme_kind(name: ThemeName) -> ThemeKind {
 }
 
 /// Runs the live screen until the user quits or a signal ends it.
-pub async fn run(config: &Config) -> anyhow::Result<()> {
+pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "the live screen needs a terminal: for headless use try `sigil-top report` (or `sigil-top demo --format text`)"
@@ -255,20 +255,11 @@ impl Loop {
                             is_urgent = !matches!(action, Action::Resize(..));
                             match self.ui.update(action, &self.model) {
                                 Some(Command::Quit) => break,
-                                Some(Command::Suspend) => self.suspend(&mut terminal)?,
-                                Some(Command::Export(incident)) => self.start_snapshot(incident),
-                                Some(Command::Copy(text)) => {
-                                    tui::copy_to_clipboard(&mut terminal, &text)
-                                        .context("writing the clipboard sequence")?;
-                                }
-                                Some(Command::SetMouseCapture(is_on)) => {
-                                    tui::set_mouse_capture(&mut terminal, is_on)
-                                        .context("switching mouse capture")?;
-                                }
                                 Some(Command::ReadFrom(from)) => {
                                     self.read_from(from)?;
                                     is_reading = true;
                                 }
+                                Some(command) => self.carry_out(command, &mut terminal)?,
                                 None => {}
                             }
                         }
@@ -280,13 +271,7 @@ impl Loop {
                 done = async { self.snapshot.as_mut().expect("guarded by is_some").await },
                     if self.snapshot.is_some() =>
                 {
-                    self.snapshot = None;
-                    let text = match done {
-                        Ok(Ok(path)) => format!("snapshot written to {}", path.display()),
-                        Ok(Err(e)) => format!("snapshot failed: {e:#}"),
-                        Err(e) => format!("snapshot failed: {e}"),
-                    };
-                    self.ui.notify(crate::text::sanitize(&text).into_owned());
+                    self.on_snapshot_done(done);
                     is_urgent = true;
                 }
                 () = tokio::time::sleep_until(draw_at.into()), if is_dirty => {}
@@ -311,6 +296,42 @@ impl Loop {
             }
         }
         Ok(())
+    }
+
+    /// Carries out a command of the screen's that needs the terminal or a thread (the
+    /// loop itself handles quitting and reading again).
+    fn carry_out(
+        &mut self,
+        command: Command,
+        terminal: &mut crate::view::tui::Term,
+    ) -> anyhow::Result<()> {
+        match command {
+            Command::Suspend => self.suspend(terminal)?,
+            Command::Snapshot(incident) => self.start_snapshot(incident),
+            Command::Copy(text) => {
+                tui::copy_to_clipboard(terminal, &text)
+                    .context("writing the clipboard sequence")?;
+            }
+            Command::SetMouseCapture(is_on) => {
+                tui::set_mouse_capture(terminal, is_on).context("switching mouse capture")?;
+            }
+            Command::Quit | Command::ReadFrom(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The snapshot thread is done: its path or its error in the status line.
+    fn on_snapshot_done(
+        &mut self,
+        done: Result<anyhow::Result<std::path::PathBuf>, tokio::task::JoinError>,
+    ) {
+        self.snapshot = None;
+        let text = match done {
+            Ok(Ok(path)) => format!("snapshot written to {}", path.display()),
+            Ok(Err(e)) => format!("snapshot failed: {e:#}"),
+            Err(e) => format!("snapshot failed: {e}"),
+        };
+        self.ui.notify(crate::text::sanitize(&text).into_owned());
     }
 
     /// `e`: the window's entries are copied out here; the snapshot is built and written on

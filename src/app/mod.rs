@@ -38,9 +38,9 @@ pub mod supervise;
 mod watch;
 
 use report::run_report;
-pub use report::{build_model, GateReadNothing, SloBreached};
+pub use report::{GateReadNothing, SloBreached};
 use snapshot::run_snapshot;
-pub use snapshot::{snapshot_live, write_snapshot, LiveSnapshot};
+pub(crate) use snapshot::snapshot_live;
 use watch::run_watch;
 
 /// All inputs of a run as one stream.
@@ -49,7 +49,7 @@ use watch::run_watch;
 /// `CaughtUp` when every input has caught up and one `Ended` when every input has ended
 /// (or failed). Batches, warnings and errors pass through as they come; an entry's
 /// `input` field says where it came from (an index into [`Inputs::names`]).
-pub struct Inputs {
+pub(crate) struct Inputs {
     rx: mpsc::Receiver<SourceMsg>,
     names: Vec<String>,
     caught_up: usize,
@@ -59,33 +59,20 @@ pub struct Inputs {
 
 impl Inputs {
     /// How each input is named (`journal directory /x`, `standard input`, …), by input id.
-    pub fn names(&self) -> &[String] {
+    pub(crate) fn names(&self) -> &[String] {
         &self.names
     }
 
     /// Messages waiting in the channel (almost all of them batches). Cheap: a read of the
     /// channel's counters.
-    pub fn queued_messages(&self) -> usize {
+    pub(crate) fn queued_messages(&self) -> usize {
         self.rx.len()
     }
 
     /// The next message; `None` after the combined `Ended`.
-    pub async fn recv(&mut self) -> Option<SourceMsg> {
+    pub(crate) async fn recv(&mut self) -> Option<SourceMsg> {
         loop {
             let msg = self.rx.recv().await;
-            match self.combine(msg) {
-                Combined::Hand(m) => return Some(m),
-                Combined::Swallow => {}
-                Combined::Closed => return None,
-            }
-        }
-    }
-
-    /// As [`Inputs::recv`], for a consumer that is not async (never call it inside a
-    /// runtime).
-    pub fn blocking_recv(&mut self) -> Option<SourceMsg> {
-        loop {
-            let msg = self.rx.blocking_recv();
             match self.combine(msg) {
                 Combined::Hand(m) => return Some(m),
                 Combined::Swallow => {}
@@ -141,7 +128,7 @@ enum Combined {
 ///
 /// Opening errors (a missing `-D` directory, no permission to read the journal) are
 /// returned here with the input named; nothing has been read then.
-pub fn open_inputs(config: &Config) -> anyhow::Result<Inputs> {
+pub(crate) fn open_inputs(config: &Config) -> anyhow::Result<Inputs> {
     let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
     let mut names = Vec::with_capacity(config.inputs.len());
     for (i, spec) in config.inputs.iter().enumerate() {
@@ -161,15 +148,15 @@ pub fn open_inputs(config: &Config) -> anyhow::Result<Inputs> {
 
 /// What the inputs held when they caught up.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     /// Merged in time order; see [`merge_by_time`].
-    pub entries: Vec<RawEntry>,
-    pub warnings: Vec<String>,
+    pub(crate) entries: Vec<RawEntry>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Receives until every input has caught up (or ended) and returns what came.
 /// A source error ends the drain with that error.
-pub async fn drain_history(inputs: &mut Inputs) -> anyhow::Result<History> {
+pub(crate) async fn drain_history(inputs: &mut Inputs) -> anyhow::Result<History> {
     let mut history = History::default();
     while let Some(msg) = inputs.recv().await {
         match msg {
@@ -192,7 +179,7 @@ pub async fn drain_history(inputs: &mut Inputs) -> anyhow::Result<History> {
 /// input streams through the channel batch by batch; several are first drained and
 /// merged, which holds their history in memory. An `Err` from `each` stops the reading
 /// and is returned.
-pub async fn for_each_history_entry(
+pub(crate) async fn for_each_history_entry(
     config: &Config,
     mut each: impl FnMut(RawEntry) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<String>> {
@@ -236,7 +223,7 @@ pub async fn for_each_history_entry(
 /// Merges entries from several inputs by realtime, keeping each input's own order
 /// (one input comes out exactly as it went in, which is `journalctl`'s order for a
 /// journal). Ties go to the lower input id.
-pub fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
+pub(crate) fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
     let mut per_input: Vec<std::collections::VecDeque<RawEntry>> = Vec::new();
     for e in entries {
         let i = usize::from(e.input);
@@ -271,7 +258,7 @@ pub fn merge_by_time(entries: Vec<RawEntry>) -> Vec<RawEntry> {
 }
 
 /// Runs `config` to completion.
-pub fn run(config: Config) -> anyhow::Result<()> {
+pub(crate) fn run(config: Config) -> anyhow::Result<()> {
     IS_QUIET.store(config.output.quiet, std::sync::atomic::Ordering::Relaxed);
     // The live screen over journal files runs in a child that this process watches, so a
     // crash inside libsystemd still leaves a usable terminal (see `supervise`).
@@ -505,7 +492,7 @@ async fn run_stats(config: &Config) -> anyhow::Result<()> {
 
 /// As [`open_inputs`] for the demo played at `pace` (the live screen's `sigil-top demo`).
 /// A `--replay` file played at `pace` for the live screen, with its own timestamps.
-pub fn open_paced_replay(
+pub(crate) fn open_paced_replay(
     config: &Config,
     path: &std::path::Path,
     pace: source::demo::Pace,
@@ -522,7 +509,7 @@ pub fn open_paced_replay(
     })
 }
 
-pub fn open_paced_demo(config: &Config, pace: source::demo::Pace) -> Inputs {
+pub(crate) fn open_paced_demo(config: &Config, pace: source::demo::Pace) -> Inputs {
     let (tx, rx) = mpsc::channel(config.channel_capacity_batches);
     source::demo::spawn_paced(config.read_options(), 0, tx, pace);
     Inputs {

@@ -1,8 +1,7 @@
 //! `report`: the inputs' history through the model, printed in a format, and the SLO
 //! gates that make it exit 1 ([`SloBreached`]) or 3 when they had nothing to judge
 //! ([`GateReadNothing`]: a selected unit without a single entry in the window).
-//! [`build_model`] is the history-to-model step (public: the library's way from a config
-//! to a finished model).
+//! [`build_model`] is the history-to-model step.
 
 use std::io::Write;
 
@@ -14,11 +13,12 @@ use crate::config::{Config, Slo};
 use crate::model::Model;
 use crate::parse::Parser;
 use crate::view;
+use crate::view::summary::Summary;
 
 /// Reads the inputs' history into a model, through the parser, and returns it finished,
 /// with the inputs' warnings. Memory stays bounded by the model's limits, except that
 /// several inputs are first merged in time order (see [`for_each_history_entry`]).
-pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
+pub(crate) async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)> {
     let mut parser = Parser::new();
     let mut model = Model::new(config.model.clone());
     let warnings = for_each_history_entry(config, |e| {
@@ -33,14 +33,14 @@ pub async fn build_model(config: &Config) -> anyhow::Result<(Model, Vec<String>)
 /// A `report` gate was breached: exit status 1 (not an error, which is 2).
 #[derive(Debug, thiserror::Error)]
 #[error("SLO breached: {0}")]
-pub struct SloBreached(pub String);
+pub struct SloBreached(pub(crate) String);
 
 /// A `report` gate had nothing to judge: a selected unit had no entries in the window
 /// (wrong unit name, wrong directory or host, no permission, a pipe without `-o
 /// export`). Exit status 3, so a cron gate over nothing never passes.
 #[derive(Debug, thiserror::Error)]
 #[error("gate not judged: {0}")]
-pub struct GateReadNothing(pub String);
+pub struct GateReadNothing(pub(crate) String);
 
 /// One line per selected unit that has no entry in what was read: "0 entries for
 /// sigil-mcp.service between … and …: wrong unit name, or no permission?".
@@ -78,16 +78,14 @@ fn units_without_entries(config: &Config, model: &Model) -> Vec<String> {
         .collect()
 }
 
-/// The gates `model` breaches, in words; empty when none.
+/// The gates `model` breaches, in words; empty when none. They judge the figures the
+/// report prints ([`Summary`]).
 fn slo_breaches(model: &Model, slo: Slo) -> Vec<String> {
-    let s = &model.stats;
+    let traffic = Summary::of(model).traffic;
     let mut out = Vec::new();
     if let Some(max) = slo.max_p99_us {
-        let p99_us = if s.latency.count() == 0 {
-            0
-        } else {
-            s.latency.hist.value_at_percentile(99.0)
-        };
+        // Nothing measured breaches no latency gate.
+        let p99_us = traffic.latency.known.map_or(0, |p| p.p99_us);
         if p99_us > max {
             out.push(format!(
                 "p99 {:.1} ms > {:.1} ms",
@@ -97,16 +95,16 @@ fn slo_breaches(model: &Model, slo: Slo) -> Vec<String> {
         }
     }
     if let Some(max) = slo.max_5xx_pct {
-        if s.requests > 0 {
-            let pct = s.errors_5xx as f64 * 100.0 / s.requests as f64;
+        if traffic.requests > 0 {
+            let pct = traffic.errors_5xx as f64 * 100.0 / traffic.requests as f64;
             if pct > max {
                 out.push(format!("5xx rate {pct:.2}% > {max}%"));
             }
         }
     }
     if let Some(max) = slo.max_502 {
-        if s.bad_gateway > max {
-            out.push(format!("{} 502s > {max}", s.bad_gateway));
+        if traffic.bad_gateway > max {
+            out.push(format!("{} 502s > {max}", traffic.bad_gateway));
         }
     }
     out

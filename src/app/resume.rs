@@ -31,10 +31,10 @@ const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Default)]
 pub(crate) struct Resumed {
     /// `None`: no usable cursor; `notes` say why.
-    pub cursor: Option<Cursor>,
-    pub state: AnnouncedState,
+    pub(crate) cursor: Option<Cursor>,
+    pub(crate) state: AnnouncedState,
     /// What to tell the operator (missing or unreadable files, and what happens instead).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// `FILE.incidents.json`.

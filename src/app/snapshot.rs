@@ -109,7 +109,7 @@ pub fn write_snapshot(
         .iter()
         .filter(|e| (start..=end).contains(&e.realtime))
         .collect();
-    let model = model_of(in_window.iter().copied(), &config.model);
+    let model = model_of(in_window.iter().copied(), &window_settings(config));
     let mut redactor = redactor_for(config)?;
     let selection = view::snapshot::Selection {
         start,
@@ -123,7 +123,19 @@ pub fn write_snapshot(
         &mut redactor,
         output,
         archive,
+        &config.units,
     )?)
+}
+
+/// The settings of a window's model: the configured ones, but no log. The summary quotes
+/// only its sample requests' raw lines, and those are read back from the bundle's
+/// `journal.export` ([`view::snapshot::BundleWriter::finish`]); a log of the window would
+/// hold up to 100,000 entries for nothing (issue 17: ~100 MiB of peak memory on large
+/// entries).
+fn window_settings(config: &Config) -> crate::model::Settings {
+    let mut settings = config.model.clone();
+    settings.log_capacity_events = 0;
+    settings
 }
 
 /// A snapshot of what a live model holds, taken out of it and ready to be written (the
@@ -253,7 +265,7 @@ async fn snapshot_streamed(
     let mut redactor = redactor_for(config)?;
     let mut writer = view::snapshot::BundleWriter::create(output)?;
     let mut parser = Parser::new();
-    let mut model = Model::new(config.model.clone());
+    let mut model = Model::new(window_settings(config));
     for_each_history_entry(config, |e| {
         if (start..=end).contains(&e.realtime) {
             writer.add(&e, &mut redactor)?;
@@ -268,5 +280,5 @@ async fn snapshot_streamed(
         end,
         incident: nearest_incident(&model, incident_start),
     };
-    Ok(writer.finish(&model, &selection, &mut redactor, archive)?)
+    Ok(writer.finish(&model, &selection, &mut redactor, archive, &config.units)?)
 }

@@ -48,7 +48,7 @@ use crate::source::InputSpec;
 
 /// Set in the child's environment: this process is the screen itself, not its
 /// supervisor. Setting it by hand runs the screen unsupervised.
-pub const CHILD_ENV: &str = "SIGIL_TOP_SCREEN_CHILD";
+pub(crate) const CHILD_ENV: &str = "SIGIL_TOP_SCREEN_CHILD";
 
 /// How much of the child's standard error is kept to show after a crash.
 const TAIL_BYTES: usize = 4096;
@@ -73,7 +73,7 @@ impl std::error::Error for ScreenExited {}
 
 /// Whether this run is the live screen over journal files (where libsystemd runs) on a
 /// terminal, and not already the supervised child.
-pub fn should_supervise(config: &Config) -> bool {
+pub(crate) fn should_supervise(config: &Config) -> bool {
     use std::io::IsTerminal;
     matches!(config.mode, Mode::Tui)
         && std::env::var_os(CHILD_ENV).is_none()
@@ -88,7 +88,7 @@ pub fn should_supervise(config: &Config) -> bool {
 }
 
 /// Runs the screen in a child process and waits for it (see the module doc).
-pub fn run(config: &Config) -> anyhow::Result<()> {
+pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
     // The terminal as the shell left it: what the parent puts back after a crash.
     let saved = rustix::termios::tcgetattr(std::io::stdin()).ok();
     let exe = std::env::current_exe().context("finding this program's path to start the screen")?;

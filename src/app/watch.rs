@@ -31,6 +31,10 @@ const UPDATE_INTERVAL_US: u64 = 5_000_000;
 
 /// Follows the inputs and prints incident changes as they happen. Ends at the end of
 /// input (`--no-follow`, a pipe that closes), or on SIGINT/SIGTERM/SIGHUP (exit 0).
+#[allow(
+    clippy::too_many_lines,
+    reason = "one select loop whose arms share the model, the announcer and the cursor to save; where it starts and how it stops are their own functions"
+)]
 pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let Mode::Watch {
@@ -43,48 +47,12 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     else {
         anyhow::bail!("run_watch needs watch's settings");
     };
-    let mut config = config.clone();
-    let mut previous = view::watch::AnnouncedState::default();
-    // The position to save; from the start when the journal's end is where it starts.
-    let mut last_cursor: Option<Cursor> = None;
-    let mut start_text = start_words(&config);
-    if let Some(path) = cursor_file {
-        let resumed = resume::load(path);
-        print_warnings(&resumed.notes);
-        if let Some(cursor) = resumed.cursor {
-            config.start = StartAt::AfterCursor(cursor);
-            start_text = start_words(&config);
-        }
-        previous = resumed.state;
-    }
-    let mut looked_back = false;
-    if config.start == StartAt::End {
-        // Pinned now: a stop before the first entry still resumes from here (what is
-        // written while it is down is not skipped by the next start at the end), and the
-        // look-back below ends here.
-        let mut ends = Vec::new();
-        for spec in &config.inputs {
-            if let Some(cursor) = crate::source::last_cursor(spec, &config.read_options())? {
-                ends.push(cursor);
-            }
-        }
-        if let [cursor] = ends.as_slice() {
-            config.start = StartAt::AfterCursor(cursor.clone());
-            if cursor_file.is_some() {
-                last_cursor = Some(cursor.clone());
-            }
-        }
-        // The look-back ends at the latest end (several journals have no one cursor).
-        if let Some(end) = ends.iter().filter_map(cursor_time).max() {
-            looked_back = read_lookback(&mut config, end);
-        }
-    }
-    if looked_back {
-        start_text = format!(
-            "{start_text}, the {} s before read for state only",
-            config.model.lookback_us / 1_000_000
-        );
-    }
+    let Start {
+        config,
+        previous,
+        mut last_cursor,
+        words: start_text,
+    } = start(config, cursor_file.as_deref())?;
     let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
     let mut hup = signal(SignalKind::hangup()).context("installing a SIGHUP handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
@@ -210,21 +178,12 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
     .await;
     // Whatever ended the loop, what was processed is saved and the hooks get their time.
     if let Some(path) = cursor_file {
-        let saved = resume::save(path, last_cursor.as_ref(), &announcer.state());
-        match (&saved, &last_cursor) {
-            (Ok(()), Some(c)) => eprintln!(
-                "sigil-top: watch: stopped after {entries_processed} entries (and \
-                 {entries_for_state} read for state only); cursor {} saved to {}",
-                c.0,
-                path.display()
-            ),
-            (Ok(()), None) => eprintln!(
-                "sigil-top: watch: stopped after {entries_processed} entries (and \
-                 {entries_for_state} read for state only); the cursor in {} is unchanged",
-                path.display()
-            ),
-            (Err(e), _) => eprintln!("sigil-top: warning: {e:#}"),
-        }
+        let saved = save_on_stop(
+            path,
+            last_cursor.as_ref(),
+            &announcer,
+            (entries_processed, entries_for_state),
+        );
         if result.is_ok() {
             saved?;
         }
@@ -233,6 +192,93 @@ pub(super) async fn run_watch(config: &Config) -> anyhow::Result<()> {
         h.shutdown().await;
     }
     result
+}
+
+/// Where a watch starts: the config with its start resolved, what the previous run
+/// announced, the cursor to save if nothing is read, and the start in words.
+struct Start {
+    config: Config,
+    previous: view::watch::AnnouncedState,
+    last_cursor: Option<Cursor>,
+    words: String,
+}
+
+/// Resolves where a watch starts: after the cursor a previous run saved (`cursor_file`),
+/// or at the inputs' end pinned now, with the look-back before it read for state only.
+fn start(config: &Config, cursor_file: Option<&std::path::Path>) -> anyhow::Result<Start> {
+    let mut config = config.clone();
+    let mut previous = view::watch::AnnouncedState::default();
+    // The position to save; from the start when the journal's end is where it starts.
+    let mut last_cursor: Option<Cursor> = None;
+    let mut start_text = start_words(&config);
+    if let Some(path) = cursor_file {
+        let resumed = resume::load(path);
+        print_warnings(&resumed.notes);
+        if let Some(cursor) = resumed.cursor {
+            config.start = StartAt::AfterCursor(cursor);
+            start_text = start_words(&config);
+        }
+        previous = resumed.state;
+    }
+    let mut looked_back = false;
+    if config.start == StartAt::End {
+        // Pinned now: a stop before the first entry still resumes from here (what is
+        // written while it is down is not skipped by the next start at the end), and the
+        // look-back below ends here.
+        let mut ends = Vec::new();
+        for spec in &config.inputs {
+            if let Some(cursor) = crate::source::last_cursor(spec, &config.read_options())? {
+                ends.push(cursor);
+            }
+        }
+        if let [cursor] = ends.as_slice() {
+            config.start = StartAt::AfterCursor(cursor.clone());
+            if cursor_file.is_some() {
+                last_cursor = Some(cursor.clone());
+            }
+        }
+        // The look-back ends at the latest end (several journals have no one cursor).
+        if let Some(end) = ends.iter().filter_map(cursor_time).max() {
+            looked_back = read_lookback(&mut config, end);
+        }
+    }
+    if looked_back {
+        start_text = format!(
+            "{start_text}, the {} s before read for state only",
+            config.model.lookback_us / 1_000_000
+        );
+    }
+    Ok(Start {
+        config,
+        previous,
+        last_cursor,
+        words: start_text,
+    })
+}
+
+/// Saves the cursor and the announced state at the end of a watch and says so.
+fn save_on_stop(
+    path: &std::path::Path,
+    last_cursor: Option<&Cursor>,
+    announcer: &Announcer,
+    (entries_processed, entries_for_state): (u64, u64),
+) -> anyhow::Result<()> {
+    let saved = resume::save(path, last_cursor, &announcer.state());
+    match (&saved, last_cursor) {
+        (Ok(()), Some(c)) => eprintln!(
+            "sigil-top: watch: stopped after {entries_processed} entries (and \
+             {entries_for_state} read for state only); cursor {} saved to {}",
+            c.0,
+            path.display()
+        ),
+        (Ok(()), None) => eprintln!(
+            "sigil-top: watch: stopped after {entries_processed} entries (and \
+             {entries_for_state} read for state only); the cursor in {} is unchanged",
+            path.display()
+        ),
+        (Err(e), _) => eprintln!("sigil-top: warning: {e:#}"),
+    }
+    saved
 }
 
 /// The journal time of the entry a cursor names (its `t=` part: sd-journal writes

@@ -94,7 +94,7 @@ fn journal_fields(entry: &RawEntry) -> Vec<(&str, std::borrow::Cow<'_, [u8]>)> {
 /// One entry in journald's export format (`journalctl -o export`): `NAME=value` lines,
 /// or for a value that is not printable single-line UTF-8, the name, a newline, its
 /// length as a little-endian u64 and the bytes; a blank line ends the entry.
-pub fn write_export(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+pub(crate) fn write_export(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
     for (name, value) in journal_fields(entry) {
         out.write_all(name.as_bytes())?;
         let is_text =
@@ -176,7 +176,7 @@ enum TimeStyle {
 
 /// Prints entries in one of journalctl's modes, with `--utc` and `-q`.
 #[derive(Debug)]
-pub struct Printer {
+pub(crate) struct Printer {
     format: OutputFormat,
     is_utc: bool,
     is_quiet: bool,
@@ -187,7 +187,7 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(format: OutputFormat, is_utc: bool, is_quiet: bool) -> Printer {
+    pub(crate) fn new(format: OutputFormat, is_utc: bool, is_quiet: bool) -> Printer {
         Printer {
             format,
             is_utc,
@@ -205,13 +205,13 @@ impl Printer {
     }
 
     /// Whether an entry has been printed.
-    pub fn has_printed(&self) -> bool {
+    pub(crate) fn has_printed(&self) -> bool {
         self.has_printed
     }
 
     /// After the history: `-- No entries --` when nothing was printed (short modes,
     /// without `-q`), as journalctl says it.
-    pub fn finish(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn finish(&self, out: &mut impl Write) -> io::Result<()> {
         if !self.has_printed && self.is_short() && !self.is_quiet {
             writeln!(out, "-- No entries --")?;
         }
@@ -220,14 +220,14 @@ impl Printer {
 
     /// One entry, after a `-- Boot ID --` line when it starts another boot than the
     /// last one printed (short modes, without `-q`, as journalctl does).
-    pub fn write(&mut self, out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+    pub(crate) fn write(&mut self, out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
         self.boot_line(out, entry.origin.boot_id.as_ref())?;
         self.write_entry(out, entry)
     }
 
     /// The `-- Boot ID --` line due before an entry of `boot` (nothing when none is due).
     /// `write` calls it; a printer that reorders entries (`-r`) calls it itself.
-    pub fn boot_line(
+    pub(crate) fn boot_line(
         &mut self,
         out: &mut impl Write,
         boot: Option<&std::sync::Arc<str>>,
@@ -248,7 +248,7 @@ impl Printer {
     }
 
     /// One entry without a boot line.
-    pub fn write_entry(&self, out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+    pub(crate) fn write_entry(&self, out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
         match self.format {
             OutputFormat::Short => write_short_as(out, entry, TimeStyle::Short, self.is_utc),
             OutputFormat::ShortPrecise => {
@@ -265,7 +265,7 @@ impl Printer {
 
 /// The message alone (`journalctl -o cat`), escaped as the short modes do but for its
 /// newlines, which stay.
-pub fn write_cat(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
+pub(crate) fn write_cat(out: &mut impl Write, entry: &RawEntry) -> io::Result<()> {
     let text = String::from_utf8_lossy(&entry.message);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -361,23 +361,23 @@ fn escape_controls(s: &str) -> String {
 
 /// Entries counted per unit and per input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub total: u64,
+pub(crate) struct Counts {
+    pub(crate) total: u64,
     /// Keyed by unit name; entries attributed to no unit count under `(none)`.
-    pub per_unit: BTreeMap<String, u64>,
+    pub(crate) per_unit: BTreeMap<String, u64>,
     /// Indexed by `RawEntry::input`.
-    pub per_input: Vec<u64>,
+    pub(crate) per_input: Vec<u64>,
 }
 
 impl Counts {
-    pub fn new(input_count: usize) -> Counts {
+    pub(crate) fn new(input_count: usize) -> Counts {
         Counts {
             per_input: vec![0; input_count],
             ..Counts::default()
         }
     }
 
-    pub fn add(&mut self, entry: &RawEntry) {
+    pub(crate) fn add(&mut self, entry: &RawEntry) {
         self.total += 1;
         let unit = entry
             .unit
@@ -393,7 +393,7 @@ impl Counts {
 }
 
 /// The `stats` table. `watched` lists the selected units so a unit with no entries shows 0.
-pub fn write_stats(
+pub(crate) fn write_stats(
     out: &mut impl Write,
     counts: &Counts,
     watched: &[String],

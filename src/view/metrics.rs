@@ -23,31 +23,62 @@ use crate::model::detect::OriginState;
 use crate::model::Model;
 use crate::text;
 
+use super::summary::{self, Summary};
+
 /// The `Content-Type` of a scrape's answer.
-pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+pub(crate) const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// Routes given a series of their own (the busiest); the rest add up under
 /// `method="other", path="other"`. Paths come from clients: without a cap, a scanner
 /// walking URLs would make a series per URL.
-pub const ROUTE_SERIES_MAX: usize = 50;
+pub(crate) const ROUTE_SERIES_MAX: usize = 50;
 /// MCP tools given a series of their own (the busiest); the rest add up under `other`.
-pub const TOOL_SERIES_MAX: usize = 50;
+pub(crate) const TOOL_SERIES_MAX: usize = 50;
 
 /// The latency histogram's bucket bounds, in seconds: 5 ms … 120 s (the edge gives up at
 /// 100 s).
-pub const LATENCY_BUCKETS_S: [f64; 15] = [
+pub(crate) const LATENCY_BUCKETS_S: [f64; 15] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 100.0, 120.0,
 ];
 
 /// What `watch` itself knows besides the model: incidents it announced and its hooks.
 #[derive(Debug, Clone, Default)]
-pub struct WatchFigures {
+pub(crate) struct WatchFigures {
     /// Opens announced by this run, by incident kind.
-    pub opened_by_kind: BTreeMap<String, u64>,
+    pub(crate) opened_by_kind: BTreeMap<String, u64>,
     /// Incidents announced open now (carried over from a previous run included).
-    pub open_incidents: u64,
+    pub(crate) open_incidents: u64,
     /// `--exec` hooks by outcome: `ok`, `failed`, `timeout`, `not_started`, `dropped`.
-    pub hooks: BTreeMap<&'static str, u64>,
+    pub(crate) hooks: BTreeMap<&'static str, u64>,
+}
+
+/// One series' labels: `(name, value)` pairs.
+type Labels = Vec<(&'static str, String)>;
+
+/// The first `max` of `rows` (busiest first) as series of their own, labelled by
+/// `labels`, and the rest added up under `other` (left out when they add up to 0): a
+/// cardinality cap that loses no count.
+fn capped_series<T>(
+    rows: &[(T, u64)],
+    max: usize,
+    labels: impl Fn(&T) -> Labels,
+    other: Labels,
+) -> Vec<(Labels, u64)> {
+    let mut series: Vec<(Labels, u64)> = rows
+        .iter()
+        .take(max)
+        .map(|(row, n)| (labels(row), *n))
+        .collect();
+    let rest: u64 = rows.iter().skip(max).map(|(_, n)| n).sum();
+    if rest > 0 {
+        series.push((other, rest));
+    }
+    series
+}
+
+/// One unlabelled series.
+fn plain(n: u64) -> Vec<(Labels, u64)> {
+    vec![(Vec::new(), n)]
 }
 
 /// One counter or gauge family: `(labels, value)` per series.
@@ -56,12 +87,28 @@ struct Family {
     name: &'static str,
     help: &'static str,
     kind: MetricType,
-    series: Vec<(Vec<(&'static str, String)>, u64)>,
+    series: Vec<(Labels, u64)>,
+}
+
+impl Family {
+    fn new(
+        kind: MetricType,
+        name: &'static str,
+        help: &'static str,
+        series: Vec<(Labels, u64)>,
+    ) -> Family {
+        Family {
+            name,
+            help,
+            kind,
+            series,
+        }
+    }
 }
 
 /// Everything one scrape prints, owned (a `Collector` outlives the borrow of the model).
 #[derive(Debug, Clone)]
-pub struct Figures {
+pub(crate) struct Figures {
     families: Vec<Family>,
     /// Upper bound (s) and requests in (previous bound, bound].
     latency_buckets: Vec<(f64, u64)>,
@@ -69,193 +116,177 @@ pub struct Figures {
     latency_sum_s: f64,
 }
 
+/// The request counters: entries, answered requests by status, routes, tools, and the
+/// requests that failed in the tunnel.
+fn request_families(model: &Model, summary: &Summary) -> Vec<Family> {
+    let s = &model.stats;
+    let mut families = Vec::new();
+    let mut counter =
+        |name, help, series| families.push(Family::new(MetricType::Counter, name, help, series));
+    counter(
+        "sigil_top_entries",
+        "Journal entries read, by unit.",
+        model
+            .entries
+            .by_unit
+            .iter()
+            .map(|(unit, n)| (vec![("unit", text::sanitize(unit).into_owned())], n))
+            .collect(),
+    );
+    counter(
+        "sigil_top_requests",
+        "Requests answered by the origin or the tunnel, by HTTP status (\"unknown\" when no line gave one).",
+        summary
+            .requests
+            .by_status
+            .iter()
+            .map(|(status, n)| (vec![("status", status.to_string())], *n))
+            .collect(),
+    );
+    let routes: Vec<_> = summary::routes_busiest_first(s)
+        .into_iter()
+        .map(|(route, r)| (route, r.count))
+        .collect();
+    let route_series = capped_series(
+        &routes,
+        ROUTE_SERIES_MAX,
+        |(method, path)| {
+            vec![
+                ("method", text::sanitize(method).into_owned()),
+                (
+                    "path",
+                    text::sanitize(&text::redact_query(path)).into_owned(),
+                ),
+            ]
+        },
+        vec![("method", "other".to_owned()), ("path", "other".to_owned())],
+    );
+    counter(
+        "sigil_top_route_requests",
+        "Requests by route (the 50 busiest; the rest under method=\"other\", path=\"other\").",
+        route_series,
+    );
+    let mut tools: Vec<_> = s.by_tool.iter().map(|(name, k)| (name, k.count)).collect();
+    tools.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let tool_series = capped_series(
+        &tools,
+        TOOL_SERIES_MAX,
+        |name| vec![("tool", text::sanitize(name).into_owned())],
+        vec![("tool", "other".to_owned())],
+    );
+    counter(
+        "sigil_top_tool_calls",
+        "MCP tool calls, by tool (the 50 busiest; the rest under tool=\"other\").",
+        tool_series,
+    );
+    counter(
+        "sigil_top_bad_gateway",
+        "Requests that got a 502 from the tunnel, by likely cause.",
+        summary
+            .tunnel
+            .bad_gateway_by_cause
+            .iter()
+            .map(|(cause, n)| (vec![("cause", cause.as_str().to_owned())], *n))
+            .collect(),
+    );
+    counter(
+        "sigil_top_edge_timeouts",
+        "Requests the Cloudflare edge gave up on (524).",
+        plain(summary.traffic.edge_timeout),
+    );
+    counter(
+        "sigil_top_client_aborts",
+        "Requests the client cancelled before an answer.",
+        plain(summary.tunnel.client_abort),
+    );
+    families
+}
+
+/// The event counters: tunnel disconnects, origin restarts and crashes, and what this
+/// watch announced and ran.
+fn event_families(summary: &Summary, watch: &WatchFigures) -> Vec<Family> {
+    let mut families = Vec::new();
+    let mut counter =
+        |name, help, series| families.push(Family::new(MetricType::Counter, name, help, series));
+    counter(
+        "sigil_top_tunnel_disconnects",
+        "Tunnel connections lost.",
+        plain(summary.tunnel.disconnects),
+    );
+    counter(
+        "sigil_top_origin_restarts",
+        "Origin service restarts.",
+        plain(summary.origin.restarts),
+    );
+    counter(
+        "sigil_top_origin_crashes",
+        "Origin service crashes.",
+        plain(summary.origin.crashes),
+    );
+    counter(
+        "sigil_top_incidents_opened",
+        "Incidents this watch announced as opened, by kind.",
+        watch
+            .opened_by_kind
+            .iter()
+            .map(|(kind, n)| (vec![("kind", kind.clone())], *n))
+            .collect(),
+    );
+    counter(
+        "sigil_top_hooks",
+        "--exec hooks by outcome (ok, failed, timeout, not_started, dropped).",
+        watch
+            .hooks
+            .iter()
+            .map(|(outcome, n)| (vec![("outcome", (*outcome).to_owned())], *n))
+            .collect(),
+    );
+    families
+}
+
+/// The gauges: tunnel connections up, the origin up, incidents open. A state not known
+/// yet has no sample.
+fn gauge_families(model: &Model, watch: &WatchFigures) -> Vec<Family> {
+    let d = &model.detector;
+    let mut families = Vec::new();
+    let mut gauge =
+        |name, help, series| families.push(Family::new(MetricType::Gauge, name, help, series));
+    gauge(
+        "sigil_top_tunnel_connections_up",
+        "Tunnel connections registered now (no sample while unknown).",
+        if d.state.tunnel_state_known {
+            plain(d.state.registered.len() as u64)
+        } else {
+            Vec::new()
+        },
+    );
+    let origin_up = match d.state.origin_state {
+        OriginState::Unknown => None,
+        OriginState::Up => Some(1),
+        OriginState::Stopping { .. } | OriginState::Down { .. } | OriginState::Starting { .. } => {
+            Some(0)
+        }
+    };
+    gauge(
+        "sigil_top_origin_up",
+        "1 when the origin is up and listening, 0 when it is stopping, down or starting (no sample while unknown).",
+        origin_up.map(plain).unwrap_or_default(),
+    );
+    gauge(
+        "sigil_top_open_incidents",
+        "Incidents open now.",
+        plain(watch.open_incidents),
+    );
+    families
+}
+
 impl Figures {
     /// Takes the figures of `model` and `watch` now.
-    pub fn of(model: &Model, watch: &WatchFigures) -> Figures {
-        let s = &model.stats;
-        let d = &model.detector;
-        let mut families = Vec::new();
-        let mut counter = |name, help, series| {
-            families.push(Family {
-                name,
-                help,
-                kind: MetricType::Counter,
-                series,
-            });
-        };
-        counter(
-            "sigil_top_entries",
-            "Journal entries read, by unit.",
-            model
-                .entries
-                .by_unit
-                .iter()
-                .map(|(unit, n)| (vec![("unit", text::sanitize(unit).into_owned())], n))
-                .collect(),
-        );
-        counter(
-            "sigil_top_requests",
-            "Requests answered by the origin or the tunnel, by HTTP status (\"unknown\" when no line gave one).",
-            s.by_status
-                .iter()
-                .map(|(status, n)| {
-                    let label = if *status == 0 {
-                        "unknown".to_owned()
-                    } else {
-                        status.to_string()
-                    };
-                    (vec![("status", label)], *n)
-                })
-                .collect(),
-        );
-        let mut routes: Vec<_> = s.by_route.iter().filter(|(_, r)| r.count > 0).collect();
-        routes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
-        let mut route_series: Vec<(Vec<(&'static str, String)>, u64)> = routes
-            .iter()
-            .take(ROUTE_SERIES_MAX)
-            .map(|((method, path), r)| {
-                (
-                    vec![
-                        ("method", text::sanitize(method).into_owned()),
-                        (
-                            "path",
-                            text::sanitize(&text::redact_query(path)).into_owned(),
-                        ),
-                    ],
-                    r.count,
-                )
-            })
-            .collect();
-        let other: u64 = routes
-            .iter()
-            .skip(ROUTE_SERIES_MAX)
-            .map(|(_, r)| r.count)
-            .sum();
-        if other > 0 {
-            route_series.push((
-                vec![("method", "other".to_owned()), ("path", "other".to_owned())],
-                other,
-            ));
-        }
-        counter(
-            "sigil_top_route_requests",
-            "Requests by route (the 50 busiest; the rest under method=\"other\", path=\"other\").",
-            route_series,
-        );
-        let mut tools: Vec<_> = s.by_tool.iter().collect();
-        tools.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
-        let mut tool_series: Vec<(Vec<(&'static str, String)>, u64)> = tools
-            .iter()
-            .take(TOOL_SERIES_MAX)
-            .map(|(name, k)| (vec![("tool", text::sanitize(name).into_owned())], k.count))
-            .collect();
-        let other: u64 = tools
-            .iter()
-            .skip(TOOL_SERIES_MAX)
-            .map(|(_, k)| k.count)
-            .sum();
-        if other > 0 {
-            tool_series.push((vec![("tool", "other".to_owned())], other));
-        }
-        counter(
-            "sigil_top_tool_calls",
-            "MCP tool calls, by tool (the 50 busiest; the rest under tool=\"other\").",
-            tool_series,
-        );
-        counter(
-            "sigil_top_bad_gateway",
-            "Requests that got a 502 from the tunnel, by likely cause.",
-            ["refused", "timeout", "dns", "tls", "reset", "other"]
-                .iter()
-                .map(|cause| {
-                    let n: u64 = s
-                        .bad_gateway_by_cause
-                        .iter()
-                        .filter(|(k, _)| k.as_str() == *cause)
-                        .map(|(_, v)| *v)
-                        .sum();
-                    (vec![("cause", (*cause).to_owned())], n)
-                })
-                .collect(),
-        );
-        let plain = |n: u64| vec![(Vec::new(), n)];
-        counter(
-            "sigil_top_edge_timeouts",
-            "Requests the Cloudflare edge gave up on (524).",
-            plain(s.edge_timeout),
-        );
-        counter(
-            "sigil_top_client_aborts",
-            "Requests the client cancelled before an answer.",
-            plain(s.client_abort),
-        );
-        counter(
-            "sigil_top_tunnel_disconnects",
-            "Tunnel connections lost.",
-            plain(d.disconnects),
-        );
-        counter(
-            "sigil_top_origin_restarts",
-            "Origin service restarts.",
-            plain(d.restarts),
-        );
-        counter(
-            "sigil_top_origin_crashes",
-            "Origin service crashes.",
-            plain(d.crashes),
-        );
-        counter(
-            "sigil_top_incidents_opened",
-            "Incidents this watch announced as opened, by kind.",
-            watch
-                .opened_by_kind
-                .iter()
-                .map(|(kind, n)| (vec![("kind", kind.clone())], *n))
-                .collect(),
-        );
-        counter(
-            "sigil_top_hooks",
-            "--exec hooks by outcome (ok, failed, timeout, not_started, dropped).",
-            watch
-                .hooks
-                .iter()
-                .map(|(outcome, n)| (vec![("outcome", (*outcome).to_owned())], *n))
-                .collect(),
-        );
-        let mut gauge = |name, help, series| {
-            families.push(Family {
-                name,
-                help,
-                kind: MetricType::Gauge,
-                series,
-            });
-        };
-        gauge(
-            "sigil_top_tunnel_connections_up",
-            "Tunnel connections registered now (no sample while unknown).",
-            if d.state.tunnel_state_known {
-                plain(d.state.registered.len() as u64)
-            } else {
-                Vec::new()
-            },
-        );
-        let origin_up = match d.state.origin_state {
-            OriginState::Unknown => None,
-            OriginState::Up => Some(1),
-            OriginState::Stopping { .. }
-            | OriginState::Down { .. }
-            | OriginState::Starting { .. } => Some(0),
-        };
-        gauge(
-            "sigil_top_origin_up",
-            "1 when the origin is up and listening, 0 when it is stopping, down or starting (no sample while unknown).",
-            origin_up.map(plain).unwrap_or_default(),
-        );
-        gauge(
-            "sigil_top_open_incidents",
-            "Incidents open now.",
-            plain(watch.open_incidents),
-        );
+    pub(crate) fn of(model: &Model, watch: &WatchFigures) -> Figures {
+        let summary = Summary::of(model);
+        let mut families = request_families(model, &summary);
+        families.extend(event_families(&summary, watch));
+        families.extend(gauge_families(model, watch));
         let (latency_buckets, latency_count, latency_sum_s) = latency_histogram(model);
         Figures {
             families,
@@ -266,7 +297,7 @@ impl Figures {
     }
 
     /// The Prometheus text.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(self.clone()));
         let mut out = String::new();

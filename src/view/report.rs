@@ -1,6 +1,8 @@
 //! Headless report: the `sigil-top.report/1` JSON document, and its text and Markdown
-//! forms. Reads `&Model` only; the schema is documented in `docs/report-schema.md` and is
-//! a stable contract (fields are added, never renamed or removed, within `/1`).
+//! forms. Reads `&Model` only, its headline figures through [`Summary`] (the same figures
+//! the screen's header and a snapshot's `summary.md` show); the schema is documented in
+//! `docs/report-schema.md` and is a stable contract (fields are added, never renamed or
+//! removed, within `/1`).
 
 use std::fmt::Write as _;
 
@@ -14,12 +16,14 @@ use crate::model::stats::Latency;
 use crate::model::Model;
 use crate::text;
 
-pub const SCHEMA: &str = "sigil-top.report/1";
+use super::summary::{self, ms, HostFigures, LatencyFigures, Percentiles, Summary};
 
-/// A histogram's figures; with no value recorded every figure is `null` (unknown), never
-/// 0.
+pub(crate) const SCHEMA: &str = "sigil-top.report/1";
+
+/// A histogram's figures as the document writes them (ms, to three decimals); with no
+/// value recorded every figure is `null` (unknown), never 0.
 #[derive(Debug, Serialize)]
-pub struct LatencyFigures {
+struct LatencyDoc {
     count: u64,
     max: Option<f64>,
     mean: Option<f64>,
@@ -29,19 +33,22 @@ pub struct LatencyFigures {
     p999: Option<f64>,
 }
 
-impl LatencyFigures {
-    fn of(l: &Latency) -> LatencyFigures {
-        let known = l.count() > 0;
-        let f = |v: f64| known.then(|| round3(v));
-        LatencyFigures {
-            count: l.count(),
-            max: f(l.max_ms()),
-            mean: f(l.mean_ms()),
-            p50: f(l.percentile_ms(50.0)),
-            p90: f(l.percentile_ms(90.0)),
-            p99: f(l.percentile_ms(99.0)),
-            p999: f(l.percentile_ms(99.9)),
+impl LatencyDoc {
+    fn of(l: LatencyFigures) -> LatencyDoc {
+        let f = |pick: fn(&Percentiles) -> f64| l.known.as_ref().map(|p| round3(pick(p)));
+        LatencyDoc {
+            count: l.count,
+            max: f(|p| ms(p.max_us)),
+            mean: f(|p| p.mean_us / 1000.0),
+            p50: f(|p| ms(p.p50_us)),
+            p90: f(|p| ms(p.p90_us)),
+            p99: f(|p| ms(p.p99_us)),
+            p999: f(|p| ms(p.p999_us)),
         }
+    }
+
+    fn of_histogram(l: &Latency) -> LatencyDoc {
+        LatencyDoc::of(LatencyFigures::of(l))
     }
 }
 
@@ -55,11 +62,11 @@ fn round3(v: f64) -> f64 {
 
 /// The report document (see `docs/report-schema.md`).
 #[derive(Debug, Serialize)]
-pub struct Report {
+struct Report {
     correlation: Correlation,
     entries: Entries,
     findings: Vec<Finding>,
-    hosts: Vec<HostFigures>,
+    hosts: Vec<HostDoc>,
     incidents: Vec<IncidentDoc>,
     origin: OriginFigures,
     requests: Requests,
@@ -96,9 +103,10 @@ struct Finding {
     unit: String,
 }
 
-/// One host's own figures: what its journal alone would report.
+/// One host's own figures: what its journal alone would report (a journal directory
+/// gathered from several hosts). The totals add them up.
 #[derive(Debug, Serialize)]
-struct HostFigures {
+struct HostDoc {
     bad_gateway: u64,
     client_abort: u64,
     disconnects: u64,
@@ -112,9 +120,28 @@ struct HostFigures {
     tunnel_connections: Option<u64>,
 }
 
+impl HostDoc {
+    fn of(h: &HostFigures) -> HostDoc {
+        HostDoc {
+            bad_gateway: h.bad_gateway,
+            client_abort: h.client_abort,
+            disconnects: h.disconnects,
+            down_seconds: h.down_us as f64 / 1e6,
+            edge_timeout: h.edge_timeout,
+            // Hostnames are log text (`_HOSTNAME`), shown safely like every other.
+            host: h.host.as_deref().map(|h| text::sanitize(h).into_owned()),
+            origin_5xx: h.origin_5xx,
+            origin_crashes: h.origin_crashes,
+            origin_restarts: h.origin_restarts,
+            requests: h.requests,
+            tunnel_connections: h.tunnel_connections,
+        }
+    }
+}
+
 /// One incident as the report and `watch` print it.
 #[derive(Debug, Serialize)]
-pub struct IncidentDoc {
+struct IncidentDoc {
     cause: String,
     count: u64,
     end: Option<String>,
@@ -161,7 +188,7 @@ struct Requests {
     by_route: Vec<RouteFigures>,
     by_status: BTreeMap<String, u64>,
     invalid_http: u64,
-    latency_ms: LatencyFigures,
+    latency_ms: LatencyDoc,
     latency_source: LatencySources,
     served: u64,
     total: u64,
@@ -181,7 +208,7 @@ struct LatencySources {
 struct RouteFigures {
     count: u64,
     errors: u64,
-    latency_ms: LatencyFigures,
+    latency_ms: LatencyDoc,
     method: String,
     path: String,
 }
@@ -190,7 +217,7 @@ struct RouteFigures {
 struct Streams {
     client_closed: u64,
     count: u64,
-    lifetime_ms: LatencyFigures,
+    lifetime_ms: LatencyDoc,
     open: u64,
 }
 
@@ -198,7 +225,7 @@ struct Streams {
 struct ToolFigures {
     calls: u64,
     errors: u64,
-    latency_ms: LatencyFigures,
+    latency_ms: LatencyDoc,
     tool: String,
 }
 
@@ -211,7 +238,7 @@ struct TunnelFigures {
     disconnects: u64,
     down_seconds: f64,
     edge_timeout: u64,
-    overhead_ms: LatencyFigures,
+    overhead_ms: LatencyDoc,
     restarts: u64,
     version: Option<String>,
 }
@@ -223,66 +250,31 @@ struct Window {
 }
 
 /// One incident as the report and `watch` print it.
-pub fn incident_json(i: &Incident) -> Value {
+pub(crate) fn incident_json(i: &Incident) -> Value {
     serde_json::to_value(IncidentDoc::of(i)).unwrap_or(Value::Null)
 }
 
 /// The report document as a JSON value. Call after `Model::finish` for a history run.
 pub fn to_json(model: &Model) -> Value {
-    serde_json::to_value(report(model)).unwrap_or(Value::Null)
+    serde_json::to_value(report(model, &Summary::of(model))).unwrap_or(Value::Null)
 }
 
-/// The report document. Call after `Model::finish` for a history run.
-pub fn report(model: &Model) -> Report {
+/// The report document for `model`, whose figures `summary` holds. Call after
+/// `Model::finish` for a history run.
+fn report(model: &Model, summary: &Summary) -> Report {
     let s = &model.stats;
     let d = &model.detector;
-    let (start, end) = model.window.map_or((None, None), |(a, b)| {
+    let (start, end) = summary.window.map_or((None, None), |(a, b)| {
         (Some(a.to_rfc3339()), Some(b.to_rfc3339()))
     });
-    let by_status = s
-        .by_status
-        .iter()
-        .map(|(k, v)| {
-            let key = if *k == 0 {
-                "unknown".to_owned()
-            } else {
-                k.to_string()
-            };
-            (key, *v)
-        })
-        .collect();
-    let mut routes: Vec<_> = s.by_route.iter().filter(|(_, r)| r.count > 0).collect();
-    routes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
-    let by_route = routes
-        .iter()
-        .map(|((method, path), r)| RouteFigures {
-            count: r.count,
-            errors: r.errors,
-            latency_ms: LatencyFigures::of(&r.latency),
-            method: text::sanitize(method).into_owned(),
-            path: text::sanitize(&crate::text::redact_query(path)).into_owned(),
-        })
-        .collect();
     let tools = s
         .by_tool
         .iter()
         .map(|(name, k)| ToolFigures {
             calls: k.count,
             errors: k.errors,
-            latency_ms: LatencyFigures::of(&k.latency),
+            latency_ms: LatencyDoc::of_histogram(&k.latency),
             tool: text::sanitize(name).into_owned(),
-        })
-        .collect();
-    let bad_gateway_by_cause = ["refused", "timeout", "dns", "tls", "reset", "other"]
-        .iter()
-        .map(|c| {
-            let n: u64 = s
-                .bad_gateway_by_cause
-                .iter()
-                .filter(|(k, _)| k.as_str() == *c)
-                .map(|(_, v)| *v)
-                .sum();
-            (*c, n)
         })
         .collect();
     let by_unit = model
@@ -318,158 +310,172 @@ pub fn report(model: &Model) -> Report {
             unparsed: model.entries.unparsed,
         },
         findings,
-        hosts: hosts(model),
+        hosts: summary.hosts.iter().map(HostDoc::of).collect(),
         incidents: d.incidents.iter().map(IncidentDoc::of).collect(),
         origin: OriginFigures {
-            auto_restarts: d.auto_restarts,
-            crashes: d.crashes,
-            errors_5xx: s.errors_5xx,
+            auto_restarts: summary.origin.auto_restarts,
+            crashes: summary.origin.crashes,
+            errors_5xx: summary.traffic.errors_5xx,
             listen_port: d.state.origin_listen_port,
-            restarts: d.restarts,
+            restarts: summary.origin.restarts,
         },
-        requests: Requests {
-            abandoned: s.abandoned,
-            by_route,
-            by_status,
-            invalid_http: d.invalid_http,
-            latency_ms: LatencyFigures::of(&s.latency),
+        requests: Requests::of(model, summary),
+        schema: SCHEMA,
+        streams: Streams {
+            client_closed: s.stream_closed,
+            count: s.streams,
+            lifetime_ms: LatencyDoc::of_histogram(&s.stream_lifetime),
+            open: model.correlator.open_streams() as u64,
+        },
+        tools,
+        tunnel: TunnelFigures::of(model, summary),
+        window: Window { end, start },
+    }
+}
+
+impl Requests {
+    fn of(model: &Model, summary: &Summary) -> Requests {
+        let s = &model.stats;
+        let requests = &summary.requests;
+        Requests {
+            abandoned: requests.abandoned,
+            by_route: summary::routes_busiest_first(s)
+                .iter()
+                .map(|((method, path), r)| RouteFigures {
+                    count: r.count,
+                    errors: r.errors,
+                    latency_ms: LatencyDoc::of_histogram(&r.latency),
+                    method: text::sanitize(method).into_owned(),
+                    path: text::sanitize(&crate::text::redact_query(path)).into_owned(),
+                })
+                .collect(),
+            by_status: requests
+                .by_status
+                .iter()
+                .map(|(k, n)| (k.to_string(), *n))
+                .collect(),
+            invalid_http: model.detector.invalid_http,
+            latency_ms: LatencyDoc::of(summary.traffic.latency),
             latency_source: LatencySources {
                 derived: s.latency_derived,
                 exact: s.latency_exact,
                 tunnel: s.latency_tunnel,
                 unknown: s.latency_unknown,
             },
-            served: s.requests.saturating_sub(s.abandoned),
-            total: s.requests,
-            tunnel_view_only: s.tunnel_view_only,
-            unanswered: s.unanswered,
-        },
-        schema: SCHEMA,
-        streams: Streams {
-            client_closed: s.stream_closed,
-            count: s.streams,
-            lifetime_ms: LatencyFigures::of(&s.stream_lifetime),
-            open: model.correlator.open_streams() as u64,
-        },
-        tools,
-        tunnel: TunnelFigures {
-            bad_gateway: s.bad_gateway,
-            bad_gateway_by_cause,
-            client_abort: s.client_abort,
-            connection_state_known: d.state.tunnel_state_known,
-            disconnects: d.disconnects,
-            down_seconds: round3(d.down_us as f64 / 1e6),
-            edge_timeout: s.edge_timeout,
-            overhead_ms: LatencyFigures::of(&s.tunnel_overhead),
-            restarts: d.tunnel_restarts,
-            version: d
-                .state
+            served: requests.served,
+            total: summary.traffic.requests,
+            tunnel_view_only: requests.tunnel_view_only,
+            unanswered: requests.unanswered,
+        }
+    }
+}
+
+impl TunnelFigures {
+    fn of(model: &Model, summary: &Summary) -> TunnelFigures {
+        let state = &model.detector.state;
+        let tunnel = &summary.tunnel;
+        TunnelFigures {
+            bad_gateway: summary.traffic.bad_gateway,
+            bad_gateway_by_cause: tunnel
+                .bad_gateway_by_cause
+                .iter()
+                .map(|(c, n)| (c.as_str(), *n))
+                .collect(),
+            client_abort: tunnel.client_abort,
+            connection_state_known: state.tunnel_state_known,
+            disconnects: tunnel.disconnects,
+            down_seconds: round3(tunnel.down_us as f64 / 1e6),
+            edge_timeout: summary.traffic.edge_timeout,
+            overhead_ms: LatencyDoc::of_histogram(&model.stats.tunnel_overhead),
+            restarts: tunnel.restarts,
+            version: state
                 .cloudflared_version
                 .as_deref()
                 .map(|v| text::sanitize(v).into_owned()),
-        },
-        window: Window { end, start },
+        }
     }
 }
 
 /// `p50 … ms, p90 …, p99 …, max …`, or `unknown` when no latency is known.
-fn latency_text(l: &Latency) -> String {
-    if l.count() == 0 {
+fn latency_text(l: &LatencyFigures) -> String {
+    let Some(p) = l.known else {
         return "unknown (no answered request with a known time)".to_owned();
-    }
+    };
     format!(
         "p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        l.percentile_ms(50.0),
-        l.percentile_ms(90.0),
-        l.percentile_ms(99.0),
-        l.max_ms()
+        ms(p.p50_us),
+        ms(p.p90_us),
+        ms(p.p99_us),
+        ms(p.max_us)
     )
 }
 
 /// A readable summary; incidents first.
 pub fn to_text(model: &Model) -> String {
-    let v = to_json(model);
+    let summary = Summary::of(model);
     let mut out = String::new();
     let s = &model.stats;
     let d = &model.detector;
-    let _ = writeln!(
-        out,
-        "sigil-top report  {} .. {}",
-        v["window"]["start"].as_str().unwrap_or("-"),
-        v["window"]["end"].as_str().unwrap_or("-")
+    let traffic = &summary.traffic;
+    let tunnel = &summary.tunnel;
+    let (start, end) = summary.window.map_or_else(
+        || ("-".to_owned(), "-".to_owned()),
+        |(a, b)| (a.to_rfc3339(), b.to_rfc3339()),
     );
+    let _ = writeln!(out, "sigil-top report  {start} .. {end}");
     let _ = writeln!(out);
-    if d.incidents.is_empty() {
-        let _ = writeln!(out, "incidents: none");
-    } else {
-        let _ = writeln!(out, "incidents:");
-        for i in &d.incidents {
-            let _ = writeln!(
-                out,
-                "  #{:<3} {:<9} {:<16} {}  x{}  {}",
-                i.id,
-                i.severity.as_str(),
-                i.kind.as_str(),
-                i.start.to_rfc3339(),
-                i.count,
-                text::display(&i.cause)
-            );
-        }
-    }
+    incidents_text(&mut out, &d.incidents);
     let _ = writeln!(out);
-    let seen_by = if s.tunnel_view_only == 0 {
+    let tunnel_view_only = summary.requests.tunnel_view_only;
+    let seen_by = if tunnel_view_only == 0 {
         String::new()
-    } else if s.tunnel_view_only == s.requests {
+    } else if tunnel_view_only == traffic.requests {
         " (as cloudflared saw them: no origin lines)".to_owned()
     } else {
-        format!(" ({} only in cloudflared's lines)", s.tunnel_view_only)
+        format!(" ({tunnel_view_only} only in cloudflared's lines)")
     };
     let _ = writeln!(
         out,
         "requests: {} answered, {} 5xx{seen_by}; latency {}",
-        s.requests,
-        s.errors_5xx,
-        latency_text(&s.latency)
+        traffic.requests,
+        traffic.errors_5xx,
+        latency_text(&traffic.latency)
     );
     let _ = writeln!(
         out,
         "  latency source: {} exact (duration_ms), {} derived (journal stamps), {} tunnel (cloudflared's request to response), {} unknown (overlapping, not paired)",
         s.latency_exact, s.latency_derived, s.latency_tunnel, s.latency_unknown
     );
-    let statuses: Vec<String> = s
+    let statuses: Vec<String> = summary
+        .requests
         .by_status
         .iter()
-        .map(|(k, v)| {
-            if *k == 0 {
-                format!("unknown:{v}")
-            } else {
-                format!("{k}:{v}")
-            }
-        })
+        .map(|(k, n)| format!("{k}:{n}"))
         .collect();
     let _ = writeln!(out, "  status: {}", statuses.join(" "));
     let _ = writeln!(
         out,
         "tunnel: {} bad gateway (502), {} edge timeouts (524), {} client aborts, {} disconnects, {:.1} s down",
-        s.bad_gateway,
-        s.edge_timeout,
-        s.client_abort,
-        d.disconnects,
-        d.down_us as f64 / 1e6
+        traffic.bad_gateway,
+        traffic.edge_timeout,
+        tunnel.client_abort,
+        tunnel.disconnects,
+        tunnel.down_us as f64 / 1e6
     );
-    if s.tunnel_overhead.count() > 0 {
+    let overhead = LatencyFigures::of(&s.tunnel_overhead);
+    if overhead.count > 0 {
         let _ = writeln!(
             out,
             "  tunnel overhead (cloudflared's time minus the origin's, {} requests both logged): {}",
-            s.tunnel_overhead.count(),
-            latency_text(&s.tunnel_overhead)
+            overhead.count,
+            latency_text(&overhead)
         );
     }
     let _ = writeln!(
         out,
         "origin: {} restarts, {} crashes; streams: {} ({} open)",
-        d.restarts,
-        d.crashes,
+        summary.origin.restarts,
+        summary.origin.crashes,
         s.streams,
         model.correlator.open_streams()
     );
@@ -494,26 +500,55 @@ pub fn to_text(model: &Model) -> String {
             String::new()
         }
     );
-    if !d.findings.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "findings (secrets in the logs; values never shown):");
-        for f in d.findings.values() {
-            let _ = writeln!(
-                out,
-                "  {} x{} since {} in {}: {}",
-                f.kind.as_str(),
-                f.count,
-                f.first_seen.to_rfc3339(),
-                text::sanitize(&f.unit),
-                f.advice()
-            );
-        }
-    }
+    findings_text(&mut out, model);
     out
 }
 
+/// The text report's secrets found in the logs (their kinds and where, never values);
+/// nothing when there are none.
+fn findings_text(out: &mut String, model: &Model) {
+    let findings = &model.detector.findings;
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "findings (secrets in the logs; values never shown):");
+    for f in findings.values() {
+        let _ = writeln!(
+            out,
+            "  {} x{} since {} in {}: {}",
+            f.kind.as_str(),
+            f.count,
+            f.first_seen.to_rfc3339(),
+            text::sanitize(&f.unit),
+            f.advice()
+        );
+    }
+}
+
+/// The text report's incident lines (`incidents: none` when there are none).
+fn incidents_text(out: &mut String, incidents: &[Incident]) {
+    if incidents.is_empty() {
+        let _ = writeln!(out, "incidents: none");
+        return;
+    }
+    let _ = writeln!(out, "incidents:");
+    for i in incidents {
+        let _ = writeln!(
+            out,
+            "  #{:<3} {:<9} {:<16} {}  x{}  {}",
+            i.id,
+            i.severity.as_str(),
+            i.kind.as_str(),
+            i.start.to_rfc3339(),
+            i.count,
+            text::display(&i.cause)
+        );
+    }
+}
+
 /// The incidents as a Markdown table; `cause` makes each cause safe for the output.
-pub fn incidents_table(
+pub(crate) fn incidents_table(
     out: &mut String,
     incidents: &[Incident],
     mut cause: impl FnMut(&str) -> String,
@@ -554,52 +589,6 @@ pub fn to_markdown(model: &Model) -> String {
     out
 }
 
-/// Each host's own figures (a journal directory gathered from several hosts): what that
-/// host's journal alone would report. The totals above add them up.
-fn hosts(model: &Model) -> Vec<HostFigures> {
-    let detector = model.detector.hosts();
-    let mut names: Vec<Option<&str>> = model
-        .per_host
-        .iter()
-        .map(|h| h.host.as_deref())
-        .chain(detector.iter().map(|(h, _, _)| *h))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-        .into_iter()
-        // The detector's state before the first line has no host: only a host with
-        // something to say is listed.
-        .filter(|name| {
-            name.is_some()
-                || model.per_host.iter().any(|h| h.host.is_none())
-                || detector.iter().any(|(h, c, r)| {
-                    h.is_none()
-                        && (**c != crate::model::detect::HostCounts::default() || r.is_some())
-                })
-        })
-        .map(|name| {
-            let traffic = model.per_host.iter().find(|h| h.host.as_deref() == name);
-            let state = detector.iter().find(|(h, _, _)| *h == name);
-            let n = |f: fn(&crate::model::HostTraffic) -> u64| traffic.map_or(0, f);
-            HostFigures {
-                // Hostnames are log text (`_HOSTNAME`), shown safely like every other.
-                bad_gateway: n(|h| h.bad_gateway),
-                client_abort: n(|h| h.client_abort),
-                disconnects: state.map_or(0, |(_, c, _)| c.disconnects),
-                down_seconds: state.map_or(0.0, |(_, c, _)| c.down_us as f64 / 1e6),
-                edge_timeout: n(|h| h.edge_timeout),
-                host: name.map(|h| text::sanitize(h).into_owned()),
-                origin_5xx: n(|h| h.origin_5xx),
-                origin_crashes: state.map_or(0, |(_, c, _)| c.crashes),
-                origin_restarts: state.map_or(0, |(_, c, _)| c.restarts),
-                requests: n(|h| h.requests),
-                tunnel_connections: state.and_then(|(_, _, r)| *r).map(|n| n as u64),
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod typed {
     use super::*;
@@ -612,7 +601,7 @@ mod typed {
     fn the_typed_report_keeps_sorted_keys_and_the_contract() {
         for &name in SCENARIOS {
             let (model, _) = scenario(name);
-            let direct = serde_json::to_string(&report(&model)).unwrap();
+            let direct = serde_json::to_string(&report(&model, &Summary::of(&model))).unwrap();
             let via_value: Value = serde_json::from_str(&direct).unwrap();
             // serde_json's Map is sorted: re-written, a sorted document is unchanged.
             assert_eq!(serde_json::to_string(&via_value).unwrap(), direct, "{name}");

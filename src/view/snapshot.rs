@@ -29,6 +29,7 @@ use crate::model::Model;
 use crate::source::{RawEntry, Timestamp, KEPT_FIELDS};
 use crate::text::{self, Redactor};
 
+use super::summary::{ms, LatencyFigures, Summary};
 use super::svg;
 
 mod hdr;
@@ -46,8 +47,20 @@ pub struct Selection {
     pub incident: Option<IncidentId>,
 }
 
-/// The bundle's files, already redacted: all in memory but `journal.export`, which
-/// [`build`] streams to its sink (it is as large as the window; see [`write_bundle`]).
+/// The files of a bundle, in the order an archive holds them (`journal.export` last).
+pub const FILES: [&str; 7] = [
+    "summary.md",
+    "report.json",
+    "traces.jsonl",
+    "histogram.hgrm",
+    "latency.hlog",
+    "latency.svg",
+    "journal.export",
+];
+
+/// The bundle's files, already redacted: in memory but `journal.export`, which [`build`]
+/// streams to its sink (it is as large as the window; see [`write_bundle`]), and, when a
+/// [`BundleWriter`] writes it, `traces.jsonl` (streamed to its file too).
 #[derive(Debug)]
 pub struct Bundle {
     pub name: String,
@@ -96,14 +109,18 @@ pub fn build(
         .iter()
         .filter_map(|&e| e.cursor.as_ref().map(|c| (&*c.0, e)))
         .collect();
-    Ok(other_files(
+    let mut traces = Vec::new();
+    let mut bundle = other_files(
         model,
         selection,
         redactor,
         host,
         &starts,
         &|c| by_cursor.get(c).copied(),
-    ))
+        &mut traces,
+    )?;
+    bundle.files.insert(2, ("traces.jsonl", traces));
+    Ok(bundle)
 }
 
 /// Start lines shown in the summary.
@@ -133,7 +150,8 @@ fn other_files<'e>(
     host: Option<&str>,
     starts: &[String],
     raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
-) -> Bundle {
+    traces: &mut dyn std::io::Write,
+) -> std::io::Result<Bundle> {
     let incident = selection
         .incident
         .and_then(|id| model.detector.incident(id));
@@ -148,23 +166,24 @@ fn other_files<'e>(
     let report_text = redactor
         .redact(&serde_json::to_string_pretty(&report).unwrap_or_default())
         .into_owned();
-    let traces = traces_jsonl(model, redactor);
+    // Streamed: a line per kept request (up to `limits.traces`, 50,000), which in memory
+    // was a third of a large snapshot's peak (issue 17: bounded by design).
+    write_traces_jsonl(model, redactor, traces)?;
     let hgrm = hgrm(&model.stats.latency);
     let hlog = hlog(&model.stats.latency, selection);
     let chart = svg::render(&latency_chart(model, selection, redactor));
     let summary = summary_md(model, starts, raw, selection, incident, redactor);
-    Bundle {
+    Ok(Bundle {
         name,
         files: vec![
             ("summary.md", summary.into_bytes()),
             ("report.json", (report_text + "\n").into_bytes()),
-            ("traces.jsonl", traces.into_bytes()),
             ("histogram.hgrm", hgrm.into_bytes()),
             ("latency.hlog", hlog.into_bytes()),
             ("latency.svg", chart.into_bytes()),
         ],
         redactions: redactor.count,
-    }
+    })
 }
 
 fn sanitize_name(s: &str) -> String {
@@ -198,10 +217,6 @@ fn utc_compact(t: Timestamp) -> String {
     format!("{date}T{time}Z")
 }
 
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
 fn outcome_str(t: &Trace) -> String {
     match t.outcome {
         Outcome::Served(s) => s.to_string(),
@@ -214,8 +229,47 @@ fn outcome_str(t: &Trace) -> String {
     }
 }
 
-fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
-    let mut out = String::new();
+/// The requests the summary shows as samples, with their raw lines: up to 15 failures
+/// (anything but a served status below 500), then the slowest served ones, 20 in all.
+fn sample_traces(model: &Model) -> Vec<&Trace> {
+    let mut samples: Vec<&Trace> = model
+        .correlator
+        .recent
+        .iter()
+        .filter(|t| !matches!(t.outcome, Outcome::Served(s) if s < 500))
+        .collect();
+    let mut slow: Vec<&Trace> = model
+        .correlator
+        .recent
+        .iter()
+        .filter(|t| {
+            matches!(t.outcome, Outcome::Served(s) if s < 500)
+                && t.latency.is_some()
+                && !t.is_stream
+        })
+        .collect();
+    slow.sort_by_key(|t| std::cmp::Reverse(t.latency.map_or(0, |(us, _)| us)));
+    samples.truncate(15);
+    samples.extend(slow.into_iter().take(20 - samples.len().min(20)));
+    samples
+}
+
+/// The cursors of the sample requests' raw lines: the only entries of the window the
+/// summary quotes, so a streamed snapshot reads back just these from its own
+/// `journal.export` instead of holding the window's log (issue 17: bounded by design).
+fn sample_cursors(model: &Model) -> std::collections::HashSet<&str> {
+    sample_traces(model)
+        .into_iter()
+        .flat_map(|t| t.cursors.iter().map(|c| &*c.0))
+        .collect()
+}
+
+/// `traces.jsonl`, a line per request the model kept, written to `out` as it goes.
+fn write_traces_jsonl(
+    model: &Model,
+    redactor: &mut Redactor,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     for t in &model.correlator.recent {
         let v = json!({
             "start": t.start.to_rfc3339(),
@@ -236,11 +290,11 @@ fn traces_jsonl(model: &Model, redactor: &mut Redactor) -> String {
             "conn_index": t.tunnel.as_ref().and_then(|s| s.conn_index),
             "cursors": t.cursors.iter().map(|c| text::sanitize(&c.0).into_owned()).collect::<Vec<_>>(),
         });
-        let line = redactor.redact(&v.to_string()).into_owned();
-        out.push_str(&line);
-        out.push('\n');
+        let text = v.to_string();
+        out.write_all(redactor.redact(&text).as_bytes())?;
+        out.write_all(b"\n")?;
     }
-    out
+    Ok(())
 }
 
 /// One entry in journal export format (cursor first), redacted, appended to `out`.
@@ -374,32 +428,29 @@ fn latency_chart<'m>(model: &'m Model, sel: &Selection, redactor: &mut Redactor)
     }
 }
 
-fn latency_row(label: &str, l: &Latency) -> String {
+/// A row of the latency table (an empty part's figures print as 0.0, as they always have).
+fn latency_row(label: &str, l: LatencyFigures) -> String {
+    let p = l.known.unwrap_or_default();
     format!(
         "| {label} | {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
-        l.count(),
-        l.percentile_ms(50.0),
-        l.percentile_ms(90.0),
-        l.percentile_ms(99.0),
-        l.max_ms()
+        l.count,
+        ms(p.p50_us),
+        ms(p.p90_us),
+        ms(p.p99_us),
+        ms(p.max_us)
     )
 }
 
-fn summary_md<'e>(
+/// The summary's title and its list: window, hosts, units, versions, start lines.
+fn head_md(
+    out: &mut String,
     model: &Model,
     starts: &[String],
-    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
     sel: &Selection,
-    incident: Option<&Incident>,
+    title: &str,
     redactor: &mut Redactor,
-) -> String {
-    let mut out = String::new();
+) {
     let d = &model.detector;
-    let s = &model.stats;
-    let title = incident.map_or_else(
-        || "the selected window".to_owned(),
-        |i| format!("incident #{} ({})", i.id, i.kind.as_str()),
-    );
     let _ = writeln!(out, "# sigil-top snapshot: {title}\n");
     let _ = writeln!(
         out,
@@ -447,133 +498,16 @@ fn summary_md<'e>(
             let _ = writeln!(out, "  - `{}`", redactor.redact(l).replace('`', "'"));
         }
     }
-    out.push_str("\n## Incidents\n\n");
-    if d.incidents.is_empty() {
-        out.push_str("None in this window.\n");
-    } else {
-        super::report::incidents_table(&mut out, &d.incidents, |cause| {
-            text::display(&redactor.redact(cause)).into_owned()
-        });
-    }
-    out.push_str("\n## Requests\n\n");
-    let statuses: Vec<String> = s
-        .by_status
-        .iter()
-        .map(|(k, v)| {
-            if *k == 0 {
-                format!("unknown: {v}")
-            } else {
-                format!("{k}: {v}")
-            }
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "- Answered by the origin: **{}** ({})",
-        s.requests,
-        statuses.join(", ")
-    );
-    let causes: Vec<String> = s
-        .bad_gateway_by_cause
-        .iter()
-        .map(|(c, n)| format!("{} {n}", c.as_str()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "- **502 Bad Gateway** (origin unreachable): {}{}",
-        s.bad_gateway,
-        if causes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", causes.join(", "))
-        }
-    );
-    let _ = writeln!(
-        out,
-        "- **Edge timeouts** (524): {}; client aborts: {}",
-        s.edge_timeout, s.client_abort
-    );
-    let _ = writeln!(
-        out,
-        "- Origin 5xx: {}; restarts: {}; crashes: {}",
-        s.errors_5xx, d.restarts, d.crashes
-    );
-    let _ = writeln!(
-        out,
-        "- Tunnel disconnects: {}; time with no connection: {:.1} s",
-        d.disconnects,
-        d.down_us as f64 / 1e6
-    );
+}
 
-    out.push_str("\n## Latency (origin response time, ms)\n\n| part | requests | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
-    match incident {
-        Some(i) => {
-            let end = i.end.unwrap_or(i.last);
-            let mut parts = [Latency::default(), Latency::default(), Latency::default()];
-            for t in &model.correlator.recent {
-                if let (Some((us, _)), false) = (t.latency, t.is_stream) {
-                    let at = t.end.unwrap_or(t.start);
-                    let k = if at < i.start {
-                        0
-                    } else if at <= end {
-                        1
-                    } else {
-                        2
-                    };
-                    parts[k].record_us(us);
-                }
-            }
-            out.push_str(&latency_row("before", &parts[0]));
-            out.push_str(&latency_row("during", &parts[1]));
-            out.push_str(&latency_row("after", &parts[2]));
-        }
-        None => out.push_str(&latency_row("window", &s.latency)),
-    }
-    let mut routes: Vec<_> = s.by_route.iter().collect();
-    routes.sort_by(|a, b| b.1.errors.cmp(&a.1.errors).then(b.1.count.cmp(&a.1.count)));
-    out.push_str("\n## Most affected routes and tools\n\n| route or tool | requests | errors | p99 ms |\n|---|---|---|---|\n");
-    for ((m, p), r) in routes.iter().take(8) {
-        let route = format!("{m} {}", text::redact_query(p));
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {:.1} |",
-            text::markdown_cell(&redactor.redact(&route)),
-            r.count,
-            r.errors,
-            r.latency.percentile_ms(99.0)
-        );
-    }
-    for (tool, k) in &s.by_tool {
-        let _ = writeln!(
-            out,
-            "| tool {} | {} | {} | {:.1} |",
-            text::markdown_cell(&redactor.redact(tool)),
-            k.count,
-            k.errors,
-            k.latency.percentile_ms(99.0)
-        );
-    }
-
-    // Samples: failures first, then the slowest.
-    let mut samples: Vec<&Trace> = model
-        .correlator
-        .recent
-        .iter()
-        .filter(|t| !matches!(t.outcome, Outcome::Served(s) if s < 500))
-        .collect();
-    let mut slow: Vec<&Trace> = model
-        .correlator
-        .recent
-        .iter()
-        .filter(|t| {
-            matches!(t.outcome, Outcome::Served(s) if s < 500)
-                && t.latency.is_some()
-                && !t.is_stream
-        })
-        .collect();
-    slow.sort_by_key(|t| std::cmp::Reverse(t.latency.map_or(0, |(us, _)| us)));
-    samples.truncate(15);
-    samples.extend(slow.into_iter().take(20 - samples.len().min(20)));
+/// The sample requests (failures first, then the slowest) and their raw lines.
+fn samples_md<'e>(
+    out: &mut String,
+    model: &Model,
+    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
+    redactor: &mut Redactor,
+) {
+    let samples = sample_traces(model);
     out.push_str("\n## Sample requests (for Cloudflare support: ray IDs; for the server's runbook: request IDs)\n\n");
     out.push_str("| time | request | outcome | duration ms | ray | request_id | matched |\n|---|---|---|---|---|---|---|\n");
     for t in &samples {
@@ -625,6 +559,141 @@ fn summary_md<'e>(
         out.push('\n');
     }
     out.push_str("```\n");
+}
+
+/// The latency table (whole window, each host, quick and slow parts) and the most
+/// affected routes and tools.
+fn latency_and_routes_md(
+    out: &mut String,
+    model: &Model,
+    incident: Option<&Incident>,
+    summary: &Summary,
+    redactor: &mut Redactor,
+) {
+    let s = &model.stats;
+    out.push_str("\n## Latency (origin response time, ms)\n\n| part | requests | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
+    match incident {
+        Some(i) => {
+            let end = i.end.unwrap_or(i.last);
+            let mut parts = [Latency::default(), Latency::default(), Latency::default()];
+            for t in &model.correlator.recent {
+                if let (Some((us, _)), false) = (t.latency, t.is_stream) {
+                    let at = t.end.unwrap_or(t.start);
+                    let k = if at < i.start {
+                        0
+                    } else if at <= end {
+                        1
+                    } else {
+                        2
+                    };
+                    parts[k].record_us(us);
+                }
+            }
+            for (label, part) in ["before", "during", "after"].iter().zip(&parts) {
+                out.push_str(&latency_row(label, LatencyFigures::of(part)));
+            }
+        }
+        None => out.push_str(&latency_row("window", summary.traffic.latency)),
+    }
+    let mut routes: Vec<_> = s.by_route.iter().collect();
+    routes.sort_by(|a, b| b.1.errors.cmp(&a.1.errors).then(b.1.count.cmp(&a.1.count)));
+    out.push_str("\n## Most affected routes and tools\n\n| route or tool | requests | errors | p99 ms |\n|---|---|---|---|\n");
+    for ((m, p), r) in routes.iter().take(8) {
+        let route = format!("{m} {}", text::redact_query(p));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} |",
+            text::markdown_cell(&redactor.redact(&route)),
+            r.count,
+            r.errors,
+            r.latency.percentile_ms(99.0)
+        );
+    }
+    for (tool, k) in &s.by_tool {
+        let _ = writeln!(
+            out,
+            "| tool {} | {} | {} | {:.1} |",
+            text::markdown_cell(&redactor.redact(tool)),
+            k.count,
+            k.errors,
+            k.latency.percentile_ms(99.0)
+        );
+    }
+}
+
+fn summary_md<'e>(
+    model: &Model,
+    starts: &[String],
+    raw: &dyn Fn(&str) -> Option<&'e RawEntry>,
+    sel: &Selection,
+    incident: Option<&Incident>,
+    redactor: &mut Redactor,
+) -> String {
+    let mut out = String::new();
+    let d = &model.detector;
+    let summary = Summary::of(model);
+    let title = incident.map_or_else(
+        || "the selected window".to_owned(),
+        |i| format!("incident #{} ({})", i.id, i.kind.as_str()),
+    );
+    head_md(&mut out, model, starts, sel, &title, redactor);
+    out.push_str("\n## Incidents\n\n");
+    if d.incidents.is_empty() {
+        out.push_str("None in this window.\n");
+    } else {
+        super::report::incidents_table(&mut out, &d.incidents, |cause| {
+            text::display(&redactor.redact(cause)).into_owned()
+        });
+    }
+    out.push_str("\n## Requests\n\n");
+    let statuses: Vec<String> = summary
+        .requests
+        .by_status
+        .iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "- Answered by the origin: **{}** ({})",
+        summary.traffic.requests,
+        statuses.join(", ")
+    );
+    let causes: Vec<String> = summary
+        .tunnel
+        .bad_gateway_by_cause
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(c, n)| format!("{} {n}", c.as_str()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "- **502 Bad Gateway** (origin unreachable): {}{}",
+        summary.traffic.bad_gateway,
+        if causes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", causes.join(", "))
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- **Edge timeouts** (524): {}; client aborts: {}",
+        summary.traffic.edge_timeout, summary.tunnel.client_abort
+    );
+    let _ = writeln!(
+        out,
+        "- Origin 5xx: {}; restarts: {}; crashes: {}",
+        summary.traffic.errors_5xx, summary.origin.restarts, summary.origin.crashes
+    );
+    let _ = writeln!(
+        out,
+        "- Tunnel disconnects: {}; time with no connection: {:.1} s",
+        summary.tunnel.disconnects,
+        summary.tunnel.down_us as f64 / 1e6
+    );
+
+    latency_and_routes_md(&mut out, model, incident, &summary, redactor);
+    samples_md(&mut out, model, raw, redactor);
     if !d.findings.is_empty() {
         out.push_str("\n## Secrets found in the logs (values never copied here)\n\n");
         for f in d.findings.values() {

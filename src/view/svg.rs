@@ -39,24 +39,24 @@ use crate::model::stats::Latency;
 use crate::source::Timestamp;
 
 /// Width of the drawing, px.
-pub const WIDTH_PX: f64 = 960.0;
+pub(crate) const WIDTH_PX: f64 = 960.0;
 /// Font size of every label but the title, px.
-pub const FONT_PX: f64 = 11.0;
+pub(crate) const FONT_PX: f64 = 11.0;
 /// Font size of the title, px.
-pub const TITLE_FONT_PX: f64 = 14.0;
+pub(crate) const TITLE_FONT_PX: f64 = 14.0;
 /// Estimated advance of an ordinary ASCII character (lower case, digits, most
 /// punctuation), as a fraction of the font size: `DejaVu Sans`, the widest common
 /// sans-serif default, draws none of them wider than 0.636 em (`n`, `d`, the digits).
-pub const CHAR_EM: f64 = 0.64;
+pub(crate) const CHAR_EM: f64 = 0.64;
 /// ASCII capitals but `M` and `W`, and `# & + < = > ^ ~`: at most 0.838 em there.
-pub const CAPITAL_EM: f64 = 0.84;
+pub(crate) const CAPITAL_EM: f64 = 0.84;
 /// The widest ASCII glyphs (`M W m w @ %`): at most 0.99 em.
-pub const WIDE_EM: f64 = 1.0;
+pub(crate) const WIDE_EM: f64 = 1.0;
 /// Any other character: letters of other scripts, CJK and emoji (about 1 em), `…`, `µ`.
-pub const OTHER_EM: f64 = 1.1;
+pub(crate) const OTHER_EM: f64 = 1.1;
 /// The few glyphs far wider than 1 em (the Bismillah ligature, two- and three-em dashes,
 /// cuneiform signs).
-pub const HUGE_EM: f64 = 4.0;
+pub(crate) const HUGE_EM: f64 = 4.0;
 /// Slices the window is cut into for the p99 line and the request bars.
 pub const SLICES: usize = 60;
 /// Tools listed in the slowest-tools panel.
@@ -138,7 +138,7 @@ pub struct Chart<'a> {
 /// overrides, invisible format characters) and the two XML 1.0 cannot hold at all
 /// (`U+FFFE`, `U+FFFF`) replaced by their visible escapes. Labels are measured and cut in
 /// this form.
-pub fn visible(s: &str) -> String {
+pub(crate) fn visible(s: &str) -> String {
     let safe = crate::text::sanitize(s);
     if !safe.contains(['\u{fffe}', '\u{ffff}']) {
         return safe.into_owned();
@@ -156,7 +156,7 @@ pub fn visible(s: &str) -> String {
 
 /// `s` made safe for SVG text and attributes: [`visible`], then the XML specials escaped.
 /// Applied to every label and tooltip, whatever the caller did before.
-pub fn xml_text(s: &str) -> String {
+pub(crate) fn xml_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in visible(s).chars() {
         match c {
@@ -173,7 +173,7 @@ pub fn xml_text(s: &str) -> String {
 
 /// The estimated advance of `c`, in em: an upper bound for common sans-serif fonts
 /// ([`CHAR_EM`], [`CAPITAL_EM`], [`WIDE_EM`], [`OTHER_EM`], [`HUGE_EM`]).
-pub fn char_em(c: char) -> f64 {
+pub(crate) fn char_em(c: char) -> f64 {
     match c {
         'M' | 'W' | 'm' | 'w' | '@' | '%' => WIDE_EM,
         'A'..='Z' | '#' | '&' | '+' | '<' | '=' | '>' | '^' | '~' => CAPITAL_EM,
@@ -185,7 +185,7 @@ pub fn char_em(c: char) -> f64 {
 
 /// The estimated drawn width of `s` at `font_px`: an upper bound for common sans-serif
 /// fonts (each character by [`char_em`]).
-pub fn text_width_px(s: &str, font_px: f64) -> f64 {
+pub(crate) fn text_width_px(s: &str, font_px: f64) -> f64 {
     s.chars().map(char_em).sum::<f64>() * font_px
 }
 
@@ -210,7 +210,7 @@ fn fit_px(s: &str, width_px: f64, font_px: f64) -> String {
 
 /// A duration (µs) with its unit, short: `120 µs`, `1 ms`, `4.2 ms`, `326 ms`, `41.7 s`,
 /// `117 s`.
-pub fn duration_label(us: u64) -> String {
+pub(crate) fn duration_label(us: u64) -> String {
     let v = us as f64;
     let (value, unit) = if us < 1_000 {
         (v, "µs")
@@ -228,7 +228,7 @@ pub fn duration_label(us: u64) -> String {
 
 /// A window's length: `850 ms`, `59 s`, `15 min`, `36 h`, `1095 days` (whole units past
 /// two of them, so long windows do not read as a pile of seconds).
-pub fn span_label(us: u64) -> String {
+pub(crate) fn span_label(us: u64) -> String {
     // Rounded to the unit shown: 299.96 s is `5 min`, not `4 min`.
     if us < 1_000_000 {
         return duration_label(us);
@@ -243,7 +243,7 @@ pub fn span_label(us: u64) -> String {
 }
 
 /// A count, short: `7`, `950`, `1.2k`, `20k`, `3.4M`.
-pub fn count_label(n: u64) -> String {
+pub(crate) fn count_label(n: u64) -> String {
     let v = n as f64;
     let (value, suffix) = if n < 1_000 {
         return n.to_string();
@@ -396,6 +396,52 @@ impl LogAxis {
     fn at(&self, us: f64) -> f64 {
         let f = (us.max(1.0).log10() - f64::from(self.lo)) / f64::from(self.hi - self.lo);
         self.a_px + f.clamp(0.0, 1.0) * (self.b_px - self.a_px)
+    }
+
+    /// A tick at each power of ten: (position, duration label), lowest first.
+    fn ticks(&self) -> Vec<(f64, String)> {
+        (self.lo..=self.hi)
+            .map(|d| {
+                (
+                    self.at(10f64.powf(f64::from(d))),
+                    duration_label(10u64.pow(d)),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A linear count axis from 0 at `bottom_px` up to a round ceiling at `top_px`.
+struct CountAxis {
+    /// The count at the top: the largest one plotted, rounded up ([`nice_ceiling`]).
+    top_count: u64,
+    top_px: f64,
+    bottom_px: f64,
+}
+
+impl CountAxis {
+    /// An axis for counts up to `max` between `top_px` and `bottom_px`.
+    fn new(max: u64, top_px: f64, bottom_px: f64) -> CountAxis {
+        CountAxis {
+            top_count: nice_ceiling(max.max(1)),
+            top_px,
+            bottom_px,
+        }
+    }
+
+    fn y(&self, n: u64) -> f64 {
+        self.bottom_px - n as f64 / self.top_count as f64 * (self.bottom_px - self.top_px)
+    }
+
+    /// 0, the middle when it is a whole count, and the top: (y, label) from the bottom
+    /// up, for [`y_ticks`].
+    fn ticks(&self) -> Vec<(f64, String)> {
+        let mut ticks = vec![(self.bottom_px, "0".to_owned())];
+        if self.top_count >= 2 && self.top_count.is_multiple_of(2) {
+            ticks.push((self.y(self.top_count / 2), count_label(self.top_count / 2)));
+        }
+        ticks.push((self.top_px, count_label(self.top_count)));
+        ticks
     }
 }
 
@@ -553,6 +599,54 @@ fn y_ticks(svg: &mut Svg, id: &str, ticks: &[(f64, String)]) {
     svg.out.push_str("</g>\n");
 }
 
+/// Centred tick labels under an x axis drawn at `y`, with their tick marks, and the
+/// axis title at the right below them; `ticks` are (x, label) from the left. Labels that
+/// would crowd one already placed are left out. The next `y`.
+fn x_ticks(svg: &mut Svg, id: &str, y: f64, ticks: &[(f64, String)], title: &str) -> f64 {
+    let baseline = y + 16.0;
+    let _ = writeln!(svg.out, "<g id=\"{id}\">");
+    for (x, label) in ticks {
+        if svg.text(label, *x, baseline, Anchor::Middle, FONT_PX, "tick-label") {
+            svg.line(*x, y, *x, y + 4.0, COLOR_AXIS, "tick");
+        }
+    }
+    svg.text(
+        title,
+        PLOT_RIGHT_PX,
+        baseline + ROW_PX,
+        Anchor::End,
+        FONT_PX,
+        "axis-title",
+    );
+    svg.out.push_str("</g>\n");
+    baseline + ROW_PX
+}
+
+/// A plot's two axis lines: up its left edge and along its bottom.
+fn axis_lines(svg: &mut Svg, top: f64, bottom: f64) {
+    svg.line(PLOT_LEFT_PX, top, PLOT_LEFT_PX, bottom, COLOR_AXIS, "axis");
+    svg.line(
+        PLOT_LEFT_PX,
+        bottom,
+        PLOT_RIGHT_PX,
+        bottom,
+        COLOR_AXIS,
+        "axis",
+    );
+}
+
+/// The note in the middle of a plot with no latency to draw.
+fn no_latencies_note(svg: &mut Svg, top: f64, bottom: f64) {
+    svg.text(
+        "no request latencies in this window",
+        f64::midpoint(PLOT_LEFT_PX, PLOT_RIGHT_PX),
+        f64::midpoint(top, bottom),
+        Anchor::Middle,
+        FONT_PX,
+        "note",
+    );
+}
+
 /// Incident spans, the p99 line with a dot per slice, and the 502/524 marks; the next `y`.
 fn latency_over_time(svg: &mut Svg, chart: &Chart<'_>, axis: &TimeAxis, y: f64) -> f64 {
     let y = heading(
@@ -573,15 +667,7 @@ fn latency_over_time(svg: &mut Svg, chart: &Chart<'_>, axis: &TimeAxis, y: f64) 
         a_px: bottom,
         b_px: top,
     };
-    let ticks: Vec<(f64, String)> = (lo..=hi)
-        .map(|d| {
-            (
-                scale.at(10f64.powf(f64::from(d))),
-                duration_label(10u64.pow(d)),
-            )
-        })
-        .collect();
-    y_ticks(svg, "y-axis-latency", &ticks);
+    y_ticks(svg, "y-axis-latency", &scale.ticks());
     // Incident spans behind everything, over both time panels.
     let spans_bottom = bottom + 24.0 + 10.0 + REQUESTS_PLOT_H_PX;
     svg.out
@@ -646,24 +732,9 @@ fn latency_over_time(svg: &mut Svg, chart: &Chart<'_>, axis: &TimeAxis, y: f64) 
         svg.out.push_str("</g>\n");
     }
     if p99s.is_empty() {
-        svg.text(
-            "no request latencies in this window",
-            f64::midpoint(PLOT_LEFT_PX, PLOT_RIGHT_PX),
-            f64::midpoint(top, bottom),
-            Anchor::Middle,
-            FONT_PX,
-            "note",
-        );
+        no_latencies_note(svg, top, bottom);
     }
-    svg.line(PLOT_LEFT_PX, top, PLOT_LEFT_PX, bottom, COLOR_AXIS, "axis");
-    svg.line(
-        PLOT_LEFT_PX,
-        bottom,
-        PLOT_RIGHT_PX,
-        bottom,
-        COLOR_AXIS,
-        "axis",
-    );
+    axis_lines(svg, top, bottom);
     bottom
 }
 
@@ -676,18 +747,12 @@ fn requests_over_time(svg: &mut Svg, chart: &Chart<'_>, y: f64) -> f64 {
     );
     let (top, bottom) = (y, y + REQUESTS_PLOT_H_PX);
     let max = chart.slices.iter().map(|s| s.requests).max().unwrap_or(0);
-    let top_count = nice_ceiling(max.max(1));
-    let y_of = |n: u64| bottom - n as f64 / top_count as f64 * (bottom - top);
-    let mut ticks = vec![(bottom, "0".to_owned())];
-    if top_count >= 2 && top_count.is_multiple_of(2) {
-        ticks.push((y_of(top_count / 2), count_label(top_count / 2)));
-    }
-    ticks.push((top, count_label(top_count)));
-    y_ticks(svg, "y-axis-requests", &ticks);
+    let counts = CountAxis::new(max, top, bottom);
+    y_ticks(svg, "y-axis-requests", &counts.ticks());
     let col_w = (PLOT_RIGHT_PX - PLOT_LEFT_PX) / chart.slices.len().max(1) as f64;
     let _ = writeln!(svg.out, "<g id=\"requests\" fill=\"{COLOR_REQUESTS}\">");
     for (i, s) in chart.slices.iter().enumerate() {
-        let h = bottom - y_of(s.requests);
+        let h = bottom - counts.y(s.requests);
         let _ = writeln!(
             svg.out,
             "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\"><title>{} requests</title></rect>",
@@ -698,15 +763,7 @@ fn requests_over_time(svg: &mut Svg, chart: &Chart<'_>, y: f64) -> f64 {
         );
     }
     svg.out.push_str("</g>\n");
-    svg.line(PLOT_LEFT_PX, top, PLOT_LEFT_PX, bottom, COLOR_AXIS, "axis");
-    svg.line(
-        PLOT_LEFT_PX,
-        bottom,
-        PLOT_RIGHT_PX,
-        bottom,
-        COLOR_AXIS,
-        "axis",
-    );
+    axis_lines(svg, top, bottom);
     bottom
 }
 
@@ -750,39 +807,19 @@ fn time_ticks(svg: &mut Svg, axis: &TimeAxis, y: f64) -> f64 {
     };
     let step_us = step_s * 1_000_000;
     let first = axis.start_us.div_ceil(step_us) * step_us;
-    let mut ticks: Vec<u64> = (0..)
+    let mut times: Vec<u64> = (0..)
         .map(|k| first + k * step_us)
         .take_while(|&t| t <= axis.start_us + axis.span_us)
         .take(64)
         .collect();
-    if ticks.is_empty() {
-        ticks.push(axis.start_us);
+    if times.is_empty() {
+        times.push(axis.start_us);
     }
-    let baseline = y + 16.0;
-    svg.out.push_str("<g id=\"x-axis-time\">\n");
-    for t in ticks {
-        let x = axis.x(Timestamp(t));
-        if svg.text(
-            &utc(Timestamp(t), format),
-            x,
-            baseline,
-            Anchor::Middle,
-            FONT_PX,
-            "tick-label",
-        ) {
-            svg.line(x, y, x, y + 4.0, COLOR_AXIS, "tick");
-        }
-    }
-    svg.text(
-        "time (UTC)",
-        PLOT_RIGHT_PX,
-        baseline + ROW_PX,
-        Anchor::End,
-        FONT_PX,
-        "axis-title",
-    );
-    svg.out.push_str("</g>\n");
-    baseline + ROW_PX
+    let ticks: Vec<(f64, String)> = times
+        .into_iter()
+        .map(|t| (axis.x(Timestamp(t)), utc(Timestamp(t), format)))
+        .collect();
+    x_ticks(svg, "x-axis-time", y, &ticks, "time (UTC)")
 }
 
 /// The latency distribution: requests per log-scaled latency bucket; the next `y`.
@@ -811,14 +848,8 @@ fn distribution(svg: &mut Svg, latency: &Latency, y: f64) -> f64 {
         let f = (x - PLOT_LEFT_PX) / (PLOT_RIGHT_PX - PLOT_LEFT_PX);
         bars[bucket_index(f, DISTRIBUTION_BUCKETS)] += v.count_at_value();
     }
-    let top_count = nice_ceiling(bars.iter().copied().max().unwrap_or(0).max(1));
-    let y_of = |n: u64| bottom - n as f64 / top_count as f64 * (bottom - top);
-    let mut ticks = vec![(bottom, "0".to_owned())];
-    if top_count >= 2 && top_count.is_multiple_of(2) {
-        ticks.push((y_of(top_count / 2), count_label(top_count / 2)));
-    }
-    ticks.push((top, count_label(top_count)));
-    y_ticks(svg, "y-axis-distribution", &ticks);
+    let counts = CountAxis::new(bars.iter().copied().max().unwrap_or(0), top, bottom);
+    y_ticks(svg, "y-axis-distribution", &counts.ticks());
     let bw = (PLOT_RIGHT_PX - PLOT_LEFT_PX) / DISTRIBUTION_BUCKETS as f64;
     let _ = writeln!(
         svg.out,
@@ -833,7 +864,7 @@ fn distribution(svg: &mut Svg, latency: &Latency, y: f64) -> f64 {
         let to = 10f64.powf(
             f64::from(lo) + f64::from(hi - lo) * (i + 1) as f64 / DISTRIBUTION_BUCKETS as f64,
         );
-        let bh = bottom - y_of(*n);
+        let bh = bottom - counts.y(*n);
         // Bucket bounds are positive and below 10^10 µs.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let (from, to) = (from as u64, to as u64);
@@ -849,49 +880,16 @@ fn distribution(svg: &mut Svg, latency: &Latency, y: f64) -> f64 {
     }
     svg.out.push_str("</g>\n");
     if h.is_empty() {
-        svg.text(
-            "no request latencies in this window",
-            f64::midpoint(PLOT_LEFT_PX, PLOT_RIGHT_PX),
-            f64::midpoint(top, bottom),
-            Anchor::Middle,
-            FONT_PX,
-            "note",
-        );
+        no_latencies_note(svg, top, bottom);
     }
-    svg.line(PLOT_LEFT_PX, top, PLOT_LEFT_PX, bottom, COLOR_AXIS, "axis");
-    svg.line(
-        PLOT_LEFT_PX,
+    axis_lines(svg, top, bottom);
+    x_ticks(
+        svg,
+        "x-axis-distribution",
         bottom,
-        PLOT_RIGHT_PX,
-        bottom,
-        COLOR_AXIS,
-        "axis",
-    );
-    let baseline = bottom + 16.0;
-    svg.out.push_str("<g id=\"x-axis-distribution\">\n");
-    for d in lo..=hi {
-        let x = scale.at(10f64.powf(f64::from(d)));
-        if svg.text(
-            &duration_label(10u64.pow(d)),
-            x,
-            baseline,
-            Anchor::Middle,
-            FONT_PX,
-            "tick-label",
-        ) {
-            svg.line(x, bottom, x, bottom + 4.0, COLOR_AXIS, "tick");
-        }
-    }
-    svg.text(
+        &scale.ticks(),
         "origin response time (log scale)",
-        PLOT_RIGHT_PX,
-        baseline + ROW_PX,
-        Anchor::End,
-        FONT_PX,
-        "axis-title",
-    );
-    svg.out.push_str("</g>\n");
-    baseline + ROW_PX
+    )
 }
 
 /// The bar a fraction `f` (0–1, clamped) of the axis falls in, of `buckets` bars.

@@ -16,13 +16,13 @@ use crate::text;
 /// Keeps `update` events to one per incident per interval (journal time); opens and
 /// closes always pass. Memory: one entry per open incident.
 #[derive(Debug)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     interval_us: u64,
     last_update: HashMap<IncidentId, Timestamp>,
 }
 
 impl Throttle {
-    pub fn new(interval_us: u64) -> Throttle {
+    pub(crate) fn new(interval_us: u64) -> Throttle {
         Throttle {
             interval_us,
             last_update: HashMap::new(),
@@ -30,7 +30,7 @@ impl Throttle {
     }
 
     /// Whether to print `change`.
-    pub fn admit(&mut self, change: &IncidentChange) -> bool {
+    pub(crate) fn admit(&mut self, change: &IncidentChange) -> bool {
         match change.kind {
             ChangeKind::Open => {
                 self.last_update.insert(change.incident, change.at);
@@ -59,37 +59,37 @@ impl Throttle {
 /// An incident as announced: what a restarted `watch` needs to go on with it (saved next
 /// to the cursor, see `docs/operate.md`). Times are journal microseconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Announced {
+pub(crate) struct Announced {
     /// The id printed in its events (stable across restarts).
-    pub id: u64,
-    pub kind: String,
-    pub severity: String,
-    pub start_us: u64,
-    pub last_us: u64,
-    pub count: u64,
-    pub cause: String,
+    pub(crate) id: u64,
+    pub(crate) kind: String,
+    pub(crate) severity: String,
+    pub(crate) start_us: u64,
+    pub(crate) last_us: u64,
+    pub(crate) count: u64,
+    pub(crate) cause: String,
 }
 
 /// What [`Announcer`] keeps between runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnnouncedState {
+pub(crate) struct AnnouncedState {
     /// The highest id announced so far; the next run numbers its incidents after it.
-    pub last_id: u64,
+    pub(crate) last_id: u64,
     /// Incidents announced open and not closed yet.
-    pub open: Vec<Announced>,
+    pub(crate) open: Vec<Announced>,
 }
 
 /// One change to print (and hand to `--exec`): the JSON line, the text line, and what
 /// the hook environment says.
 #[derive(Debug, Clone)]
-pub struct Announcement {
-    pub kind: ChangeKind,
+pub(crate) struct Announcement {
+    pub(crate) kind: ChangeKind,
     /// The announced id (not the model's: see [`Announcer`]).
-    pub incident: u64,
-    pub incident_kind: String,
-    pub severity: String,
-    pub json: Value,
-    pub text: String,
+    pub(crate) incident: u64,
+    pub(crate) incident_kind: String,
+    pub(crate) severity: String,
+    pub(crate) json: Value,
+    pub(crate) text: String,
 }
 
 /// Turns the model's incident changes into announcements with stable ids.
@@ -102,7 +102,7 @@ pub struct Announcement {
 /// signal, that is the same incident going on, announced as an `update` under the old
 /// id with the counts added up; when the quiet time passes without one, it is closed.
 #[derive(Debug)]
-pub struct Announcer {
+pub(crate) struct Announcer {
     throttle: Throttle,
     quiet_us: u64,
     last_id: u64,
@@ -115,12 +115,16 @@ pub struct Announcer {
     /// Announced open now, by announced id (carried ones included).
     open: BTreeMap<u64, Announced>,
     /// Opens announced by this run, per incident kind (for `/metrics`).
-    pub opened_by_kind: BTreeMap<String, u64>,
+    pub(crate) opened_by_kind: BTreeMap<String, u64>,
 }
 
 impl Announcer {
     /// `previous`: what the last run saved (default: a first run).
-    pub fn new(previous: AnnouncedState, quiet_us: u64, update_interval_us: u64) -> Announcer {
+    pub(crate) fn new(
+        previous: AnnouncedState,
+        quiet_us: u64,
+        update_interval_us: u64,
+    ) -> Announcer {
         let open = previous.open.iter().map(|a| (a.id, a.clone())).collect();
         Announcer {
             throttle: Throttle::new(update_interval_us),
@@ -135,7 +139,7 @@ impl Announcer {
     }
 
     /// What to save for the next run.
-    pub fn state(&self) -> AnnouncedState {
+    pub(crate) fn state(&self) -> AnnouncedState {
         AnnouncedState {
             last_id: self.last_id,
             open: self.open.values().cloned().collect(),
@@ -143,13 +147,13 @@ impl Announcer {
     }
 
     /// Incidents announced open now.
-    pub fn open_count(&self) -> usize {
+    pub(crate) fn open_count(&self) -> usize {
         self.open.len()
     }
 
     /// The announcement for one model change, or `None` when it is not printed (a
     /// throttled update).
-    pub fn announce(
+    pub(crate) fn announce(
         &mut self,
         change: &IncidentChange,
         incident: &Incident,
@@ -217,7 +221,7 @@ impl Announcer {
 
     /// Closes carried incidents whose quiet time has passed by `now` (journal time, or
     /// the wall clock while following live).
-    pub fn expire(&mut self, now: Timestamp) -> Vec<Announcement> {
+    pub(crate) fn expire(&mut self, now: Timestamp) -> Vec<Announcement> {
         let quiet_us = self.quiet_us;
         let (gone, kept): (Vec<Announced>, Vec<Announced>) = std::mem::take(&mut self.carried)
             .into_iter()

@@ -408,3 +408,64 @@ fn issue_17_random_damage_gives_journalctls_entries_and_names_the_file_when_some
         }
     }
 }
+
+/// The offsets of `MESSAGE=` payloads in the file's data objects that are not compressed
+/// (no compression flag among the object flags' low three bits; the scenario's messages
+/// are short), in file order.
+fn message_payloads(b: &[u8]) -> Vec<usize> {
+    objects(b)
+        .into_iter()
+        .filter(|o| o.1 == 1 && b[o.0 + 1].trailing_zeros() >= 3)
+        .filter_map(|(at, _, size)| {
+            let body = &b[at..at + size];
+            memchr_find(body, b"MESSAGE=").map(|k| at + k)
+        })
+        .collect()
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn issue_17_a_damaged_field_in_a_directory_names_the_file_it_is_in() {
+    let dir = TempDir::new().unwrap();
+    // Two files written apart (each its own sequence-number id, as two journald
+    // instances or two journal-remote runs give): one intact, one with a field whose
+    // name is damaged. journalctl's default output leaves that entry out; we do too, and
+    // the warning says which of the directory's files holds it.
+    let good = good_bytes(dir.path());
+    let mut bad = good_bytes(dir.path());
+    let payloads = message_payloads(&bad);
+    assert!(payloads.len() > 100, "{}", payloads.len());
+    let at = payloads[payloads.len() / 2];
+    bad[at + 3] = 0x01; // MES\x01AGE=: not a valid field name
+    let case = dir.path().join("case");
+    std::fs::create_dir(&case).unwrap();
+    std::fs::write(case.join("good.journal"), &good).unwrap();
+    std::fs::write(case.join("bad.journal"), &bad).unwrap();
+    let d = case.to_str().unwrap();
+    let (ours, ok, stderr) = our_cursors(&["-D", d]);
+    assert!(ok, "{stderr}");
+    // journalctl's default output leaves the damaged entry out (its `-o export` stops
+    // there); the files' identical entries are merged into one, as sd-journal does.
+    let shown = Command::new("journalctl")
+        .args(["-D", d, "-o", "short-unix"])
+        .args(UNITS)
+        .output()
+        .unwrap();
+    let shown = shown
+        .stdout
+        .split(|&c| c == b'\n')
+        .filter(|l| l.first().is_some_and(u8::is_ascii_digit))
+        .count();
+    assert_eq!(ours.len(), shown, "{stderr}");
+    assert!(shown < 800, "the damaged entry is left out: {shown}");
+    assert!(stderr.contains("a damaged data object"), "{stderr}");
+    let bad_path = case.join("bad.journal");
+    assert!(
+        stderr.contains(&format!("(file {})", bad_path.display())),
+        "the warning names the damaged file: {stderr}"
+    );
+    assert!(!stderr.contains("good.journal"), "{stderr}");
+}

@@ -22,7 +22,7 @@ use sigil_top::source::stream::Decoder;
 use sigil_top::source::{RawEntry, Timestamp, Unit, UnitFilter};
 
 /// The generator, built by `cargo test --all-targets` beside the test binaries.
-fn generator() -> PathBuf {
+pub(crate) fn generator() -> PathBuf {
     let bin = crate::util::bin();
     let path = bin
         .parent()

@@ -388,3 +388,122 @@ fn several_readers_give_the_same_report_and_window_as_one() {
     assert_eq!(two_one["entries"]["total"], one["entries"]["total"]);
     assert_eq!(two("2"), two_one);
 }
+
+/// The usual journal: every file numbers its entries from one sequence-number source,
+/// and the workers read spans of those numbers (`Plan::Spans`) instead of each walking
+/// every entry. Two runs of the real `systemd-journal-remote` append to one file (one
+/// source), the second written as after the clock was stepped back an hour: realtime
+/// goes backwards in journalctl's order, the sequence numbers do not. ~12 spans of
+/// 1,024 numbers, with another unit's lines (30%) in every span.
+#[test]
+fn several_readers_read_spans_of_one_source_in_journalctls_order() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let generate = |seed: u64, start_us: u64| -> Vec<u8> {
+        let out = dir.path().join(format!("gen-{seed}.export"));
+        let status = Command::new(crate::load::generator())
+            .args([
+                "--preset",
+                "bench",
+                "--entries",
+                "6000",
+                "--noise-pct",
+                "30",
+            ])
+            .args([
+                "--seed",
+                &seed.to_string(),
+                "--start-us",
+                &start_us.to_string(),
+            ])
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let text = std::fs::read(&out).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        text
+    };
+    let t0: u64 = 1_795_600_000_000_000;
+    make_journal(dir.path(), "x", &generate(1, t0));
+    make_journal(dir.path(), "x", &generate(2, t0 - 3_600_000_000));
+    let journals: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".journal"))
+        .collect();
+    assert_eq!(journals, ["x.journal"], "one file, one source");
+
+    let units = ["-u", "sigil-mcp", "-u", "cloudflared"];
+    let mut args = vec!["-D", d];
+    args.extend(units);
+    args.extend(["-o", "json", "-a"]);
+    let expected: Vec<String> = json_lines(&journalctl(&args))
+        .iter()
+        .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(expected.len() > 8000, "{}", expected.len());
+    let times: Vec<u64> = expected
+        .iter()
+        .map(|c| {
+            let t = c.split(';').find_map(|p| p.strip_prefix("t=")).unwrap();
+            u64::from_str_radix(t, 16).unwrap()
+        })
+        .collect();
+    assert!(
+        times.windows(2).any(|w| w[1] + 3_000_000_000 < w[0]),
+        "the clock steps back in journalctl's order"
+    );
+
+    let mut ours_args = vec!["entries", "-D", d];
+    ours_args.extend(units);
+    ours_args.extend(["-o", "json"]);
+    let report = |env: &[(&str, &str)]| -> Value {
+        let mut args = vec!["report", "-D", d, "--format", "json"];
+        args.extend(units);
+        serde_json::from_slice(&sigil_top_with(&args, env)).unwrap()
+    };
+    let one = report(&[("SIGIL_TOP_READERS", "1")]);
+    // The spans plan is the one that runs here, and its workers read every chunk (with
+    // the variable set, the merger gives an account on standard error).
+    let mut cmd = Command::new(crate::util::bin());
+    cmd.args(&ours_args)
+        .env("SIGIL_TOP_READERS", "2")
+        .env("SIGIL_TOP_PARALLEL_PLAN", "spans");
+    let out = crate::util::run(&mut cmd, None);
+    let account = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{account}");
+    let chunks: u64 = account
+        .strip_prefix("sigil-top: parallel history: spans plan, 2 readers, ")
+        .and_then(|rest| rest.strip_suffix(" chunks merged, in order\n"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the workers read spans, in order: {account}"));
+    assert!(chunks >= 10, "{account}");
+    let envs: [&[(&str, &str)]; 5] = [
+        &[
+            ("SIGIL_TOP_READERS", "2"),
+            ("SIGIL_TOP_PARALLEL_PLAN", "spans"),
+        ],
+        &[
+            ("SIGIL_TOP_READERS", "3"),
+            ("SIGIL_TOP_PARALLEL_PLAN", "spans"),
+        ],
+        // Workers reopen their handles (to drop mapped pages) and keep their place.
+        &[
+            ("SIGIL_TOP_READERS", "2"),
+            ("SIGIL_TOP_PARALLEL_PLAN", "spans"),
+            ("SIGIL_TOP_REOPEN_EVERY", "7"),
+        ],
+        &[
+            ("SIGIL_TOP_READERS", "2"),
+            ("SIGIL_TOP_PARALLEL_PLAN", "interleaved"),
+        ],
+        &[("SIGIL_TOP_READERS", "1")],
+    ];
+    for env in envs {
+        let actual = cursors_of_ours(&sigil_top_with(&ours_args, env));
+        assert_same(&format!("journalctl vs {env:?}"), &expected, &actual);
+        assert_eq!(report(env), one, "{env:?}");
+    }
+}

@@ -34,7 +34,10 @@ const OFFSET_STATE: usize = 16;
 const OFFSET_HEADER_SIZE: usize = 88;
 const OFFSET_ARENA_SIZE: usize = 96;
 const OFFSET_TAIL_OBJECT: usize = 136;
+const OFFSET_SEQNUM_ID: usize = 72;
 const OFFSET_N_ENTRIES: usize = 152;
+const OFFSET_TAIL_ENTRY_SEQNUM: usize = 160;
+const OFFSET_HEAD_ENTRY_SEQNUM: usize = 168;
 const OFFSET_ENTRY_ARRAY: usize = 176;
 /// `HEADER_INCOMPATIBLE_COMPACT`: entry and entry-array items are 32-bit.
 const FLAG_COMPACT: u32 = 0x10;
@@ -341,6 +344,80 @@ pub fn file_id(path: &Path) -> Option<[u8; 16]> {
         return None;
     }
     head[24..40].try_into().ok()
+}
+
+/// Which of `files` holds the entry at `cursor`: the file whose header has the cursor's
+/// sequence-number id (`s=`) and whose head and tail sequence numbers take in its `i=`
+/// (journald numbers entries across a journal's files, so exactly one file fits, the
+/// archived ones included). `None` when the cursor is not sd-journal's or no header fits.
+/// For warnings that must name the file an unreadable entry is in (issue 17).
+pub fn file_of_cursor<'a>(files: &'a [PathBuf], cursor: &str) -> Option<&'a Path> {
+    let mut seqnum_id = None;
+    let mut seqnum = None;
+    for part in cursor.split(';') {
+        match part.split_once('=') {
+            Some(("s", v)) if v.len() == 32 => seqnum_id = Some(v),
+            Some(("i", v)) => seqnum = u64::from_str_radix(v, 16).ok(),
+            _ => {}
+        }
+    }
+    let (seqnum_id, seqnum) = (hex_id(seqnum_id?)?, seqnum?);
+    files.iter().map(PathBuf::as_path).find(|path| {
+        let Ok(mut file) = open_regular(path) else {
+            return false;
+        };
+        let mut header = [0u8; HEADER_SIZE_MIN];
+        if read_up_to(&mut file, &mut header).ok() != Some(header.len())
+            || &header[..SIGNATURE.len()] != SIGNATURE
+        {
+            return false;
+        }
+        let (tail, head) = (
+            u64_at(&header, OFFSET_TAIL_ENTRY_SEQNUM),
+            u64_at(&header, OFFSET_HEAD_ENTRY_SEQNUM),
+        );
+        header[OFFSET_SEQNUM_ID..OFFSET_SEQNUM_ID + 16] == seqnum_id
+            && (head..=tail).contains(&seqnum)
+    })
+}
+
+/// The sequence-number source (`seqnum_id`, as 32 hex digits) every one of `files`
+/// names in its header; `None` when they name several, a header cannot be read, or
+/// there are no files. Entries of one source are ordered by their numbers across all
+/// files (the parallel reader's spans rely on it).
+pub fn common_seqnum_id(files: &[PathBuf]) -> Option<String> {
+    let mut common: Option<[u8; 16]> = None;
+    for path in files {
+        let mut file = open_regular(path).ok()?;
+        let mut header = [0u8; HEADER_SIZE_MIN];
+        if read_up_to(&mut file, &mut header).ok()? != header.len()
+            || &header[..SIGNATURE.len()] != SIGNATURE
+        {
+            return None;
+        }
+        let id: [u8; 16] = header[OFFSET_SEQNUM_ID..OFFSET_SEQNUM_ID + 16]
+            .try_into()
+            .ok()?;
+        if common.is_some_and(|c| c != id) {
+            return None;
+        }
+        common = Some(id);
+    }
+    common.map(|id| {
+        id.iter().fold(String::with_capacity(32), |mut s, b| {
+            let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+            s
+        })
+    })
+}
+
+/// A 128-bit id written as 32 hex digits (a cursor's `s=`), as its 16 bytes.
+fn hex_id(hex: &str) -> Option<[u8; 16]> {
+    let mut id = [0u8; 16];
+    for (byte, pair) in id.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(id)
 }
 
 fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -13,6 +13,15 @@
 //! worker 0, chunk 1 from worker 1, … and forwards each as one batch: nothing is sorted,
 //! compared or copied, and at most a few chunks per worker wait in memory.
 //!
+//! That is [`Plan::Interleaved`], for any journal. The usual journal has one more
+//! property, and then workers do not step over each other's entries at all
+//! ([`Plan::Spans`]): when every file numbers its entries from one sequence-number
+//! source (one journald; one `journal-remote` source), sd-journal's order is the
+//! numbers' order, so chunk `c` is a span of sequence numbers and its owner seeks
+//! straight to the span's start. Which plan applies is read from the files' headers and
+//! the first entry's cursor; `--since` keeps the walk (a seek by time places each file
+//! at its own bisection point).
+//!
 //! Why not a handle per file merged by time: journals are mostly written one file after
 //! another (journald rotates, journal-remote too), so per-file readers would either wait
 //! for one another or hold a whole file's entries in memory; and re-implementing
@@ -46,37 +55,50 @@ use crate::source::{InputId, RawEntry, ReadOptions};
 /// one-reader path). Unset: see [`default_readers`].
 pub(super) const READERS_VAR: &str = "SIGIL_TOP_READERS";
 
-/// More handles than this each still walk every entry, so past a few the walking, not
-/// the reading, is what costs.
+/// With the interleaved plan, more handles than this each still walk every entry, so
+/// past a few the walking, not the reading, is what costs; with spans, the merging and
+/// the model's one thread are the limit long before.
 const MAX_READERS: usize = 4;
 
 /// Chunks a worker may have ready before it waits for the merger to take one.
 const CHUNKS_AHEAD: usize = 2;
 
-/// How many handles read the history of `options`: [`READERS_VAR`] when set, else
-/// [`default_readers`]; 1 when the parallel read does not apply (see [`applies`]).
-pub(super) fn readers_for(options: &ReadOptions, has_test_hooks: bool) -> usize {
+/// How the history of `input` is read in parallel: how many handles and which
+/// [`Plan`]; `None` for the one reader. [`READERS_VAR`] sets the count when set; else
+/// [`default_readers`]. One reader whenever the parallel read does not apply (see
+/// [`applies`]) or a test hook needs the one reader.
+pub(super) fn choose(
+    input: &JournalInput,
+    options: &ReadOptions,
+    has_test_hooks: bool,
+) -> Option<(usize, Plan)> {
     if !applies(options) || has_test_hooks {
-        return 1;
+        return None;
     }
     let asked = std::env::var(READERS_VAR)
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0);
-    asked.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        default_readers(cores, load_average())
-    })
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if asked.unwrap_or(cores) <= 1 {
+        return None;
+    }
+    let plan = plan_for(input, options);
+    let readers = asked.unwrap_or_else(|| default_readers(cores, &plan, load_average()));
+    (readers > 1).then_some((readers, plan))
 }
 
-/// One handle, plus one per core left idle by the rest of the machine (the 1-minute
-/// load average), at most one per core and [`MAX_READERS`]: what `make -l` does for jobs.
-///
-/// A second handle walks every entry again (~17% more CPU): with a core free it halves
-/// the wall time, without one it only adds that CPU. Measured on the 2-core machine at
-/// load 4.5–6 (other builds): two handles took 0.70× `journalctl -o cat`'s wall time
-/// where one took 0.63×, and the screen was caught up after 25.8 s instead of 20–25 s.
-fn default_readers(cores: usize, load: Option<f64>) -> usize {
+/// With spans, one handle per core (at most [`MAX_READERS`]): a span's reader reads
+/// only its own entries, so more handles cost next to nothing when no core is free.
+/// Interleaved: one handle, plus one per core left idle by the rest of the machine (the
+/// 1-minute load average), at most one per core and [`MAX_READERS`], as `make -l` does for
+/// jobs: there a second handle walks every entry again (~17% more CPU), which halves the
+/// wall time with a core free and only adds that CPU without one (measurements:
+/// docs/bench-results.md, "Issue 22").
+fn default_readers(cores: usize, plan: &Plan, load: Option<f64>) -> usize {
+    if matches!(plan, Plan::Spans { .. }) {
+        return cores.clamp(1, MAX_READERS);
+    }
     let idle_cores = load.map_or(0.0, |l| (cores as f64 - l).max(0.0));
     // Whole idle cores: truncating is the intent (and the value is small and positive).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -104,6 +126,88 @@ fn applies(options: &ReadOptions) -> bool {
         && options.start == crate::source::StartAt::Head
         && options.batch_max_entries > 0
 }
+
+/// How the workers share the history out.
+#[derive(Debug, Clone)]
+pub(super) enum Plan {
+    /// Every worker walks the whole merged view and reads the entries of its own runs of
+    /// [`ReadOptions::batch_max_entries`] consecutive entries (any journal).
+    Interleaved,
+    /// Every file of the input numbers its entries from one sequence-number source (one
+    /// journald, one `journal-remote` source: the usual case). Then sd-journal's order
+    /// *is* the sequence numbers' (`compare_entry_order` compares them first within one
+    /// source), so chunk `c` is the span of sequence numbers `lo + c × len ..` of that,
+    /// and its owner seeks straight to it (a cursor of just `s=` and `i=`): no worker
+    /// walks another's entries.
+    Spans {
+        /// The source's id as 32 hex digits, as cursors write it.
+        seqnum_id: Arc<str>,
+        /// The sequence number of the first entry of the history.
+        lo: u64,
+    },
+}
+
+/// The plan for reading `input` from the head: [`Plan::Spans`] when every file's header
+/// names the same sequence-number source and the first entry's cursor agrees; else
+/// [`Plan::Interleaved`]. With `--since` always interleaved: a seek by time puts each file
+/// at its own bisection point, which a clock stepped back within a file makes differ
+/// from the span of sequence numbers after the first entry.
+fn plan_for(input: &JournalInput, options: &ReadOptions) -> Plan {
+    let asked = std::env::var(PLAN_VAR).ok();
+    if asked.as_deref() == Some("interleaved") {
+        return Plan::Interleaved;
+    }
+    let plan = spans_for(input, options);
+    if asked.as_deref() == Some("spans") && matches!(plan, Plan::Interleaved) {
+        eprintln!("sigil-top: {PLAN_VAR}=spans: spans do not apply to this input; interleaved");
+    }
+    plan
+}
+
+fn spans_for(input: &JournalInput, options: &ReadOptions) -> Plan {
+    if options.since.is_some() {
+        return Plan::Interleaved;
+    }
+    let Some(id) = super::health::common_seqnum_id(&input.journal_files()) else {
+        return Plan::Interleaved;
+    };
+    let probe = || -> std::io::Result<Option<(String, u64)>> {
+        let mut journal = open(input, options).map_err(std::io::Error::other)?;
+        journal.seek_head()?;
+        if journal.next()? == 0 {
+            return Ok(None);
+        }
+        let cursor = journal.cursor()?;
+        Ok(seqnum_of(&cursor).map(|(s, i)| (s.to_owned(), i)))
+    };
+    match probe() {
+        Ok(Some((s, lo))) if s.eq_ignore_ascii_case(&id) => Plan::Spans {
+            seqnum_id: id.into(),
+            lo,
+        },
+        _ => Plan::Interleaved,
+    }
+}
+
+/// A cursor's sequence-number source (`s=`) and number (`i=`, hex).
+fn seqnum_of(cursor: &str) -> Option<(&str, u64)> {
+    let mut source = None;
+    let mut number = None;
+    for part in cursor.split(';') {
+        match part.split_once('=') {
+            Some(("s", v)) => source = Some(v),
+            Some(("i", v)) => number = u64::from_str_radix(v, 16).ok(),
+            _ => {}
+        }
+    }
+    Some((source?, number?))
+}
+
+/// `interleaved` makes the workers walk every entry even where spans apply (to measure
+/// one plan against the other); `spans` says so on standard error when spans do not
+/// apply. When set at all, the merger gives an account of the read on standard error
+/// (plan, readers, chunks, in order or diverged): tests use it to know what ran.
+const PLAN_VAR: &str = "SIGIL_TOP_PARALLEL_PLAN";
 
 /// Consecutive entries of the merged view read by one worker.
 pub(super) struct Chunk {
@@ -138,6 +242,10 @@ pub(super) struct Workers {
     /// The cursor the next chunk must start with.
     expected_first: Option<Arc<str>>,
     is_done: bool,
+    /// For [`PLAN_VAR`]'s account on standard error: the plan, and whether the
+    /// workers disagreed or failed.
+    plan: &'static str,
+    diverged: bool,
 }
 
 /// What the merger gives next.
@@ -157,7 +265,7 @@ impl Workers {
         input: &JournalInput,
         options: &ReadOptions,
         id: InputId,
-        readers: usize,
+        (readers, plan): (usize, Plan),
         reopen_every: Option<u64>,
         mapped: Mapped,
     ) -> std::io::Result<Workers> {
@@ -177,6 +285,7 @@ impl Workers {
                 mapped,
                 stop: Arc::clone(&stop),
                 tx,
+                plan: plan.clone(),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("sigil-top journal {id}.{me}"))
@@ -191,6 +300,11 @@ impl Workers {
             next_index: 0,
             expected_first: None,
             is_done: false,
+            plan: match plan {
+                Plan::Interleaved => "interleaved",
+                Plan::Spans { .. } => "spans",
+            },
+            diverged: false,
         })
     }
 
@@ -225,12 +339,26 @@ impl Workers {
 
     fn diverged(&mut self) -> Next {
         self.is_done = true;
+        self.diverged = true;
         Next::Diverged
     }
 }
 
 impl Drop for Workers {
     fn drop(&mut self) {
+        if std::env::var_os(PLAN_VAR).is_some() {
+            eprintln!(
+                "sigil-top: parallel history: {} plan, {} readers, {} chunks merged, {}",
+                self.plan,
+                self.rx.len(),
+                self.next_index,
+                if self.diverged {
+                    "diverged"
+                } else {
+                    "in order"
+                }
+            );
+        }
         self.stop.store(true, Ordering::Relaxed);
         // Workers waiting to hand over a chunk see the channel closed.
         self.rx.clear();
@@ -253,12 +381,98 @@ struct Worker {
     mapped: Mapped,
     stop: Arc<AtomicBool>,
     tx: SyncSender<WorkerMsg>,
+    plan: Plan,
 }
 
 impl Worker {
     fn run(self) {
-        if self.walk().is_err() {
+        let read = match &self.plan {
+            Plan::Interleaved => self.walk(),
+            Plan::Spans { seqnum_id, lo } => self.spans(seqnum_id, *lo),
+        };
+        if read.is_err() {
             let _ = self.tx.send(WorkerMsg::Failed);
+        }
+    }
+
+    /// Reads its own spans of sequence numbers ([`Plan::Spans`]): chunk `c` holds the
+    /// entries from the first with a number at or past `lo + c × len` up to (not
+    /// including) the first at or past `lo + (c + 1) × len`, which is its
+    /// `next_cursor` and the next chunk's `first_cursor`, so the merger's check is the
+    /// same as for interleaved chunks. An empty span's chunk starts and ends on the same
+    /// entry. `Err`: the reading cannot go on (the merger falls back to one handle).
+    fn spans(&self, seqnum_id: &str, lo: u64) -> std::io::Result<()> {
+        let mut journal = open(&self.input, &self.options).map_err(std::io::Error::other)?;
+        let until_us = self.options.until.map(crate::source::Timestamp::as_micros);
+        let mut builder = EntryBuilder::default();
+        let mut read: u64 = 0;
+        let mut index = self.me;
+        loop {
+            let start = index
+                .checked_mul(self.chunk_len)
+                .and_then(|n| n.checked_add(lo))
+                .ok_or_else(|| std::io::Error::other("sequence numbers overflow"))?;
+            let end = start.saturating_add(self.chunk_len);
+            if index == 0 {
+                journal.seek_head()?;
+            } else {
+                journal.seek_cursor(format!("s={seqnum_id};i={start:x}"))?;
+            }
+            let mut chunk = Chunk::empty(index);
+            chunk
+                .entries
+                .reserve(usize::try_from(self.chunk_len).unwrap_or(0));
+            let mut is_last = true;
+            loop {
+                if self.stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                if journal.next()? == 0 {
+                    break;
+                }
+                let cursor: Arc<str> = journal.cursor()?.into();
+                let Some((source, number)) = seqnum_of(&cursor) else {
+                    return Err(std::io::Error::other("a cursor without a sequence number"));
+                };
+                if !source.eq_ignore_ascii_case(seqnum_id) {
+                    return Err(std::io::Error::other("a second sequence-number source"));
+                }
+                if chunk.first_cursor.is_none() {
+                    chunk.first_cursor = Some(Arc::clone(&cursor));
+                }
+                if number >= end {
+                    chunk.next_cursor = Some(cursor);
+                    is_last = false;
+                    break;
+                }
+                let mut realtime_us = None;
+                if let Some(until) = until_us {
+                    // Every worker stops at the same entry: the first after `--until`.
+                    if let Ok(t) = journal.timestamp_usec() {
+                        if t > until {
+                            break;
+                        }
+                        realtime_us = Some(t);
+                    }
+                }
+                self.take(
+                    &mut journal,
+                    &mut builder,
+                    realtime_us,
+                    Some(cursor),
+                    &mut chunk,
+                )?;
+                read += 1;
+                let is_due = self.reopen_every.is_some_and(|n| read.is_multiple_of(n))
+                    || (read.is_multiple_of(MAPPED_CHECK_EVERY) && self.mapped.is_over());
+                if is_due {
+                    journal = self.reopen(&journal)?;
+                }
+            }
+            if !self.send(chunk) || is_last {
+                return Ok(());
+            }
+            index += self.readers;
         }
     }
 
@@ -326,7 +540,7 @@ impl Worker {
                     current = Some(chunk);
                 }
                 if let Some(chunk) = current.as_mut() {
-                    self.take(&mut journal, &mut builder, realtime_us, chunk)?;
+                    self.take(&mut journal, &mut builder, realtime_us, None, chunk)?;
                 }
             }
             ordinal += 1;
@@ -344,6 +558,7 @@ impl Worker {
         journal: &mut Journal,
         builder: &mut EntryBuilder,
         realtime_us: Option<u64>,
+        cursor: Option<Arc<str>>,
         chunk: &mut Chunk,
     ) -> std::io::Result<()> {
         let realtime_us = match realtime_us.map_or_else(|| journal.timestamp_usec(), Ok) {
@@ -362,7 +577,14 @@ impl Worker {
             chunk.last_cursor = Some(journal.cursor()?.into());
             return Ok(());
         }
-        match read_entry(journal, builder, &self.options, self.id, realtime_us) {
+        match read_entry(
+            journal,
+            builder,
+            &self.options,
+            self.id,
+            realtime_us,
+            cursor,
+        ) {
             Ok(entry) => {
                 chunk.last_cursor = entry.cursor.as_ref().map(|c| Arc::clone(&c.0));
                 if is_shown(&self.options, &entry) {
@@ -444,12 +666,13 @@ mod tests {
                 ..ReadOptions::default()
             },
         ];
+        let input = JournalInput::Files(Vec::new());
         for options in &one_reader {
             assert!(!applies(options), "{options:?}");
-            assert_eq!(readers_for(options, false), 1, "{options:?}");
+            assert!(choose(&input, options, false).is_none(), "{options:?}");
         }
         // The injected reader panic needs the one reader (it panics after its first entry).
-        assert_eq!(readers_for(&head, true), 1);
+        assert!(choose(&input, &head, true).is_none());
     }
 
     #[test]
@@ -467,9 +690,19 @@ mod tests {
         ];
         for (cores, load, readers) in rows {
             assert_eq!(
-                default_readers(cores, load),
+                default_readers(cores, &Plan::Interleaved, load),
                 readers,
                 "{cores} cores, load {load:?}"
+            );
+            // Spans cost no second walk: a handle per core, whatever the load.
+            let spans = Plan::Spans {
+                seqnum_id: "0".into(),
+                lo: 1,
+            };
+            assert_eq!(
+                default_readers(cores, &spans, load),
+                cores.min(MAX_READERS),
+                "spans: {cores} cores, load {load:?}"
             );
         }
     }

@@ -9,16 +9,19 @@
 //! complete, and two snapshots never overwrite each other. What the files hold is
 //! `snapshot`'s (the parent module).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::model::Model;
-use crate::source::RawEntry;
+use crate::source::stream::Decoder;
+use crate::source::{RawEntry, UnitFilter};
 use crate::text::Redactor;
 
-use super::{export_record, other_files, start_line, Bundle, Selection, MAX_START_LINES};
+use super::{
+    export_record, other_files, sample_cursors, start_line, Bundle, Selection, MAX_START_LINES,
+};
 
 /// Why a bundle could not be written; the message says where and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -279,14 +282,17 @@ impl BundleWriter {
     }
 
     /// Writes the other files from `model` (the model of exactly the entries added) and
-    /// puts the bundle in place; the path written. The sample requests' raw lines come
-    /// from the model's log (every line is in `journal.export` in any case).
+    /// puts the bundle in place; the path written. The sample requests' raw lines are
+    /// read back from the `journal.export` just written (already redacted), decoded with
+    /// `units` as the window was: so the model need not keep a log of the window, and
+    /// memory does not grow with it (issue 17).
     pub fn finish(
         mut self,
         model: &Model,
         selection: &Selection,
         redactor: &mut Redactor,
         archive: bool,
+        units: &UnitFilter,
     ) -> Result<PathBuf, WriteError> {
         if let Some(journal) = self.journal.take() {
             let file = journal
@@ -294,20 +300,34 @@ impl BundleWriter {
                 .map_err(|e| io_err(&self.journal_path)(e.into_error()))?;
             file.sync_all().map_err(io_err(&self.journal_path))?;
         }
-        let by_cursor: HashMap<&str, &RawEntry> = model
-            .log
-            .iter()
-            .flat_map(|r| std::iter::once(&r.event).chain(&r.continuation))
-            .filter_map(|ev| ev.entry.cursor.as_ref().map(|c| (&*c.0, &ev.entry)))
-            .collect();
+        let by_cursor = read_back(&self.journal_path, &sample_cursors(model), units)
+            .map_err(io_err(&self.journal_path))?;
+        let traces_path = self.tmp.path().join("traces.jsonl");
+        let mut traces = std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&traces_path)
+                .map_err(io_err(&traces_path))?,
+        );
         let bundle = other_files(
             model,
             selection,
             redactor,
             self.host.as_deref(),
             &self.starts,
-            &|c| by_cursor.get(c).copied(),
-        );
+            &|c| by_cursor.get(c),
+            &mut traces,
+        )
+        .and_then(|bundle| {
+            let file = traces
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
+            file.sync_all()?;
+            Ok(bundle)
+        })
+        .map_err(io_err(&traces_path))?;
         for (name, bytes) in &bundle.files {
             write_file(&self.tmp.path().join(name), bytes)?;
         }
@@ -348,8 +368,41 @@ impl BundleWriter {
     }
 }
 
-/// Builds the bundle of `entries` (the window; `model` is the model of exactly them) and
-/// writes it with a [`BundleWriter`].
+/// The entries of the export file `path` whose cursor is one of `wanted`, by cursor: one
+/// pass over the file, stopped as soon as all are found; memory is one read buffer and
+/// the entries found.
+fn read_back(
+    path: &Path,
+    wanted: &HashSet<&str>,
+    units: &UnitFilter,
+) -> std::io::Result<HashMap<String, RawEntry>> {
+    let mut found = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut decoder = Decoder::new(units.clone(), 0);
+    let mut batch = Vec::new();
+    let keep = |batch: &mut Vec<RawEntry>, found: &mut HashMap<String, RawEntry>| {
+        for e in batch.drain(..) {
+            if let Some(c) = e.cursor.as_ref().filter(|c| wanted.contains(&*c.0)) {
+                found.insert(c.0.to_string(), e);
+            }
+        }
+    };
+    while found.len() < wanted.len() {
+        if decoder.read_from(&mut file, &mut batch)? == 0 {
+            decoder.finish(&mut batch);
+            keep(&mut batch, &mut found);
+            break;
+        }
+        keep(&mut batch, &mut found);
+    }
+    Ok(found)
+}
+
+/// Builds the bundle of `entries` (the window; `model` is the model of exactly them, as
+/// decoded with `units`) and writes it with a [`BundleWriter`].
 pub fn write_bundle(
     model: &Model,
     entries: &[&RawEntry],
@@ -357,12 +410,13 @@ pub fn write_bundle(
     redactor: &mut Redactor,
     base: &Path,
     archive: bool,
+    units: &UnitFilter,
 ) -> Result<PathBuf, WriteError> {
     let mut writer = BundleWriter::create(base)?;
     for &e in entries {
         writer.add(e, redactor)?;
     }
-    writer.finish(model, selection, redactor, archive)
+    writer.finish(model, selection, redactor, archive, units)
 }
 
 /// The files of `dir` (the bundle written as a directory) as one `.tar.gz` written to
@@ -380,12 +434,7 @@ fn write_archive(
         .map_or(0, |d| d.as_secs());
     let gz = flate2::write::GzEncoder::new(out.as_file_mut(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
-    let names = bundle
-        .files
-        .iter()
-        .map(|(name, _)| *name)
-        .chain(["journal.export"]);
-    for name in names {
+    for name in super::FILES {
         let file = std::fs::File::open(dir.join(name))?;
         let len = file.metadata()?.len();
         let mut header = tar::Header::new_gnu();

@@ -55,7 +55,7 @@ pub enum Action {
     CycleStatus,
     TogglePause,
     CycleWindow,
-    Export,
+    Snapshot,
     /// Clear every filter and the status notice.
     Clear,
     /// Mouse wheel, in rows.
@@ -68,7 +68,7 @@ pub enum Action {
 }
 
 /// The key map in normal mode: key, action. `HELP` and `HINTS` describe it for people.
-pub const KEYS: &[(KeyCode, Action)] = &[
+pub(crate) const KEYS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('q'), Action::Quit),
     (KeyCode::Char('?'), Action::Help),
     (KeyCode::Tab, Action::FocusNext),
@@ -102,12 +102,12 @@ pub const KEYS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('p'), Action::TogglePause),
     (KeyCode::Char(' '), Action::TogglePause),
     (KeyCode::Char('w'), Action::CycleWindow),
-    (KeyCode::Char('e'), Action::Export),
+    (KeyCode::Char('e'), Action::Snapshot),
     (KeyCode::Char('c'), Action::Clear),
 ];
 
 /// The help overlay's key lines: keys as typed, what they do.
-pub const HELP: &[(&str, &str)] = &[
+pub(crate) const HELP: &[(&str, &str)] = &[
     ("q", "quit (in this help: close it)"),
     ("Ctrl-C", "quit from anywhere"),
     ("Ctrl-Z", "suspend to the shell (fg resumes)"),
@@ -171,7 +171,7 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 /// What the screen's figures mean: shown in the help overlay below the keys.
-pub const DEFINITIONS: &[(&str, &str)] = &[
+pub(crate) const DEFINITIONS: &[(&str, &str)] = &[
     (
         "origin 5xx",
         "answers sigil-mcp gave with a status 500-599, in the window (w)",
@@ -211,7 +211,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
 ];
 
 /// The one-line hint bar: the keys a newcomer needs first.
-pub const HINTS: &[(&str, &str)] = &[
+pub(crate) const HINTS: &[(&str, &str)] = &[
     ("q", "quit"),
     ("?", "help"),
     ("Tab", "panel"),
@@ -232,7 +232,7 @@ pub const HINTS: &[(&str, &str)] = &[
 
 /// The action for a key press; `is_editing` while a prompt (search, filter, time) is being
 /// typed (then printable keys are text). Key releases are ignored.
-pub fn action_for_key(key: KeyEvent, is_editing: bool) -> Option<Action> {
+pub(crate) fn action_for_key(key: KeyEvent, is_editing: bool) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
@@ -259,7 +259,7 @@ pub fn action_for_key(key: KeyEvent, is_editing: bool) -> Option<Action> {
 }
 
 /// The action for a mouse event: the wheel scrolls by three rows.
-pub fn action_for_mouse(mouse: MouseEvent) -> Option<Action> {
+pub(crate) fn action_for_mouse(mouse: MouseEvent) -> Option<Action> {
     match mouse.kind {
         MouseEventKind::ScrollUp => Some(Action::ScrollUp(3)),
         MouseEventKind::ScrollDown => Some(Action::ScrollDown(3)),
@@ -280,7 +280,7 @@ pub enum PromptKind {
 
 impl PromptKind {
     /// The character the prompt shows (the key that opened it).
-    pub fn sigil(self) -> char {
+    pub(crate) fn sigil(self) -> char {
         match self {
             PromptKind::Search => '/',
             PromptKind::Filter => '&',

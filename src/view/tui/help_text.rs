@@ -50,7 +50,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The help as rows for an overlay `cols` columns wide inside its border.
-pub fn help_lines(cols: usize, t: Theme) -> Vec<Line<'static>> {
+pub(crate) fn help_lines(cols: usize, t: Theme) -> Vec<Line<'static>> {
     let text_cols = cols.saturating_sub(KEY_COLS);
     let mut lines = Vec::new();
     let mut add = |key: &str, what: &str, key_style| {

@@ -11,45 +11,45 @@ use ratatui::layout::{Constraint, Layout, Rect};
 
 /// The list the compact layout's main area shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MainList {
+pub(crate) enum MainList {
     Log,
     Requests,
 }
 
 /// What the layout depends on besides the terminal's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// Extra header rows (per-host figures when the inputs hold several hosts).
-    pub host_rows: u16,
+    pub(crate) host_rows: u16,
     /// The list the compact layout shows (the one focused last).
-    pub main_list: MainList,
+    pub(crate) main_list: MainList,
 }
 
 /// Rows of each list as last laid out (for paging and keeping the selection in view).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Viewport {
-    pub log: usize,
-    pub requests: usize,
-    pub incidents: usize,
-    pub overlay: usize,
+pub(crate) struct Viewport {
+    pub(crate) log: usize,
+    pub(crate) requests: usize,
+    pub(crate) incidents: usize,
+    pub(crate) overlay: usize,
     /// Columns inside the overlay's border (the help wraps its text to them).
-    pub overlay_cols: usize,
+    pub(crate) overlay_cols: usize,
 }
 
 /// Below this the screen shows only a "too small" message.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 15;
+pub(crate) const MIN_WIDTH: u16 = 60;
+pub(crate) const MIN_HEIGHT: u16 = 15;
 /// From this size every panel is shown.
-pub const FULL_MIN_WIDTH: u16 = 100;
-pub const FULL_MIN_HEIGHT: u16 = 32;
+pub(crate) const FULL_MIN_WIDTH: u16 = 100;
+pub(crate) const FULL_MIN_HEIGHT: u16 = 32;
 /// From this width the per-route and per-tool tables get a column of their own.
-pub const ROUTES_MIN_WIDTH: u16 = 120;
+pub(crate) const ROUTES_MIN_WIDTH: u16 = 120;
 /// The header's rows; one more ([`Shape::host_rows`]) for per-host figures when the
 /// inputs hold several hosts.
-pub const HEADER_ROWS: u16 = 2;
-pub const HINT_ROWS: u16 = 1;
+pub(crate) const HEADER_ROWS: u16 = 2;
+pub(crate) const HINT_ROWS: u16 = 1;
 /// Rows of the latency + incidents band in the compact layout.
-pub const COMPACT_TOP_ROWS: u16 = 7;
+pub(crate) const COMPACT_TOP_ROWS: u16 = 7;
 /// The full layout's top band: this share of the body, within these rows.
 const TOP_BAND_PERCENT: u16 = 38;
 const TOP_BAND_MIN_ROWS: u16 = 10;
@@ -63,21 +63,21 @@ const LIST_CHROME_ROWS: u16 = 2;
 
 /// Where each region goes; `None` for a region this size leaves out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub header: Rect,
-    pub latency: Rect,
-    pub routes: Option<Rect>,
-    pub incidents: Rect,
-    pub requests: Option<Rect>,
-    pub log: Option<Rect>,
-    pub hint: Rect,
+pub(crate) struct Areas {
+    pub(crate) header: Rect,
+    pub(crate) latency: Rect,
+    pub(crate) routes: Option<Rect>,
+    pub(crate) incidents: Rect,
+    pub(crate) requests: Option<Rect>,
+    pub(crate) log: Option<Rect>,
+    pub(crate) hint: Rect,
     /// The middle region overlays are drawn in.
-    pub overlay: Rect,
-    pub is_compact: bool,
+    pub(crate) overlay: Rect,
+    pub(crate) is_compact: bool,
 }
 
 /// The regions for a terminal of `area`; `None` when it is below the minimum.
-pub fn layout(area: Rect, shape: Shape) -> Option<Areas> {
+pub(crate) fn layout(area: Rect, shape: Shape) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
@@ -164,7 +164,7 @@ fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
 
 /// Rows of content each list shows at this size (for paging and keeping the selection
 /// in view); lists not shown keep the rows they would have in the main area.
-pub fn viewport(width: u16, height: u16, shape: Shape) -> Viewport {
+pub(crate) fn viewport(width: u16, height: u16, shape: Shape) -> Viewport {
     let Some(a) = layout(Rect::new(0, 0, width, height), shape) else {
         return Viewport::default();
     };

@@ -20,13 +20,13 @@
 //! lets the terminal select text; the choice is kept across Ctrl-Z/`fg`.
 
 pub mod action;
-pub mod clock;
-pub mod help_text;
-pub mod layout;
+pub(crate) mod clock;
+pub(crate) mod help_text;
+pub(crate) mod layout;
 pub mod render;
 pub mod state;
 pub mod theme;
-pub mod widgets;
+pub(crate) mod widgets;
 
 use std::io::{self, Stdout};
 use std::sync::{Mutex, MutexGuard};
@@ -40,18 +40,18 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
 /// The terminal as the live screen draws to it.
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub(crate) type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Raw mode + alternate screen + mouse capture (unless turned off) while alive; restored
 /// on `Drop`.
-pub struct TerminalGuard {
+pub(crate) struct TerminalGuard {
     _private: (),
 }
 
 impl TerminalGuard {
     /// Switches the terminal over and returns the guard with a terminal to draw on. On
     /// failure whatever was switched is switched back.
-    pub fn enter() -> io::Result<(TerminalGuard, Term)> {
+    pub(crate) fn enter() -> io::Result<(TerminalGuard, Term)> {
         take()?;
         let guard = TerminalGuard { _private: () };
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -117,7 +117,7 @@ pub fn restore_for_panic() {
 }
 
 /// Puts the terminal back (idempotent; errors are ignored: there is nowhere to report them).
-pub fn restore() {
+pub(crate) fn restore() {
     lock_state().is_active = false;
     put_back();
 }
@@ -162,7 +162,7 @@ fn take() -> io::Result<()> {
 /// meanwhile and may have drawn on it or changed its modes): raw mode, alternate screen,
 /// mouse capture, hidden cursor, and a cleared screen so the next draw repaints every
 /// cell. Idempotent, like [`restore`].
-pub fn reenter(terminal: &mut Term) -> io::Result<()> {
+pub(crate) fn reenter(terminal: &mut Term) -> io::Result<()> {
     take()?;
     terminal.hide_cursor()?;
     clear(terminal)
@@ -179,7 +179,7 @@ fn clear(terminal: &mut Term) -> io::Result<()> {
 }
 
 /// Turns mouse capture on or off (and remembers it for [`reenter`]).
-pub fn set_mouse_capture(terminal: &mut Term, is_on: bool) -> io::Result<()> {
+pub(crate) fn set_mouse_capture(terminal: &mut Term, is_on: bool) -> io::Result<()> {
     lock_state().is_mouse_captured = is_on;
     if is_on {
         execute!(terminal.backend_mut(), EnableMouseCapture)
@@ -189,7 +189,7 @@ pub fn set_mouse_capture(terminal: &mut Term, is_on: bool) -> io::Result<()> {
 }
 
 /// Asks the terminal to put `text` on the clipboard (OSC 52, selection `c`).
-pub fn copy_to_clipboard(terminal: &mut Term, text: &str) -> io::Result<()> {
+pub(crate) fn copy_to_clipboard(terminal: &mut Term, text: &str) -> io::Result<()> {
     use std::io::Write;
     let backend = terminal.backend_mut();
     backend.write_all(&osc52(text))?;
@@ -197,7 +197,7 @@ pub fn copy_to_clipboard(terminal: &mut Term, text: &str) -> io::Result<()> {
 }
 
 /// The OSC 52 sequence that sets the clipboard to `text`: `ESC ] 52 ; c ; base64 BEL`.
-pub fn osc52(text: &str) -> Vec<u8> {
+pub(crate) fn osc52(text: &str) -> Vec<u8> {
     let mut out = b"\x1b]52;c;".to_vec();
     out.extend_from_slice(base64(text.as_bytes()).as_bytes());
     out.push(0x07);

@@ -15,7 +15,7 @@
 //! This file keeps [`UiState`] and the dispatch of actions; the parts it is made of live
 //! beside it, none importing this file or each other: `filter` (what the filters and
 //! the search keep: [`Filter`], [`TextFilter`], [`StatusFilter`]), `index` (the lists,
-//! their selection and scrolling: [`Index`], [`ListPos`], [`Find`]) and `figures` (the
+//! their selection and scrolling: [`Index`], [`ListPos`](index::ListPos), [`Find`]) and `figures` (the
 //! derived figures: [`Derived`], [`LatencyWindow`]). Their items are re-exported here.
 //!
 //! Does no I/O and never changes the model. Pausing freezes the indexes and [`Derived`]
@@ -37,13 +37,12 @@ mod figures;
 mod filter;
 mod index;
 
-pub use figures::{Derived, KeyRow, LatencyWindow, SparkPoint, HIST_BOUNDS_US};
-pub use filter::{
-    event_status, outcome_label, record_matches, trace_matches, trace_status, Filter, StatusFilter,
-    TextFilter, MATCH_BYTES,
+pub(crate) use figures::{Derived, KeyRow, LatencyWindow, SparkPoint};
+pub(crate) use filter::{
+    outcome_label, record_matches, trace_matches, Filter, StatusFilter, TextFilter,
 };
 use index::Found;
-pub use index::{visible, Find, Index, ListPos};
+pub(crate) use index::{visible, Find, Index};
 
 /// What the loop must do for the UI (the only way `update` reaches the outside).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +52,7 @@ pub enum Command {
     /// back when it is continued.
     Suspend,
     /// Write an incident snapshot: the selected incident, or `None` for "the current state".
-    Export(Option<IncidentId>),
+    Snapshot(Option<IncidentId>),
     /// Put this text on the clipboard (OSC 52, written by the loop). Already display
     /// text: sanitized and redacted as the screen shows it.
     Copy(String),
@@ -65,7 +64,7 @@ pub enum Command {
 
 /// The panels that take focus, in `Tab` order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
+pub(crate) enum Pane {
     Log,
     Requests,
     Incidents,
@@ -73,7 +72,7 @@ pub enum Pane {
 
 /// What is drawn on top of the panels (at most one thing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Overlay {
+pub(crate) enum Overlay {
     None,
     /// The keys and definitions, scrolled by this many rows.
     Help {
@@ -108,11 +107,11 @@ pub enum Overlay {
 /// The record view shows a message in pages of about this many bytes (cut between
 /// words where it can): only the page on screen is escaped, redacted and wrapped, so
 /// opening, scrolling and paging a 50 MB message cost what a short one does (issue 17).
-pub const PAGE_BYTES: usize = 4096;
+pub(crate) const PAGE_BYTES: usize = 4096;
 
 /// What has been read, as the header says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputState {
+pub(crate) enum InputState {
     /// Reading the history (the journal before now, a file, the demo so far).
     Reading,
     /// History read; following new entries.
@@ -160,38 +159,38 @@ pub struct UiOptions {
 
 /// What pausing froze: the ends of the lists as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Frozen {
-    pub log_end: u64,
-    pub trace_end: u64,
-    pub incidents: usize,
+pub(crate) struct Frozen {
+    pub(crate) log_end: u64,
+    pub(crate) trace_end: u64,
+    pub(crate) incidents: usize,
 }
 
 /// A prompt being typed after `/`, `&` or `:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prompt {
-    pub kind: PromptKind,
-    pub buffer: String,
+pub(crate) struct Prompt {
+    pub(crate) kind: PromptKind,
+    pub(crate) buffer: String,
     /// The search or filter before the prompt, restored by `Esc`.
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
 }
 
 /// How far the screen is behind the live journal, as the header shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Behind {
+pub(crate) struct Behind {
     /// Wall clock minus the newest applied entry's journal time, in µs.
-    pub lag_us: u64,
+    pub(crate) lag_us: u64,
     /// Entries read but not yet applied (an estimate: see the live loop, `app::live`).
-    pub queued_entries: u64,
+    pub(crate) queued_entries: u64,
 }
 
 /// The indicator appears when the lag reaches this…
-pub const BEHIND_SHOW_US: u64 = 2_000_000;
+pub(crate) const BEHIND_SHOW_US: u64 = 2_000_000;
 /// …and goes when it falls under this (hysteresis: a lag hovering around one threshold
 /// does not make it flicker).
-pub const BEHIND_HIDE_US: u64 = 1_000_000;
+pub(crate) const BEHIND_HIDE_US: u64 = 1_000_000;
 /// Queued work seen this recently still counts as "entries are waiting": between two
 /// batches the queue can be empty for a moment while the reader is busy reading.
-pub const BEHIND_QUEUE_GRACE_US: u64 = 1_000_000;
+pub(crate) const BEHIND_QUEUE_GRACE_US: u64 = 1_000_000;
 
 /// Records examined per [`UiState::sync`] call and list, so one frame's work is bounded
 /// (a regex over 8k long cloudflared lines takes a few ms).
@@ -200,50 +199,50 @@ const SYNC_BUDGET: u64 = 8_192;
 /// Everything the screen remembers.
 #[derive(Debug, Clone)]
 pub struct UiState {
-    pub options: UiOptions,
-    pub focus: Pane,
+    pub(crate) options: UiOptions,
+    pub(crate) focus: Pane,
     /// The list shown in the main area when only one fits (compact layout).
-    pub main_list: Pane,
-    pub overlay: Overlay,
-    pub editing: Option<Prompt>,
-    pub filter: Filter,
+    pub(crate) main_list: Pane,
+    pub(crate) overlay: Overlay,
+    pub(crate) editing: Option<Prompt>,
+    pub(crate) filter: Filter,
     /// The `/` search: highlighted in the lists, `n`/`N` move between its matches.
-    pub search: Option<TextFilter>,
+    pub(crate) search: Option<TextFilter>,
     /// Whether the terminal's mouse capture is on (`m` toggles it).
-    pub is_mouse_captured: bool,
+    pub(crate) is_mouse_captured: bool,
     /// A `:` jump waiting for the inputs to be read again from earlier.
-    pub pending_jump: Option<Timestamp>,
-    pub paused: Option<Frozen>,
-    pub window: LatencyWindow,
-    pub log: Index,
-    pub requests: Index,
+    pub(crate) pending_jump: Option<Timestamp>,
+    pub(crate) paused: Option<Frozen>,
+    pub(crate) window: LatencyWindow,
+    pub(crate) log: Index,
+    pub(crate) requests: Index,
     /// Selected incident id (`None`: the newest).
-    pub incident: Option<IncidentId>,
-    pub derived: Derived,
+    pub(crate) incident: Option<IncidentId>,
+    pub(crate) derived: Derived,
     /// What [`UiState::derived`] was computed from: entries, traces kept, window.
     derived_stamp: Option<(u64, u64, LatencyWindow, Option<u64>)>,
     /// The newest line read of each watched unit (as `options.units`), for "last line
     /// 2.0 h ago" while live.
-    pub last_line_at: Vec<Option<Timestamp>>,
+    pub(crate) last_line_at: Vec<Option<Timestamp>>,
     /// The log `seq` up to which [`UiState::last_line_at`] has looked.
     last_line_seq: u64,
-    pub input: InputState,
+    pub(crate) input: InputState,
     /// One line for the hint bar (an export result, an input warning).
-    pub notice: Option<String>,
-    pub warnings: u64,
+    pub(crate) notice: Option<String>,
+    pub(crate) warnings: u64,
     /// The most tunnel connections seen up at once (the `4` of `tunnel 3/4`).
-    pub tunnel_peak: usize,
+    pub(crate) tunnel_peak: usize,
     /// Header rows for per-host figures: 1 when the inputs hold several hosts, else 0
     /// (kept by [`UiState::sync`], so the layout follows the model).
-    pub host_rows: u16,
+    pub(crate) host_rows: u16,
     /// Terminal size in columns, rows.
-    pub size: (u16, u16),
-    pub viewport: Viewport,
+    pub(crate) size: (u16, u16),
+    pub(crate) viewport: Viewport,
     /// The time the header shows (wall clock when live, the newest entry's otherwise).
-    pub now: Timestamp,
+    pub(crate) now: Timestamp,
     /// Shown while following the live journal and falling behind it
     /// ([`UiState::observe_lag`]).
-    pub behind: Option<Behind>,
+    pub(crate) behind: Option<Behind>,
     /// When entries were last seen waiting to be applied.
     queued_seen_at: Option<Timestamp>,
 }
@@ -284,7 +283,7 @@ impl UiState {
         ui
     }
 
-    pub fn theme(&self) -> Theme {
+    pub(crate) fn theme(&self) -> Theme {
         self.options.theme
     }
 
@@ -375,7 +374,7 @@ impl UiState {
 
     /// Recomputes [`Derived`] (not while paused: the view is frozen), unless nothing it
     /// depends on changed since the last time (so an idle screen does no work per tick).
-    pub fn refresh(&mut self, model: &Model) {
+    pub(crate) fn refresh(&mut self, model: &Model) {
         let clock = self.window_clock();
         let stamp = (
             model.entries.total,
@@ -391,7 +390,7 @@ impl UiState {
 
     /// Whether the screen is following the live journal now (caught up, not a replay):
     /// then "now" is the wall clock and windows end there.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         self.options.feed == Feed::Live && self.input == InputState::Live
     }
 
@@ -402,7 +401,7 @@ impl UiState {
 
     /// How long ago each watched unit wrote its last line (in the order of
     /// `options.units`; `None` when none was read), against the screen's clock.
-    pub fn unit_silences(&self) -> Vec<(&Unit, Option<u64>)> {
+    pub(crate) fn unit_silences(&self) -> Vec<(&Unit, Option<u64>)> {
         self.options
             .units
             .iter()
@@ -420,7 +419,12 @@ impl UiState {
     /// fresh newest entry. The indicator appears at [`BEHIND_SHOW_US`] and goes under
     /// [`BEHIND_HIDE_US`] or when nothing has waited for the grace period. Only while
     /// following the live journal: history and replays carry their own clocks.
-    pub fn observe_lag(&mut self, now: Timestamp, newest: Option<Timestamp>, queued_entries: u64) {
+    pub(crate) fn observe_lag(
+        &mut self,
+        now: Timestamp,
+        newest: Option<Timestamp>,
+        queued_entries: u64,
+    ) {
         if self.options.feed != Feed::Live || self.input != InputState::Live {
             self.behind = None;
             self.queued_seen_at = None;
@@ -445,12 +449,12 @@ impl UiState {
     }
 
     /// Shows `text` in the hint bar until the next key.
-    pub fn notify(&mut self, text: impl Into<String>) {
+    pub(crate) fn notify(&mut self, text: impl Into<String>) {
         self.notice = Some(text.into());
     }
 
     /// Incidents as listed: newest first, up to the frozen count while paused.
-    pub fn incidents<'m>(
+    pub(crate) fn incidents<'m>(
         &self,
         model: &'m Model,
     ) -> impl Iterator<Item = &'m crate::model::detect::Incident> {
@@ -462,14 +466,14 @@ impl UiState {
     }
 
     /// Position of the selected incident in [`UiState::incidents`].
-    pub fn incident_position(&self, model: &Model) -> usize {
+    pub(crate) fn incident_position(&self, model: &Model) -> usize {
         self.incident
             .and_then(|id| self.incidents(model).position(|i| i.id == id))
             .unwrap_or(0)
     }
 
     /// What the layout depends on besides the terminal's size.
-    pub fn shape(&self) -> Shape {
+    pub(crate) fn shape(&self) -> Shape {
         Shape {
             host_rows: self.host_rows,
             main_list: if self.main_list == Pane::Requests {
@@ -493,6 +497,10 @@ impl UiState {
     }
 
     /// Applies one action. Returns what the loop must do, if anything.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "the TEA dispatch: one short arm per `Action`, read as one table"
+    )]
     pub fn update(&mut self, action: Action, model: &Model) -> Option<Command> {
         if !matches!(action, Action::Tick(_) | Action::Resize(..)) {
             self.notice = None;
@@ -661,7 +669,7 @@ impl UiState {
                 self.derived = Derived::compute(model, self.window, self.window_clock());
                 self.derived_stamp = None;
             }
-            Action::Export => {
+            Action::Snapshot => {
                 let selected = match &self.overlay {
                     Overlay::Incident { id, .. } => Some(*id),
                     _ if self.focus == Pane::Incidents => self
@@ -670,7 +678,7 @@ impl UiState {
                         .map(|i| i.id),
                     _ => None,
                 };
-                return Some(Command::Export(selected));
+                return Some(Command::Snapshot(selected));
             }
             Action::Clear => {
                 self.filter = Filter::default();
@@ -787,7 +795,7 @@ impl UiState {
 
     /// Everything read is dropped (the loop reads again from `from`): lists, figures and
     /// selections start over; the header says where reading now starts.
-    pub fn restart_reading(&mut self, from: Timestamp) {
+    pub(crate) fn restart_reading(&mut self, from: Timestamp) {
         self.options.reads_since = Some(from);
         self.options.lookback_us = None;
         self.log = Index::default();
@@ -805,7 +813,7 @@ impl UiState {
     }
 
     /// The inputs have caught up (or ended): a jump that waited for a re-read is made.
-    pub fn on_caught_up(&mut self, model: &Model) {
+    pub(crate) fn on_caught_up(&mut self, model: &Model) {
         if let Some(target) = self.pending_jump.take() {
             while self.sync(model) {}
             self.jump_to_time(target, model);

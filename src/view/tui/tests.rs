@@ -99,6 +99,22 @@ fn end_of(model: &Model) -> Timestamp {
     model.window.map_or(Timestamp(0), |(_, b)| b)
 }
 
+/// The capture twice, the second copy from host `mcp-b` (a directory gathered from a
+/// fleet), finished.
+fn two_hosts() -> Model {
+    let mut all = entries();
+    for mut e in entries() {
+        let mut origin = (*e.origin).clone();
+        origin.hostname = Some("mcp-b".into());
+        e.origin = std::sync::Arc::new(origin);
+        e.cursor = None;
+        all.push(e);
+    }
+    let mut model = model_of(all);
+    model.finish();
+    model
+}
+
 /// The UI after reading `model` as history, at `width`×`height`.
 fn ui_for(model: &Model, width: u16, height: u16) -> UiState {
     let mut ui = UiState::new(UiOptions {
@@ -374,8 +390,8 @@ fn opening_an_incident_shows_its_evidence_lines() {
     insta::assert_snapshot!(text);
     // `e` exports the incident on screen.
     assert_eq!(
-        press(&mut ui, &model, &[Action::Export]),
-        [Command::Export(Some(id))]
+        press(&mut ui, &model, &[Action::Snapshot]),
+        [Command::Snapshot(Some(id))]
     );
     press(&mut ui, &model, &[Action::Back]);
     assert_eq!(ui.overlay, Overlay::None);
@@ -574,11 +590,11 @@ fn w_switches_the_latency_window_through_1m_5m_15m_and_all() {
     assert_eq!(seen, ["15m", "all", "1m", "5m"]);
     press(&mut ui, &model, &[Action::CycleWindow, Action::CycleWindow]);
     assert_eq!(ui.window, LatencyWindow::All);
-    assert_eq!(ui.derived.requests, model.stats.requests);
-    assert_eq!(ui.derived.bad_gateway, 21);
+    assert_eq!(ui.derived.traffic.requests, model.stats.requests);
+    assert_eq!(ui.derived.traffic.bad_gateway, 21);
     press(&mut ui, &model, &[Action::CycleWindow]);
     assert!(
-        ui.derived.requests < model.stats.requests,
+        ui.derived.traffic.requests < model.stats.requests,
         "the last minute only"
     );
 }
@@ -1098,7 +1114,7 @@ fn issue_19_live_windows_slide_with_the_clock_and_silence_shows() {
     let mut model = model_of(entries());
     let end = end_of(&model);
     let mut ui = live_ui(&model, 160, 50);
-    assert!(ui.derived.bad_gateway > 0 && ui.derived.rate_per_s > 0.0);
+    assert!(ui.derived.traffic.bad_gateway > 0 && ui.derived.rate_per_s > 0.0);
     let text = screen(&model, &ui);
     assert!(!text.contains("last line"), "{text}");
 
@@ -1106,19 +1122,21 @@ fn issue_19_live_windows_slide_with_the_clock_and_silence_shows() {
     let at = |s: u64| Timestamp(end.0 + s * 1_000_000);
     model.tick(at(30));
     ui.update(Action::Tick(at(30)), &model);
-    assert_eq!(ui.derived.bad_gateway, 21);
+    assert_eq!(ui.derived.traffic.bad_gateway, 21);
     assert!(!screen(&model, &ui).contains("last line"));
 
     // Two hours of silence.
     model.tick(at(7_200));
     ui.update(Action::Tick(at(7_200)), &model);
     let d = &ui.derived;
+    let w = &d.traffic;
     assert_eq!(
-        (d.requests, d.bad_gateway, d.timeouts, d.errors_5xx),
+        (w.requests, w.bad_gateway, w.edge_timeout, w.errors_5xx),
         (0, 0, 0, 0)
     );
     assert!(d.rate_per_s.abs() < f64::EPSILON);
-    assert_eq!(d.latency_count, 0);
+    assert_eq!(w.latency.count, 0);
+    assert_eq!(w.latency.known, None, "nothing measured is unknown, not 0");
     let quiet = d.spark.iter().rev().take(10);
     assert!(quiet.clone().count() == 10 && quiet.clone().all(|p| p.requests == 0));
     let text = screen(&model, &ui);
@@ -1142,8 +1160,8 @@ fn issue_19_live_windows_slide_with_the_clock_and_silence_shows() {
     // The whole run still counts everything (5m → 15m → all).
     press(&mut ui, &model, &[Action::CycleWindow, Action::CycleWindow]);
     assert_eq!(ui.window, LatencyWindow::All);
-    assert_eq!(ui.derived.requests, model.stats.requests);
-    assert_eq!(ui.derived.bad_gateway, 21);
+    assert_eq!(ui.derived.traffic.requests, model.stats.requests);
+    assert_eq!(ui.derived.traffic.bad_gateway, 21);
 }
 
 /// See: issue 19 (point 5). The header says how far back the screen reads, and `:` to a
@@ -1403,16 +1421,7 @@ fn issue_16_the_header_shows_each_hosts_figures_next_to_the_total() {
         .find(|h| h.host.is_some())
         .expect("the capture's host");
     let host_a = one.host.clone().unwrap();
-    let mut all = entries();
-    for mut e in entries() {
-        let mut origin = (*e.origin).clone();
-        origin.hostname = Some("mcp-b".into());
-        e.origin = std::sync::Arc::new(origin);
-        e.cursor = None;
-        all.push(e);
-    }
-    let mut model = model_of(all);
-    model.finish();
+    let model = two_hosts();
     let mut ui = ui_for(&model, 160, 50);
     let text = screen(&model, &ui);
     let header = text.lines().nth(2).unwrap();
@@ -1430,4 +1439,53 @@ fn issue_16_the_header_shows_each_hosts_figures_next_to_the_total() {
     let first = header.split_whitespace().nth(3).unwrap();
     press(&mut ui, &model, &[Action::CycleHost]);
     assert_eq!(ui.filter.host.as_deref(), Some(first));
+}
+
+/// See: issue 21 point 6. One summary feeds the screen and the report: over the whole
+/// run the header's 5xx, 502 and 524 are the report's, its latency count is the report's,
+/// and each host's row in the header (two hosts here) gives the report's figures for
+/// that host.
+#[test]
+fn issue_21_the_header_over_the_whole_run_shows_the_reports_figures() {
+    let model = two_hosts();
+    let mut ui = ui_for(&model, 200, 50);
+    press(&mut ui, &model, &[Action::CycleWindow, Action::CycleWindow]);
+    assert_eq!(ui.window, LatencyWindow::All);
+    let report = crate::view::report::to_json(&model);
+    let text = screen(&model, &ui);
+    let figures = text.lines().nth(1).unwrap();
+    let want = format!(
+        "origin 5xx {} · 502 {} · 524 {}",
+        report["origin"]["errors_5xx"],
+        report["tunnel"]["bad_gateway"],
+        report["tunnel"]["edge_timeout"]
+    );
+    assert!(
+        figures.contains(&want),
+        "{want:?} in the header:\n{figures}"
+    );
+    assert!(
+        report["tunnel"]["bad_gateway"].as_u64() > Some(0),
+        "502s to count"
+    );
+    assert_eq!(
+        Some(ui.derived.traffic.latency.count),
+        report["requests"]["latency_ms"]["count"].as_u64()
+    );
+    let hosts_row = text.lines().nth(2).unwrap();
+    let hosts = report["hosts"].as_array().unwrap();
+    assert!(hosts.iter().filter(|h| h["host"].is_string()).count() >= 2);
+    for h in hosts.iter().filter(|h| h["host"].is_string()) {
+        let want = format!(
+            "{} 502 {} · 524 {} · abort {}",
+            h["host"].as_str().unwrap(),
+            h["bad_gateway"],
+            h["edge_timeout"],
+            h["client_abort"]
+        );
+        assert!(
+            hosts_row.contains(&want),
+            "{want:?} in the hosts row:\n{hosts_row}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ pub enum ThemeKind {
 /// The styles of one palette.
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
-    pub kind: ThemeKind,
+    pub(crate) kind: ThemeKind,
 }
 
 impl Theme {
@@ -37,12 +37,16 @@ impl Theme {
     }
 
     /// Plain text.
-    pub fn text(self) -> Style {
+    #[allow(
+        clippy::unused_self,
+        reason = "every style is asked of the theme (`t.text()` as `t.dim()`), even the one all palettes share"
+    )]
+    pub(crate) fn text(self) -> Style {
         Style::new()
     }
 
     /// Secondary text: times, labels, units of measure.
-    pub fn dim(self) -> Style {
+    pub(crate) fn dim(self) -> Style {
         match self.kind {
             ThemeKind::Mono => Style::new().add_modifier(Modifier::DIM),
             _ => self.fg(Color::DarkGray, Color::Gray),
@@ -50,17 +54,17 @@ impl Theme {
     }
 
     /// Panel titles and the product name.
-    pub fn title(self) -> Style {
+    pub(crate) fn title(self) -> Style {
         self.fg(Color::LightCyan, Color::Blue)
             .add_modifier(Modifier::BOLD)
     }
 
-    pub fn border(self) -> Style {
+    pub(crate) fn border(self) -> Style {
         self.fg(Color::DarkGray, Color::Gray)
     }
 
     /// The border of the focused panel.
-    pub fn border_focused(self) -> Style {
+    pub(crate) fn border_focused(self) -> Style {
         match self.kind {
             ThemeKind::Mono => Style::new().add_modifier(Modifier::BOLD),
             _ => self.fg(Color::LightCyan, Color::Blue),
@@ -68,7 +72,7 @@ impl Theme {
     }
 
     /// The selected row of the focused list.
-    pub fn selected(self) -> Style {
+    pub(crate) fn selected(self) -> Style {
         match self.kind {
             ThemeKind::Mono => Style::new().add_modifier(Modifier::REVERSED),
             ThemeKind::Dark => Style::new()
@@ -81,7 +85,7 @@ impl Theme {
     }
 
     /// The status bar's first line.
-    pub fn bar(self) -> Style {
+    pub(crate) fn bar(self) -> Style {
         match self.kind {
             ThemeKind::Mono => Style::new().add_modifier(Modifier::REVERSED),
             ThemeKind::Dark => Style::new().bg(Color::Rgb(30, 34, 42)),
@@ -89,28 +93,28 @@ impl Theme {
         }
     }
 
-    pub fn good(self) -> Style {
+    pub(crate) fn good(self) -> Style {
         self.fg(Color::LightGreen, Color::Green)
     }
 
-    pub fn warn(self) -> Style {
+    pub(crate) fn warn(self) -> Style {
         self.fg(Color::Yellow, Color::Rgb(160, 100, 0))
     }
 
-    pub fn bad(self) -> Style {
+    pub(crate) fn bad(self) -> Style {
         self.fg(Color::LightRed, Color::Red)
             .add_modifier(Modifier::BOLD)
     }
 
     /// Keys in the hint bar and help.
-    pub fn key(self) -> Style {
+    pub(crate) fn key(self) -> Style {
         self.fg(Color::LightYellow, Color::Magenta)
             .add_modifier(Modifier::BOLD)
     }
 
     /// A match of the `/` search (reversed in every palette, so it shows under `NO_COLOR`
     /// and on a selected row alike).
-    pub fn search_match(self) -> Style {
+    pub(crate) fn search_match(self) -> Style {
         match self.kind {
             ThemeKind::Mono => Style::new().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
             ThemeKind::Dark => Style::new().fg(Color::Black).bg(Color::Yellow),
@@ -119,26 +123,26 @@ impl Theme {
     }
 
     /// Bars of the histogram and sparklines.
-    pub fn chart(self) -> Style {
+    pub(crate) fn chart(self) -> Style {
         self.fg(Color::Cyan, Color::Blue)
     }
 
     /// The origin (Sigil MCP server) unit's lines.
-    pub fn origin(self) -> Style {
+    pub(crate) fn origin(self) -> Style {
         self.fg(Color::LightBlue, Color::Blue)
     }
 
     /// The tunnel (cloudflared) unit's lines.
-    pub fn tunnel(self) -> Style {
+    pub(crate) fn tunnel(self) -> Style {
         self.fg(Color::LightMagenta, Color::Magenta)
     }
 
     /// Lines of any other unit (PID 1 about a unit, a third unit given with `-u`).
-    pub fn other_unit(self) -> Style {
+    pub(crate) fn other_unit(self) -> Style {
         self.fg(Color::Gray, Color::DarkGray)
     }
 
-    pub fn level(self, level: Level) -> Style {
+    pub(crate) fn level(self, level: Level) -> Style {
         match level {
             Level::Trace | Level::Debug => self.dim(),
             Level::Info | Level::Notice => self.text(),
@@ -147,7 +151,7 @@ impl Theme {
         }
     }
 
-    pub fn severity(self, severity: Severity) -> Style {
+    pub(crate) fn severity(self, severity: Severity) -> Style {
         match severity {
             Severity::Info => self.fg(Color::LightBlue, Color::Blue),
             Severity::Warning => self.warn(),

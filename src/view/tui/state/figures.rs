@@ -4,13 +4,14 @@
 //! ([`LatencyWindow`]). Computed from `&Model` on the 1 s tick, on `w` and when input
 //! ends; never per frame.
 
-use crate::model::stats::{Latency, BUCKET_US};
+use crate::model::stats::{Bucket, BUCKET_US};
 use crate::model::Model;
 use crate::source::Timestamp;
+use crate::view::summary::{Summary, Traffic};
 
 /// The span the latency panel and header figures cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencyWindow {
+pub(crate) enum LatencyWindow {
     OneMinute,
     FiveMinutes,
     FifteenMinutes,
@@ -18,7 +19,7 @@ pub enum LatencyWindow {
 }
 
 impl LatencyWindow {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             LatencyWindow::OneMinute => "1m",
             LatencyWindow::FiveMinutes => "5m",
@@ -28,7 +29,7 @@ impl LatencyWindow {
     }
 
     /// The span in µs; `None` for the whole run.
-    pub fn span_us(self) -> Option<u64> {
+    pub(crate) fn span_us(self) -> Option<u64> {
         match self {
             LatencyWindow::OneMinute => Some(60_000_000),
             LatencyWindow::FiveMinutes => Some(300_000_000),
@@ -49,52 +50,51 @@ impl LatencyWindow {
 
 /// One row of the per-route or per-tool table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KeyRow {
-    pub name: String,
-    pub count: u64,
-    pub rate_per_s: f64,
+pub(crate) struct KeyRow {
+    pub(crate) name: String,
+    pub(crate) count: u64,
+    pub(crate) rate_per_s: f64,
     /// `None` when no latency was measured for it (streams only, or latency unknown).
-    pub p50_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
+    pub(crate) p50_ms: Option<f64>,
+    pub(crate) p99_ms: Option<f64>,
     /// 5xx answers, tool errors inside 200s, and requests that failed in the tunnel
     /// (502/524): the tables' `err`.
-    pub errors: u64,
+    pub(crate) errors: u64,
 }
 
 /// One 10 s slice of the timeline, as the sparklines draw it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct SparkPoint {
-    pub requests: u64,
-    pub p99_ms: f64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
+pub(crate) struct SparkPoint {
+    pub(crate) requests: u64,
+    pub(crate) p99_ms: f64,
+    pub(crate) bad_gateway: u64,
+    pub(crate) timeouts: u64,
 }
 
 /// Upper bounds (µs) of the latency histogram's log-scaled buckets; the last is open.
-pub const HIST_BOUNDS_US: &[u64] = &[
+pub(crate) const HIST_BOUNDS_US: &[u64] = &[
     1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000,
     5_000_000, 10_000_000, 30_000_000,
 ];
 
 /// Figures for the latency panel and the header that cost too much to compute per frame.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Derived {
-    /// Requests answered in the window, and per second over the part of it with data.
-    pub requests: u64,
-    pub rate_per_s: f64,
-    pub errors_5xx: u64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
-    /// Latencies measured, p50, p90, p99, p99.9 and max in ms.
-    pub latency_count: u64,
-    pub percentiles_ms: [f64; 5],
+pub(crate) struct Derived {
+    /// The whole run's headline figures, as the report gives them (the header's hosts
+    /// row reads it).
+    pub(crate) summary: Summary,
+    /// Requests answered in the window, their failures and latencies (the whole run's
+    /// for [`LatencyWindow::All`]).
+    pub(crate) traffic: Traffic,
+    /// Requests answered per second over the part of the window with data.
+    pub(crate) rate_per_s: f64,
     /// Counts per [`HIST_BOUNDS_US`] bucket (one more for the open last one).
-    pub histogram: Vec<u64>,
+    pub(crate) histogram: Vec<u64>,
     /// Oldest first, 10 s each.
-    pub spark: Vec<SparkPoint>,
+    pub(crate) spark: Vec<SparkPoint>,
     /// Busiest first, whole run.
-    pub routes: Vec<KeyRow>,
-    pub tools: Vec<KeyRow>,
+    pub(crate) routes: Vec<KeyRow>,
+    pub(crate) tools: Vec<KeyRow>,
 }
 
 fn key_rows<'a>(
@@ -163,7 +163,7 @@ impl Derived {
     /// there, not at the newest entry (issue 19: with nothing new, rates fall to 0 and old
     /// 502s leave the window; the sparklines end at now). `None` for history and replays,
     /// whose windows end at their newest entry.
-    pub fn compute(model: &Model, window: LatencyWindow, now: Option<Timestamp>) -> Derived {
+    pub(crate) fn compute(model: &Model, window: LatencyWindow, now: Option<Timestamp>) -> Derived {
         let stats = &model.stats;
         let run_s = model.window.map_or(1.0, |(a, b)| {
             (b.saturating_since_us(a) as f64 / 1e6).max(1.0)
@@ -176,26 +176,14 @@ impl Derived {
             (Some(now), None) => Some(now.0 / BUCKET_US),
             (None, newest) => newest,
         };
-        let (requests, errors_5xx, bad_gateway, timeouts, span_s, latency): (
-            u64,
-            u64,
-            u64,
-            u64,
-            f64,
-            Latency,
-        ) = match (window.span_us(), end_index) {
-            (None, _) | (_, None) => (
-                stats.requests,
-                stats.errors_5xx,
-                stats.bad_gateway,
-                stats.edge_timeout,
-                run_s,
-                stats.latency.clone(),
-            ),
+        let summary = Summary::of(model);
+        let merged: Bucket;
+        let (traffic, span_s, latency) = match (window.span_us(), end_index) {
+            (None, _) | (_, None) => (summary.traffic.clone(), run_s, &stats.latency),
             (Some(span), Some(end)) => {
                 let n = (span / BUCKET_US).max(1);
                 let first = (end + 1).saturating_sub(n);
-                let mut b = crate::model::stats::Bucket::default();
+                let mut b = Bucket::default();
                 for x in stats
                     .timeline
                     .buckets()
@@ -211,13 +199,11 @@ impl Derived {
                 // with data when the run is younger than the window.
                 let covered = (end + 1).saturating_sub(first.max(oldest_index.unwrap_or(first)));
                 let span_s = (covered * BUCKET_US).min(span) as f64 / 1e6;
+                merged = b;
                 (
-                    b.requests,
-                    b.errors_5xx,
-                    b.bad_gateway,
-                    b.timeouts,
+                    Traffic::of_slices(&merged),
                     span_s.max(1.0),
-                    b.latency,
+                    &merged.latency,
                 )
             }
         };
@@ -229,19 +215,9 @@ impl Derived {
         }
         histogram[HIST_BOUNDS_US.len()] = latency.hist.count_between(lower, u64::MAX);
         Derived {
-            requests,
-            rate_per_s: requests as f64 / span_s,
-            errors_5xx,
-            bad_gateway,
-            timeouts,
-            latency_count: latency.count(),
-            percentiles_ms: [
-                latency.percentile_ms(50.0),
-                latency.percentile_ms(90.0),
-                latency.percentile_ms(99.0),
-                latency.percentile_ms(99.9),
-                latency.max_ms(),
-            ],
+            rate_per_s: traffic.requests as f64 / span_s,
+            summary,
+            traffic,
             histogram,
             spark: spark_points(stats, end_index),
             routes: key_rows(

@@ -18,11 +18,11 @@ use crate::text;
 /// Search and filter look at this many bytes of each line at most (a pattern is matched
 /// against each line's text as drawn; a 50 MB line would otherwise cost every keystroke
 /// of a filter a pass over 50 MB). Documented in `docs/robustness.md`.
-pub const MATCH_BYTES: usize = 1 << 20;
+pub(crate) const MATCH_BYTES: usize = 1 << 20;
 
 /// Which answers the log and request views keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
+pub(crate) enum StatusFilter {
     Any,
     /// 5xx from the origin, and the 502/524 the edge gave when the tunnel failed.
     Server5xx,
@@ -31,7 +31,7 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             StatusFilter::Any => "any",
             StatusFilter::Server5xx => "any 5xx",
@@ -64,13 +64,13 @@ impl StatusFilter {
 /// one, else plain text (with the regex error kept to show). Lower-case patterns match
 /// either case. A filter typed as `!pattern` keeps what does *not* match.
 #[derive(Debug, Clone)]
-pub struct TextFilter {
+pub(crate) struct TextFilter {
     /// As typed (with the `!` of a negated filter).
-    pub pattern: String,
+    pub(crate) pattern: String,
     regex: Option<Regex>,
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Keep what does not match (`&!text`).
-    pub is_negated: bool,
+    pub(crate) is_negated: bool,
 }
 
 /// Matches highlighted per line at most (a pattern such as `.` would match every
@@ -79,7 +79,7 @@ const MAX_HIGHLIGHTS: usize = 64;
 
 impl TextFilter {
     /// A filter: `!` first negates it.
-    pub fn filter(pattern: &str) -> TextFilter {
+    pub(crate) fn filter(pattern: &str) -> TextFilter {
         match pattern.strip_prefix('!') {
             Some(rest) => TextFilter {
                 pattern: pattern.to_owned(),
@@ -91,13 +91,13 @@ impl TextFilter {
     }
 
     /// Keeps a line that matches (or, negated, one that does not).
-    pub fn keeps(&self, is_match: bool) -> bool {
+    pub(crate) fn keeps(&self, is_match: bool) -> bool {
         is_match != self.is_negated
     }
 
     /// Byte ranges of the matches in `haystack` (non-empty ones, at most
     /// [`MAX_HIGHLIGHTS`]), for highlighting.
-    pub fn ranges(&self, haystack: &str) -> Vec<(usize, usize)> {
+    pub(crate) fn ranges(&self, haystack: &str) -> Vec<(usize, usize)> {
         match &self.regex {
             Some(r) => r
                 .find_iter(haystack)
@@ -115,7 +115,7 @@ impl TextFilter {
     }
 
     /// A search or a plain pattern (no negation).
-    pub fn new(pattern: &str) -> TextFilter {
+    pub(crate) fn new(pattern: &str) -> TextFilter {
         let is_lower = !pattern.chars().any(char::is_uppercase);
         match RegexBuilder::new(pattern)
             .case_insensitive(is_lower)
@@ -148,7 +148,7 @@ impl TextFilter {
         }
     }
 
-    pub fn is_match(&self, haystack: &str) -> bool {
+    pub(crate) fn is_match(&self, haystack: &str) -> bool {
         match &self.regex {
             Some(r) => r.is_match(haystack),
             None => haystack.contains(&self.pattern),
@@ -158,15 +158,15 @@ impl TextFilter {
 
 /// Every filter of the log and request views.
 #[derive(Debug, Clone)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Only this unit's lines (and requests it saw).
-    pub unit: Option<Unit>,
+    pub(crate) unit: Option<Unit>,
     /// Only log lines from this host (`_HOSTNAME`); requests are not filtered by host.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Log lines at least this severe (requests have no level).
-    pub min_level: Option<Level>,
-    pub status: StatusFilter,
-    pub text: Option<TextFilter>,
+    pub(crate) min_level: Option<Level>,
+    pub(crate) status: StatusFilter,
+    pub(crate) text: Option<TextFilter>,
 }
 
 impl Default for Filter {
@@ -182,16 +182,8 @@ impl Default for Filter {
 }
 
 impl Filter {
-    pub fn is_active(&self) -> bool {
-        self.unit.is_some()
-            || self.host.is_some()
-            || self.min_level.is_some()
-            || self.status != StatusFilter::Any
-            || self.text.is_some()
-    }
-
     /// Whether the log view shows `rec` (text as [`record_matches`] reads it).
-    pub fn keeps_record(&self, rec: &Record) -> bool {
+    pub(crate) fn keeps_record(&self, rec: &Record) -> bool {
         let e = &rec.event;
         if let Some(u) = &self.unit {
             if e.entry.unit.as_ref() != Some(u) {
@@ -220,7 +212,7 @@ impl Filter {
     }
 
     /// Whether the request view shows `t`. A unit keeps the requests that unit saw.
-    pub fn keeps_trace(&self, t: &Trace, model: &Model) -> bool {
+    pub(crate) fn keeps_trace(&self, t: &Trace, model: &Model) -> bool {
         if let Some(u) = &self.unit {
             let saw = if *u == model.settings.origin_unit {
                 t.origin.is_some()
@@ -249,7 +241,7 @@ impl Filter {
 /// its continuation lines (searching for `ConnectionResetError` finds the traceback it
 /// ends), so a pattern never matches an invisible character. Each line's first
 /// [`MATCH_BYTES`] are searched.
-pub fn record_matches(pattern: &TextFilter, rec: &Record) -> bool {
+pub(crate) fn record_matches(pattern: &TextFilter, rec: &Record) -> bool {
     std::iter::once(&rec.event)
         .chain(&rec.continuation)
         .any(|line| {
@@ -260,7 +252,7 @@ pub fn record_matches(pattern: &TextFilter, rec: &Record) -> bool {
 
 /// Whether `pattern` matches a request: its route, tool, ray, request id, link and
 /// outcome as the request view shows them.
-pub fn trace_matches(pattern: &TextFilter, t: &Trace) -> bool {
+pub(crate) fn trace_matches(pattern: &TextFilter, t: &Trace) -> bool {
     let mut hay = t.route();
     for part in [
         t.tool.as_deref(),
@@ -280,7 +272,7 @@ pub fn trace_matches(pattern: &TextFilter, t: &Trace) -> bool {
 }
 
 /// The HTTP status a log line reports, if it reports one.
-pub fn event_status(kind: &EventKind) -> Option<u16> {
+pub(crate) fn event_status(kind: &EventKind) -> Option<u16> {
     match kind {
         EventKind::SigilOutgoing { status, .. } => *status,
         EventKind::SigilError { .. } => Some(500),
@@ -296,7 +288,7 @@ pub fn event_status(kind: &EventKind) -> Option<u16> {
 }
 
 /// The status the visitor got for a trace (502/524 when the tunnel failed).
-pub fn trace_status(t: &Trace) -> Option<u16> {
+pub(crate) fn trace_status(t: &Trace) -> Option<u16> {
     match t.outcome {
         Outcome::BadGateway(_) => Some(502),
         Outcome::EdgeTimeout => Some(524),
@@ -306,7 +298,7 @@ pub fn trace_status(t: &Trace) -> Option<u16> {
 }
 
 /// A short label for an outcome: `200`, `502 refused`, `524 timeout`, `abort`, …
-pub fn outcome_label(o: Outcome) -> String {
+pub(crate) fn outcome_label(o: Outcome) -> String {
     match o {
         Outcome::Served(0) => "served".to_owned(),
         Outcome::Served(s) => s.to_string(),

@@ -12,13 +12,13 @@ use std::collections::VecDeque;
 /// A selection and scroll position in a list of keys (log `seq`s or trace ordinals), kept
 /// by key so they stay put when the list grows or its oldest rows leave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListPos {
+pub(crate) struct ListPos {
     /// Key of the selected row (meaningless while following).
-    pub selected: u64,
+    pub(crate) selected: u64,
     /// Key of the first row drawn (meaningless while following).
-    pub top: u64,
+    pub(crate) top: u64,
     /// Following the newest row (the bottom).
-    pub follow: bool,
+    pub(crate) follow: bool,
 }
 
 impl Default for ListPos {
@@ -33,7 +33,7 @@ impl Default for ListPos {
 
 /// The window of rows to draw: `(first position, selected position)` for a list of
 /// `keys` shown in `rows` rows. Pure, so render and update agree.
-pub fn visible(keys: &VecDeque<u64>, pos: ListPos, rows: usize) -> (usize, Option<usize>) {
+pub(crate) fn visible(keys: &VecDeque<u64>, pos: ListPos, rows: usize) -> (usize, Option<usize>) {
     let len = keys.len();
     if len == 0 {
         return (0, None);
@@ -60,13 +60,13 @@ pub fn visible(keys: &VecDeque<u64>, pos: ListPos, rows: usize) -> (usize, Optio
 /// rebuilt from the newest row backwards (`first_alive..back_to`), a bounded number per
 /// call, so the rows on screen appear at once and older ones fill in over a few frames.
 #[derive(Debug, Clone, Default)]
-pub struct Index {
-    pub keys: VecDeque<u64>,
+pub(crate) struct Index {
+    pub(crate) keys: VecDeque<u64>,
     /// The next key to examine going forward.
-    pub scanned_to: u64,
+    pub(crate) scanned_to: u64,
     /// Keys below this (and not below the oldest alive) are still to be examined.
-    pub back_to: u64,
-    pub pos: ListPos,
+    pub(crate) back_to: u64,
+    pub(crate) pos: ListPos,
 }
 
 impl Index {
@@ -199,7 +199,7 @@ impl Index {
     }
 
     /// The selected key, if the list has rows.
-    pub fn selected_key(&self, rows: usize) -> Option<u64> {
+    pub(crate) fn selected_key(&self, rows: usize) -> Option<u64> {
         let (_, sel) = visible(&self.keys, self.pos, rows);
         sel.map(|i| self.keys[i])
     }
@@ -207,7 +207,7 @@ impl Index {
 
 /// Where `n`/`N` and the end of a search prompt look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Find {
+pub(crate) enum Find {
     /// Enter: the match at or after the selection, or the newest while following.
     First,
     Newer,

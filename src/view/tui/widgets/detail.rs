@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
+use crate::model::correlate::Trace;
 use crate::model::log::Record;
 use crate::model::Model;
 use crate::text;
@@ -114,7 +115,7 @@ fn frame_overlay(frame: &mut Frame, area: Rect, name: &str, detail: String, ui: 
     inner
 }
 
-pub fn render_record(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+pub(crate) fn render_record(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     let Overlay::Record { seq, scroll, page } = ui.overlay else {
         return;
     };
@@ -204,7 +205,7 @@ impl RecordFields for Record {
     }
 }
 
-pub fn render_incident(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+pub(crate) fn render_incident(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     let Overlay::Incident {
         id,
         ref evidence,
@@ -285,32 +286,12 @@ pub fn render_incident(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
     );
 }
 
-pub fn render_trace(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
-    let Overlay::Trace {
-        ordinal,
-        ref origin,
-        ref tunnel,
-        ref other,
-        missing,
-        scroll,
-    } = ui.overlay
-    else {
-        return;
-    };
+/// The request view's two head lines: when, what and how it ended; its identities, and
+/// how many of its lines left memory.
+fn trace_head(tr: &Trace, missing: usize, ui: &UiState) -> Vec<Line<'static>> {
     let t = ui.theme();
-    let inner = frame_overlay(
-        frame,
-        area,
-        "Request",
-        "both services · ↑↓ scroll · Esc back".into(),
-        ui,
-    );
-    let Some(tr) = model.correlator.recent_by_ordinal(ordinal) else {
-        frame.render_widget(Paragraph::new("this request is no longer kept"), inner);
-        return;
-    };
     let dash = |s: Option<&str>| text::sanitize(s.unwrap_or("-")).into_owned();
-    let head = vec![
+    vec![
         Line::from(vec![
             Span::styled(format!("{} ", clock_ms(tr.start, ui)), t.dim()),
             Span::styled(
@@ -342,7 +323,34 @@ pub fn render_trace(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) 
                 t.warn(),
             ),
         ]),
-    ];
+    ]
+}
+
+pub(crate) fn render_trace(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+    let Overlay::Trace {
+        ordinal,
+        ref origin,
+        ref tunnel,
+        ref other,
+        missing,
+        scroll,
+    } = ui.overlay
+    else {
+        return;
+    };
+    let t = ui.theme();
+    let inner = frame_overlay(
+        frame,
+        area,
+        "Request",
+        "both services · ↑↓ scroll · Esc back".into(),
+        ui,
+    );
+    let Some(tr) = model.correlator.recent_by_ordinal(ordinal) else {
+        frame.render_widget(Paragraph::new("this request is no longer kept"), inner);
+        return;
+    };
+    let head = trace_head(tr, missing, ui);
     let [head_area, cols_area] =
         Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(head).wrap(Wrap { trim: true }), head_area);

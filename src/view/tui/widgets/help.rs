@@ -12,7 +12,7 @@ use super::super::help_text::help_lines;
 use super::super::state::{Overlay, UiState};
 use super::{panel, title};
 
-pub fn render_help(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
+pub(crate) fn render_help(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
     let t = ui.theme();
     let scroll = match ui.overlay {
         Overlay::Help { scroll } => scroll,

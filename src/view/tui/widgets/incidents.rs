@@ -31,7 +31,7 @@ const MIN_CAUSE_COLS: usize = 6;
 
 /// The kind in at most six columns: `502`, `524`, `5xx`, `down`, `degr`, `tunnel`,
 /// `stale`, `slow`, `stall` (the help lists what each means).
-pub fn kind_label(kind: IncidentKind) -> &'static str {
+pub(crate) fn kind_label(kind: IncidentKind) -> &'static str {
     match kind {
         IncidentKind::BadGateway => "502",
         IncidentKind::EdgeTimeout => "524",
@@ -58,7 +58,7 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s:<width$}")
 }
 
-pub fn render_incidents(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+pub(crate) fn render_incidents(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     let t = ui.theme();
     let is_focused =
         ui.focus == Pane::Incidents && ui.overlay == super::super::state::Overlay::None;

@@ -14,6 +14,7 @@ use ratatui::Frame;
 
 use crate::model::stats::BUCKET_US;
 use crate::model::Model;
+use crate::view::summary::ms;
 
 use super::super::state::{KeyRow, SparkPoint, UiState};
 use super::super::theme::Theme;
@@ -77,11 +78,11 @@ fn percentile_spans(p: &[f64; 5], width: usize, t: Theme) -> Vec<Span<'static>> 
     spans
 }
 
-pub fn render_latency(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
+pub(crate) fn render_latency(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
     let t = ui.theme();
     let d = &ui.derived;
     let window = ui.window.label();
-    let measured = d.latency_count;
+    let measured = d.traffic.latency.count;
     let block = panel(
         title_fit(
             "Latency",
@@ -101,15 +102,20 @@ pub fn render_latency(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiStat
     if inner.height == 0 || inner.width < 10 {
         return;
     }
-    let first = if d.latency_count == 0 {
+    let first = match d.traffic.latency.known {
         // Unknown is an answer: no percentile is shown as 0.
-        Line::styled("no latency measured in this window", t.dim())
-    } else {
-        Line::from(percentile_spans(
-            &d.percentiles_ms,
+        None => Line::styled("no latency measured in this window", t.dim()),
+        Some(p) => Line::from(percentile_spans(
+            &[
+                ms(p.p50_us),
+                ms(p.p90_us),
+                ms(p.p99_us),
+                ms(p.p999_us),
+                ms(p.max_us),
+            ],
             usize::from(inner.width),
             t,
-        ))
+        )),
     };
     let mut y = inner.y;
     frame.render_widget(Paragraph::new(first), Rect::new(inner.x, y, inner.width, 1));
@@ -117,7 +123,7 @@ pub fn render_latency(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiStat
     let left = inner.bottom().saturating_sub(y);
     let spark_rows = 3.min(left);
     let hist_rows = left - spark_rows;
-    if hist_rows >= 3 && d.latency_count > 0 {
+    if hist_rows >= 3 && d.traffic.latency.count > 0 {
         histogram(
             frame.buffer_mut(),
             Rect::new(inner.x, y, inner.width, hist_rows),
@@ -127,7 +133,7 @@ pub fn render_latency(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiStat
     } else if hist_rows >= 1 {
         let text = format!(
             "{} req · origin 5xx {} · 502 {} · 524 {}",
-            d.requests, d.errors_5xx, d.bad_gateway, d.timeouts
+            d.traffic.requests, d.traffic.errors_5xx, d.traffic.bad_gateway, d.traffic.edge_timeout
         );
         let (fit, _) = crate::text::fit_width(&text, usize::from(inner.width));
         let line = Line::styled(fit.into_owned(), t.dim());
@@ -317,7 +323,7 @@ fn sparklines(buf: &mut Buffer, area: Rect, points: &[SparkPoint], t: Theme) {
     }
 }
 
-pub fn render_routes(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
+pub(crate) fn render_routes(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
     let t = ui.theme();
     let d = &ui.derived;
     let [routes, tools] = if d.tools.is_empty() {

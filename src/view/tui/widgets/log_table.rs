@@ -15,7 +15,7 @@ use crate::text;
 use ratatui::style::Style;
 
 use super::super::state::{visible, Overlay, Pane, TextFilter, UiState};
-use super::status_bar::filter_summary;
+use super::status_bar::search_and_filters;
 use super::{cell, clock_ms, panel, selection_style, title_fit, unit_style};
 
 /// Columns before the message: time, unit, level and their spaces.
@@ -25,9 +25,9 @@ const UNIT_COLS: usize = 11;
 const NARROW_UNIT_COLS: usize = 6;
 const LEVEL_COLS: usize = 5;
 
-pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
-    let t = ui.theme();
-    let is_focused = ui.focus == Pane::Log && ui.overlay == Overlay::None;
+/// The panel's title details, longest first: how many lines are shown of how many,
+/// following or scrolled (or paused), the search and the filters.
+fn title_details(model: &Model, ui: &UiState) -> [String; 3] {
     let keys = &ui.log.keys;
     let mode = if ui.log.pos.follow {
         "following"
@@ -45,20 +45,23 @@ pub fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     } else {
         mode
     };
-    let mut tail = ui.search.as_ref().map_or_else(String::new, |s| {
-        format!(" · search /{}/ n N", text::sanitize(&s.pattern))
-    });
-    let filters = filter_summary(ui);
-    if !filters.is_empty() {
-        tail.push_str(" · filter ");
-        tail.push_str(&filters);
-    }
-    let details = [
+    let tail = search_and_filters(ui, " n N");
+    [
         format!("{count} · {mode}{tail}"),
         format!("{count}{tail}"),
         format!("{}{tail}", keys.len()),
-    ];
-    let block = panel(title_fit("Log", &details, area.width, t), is_focused, t);
+    ]
+}
+
+pub(crate) fn render_log(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+    let t = ui.theme();
+    let is_focused = ui.focus == Pane::Log && ui.overlay == Overlay::None;
+    let keys = &ui.log.keys;
+    let block = panel(
+        title_fit("Log", &title_details(model, ui), area.width, t),
+        is_focused,
+        t,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let rows = usize::from(inner.height);

@@ -5,13 +5,13 @@
 //! Every piece of log text goes through `crate::text` (sanitize, then fit) before it is
 //! drawn; widgets never draw raw bytes.
 
-pub mod detail;
-pub mod help;
-pub mod incidents;
-pub mod latency;
-pub mod log_table;
-pub mod requests;
-pub mod status_bar;
+pub(crate) mod detail;
+pub(crate) mod help;
+pub(crate) mod incidents;
+pub(crate) mod latency;
+pub(crate) mod log_table;
+pub(crate) mod requests;
+pub(crate) mod status_bar;
 
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};

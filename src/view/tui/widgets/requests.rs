@@ -13,7 +13,7 @@ use crate::text;
 
 use super::super::state::{outcome_label, visible, Overlay, Pane, UiState};
 use super::super::theme::Theme;
-use super::status_bar::filter_summary;
+use super::status_bar::search_and_filters;
 use super::{cell, clock_ms, duration, panel, selection_style, title_fit};
 
 /// Column widths; the target column takes what is left.
@@ -63,12 +63,11 @@ pub(crate) fn duration_label(tr: &Trace) -> String {
     }
 }
 
-pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
-    let t = ui.theme();
-    let is_focused = ui.focus == Pane::Requests && ui.overlay == Overlay::None;
-    let keys = &ui.requests.keys;
+/// The panel's title details, longest first: what is shown, the correlator's links (or
+/// that the view is paused), the search and the filters.
+fn title_details(model: &Model, ui: &UiState) -> [String; 2] {
     let links = &model.correlator.links;
-    let count = format!("{} shown", keys.len());
+    let count = format!("{} shown", ui.requests.keys.len());
     let links_text = if ui.paused.is_some() {
         "paused, p resumes".to_owned()
     } else {
@@ -82,61 +81,97 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
             model.correlator.expired
         )
     };
-    let mut tail = ui.search.as_ref().map_or_else(String::new, |s| {
-        format!(" · search /{}/", text::sanitize(&s.pattern))
-    });
-    let filters = filter_summary(ui);
-    if !filters.is_empty() {
-        tail.push_str(" · filter ");
-        tail.push_str(&filters);
-    }
-    let details = [
+    let tail = search_and_filters(ui, "");
+    [
         format!("{count} · {links_text}{tail}"),
         format!("{count}{tail}"),
-    ];
+    ]
+}
+
+/// Which optional columns fit in a width (widest last), and the target column's width.
+struct Columns {
+    has_link: bool,
+    has_ray: bool,
+    has_rid: bool,
+    target_w: u16,
+}
+
+impl Columns {
+    fn fit(width: u16) -> Columns {
+        let fixed = TIME_W + METHOD_W + STATUS_W + DURATION_W + 5;
+        let has_link = width > fixed + TARGET_MIN_W + LINK_W;
+        let has_ray = width >= fixed + TARGET_MIN_W + LINK_W + RAY_W + 2;
+        let has_rid = width >= fixed + TARGET_MIN_W + LINK_W + RAY_W + REQUEST_ID_W + 3;
+        let mut used = fixed;
+        for (has, w) in [
+            (has_link, LINK_W),
+            (has_ray, RAY_W),
+            (has_rid, REQUEST_ID_W),
+        ] {
+            if has {
+                used += w + 1;
+            }
+        }
+        Columns {
+            has_link,
+            has_ray,
+            has_rid,
+            target_w: width.saturating_sub(used).max(4),
+        }
+    }
+
+    fn headers(&self) -> Vec<&'static str> {
+        let mut headers = vec!["time", "method", "target", "status", "duration"];
+        for (has, name) in [
+            (self.has_link, "match"),
+            (self.has_ray, "ray"),
+            (self.has_rid, "request_id"),
+        ] {
+            if has {
+                headers.push(name);
+            }
+        }
+        headers
+    }
+
+    fn widths(&self) -> Vec<Constraint> {
+        let mut widths = vec![
+            Constraint::Length(TIME_W),
+            Constraint::Length(METHOD_W),
+            Constraint::Length(self.target_w),
+            Constraint::Length(STATUS_W),
+            Constraint::Length(DURATION_W),
+        ];
+        for (has, w) in [
+            (self.has_link, LINK_W),
+            (self.has_ray, RAY_W),
+            (self.has_rid, REQUEST_ID_W),
+        ] {
+            if has {
+                widths.push(Constraint::Length(w));
+            }
+        }
+        widths
+    }
+}
+
+pub(crate) fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+    let t = ui.theme();
+    let is_focused = ui.focus == Pane::Requests && ui.overlay == Overlay::None;
+    let keys = &ui.requests.keys;
     let block = panel(
-        title_fit("Requests", &details, area.width, t),
+        title_fit("Requests", &title_details(model, ui), area.width, t),
         is_focused,
         t,
     );
     let inner = block.inner(area);
-    let width = inner.width;
-    // Which optional columns fit, widest last.
-    let fixed = TIME_W + METHOD_W + STATUS_W + DURATION_W + 5;
-    let has_link = width > fixed + TARGET_MIN_W + LINK_W;
-    let has_ray = width >= fixed + TARGET_MIN_W + LINK_W + RAY_W + 2;
-    let has_rid = width >= fixed + TARGET_MIN_W + LINK_W + RAY_W + REQUEST_ID_W + 3;
-    let mut used = fixed;
-    let mut headers = vec!["time", "method", "target", "status", "duration"];
-    if has_link {
-        headers.push("match");
-        used += LINK_W + 1;
-    }
-    if has_ray {
-        headers.push("ray");
-        used += RAY_W + 1;
-    }
-    if has_rid {
-        headers.push("request_id");
-        used += REQUEST_ID_W + 1;
-    }
-    let target_w = width.saturating_sub(used).max(4);
-    let mut widths = vec![
-        Constraint::Length(TIME_W),
-        Constraint::Length(METHOD_W),
-        Constraint::Length(target_w),
-        Constraint::Length(STATUS_W),
-        Constraint::Length(DURATION_W),
-    ];
-    if has_link {
-        widths.push(Constraint::Length(LINK_W));
-    }
-    if has_ray {
-        widths.push(Constraint::Length(RAY_W));
-    }
-    if has_rid {
-        widths.push(Constraint::Length(REQUEST_ID_W));
-    }
+    let columns = Columns::fit(inner.width);
+    let Columns {
+        has_link,
+        has_ray,
+        has_rid,
+        target_w,
+    } = columns;
     let rows = usize::from(inner.height.saturating_sub(1));
     let (top, sel) = visible(keys, ui.requests.pos, rows);
     let body: Vec<Row> = keys
@@ -209,6 +244,11 @@ pub fn render_requests(frame: &mut Frame, area: Rect, model: &Model, ui: &UiStat
         frame.render_widget(Paragraph::new(Span::styled(msg, t.dim())), inner);
         return;
     }
-    let header = Row::new(headers).style(t.dim());
-    frame.render_widget(Table::new(body, widths).header(header).block(block), area);
+    let header = Row::new(columns.headers()).style(t.dim());
+    frame.render_widget(
+        Table::new(body, columns.widths())
+            .header(header)
+            .block(block),
+        area,
+    );
 }

@@ -10,6 +10,7 @@ use ratatui::Frame;
 use crate::model::detect::OriginState;
 use crate::model::Model;
 use crate::text;
+use crate::view::summary::HostFigures;
 
 use super::super::action::HINTS;
 use super::super::state::{Behind, Feed, InputState, PromptKind, StatusFilter, UiState};
@@ -92,10 +93,26 @@ pub(crate) fn filter_summary(ui: &UiState) -> String {
     parts.join(" · ")
 }
 
+/// A list panel's title tail: ` · search /pattern/` (then `keys`, the keys that move
+/// between matches, if the panel has them) and ` · filter …` ([`filter_summary`]), each
+/// only when set.
+pub(crate) fn search_and_filters(ui: &UiState, keys: &str) -> String {
+    let mut tail = ui.search.as_ref().map_or_else(String::new, |s| {
+        format!(" · search /{}/{keys}", text::sanitize(&s.pattern))
+    });
+    let filters = filter_summary(ui);
+    if !filters.is_empty() {
+        tail.push_str(" · filter ");
+        tail.push_str(&filters);
+    }
+    tail
+}
+
 /// Each host's failures next to the total (issue 16 point 13), when the inputs hold
 /// several hosts, on a row of their own under the totals:
 /// ` hosts (whole run)  mcp-a 502 3 · 524 1 · abort 2 │ mcp-b …  H filters`.
-/// The model's per-host figures count the whole run (the header's total is the latency
+/// The figures are the report's ([`Summary`](crate::view::summary::Summary)'s, taken on the
+/// tick with the window's) and count the whole run (the header's total is the latency
 /// window's), so the label says so. A host whose name does not fit is cut with `…` like
 /// the rest of the row.
 fn host_figures(model: &Model, ui: &UiState) -> Vec<Span<'static>> {
@@ -105,11 +122,8 @@ fn host_figures(model: &Model, ui: &UiState) -> Vec<Span<'static>> {
         if i > 0 {
             spans.push(Span::styled(" │ ", t.dim()));
         }
-        let figures = model
-            .per_host
-            .iter()
-            .find(|h| h.host.as_deref() == Some(host));
-        let n = |f: fn(&crate::model::HostTraffic) -> u64| figures.map_or(0, f);
+        let figures = ui.derived.summary.host(host);
+        let n = |f: fn(&HostFigures) -> u64| figures.map_or(0, f);
         let is_selected = ui.filter.host.as_deref() == Some(host);
         let name_style = if is_selected { t.key() } else { t.text() };
         spans.push(Span::styled(text::sanitize(host).into_owned(), name_style));
@@ -127,7 +141,7 @@ fn host_figures(model: &Model, ui: &UiState) -> Vec<Span<'static>> {
     spans
 }
 
-pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
+pub(crate) fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState) {
     let t = ui.theme();
     let (label, label_style) = state_label(ui);
     let units: Vec<&str> = ui
@@ -215,7 +229,7 @@ pub fn render_header(frame: &mut Frame, area: Rect, model: &Model, ui: &UiState)
 }
 
 /// A unit silent this long (or more) shows how long: `sigil-mcp: last line 2.0 h ago`.
-pub const SILENT_AFTER_US: u64 = 60_000_000;
+pub(crate) const SILENT_AFTER_US: u64 = 60_000_000;
 
 /// `sigil-mcp · cloudflared: last line 2.0 h ago`: each watched unit, with how long since
 /// its last line when that is [`SILENT_AFTER_US`] or more (or `no line read`).
@@ -247,13 +261,13 @@ const WIDE_HEADER_COLS: u16 = 110;
 fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
     let t = ui.theme();
     let sep = || Span::styled(" │ ", t.dim());
-    let d = &ui.derived;
+    let d = &ui.derived.traffic;
     let count = |n: u64, bad: ratatui::style::Style| if n > 0 { bad } else { t.dim() };
     let dot = if is_narrow { "·" } else { " · " };
     let mut spans = vec![
         Span::styled(format!(" {} ", ui.window.label()), t.title()),
         Span::styled(
-            format!("{:.1}", d.rate_per_s),
+            format!("{:.1}", ui.derived.rate_per_s),
             t.text().add_modifier(Modifier::BOLD),
         ),
         Span::styled(if is_narrow { "/s " } else { " req/s  " }, t.dim()),
@@ -270,7 +284,10 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
             count(d.bad_gateway, t.bad()),
         ),
         Span::styled(dot, t.dim()),
-        Span::styled(format!("524 {}", d.timeouts), count(d.timeouts, t.bad())),
+        Span::styled(
+            format!("524 {}", d.edge_timeout),
+            count(d.edge_timeout, t.bad()),
+        ),
         sep(),
     ];
     let det = &model.detector.state;
@@ -289,34 +306,7 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
         spans.push(Span::styled("tunnel ?", t.dim()));
     }
     spans.push(sep());
-    let now = ui.now;
-    let since = |s: crate::source::Timestamp| {
-        let how_long = duration(now.saturating_since_us(s));
-        if is_narrow {
-            how_long
-        } else {
-            format!("since {} ({how_long})", clock_s(s, ui))
-        }
-    };
-    let (origin, style) = match det.origin_state {
-        OriginState::Unknown => ("origin ?".to_owned(), t.dim()),
-        OriginState::Up => ("origin up".to_owned(), t.good()),
-        OriginState::Stopping { since: s, .. } => {
-            (format!("origin stopping {}", since(s)), t.warn())
-        }
-        OriginState::Starting { since: s, .. } => {
-            (format!("origin restarting {}", since(s)), t.warn())
-        }
-        OriginState::Down { since: s, crashed } => (
-            format!(
-                "origin {} {}",
-                if crashed { "CRASHED" } else { "down" },
-                since(s)
-            ),
-            t.bad(),
-        ),
-    };
-    spans.push(Span::styled(origin, style));
+    spans.push(origin_state(model, ui, is_narrow));
     // Gaps are shown, not hidden: lines no parser understood and problems the inputs
     // reported (skipped or cut records). Lines that left the scroll-back ring are not
     // lost (every figure counted them): the header says how much scroll-back there is.
@@ -354,7 +344,41 @@ fn figures_line(model: &Model, ui: &UiState, is_narrow: bool) -> Line<'static> {
     Line::from(spans)
 }
 
-pub fn render_hint(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
+/// The origin's state in the header: `origin up`, `origin down since 17:06:34 (2s)`
+/// (only how long when narrow), `origin ?` while unknown.
+fn origin_state(model: &Model, ui: &UiState, is_narrow: bool) -> Span<'static> {
+    let t = ui.theme();
+    let now = ui.now;
+    let since = |s: crate::source::Timestamp| {
+        let how_long = duration(now.saturating_since_us(s));
+        if is_narrow {
+            how_long
+        } else {
+            format!("since {} ({how_long})", clock_s(s, ui))
+        }
+    };
+    let (origin, style) = match model.detector.state.origin_state {
+        OriginState::Unknown => ("origin ?".to_owned(), t.dim()),
+        OriginState::Up => ("origin up".to_owned(), t.good()),
+        OriginState::Stopping { since: s, .. } => {
+            (format!("origin stopping {}", since(s)), t.warn())
+        }
+        OriginState::Starting { since: s, .. } => {
+            (format!("origin restarting {}", since(s)), t.warn())
+        }
+        OriginState::Down { since: s, crashed } => (
+            format!(
+                "origin {} {}",
+                if crashed { "CRASHED" } else { "down" },
+                since(s)
+            ),
+            t.bad(),
+        ),
+    };
+    Span::styled(origin, style)
+}
+
+pub(crate) fn render_hint(frame: &mut Frame, area: Rect, _model: &Model, ui: &UiState) {
     let t = ui.theme();
     let line = if let Some(edit) = &ui.editing {
         let help = match edit.kind {
