@@ -108,7 +108,7 @@ impl LatencySource {
 
 /// How a request ended, as the visitor would have seen it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The origin answered with this status.
     Served(u16),
     /// cloudflared could not reach the origin: 502.

@@ -39,8 +39,8 @@ mod requests;
 mod stall;
 mod tunnel;
 
-pub(crate) use incidents::Finding;
-pub use incidents::{ChangeKind, Incident, IncidentChange, IncidentId, IncidentKind, Severity};
+pub(crate) use incidents::{ChangeKind, Finding, IncidentChange, IncidentKind, Severity};
+pub use incidents::{Incident, IncidentId};
 use latency::LatencyRule;
 
 /// What one host's own journal counts (the detector's totals add these up).

@@ -59,14 +59,6 @@ impl Latency {
             self.hist.max() as f64 / 1000.0
         }
     }
-
-    pub(crate) fn mean_ms(&self) -> f64 {
-        if self.hist.is_empty() {
-            0.0
-        } else {
-            self.hist.mean() / 1000.0
-        }
-    }
 }
 
 /// Per route (method + path) or per tool.

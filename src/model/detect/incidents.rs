@@ -43,7 +43,7 @@ impl fmt::Display for IncidentId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IncidentKind {
+pub(crate) enum IncidentKind {
     BadGateway,
     EdgeTimeout,
     OriginErrors,
@@ -76,7 +76,7 @@ impl IncidentKind {
 
 /// What happened to an incident, for live consumers (`watch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     Open,
     Update,
     Close,
@@ -94,14 +94,14 @@ impl ChangeKind {
 
 /// An incident opened, grew, or closed (journal time of the change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IncidentChange {
+pub(crate) struct IncidentChange {
     pub(crate) kind: ChangeKind,
     pub(crate) incident: IncidentId,
     pub(crate) at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Info,
     Warning,
     Critical,
