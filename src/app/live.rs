@@ -59,6 +59,7 @@ use tokio::time::MissedTickBehavior;
 use crate::app::{self, Inputs};
 use crate::cli::ThemeName;
 use crate::config::Config;
+use crate::model::detect::IncidentId;
 use crate::model::Model;
 use crate::parse::Parser;
 use crate::source::{InputSpec, RawEntry, SourceMsg, Timestamp};
@@ -336,7 +337,7 @@ impl Loop {
     /// `e`: the window's entries are copied out here; the snapshot is built and written on
     /// a blocking thread, and its result (path or error) shown in the status line when it
     /// is done. The screen keeps drawing and reading meanwhile.
-    fn start_snapshot(&mut self, incident: Option<u64>) {
+    fn start_snapshot(&mut self, incident: Option<IncidentId>) {
         if self.snapshot.is_some() {
             self.ui.notify("a snapshot is being written already");
             return;

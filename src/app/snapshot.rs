@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use super::{for_each_history_entry, print_warnings};
 use crate::config::Config;
+use crate::model::detect::IncidentId;
 use crate::model::Model;
 use crate::parse::Parser;
 use crate::source::{InputSpec, RawEntry, Timestamp};
@@ -37,7 +38,7 @@ fn model_of<'a>(
 /// The window a snapshot covers: around `incident` (of `model`), else all of `model`.
 fn snapshot_window(
     model: &Model,
-    incident: Option<u64>,
+    incident: Option<IncidentId>,
 ) -> anyhow::Result<(Timestamp, Timestamp, Option<Timestamp>)> {
     let (first, last) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
     match incident {
@@ -83,7 +84,7 @@ fn redactor_for(config: &Config) -> anyhow::Result<crate::text::Redactor> {
 
 /// The incident of the window's own model that started nearest `at` (the one the snapshot
 /// was asked for, renumbered in the window).
-fn nearest_incident(model: &Model, at: Option<Timestamp>) -> Option<u64> {
+fn nearest_incident(model: &Model, at: Option<Timestamp>) -> Option<IncidentId> {
     let at = at?;
     model
         .detector
@@ -160,7 +161,7 @@ impl LiveSnapshot {
 /// 15 minutes kept in the log. Only copies the window's entries out; see [`LiveSnapshot`].
 pub fn snapshot_live(
     model: &Model,
-    incident: Option<u64>,
+    incident: Option<IncidentId>,
     config: &Config,
 ) -> anyhow::Result<LiveSnapshot> {
     let (first, last) = model.window.unwrap_or((Timestamp(0), Timestamp(0)));
@@ -258,7 +259,7 @@ async fn snapshot_streamed(
         .await?;
         print_warnings(&warnings);
         whole.finish();
-        snapshot_window(&whole, incident)?
+        snapshot_window(&whole, incident.map(IncidentId))?
     };
     let (start, end, incident_start) = window;
     let mut redactor = redactor_for(config)?;

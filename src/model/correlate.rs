@@ -43,9 +43,25 @@ mod failure;
 mod origin;
 mod seal;
 mod tunnel;
+
+/// A request's number: the correlator gives one to each request as it first sees it, from
+/// 1 up, never reused in a run. Open requests are found by it, and it orders them by age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct TraceId(u64);
+
+impl TraceId {
+    /// The first request's number.
+    pub(crate) const FIRST: TraceId = TraceId(1);
+
+    /// The number after this one.
+    fn next(self) -> TraceId {
+        TraceId(self.0 + 1)
+    }
+}
+
 /// How the two services' views of a request were joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Link {
+pub(crate) enum Link {
     /// Same CF-Ray on both sides.
     Exact,
     /// Joined on time, method, path and client: a best guess.
@@ -57,7 +73,7 @@ pub enum Link {
 }
 
 impl Link {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Link::Exact => "exact",
             Link::Heuristic => "heuristic",
@@ -69,7 +85,7 @@ impl Link {
 
 /// Where a request's latency comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LatencySource {
+pub(crate) enum LatencySource {
     /// The server's own `duration_ms`.
     Exact,
     /// The journal's µs stamps of its unambiguously paired Incoming and Outgoing.
@@ -81,7 +97,7 @@ pub enum LatencySource {
 
 impl LatencySource {
     /// The name the report and the snapshot use.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LatencySource::Exact => "exact",
             LatencySource::Derived => "derived",
@@ -92,7 +108,7 @@ impl LatencySource {
 
 /// How a request ended, as the visitor would have seen it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The origin answered with this status.
     Served(u16),
     /// cloudflared could not reach the origin: 502.
@@ -110,47 +126,51 @@ pub enum Outcome {
 }
 
 /// The server's view of a request.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "four independent facts the server's lines state about one request, each set by its own line; none excludes another, so they are no state enum"
+)]
 #[derive(Debug, Clone, Default)]
-pub struct OriginSide {
-    pub incoming: Option<Timestamp>,
-    pub outgoing: Option<Timestamp>,
-    pub status: Option<u16>,
-    pub duration_ms: Option<u64>,
+pub(crate) struct OriginSide {
+    pub(crate) incoming: Option<Timestamp>,
+    pub(crate) outgoing: Option<Timestamp>,
+    pub(crate) status: Option<u16>,
+    pub(crate) duration_ms: Option<u64>,
     /// Status from uvicorn's access line (the only status in the stock format).
-    pub access_status: Option<u16>,
+    pub(crate) access_status: Option<u16>,
     /// When that access line was written.
-    pub access_at: Option<Timestamp>,
-    pub pid: Option<u32>,
+    pub(crate) access_at: Option<Timestamp>,
+    pub(crate) pid: Option<u32>,
     /// `Error handling MCP request` was logged.
-    pub error: bool,
+    pub(crate) error: bool,
     /// JSON-RPC `isError: true` inside an HTTP 200.
-    pub tool_error: bool,
+    pub(crate) tool_error: bool,
     /// Answered `No valid session ID provided` (a session from before a restart).
-    pub stale_session: bool,
+    pub(crate) stale_session: bool,
     /// Its Outgoing was paired among several open requests (no latency derived).
-    pub ambiguous: bool,
+    pub(crate) ambiguous: bool,
 }
 
 /// cloudflared's view of a request.
 #[derive(Debug, Clone, Default)]
-pub struct TunnelSide {
-    pub request: Option<Timestamp>,
-    pub response: Option<Timestamp>,
-    pub status: Option<u16>,
-    pub conn_index: Option<u8>,
-    pub failure: Option<ProxyFailure>,
-    pub failure_at: Option<Timestamp>,
-    pub error: Option<Box<str>>,
+pub(crate) struct TunnelSide {
+    pub(crate) request: Option<Timestamp>,
+    pub(crate) response: Option<Timestamp>,
+    pub(crate) status: Option<u16>,
+    pub(crate) conn_index: Option<u8>,
+    pub(crate) failure: Option<ProxyFailure>,
+    pub(crate) failure_at: Option<Timestamp>,
+    pub(crate) error: Option<Box<str>>,
     /// A follow-up failure line (`Request failed` / `failed to serve…`) was seen.
-    pub followed_up: bool,
+    pub(crate) followed_up: bool,
     /// What a cancel (`Incoming request ended abruptly`) meant, decided when it was
     /// attributed to this request: the edge giving up (524) or the visitor leaving.
-    pub cancel: Option<CancelKind>,
+    pub(crate) cancel: Option<CancelKind>,
 }
 
 /// Who ended a cancelled request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelKind {
+pub(crate) enum CancelKind {
     /// The request had been in flight about the edge limit: the edge gave up (524).
     EdgeTimeout,
     /// Earlier than that: the visitor went away.
@@ -160,17 +180,17 @@ pub enum CancelKind {
 /// One request, as both services saw it.
 #[derive(Debug, Clone)]
 pub struct Trace {
-    pub id: u64,
-    pub start: Timestamp,
-    pub end: Option<Timestamp>,
-    pub method: Option<Box<str>>,
-    pub path: Option<Box<str>>,
-    pub tool: Option<Box<str>>,
-    pub request_id: Option<RequestId>,
-    pub ray: Option<RayId>,
-    pub client_ip: Option<Box<str>>,
+    pub(crate) id: TraceId,
+    pub(crate) start: Timestamp,
+    pub(crate) end: Option<Timestamp>,
+    pub(crate) method: Option<Box<str>>,
+    pub(crate) path: Option<Box<str>>,
+    pub(crate) tool: Option<Box<str>>,
+    pub(crate) request_id: Option<RequestId>,
+    pub(crate) ray: Option<RayId>,
+    pub(crate) client_ip: Option<Box<str>>,
     /// `_HOSTNAME` of the lines, shared with their entries.
-    pub host: Option<std::sync::Arc<str>>,
+    pub(crate) host: Option<std::sync::Arc<str>>,
     /// The correlator's number for `host`: every index (connections, processes, failure
     /// lines) is per host, so two hosts' `connIndex=0` never meet.
     host_key: HostKey,
@@ -179,27 +199,27 @@ pub struct Trace {
     path_key: Option<u64>,
     /// Its key in the index of origin requests not yet joined, while it is there.
     origin_path_key: Option<u64>,
-    pub origin: Option<OriginSide>,
-    pub tunnel: Option<TunnelSide>,
-    pub link: Link,
-    pub outcome: Outcome,
+    pub(crate) origin: Option<OriginSide>,
+    pub(crate) tunnel: Option<TunnelSide>,
+    pub(crate) link: Link,
+    pub(crate) outcome: Outcome,
     /// Origin response time in µs, and where it comes from; `None` for streams, failures
     /// and ambiguous stock pairs.
-    pub latency: Option<(u64, LatencySource)>,
+    pub(crate) latency: Option<(u64, LatencySource)>,
     /// A long-lived response (SSE, streamed MCP): its duration is a lifetime, not latency.
-    pub is_stream: bool,
+    pub(crate) is_stream: bool,
     /// Answered by the origin, but the client never received it: no access line while
     /// access logging is on (the client gave up, or the edge cancelled it).
-    pub abandoned: bool,
+    pub(crate) abandoned: bool,
     /// Cursors of the lines that make this trace, for evidence and snapshots.
-    pub cursors: Vec<Cursor>,
+    pub(crate) cursors: Vec<Cursor>,
     /// It ended before the window (`--since`): read in the look-back for state only, so it
     /// is not counted.
-    pub before_window: bool,
+    pub(crate) before_window: bool,
 }
 
 impl Trace {
-    pub(crate) fn new(id: u64, start: Timestamp) -> Trace {
+    pub(crate) fn new(id: TraceId, start: Timestamp) -> Trace {
         Trace {
             id,
             start,
@@ -227,7 +247,7 @@ impl Trace {
     }
 
     /// The origin's final status: its own `status_code`, else the access line's.
-    pub fn origin_status(&self) -> Option<u16> {
+    pub(crate) fn origin_status(&self) -> Option<u16> {
         let o = self.origin.as_ref()?;
         o.status
             .or(o.access_status)
@@ -238,7 +258,7 @@ impl Trace {
     /// origin's when it logged an answer (0 when its format names none), else, when no
     /// origin line joined it, the status cloudflared relayed (its debug response line). A
     /// request cloudflared saw answered is never "unanswered".
-    pub fn answered_status(&self) -> Option<u16> {
+    pub(crate) fn answered_status(&self) -> Option<u16> {
         if self.origin_answered() {
             return Some(self.origin_status().unwrap_or(0));
         }
@@ -258,20 +278,20 @@ impl Trace {
     }
 
     /// The time the tunnel took (its request line to its response line), in µs.
-    pub fn tunnel_us(&self) -> Option<u64> {
+    pub(crate) fn tunnel_us(&self) -> Option<u64> {
         let s = self.tunnel.as_ref()?;
         Some(s.response?.saturating_since_us(s.request?))
     }
 
     /// True when the origin answered (Outgoing or an error record was logged).
-    pub fn origin_answered(&self) -> bool {
+    pub(crate) fn origin_answered(&self) -> bool {
         self.origin
             .as_ref()
             .is_some_and(|o| o.outgoing.is_some() || o.error)
     }
 
     /// Method and path for display: `POST /`.
-    pub fn route(&self) -> String {
+    pub(crate) fn route(&self) -> String {
         format!(
             "{} {}",
             self.method.as_deref().unwrap_or("?"),
@@ -291,20 +311,20 @@ fn is_stream_route(method: Option<&str>, path: Option<&str>) -> bool {
 
 /// A cancelled request as soon as its cancel line is read (for live detection).
 #[derive(Debug, Clone)]
-pub struct Cancel {
-    pub at: Timestamp,
+pub(crate) struct Cancel {
+    pub(crate) at: Timestamp,
     /// `EdgeTimeout` or `ClientAbort`.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The route or MCP tool, for the likely cause.
-    pub label: String,
+    pub(crate) label: String,
     /// Inside the window (not a look-back line read for state).
-    pub counted: bool,
+    pub(crate) counted: bool,
     /// When the request began, when known (its request line or Incoming).
-    pub started: Option<Timestamp>,
+    pub(crate) started: Option<Timestamp>,
     /// The request's first line and the cancel line: an incident's evidence.
-    pub cursors: Vec<Cursor>,
+    pub(crate) cursors: Vec<Cursor>,
     /// `_HOSTNAME` of the cancel line.
-    pub host: Option<Arc<str>>,
+    pub(crate) host: Option<Arc<str>>,
 }
 
 /// Counters that must be exact over the whole run, whatever the ring keeps.
@@ -320,7 +340,7 @@ pub struct LinkCounts {
 /// gets its origin side once).
 #[derive(Debug, Default)]
 struct OriginQueue {
-    ids: VecDeque<u64>,
+    ids: VecDeque<TraceId>,
     /// How many ids at the front already have their access line. An access line matches
     /// only requests without one, so its search starts here: under a flood the front holds
     /// thousands of answered requests waiting out the seal grace period, and scanning
@@ -330,7 +350,7 @@ struct OriginQueue {
 
 impl OriginQueue {
     /// Removes `id`; sealing goes oldest first, so it is almost always at the front.
-    fn remove(&mut self, id: u64) {
+    fn remove(&mut self, id: TraceId) {
         if let Some(pos) = self.ids.iter().position(|x| *x == id) {
             self.ids.remove(pos);
             if pos < self.answered {
@@ -348,7 +368,7 @@ const MAX_HOSTS: usize = 1024;
 /// A primary failure line (R3) waiting for its follow-ups (R4/R5, then R10/R11).
 #[derive(Debug, Clone, Copy)]
 struct Primary {
-    id: u64,
+    id: TraceId,
     at: Timestamp,
     followed: bool,
     torn_down: bool,
@@ -429,27 +449,27 @@ impl Access {
 /// `connIndex` 0–3 and their own pids.
 #[derive(Debug)]
 pub struct Correlator {
-    next_id: u64,
-    open: HashMap<u64, Trace, RandomState>,
+    next_id: TraceId,
+    open: HashMap<TraceId, Trace, RandomState>,
     /// The open ids in creation order (ids only grow): the oldest is evicted at the cap
     /// without a walk over every open request.
-    open_ids: BTreeSet<u64>,
+    open_ids: BTreeSet<TraceId>,
     /// Open requests by host and request id, and by host and CF-Ray: keyed by the
     /// per-process seeded 64-bit hash of the pair (no allocation per lookup; two open
     /// requests meet only by a collision of the seeded hash, which text cannot aim at).
-    by_request_id: HashMap<u64, u64, RandomState>,
-    by_ray: HashMap<u64, u64, RandomState>,
+    by_request_id: HashMap<u64, TraceId, RandomState>,
+    by_ray: HashMap<u64, TraceId, RandomState>,
     /// Open origin requests per host and process, in arrival order.
     origin_fifo: HashMap<(HostKey, u32), OriginQueue, RandomState>,
     /// Tunnel requests no origin line has joined yet, by host and path, in time order:
     /// what a heuristic join looks through (only the same route, only near in time).
-    tunnel_by_path: HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>,
+    tunnel_by_path: HashMap<u64, VecDeque<(Timestamp, TraceId)>, RandomState>,
     /// Origin requests no tunnel line has joined, by host and path, in Incoming order
     /// (the tunnel's line may be read after the server's).
-    origin_by_path: HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>,
+    origin_by_path: HashMap<u64, VecDeque<(Timestamp, TraceId)>, RandomState>,
     path_hasher: RandomState,
     /// Open tunnel requests per host and connection, in arrival order.
-    tunnel_fifo: HashMap<(HostKey, u8), VecDeque<u64>, RandomState>,
+    tunnel_fifo: HashMap<(HostKey, u8), VecDeque<TraceId>, RandomState>,
     /// Recent primary failure lines per host and connection (`None`: lines that name no
     /// connection, cloudflared 2023.4.1–2024.2.0), oldest first, for their follow-ups.
     primaries: HashMap<(HostKey, Option<u8>), VecDeque<Primary>, RandomState>,
@@ -461,18 +481,18 @@ pub struct Correlator {
     pending_access: HashMap<(HostKey, u32), VecDeque<Access>, RandomState>,
     /// Cancelled tunnel requests no origin line has joined, newest last (bounded): the
     /// stock format's answer nobody received joins one of them.
-    cancelled_unjoined: VecDeque<u64>,
+    cancelled_unjoined: VecDeque<TraceId>,
     /// Open requests a client abort was attributed to, newest last (bounded).
-    tentative_aborts: VecDeque<u64>,
+    tentative_aborts: VecDeque<TraceId>,
     /// Hostnames by key - 1.
     hosts: Vec<Arc<str>>,
     /// The host of the line being applied.
     host: HostKey,
     last_host: Option<(Arc<str>, HostKey)>,
     /// Completed traces waiting to be sealed, in completion order.
-    completing: VecDeque<(Timestamp, u64)>,
+    completing: VecDeque<(Timestamp, TraceId)>,
     /// Completed traces whose seal waits for the edge limit (see `seal_deadline`).
-    postponed: BTreeSet<(Timestamp, u64)>,
+    postponed: BTreeSet<(Timestamp, TraceId)>,
     /// No open trace without an end started before this (a lower bound, `u64::MAX` when
     /// unknown to be needed). [`Correlator::seal_due`] walks the open traces for stale
     /// ones only once the TTL cutoff passes it: it runs for every entry, and walking
@@ -485,9 +505,9 @@ pub struct Correlator {
     pub recent: VecDeque<Trace>,
     pub links: LinkCounts,
     /// Requests expired or evicted while still open.
-    pub expired: u64,
+    pub(crate) expired: u64,
     /// Whether any access line was seen (if so, a served request without one was abandoned).
-    pub access_log_seen: bool,
+    pub(crate) access_log_seen: bool,
     latest: Timestamp,
     /// The last line any origin process of each host wrote (a stalled server writes nothing).
     last_origin_line: HashMap<HostKey, Timestamp, RandomState>,
@@ -535,14 +555,14 @@ const STALL_TOLERANCE_US: u64 = 5_000_000;
 /// A request in flight when a cancel line came, and how long it had been.
 #[derive(Clone, Copy)]
 struct InFlight {
-    id: u64,
+    id: TraceId,
     age_us: u64,
 }
 
 impl Correlator {
-    pub fn new(settings: &Settings) -> Correlator {
+    pub(crate) fn new(settings: &Settings) -> Correlator {
         Correlator {
-            next_id: 1,
+            next_id: TraceId::FIRST,
             open: HashMap::default(),
             open_ids: BTreeSet::new(),
             by_request_id: HashMap::default(),
@@ -582,12 +602,12 @@ impl Correlator {
     }
 
     /// Requests still open (unanswered or waiting to be sealed).
-    pub fn open_count(&self) -> usize {
+    pub(crate) fn open_count(&self) -> usize {
         self.open.len()
     }
 
     /// Open traces that are streams (SSE etc.) still running.
-    pub fn open_streams(&self) -> usize {
+    pub(crate) fn open_streams(&self) -> usize {
         self.open
             .values()
             .filter(|t| t.is_stream && t.end.is_none() && t.start >= self.count_from)
@@ -616,11 +636,11 @@ impl Correlator {
         k
     }
 
-    pub fn apply(&mut self, event: &Event, role: Role) {
+    pub(crate) fn apply(&mut self, event: &Event, role: Role) {
         self.apply_kind(event, &event.kind, role);
     }
 
-    pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
+    pub(crate) fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
         self.latest = self.latest.max(ts);
         self.host = self.host_key(event.entry.origin.hostname.as_ref());
@@ -628,17 +648,23 @@ impl Correlator {
             let last = self.last_origin_line.entry(self.host).or_insert(ts);
             *last = (*last).max(ts);
         }
-        match (role, kind) {
-            (
-                Role::Origin,
-                EventKind::SigilIncoming {
-                    request_id,
-                    method,
-                    path,
-                    client_ip,
-                    cf_ray,
-                },
-            ) => {
+        match role {
+            Role::Origin => self.apply_origin(event, kind),
+            Role::Tunnel => self.apply_tunnel(event, kind),
+            Role::Other => {}
+        }
+    }
+
+    /// A line of the origin's: a request, its answer, an access line or a tool call.
+    fn apply_origin(&mut self, event: &Event, kind: &EventKind) {
+        match kind {
+            EventKind::SigilIncoming {
+                request_id,
+                method,
+                path,
+                client_ip,
+                cf_ray,
+            } => {
                 self.origin_incoming(
                     event,
                     &OriginRequest {
@@ -650,18 +676,15 @@ impl Correlator {
                     },
                 );
             }
-            (
-                Role::Origin,
-                EventKind::SigilOutgoing {
-                    request_id,
-                    status,
-                    duration_ms,
-                    method,
-                    path,
-                    tool_error,
-                    stale_session,
-                },
-            ) => {
+            EventKind::SigilOutgoing {
+                request_id,
+                status,
+                duration_ms,
+                method,
+                path,
+                tool_error,
+                stale_session,
+            } => {
                 self.origin_outgoing(
                     event,
                     &OriginAnswer {
@@ -678,15 +701,12 @@ impl Correlator {
                     self.mark_stale_session(request_id.as_ref());
                 }
             }
-            (
-                Role::Origin,
-                EventKind::SigilError {
-                    request_id,
-                    duration_ms,
-                    method,
-                    path,
-                },
-            ) => {
+            EventKind::SigilError {
+                request_id,
+                duration_ms,
+                method,
+                path,
+            } => {
                 self.origin_outgoing(
                     event,
                     &OriginAnswer {
@@ -700,22 +720,16 @@ impl Correlator {
                     },
                 );
             }
-            (
-                Role::Origin,
-                EventKind::AccessLog {
-                    client_ip,
-                    method,
-                    target,
-                    status,
-                },
-            ) => {
+            EventKind::AccessLog {
+                client_ip,
+                method,
+                target,
+                status,
+            } => {
                 self.origin_access(event, client_ip, method, target, *status);
             }
-            (
-                Role::Origin,
-                EventKind::Server(
-                    ServerEvent::ToolCalled { tool } | ServerEvent::ToolNotListed { tool },
-                ),
+            EventKind::Server(
+                ServerEvent::ToolCalled { tool } | ServerEvent::ToolNotListed { tool },
             ) => {
                 if let Some(id) = event
                     .entry
@@ -728,16 +742,20 @@ impl Correlator {
                     }
                 }
             }
-            (
-                Role::Tunnel,
-                EventKind::TunnelRequest {
-                    method,
-                    path,
-                    conn_index,
-                    ray,
-                    connecting_ip,
-                },
-            ) => {
+            _ => {}
+        }
+    }
+
+    /// A line of cloudflared's: a request, a response or a proxy failure.
+    fn apply_tunnel(&mut self, event: &Event, kind: &EventKind) {
+        match kind {
+            EventKind::TunnelRequest {
+                method,
+                path,
+                conn_index,
+                ray,
+                connecting_ip,
+            } => {
                 self.tunnel_request(
                     event,
                     method,
@@ -747,28 +765,22 @@ impl Correlator {
                     connecting_ip.as_deref(),
                 );
             }
-            (
-                Role::Tunnel,
-                EventKind::TunnelResponse {
-                    status,
-                    conn_index,
-                    ray,
-                },
-            ) => {
+            EventKind::TunnelResponse {
+                status,
+                conn_index,
+                ray,
+            } => {
                 self.tunnel_response(event, *status, *conn_index, ray.as_ref());
             }
-            (
-                Role::Tunnel,
-                EventKind::ProxyError {
-                    line,
-                    failure,
-                    conn_index,
-                    dest,
-                    ray,
-                    error,
-                    ..
-                },
-            ) => {
+            EventKind::ProxyError {
+                line,
+                failure,
+                conn_index,
+                dest,
+                ray,
+                error,
+                ..
+            } => {
                 self.proxy_error(
                     event,
                     &ProxyError {
@@ -785,9 +797,9 @@ impl Correlator {
         }
     }
 
-    fn new_trace(&mut self, start: Timestamp) -> u64 {
+    fn new_trace(&mut self, start: Timestamp) -> TraceId {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = id.next();
         if self.open.len() >= self.cap {
             self.evict_oldest();
         }
@@ -812,7 +824,7 @@ impl Correlator {
     }
 
     /// Seals an open request that got no answer in time (TTL or cap).
-    fn expire(&mut self, id: u64) {
+    fn expire(&mut self, id: TraceId) {
         let before = self.sealed.len();
         self.seal(id);
         if self.sealed.get(before).is_some_and(|t| !t.before_window) {
@@ -820,13 +832,13 @@ impl Correlator {
         }
     }
 
-    fn add_cursor(&mut self, id: u64, event: &Event) {
+    fn add_cursor(&mut self, id: TraceId, event: &Event) {
         if let Some(c) = &event.entry.cursor {
             self.add_cursor_value(id, c);
         }
     }
 
-    fn add_cursor_value(&mut self, id: u64, c: &Cursor) {
+    fn add_cursor_value(&mut self, id: TraceId, c: &Cursor) {
         if let Some(t) = self.open.get_mut(&id) {
             if t.cursors.len() < 16 {
                 t.cursors.push(c.clone());
@@ -851,7 +863,7 @@ impl Correlator {
     }
 
     /// Files a new tunnel request under its host and path until an origin line joins it.
-    fn index_unjoined(&mut self, id: u64, ts: Timestamp, path: &str) {
+    fn index_unjoined(&mut self, id: TraceId, ts: Timestamp, path: &str) {
         let key = self.path_key(self.host, path);
         insert_in_time_order(self.tunnel_by_path.entry(key).or_default(), ts, id);
         if let Some(t) = self.open.get_mut(&id) {
@@ -860,20 +872,20 @@ impl Correlator {
     }
 
     /// Takes a trace out of that index (joined, or sealed).
-    fn unindex_joined(&mut self, id: u64) {
+    fn unindex_joined(&mut self, id: TraceId) {
         let Some(key) = self.open.get_mut(&id).and_then(|t| t.path_key.take()) else {
             return;
         };
         self.unindex_key(key, id);
     }
 
-    fn unindex_key(&mut self, key: u64, id: u64) {
+    fn unindex_key(&mut self, key: u64, id: TraceId) {
         unindex(&mut self.tunnel_by_path, key, id);
     }
 
     /// Files an origin request no tunnel line has joined under its host and path (once
     /// both its Incoming and its path are known), until one joins it.
-    fn index_origin(&mut self, id: u64) {
+    fn index_origin(&mut self, id: TraceId) {
         let Some(t) = self.open.get(&id) else { return };
         if t.tunnel.is_some() || t.origin_path_key.is_some() {
             return;
@@ -891,7 +903,7 @@ impl Correlator {
         }
     }
 
-    fn unindex_origin(&mut self, id: u64) {
+    fn unindex_origin(&mut self, id: TraceId) {
         let Some(key) = self
             .open
             .get_mut(&id)
@@ -903,18 +915,18 @@ impl Correlator {
     }
 
     /// Cancellations seen since the last call, classified (edge timeout or client abort).
-    pub fn take_cancels(&mut self) -> Vec<Cancel> {
+    pub(crate) fn take_cancels(&mut self) -> Vec<Cancel> {
         std::mem::take(&mut self.cancels)
     }
 
     /// Sealed traces since the last call, for the model to count.
-    pub fn take_sealed(&mut self) -> Vec<Trace> {
+    pub(crate) fn take_sealed(&mut self) -> Vec<Trace> {
         std::mem::take(&mut self.sealed)
     }
 
     /// Gives back the vector [`Correlator::take_sealed`] returned, emptied, so the next
     /// traces reuse its room instead of growing a new one (once per entry in a flood).
-    pub fn recycle_sealed(&mut self, mut emptied: Vec<Trace>) {
+    pub(crate) fn recycle_sealed(&mut self, mut emptied: Vec<Trace>) {
         emptied.clear();
         if self.sealed.is_empty() && emptied.capacity() > self.sealed.capacity() {
             self.sealed = emptied;
@@ -922,7 +934,7 @@ impl Correlator {
     }
 
     /// Keeps a sealed trace in the bounded ring for views (none with a capacity of 0).
-    pub fn keep(&mut self, trace: Trace) {
+    pub(crate) fn keep(&mut self, trace: Trace) {
         if self.trace_capacity == 0 {
             return;
         }
@@ -935,12 +947,12 @@ impl Correlator {
 
     /// The ordinal of `recent[0]`: traces are numbered 0, 1, … in the order they were
     /// kept, so `recent[i]` is number `first_recent_ordinal() + i` however the ring turns.
-    pub fn first_recent_ordinal(&self) -> u64 {
+    pub(crate) fn first_recent_ordinal(&self) -> u64 {
         self.kept_total - self.recent.len() as u64
     }
 
     /// The kept trace with ordinal `n` (see [`Correlator::first_recent_ordinal`]), O(1).
-    pub fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
+    pub(crate) fn recent_by_ordinal(&self, n: u64) -> Option<&Trace> {
         let idx = usize::try_from(n.checked_sub(self.first_recent_ordinal())?).ok()?;
         self.recent.get(idx)
     }
@@ -956,10 +968,10 @@ fn origin_said(o: &OriginSide) -> Option<u16> {
 
 /// A path index's entry closest in time to `ts` (within `HEURISTIC_WINDOW_US`) that fits.
 fn nearest_fit(
-    q: &VecDeque<(Timestamp, u64)>,
+    q: &VecDeque<(Timestamp, TraceId)>,
     ts: Timestamp,
-    fits: impl Fn(u64) -> bool,
-) -> Option<u64> {
+    fits: impl Fn(TraceId) -> bool,
+) -> Option<TraceId> {
     let mid = q.partition_point(|(t, _)| *t < ts);
     let after = q
         .range(mid..)
@@ -982,7 +994,7 @@ fn nearest_fit(
 
 /// Adds `(at, id)` to a path index's entry, keeping it in time order (lines come almost in
 /// order: usually at the back).
-fn insert_in_time_order(q: &mut VecDeque<(Timestamp, u64)>, at: Timestamp, id: u64) {
+fn insert_in_time_order(q: &mut VecDeque<(Timestamp, TraceId)>, at: Timestamp, id: TraceId) {
     if q.back().is_none_or(|(t, _)| *t <= at) {
         q.push_back((at, id));
     } else {
@@ -992,7 +1004,11 @@ fn insert_in_time_order(q: &mut VecDeque<(Timestamp, u64)>, at: Timestamp, id: u
 }
 
 /// Removes `id` from a path index's entry `key`.
-fn unindex(index: &mut HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>, key: u64, id: u64) {
+fn unindex(
+    index: &mut HashMap<u64, VecDeque<(Timestamp, TraceId)>, RandomState>,
+    key: u64,
+    id: TraceId,
+) {
     if let Some(q) = index.get_mut(&key) {
         if let Some(pos) = q.iter().position(|(_, x)| *x == id) {
             q.remove(pos);
@@ -1005,7 +1021,7 @@ fn unindex(index: &mut HashMap<u64, VecDeque<(Timestamp, u64)>, RandomState>, ke
 
 /// Removes `id` from a connection's queue; answers come roughly in order, so it is
 /// usually near the front.
-fn remove_id(q: &mut VecDeque<u64>, id: u64) {
+fn remove_id(q: &mut VecDeque<TraceId>, id: TraceId) {
     if let Some(pos) = q.iter().position(|x| *x == id) {
         q.remove(pos);
     }
@@ -1106,12 +1122,12 @@ mod tests {
         };
         let mut c = Correlator::new(&settings);
         for id in 10..13 {
-            c.keep(Trace::new(id, Timestamp(id)));
+            c.keep(Trace::new(TraceId(id), Timestamp(id)));
         }
         assert_eq!(c.first_recent_ordinal(), 1);
         assert!(c.recent_by_ordinal(0).is_none());
-        assert_eq!(c.recent_by_ordinal(1).map(|t| t.id), Some(11));
-        assert_eq!(c.recent_by_ordinal(2).map(|t| t.id), Some(12));
+        assert_eq!(c.recent_by_ordinal(1).map(|t| t.id), Some(TraceId(11)));
+        assert_eq!(c.recent_by_ordinal(2).map(|t| t.id), Some(TraceId(12)));
         assert!(c.recent_by_ordinal(3).is_none());
     }
 

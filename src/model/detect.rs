@@ -39,24 +39,25 @@ mod requests;
 mod stall;
 mod tunnel;
 
-pub use incidents::{ChangeKind, Finding, Incident, IncidentChange, IncidentKind, Severity};
+pub(crate) use incidents::{ChangeKind, Finding, IncidentChange, IncidentKind, Severity};
+pub use incidents::{Incident, IncidentId};
 use latency::LatencyRule;
 
 /// What one host's own journal counts (the detector's totals add these up).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HostCounts {
-    pub restarts: u64,
-    pub crashes: u64,
-    pub auto_restarts: u64,
-    pub tunnel_restarts: u64,
-    pub disconnects: u64,
-    pub down_us: u64,
+pub(crate) struct HostCounts {
+    pub(crate) restarts: u64,
+    pub(crate) crashes: u64,
+    pub(crate) auto_restarts: u64,
+    pub(crate) tunnel_restarts: u64,
+    pub(crate) disconnects: u64,
+    pub(crate) down_us: u64,
 }
 
 /// One host's state: everything a host's lines say about that host only (the current
 /// host's is `Detector::state`, the others' are parked, see [`Detector::switch_host`]).
 #[derive(Debug)]
-pub struct HostState {
+pub(crate) struct HostState {
     counts: HostCounts,
     pub(crate) origin_state: OriginState,
     pub(crate) origin_listen_port: Option<u16>,
@@ -109,7 +110,7 @@ const MAX_HOSTS: usize = 1024;
 
 /// The origin unit's state as PID 1 and the server report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OriginState {
+pub(crate) enum OriginState {
     Unknown,
     Up,
     /// `Stopping` seen; uvicorn refuses new connections from its `Shutting down`.
@@ -138,23 +139,23 @@ pub struct Detector {
     quiet_check_after: u64,
     /// Incident changes since the last [`Detector::take_changes`], for `watch`.
     changes: Vec<IncidentChange>,
-    pub restarts: u64,
-    pub crashes: u64,
-    pub auto_restarts: u64,
+    pub(crate) restarts: u64,
+    pub(crate) crashes: u64,
+    pub(crate) auto_restarts: u64,
     /// cloudflared restarts by systemd (`Scheduled restart job` for the tunnel's unit).
-    pub tunnel_restarts: u64,
+    pub(crate) tunnel_restarts: u64,
     /// `Invalid HTTP request received`: garbage rejected before routing (not requests).
-    pub invalid_http: u64,
-    pub disconnects: u64,
-    pub down_us: u64,
-    pub findings: BTreeMap<SecretKind, Finding>,
+    pub(crate) invalid_http: u64,
+    pub(crate) disconnects: u64,
+    pub(crate) down_us: u64,
+    pub(crate) findings: BTreeMap<SecretKind, Finding>,
     pub incidents: Vec<Incident>,
-    next_incident: u64,
+    next_incident: IncidentId,
     latest: Timestamp,
     /// The host whose state the fields above hold (`_HOSTNAME` of the line applied).
     host: Option<Arc<str>>,
     /// The current host's state (see [`Detector::switch_host`]).
-    pub state: HostState,
+    pub(crate) state: HostState,
     /// The other hosts' states.
     parked: Vec<(Option<Arc<str>>, HostState)>,
     /// Signals before this are the look-back before a window: they move state, never a
@@ -163,7 +164,7 @@ pub struct Detector {
 }
 
 impl Detector {
-    pub fn new(settings: &Settings) -> Detector {
+    pub(crate) fn new(settings: &Settings) -> Detector {
         Detector {
             settings: settings.clone(),
             latency_rule: LatencyRule::default(),
@@ -178,7 +179,7 @@ impl Detector {
             down_us: 0,
             findings: BTreeMap::new(),
             incidents: Vec::new(),
-            next_incident: 1,
+            next_incident: IncidentId::FIRST,
             latest: Timestamp(0),
             host: None,
             state: HostState::default(),
@@ -191,7 +192,7 @@ impl Detector {
     /// (`connIndex` 0–3), origin state, stall watch and counts; a journal directory
     /// gathered from several hosts must not mix them. Lines of one host usually follow
     /// each other: the check is a pointer compare.
-    pub fn switch_host(&mut self, host: Option<&Arc<str>>) {
+    pub(crate) fn switch_host(&mut self, host: Option<&Arc<str>>) {
         let same = match (&self.host, host) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b) || **a == **b,
@@ -217,7 +218,7 @@ impl Detector {
 
     /// Each host's own counts and tunnel state, sorted by host (`None`: lines without
     /// `_HOSTNAME`): (host, counts, connections registered or `None` when unknown).
-    pub fn hosts(&self) -> Vec<(Option<&str>, &HostCounts, Option<usize>)> {
+    pub(crate) fn hosts(&self) -> Vec<(Option<&str>, &HostCounts, Option<usize>)> {
         let known = |k: bool, n: usize| k.then_some(n);
         let mut all: Vec<(Option<&str>, &HostCounts, Option<usize>)> = self
             .parked
@@ -244,11 +245,11 @@ impl Detector {
         ts >= self.count_from
     }
 
-    pub fn apply(&mut self, event: &Event, role: Role) {
+    pub(crate) fn apply(&mut self, event: &Event, role: Role) {
         self.apply_kind(event, &event.kind, role);
     }
 
-    pub fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
+    pub(crate) fn apply_kind(&mut self, event: &Event, kind: &EventKind, role: Role) {
         let ts = event.entry.realtime;
         self.switch_host(event.entry.origin.hostname.as_ref());
         self.latest = self.latest.max(ts);
@@ -296,7 +297,7 @@ impl Detector {
     }
 
     /// A cancel, as soon as it is read: an edge timeout is an incident signal.
-    pub fn on_cancel(&mut self, cancel: &Cancel) {
+    pub(crate) fn on_cancel(&mut self, cancel: &Cancel) {
         self.switch_host(cancel.host.as_ref());
         // A stall is claimed only on requests that kept arriving during the silence: a
         // cancel of a long call that began before it says nothing about the server now.
@@ -315,7 +316,7 @@ impl Detector {
 
     /// A sealed trace: its latency feeds the latency rule; stale sessions and origin 5xx
     /// become incident signals.
-    pub fn on_trace(&mut self, t: &Trace) {
+    pub(crate) fn on_trace(&mut self, t: &Trace) {
         self.switch_host(t.host.as_ref());
         let at = t.end.unwrap_or(t.start);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
@@ -328,22 +329,22 @@ impl Detector {
     }
 
     /// Incident changes since the last call (bounded: the caller drains it every batch).
-    pub fn take_changes(&mut self) -> Vec<IncidentChange> {
+    pub(crate) fn take_changes(&mut self) -> Vec<IncidentChange> {
         std::mem::take(&mut self.changes)
     }
 
     /// The incident with this id, if still kept.
-    pub fn incident(&self, id: u64) -> Option<&Incident> {
+    pub(crate) fn incident(&self, id: IncidentId) -> Option<&Incident> {
         self.incidents.iter().find(|i| i.id == id)
     }
 
     /// Time passes with no entry (live mode): incidents may close.
-    pub fn tick(&mut self, now: Timestamp) {
+    pub(crate) fn tick(&mut self, now: Timestamp) {
         self.latest = self.latest.max(now);
         self.close_quiet(now);
     }
 
-    pub fn finish(&mut self, end: Timestamp) {
+    pub(crate) fn finish(&mut self, end: Timestamp) {
         let hosts: Vec<Option<Arc<str>>> = self.parked.iter().map(|(h, _)| h.clone()).collect();
         for host in hosts
             .iter()

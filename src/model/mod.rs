@@ -107,13 +107,13 @@ impl Default for Settings {
 #[derive(Debug, Clone, Default)]
 pub struct EntryCounts {
     pub total: u64,
-    pub by_unit: Tally,
-    pub unparsed: u64,
+    pub(crate) by_unit: Tally,
+    pub(crate) unparsed: u64,
     /// Continuation lines grouped with the record before them (not records of their own).
-    pub continuation: u64,
-    pub by_host: Tally,
+    pub(crate) continuation: u64,
+    pub(crate) by_host: Tally,
     /// Entries skipped because another input had already given them (`Settings::dedupe`).
-    pub duplicates: u64,
+    pub(crate) duplicates: u64,
 }
 
 /// Distinct keys beyond this are counted together under `(other)`.
@@ -125,7 +125,7 @@ const TALLY_MAX_KEYS: usize = 256;
 /// as those `Arc`s, so a remembered pointer always still means the same text. Read
 /// sorted by key; at most 256 keys (`TALLY_MAX_KEYS`), then `(other)`.
 #[derive(Debug, Clone, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     counts: Vec<(Arc<str>, u64)>,
     /// Index of the key counted last: the next entry usually has the same.
     last: usize,
@@ -135,7 +135,7 @@ pub struct Tally {
 
 impl Tally {
     /// Counts one entry under `key`.
-    pub fn add(&mut self, key: &Arc<str>) {
+    pub(crate) fn add(&mut self, key: &Arc<str>) {
         if let Some((k, n)) = self.counts.get_mut(self.last) {
             if Arc::ptr_eq(k, key) {
                 *n += 1;
@@ -163,38 +163,34 @@ impl Tally {
     }
 
     /// `(key, count)` sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         let mut all: Vec<(&str, u64)> = self.counts.iter().map(|(k, n)| (&**k, *n)).collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         all.into_iter()
     }
 
     /// The keys, sorted.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.iter().map(|(k, _)| k)
     }
 
     /// The count of `key` (0 when never seen).
-    pub fn get(&self, key: &str) -> u64 {
+    pub(crate) fn get(&self, key: &str) -> u64 {
         self.counts
             .iter()
             .find(|(k, _)| &**k == key)
             .map_or(0, |(_, n)| *n)
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.counts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
     }
 }
 
 /// Everything known so far.
 #[derive(Debug)]
 pub struct Model {
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     pub entries: EntryCounts,
     pub log: log::Log,
     pub correlator: correlate::Correlator,
@@ -207,19 +203,19 @@ pub struct Model {
     /// Recent entries' identities, when deduplicating.
     seen: Dedup,
     /// Requests and failures per host (`_HOSTNAME`), in the order hosts were first seen.
-    pub per_host: Vec<HostTraffic>,
+    pub(crate) per_host: Vec<HostTraffic>,
 }
 
 /// What one host's requests came to (the report's per-host figures; the detector has
 /// each host's tunnel and origin counts).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HostTraffic {
-    pub host: Option<Arc<str>>,
-    pub requests: u64,
-    pub bad_gateway: u64,
-    pub edge_timeout: u64,
-    pub client_abort: u64,
-    pub origin_5xx: u64,
+pub(crate) struct HostTraffic {
+    pub(crate) host: Option<Arc<str>>,
+    pub(crate) requests: u64,
+    pub(crate) bad_gateway: u64,
+    pub(crate) edge_timeout: u64,
+    pub(crate) client_abort: u64,
+    pub(crate) origin_5xx: u64,
 }
 
 /// Hosts given figures of their own, at most; the rest are counted under the last.
@@ -439,7 +435,7 @@ impl Model {
 
 /// The part a line plays in the story: the origin server, the tunnel, or neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Origin,
     Tunnel,
     Other,
@@ -720,7 +716,7 @@ mod tests {
                 detect::IncidentKind::BadGateway
             ]
         );
-        let ids: Vec<u64> = model.detector.incidents.iter().map(|i| i.id).collect();
+        let ids: Vec<detect::IncidentId> = model.detector.incidents.iter().map(|i| i.id).collect();
         assert_eq!(closes, [(ids[0], 70), (ids[1], 91), (ids[2], 261)]);
     }
 

@@ -5,6 +5,8 @@
 //! significant digits; keyed maps (routes, tools, statuses) have a cap on distinct keys,
 //! beyond which entries are counted under `(other)`. Does not decide what is an incident.
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -57,23 +59,15 @@ impl Latency {
             self.hist.max() as f64 / 1000.0
         }
     }
-
-    pub fn mean_ms(&self) -> f64 {
-        if self.hist.is_empty() {
-            0.0
-        } else {
-            self.hist.mean() / 1000.0
-        }
-    }
 }
 
 /// Per route (method + path) or per tool.
 #[derive(Debug, Clone, Default)]
-pub struct KeyStats {
-    pub count: u64,
+pub(crate) struct KeyStats {
+    pub(crate) count: u64,
     /// 5xx answers, tool errors inside 200s, and requests that failed in the tunnel.
-    pub errors: u64,
-    pub latency: Latency,
+    pub(crate) errors: u64,
+    pub(crate) latency: Latency,
 }
 
 /// Counts over every sealed trace since start.
@@ -82,7 +76,7 @@ pub struct Stats {
     /// Requests the origin answered (streams included).
     pub requests: u64,
     /// Origin status codes; 0 stands for "not known" (stock format, no access line).
-    pub by_status: BTreeMap<u16, u64>,
+    pub(crate) by_status: BTreeMap<u16, u64>,
     pub latency: Latency,
     pub latency_exact: u64,
     pub latency_derived: u64,
@@ -94,39 +88,113 @@ pub struct Stats {
     /// requests both logged (non-streams with both latencies known; never below 0).
     pub tunnel_overhead: Latency,
     /// Answered requests whose latency could not be derived (overlapping stock pairs).
-    pub latency_unknown: u64,
-    pub by_route: BTreeMap<(String, String), KeyStats>,
-    pub by_tool: BTreeMap<String, KeyStats>,
+    pub(crate) latency_unknown: u64,
+    pub(crate) by_route: BTreeMap<(String, String), KeyStats>,
+    pub(crate) by_tool: BTreeMap<String, KeyStats>,
     pub bad_gateway: u64,
-    pub bad_gateway_by_cause: BTreeMap<OriginErrorCause, u64>,
+    pub(crate) bad_gateway_by_cause: BTreeMap<OriginErrorCause, u64>,
     pub edge_timeout: u64,
     pub client_abort: u64,
-    pub stream_closed: u64,
-    pub proxy_failed: u64,
+    pub(crate) stream_closed: u64,
+    pub(crate) proxy_failed: u64,
     pub unanswered: u64,
     /// Served, but nobody received it (no access line while access logging is on).
-    pub abandoned: u64,
-    pub errors_5xx: u64,
-    pub streams: u64,
-    pub stream_lifetime: Latency,
-    pub timeline: Timeline,
+    pub(crate) abandoned: u64,
+    pub(crate) errors_5xx: u64,
+    pub(crate) streams: u64,
+    pub(crate) stream_lifetime: Latency,
+    pub(crate) timeline: Timeline,
 }
 
-/// `map[key]`, or `map[other()]` once the map holds [`MAX_KEYS`] other keys. The catch-all
-/// key is made only when it is used (it is a pair of `String`s for routes).
-fn capped<K: Ord + Clone, V: Default>(
-    map: &mut BTreeMap<K, V>,
-    key: K,
+/// `map[key]`, or `map[other()]` once the map holds [`MAX_KEYS`] other keys. Looked up by
+/// a borrowed key: an owned one (`owned`, or the catch-all `other`) is made only when a key
+/// is added, not for every request counted under a key already there.
+fn capped<'m, K, Q, V>(
+    map: &'m mut BTreeMap<K, V>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
     other: impl FnOnce() -> K,
-) -> &mut V {
-    if !map.contains_key(&key) && map.len() >= MAX_KEYS {
-        return map.entry(other()).or_default();
+) -> &'m mut V
+where
+    K: Ord + Borrow<Q>,
+    Q: Ord + ?Sized,
+    V: Default,
+{
+    if map.contains_key(key) {
+        return map
+            .get_mut(key)
+            .unwrap_or_else(|| unreachable!("the key was just found"));
     }
+    let key = if map.len() >= MAX_KEYS {
+        other()
+    } else {
+        owned()
+    };
     map.entry(key).or_default()
 }
 
+/// A route (method, path) however it is held: `by_route`'s owned keys, or a request's
+/// borrowed parts, so `by_route` is searched without making a key. Ordered as the owned
+/// pairs are (method, then path), which `Borrow` requires.
+trait RouteKey {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl RouteKey for (String, String) {
+    fn parts(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl RouteKey for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn RouteKey + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn RouteKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn RouteKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn RouteKey + '_ {}
+
+impl PartialOrd for dyn RouteKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn RouteKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+/// `by_route[(method, path)]`, under the `(other)` route past the cap.
+fn route_stats<'m>(
+    by_route: &'m mut BTreeMap<(String, String), KeyStats>,
+    method: &str,
+    path: &str,
+) -> &'m mut KeyStats {
+    let key: &dyn RouteKey = &(method, path);
+    capped(
+        by_route,
+        key,
+        || (method.to_owned(), path.to_owned()),
+        || ("?".into(), "(other)".into()),
+    )
+}
+
 impl Stats {
-    pub fn record(&mut self, t: &Trace) {
+    pub(crate) fn record(&mut self, t: &Trace) {
         self.timeline.record(t);
         match t.outcome {
             Outcome::BadGateway(cause) => {
@@ -140,18 +208,16 @@ impl Stats {
             Outcome::Unanswered => self.unanswered += 1,
             Outcome::Served(_) => {}
         }
-        let route = (
-            t.method.as_deref().unwrap_or("?").to_owned(),
-            // Routes are keyed without the query (the server logs `?<redacted>`).
-            t.path
-                .as_deref()
-                .map_or("?", |p| p.split('?').next().unwrap_or(p))
-                .to_owned(),
-        );
+        let method = t.method.as_deref().unwrap_or("?");
+        // Routes are keyed without the query (the server logs `?<redacted>`).
+        let path = t
+            .path
+            .as_deref()
+            .map_or("?", |p| p.split('?').next().unwrap_or(p));
         let failed_in_tunnel = matches!(t.outcome, Outcome::BadGateway(_) | Outcome::EdgeTimeout);
         let Some(status) = t.answered_status() else {
             if failed_in_tunnel {
-                capped(&mut self.by_route, route, || ("?".into(), "(other)".into())).errors += 1;
+                route_stats(&mut self.by_route, method, path).errors += 1;
             }
             return;
         };
@@ -191,14 +257,19 @@ impl Stats {
             _ if !t.is_stream => self.latency_unknown += 1,
             _ => {}
         }
-        let r = capped(&mut self.by_route, route, || ("?".into(), "(other)".into()));
+        let r = route_stats(&mut self.by_route, method, path);
         r.count += 1;
         r.errors += u64::from(is_5xx || tool_error);
         if let (Some((us, _)), false) = (t.latency, t.is_stream) {
             r.latency.record_us(us);
         }
         if let Some(tool) = &t.tool {
-            let k = capped(&mut self.by_tool, tool.to_string(), || "(other)".into());
+            let k = capped(
+                &mut self.by_tool,
+                &**tool,
+                || tool.to_string(),
+                || "(other)".into(),
+            );
             k.count += 1;
             k.errors += u64::from(is_5xx || tool_error);
             if let (Some((us, _)), false) = (t.latency, t.is_stream) {
@@ -209,29 +280,29 @@ impl Stats {
 }
 
 /// Width of one timeline bucket (µs): 10 s.
-pub const BUCKET_US: u64 = 10_000_000;
+pub(crate) const BUCKET_US: u64 = 10_000_000;
 /// Buckets kept: 15 minutes of 10 s buckets.
-pub const BUCKETS: usize = 90;
+pub(crate) const BUCKETS: usize = 90;
 
 /// One 10-second slice of time.
 #[derive(Debug, Clone, Default)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     /// Start of the slice, in units of [`BUCKET_US`] since the epoch.
-    pub index: u64,
-    pub requests: u64,
-    pub errors_5xx: u64,
-    pub bad_gateway: u64,
-    pub timeouts: u64,
-    pub latency: Latency,
+    pub(crate) index: u64,
+    pub(crate) requests: u64,
+    pub(crate) errors_5xx: u64,
+    pub(crate) bad_gateway: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) latency: Latency,
 }
 
 /// Rolling windows over the last 15 minutes: per-bucket counts and histograms, merged on
 /// demand for the 1 m / 5 m / 15 m views. Fixed memory: [`BUCKETS`] histograms.
 #[derive(Debug, Clone, Default)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     buckets: std::collections::VecDeque<Bucket>,
     /// Records nothing (the headless modes, which never show it: a 10 s bucket's
-    /// histogram is 188 KB to zero, 3% of `report`'s CPU over a day of history).
+    /// histogram is 188 KB to zero; measured: see docs/bench-results.md).
     is_off: bool,
 }
 
@@ -248,8 +319,8 @@ impl Timeline {
             let start = start.max(index.saturating_sub(BUCKETS as u64 - 1));
             for i in start..=index {
                 // The bucket that leaves the ring lends its histogram (188 KB) to the new
-                // one: allocating and zeroing a fresh one every 10 s of history was 3% of
-                // `report`'s CPU.
+                // one instead of a fresh one being allocated and zeroed every 10 s of
+                // history (measured: see docs/bench-results.md).
                 let latency = if self.buckets.len() >= BUCKETS {
                     self.buckets.pop_front().map(|old| {
                         let mut latency = old.latency;
@@ -278,7 +349,7 @@ impl Timeline {
 
     /// Counts a sealed trace in the slice of its end time. Traces older than the ring
     /// (out-of-order history) are not in the timeline; the whole-run stats still count them.
-    pub fn record(&mut self, t: &Trace) {
+    pub(crate) fn record(&mut self, t: &Trace) {
         if self.is_off {
             return;
         }
@@ -303,7 +374,7 @@ impl Timeline {
     }
 
     /// A timeline that records nothing (see `Settings::keep_timeline`).
-    pub fn off() -> Timeline {
+    pub(crate) fn off() -> Timeline {
         Timeline {
             buckets: std::collections::VecDeque::new(),
             is_off: true,
@@ -311,12 +382,14 @@ impl Timeline {
     }
 
     /// Buckets oldest first.
-    pub fn buckets(&self) -> impl DoubleEndedIterator<Item = &Bucket> {
+    pub(crate) fn buckets(&self) -> impl DoubleEndedIterator<Item = &Bucket> {
         self.buckets.iter()
     }
 
-    /// Merged figures for the last `span_us` ending at the newest bucket.
-    pub fn window(&self, span_us: u64) -> Bucket {
+    /// Merged figures for the last `span_us` ending at the newest bucket (the screen
+    /// merges its own windows from [`Timeline::buckets`]; the tests probe the ring with it).
+    #[cfg(test)]
+    fn window(&self, span_us: u64) -> Bucket {
         let mut out = Bucket::default();
         let Some(newest) = self.buckets.back().map(|b| b.index) else {
             return out;
@@ -338,7 +411,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::correlate::{LatencySource, OriginSide};
+    use crate::model::correlate::{LatencySource, OriginSide, TraceId};
     use crate::source::Timestamp;
 
     /// A timeline that is off counts nothing, and the run's totals are the same.
@@ -362,7 +435,7 @@ mod tests {
 
     fn served(at_s: u64, latency_ms: u64, status: u16) -> Trace {
         let end = Timestamp(at_s * 1_000_000);
-        let mut t = Trace::new(0, end);
+        let mut t = Trace::new(TraceId::FIRST, end);
         t.end = Some(end);
         t.method = Some("POST".into());
         t.path = Some("/".into());
@@ -375,6 +448,84 @@ mod tests {
         t.outcome = Outcome::Served(status);
         t.latency = Some((latency_ms * 1000, LatencySource::Exact));
         t
+    }
+
+    /// Routes are keyed by method and path without the query, found by the request's own
+    /// strings: over a stream of requests on more routes than the cap (some repeated, some
+    /// with queries, some with no method or path), the counts are those of a map keyed by
+    /// owned pairs, with every route past the cap under `(other)` and a route counted
+    /// before the cap still its own after it.
+    #[test]
+    fn routes_count_by_method_and_path_up_to_the_cap_then_under_other() {
+        let mut stats = Stats::default();
+        let mut want: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..3_000u64 {
+            // xorshift: a fixed sequence, reproducible.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut t = served(i, 5, 200);
+            t.method = match x % 5 {
+                0 => None,
+                1 => Some("GET".into()),
+                _ => Some("POST".into()),
+            };
+            let route = (x >> 8) % (MAX_KEYS as u64 + 60);
+            t.path = match (x >> 20) % 7 {
+                0 => None,
+                1 => Some(format!("/r{route}?token=secret{i}").into()),
+                _ => Some(format!("/r{route}").into()),
+            };
+            stats.record(&t);
+            let key = (
+                t.method.as_deref().unwrap_or("?").to_owned(),
+                t.path
+                    .as_deref()
+                    .map_or("?", |p| p.split('?').next().unwrap_or(p))
+                    .to_owned(),
+            );
+            let key = if want.contains_key(&key) || want.len() < MAX_KEYS {
+                key
+            } else {
+                ("?".to_owned(), "(other)".to_owned())
+            };
+            *want.entry(key).or_default() += 1;
+        }
+        let got: BTreeMap<(String, String), u64> = stats
+            .by_route
+            .iter()
+            .map(|(k, v)| (k.clone(), v.count))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), MAX_KEYS + 1, "the cap, and (other)");
+        assert!(got[&("?".to_owned(), "(other)".to_owned())] > 0);
+        assert!(got.keys().all(|(_, p)| !p.contains('?') || p == "?"));
+        assert_eq!(
+            got.values().sum::<u64>(),
+            3_000,
+            "every request counted once"
+        );
+    }
+
+    /// A failure in the tunnel counts as an error of its route; a tool's requests are
+    /// counted under the tool, looked up by its name.
+    #[test]
+    fn tunnel_failures_are_route_errors_and_tools_are_counted_by_name() {
+        let mut stats = Stats::default();
+        let mut failed = Trace::new(TraceId::FIRST, Timestamp(1));
+        failed.method = Some("POST".into());
+        failed.path = Some("/mcp".into());
+        failed.outcome = Outcome::EdgeTimeout;
+        stats.record(&failed);
+        let mut t = served(2, 5, 200);
+        t.path = Some("/mcp?x=1".into());
+        t.tool = Some("search_code".into());
+        stats.record(&t);
+        stats.record(&t);
+        let route = &stats.by_route[&("POST".to_owned(), "/mcp".to_owned())];
+        assert_eq!((route.count, route.errors), (2, 1));
+        assert_eq!(stats.by_tool["search_code"].count, 2);
     }
 
     #[test]

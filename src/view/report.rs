@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::detect::Incident;
+use crate::model::detect::{Incident, IncidentId};
 use crate::model::stats::Latency;
 use crate::model::Model;
 use crate::text;
@@ -147,7 +147,7 @@ struct IncidentDoc {
     end: Option<String>,
     evidence: Vec<String>,
     host: Option<String>,
-    id: u64,
+    id: IncidentId,
     kind: &'static str,
     severity: &'static str,
     start: String,

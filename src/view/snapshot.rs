@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use crate::model::correlate::{Outcome, Trace};
-use crate::model::detect::Incident;
+use crate::model::detect::{Incident, IncidentId};
 use crate::model::stats::Latency;
 use crate::model::Model;
 use crate::source::{RawEntry, Timestamp, KEPT_FIELDS};
@@ -44,7 +44,7 @@ pub struct Selection {
     pub start: Timestamp,
     pub end: Timestamp,
     /// The incident it was taken for, if any (in the window's model).
-    pub incident: Option<u64>,
+    pub incident: Option<IncidentId>,
 }
 
 /// The files of a bundle, in the order an archive holds them (`journal.export` last).

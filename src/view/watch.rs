@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::model::detect::{ChangeKind, Incident, IncidentChange};
+use crate::model::detect::{ChangeKind, Incident, IncidentChange, IncidentId};
 use crate::source::Timestamp;
 use crate::text;
 
@@ -18,7 +18,7 @@ use crate::text;
 #[derive(Debug)]
 pub(crate) struct Throttle {
     interval_us: u64,
-    last_update: HashMap<u64, Timestamp>,
+    last_update: HashMap<IncidentId, Timestamp>,
 }
 
 impl Throttle {
@@ -107,7 +107,7 @@ pub(crate) struct Announcer {
     quiet_us: u64,
     last_id: u64,
     /// Model id → announced id, for incidents of this run.
-    ids: HashMap<u64, u64>,
+    ids: HashMap<IncidentId, u64>,
     /// Announced id → counts carried over from the previous run.
     base: HashMap<u64, Announced>,
     /// Left open by the previous run and not seen again yet.
@@ -206,7 +206,7 @@ impl Announcer {
         }
         let shown = IncidentChange {
             kind,
-            incident: id,
+            incident: IncidentId(id),
             at: change.at,
         };
         if !self.throttle.admit(&shown) {
@@ -232,7 +232,7 @@ impl Announcer {
                 self.open.remove(&c.id);
                 let change = IncidentChange {
                     kind: ChangeKind::Close,
-                    incident: c.id,
+                    incident: IncidentId(c.id),
                     at: now,
                 };
                 self.throttle.admit(&change);
@@ -287,14 +287,14 @@ mod tests {
     fn change(kind: ChangeKind, at_s: u64) -> IncidentChange {
         IncidentChange {
             kind,
-            incident: 7,
+            incident: IncidentId(7),
             at: Timestamp(at_s * 1_000_000),
         }
     }
 
     fn incident(id: u64, kind: IncidentKind, start_s: u64, count: u64) -> Incident {
         Incident {
-            id,
+            id: IncidentId(id),
             kind,
             severity: crate::model::detect::Severity::Critical,
             start: Timestamp(start_s * 1_000_000),
@@ -337,7 +337,7 @@ mod tests {
         // Another kind is a new incident, numbered after the last one announced.
         let other = incident(2, IncidentKind::EdgeTimeout, 131, 1);
         let mut open = change(ChangeKind::Open, 131);
-        open.incident = 2;
+        open.incident = IncidentId(2);
         let got = a.announce(&open, &other).unwrap();
         assert_eq!((got.kind, got.incident), (ChangeKind::Open, 42));
         assert_eq!(a.opened_by_kind.get("edge_timeout"), Some(&1));

@@ -4,7 +4,7 @@
 
 use super::{
     is_stream_route, remove_id, url_path, Cancel, CancelKind, Correlator, Event, HostKey, InFlight,
-    Link, Outcome, Primary, ProxyError, ProxyFailure, ProxyLine, RayId, Timestamp, Trace,
+    Link, Outcome, Primary, ProxyError, ProxyFailure, ProxyLine, RayId, Timestamp, Trace, TraceId,
     TunnelSide, ABORT_MIN_AGE_US, EDGE_EARLY_US, EDGE_LATE_US, FOLLOW_UP_WINDOW_US,
     HEURISTIC_WINDOW_US, MAX_PRIMARIES_PER_CONN, MAX_TENTATIVE_ABORTS, STALL_TOLERANCE_US,
 };
@@ -20,28 +20,8 @@ impl Correlator {
             error,
         } = e;
         let ts = event.entry.realtime;
-        if line != ProxyLine::Primary {
-            if let Some(id) = self.follow_up_target(ts, conn_index, line) {
-                if let Some(t) = self.open.get_mut(&id) {
-                    if let Some(d) = dest {
-                        let path = url_path(d);
-                        if t.path.is_none() {
-                            t.path = Some(path.into());
-                            t.is_stream = is_stream_route(t.method.as_deref(), Some(path));
-                        }
-                    }
-                    if let Some(s) = t.tunnel.as_mut() {
-                        s.followed_up = true;
-                    }
-                }
-                self.add_cursor(id, event);
-                return;
-            }
-            if line == ProxyLine::StreamTeardown {
-                return;
-            }
-            // A follow-up without its primary (before the window, or lost): it still
-            // stands for one request.
+        if line != ProxyLine::Primary && self.follow_up(event, line, conn_index, dest) {
+            return;
         }
         let (id, cancel) = match failure {
             ProxyFailure::Cancelled => {
@@ -136,6 +116,35 @@ impl Correlator {
         }
     }
 
+    /// A follow-up line (R4/R5, or the teardown R10/R11) added to the request its primary
+    /// made; `false` when it has none and stands for a request of its own (its primary was
+    /// before the window, or lost). A teardown without its primary says nothing: `true`.
+    fn follow_up(
+        &mut self,
+        event: &Event,
+        line: ProxyLine,
+        conn_index: Option<u8>,
+        dest: Option<&str>,
+    ) -> bool {
+        let Some(id) = self.follow_up_target(event.entry.realtime, conn_index, line) else {
+            return line == ProxyLine::StreamTeardown;
+        };
+        if let Some(t) = self.open.get_mut(&id) {
+            if let Some(d) = dest {
+                let path = url_path(d);
+                if t.path.is_none() {
+                    t.path = Some(path.into());
+                    t.is_stream = is_stream_route(t.method.as_deref(), Some(path));
+                }
+            }
+            if let Some(s) = t.tunnel.as_mut() {
+                s.followed_up = true;
+            }
+        }
+        self.add_cursor(id, event);
+        true
+    }
+
     /// The request a follow-up line (R4/R5, or the teardown R10/R11) is about: the oldest
     /// primary on its host and connection within `FOLLOW_UP_WINDOW_US` that has not had
     /// this kind of follow-up yet. cloudflared writes a failure's lines in order from one
@@ -147,7 +156,7 @@ impl Correlator {
         ts: Timestamp,
         conn: Option<u8>,
         line: ProxyLine,
-    ) -> Option<u64> {
+    ) -> Option<TraceId> {
         let host = self.host;
         let wants = |p: &Primary| match line {
             ProxyLine::RequestFailed => !p.followed,
@@ -241,7 +250,7 @@ impl Correlator {
     }
 
     /// The request in flight whose age fits the edge limit best, if any fits.
-    pub(super) fn edge_fit(&self, candidates: &[InFlight]) -> Option<u64> {
+    pub(super) fn edge_fit(&self, candidates: &[InFlight]) -> Option<TraceId> {
         let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
         candidates
             .iter()
@@ -253,7 +262,7 @@ impl Correlator {
     /// The request a visitor most likely abandoned: the youngest in flight at least
     /// `ABORT_MIN_AGE_US` old, else the youngest; never one old enough for the edge limit
     /// (its own cancel is still to come).
-    pub(super) fn abort_fit(&self, candidates: &[InFlight]) -> Option<u64> {
+    pub(super) fn abort_fit(&self, candidates: &[InFlight]) -> Option<TraceId> {
         let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
         let young = candidates.iter().filter(|c| c.age_us < lo);
         young
@@ -277,7 +286,7 @@ impl Correlator {
         ts: Timestamp,
         conn: Option<u8>,
         ray: Option<&RayId>,
-    ) -> (u64, CancelKind) {
+    ) -> (TraceId, CancelKind) {
         let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
         let by_age = |age: u64| {
             if age >= lo {
@@ -348,7 +357,7 @@ impl Correlator {
     }
 
     /// Remembers a request an abort was attributed to (bounded: the oldest go first).
-    pub(super) fn remember_abort(&mut self, id: u64) {
+    pub(super) fn remember_abort(&mut self, id: TraceId) {
         let open = &self.open;
         self.tentative_aborts.retain(|x| open.contains_key(x));
         if self.tentative_aborts.len() >= MAX_TENTATIVE_ABORTS {
@@ -359,7 +368,7 @@ impl Correlator {
 
     /// A request of this host and connection taken for an abort, still open, whose age
     /// fits the edge limit at `ts` best.
-    pub(super) fn aborted_fitting_edge(&self, ts: Timestamp, conn: Option<u8>) -> Option<u64> {
+    pub(super) fn aborted_fitting_edge(&self, ts: Timestamp, conn: Option<u8>) -> Option<TraceId> {
         let candidates: Vec<InFlight> = self
             .tentative_aborts
             .iter()
@@ -394,7 +403,7 @@ impl Correlator {
     /// Moves the abort attributed to `from` to the request it most likely ended (see
     /// [`Correlator::abort_owner`]), or to a request of its own when none fits. The abort
     /// keeps its time and text; `from` is free for the cancel being attributed.
-    pub(super) fn move_abort(&mut self, from: u64, conn: Option<u8>) {
+    pub(super) fn move_abort(&mut self, from: TraceId, conn: Option<u8>) {
         self.tentative_aborts.retain(|x| *x != from);
         let Some(t) = self.open.get_mut(&from) else {
             return;
@@ -469,8 +478,8 @@ impl Correlator {
         &self,
         at: Timestamp,
         conn: Option<u8>,
-        exclude: u64,
-    ) -> Option<(u64, bool)> {
+        exclude: TraceId,
+    ) -> Option<(TraceId, bool)> {
         let lo = self.edge_timeout_us.saturating_sub(EDGE_EARLY_US);
         let abandoned = |t: &Trace| {
             self.access_log_seen
@@ -532,7 +541,7 @@ impl Correlator {
     /// access line) and that the tunnel has not settled waits until the edge limit has
     /// passed for it, so a cancel that comes later still finds it (an abort first taken
     /// for another request moves to it, see [`Correlator::move_abort`]).
-    pub(super) fn seal_deadline(&self, id: u64) -> Option<Timestamp> {
+    pub(super) fn seal_deadline(&self, id: TraceId) -> Option<Timestamp> {
         let t = self.open.get(&id)?;
         let Some(o) = t.origin.as_ref() else {
             // A cancel of a request no origin line has joined yet, while this host's
@@ -557,7 +566,7 @@ impl Correlator {
 
     /// A cancel attributed to a request only the origin logged: the two sides are joined
     /// by time alone.
-    pub(super) fn join_tunnel_cancel(&mut self, id: u64, conn: Option<u8>) {
+    pub(super) fn join_tunnel_cancel(&mut self, id: TraceId, conn: Option<u8>) {
         self.unindex_origin(id);
         if let Some(t) = self.open.get_mut(&id) {
             t.link = Link::Heuristic;
@@ -576,7 +585,7 @@ impl Correlator {
         failure: &ProxyFailure,
         conn_index: Option<u8>,
         ray: Option<&RayId>,
-    ) -> u64 {
+    ) -> TraceId {
         if let Some(id) = ray.and_then(|r| self.by_ray.get(&self.ray_key(self.host, r)).copied()) {
             if self.open.contains_key(&id) {
                 return id;
@@ -586,7 +595,7 @@ impl Correlator {
         let found = conn_index
             .and_then(|c| self.tunnel_fifo.get(&(self.host, c)))
             .and_then(|q| {
-                let pending = |id: &u64| {
+                let pending = |id: &TraceId| {
                     self.open.get(id).is_some_and(|t| {
                         t.tunnel.as_ref().is_some_and(|s| {
                             s.response.is_none() && s.failure.is_none() && s.request.is_some_and(|r| r <= ts)

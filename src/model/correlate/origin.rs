@@ -5,7 +5,8 @@
 use super::{
     is_stream_route, nearest_fit, Access, CancelKind, Correlator, Event, HostKey, LatencySource,
     Link, OriginAnswer, OriginRequest, OriginSide, ProxyFailure, RayId, RequestId, Timestamp,
-    Trace, VecDeque, ACCESS_WINDOW_US, EDGE_EARLY_US, HEURISTIC_WINDOW_US, MAX_PENDING_ACCESS,
+    Trace, TraceId, VecDeque, ACCESS_WINDOW_US, EDGE_EARLY_US, HEURISTIC_WINDOW_US,
+    MAX_PENDING_ACCESS,
 };
 
 impl Correlator {
@@ -91,9 +92,9 @@ impl Correlator {
         path: &str,
         client: Option<&str>,
         ray: Option<&RayId>,
-    ) -> Option<u64> {
+    ) -> Option<TraceId> {
         let q = self.origin_by_path.get(&self.path_key(self.host, path))?;
-        let fits = |id: u64| {
+        let fits = |id: TraceId| {
             self.open.get(&id).is_some_and(|t| {
                 t.tunnel.is_none()
                     && t.method.as_deref().is_none_or(|m| m == method)
@@ -119,9 +120,9 @@ impl Correlator {
         method: Option<&str>,
         path: Option<&str>,
         client: Option<&str>,
-    ) -> Option<u64> {
+    ) -> Option<TraceId> {
         let q = self.tunnel_by_path.get(&self.path_key(self.host, path?))?;
-        let fits = |id: u64| {
+        let fits = |id: TraceId| {
             self.open.get(&id).is_some_and(|t| {
                 t.origin.is_none()
                     && t.tunnel.as_ref().is_some_and(|s| s.failure.is_none())
@@ -143,7 +144,7 @@ impl Correlator {
     /// quick ones finishing around it; one without (nobody received it: the visitor or
     /// the edge had given up) ends the oldest request the tunnel saw cancelled, else the
     /// oldest open past the edge limit, else the oldest not near it, else the oldest.
-    pub(super) fn stock_outgoing_target(&self, pid: u32, at: Timestamp) -> Option<(u64, bool)> {
+    pub(super) fn stock_outgoing_target(&self, pid: u32, at: Timestamp) -> Option<(TraceId, bool)> {
         let key = (self.host, pid);
         let queue = self.origin_fifo.get(&key)?;
         let candidates: Vec<&Trace> = queue
@@ -281,7 +282,7 @@ impl Correlator {
     /// first such abort since `id` began moves (see [`Correlator::move_abort`], which
     /// prefers exactly such an abandoned request), so the request the guess took is free
     /// for the cancel that is really its own.
-    pub(super) fn reclaim_abort(&mut self, id: u64) {
+    pub(super) fn reclaim_abort(&mut self, id: TraceId) {
         let Some(t) = self.open.get(&id) else { return };
         if t.tunnel.is_some() || t.is_stream || !self.undelivered(t) {
             return;
@@ -323,7 +324,7 @@ impl Correlator {
     }
 
     /// An Outgoing/Error whose Incoming was never seen (started before the window).
-    pub(super) fn orphan_origin(&mut self, event: &Event, rid: &RequestId) -> u64 {
+    pub(super) fn orphan_origin(&mut self, event: &Event, rid: &RequestId) -> TraceId {
         let ts = event.entry.realtime;
         let id = self.new_trace(ts);
         if let Some(t) = self.open.get_mut(&id) {
@@ -402,7 +403,7 @@ impl Correlator {
 
     /// The access line waiting on this process, if it fits the request its Outgoing
     /// answers: it is that request's.
-    pub(super) fn take_access(&mut self, key: (HostKey, u32), id: u64, at: Timestamp) {
+    pub(super) fn take_access(&mut self, key: (HostKey, u32), id: TraceId, at: Timestamp) {
         let Some(q) = self.pending_access.get_mut(&key) else {
             return;
         };
@@ -428,7 +429,7 @@ impl Correlator {
         let found = self.origin_fifo.get(&key).and_then(|q| {
             // Requests before `answered` have their access line: none of them matches.
             let unanswered = || q.ids.range(q.answered..).rev().copied();
-            let fits = |id: &u64| {
+            let fits = |id: &TraceId| {
                 self.open.get(id).is_some_and(|t| {
                     t.origin.as_ref().is_some_and(|o| o.access_status.is_none()) && access.fits(t)
                 })
@@ -446,7 +447,7 @@ impl Correlator {
         }
     }
 
-    pub(super) fn give_access(&mut self, id: u64, key: (HostKey, u32), access: &Access) {
+    pub(super) fn give_access(&mut self, id: TraceId, key: (HostKey, u32), access: &Access) {
         if let Some(t) = self.open.get_mut(&id) {
             if t.method.is_none() {
                 t.method = Some(access.method.clone());
@@ -482,7 +483,7 @@ impl Correlator {
     }
 
     /// An open request no tunnel line has joined, and when its Incoming was logged.
-    pub(super) fn unjoined_origin(&self, id: u64) -> Option<(&Trace, Timestamp)> {
+    pub(super) fn unjoined_origin(&self, id: TraceId) -> Option<(&Trace, Timestamp)> {
         let t = self.open.get(&id).filter(|t| t.tunnel.is_none())?;
         let at = t
             .origin
@@ -495,7 +496,7 @@ impl Correlator {
     /// The stock format's Incoming names no method, path or client: its access line is
     /// what joins it to cloudflared's request line (method, path, `Cf-Connecting-Ip`,
     /// within `HEURISTIC_WINDOW_US` of the Incoming).
-    pub(super) fn join_by_access(&mut self, id: u64) {
+    pub(super) fn join_by_access(&mut self, id: TraceId) {
         let Some((t, at)) = self.unjoined_origin(id) else {
             return;
         };
@@ -511,7 +512,7 @@ impl Correlator {
     /// The stock format's Outgoing with no access line (nobody received the answer) for a
     /// request no tunnel line has joined: it is the request cloudflared saw cancelled,
     /// whose request line is closest to this Incoming.
-    pub(super) fn join_cancelled(&mut self, id: u64) {
+    pub(super) fn join_cancelled(&mut self, id: TraceId) {
         let Some((t, at)) = self.unjoined_origin(id) else {
             return;
         };
@@ -545,7 +546,7 @@ impl Correlator {
     /// A cancelled tunnel request that no origin line joined (the stock format's Incoming
     /// names no route): the origin request of its host, not joined to any tunnel line,
     /// whose Incoming is closest to its request line (within `HEURISTIC_WINDOW_US`).
-    pub(super) fn origin_for_cancel(&self, tunnel_id: u64) -> Option<u64> {
+    pub(super) fn origin_for_cancel(&self, tunnel_id: TraceId) -> Option<TraceId> {
         let t = self.open.get(&tunnel_id)?;
         let began = t.tunnel.as_ref()?.request?;
         self.origin_fifo
@@ -564,7 +565,7 @@ impl Correlator {
     }
 
     /// Merges tunnel-only trace `from` into origin trace `id` (joined by time alone).
-    pub(super) fn absorb_tunnel(&mut self, id: u64, from: u64) {
+    pub(super) fn absorb_tunnel(&mut self, id: TraceId, from: TraceId) {
         self.unindex_origin(id);
         self.unindex_joined(from);
         let Some(mut tunnel_trace) = self.open.remove(&from) else {

@@ -3,11 +3,12 @@
 
 use super::{
     remove_id, settle_unanswered, unindex, Access, CancelKind, Correlator, HostKey, LatencySource,
-    Link, Outcome, ProxyFailure, Timestamp, Trace, VecDeque, ACCESS_WINDOW_US, CLAIM_WINDOW_US,
+    Link, Outcome, ProxyFailure, Timestamp, Trace, TraceId, VecDeque, ACCESS_WINDOW_US,
+    CLAIM_WINDOW_US,
 };
 
 impl Correlator {
-    pub(super) fn maybe_complete(&mut self, id: u64, ts: Timestamp) {
+    pub(super) fn maybe_complete(&mut self, id: TraceId, ts: Timestamp) {
         let done = self.open.get(&id).is_some_and(|t| {
             let origin_done = t
                 .origin
@@ -24,13 +25,13 @@ impl Correlator {
         }
     }
 
-    pub(super) fn complete(&mut self, id: u64, ts: Timestamp) {
+    pub(super) fn complete(&mut self, id: TraceId, ts: Timestamp) {
         self.completing.push_back((ts, id));
     }
 
     /// Seals completed traces older than the join grace period, settles response lines
     /// no origin answer claimed in time, and expires stale open requests.
-    pub fn seal_due(&mut self, now: Timestamp) {
+    pub(crate) fn seal_due(&mut self, now: Timestamp) {
         if !self.pending_access.is_empty() {
             let stale = |a: &Access| now.saturating_since_us(a.at) > ACCESS_WINDOW_US;
             let keys: Vec<(HostKey, u32)> = self
@@ -111,7 +112,7 @@ impl Correlator {
     }
 
     /// End of input: settle every waiting response line, then seal everything.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         let waiting: Vec<((HostKey, u32), VecDeque<Access>)> =
             self.pending_access.drain().collect();
         for (key, q) in waiting {
@@ -122,7 +123,7 @@ impl Correlator {
         while let Some(u) = self.unclaimed.pop_front() {
             self.settle_unclaimed(&u);
         }
-        let ids: Vec<u64> = self.open_ids.iter().copied().collect();
+        let ids: Vec<TraceId> = self.open_ids.iter().copied().collect();
         for id in ids {
             self.seal(id);
         }
@@ -130,7 +131,7 @@ impl Correlator {
         self.postponed.clear();
     }
 
-    pub(super) fn remove_open(&mut self, id: u64) -> Option<Trace> {
+    pub(super) fn remove_open(&mut self, id: TraceId) -> Option<Trace> {
         let t = self.open.remove(&id)?;
         self.open_ids.remove(&id);
         if let Some(key) = t.path_key {
@@ -168,7 +169,7 @@ impl Correlator {
         Some(t)
     }
 
-    pub(super) fn seal(&mut self, id: u64) {
+    pub(super) fn seal(&mut self, id: TraceId) {
         let Some(mut t) = self.remove_open(id) else {
             return;
         };

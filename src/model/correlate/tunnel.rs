@@ -3,7 +3,7 @@
 
 use super::{
     is_stream_route, origin_said, remove_id, Correlator, Cursor, Event, Link, RayId, Timestamp,
-    Trace, TunnelSide, Unclaimed, CLAIM_WINDOW_US, MAX_UNCLAIMED,
+    Trace, TraceId, TunnelSide, Unclaimed, CLAIM_WINDOW_US, MAX_UNCLAIMED,
 };
 
 impl Correlator {
@@ -196,7 +196,7 @@ impl Correlator {
 
     /// The origin answered request `id`: a waiting response line on its connection with
     /// the same status, written since the request began, is its.
-    pub(super) fn claim_response(&mut self, id: u64) {
+    pub(super) fn claim_response(&mut self, id: TraceId) {
         let Some(t) = self.open.get(&id) else { return };
         let Some(s) = t.tunnel.as_ref() else { return };
         if s.response.is_some() || s.failure.is_some() {
@@ -237,7 +237,7 @@ impl Correlator {
 
     pub(super) fn set_response(
         &mut self,
-        id: u64,
+        id: TraceId,
         ts: Timestamp,
         status: u16,
         cursor: Option<&Cursor>,

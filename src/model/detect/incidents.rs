@@ -7,7 +7,10 @@
 //! time. Does not own the rules that raise signals (the state machines by side:
 //! `origin`, `tunnel`, `stall`, `latency`, `requests`).
 
+use std::fmt;
 use std::sync::Arc;
+
+use serde::Serialize;
 
 use super::{Cursor, Detector, Event, SecretKind, Timestamp};
 
@@ -16,8 +19,31 @@ const MAX_INCIDENTS: usize = 500;
 /// Evidence cursors kept per incident.
 pub(super) const MAX_EVIDENCE: usize = 20;
 
+/// An incident's number: given by the detector as incidents open, from 1 up, never
+/// reused in a run. The number the report, `watch`, hooks and `snapshot --incident` show;
+/// it serializes as the bare number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct IncidentId(pub u64);
+
+impl IncidentId {
+    /// The first incident's number.
+    pub(super) const FIRST: IncidentId = IncidentId(1);
+
+    /// The number after this one.
+    pub(super) fn next(self) -> IncidentId {
+        IncidentId(self.0 + 1)
+    }
+}
+
+impl fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IncidentKind {
+pub(crate) enum IncidentKind {
     BadGateway,
     EdgeTimeout,
     OriginErrors,
@@ -33,7 +59,7 @@ pub enum IncidentKind {
 }
 
 impl IncidentKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             IncidentKind::BadGateway => "bad_gateway",
             IncidentKind::EdgeTimeout => "edge_timeout",
@@ -50,14 +76,14 @@ impl IncidentKind {
 
 /// What happened to an incident, for live consumers (`watch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
+pub(crate) enum ChangeKind {
     Open,
     Update,
     Close,
 }
 
 impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Open => "open",
             ChangeKind::Update => "update",
@@ -68,21 +94,21 @@ impl ChangeKind {
 
 /// An incident opened, grew, or closed (journal time of the change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IncidentChange {
-    pub kind: ChangeKind,
-    pub incident: u64,
-    pub at: Timestamp,
+pub(crate) struct IncidentChange {
+    pub(crate) kind: ChangeKind,
+    pub(crate) incident: IncidentId,
+    pub(crate) at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
+pub(crate) enum Severity {
     Info,
     Warning,
     Critical,
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
@@ -93,32 +119,32 @@ impl Severity {
 
 #[derive(Debug, Clone)]
 pub struct Incident {
-    pub id: u64,
-    pub kind: IncidentKind,
-    pub severity: Severity,
-    pub start: Timestamp,
-    pub last: Timestamp,
+    pub id: IncidentId,
+    pub(crate) kind: IncidentKind,
+    pub(crate) severity: Severity,
+    pub(crate) start: Timestamp,
+    pub(crate) last: Timestamp,
     /// `None` while open.
-    pub end: Option<Timestamp>,
-    pub count: u64,
-    pub cause: String,
-    pub evidence: Vec<Cursor>,
+    pub(crate) end: Option<Timestamp>,
+    pub(crate) count: u64,
+    pub(crate) cause: String,
+    pub(crate) evidence: Vec<Cursor>,
     /// The host whose lines raised it (`_HOSTNAME`): a journal directory gathered from
     /// several hosts keeps each host's incidents apart.
-    pub host: Option<Arc<str>>,
+    pub(crate) host: Option<Arc<str>>,
 }
 
 /// A secret the logs contain: what, how often, first seen, where, and what to do.
 #[derive(Debug, Clone)]
-pub struct Finding {
-    pub kind: SecretKind,
-    pub count: u64,
-    pub first_seen: Timestamp,
-    pub unit: String,
+pub(crate) struct Finding {
+    pub(crate) kind: SecretKind,
+    pub(crate) count: u64,
+    pub(crate) first_seen: Timestamp,
+    pub(crate) unit: String,
 }
 
 impl Finding {
-    pub fn advice(&self) -> &'static str {
+    pub(crate) fn advice(&self) -> &'static str {
         match self.kind {
             SecretKind::OAuthClientSecret => {
                 "the OAuth client secret is in the journal: rotate it and restrict who can read the journal"
@@ -205,7 +231,7 @@ impl Detector {
         severity: Severity,
         at: Timestamp,
         cause: String,
-    ) -> Option<u64> {
+    ) -> Option<IncidentId> {
         if !self.counting(at) {
             // The look-back only rebuilds state.
             return None;
@@ -233,7 +259,7 @@ impl Detector {
             }
         }
         let id = self.next_incident;
-        self.next_incident += 1;
+        self.next_incident = id.next();
         self.quiet_check_after = self
             .quiet_check_after
             .min(at.0.saturating_add(self.settings.incident_quiet_us));

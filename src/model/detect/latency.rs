@@ -1,7 +1,7 @@
 //! The latency rule: p99 per window of requests, over the threshold for several windows
 //! in a row opens a `latency` incident, under it for several closes it.
 
-use super::{ChangeKind, Detector, IncidentChange, IncidentKind, Severity, Timestamp};
+use super::{ChangeKind, Detector, IncidentChange, IncidentId, IncidentKind, Severity, Timestamp};
 use crate::model::stats::Latency;
 
 /// The latency rule's state: the current window's histogram and the streaks.
@@ -11,7 +11,7 @@ pub(super) struct LatencyRule {
     window: Latency,
     over: u32,
     under: u32,
-    open: Option<u64>,
+    open: Option<IncidentId>,
 }
 
 impl Detector {

@@ -21,6 +21,7 @@
 //! Does no I/O and never changes the model. Pausing freezes the indexes and [`Derived`]
 //! (ingest continues; `p` again catches up).
 
+use crate::model::detect::IncidentId;
 use crate::model::stats::BUCKET_US;
 use crate::model::Model;
 use crate::parse::Level;
@@ -51,7 +52,7 @@ pub enum Command {
     /// back when it is continued.
     Suspend,
     /// Write an incident snapshot: the selected incident, or `None` for "the current state".
-    Snapshot(Option<u64>),
+    Snapshot(Option<IncidentId>),
     /// Put this text on the clipboard (OSC 52, written by the loop). Already display
     /// text: sanitized and redacted as the screen shows it.
     Copy(String),
@@ -87,7 +88,7 @@ pub(crate) enum Overlay {
     /// An incident and the log records its evidence cursors point to (`missing`: cursors
     /// whose records have left the log ring).
     Incident {
-        id: u64,
+        id: IncidentId,
         evidence: Vec<u64>,
         missing: usize,
         scroll: u16,
@@ -216,7 +217,7 @@ pub struct UiState {
     pub(crate) log: Index,
     pub(crate) requests: Index,
     /// Selected incident id (`None`: the newest).
-    pub(crate) incident: Option<u64>,
+    pub(crate) incident: Option<IncidentId>,
     pub(crate) derived: Derived,
     /// What [`UiState::derived`] was computed from: entries, traces kept, window.
     derived_stamp: Option<(u64, u64, LatencyWindow, Option<u64>)>,
