@@ -243,19 +243,35 @@ fn cursors_of_ours(out: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The cursors of `journalctl -D DIR UNITS -o json -a`, in its order.
+fn journalctl_cursors(dir: &str, units: &[&str]) -> Vec<String> {
+    let mut args = vec!["-D", dir];
+    args.extend(units);
+    args.extend(["-o", "json", "-a"]);
+    json_lines(&journalctl(&args))
+        .iter()
+        .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The realtime (`t=`, µs) each cursor names.
+fn realtimes(cursors: &[String]) -> Vec<u64> {
+    cursors
+        .iter()
+        .map(|c| {
+            let t = c.split(';').find_map(|p| p.strip_prefix("t=")).unwrap();
+            u64::from_str_radix(t, 16).unwrap()
+        })
+        .collect()
+}
+
 const UNITS: [&str; 6] = ["-u", "sigil-mcp", "-u", "cloudflared", "-u", "sshd"];
 
 #[test]
 fn several_readers_give_journalctls_entries_in_journalctls_order() {
     let dir = tangled_dir();
     let d = dir.path().to_str().unwrap();
-    let mut args = vec!["-D", d];
-    args.extend(UNITS);
-    args.extend(["-o", "json", "-a"]);
-    let expected: Vec<String> = json_lines(&journalctl(&args))
-        .iter()
-        .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
-        .collect();
+    let expected = journalctl_cursors(d, &UNITS);
 
     // The directory is as tangled as meant: entries from several files and boots whose
     // realtime goes backwards in journalctl's order, equal times side by side, and the
@@ -263,13 +279,7 @@ fn several_readers_give_journalctls_entries_in_journalctls_order() {
     // journalctl skips many entries: with sshd's lines it shows fewer of the two units'
     // than without. Those are journalctl's entries all the same, and ours.)
     assert!(expected.len() > 4000, "{}", expected.len());
-    let times: Vec<u64> = expected
-        .iter()
-        .map(|c| {
-            let t = c.split(';').find_map(|p| p.strip_prefix("t=")).unwrap();
-            u64::from_str_radix(t, 16).unwrap()
-        })
-        .collect();
+    let times = realtimes(&expected);
     let backwards = times.windows(2).filter(|w| w[1] < w[0]).count();
     let ties = times.windows(2).filter(|w| w[1] == w[0]).count();
     assert!(
@@ -464,21 +474,9 @@ fn one_source_dir() -> (TempDir, Vec<String>) {
         .collect();
     assert_eq!(journals, ["x.journal"], "one file, one source");
 
-    let mut args = vec!["-D", d];
-    args.extend(ONE_SOURCE_UNITS);
-    args.extend(["-o", "json", "-a"]);
-    let expected: Vec<String> = json_lines(&journalctl(&args))
-        .iter()
-        .map(|v| v["__CURSOR"].as_str().unwrap().to_owned())
-        .collect();
+    let expected = journalctl_cursors(d, &ONE_SOURCE_UNITS);
     assert!(expected.len() > 8000, "{}", expected.len());
-    let times: Vec<u64> = expected
-        .iter()
-        .map(|c| {
-            let t = c.split(';').find_map(|p| p.strip_prefix("t=")).unwrap();
-            u64::from_str_radix(t, 16).unwrap()
-        })
-        .collect();
+    let times = realtimes(&expected);
     assert!(
         times.windows(2).any(|w| w[1] + 3_000_000_000 < w[0]),
         "the clock steps back in journalctl's order"
