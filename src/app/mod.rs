@@ -198,7 +198,13 @@ pub(crate) async fn for_each_history_entry(
                     SourceMsg::Error(e) => Err(e.into()),
                     SourceMsg::CaughtUp | SourceMsg::Ended => Ok(()),
                 };
-                done.map_err(|e| failed = Some(e)).ok()
+                match done {
+                    Ok(()) => std::ops::ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        std::ops::ControlFlow::Break(())
+                    }
+                }
             })?;
             return failed.map_or(Ok(warnings), Err);
         }

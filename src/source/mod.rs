@@ -587,7 +587,8 @@ pub(crate) fn reads_in_place(spec: &InputSpec, options: &ReadOptions) -> bool {
 }
 
 /// Reads `spec` to its end on the calling thread (see [`stream::read_in_place`]):
-/// `on_msg` gets the messages [`spawn`] would send, and returns `None` to stop. Only for
+/// `on_msg` gets the messages [`spawn`] would send, and returns `ControlFlow::Break` to
+/// stop. Only for
 /// what [`reads_in_place`] accepts; anything else is read through [`spawn`].
 ///
 /// Opening errors are returned, as by [`spawn`]; later ones arrive as messages.
@@ -595,7 +596,7 @@ pub(crate) fn read_in_place(
     spec: &InputSpec,
     options: ReadOptions,
     input: InputId,
-    on_msg: impl FnMut(SourceMsg) -> Option<()>,
+    on_msg: impl FnMut(SourceMsg) -> std::ops::ControlFlow<()>,
 ) -> Result<(), SourceError> {
     let name = spec.describe();
     match spec {

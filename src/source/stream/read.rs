@@ -100,7 +100,7 @@ fn spawn_stream<R: Read + Send + 'static>(
 /// Reads `reader` to its end on the calling thread, handing each message to `on_msg` as
 /// it is ready: the same messages, in the same order, as [`spawn_reader`] sends (batches,
 /// warnings, `CaughtUp`, then `Ended` or `Error`), with `--since`/`--until`/`-n` applied.
-/// `on_msg` returns `None` to stop reading.
+/// `on_msg` returns `ControlFlow::Break` to stop reading.
 ///
 /// For a headless run over one text input (`report FILE`, `journalctl … | sigil-top
 /// report -`): no second thread, no channel. Handing entries to another thread costs
@@ -116,7 +116,7 @@ pub(crate) fn read_in_place<R: Read>(
     name: &str,
     options: ReadOptions,
     input: InputId,
-    on_msg: impl FnMut(SourceMsg) -> Option<()>,
+    on_msg: impl FnMut(SourceMsg) -> std::ops::ControlFlow<()>,
 ) {
     // Small batches: nothing waits on them here, and a batch of 1024 entries is a
     // 200 KB vector that the allocator takes from the system and gives back each time
@@ -191,9 +191,12 @@ impl Sink for Channel {
 /// To the caller, on its own thread ([`read_in_place`]).
 struct InPlace<F>(F);
 
-impl<F: FnMut(SourceMsg) -> Option<()>> Sink for InPlace<F> {
+impl<F: FnMut(SourceMsg) -> std::ops::ControlFlow<()>> Sink for InPlace<F> {
     fn send(&mut self, msg: SourceMsg) -> Result<(), ReceiverGone> {
-        (self.0)(msg).ok_or(ReceiverGone)
+        match (self.0)(msg) {
+            std::ops::ControlFlow::Continue(()) => Ok(()),
+            std::ops::ControlFlow::Break(()) => Err(ReceiverGone),
+        }
     }
 }
 
