@@ -431,8 +431,8 @@ fn several_readers_give_the_same_report_and_window_as_one() {
 /// and the workers read spans of those numbers (`Plan::Spans`) instead of each walking
 /// every entry. Two runs of the real `systemd-journal-remote` append to one file (one
 /// source), the second written as after the clock was stepped back an hour: realtime
-/// goes backwards in journalctl's order, the sequence numbers do not. ~12 spans of
-/// 1,024 numbers, with another unit's lines (30%) in every span.
+/// goes backwards in journalctl's order, the sequence numbers do not. ~10 spans of
+/// 8,192 numbers, with another unit's lines (30%) in every span.
 /// One file of one sequence-number source (see the test below) and journalctl's cursors
 /// for the two units.
 fn one_source_dir() -> (TempDir, Vec<String>) {
@@ -445,7 +445,7 @@ fn one_source_dir() -> (TempDir, Vec<String>) {
                 "--preset",
                 "bench",
                 "--entries",
-                "6000",
+                "40000",
                 "--noise-pct",
                 "30",
             ])
@@ -475,7 +475,7 @@ fn one_source_dir() -> (TempDir, Vec<String>) {
     assert_eq!(journals, ["x.journal"], "one file, one source");
 
     let expected = journalctl_cursors(d, &ONE_SOURCE_UNITS);
-    assert!(expected.len() > 8000, "{}", expected.len());
+    assert!(expected.len() > 50_000, "{}", expected.len());
     let times = realtimes(&expected);
     assert!(
         times.windows(2).any(|w| w[1] + 3_000_000_000 < w[0]),
@@ -515,7 +515,7 @@ fn several_readers_read_spans_of_one_source_in_journalctls_order() {
         .and_then(|rest| rest.strip_suffix(" chunks merged, in order\n"))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the workers read spans, in order: {account}"));
-    assert!(chunks >= 10, "{account}");
+    assert!(chunks >= 8, "{account}");
     let envs: [&[(&str, &str)]; 4] = [
         &[
             ("SIGIL_TOP_READERS", "2"),

@@ -40,7 +40,7 @@
 //! Owns: the workers and their chunks. Does not own the per-entry reading (`read_entry`
 //! in `journal.rs`) or what happens after the history (the caller's one handle).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -55,10 +55,19 @@ use crate::source::{InputId, RawEntry, ReadOptions};
 /// one-reader path). Unset: see [`default_readers`].
 pub(super) const READERS_VAR: &str = "SIGIL_TOP_READERS";
 
-/// With the interleaved plan, more handles than this each still walk every entry, so
-/// past a few the walking, not the reading, is what costs; with spans, the merging and
-/// the model's one thread are the limit long before.
+/// More handles than this cost more than they give: with the interleaved plan each still
+/// walks every entry; with spans each faults in the files' index pages on its own; and
+/// the merging and the model's one thread are the limit long before.
 const MAX_READERS: usize = 4;
+
+/// A span is this many batches of sequence numbers. Each span costs its worker a seek
+/// (every file's entry arrays bisected for the unit matches, and sd-journal's mapped
+/// windows moved), so spans are longer than the interleaved plan's runs. Measured with two
+/// handles on the bench journal (wall s, CPU s, peak RSS MiB; journalctl -o cat: 17.4 s):
+/// 1 batch 7.3 / 13.3 / 112 (1.8 s of it in the kernel: 115,000 page faults); 4 batches
+/// 6.3–7.0 / 11.9–13.0 / 114; 8 batches 5.8–6.1 / 11.0–11.4 / 119–125; 16 batches
+/// 5.3–6.0 / 9.9–11.3 / 141–148 (too close to the 150 MiB bound).
+const SPAN_BATCHES: usize = 8;
 
 /// Chunks a worker may have ready before it waits for the merger to take one.
 const CHUNKS_AHEAD: usize = 2;
@@ -85,21 +94,18 @@ pub(super) fn choose(
         return None;
     }
     let plan = plan_for(input, options, found_damage);
-    let readers = asked.unwrap_or_else(|| default_readers(cores, &plan, load_average()));
+    let readers = asked.unwrap_or_else(|| default_readers(cores, load_average()));
     (readers > 1).then_some((readers, plan))
 }
 
-/// With spans, one handle per core (at most [`MAX_READERS`]): a span's reader reads
-/// only its own entries, so more handles cost next to nothing when no core is free.
-/// Interleaved: one handle, plus one per core left idle by the rest of the machine (the
-/// 1-minute load average), at most one per core and [`MAX_READERS`], as `make -l` does for
-/// jobs: there a second handle walks every entry again (~17% more CPU), which halves the
-/// wall time with a core free and only adds that CPU without one (measurements:
+/// One handle, plus one per core left idle by the rest of the machine (the 1-minute load
+/// average), at most one per core and [`MAX_READERS`], as `make -l` does for jobs. A
+/// second handle costs CPU in either plan (interleaved: a second walk; spans: a seek per
+/// span, and each handle faulting in the files' index pages on its own): measured on the
+/// bench journal, two handles take 11–13 CPU-s where one takes 9.5–11.5. With a core
+/// free that halves the wall time; without one it only adds that CPU (figures:
 /// docs/bench-results.md, "Issue 22").
-fn default_readers(cores: usize, plan: &Plan, load: Option<f64>) -> usize {
-    if matches!(plan, Plan::Spans { .. }) {
-        return cores.clamp(1, MAX_READERS);
-    }
+fn default_readers(cores: usize, load: Option<f64>) -> usize {
     let idle_cores = load.map_or(0.0, |l| (cores as f64 - l).max(0.0));
     // Whole idle cores: truncating is the intent (and the value is small and positive).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -284,6 +290,7 @@ impl Workers {
         mapped: Mapped,
     ) -> std::io::Result<Workers> {
         let stop = Arc::new(AtomicBool::new(false));
+        let epoch = Arc::new(AtomicU64::new(0));
         let mut rx = Vec::with_capacity(readers);
         let mut handles = Vec::with_capacity(readers);
         for me in 0..readers {
@@ -294,12 +301,16 @@ impl Workers {
                 id,
                 me: me as u64,
                 readers: readers as u64,
-                chunk_len: options.batch_max_entries as u64,
+                chunk_len: match plan {
+                    Plan::Interleaved => options.batch_max_entries as u64,
+                    Plan::Spans { .. } => (options.batch_max_entries * SPAN_BATCHES) as u64,
+                },
                 reopen_every,
                 mapped,
                 stop: Arc::clone(&stop),
                 tx,
                 plan: plan.clone(),
+                epoch: Arc::clone(&epoch),
             };
             let handle = std::thread::Builder::new()
                 .name(format!("sigil-top journal {id}.{me}"))
@@ -396,6 +407,8 @@ struct Worker {
     stop: Arc<AtomicBool>,
     tx: SyncSender<WorkerMsg>,
     plan: Plan,
+    /// Bumped by the worker that finds the mapped pages over budget: see [`Worker::is_due`].
+    epoch: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -424,6 +437,7 @@ impl Worker {
         let until_us = self.options.until.map(crate::source::Timestamp::as_micros);
         let mut builder = EntryBuilder::default();
         let mut read: u64 = 0;
+        let mut epoch = 0;
         let mut index = self.me;
         loop {
             let start = index
@@ -489,9 +503,7 @@ impl Worker {
                     &mut chunk,
                 )?;
                 read += 1;
-                let is_due = self.reopen_every.is_some_and(|n| read.is_multiple_of(n))
-                    || (read.is_multiple_of(MAPPED_CHECK_EVERY) && self.mapped.is_over());
-                if is_due {
+                if self.is_due(read, &mut epoch) {
                     journal = self.reopen(&journal)?;
                 }
             }
@@ -523,6 +535,7 @@ impl Worker {
         let mut builder = EntryBuilder::default();
         let mut current: Option<Chunk> = None;
         let mut ordinal: u64 = 0;
+        let mut epoch = 0;
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(());
@@ -570,12 +583,43 @@ impl Worker {
                 }
             }
             ordinal += 1;
-            let is_due = self.reopen_every.is_some_and(|n| ordinal.is_multiple_of(n))
-                || (ordinal.is_multiple_of(MAPPED_CHECK_EVERY) && self.mapped.is_over());
-            if is_due {
+            if self.is_due(ordinal, &mut epoch) {
                 journal = self.reopen(&journal)?;
             }
         }
+    }
+
+    /// Whether to reopen the handle now, after `read` entries: the fault knob, or the
+    /// process's mapped journal pages over budget (`Mapped`). When one worker finds the
+    /// process over, every worker reopens at its next check (the shared epoch), so the
+    /// handles let go of their pages together: one handle reopening alone would leave
+    /// the others' pages mapped, the process would stay over, and that handle would
+    /// reopen again at every check.
+    fn is_due(&self, read: u64, epoch: &mut u64) -> bool {
+        if self.reopen_every.is_some_and(|n| read.is_multiple_of(n)) {
+            return true;
+        }
+        if !read.is_multiple_of(MAPPED_CHECK_EVERY) {
+            return false;
+        }
+        let shared = self.epoch.load(Ordering::Relaxed);
+        if shared > *epoch {
+            *epoch = shared;
+            return true;
+        }
+        if !self.mapped.is_over() {
+            return false;
+        }
+        *epoch = match self.epoch.compare_exchange(
+            shared,
+            shared + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => shared + 1,
+            Err(now) => now,
+        };
+        true
     }
 
     /// Reads the entry `journal` stands on into `chunk` (or counts it unreadable).
@@ -719,20 +763,9 @@ mod tests {
         ];
         for (cores, load, readers) in rows {
             assert_eq!(
-                default_readers(cores, &Plan::Interleaved, load),
+                default_readers(cores, load),
                 readers,
                 "{cores} cores, load {load:?}"
-            );
-            // Spans cost no second walk: a handle per core, whatever the load.
-            let spans = Plan::Spans {
-                seqnum_id: "0".into(),
-                lo: 1,
-                last: 1,
-            };
-            assert_eq!(
-                default_readers(cores, &spans, load),
-                cores.min(MAX_READERS),
-                "spans: {cores} cores, load {load:?}"
             );
         }
     }

@@ -681,7 +681,7 @@ mod tests {
         let mut in_place = Vec::new();
         read_in_place(&text[..], false, "test", options.clone(), 0, |m| {
             in_place.push(m);
-            Some(())
+            std::ops::ControlFlow::Continue(())
         });
         let (tx, mut rx) = tokio::sync::mpsc::channel(8);
         let handle = spawn_reader(std::io::Cursor::new(text), "test".into(), options, 0, tx);
@@ -708,7 +708,7 @@ mod tests {
         let mut got = Vec::new();
         read_in_place(&text[..], false, "test", ReadOptions::default(), 0, |m| {
             got.push(m);
-            None
+            std::ops::ControlFlow::Break(())
         });
         let got = shape(got);
         assert_eq!(
@@ -784,7 +784,7 @@ mod tests {
                 if let SourceMsg::Batch(b) = m {
                     times.extend(b.iter().map(|e| e.realtime.0));
                 }
-                Some(())
+                std::ops::ControlFlow::Continue(())
             });
             assert_eq!(times, want.collect::<Vec<_>>());
         }
