@@ -352,26 +352,12 @@ pub(crate) fn file_id(path: &Path) -> Option<[u8; 16]> {
 /// archived ones included). `None` when the cursor is not sd-journal's or no header fits.
 /// For warnings that must name the file an unreadable entry is in (issue 17).
 pub fn file_of_cursor<'a>(files: &'a [PathBuf], cursor: &str) -> Option<&'a Path> {
-    let mut seqnum_id = None;
-    let mut seqnum = None;
-    for part in cursor.split(';') {
-        match part.split_once('=') {
-            Some(("s", v)) if v.len() == 32 => seqnum_id = Some(v),
-            Some(("i", v)) => seqnum = u64::from_str_radix(v, 16).ok(),
-            _ => {}
-        }
-    }
-    let (seqnum_id, seqnum) = (hex_id(seqnum_id?)?, seqnum?);
+    let (seqnum_id, seqnum) = cursor_seqnum(cursor)?;
+    let seqnum_id = hex_id(seqnum_id)?;
     files.iter().map(PathBuf::as_path).find(|path| {
-        let Ok(mut file) = open_regular(path) else {
+        let Some(header) = header_of(path) else {
             return false;
         };
-        let mut header = [0u8; HEADER_SIZE_MIN];
-        if read_up_to(&mut file, &mut header).ok() != Some(header.len())
-            || &header[..SIGNATURE.len()] != SIGNATURE
-        {
-            return false;
-        }
         let (tail, head) = (
             u64_at(&header, OFFSET_TAIL_ENTRY_SEQNUM),
             u64_at(&header, OFFSET_HEAD_ENTRY_SEQNUM),
@@ -401,13 +387,7 @@ pub(crate) fn dense_numbering(files: &[PathBuf]) -> Option<Numbering> {
     let mut common: Option<[u8; 16]> = None;
     let (mut first, mut last, mut entries) = (u64::MAX, 0u64, 0u64);
     for path in files {
-        let mut file = open_regular(path).ok()?;
-        let mut header = [0u8; HEADER_SIZE_MIN];
-        if read_up_to(&mut file, &mut header).ok()? != header.len()
-            || &header[..SIGNATURE.len()] != SIGNATURE
-        {
-            return None;
-        }
+        let header = header_of(path)?;
         let id: [u8; 16] = header[OFFSET_SEQNUM_ID..OFFSET_SEQNUM_ID + 16]
             .try_into()
             .ok()?;
@@ -433,6 +413,29 @@ pub(crate) fn dense_numbering(files: &[PathBuf]) -> Option<Numbering> {
         }),
         last,
     })
+}
+
+/// A journal file's whole fixed header, when it has one (signature and all).
+fn header_of(path: &Path) -> Option<[u8; HEADER_SIZE_MIN]> {
+    let mut file = open_regular(path).ok()?;
+    let mut header = [0u8; HEADER_SIZE_MIN];
+    let is_whole = read_up_to(&mut file, &mut header).ok()? == header.len();
+    (is_whole && &header[..SIGNATURE.len()] == SIGNATURE).then_some(header)
+}
+
+/// A cursor's sequence-number source (`s=`, 32 hex digits) and number (`i=`, hex);
+/// `None` for a cursor without both (not sd-journal's).
+pub(crate) fn cursor_seqnum(cursor: &str) -> Option<(&str, u64)> {
+    let mut source = None;
+    let mut number = None;
+    for part in cursor.split(';') {
+        match part.split_once('=') {
+            Some(("s", v)) if v.len() == 32 => source = Some(v),
+            Some(("i", v)) => number = u64::from_str_radix(v, 16).ok(),
+            _ => {}
+        }
+    }
+    Some((source?, number?))
 }
 
 /// A 128-bit id written as 32 hex digits (a cursor's `s=`), as its 16 bytes.

@@ -197,7 +197,7 @@ fn spans_for(input: &JournalInput, options: &ReadOptions) -> Plan {
             return Ok(None);
         }
         let cursor = journal.cursor()?;
-        Ok(seqnum_of(&cursor).map(|(s, i)| (s.to_owned(), i)))
+        Ok(super::health::cursor_seqnum(&cursor).map(|(s, i)| (s.to_owned(), i)))
     };
     match probe() {
         Ok(Some((s, lo))) if s.eq_ignore_ascii_case(&id) => Plan::Spans {
@@ -207,20 +207,6 @@ fn spans_for(input: &JournalInput, options: &ReadOptions) -> Plan {
         },
         _ => Plan::Interleaved,
     }
-}
-
-/// A cursor's sequence-number source (`s=`) and number (`i=`, hex).
-fn seqnum_of(cursor: &str) -> Option<(&str, u64)> {
-    let mut source = None;
-    let mut number = None;
-    for part in cursor.split(';') {
-        match part.split_once('=') {
-            Some(("s", v)) => source = Some(v),
-            Some(("i", v)) => number = u64::from_str_radix(v, 16).ok(),
-            _ => {}
-        }
-    }
-    Some((source?, number?))
 }
 
 /// `interleaved` makes the workers walk every entry even where spans apply (to measure
@@ -464,7 +450,7 @@ impl Worker {
                     break;
                 }
                 let cursor: Arc<str> = journal.cursor()?.into();
-                let Some((source, number)) = seqnum_of(&cursor) else {
+                let Some((source, number)) = super::health::cursor_seqnum(&cursor) else {
                     return Err(std::io::Error::other("a cursor without a sequence number"));
                 };
                 if !source.eq_ignore_ascii_case(seqnum_id) {
