@@ -36,13 +36,7 @@ impl Detector {
                 if self.state.registered.is_empty() {
                     self.state.down_since = Some(ts);
                     let cause = "all tunnel connections lost: visitors get Cloudflare error 1033/530 and no request reaches this host, so silence here is the symptom".to_owned();
-                    self.signal(
-                        IncidentKind::TunnelDown,
-                        Severity::Critical,
-                        ts,
-                        cause,
-                        event,
-                    );
+                    self.tunnel_down(ts, cause, event);
                 } else {
                     let cause = format!(
                         "tunnel connection {idx} lost; {} still registered",
@@ -81,16 +75,21 @@ impl Detector {
                     "cloudflared cannot reach the Cloudflare edge: {}",
                     reason.as_deref().unwrap_or("dial failed")
                 );
-                self.signal(
-                    IncidentKind::TunnelDown,
-                    Severity::Critical,
-                    ts,
-                    cause,
-                    event,
-                );
+                self.tunnel_down(ts, cause, event);
             }
             _ => {}
         }
+    }
+
+    /// A critical tunnel-down signal: what every way of losing the edge raises.
+    fn tunnel_down(&mut self, at: crate::source::Timestamp, cause: String, event: &Event) {
+        self.signal(
+            IncidentKind::TunnelDown,
+            Severity::Critical,
+            at,
+            cause,
+            event,
+        );
     }
 
     /// cloudflared's process lines: its version, its configuration, a fatal exit.
@@ -107,13 +106,7 @@ impl Detector {
             TunnelProcessEvent::FatalShutdown { reason } => {
                 let cause =
                     format!("cloudflared cannot reach the Cloudflare edge and exits: {reason}");
-                self.signal(
-                    IncidentKind::TunnelDown,
-                    Severity::Critical,
-                    ts,
-                    cause,
-                    event,
-                );
+                self.tunnel_down(ts, cause, event);
             }
             _ => {}
         }
@@ -131,12 +124,6 @@ impl Detector {
             "cloudflared keeps exiting and systemd restarts it (restart counter {}): no request reaches this host meanwhile",
             counter.map_or_else(|| "?".to_owned(), |c| c.to_string())
         );
-        self.signal(
-            IncidentKind::TunnelDown,
-            Severity::Critical,
-            ts,
-            cause,
-            event,
-        );
+        self.tunnel_down(ts, cause, event);
     }
 }
