@@ -24,6 +24,12 @@
 //! directory with several writers does all the time. Rotation, vacuuming, a directory
 //! removed and back, and damaged files (`health`) are handled there; every handle resumes
 //! at its own cursor, so nothing is lost or repeated.
+//!
+//! libsystemd decompresses each compressed field with a zstd context it creates and frees
+//! for that one field, and creating one traps to the hypervisor twice on a VM (`cpuid`):
+//! a third of a history read's CPU. The binary links `journal/zstd_dctx.c` (build.rs),
+//! whose `ZSTD_createDCtx`/`ZSTD_freeDCtx` libsystemd's calls bind to: one context per
+//! thread, reset and reused (`SIGIL_TOP_ZSTD_REUSE=0` turns it off). No Rust here calls it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -433,37 +433,31 @@ fn several_readers_give_the_same_report_and_window_as_one() {
 /// source), the second written as after the clock was stepped back an hour: realtime
 /// goes backwards in journalctl's order, the sequence numbers do not. ~10 spans of
 /// 8,192 numbers, with another unit's lines (30%) in every span.
+/// `entries` entries of the bench preset (both units and 30% other units; long messages
+/// among them), as `journalctl -o export` text, from the scenario generator.
+fn generated(scratch: &Path, entries: u64, seed: u64, start_us: u64) -> Vec<u8> {
+    let out = scratch.join(format!("gen-{seed}.export"));
+    let status = Command::new(crate::load::generator())
+        .args(["--preset", "bench", "--noise-pct", "30"])
+        .args(["--entries", &entries.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .args(["--start-us", &start_us.to_string()])
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read(&out).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    text
+}
+
 /// One file of one sequence-number source (see the test below) and journalctl's cursors
 /// for the two units.
 fn one_source_dir() -> (TempDir, Vec<String>) {
     let dir = TempDir::new().unwrap();
     let d = dir.path().to_str().unwrap();
-    let generate = |seed: u64, start_us: u64| -> Vec<u8> {
-        let out = dir.path().join(format!("gen-{seed}.export"));
-        let status = Command::new(crate::load::generator())
-            .args([
-                "--preset",
-                "bench",
-                "--entries",
-                "40000",
-                "--noise-pct",
-                "30",
-            ])
-            .args([
-                "--seed",
-                &seed.to_string(),
-                "--start-us",
-                &start_us.to_string(),
-            ])
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let text = std::fs::read(&out).unwrap();
-        std::fs::remove_file(&out).unwrap();
-        text
-    };
+    let generate = |seed: u64, start_us: u64| generated(dir.path(), 40_000, seed, start_us);
     let t0: u64 = 1_795_600_000_000_000;
     make_journal(dir.path(), "x", &generate(1, t0));
     make_journal(dir.path(), "x", &generate(2, t0 - 3_600_000_000));
@@ -535,5 +529,84 @@ fn several_readers_read_spans_of_one_source_in_journalctls_order() {
         let actual = cursors_of_ours(&sigil_top_with(&ours_args, env));
         assert_same(&format!("journalctl vs {env:?}"), &expected, &actual);
         assert_eq!(report(env), one, "{env:?}");
+    }
+}
+
+/// `(created, reused)` from the line `SIGIL_TOP_ZSTD_STATS=1` prints at exit.
+fn zstd_stats(stderr: &[u8]) -> (u64, u64) {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sigil-top: zstd contexts: "))
+        .unwrap_or_else(|| panic!("no zstd line (is the context cache linked in?):\n{text}"));
+    let (created, reused) = line
+        .strip_suffix(" reused")
+        .and_then(|l| l.split_once(" created, "))
+        .unwrap_or_else(|| panic!("{line}"));
+    (created.parse().unwrap(), reused.parse().unwrap())
+}
+
+/// libsystemd 252 decompresses every compressed field (journal-remote compresses those
+/// over 512 bytes) with a zstd context of its own, which costs two `cpuid` traps on a VM;
+/// the binary keeps one context per thread instead (`src/source/journal/zstd_dctx.c`).
+/// Whatever the readers and plan (20,000 entries: three spans of sequence numbers),
+/// contexts are reused, as many fields are decompressed as without reuse, and the report
+/// is the one without reuse.
+#[test]
+fn zstd_contexts_are_reused_and_change_no_report() {
+    let dir = TempDir::new().unwrap();
+    make_journal(
+        dir.path(),
+        "x",
+        &generated(dir.path(), 20_000, 7, 1_795_600_000_000_000),
+    );
+    let d = dir.path().to_str().unwrap();
+    let run = |env: &[(&str, &str)]| -> (Value, (u64, u64)) {
+        let mut cmd = Command::new(crate::util::bin());
+        cmd.args(["report", "-D", d, "--format", "json"])
+            .env("SIGIL_TOP_ZSTD_STATS", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = crate::util::run(&mut cmd, None);
+        assert!(
+            out.status.success(),
+            "{env:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            serde_json::from_slice(&out.stdout).unwrap(),
+            zstd_stats(&out.stderr),
+        )
+    };
+    let (plain, (fields, none)) = run(&[("SIGIL_TOP_READERS", "1"), ("SIGIL_TOP_ZSTD_REUSE", "0")]);
+    assert_eq!(none, 0, "SIGIL_TOP_ZSTD_REUSE=0 reuses nothing");
+    assert!(fields > 1000, "compressed fields decompressed: {fields}");
+    assert!(plain["entries"]["total"].as_u64().unwrap() > 10_000);
+
+    let (one, (created, reused)) = run(&[("SIGIL_TOP_READERS", "1")]);
+    assert_eq!(one, plain, "one reader");
+    assert_eq!(created + reused, fields, "the same fields decompressed");
+    assert!(
+        created <= 2,
+        "one context per reading thread: {created} created"
+    );
+
+    for plan in ["spans", "interleaved"] {
+        let env = [
+            ("SIGIL_TOP_READERS", "2"),
+            ("SIGIL_TOP_PARALLEL_PLAN", plan),
+        ];
+        let (two, (created, reused)) = run(&env);
+        assert_eq!(two, plain, "{plan}");
+        assert_eq!(
+            created + reused,
+            fields,
+            "{plan}: the same fields decompressed"
+        );
+        assert!(
+            (1..=2).contains(&created),
+            "{plan}: one context per reading thread: {created} created"
+        );
     }
 }
