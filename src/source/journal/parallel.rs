@@ -94,30 +94,43 @@ pub(super) fn choose(
         return None;
     }
     let plan = plan_for(input, options, found_damage);
-    let readers = asked.unwrap_or_else(|| default_readers(cores, load_average()));
+    let readers = asked.unwrap_or_else(|| default_readers(cores, busy_now()));
     (readers > 1).then_some((readers, plan))
 }
 
-/// One handle, plus one per core left idle by the rest of the machine (the 1-minute load
-/// average), at most one per core and [`MAX_READERS`], as `make -l` does for jobs. A
-/// second handle costs CPU in either plan (interleaved: a second walk; spans: a seek per
-/// span, and each handle faulting in the files' index pages on its own): measured on the
-/// bench journal, two handles take 11–13 CPU-s where one takes 9.5–11.5. With a core
-/// free that halves the wall time; without one it only adds that CPU (figures:
-/// docs/bench-results.md, "Issue 22").
-fn default_readers(cores: usize, load: Option<f64>) -> usize {
-    let idle_cores = load.map_or(0.0, |l| (cores as f64 - l).max(0.0));
+/// One handle, plus one per core left idle by the rest of the machine ([`busy_cores`]), at
+/// most one per core and [`MAX_READERS`], as `make -l` does for jobs. A second handle
+/// costs CPU in either plan (interleaved: a second walk; spans: a seek per span, and each
+/// handle faulting in the files' index pages on its own): measured on the bench journal,
+/// two handles take 7–8 CPU-s where one takes 6.5–7. With a core free that nearly halves
+/// the wall time; without one it only adds that CPU (figures: docs/bench-results.md,
+/// "Issue 22").
+fn default_readers(cores: usize, busy: Option<f64>) -> usize {
+    let idle_cores = busy.map_or(0.0, |l| (cores as f64 - l).max(0.0));
     // Whole idle cores: truncating is the intent (and the value is small and positive).
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let spare = idle_cores.floor() as usize;
     (1 + spare).min(cores).clamp(1, MAX_READERS)
 }
 
-/// The 1-minute load average (`/proc/loadavg`), `None` when it cannot be read (then one
-/// handle: nothing says a core is free).
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
+/// How many cores the rest of the machine keeps busy, from `/proc/loadavg`; `None` when
+/// it cannot be read (then one handle: nothing says a core is free).
+fn busy_now() -> Option<f64> {
+    busy_cores(&std::fs::read_to_string("/proc/loadavg").ok()?)
+}
+
+/// Cores busy with other work, from `/proc/loadavg` text (`0.93 1.02 1.10 2/131 4242`):
+/// the smaller of the 1-minute load average and the tasks runnable right now, less this
+/// one. Either alone misleads. The average lags by a minute: right after a one-core job
+/// ends (journalctl, the previous command of a script) it still says 1 while both cores
+/// are idle, and it took one handle from every `report -D` that followed another command.
+/// The runnable count is an instant: a short-lived process makes it jump. Work that keeps
+/// a core busy shows in both, so the smaller is the busy cores that are there to stay.
+fn busy_cores(loadavg: &str) -> Option<f64> {
+    let mut fields = loadavg.split_whitespace();
+    let average: f64 = fields.next()?.parse().ok()?;
+    let runnable: u32 = fields.nth(2)?.split_once('/')?.0.parse().ok()?;
+    Some(average.min(f64::from(runnable.saturating_sub(1))))
 }
 
 /// Whether history can be read in parallel: a history read from the head or `--since`
@@ -732,6 +745,33 @@ mod tests {
         }
         // The injected reader panic needs the one reader (it panics after its first entry).
         assert!(choose(&input, &head, true, false).is_none());
+    }
+
+    #[test]
+    fn busy_cores_are_the_smaller_of_the_load_average_and_the_tasks_running_now() {
+        let rows = [
+            // A one-core job just ended: the average still says 1, nothing else runs.
+            ("1.05 1.08 1.17 1/109 28512", Some(0.0)),
+            // A build on both cores: both say 2 (and this process is the third runnable).
+            ("2.10 2.00 1.90 3/180 4242", Some(2.0)),
+            // A process that runs for an instant on an idle machine.
+            ("0.20 0.30 0.40 4/180 4242", Some(0.2)),
+            ("0.00 0.00 0.00 0/100 1", Some(0.0)),
+            ("garbage", None),
+            ("1.0 1.0 1.0", None),
+            ("", None),
+        ];
+        for (text, busy) in rows {
+            assert_eq!(busy_cores(text), busy, "{text:?}");
+        }
+        assert_eq!(
+            default_readers(2, busy_cores("1.05 1.08 1.17 1/109 28512")),
+            2
+        );
+        assert_eq!(
+            default_readers(2, busy_cores("2.10 2.00 1.90 3/180 4242")),
+            1
+        );
     }
 
     #[test]
