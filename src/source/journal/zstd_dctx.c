@@ -61,7 +61,11 @@ static _Thread_local ZSTD_DCtx *spare;
 static atomic_ulong created;
 static atomic_ulong reused;
 
+/* The key's destructor, at thread exit. The thread-local pointer is cleared first: a
+ * later destructor on this thread that reads a journal must not take a freed context. */
 static void free_spare(void *ctx) {
+    if (spare == ctx)
+        spare = NULL;
     if (ctx && zstd.free)
         zstd.free(ctx);
 }
