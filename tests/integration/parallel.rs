@@ -222,6 +222,11 @@ fn tangled_dir() -> TempDir {
 
 /// Runs `sigil-top ARGS` with `SIGIL_TOP_READERS=readers` (and other variables).
 fn sigil_top_with(args: &[&str], env: &[(&str, &str)]) -> Vec<u8> {
+    sigil_top_output(args, env).stdout
+}
+
+/// Runs `sigil-top ARGS` with the variables `env`; its output, once it has succeeded.
+fn sigil_top_output(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(crate::util::bin());
     cmd.args(args);
     for (k, v) in env {
@@ -233,7 +238,7 @@ fn sigil_top_with(args: &[&str], env: &[(&str, &str)]) -> Vec<u8> {
         "sigil-top {args:?} with {env:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
+    out
 }
 
 fn cursors_of_ours(out: &[u8]) -> Vec<String> {
@@ -427,12 +432,6 @@ fn several_readers_give_the_same_report_and_window_as_one() {
     assert_eq!(two("2"), two_one);
 }
 
-/// The usual journal: every file numbers its entries from one sequence-number source,
-/// and the workers read spans of those numbers (`Plan::Spans`) instead of each walking
-/// every entry. Two runs of the real `systemd-journal-remote` append to one file (one
-/// source), the second written as after the clock was stepped back an hour: realtime
-/// goes backwards in journalctl's order, the sequence numbers do not. ~10 spans of
-/// 8,192 numbers, with another unit's lines (30%) in every span.
 /// `entries` entries of the bench preset (both units and 30% other units; long messages
 /// among them), as `journalctl -o export` text, from the scenario generator.
 fn generated(scratch: &Path, entries: u64, seed: u64, start_us: u64) -> Vec<u8> {
@@ -481,6 +480,12 @@ fn one_source_dir() -> (TempDir, Vec<String>) {
 
 const ONE_SOURCE_UNITS: [&str; 4] = ["-u", "sigil-mcp", "-u", "cloudflared"];
 
+/// The usual journal: every file numbers its entries from one sequence-number source,
+/// and the workers read spans of those numbers (`Plan::Spans`) instead of each walking
+/// every entry. Two runs of the real `systemd-journal-remote` append to one file (one
+/// source), the second written as after the clock was stepped back an hour: realtime
+/// goes backwards in journalctl's order, the sequence numbers do not. ~10 spans of
+/// 8,192 numbers, with another unit's lines (30%) in every span.
 #[test]
 fn several_readers_read_spans_of_one_source_in_journalctls_order() {
     let (dir, expected) = one_source_dir();
@@ -562,18 +567,8 @@ fn zstd_contexts_are_reused_and_change_no_report() {
     );
     let d = dir.path().to_str().unwrap();
     let run = |env: &[(&str, &str)]| -> (Value, (u64, u64)) {
-        let mut cmd = Command::new(crate::util::bin());
-        cmd.args(["report", "-D", d, "--format", "json"])
-            .env("SIGIL_TOP_ZSTD_STATS", "1");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = crate::util::run(&mut cmd, None);
-        assert!(
-            out.status.success(),
-            "{env:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let env = [env, &[("SIGIL_TOP_ZSTD_STATS", "1")]].concat();
+        let out = sigil_top_output(&["report", "-D", d, "--format", "json"], &env);
         (
             serde_json::from_slice(&out.stdout).unwrap(),
             zstd_stats(&out.stderr),
