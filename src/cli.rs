@@ -485,6 +485,36 @@ const MANPAGE_TAIL: &str = r#".SH "EXIT STATUS"
 0 on success (also when the output pipe closes early), 1 when a \fBreport\fR gate
 (\fB\-\-max\-p99\fR, \fB\-\-max\-5xx\-rate\fR, \fB\-\-max\-502\fR) is breached or
 \fBentries \-\-grep\fR matched nothing, 2 on error.
+.SH ENVIRONMENT
+.TP
+\fBTZ\fR
+The time zone of local times: in \fB\-\-since\fR/\fB\-\-until\fR, on screen and in
+\fBentries\fR, read as journalctl reads it (a zone name, a path or a POSIX rule).
+.TP
+\fBNO_COLOR\fR
+When set and not empty, the live screen's default theme is \fBmono\fR.
+.TP
+\fBXDG_CONFIG_HOME\fR, \fBXDG_STATE_HOME\fR
+Where the configuration file and snapshot bundles are (see FILES).
+.TP
+\fBSIGIL_TOP_READERS\fR=\fIN\fR
+How many sd\-journal handles read history at once (\fB1\fR: one). Unset: one, plus one per
+core the rest of the machine leaves idle (at most one per core and 4).
+.TP
+\fBSIGIL_TOP_ZSTD_REUSE\fR=\fB0\fR
+Turns off the zstd context cache: libsystemd then creates a context for every compressed
+field it reads, as journalctl does (the cache saves a third of a history read\(aqs CPU on a
+virtual machine).
+.TP
+\fBSIGIL_TOP_ZSTD_STATS\fR=\fB1\fR
+Prints how many zstd contexts were created and reused, at exit, on standard error.
+.TP
+\fBSIGIL_TOP_PARALLEL_PLAN\fR=\fBspans\fR|\fBinterleaved\fR
+For diagnosis: how parallel handles share history out, and an account of the merge on
+standard error.
+.PP
+\fB\-\-exec\fR hooks get \fBSIGIL_TOP_EVENT\fR, \fBSIGIL_TOP_KIND\fR,
+\fBSIGIL_TOP_SEVERITY\fR and \fBSIGIL_TOP_INCIDENT\fR (see \fBwatch\fR).
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/sigil\-top/config.toml\fR

@@ -100,6 +100,70 @@ fn the_man_page_renders_and_documents_every_flag_of_every_help() {
     assert!(page.contains("EXIT STATUS") && page.contains("journalctl(1)"));
 }
 
+/// Every `SIGIL_TOP_*` variable the program reads or sets (found in its source, Rust and
+/// C) is in the man page's ENVIRONMENT section, but for those no user sets: the build's
+/// commit, the screen supervisor's own marker and the faults of the test-only
+/// `fault-injection` build.
+#[test]
+fn the_man_page_documents_every_environment_variable_the_program_reads() {
+    const NOT_FOR_USERS: [&str; 4] = [
+        "SIGIL_TOP_BUILD",
+        "SIGIL_TOP_SCREEN_CHILD",
+        "SIGIL_TOP_FAULT",
+        "SIGIL_TOP_REOPEN_EVERY",
+    ];
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "c") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut names = std::collections::BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("SIGIL_TOP_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(tail.len());
+            names.insert(tail[..end].to_owned());
+            rest = &tail[end..];
+        }
+    }
+    assert!(
+        names.contains("SIGIL_TOP_READERS") && names.contains("SIGIL_TOP_ZSTD_REUSE"),
+        "the scan found {names:?}"
+    );
+    let roff = String::from_utf8(sigil_top_ok(&["manpage"], None)).unwrap();
+    let environment = roff
+        .split_once(".SH ENVIRONMENT")
+        .and_then(|(_, rest)| rest.split_once("\n.SH "))
+        .map(|(section, _)| section.replace("\\-", "-"))
+        .expect("an ENVIRONMENT section");
+    for name in names
+        .iter()
+        .filter(|n| !NOT_FOR_USERS.contains(&n.as_str()))
+    {
+        assert!(
+            environment.contains(name.as_str()),
+            "{name} is read by the program but not in the man page's ENVIRONMENT"
+        );
+    }
+    for name in ["TZ", "NO_COLOR", "XDG_CONFIG_HOME"] {
+        assert!(environment.contains(name), "{name}");
+    }
+}
+
 fn shell_accepts(shell: &str, args: &[&str], script: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("completion");
