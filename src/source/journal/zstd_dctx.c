@@ -15,7 +15,9 @@
  * documents as returning it to the state ZSTD_createDCtx gives) and keeps it instead of
  * freeing it, and the thread's next ZSTD_createDCtx takes it back. Everything else goes
  * to libzstd's own functions (dlsym RTLD_NEXT). libsystemd creates and frees a context
- * within one call on one thread, so a thread never needs more than one.
+ * within one call on one thread, so a thread never needs more than one. libzstd's own
+ * calls to ZSTD_freeDCtx (ZSTD_freeDStream, ZSTD_decompress: through its PLT) come here
+ * too; a ZSTD_DStream is a ZSTD_DCtx, so keeping one as the spare is as valid.
  *
  * Bounds: one spare per thread, freed when the thread exits (a pthread key's
  * destructor); a context that grew past SPARE_MAX (zstd's streaming buffers for a frame
