@@ -37,6 +37,12 @@ pub(crate) fn generator() -> PathBuf {
     path
 }
 
+/// Runs the generator with `args` (`-o FILE` and the like among them); it must succeed.
+pub(crate) fn generate(args: &[&str]) {
+    let status = Command::new(generator()).args(args).status().unwrap();
+    assert!(status.success(), "the generator failed: {args:?}");
+}
+
 struct Run {
     entries: Vec<RawEntry>,
     truth: Value,
@@ -47,16 +53,22 @@ fn busy(format: &str, level: &str, seed: u64) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("busy.export");
     let truth = dir.path().join("busy.truth.json");
-    let status = Command::new(generator())
-        .args(["--preset", "busy", "--sigil-format", format])
-        .args(["--cloudflared-level", level, "--seed", &seed.to_string()])
-        .arg("-o")
-        .arg(&export)
-        .arg("--truth")
-        .arg(&truth)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let seed = seed.to_string();
+    let (export_path, truth_path) = (export.to_str().unwrap(), truth.to_str().unwrap());
+    generate(&[
+        "--preset",
+        "busy",
+        "--sigil-format",
+        format,
+        "--cloudflared-level",
+        level,
+        "--seed",
+        &seed,
+        "-o",
+        export_path,
+        "--truth",
+        truth_path,
+    ]);
     let text = std::fs::read(&export).unwrap();
     let filter = UnitFilter {
         units: vec![

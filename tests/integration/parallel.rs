@@ -436,16 +436,21 @@ fn several_readers_give_the_same_report_and_window_as_one() {
 /// among them), as `journalctl -o export` text, from the scenario generator.
 fn generated(scratch: &Path, entries: u64, seed: u64, start_us: u64) -> Vec<u8> {
     let out = scratch.join(format!("gen-{seed}.export"));
-    let status = Command::new(crate::load::generator())
-        .args(["--preset", "bench", "--noise-pct", "30"])
-        .args(["--entries", &entries.to_string()])
-        .args(["--seed", &seed.to_string()])
-        .args(["--start-us", &start_us.to_string()])
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (entries, seed, start_us) = (entries.to_string(), seed.to_string(), start_us.to_string());
+    crate::load::generate(&[
+        "--preset",
+        "bench",
+        "--noise-pct",
+        "30",
+        "--entries",
+        &entries,
+        "--seed",
+        &seed,
+        "--start-us",
+        &start_us,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     let text = std::fs::read(&out).unwrap();
     std::fs::remove_file(&out).unwrap();
     text
