@@ -49,7 +49,7 @@ fn link_zstd_context_cache() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let objects = cc::Build::new()
         .file(source)
-        .flag_if_supported("-std=c11")
+        .std("c11")
         .warnings(true)
         .extra_warnings(true)
         .compile_intermediates();
